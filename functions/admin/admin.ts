@@ -1,0 +1,214 @@
+/**
+ * The admin API: profiles, segments, audiences, jobs. Write keys never reach it:
+ * it sits behind IAM on AWS and a bearer token locally.
+ */
+import type middy from '@middy/core';
+import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
+import type { IdentityStore } from '../../shared/adapters/dynamodb/identity-store';
+import type { MembershipStore } from '../../shared/adapters/dynamodb/membership-store';
+import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
+import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
+import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
+import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
+import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
+import type { Profile } from '../../shared/domain/profile';
+import { CONDITION_LANGUAGE_VERSION, SEGMENT_ID_PATTERN, segmentInputSchema, type Segment } from '../../shared/domain/segments';
+import { ApiError, VersionConflictError, badRequest, conflict, notFound } from '../../shared/errors';
+import { header, httpHandler, json, jsonBody, secretsEqual, type HttpEvent, type HttpHandler, type HttpResult } from '../../shared/http/api';
+import { Router } from '../../shared/http/router';
+import type { Logger } from '../../shared/logger';
+import { FREEZE_SCOPE } from '../../shared/usecases/reevaluate';
+import { runScope } from '../../shared/usecases/take-snapshot';
+
+export interface AdminDeps {
+  catalog: CatalogStore;
+  profiles: ProfileStore;
+  identities: IdentityStore;
+  memberships: MembershipStore;
+  queue: EventQueue;
+  publisher: EventPublisher;
+  logger: Logger;
+  now: () => number;
+  /** Bearer token required on every call; undefined when the gateway authorises (IAM on AWS). */
+  adminToken?: string;
+}
+
+const MAX_PAGE = 1000;
+
+/** Middleware: rejects calls without the admin bearer token, before any route runs. */
+function bearerToken(token: string): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: async (request) => {
+      const given = header(request.event, 'authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
+      if (!given || !secretsEqual(given, token)) {
+        throw new ApiError(401, 'unauthorized', 'admin API requires "Authorization: Bearer <admin token>"', [], {
+          'www-authenticate': 'Bearer realm="prisme-admin"',
+        });
+      }
+    },
+  };
+}
+
+export function createAdminHandler(deps: AdminDeps): HttpHandler {
+  const { catalog, memberships } = deps;
+  const iso = () => new Date(deps.now()).toISOString();
+  const router = new Router();
+
+  const profileView = async (profile: Profile) => {
+    const segments = await catalog.segments.list();
+    const names = new Map(segments.map((s) => [s.id, s.name]));
+    const events: Record<string, Record<string, number>> = {};
+    for (const [key, buckets] of Object.entries(profile.aggregates)) {
+      const [event, channel] = key.split('|') as [string, string];
+      (events[event] ??= {})[channel] = Object.values(buckets).reduce((a, b) => a + b, 0);
+    }
+    return {
+      profileId: profile.profileId,
+      firstSeen: profile.firstSeen,
+      lastSeen: profile.lastSeen,
+      identifiers: profile.identifiers,
+      traits: profile.traits,
+      channels: profile.channels,
+      events,
+      segments: profile.segments.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id) })),
+      version: profile.version,
+    };
+  };
+
+  const limitOf = (query: Record<string, string>) => {
+    const limit = query.limit === undefined ? 100 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw badRequest(`limit must be 1 to ${MAX_PAGE}`, [{ path: 'limit', message: 'out of range' }]);
+    return limit;
+  };
+
+  router
+    .on('GET', '/v1/profiles', async ({ query }) => {
+      const given = IDENTIFIER_TYPES.filter((type) => query[type]);
+      if (given.length !== 1) {
+        throw badRequest(`give exactly one of ${IDENTIFIER_TYPES.join(', ')}`, [{ path: 'query', message: 'one identifier required' }]);
+      }
+      const type = given[0] as IdentifierType;
+      const value = type === 'email' ? normaliseEmail(query.email) : query[type]!.trim();
+      if (!value) throw badRequest('not a valid email address', [{ path: 'email', message: 'invalid' }]);
+      const owner = (await deps.identities.owners([identifierKey({ type, value })])).values().next().value;
+      const profile = owner ? await deps.profiles.get(owner) : undefined;
+      if (!profile) throw notFound(`profile with ${type} ${value}`);
+      return json(200, await profileView(profile));
+    })
+    .on('GET', '/v1/profiles/{profileId}', async ({ params }) => {
+      const profile = await deps.profiles.get(params.profileId!);
+      if (!profile) throw notFound(`profile ${params.profileId}`);
+      return json(200, await profileView(profile));
+    })
+    .on('GET', '/v1/segments', async () => {
+      const segments = await catalog.segments.list();
+      const withSizes = await Promise.all(segments.map(async (s) => ({ ...s, size: await memberships.count(s.id) })));
+      return json(200, { segments: withSizes });
+    })
+    .on('PUT', '/v1/segments/{segmentId}', async ({ event, params }) => {
+      const id = params.segmentId!;
+      if (!SEGMENT_ID_PATTERN.test(id)) throw badRequest('segment id must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit', [{ path: 'segmentId', message: 'invalid id' }]);
+      const input = segmentInputSchema.parse(jsonBody(event));
+      const existing = await catalog.segments.get(id);
+      const segment: Segment = {
+        ...input,
+        id,
+        revision: (existing?.revision ?? 0) + 1,
+        languageVersion: CONDITION_LANGUAGE_VERSION,
+        status: 'building',
+        createdAt: existing?.createdAt ?? iso(),
+        updatedAt: iso(),
+      };
+      await putRevisioned(() => catalog.segments.put(segment));
+      // Existing profiles are evaluated by a job that walks them page by page through the queue.
+      await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: id, revision: segment.revision });
+      deps.logger.info('segment saved', { segmentId: id, revision: segment.revision });
+      return json(existing ? 200 : 201, segment);
+    })
+    .on('GET', '/v1/segments/{segmentId}', async ({ params }) => {
+      const segment = await catalog.segments.get(params.segmentId!);
+      if (!segment) throw notFound(`segment ${params.segmentId}`);
+      return json(200, { ...segment, size: await memberships.count(segment.id) });
+    })
+    .on('DELETE', '/v1/segments/{segmentId}', async ({ params }) => {
+      const dependants = (await catalog.audiences.list()).filter((a) => a.segmentId === params.segmentId);
+      if (dependants.length > 0) {
+        throw conflict(`segment is used by audience(s) ${dependants.map((a) => a.id).join(', ')}`);
+      }
+      if (!(await catalog.segments.delete(params.segmentId!))) throw notFound(`segment ${params.segmentId}`);
+      return { statusCode: 204 };
+    })
+    .on('GET', '/v1/segments/{segmentId}/members', async ({ params, query }) => {
+      if (!(await catalog.segments.get(params.segmentId!))) throw notFound(`segment ${params.segmentId}`);
+      const page = await memberships.members(params.segmentId!, query.cursor || undefined, limitOf(query));
+      return json(200, { members: page.items, cursor: page.cursor ?? null });
+    })
+    .on('GET', '/v1/audiences', async () => json(200, { audiences: await catalog.audiences.list() }))
+    .on('PUT', '/v1/audiences/{audienceId}', async ({ event, params }) => {
+      const id = params.audienceId!;
+      if (!AUDIENCE_ID_PATTERN.test(id)) throw badRequest('audience id must be 1-64 of a-z, 0-9, _ and -', [{ path: 'audienceId', message: 'invalid id' }]);
+      const input = audienceInputSchema.parse(jsonBody(event));
+      if (!(await catalog.segments.get(input.segmentId))) {
+        throw badRequest(`segment ${input.segmentId} does not exist`, [{ path: 'segmentId', message: 'unknown segment' }]);
+      }
+      const existing = await catalog.audiences.get(id);
+      const audience: Audience = {
+        ...input,
+        id,
+        revision: (existing?.revision ?? 0) + 1,
+        createdAt: existing?.createdAt ?? iso(),
+        updatedAt: iso(),
+      };
+      await putRevisioned(() => catalog.audiences.put(audience));
+      return json(existing ? 200 : 201, audience);
+    })
+    .on('GET', '/v1/audiences/{audienceId}', async ({ params }) => {
+      const audience = await catalog.audiences.get(params.audienceId!);
+      if (!audience) throw notFound(`audience ${params.audienceId}`);
+      return json(200, audience);
+    })
+    .on('DELETE', '/v1/audiences/{audienceId}', async ({ params }) => {
+      if (!(await catalog.audiences.delete(params.audienceId!))) throw notFound(`audience ${params.audienceId}`);
+      return { statusCode: 204 };
+    })
+    .on('POST', '/v1/audiences/{audienceId}/snapshots', async ({ params }) => {
+      const audience = await catalog.audiences.get(params.audienceId!);
+      if (!audience) throw notFound(`audience ${params.audienceId}`);
+      const runId = newRunId(deps.now());
+      await catalog.putRun(runScope(audience.id), { runId, status: 'requested', startedAt: iso() });
+      await deps.publisher.publish([{ detailType: DETAIL_TYPES.snapshotRequested, detail: { version: 1, audienceId: audience.id, runId } }]);
+      return json(202, { audienceId: audience.id, runId, status: 'requested', links: { run: `/v1/audiences/${audience.id}/snapshots/${runId}` } });
+    })
+    .on('GET', '/v1/audiences/{audienceId}/snapshots', async ({ params, query }) =>
+      json(200, { runs: await catalog.listRuns(runScope(params.audienceId!), limitOf(query)) }),
+    )
+    .on('GET', '/v1/audiences/{audienceId}/snapshots/{runId}', async ({ params }) => {
+      const run = await catalog.getRun(runScope(params.audienceId!), params.runId!);
+      if (!run) throw notFound(`snapshot run ${params.runId}`);
+      return json(200, run);
+    })
+    .on('POST', '/v1/jobs/freeze', async () => {
+      const runId = newRunId(deps.now());
+      await catalog.putRun(FREEZE_SCOPE, { runId, status: 'requested', startedAt: iso() });
+      await deps.publisher.publish([{ detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, runId } }]);
+      return json(202, { runId, status: 'requested', links: { run: `/v1/jobs/freeze/runs/${runId}` } });
+    })
+    .on('GET', '/v1/jobs/freeze/runs', async ({ query }) => json(200, { runs: await catalog.listRuns(FREEZE_SCOPE, limitOf(query)) }))
+    .on('GET', '/v1/jobs/freeze/runs/{runId}', async ({ params }) => {
+      const run = await catalog.getRun(FREEZE_SCOPE, params.runId!);
+      if (!run) throw notFound(`freeze run ${params.runId}`);
+      return json(200, run);
+    });
+
+  const middlewares = deps.adminToken ? [bearerToken(deps.adminToken)] : [];
+  return httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares);
+}
+
+async function putRevisioned(write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (error instanceof VersionConflictError) throw conflict('changed concurrently by another request; read it again and retry');
+    throw error;
+  }
+}

@@ -1,0 +1,21 @@
+import { getNumberFromEnv } from '../../shared/env';
+import { createLogger } from '../../shared/logger';
+import { eventQueue } from '../../shared/resources';
+import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { fromEnv, newProfileId, profileWriter } from '../../shared/wiring';
+import { createProcessorHandler } from './processor';
+
+const logger = createLogger('processor');
+
+export const handler = createProcessorHandler({
+  identities: fromEnv.identities(),
+  profiles: fromEnv.profiles(),
+  catalog: fromEnv.catalog(),
+  queue: fromEnv.queue(),
+  writer: profileWriter(logger),
+  segments: new SegmentCatalog(fromEnv.catalog(), getNumberFromEnv('SEGMENT_CACHE_TTL_MS', 10_000)),
+  logger,
+  newProfileId: () => newProfileId(),
+  concurrency: getNumberFromEnv('PROFILE_WRITE_CONCURRENCY', 16),
+  maxReceiveCount: eventQueue.maxReceiveCount,
+});

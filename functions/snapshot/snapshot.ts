@@ -1,0 +1,42 @@
+/**
+ * Snapshot: takes audience snapshots on request (an EventBridge event from the
+ * admin API) and on schedule (a sweep that takes those whose cron is due).
+ */
+import middy from '@middy/core';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { DETAIL_TYPES } from '../../shared/adapters/eventbridge/event-publisher';
+import { isSnapshotDue, newRunId } from '../../shared/domain/audiences';
+import { runScope, takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
+
+export type SnapshotEvent = EventBridgeEvent<string, { audienceId?: string; runId?: string }>;
+export type SnapshotHandler = (event: SnapshotEvent, context: Context) => Promise<{ runs: string[] }>;
+
+export function createSnapshotHandler(deps: SnapshotDeps): SnapshotHandler {
+  const handle = async (event: SnapshotEvent) => {
+    if (event['detail-type'] === DETAIL_TYPES.snapshotRequested) {
+      const { audienceId, runId } = event.detail;
+      if (!audienceId || !runId) throw new Error('snapshot request without audienceId and runId');
+      await takeSnapshot(audienceId, runId, deps);
+      return { runs: [runId] };
+    }
+    // Scheduled sweep: every audience whose own cron fired since its last run.
+    const runs: string[] = [];
+    const failed: string[] = [];
+    for (const audience of await deps.catalog.audiences.list()) {
+      const [last] = await deps.catalog.listRuns(runScope(audience.id), 1);
+      if (!isSnapshotDue(audience, last?.startedAt, deps.now())) continue;
+      const runId = newRunId(deps.now());
+      try {
+        await takeSnapshot(audience.id, runId, deps);
+        runs.push(runId);
+      } catch (error) {
+        failed.push(audience.id);
+        deps.logger.error('scheduled snapshot failed', { audienceId: audience.id, runId, error: error as Error });
+      }
+    }
+    deps.logger.info('snapshot sweep done', { taken: runs.length, failed: failed.length });
+    if (failed.length > 0) throw new Error(`scheduled snapshots failed for ${failed.join(', ')}`);
+    return { runs };
+  };
+  return middy<SnapshotEvent, { runs: string[] }>().handler(handle);
+}

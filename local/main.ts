@@ -1,0 +1,45 @@
+/** `npm start`: Prisme on this machine, same handlers as on AWS. */
+import { startLocal } from './runtime';
+
+const port = Number(process.env.PORT ?? 3000);
+const runtime = await startLocal({
+  dataDir: process.env.PRISME_DATA_DIR ?? '.prisme-local',
+  port,
+  host: process.env.HOST ?? '127.0.0.1',
+  writeKey: process.env.PRISME_WRITE_KEY,
+  adminToken: process.env.PRISME_ADMIN_TOKEN,
+  visibilityTimeoutMs: process.env.PRISME_VISIBILITY_TIMEOUT_S ? Number(process.env.PRISME_VISIBILITY_TIMEOUT_S) * 1000 : undefined,
+}).catch((error: Error & { code?: string }) => {
+  if (error.code === 'EADDRINUSE') console.error(`Port ${port} is in use: set PORT to another port, e.g. PORT=3001 npm start`);
+  else console.error(error);
+  process.exit(1);
+});
+
+const basic = Buffer.from(`${runtime.writeKey}:`).toString('base64');
+process.stdout.write(`
+Prisme is running locally.
+
+  API          ${runtime.url}
+  Write key    ${runtime.writeKey}
+  Admin token  ${runtime.adminToken}
+  Data         ${runtime.dataDir}  (DynamoDB via dynalite, S3 bucket "${runtime.bucket}" via s3rver, queues, events.jsonl)
+
+Send an event:
+  curl -s ${runtime.url}/v1/track -H 'content-type: application/json' -H 'authorization: Basic ${basic}' \\
+    -d '{"userId":"u1","event":"Order Completed","properties":{"revenue":42}}'
+Read the profile:
+  curl -s '${runtime.url}/v1/profiles?userId=u1' -H 'authorization: Bearer ${runtime.adminToken}'
+
+Logs follow as JSON lines. Ctrl-C stops; every acknowledged event is kept on disk.
+
+`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.error('Stopping Prisme...');
+    void runtime.stop().then(() => process.exit(0));
+  });
+}

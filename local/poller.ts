@@ -1,0 +1,106 @@
+/**
+ * The local event source mapping: receives batches from a DurableQueue, invokes
+ * the processor with an SQS event, and deletes what the handler did not report
+ * as failed (`reportBatchItemFailures`). Failed messages reappear after their
+ * visibility timeout, as on AWS.
+ */
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ProcessorHandler } from '../functions/processor/processor';
+import type { DurableQueue, ReceivedMessage } from './durable-queue';
+import { lambdaContext } from './lambda-context';
+
+export interface PollerOptions {
+  batchSize: number;
+  /** Concurrent invocations, like Lambda's concurrent pollers. */
+  concurrency: number;
+  timeoutMs: number;
+  onError: (error: Error) => void;
+}
+
+export class QueuePoller {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly sleepers = new Set<() => void>();
+  private busy = 0;
+
+  constructor(
+    private readonly queue: DurableQueue,
+    private readonly handler: ProcessorHandler,
+    private readonly options: PollerOptions,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.queue.onMessage(() => this.wakeAll());
+    this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
+  }
+
+  /** True while a batch is being processed. */
+  get active(): boolean {
+    return this.busy > 0;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeAll();
+    await Promise.all(this.loops);
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const messages = this.queue.receive(this.options.batchSize);
+      if (messages.length === 0) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.sleepers.delete(wake);
+            resolve();
+          };
+          // Also polls, so messages whose visibility timeout expired are picked up again.
+          const timer = setTimeout(wake, 250);
+          this.sleepers.add(wake);
+        });
+        continue;
+      }
+      this.busy++;
+      try {
+        const response: SQSBatchResponse = await this.handler(
+          { Records: messages.map((m) => toRecord(this.queue.name, m)) } satisfies SQSEvent,
+          lambdaContext('prisme-processor', this.options.timeoutMs),
+        );
+        const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        for (const message of messages) if (!failed.has(message.id)) this.queue.delete(message.receiptHandle);
+      } catch (error) {
+        // A crashed invocation fails the whole batch: every message comes back after its visibility timeout.
+        this.options.onError(error as Error);
+      } finally {
+        this.busy--;
+      }
+    }
+  }
+}
+
+function toRecord(queueName: string, message: ReceivedMessage): SQSRecord {
+  return {
+    messageId: message.id,
+    receiptHandle: message.receiptHandle,
+    body: message.body,
+    attributes: {
+      ApproximateReceiveCount: String(message.receiveCount),
+      SentTimestamp: String(message.sentAt),
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? message.sentAt),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.attributes).map(([k, v]) => [k, { dataType: v.DataType, stringValue: v.StringValue }]),
+    ),
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:local:000000000000:${queueName}`,
+    awsRegion: 'local',
+  };
+}

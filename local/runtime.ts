@@ -1,0 +1,267 @@
+/**
+ * The embedded runtime: Prisme's own Lambda handlers on one machine, with
+ * dynalite for DynamoDB, s3rver for S3, durable local queues behind an SQS
+ * emulator, a local EventBridge bus and croner schedules. Resources are made
+ * from `shared/resources.ts`, the same definitions the CDK stack uses.
+ */
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { Cron } from 'croner';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { hashWriteKey } from '../functions/ingest/ingest';
+import { resetAwsClients } from '../shared/adapters/clients';
+import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
+import { documentClient } from '../shared/adapters/clients';
+import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
+import type { HttpHandler } from '../shared/http/api';
+import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, schedules, tables } from '../shared/resources';
+import { DurableQueue } from './durable-queue';
+import { LocalEventBus, type BusEvent } from './event-bus';
+import { LocalGateway } from './gateway';
+import { lambdaContext } from './lambda-context';
+import { QueuePoller } from './poller';
+import { SqsEmulator } from './sqs-emulator';
+
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+
+export interface LocalOptions {
+  /** Where everything is kept between runs. */
+  dataDir: string;
+  port: number;
+  host?: string;
+  writeKey?: string;
+  adminToken?: string;
+  /** Visibility timeout of the local event queue: how long a failed batch waits before its retry. */
+  visibilityTimeoutMs?: number;
+  /** Run the freeze and snapshot schedules (default true). */
+  schedules?: boolean;
+  segmentCacheTtlMs?: number;
+  pollers?: number;
+  logLevel?: string;
+}
+
+export interface LocalRuntime {
+  url: string;
+  writeKey: string;
+  adminToken: string;
+  dataDir: string;
+  bucket: string;
+  bus: LocalEventBus;
+  queues: { events: DurableQueue; deadLetter: DurableQueue };
+  endpoints: { dynamodb: string; s3: string; sqs: string; eventbridge: string };
+  /** Resolves once the event queue is empty and no handler is running. */
+  drain(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_NAMES = {
+  table: (logicalName: string) => `prisme-${logicalName.toLowerCase()}`,
+  bucket: 'prisme-local',
+  bus: 'prisme-local',
+  eventsQueue: 'prisme-events',
+  deadLetterQueue: 'prisme-events-dlq',
+} as const;
+
+interface Credentials {
+  writeKey: string;
+  adminToken: string;
+}
+
+/** Keys made on first start are kept, so the printed key keeps working across restarts. */
+function loadCredentials(dataDir: string, options: LocalOptions): Credentials {
+  const file = join(dataDir, 'credentials.json');
+  const saved: Partial<Credentials> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Credentials) : {};
+  const credentials = {
+    writeKey: options.writeKey || saved.writeKey || `wk_${randomBytes(16).toString('hex')}`,
+    adminToken: options.adminToken || saved.adminToken || `adm_${randomBytes(24).toString('hex')}`,
+  };
+  writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  return credentials;
+}
+
+async function listen(server: { listen: (port: number, host: string, cb: () => void) => unknown; address: () => unknown }): Promise<number> {
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return (server.address() as AddressInfo).port;
+}
+
+export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
+  const dataDir = resolve(options.dataDir);
+  for (const dir of ['dynamodb', 's3', 'queues']) mkdirSync(join(dataDir, dir), { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    const dynamo = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const dynamoPort = await listen(dynamo);
+    stops.push(() => new Promise((done) => dynamo.close(() => done())));
+
+    const s3 = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: join(dataDir, 's3'),
+      configureBuckets: [{ name: LOCAL_NAMES.bucket }],
+    });
+    const { port: s3Port } = (await s3.run()) as AddressInfo;
+    stops.push(() => s3.close());
+
+    const deadLetter = await DurableQueue.open(LOCAL_NAMES.deadLetterQueue, join(dataDir, 'queues', 'dead-letter.journal'), {
+      visibilityTimeoutMs: 30_000,
+    });
+    const events = await DurableQueue.open(LOCAL_NAMES.eventsQueue, join(dataDir, 'queues', 'events.journal'), {
+      visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
+      maxReceiveCount: eventQueue.maxReceiveCount,
+      deadLetter,
+    });
+    stops.push(() => deadLetter.close());
+    stops.push(() => events.close());
+    const sqs = new SqsEmulator(new Map([[events.name, events], [deadLetter.name, deadLetter]]));
+    const sqsUrl = await sqs.start();
+    stops.push(() => sqs.stop());
+
+    const bus = new LocalEventBus({
+      logFile: join(dataDir, 'events.jsonl'),
+      onError: (error, event) => logError(`local bus target failed for "${event['detail-type']}"`, error),
+    });
+    const busUrl = await bus.start();
+    stops.push(() => bus.stop());
+
+    const endpoints = {
+      dynamodb: `http://127.0.0.1:${dynamoPort}`,
+      s3: `http://127.0.0.1:${s3Port}`,
+      sqs: sqsUrl,
+      eventbridge: busUrl,
+    };
+    const credentials = loadCredentials(dataDir, options);
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+      // s3rver predates S3's flexible checksums.
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      S3_FORCE_PATH_STYLE: 'true',
+      [tables.profiles.envVar]: LOCAL_NAMES.table(tables.profiles.logicalName),
+      [tables.identities.envVar]: LOCAL_NAMES.table(tables.identities.logicalName),
+      [tables.memberships.envVar]: LOCAL_NAMES.table(tables.memberships.logicalName),
+      [tables.catalog.envVar]: LOCAL_NAMES.table(tables.catalog.logicalName),
+      [eventQueue.envVar]: sqs.queueUrl(events.name),
+      [deadLetterQueue.envVar]: sqs.queueUrl(deadLetter.name),
+      [bucket.envVar]: LOCAL_NAMES.bucket,
+      [eventBus.envVar]: LOCAL_NAMES.bus,
+      ADMIN_TOKEN: credentials.adminToken,
+      SEGMENT_CACHE_TTL_MS: String(options.segmentCacheTtlMs ?? 2_000),
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
+    });
+    resetAwsClients();
+    await createTables(endpoints.dynamodb);
+
+    const catalog = new DynamoCatalogStore(documentClient(new DynamoDBClient({})), LOCAL_NAMES.table(tables.catalog.logicalName));
+    await catalog.putSource({
+      sourceId: 'local',
+      name: 'Local default source',
+      defaultChannel: 'web',
+      keyHash: hashWriteKey(credentials.writeKey),
+      createdAt: new Date().toISOString(),
+    });
+
+    // Imported only now: each handler module reads its configuration at load, as on a Lambda cold start.
+    const [ingest, admin, processor, snapshot, freeze] = await Promise.all([
+      import('../functions/ingest/handler'),
+      import('../functions/admin/handler'),
+      import('../functions/processor/handler'),
+      import('../functions/snapshot/handler'),
+      import('../functions/freeze/handler'),
+    ]);
+    const invokeSnapshot = (event: BusEvent) => snapshot.handler(event as never, lambdaContext('prisme-snapshot', 900_000));
+    const invokeFreeze = (event: BusEvent) => freeze.handler(event as never, lambdaContext('prisme-freeze', 900_000));
+    bus.route([DETAIL_TYPES.snapshotRequested], invokeSnapshot);
+    bus.route([DETAIL_TYPES.freezeRequested], invokeFreeze);
+
+    const poller = new QueuePoller(events, processor.handler, {
+      batchSize: processorSettings.batchSize,
+      concurrency: options.pollers ?? 2,
+      timeoutMs: processorSettings.timeoutSeconds * 1000,
+      onError: (error) => logError('processor invocation failed', error),
+    });
+    poller.start();
+    stops.push(() => poller.stop());
+
+    if (options.schedules !== false) {
+      const jobs = [
+        new Cron(schedules.freeze.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'freeze', invokeFreeze)),
+        new Cron(schedules.snapshots.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'snapshots', invokeSnapshot)),
+      ];
+      stops.push(async () => jobs.forEach((job) => job.stop()));
+    }
+
+    const gateway = new LocalGateway({
+      ingest: ingest.handler as HttpHandler,
+      admin: admin.handler as HttpHandler,
+      health: () => ({ status: 'ok', queue: events.stats(), deadLetter: deadLetter.stats() }),
+    });
+    const url = await gateway.start(options.port, options.host);
+    stops.push(() => gateway.stop());
+
+    return {
+      url,
+      ...credentials,
+      dataDir,
+      bucket: LOCAL_NAMES.bucket,
+      bus,
+      queues: { events, deadLetter },
+      endpoints,
+      async drain(timeoutMs = 30_000) {
+        const deadline = Date.now() + timeoutMs;
+        for (let quiet = 0; quiet < 3; ) {
+          if (Date.now() > deadline) throw new Error(`local runtime did not drain in ${timeoutMs} ms: ${JSON.stringify(events.stats())}`);
+          await new Promise((done) => setTimeout(done, 50));
+          await bus.idle();
+          quiet = events.stats().messages === 0 && !poller.active ? quiet + 1 : 0;
+        }
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** What an EventBridge schedule sends: a `Scheduled Event`, recorded on the bus like any other. */
+async function scheduled(bus: LocalEventBus, name: string, invoke: (event: BusEvent) => Promise<unknown>): Promise<void> {
+  const event = await bus.publishLocal('aws.events', 'Scheduled Event', { schedule: name });
+  await invoke(event).catch((error: Error) => logError(`scheduled ${name} failed`, error));
+}
+
+async function createTables(endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint });
+  const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
+  for (const table of Object.values(tables)) {
+    const name = LOCAL_NAMES.table(table.logicalName);
+    if (existing.has(name)) continue;
+    const keys = [table.partitionKey, ...('sortKey' in table ? [table.sortKey] : [])];
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
+        KeySchema: keys.map((k, i) => ({ AttributeName: k.name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+      }),
+    );
+  }
+  client.destroy();
+}
+
+function logError(message: string, error: Error): void {
+  console.error(JSON.stringify({ level: 'ERROR', service: 'local-runtime', message, error: { name: error.name, message: error.message, stack: error.stack } }));
+}

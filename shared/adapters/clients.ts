@@ -1,0 +1,39 @@
+/**
+ * AWS SDK clients, one per kind per container, reused across warm invocations.
+ * Endpoints come from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables, which
+ * is how the local runtime points the very same code at dynalite, s3rver and
+ * its queue and bus emulators.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { getBooleanFromEnv } from '../env';
+
+export interface AwsClients {
+  dynamo: DynamoDBDocumentClient;
+  s3: S3Client;
+  sqs: SQSClient;
+  events: EventBridgeClient;
+}
+
+let shared: AwsClients | undefined;
+
+export function awsClients(): AwsClients {
+  shared ??= {
+    dynamo: documentClient(new DynamoDBClient({})),
+    s3: new S3Client({ forcePathStyle: getBooleanFromEnv('S3_FORCE_PATH_STYLE') }),
+    sqs: new SQSClient({}),
+    events: new EventBridgeClient({}),
+  };
+  return shared;
+}
+
+export const documentClient = (client: DynamoDBClient): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
+/** For the local runtime: drop clients made before the endpoints were known. */
+export function resetAwsClients(): void {
+  shared = undefined;
+}

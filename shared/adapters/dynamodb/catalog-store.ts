@@ -1,0 +1,179 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { Audience } from '../../domain/audiences';
+import type { Channel } from '../../domain/events';
+import type { Segment } from '../../domain/segments';
+import { VersionConflictError } from '../../errors';
+
+export interface SourceRecord {
+  sourceId: string;
+  name: string;
+  defaultChannel: Channel;
+  /** SHA-256 of the write key; the key itself is never stored. */
+  keyHash: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+export type RunStatus = 'requested' | 'running' | 'succeeded' | 'failed';
+export interface RunRecord {
+  runId: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  /** Free-form progress and results: counts, keys, durations. */
+  progress?: Record<string, unknown>;
+  error?: string;
+}
+
+/** A kind of revisioned document stored under one partition of the catalog table. */
+export interface Collection<T extends { id: string; revision: number }> {
+  get(id: string): Promise<T | undefined>;
+  list(): Promise<T[]>;
+  /** Stores `doc` if the stored revision is still `doc.revision - 1` (or absent for revision 1). */
+  put(doc: T): Promise<void>;
+  delete(id: string): Promise<boolean>;
+}
+
+/** Port: the control plane (segments, audiences, sources, runs of jobs and snapshots). */
+export interface CatalogStore {
+  segments: Collection<Segment>;
+  audiences: Collection<Audience>;
+  markSegmentReady(id: string, revision: number): Promise<void>;
+  findSource(keyHash: string): Promise<SourceRecord | undefined>;
+  putSource(source: SourceRecord): Promise<void>;
+  putRun(scope: string, run: RunRecord): Promise<void>;
+  getRun(scope: string, runId: string): Promise<RunRecord | undefined>;
+  /** Newest first. */
+  listRuns(scope: string, limit: number): Promise<RunRecord[]>;
+}
+
+const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as T;
+};
+
+export class DynamoCatalogStore implements CatalogStore {
+  readonly segments: Collection<Segment>;
+  readonly audiences: Collection<Audience>;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {
+    this.segments = this.collection<Segment>('SEGMENT');
+    this.audiences = this.collection<Audience>('AUDIENCE');
+  }
+
+  private collection<T extends { id: string; revision: number }>(pk: string): Collection<T> {
+    const { client, tableName } = this;
+    return {
+      async get(id) {
+        const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: { pk, sk: id }, ConsistentRead: true }));
+        return strip<T>(Item);
+      },
+      async list() {
+        const items: T[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': pk },
+              ExclusiveStartKey: start,
+              ConsistentRead: true,
+            }),
+          );
+          items.push(...(page.Items ?? []).map((item) => strip<T>(item)!));
+          start = page.LastEvaluatedKey;
+        } while (start);
+        return items;
+      },
+      async put(doc) {
+        const first = doc.revision === 1;
+        try {
+          await client.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { pk, sk: doc.id, ...doc },
+              ConditionExpression: first ? 'attribute_not_exists(pk)' : 'revision = :previous',
+              ExpressionAttributeValues: first ? undefined : { ':previous': doc.revision - 1 },
+            }),
+          );
+        } catch (error) {
+          if (error instanceof ConditionalCheckFailedException) {
+            throw new VersionConflictError(`${pk.toLowerCase()} ${doc.id} was changed concurrently`, { cause: error });
+          }
+          throw error;
+        }
+      },
+      async delete(id) {
+        const { Attributes } = await client.send(
+          new DeleteCommand({ TableName: tableName, Key: { pk, sk: id }, ReturnValues: 'ALL_OLD' }),
+        );
+        return Attributes !== undefined;
+      },
+    };
+  }
+
+  async markSegmentReady(id: string, revision: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'SEGMENT', sk: id },
+          UpdateExpression: 'SET #status = :ready',
+          ConditionExpression: 'revision = :revision',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':ready': 'ready', ':revision': revision },
+        }),
+      );
+    } catch (error) {
+      // A newer revision started its own evaluation; it will mark itself ready.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async findSource(keyHash: string): Promise<SourceRecord | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: 'SOURCE', sk: keyHash } }));
+    return strip<SourceRecord>(Item);
+  }
+
+  async putSource(source: SourceRecord): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: 'SOURCE', sk: source.keyHash, ...source } }));
+  }
+
+  async putRun(scope: string, run: RunRecord): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: `RUN#${scope}`, sk: run.runId, ...run } }));
+  }
+
+  async getRun(scope: string, runId: string): Promise<RunRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${scope}`, sk: runId }, ConsistentRead: true }),
+    );
+    return strip<RunRecord>(Item);
+  }
+
+  async listRuns(scope: string, limit: number): Promise<RunRecord[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `RUN#${scope}` },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (Items ?? []).map((item) => strip<RunRecord>(item)!);
+  }
+}

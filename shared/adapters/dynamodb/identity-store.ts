@@ -1,0 +1,54 @@
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { backoff } from './profile-store';
+
+/** Port: which profile owns each identifier. */
+export interface IdentityStore {
+  /** Owners of the given identifier keys; unknown keys are absent from the map. */
+  owners(keys: readonly string[]): Promise<Map<string, string>>;
+  /** Claims the key for `profileId` unless someone already did; returns the owner either way. */
+  claim(key: string, profileId: string, at: string): Promise<string>;
+}
+
+export class DynamoIdentityStore implements IdentityStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async owners(keys: readonly string[]): Promise<Map<string, string>> {
+    const owners = new Map<string, string>();
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((identifier) => ({ identifier }));
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 0) await backoff(attempt);
+        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) owners.set(item.identifier as string, item.profileId as string);
+        pending = UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return owners;
+  }
+
+  async claim(key: string, profileId: string, at: string): Promise<string> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { identifier: key, profileId, firstSeen: at },
+          ConditionExpression: 'attribute_not_exists(identifier)',
+        }),
+      );
+      return profileId;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { identifier: key }, ConsistentRead: true }),
+      );
+      return Item!.profileId as string;
+    }
+  }
+}

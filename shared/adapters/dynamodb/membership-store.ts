@@ -1,0 +1,65 @@
+import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor, type Page } from './profile-store';
+
+export interface Member {
+  profileId: string;
+  enteredAt: string;
+}
+
+/** Port: the current members of each segment, in profile id order. */
+export interface MembershipStore {
+  enter(segmentId: string, profileId: string, at: string): Promise<void>;
+  exit(segmentId: string, profileId: string): Promise<void>;
+  members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>>;
+  count(segmentId: string): Promise<number>;
+}
+
+export class DynamoMembershipStore implements MembershipStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async enter(segmentId: string, profileId: string, at: string): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { segmentId, profileId, enteredAt: at } }));
+  }
+
+  async exit(segmentId: string, profileId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { segmentId, profileId } }));
+  }
+
+  async members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>> {
+    const { Items, LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'segmentId = :segmentId',
+        ExpressionAttributeValues: { ':segmentId': segmentId },
+        ExclusiveStartKey: decodeCursor(cursor),
+        Limit: limit,
+      }),
+    );
+    return {
+      items: (Items ?? []).map((item) => ({ profileId: item.profileId as string, enteredAt: item.enteredAt as string })),
+      cursor: encodeCursor(LastEvaluatedKey),
+    };
+  }
+
+  async count(segmentId: string): Promise<number> {
+    let total = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'segmentId = :segmentId',
+          ExpressionAttributeValues: { ':segmentId': segmentId },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      total += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return total;
+  }
+}

@@ -1,0 +1,114 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { VersionConflictError } from '../../errors';
+import type { Profile } from '../../domain/profile';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to read the next page. Absent on the last page. */
+  cursor?: string;
+}
+
+/** Port: where profiles live. Every write is conditional on the version read. */
+export interface ProfileStore {
+  get(profileId: string): Promise<Profile | undefined>;
+  getMany(profileIds: readonly string[]): Promise<Profile[]>;
+  /** Writes `profile` (version already bumped) only if the stored version is still `expectedVersion`. */
+  put(profile: Profile, expectedVersion: number): Promise<void>;
+  clearPending(profileId: string, version: number): Promise<void>;
+  scan(cursor: string | undefined, limit: number, segment?: { index: number; total: number }): Promise<Page<Profile>>;
+}
+
+export const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+export const decodeCursor = (cursor: string | undefined): Record<string, unknown> | undefined =>
+  cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, unknown>) : undefined;
+
+export class DynamoProfileStore implements ProfileStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(profileId: string): Promise<Profile | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { profileId }, ConsistentRead: true }),
+    );
+    return Item as Profile | undefined;
+  }
+
+  async getMany(profileIds: readonly string[]): Promise<Profile[]> {
+    const found: Profile[] = [];
+    for (let i = 0; i < profileIds.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = profileIds.slice(i, i + 100).map((profileId) => ({ profileId }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) await backoff(attempt);
+        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        found.push(...((Responses?.[this.tableName] ?? []) as Profile[]));
+        keys = UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  async put(profile: Profile, expectedVersion: number): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: profile,
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(profileId)' : 'version = :expected',
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': expectedVersion },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new VersionConflictError(`profile ${profile.profileId} changed since version ${expectedVersion}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async clearPending(profileId: string, version: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { profileId },
+          UpdateExpression: 'SET pending = :none',
+          ConditionExpression: 'version = :version',
+          ExpressionAttributeValues: { ':none': [], ':version': version },
+        }),
+      );
+    } catch (error) {
+      // A newer write already replaced the outbox, after applying it: nothing left to clear.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async scan(cursor: string | undefined, limit: number, segment?: { index: number; total: number }): Promise<Page<Profile>> {
+    const { Items, LastEvaluatedKey } = await this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+        Segment: segment?.index,
+        TotalSegments: segment?.total,
+      }),
+    );
+    return { items: (Items ?? []) as Profile[], cursor: encodeCursor(LastEvaluatedKey) };
+  }
+}
+
+export const backoff = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random())));

@@ -1,0 +1,191 @@
+/**
+ * The ingest contract: the Segment HTTP Tracking API, validated at the edge and
+ * turned into the enriched events the processor folds. Pure: no I/O.
+ */
+import { z } from 'zod';
+
+export const CHANNELS = ['web', 'app', 'email', 'store', 'call_center', 'event', 'crm'] as const;
+export type Channel = (typeof CHANNELS)[number];
+export const isChannel = (value: unknown): value is Channel =>
+  typeof value === 'string' && (CHANNELS as readonly string[]).includes(value);
+
+export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const LIMITS = {
+  eventBytes: 32 * 1024,
+  requestBytes: 500 * 1024,
+  batchEvents: 2500,
+  messageIdChars: 100,
+} as const;
+
+/** Error messages a person can act on: "is required" rather than zod's type jargon. */
+const messages = (expected: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}`),
+});
+const jsonObject = z.record(z.string(), z.unknown(), messages('a JSON object'));
+const identifier = z
+  .union([z.string(), z.number()], messages('a string'))
+  .transform((v) => String(v))
+  .pipe(z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'));
+const isoDate = z.union([z.string(), z.date()], messages('an ISO-8601 date')).transform((value, ctx) => {
+  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const baseEvent = z.looseObject({
+  messageId: z.string(messages('a string')).min(1).max(LIMITS.messageIdChars, `must be under ${LIMITS.messageIdChars} characters`).optional(),
+  userId: identifier.optional(),
+  anonymousId: identifier.optional(),
+  properties: jsonObject.optional(),
+  traits: jsonObject.optional(),
+  context: jsonObject.optional(),
+  integrations: jsonObject.optional(),
+  timestamp: isoDate.optional(),
+  originalTimestamp: isoDate.optional(),
+  sentAt: isoDate.optional(),
+});
+
+const eventSchemas = {
+  identify: baseEvent,
+  track: baseEvent.extend({ event: z.string(messages('a string')).trim().min(1, 'is required').max(200) }),
+  page: baseEvent.extend({ name: z.string(messages('a string')).max(200).optional() }),
+  screen: baseEvent.extend({ name: z.string(messages('a string')).max(200).optional() }),
+  group: baseEvent.extend({ groupId: identifier }),
+  alias: baseEvent.extend({ previousId: identifier }),
+} satisfies Record<EventType, z.ZodType>;
+
+/** An accepted event as it travels through the queue. */
+export interface EnrichedEvent {
+  messageId: string;
+  type: EventType;
+  userId?: string;
+  anonymousId?: string;
+  previousId?: string;
+  groupId?: string;
+  event?: string;
+  name?: string;
+  properties: Record<string, unknown>;
+  traits: Record<string, unknown>;
+  context: Record<string, unknown>;
+  /** Event time, corrected for the client's clock skew (ISO-8601). */
+  timestamp: string;
+  receivedAt: string;
+  channel: Channel;
+  sourceId: string;
+}
+
+export interface Rejection {
+  index: number;
+  field: string;
+  reason: string;
+}
+
+export interface Source {
+  sourceId: string;
+  defaultChannel: Channel;
+}
+
+export interface ParsedRequest {
+  accepted: EnrichedEvent[];
+  rejected: Rejection[];
+}
+
+export interface ParseOptions {
+  source: Source;
+  receivedAt: number;
+  /** Id for an event sent without one; given the event's index in the request. */
+  newMessageId: (index: number) => string;
+}
+
+/**
+ * Validates the events of one request. Valid events are accepted even when
+ * others are rejected: each rejection names its index, field and reason.
+ */
+export function parseEvents(
+  endpoint: EventType | 'batch',
+  body: Record<string, unknown>,
+  options: ParseOptions,
+): ParsedRequest {
+  const items: unknown[] = endpoint === 'batch' ? (body.batch as unknown[]) : [{ ...body, type: endpoint }];
+  const shared = endpoint === 'batch' ? { context: asObject(body.context), integrations: asObject(body.integrations) } : {};
+  const requestSentAt = parseDate(body.sentAt);
+  const accepted: EnrichedEvent[] = [];
+  const rejected: Rejection[] = [];
+
+  items.forEach((item, index) => {
+    const reject = (field: string, reason: string) => rejected.push({ index, field, reason });
+    if (!isPlainObject(item)) return reject('', 'must be a JSON object');
+    if (Buffer.byteLength(JSON.stringify(item)) > LIMITS.eventBytes) {
+      return reject('', `event is larger than ${LIMITS.eventBytes / 1024} KB`);
+    }
+    const type = item.type;
+    if (!(EVENT_TYPES as readonly unknown[]).includes(type)) {
+      return reject('type', `must be one of ${EVENT_TYPES.join(', ')}`);
+    }
+    const result = eventSchemas[type as EventType].safeParse(item);
+    if (!result.success) {
+      for (const issue of result.error.issues) reject(issue.path.join('.'), issue.message);
+      return;
+    }
+    const event = result.data as z.infer<typeof baseEvent> & Record<string, unknown>;
+    if (!event.userId && !event.anonymousId) return reject('userId', 'userId or anonymousId is required');
+
+    const context = { ...(shared.context ?? {}), ...(event.context ?? {}) };
+    const properties = event.properties ?? {};
+    const enriched: EnrichedEvent = {
+      messageId: event.messageId ?? options.newMessageId(index),
+      type: type as EventType,
+      properties,
+      traits: event.traits ?? (type === 'identify' ? {} : asObject(context.traits) ?? {}),
+      context,
+      timestamp: new Date(
+        correctedTimestamp(options.receivedAt, event.timestamp, event.originalTimestamp, event.sentAt ?? requestSentAt),
+      ).toISOString(),
+      receivedAt: new Date(options.receivedAt).toISOString(),
+      channel: channelOf(context, properties, options.source.defaultChannel),
+      sourceId: options.source.sourceId,
+    };
+    for (const key of ['userId', 'anonymousId', 'previousId', 'groupId', 'event', 'name'] as const) {
+      const value = event[key];
+      if (typeof value === 'string') enriched[key] = value;
+    }
+    accepted.push(enriched);
+  });
+  return { accepted, rejected };
+}
+
+/**
+ * Segment's clock-skew rule: `timestamp = receivedAt - (sentAt - originalTimestamp)`.
+ * The client's clock is trusted only for the delay between the event and its sending.
+ */
+export function correctedTimestamp(receivedAt: number, timestamp?: number, originalTimestamp?: number, sentAt?: number): number {
+  const original = originalTimestamp ?? timestamp;
+  if (original === undefined) return receivedAt;
+  if (sentAt === undefined) return Math.min(original, receivedAt);
+  return Math.min(receivedAt - (sentAt - original), receivedAt);
+}
+
+function channelOf(context: Record<string, unknown>, properties: Record<string, unknown>, fallback: Channel): Channel {
+  if (isChannel(context.channel)) return context.channel;
+  if (isChannel(properties.channel)) return properties.channel;
+  return fallback;
+}
+
+function parseDate(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  return isPlainObject(value) ? value : undefined;
+}

@@ -1,0 +1,182 @@
+/**
+ * The unified profile and how events fold into it. Folding is commutative for
+ * counts and last-timestamp-wins for traits, so out-of-order delivery ends in
+ * the same profile as in-order delivery. Pure: no I/O.
+ */
+import { createHash } from 'node:crypto';
+import type { Channel, EnrichedEvent } from './events';
+import type { Identifier, IdentifierType } from './identity';
+
+export const DAY_MS = 86_400_000;
+
+export const PROFILE_LIMITS = {
+  /** Daily buckets older than this are dropped: the longest window a segment can look back. */
+  horizonDays: 400,
+  /** Distinct `event|channel` aggregates kept; the least recently active is evicted first. */
+  aggregateKeys: 100,
+  identifiersPerType: 10,
+  /** Message ids remembered to drop redelivered duplicates without an extra table. */
+  recentMessages: 64,
+} as const;
+
+/** A membership change, kept on the profile until it has been applied (outbox). */
+export interface Transition {
+  id: string;
+  segmentId: string;
+  profileId: string;
+  change: 'entered' | 'exited';
+  at: string;
+}
+
+export interface Profile {
+  profileId: string;
+  /** Optimistic-locking version; every write is conditional on it. */
+  version: number;
+  firstSeen: string;
+  lastSeen: string;
+  identifiers: Partial<Record<IdentifierType, string[]>>;
+  traits: Record<string, unknown>;
+  /** Epoch milliseconds of the event that last set each trait. */
+  traitsAt: Record<string, number>;
+  /** Events seen per channel, all time. */
+  channels: Partial<Record<Channel, number>>;
+  /** `event|channel` -> { UTC day index -> count }. */
+  aggregates: Record<string, Record<string, number>>;
+  /** Ids of the segments the profile is in. */
+  segments: string[];
+  /** Fixed-width tokens of the last message ids folded, newest last. */
+  recent: string;
+  /** Transitions written with the profile but perhaps not yet applied. */
+  pending: Transition[];
+}
+
+export function newProfile(profileId: string, at: string): Profile {
+  return {
+    profileId,
+    version: 0,
+    firstSeen: at,
+    lastSeen: at,
+    identifiers: {},
+    traits: {},
+    traitsAt: {},
+    channels: {},
+    aggregates: {},
+    segments: [],
+    recent: '',
+    pending: [],
+  };
+}
+
+/** The name under which an event's occurrences are counted, or undefined for events that are not behaviour. */
+export function behaviourName(event: Pick<EnrichedEvent, 'type' | 'event'>): string | undefined {
+  switch (event.type) {
+    case 'track':
+      return event.event;
+    case 'page':
+      return 'Page Viewed';
+    case 'screen':
+      return 'Screen Viewed';
+    case 'identify':
+    case 'group':
+    case 'alias':
+      return undefined;
+  }
+}
+
+export const aggregateKey = (event: string, channel: Channel): string => `${event}|${channel}`;
+export const dayIndex = (ms: number): number => Math.floor(ms / DAY_MS);
+
+const TOKEN_CHARS = 8;
+export const messageToken = (messageId: string): string =>
+  createHash('sha256').update(messageId).digest('base64url').slice(0, TOKEN_CHARS);
+
+export function hasSeen(profile: Profile, messageId: string): boolean {
+  const token = messageToken(messageId);
+  for (let i = 0; i < profile.recent.length; i += TOKEN_CHARS) {
+    if (profile.recent.startsWith(token, i)) return true;
+  }
+  return false;
+}
+
+export interface FoldResult {
+  profile: Profile;
+  applied: EnrichedEvent[];
+  duplicates: EnrichedEvent[];
+}
+
+/** Folds events into a copy of the profile, skipping those it has already folded. */
+export function foldEvents(
+  original: Profile,
+  events: readonly EnrichedEvent[],
+  identifiers: readonly Identifier[],
+  now: number,
+): FoldResult {
+  const profile = structuredClone(original);
+  const applied: EnrichedEvent[] = [];
+  const duplicates: EnrichedEvent[] = [];
+  const seenInBatch = new Set<string>();
+
+  for (const event of events) {
+    if (seenInBatch.has(event.messageId) || hasSeen(profile, event.messageId)) {
+      duplicates.push(event);
+      continue;
+    }
+    seenInBatch.add(event.messageId);
+    applied.push(event);
+    foldOne(profile, event);
+  }
+  for (const id of identifiers) addIdentifier(profile, id);
+  pruneAggregates(profile, now);
+  return { profile, applied, duplicates };
+}
+
+function foldOne(profile: Profile, event: EnrichedEvent): void {
+  const at = Date.parse(event.timestamp);
+  if (at < Date.parse(profile.firstSeen)) profile.firstSeen = event.timestamp;
+  if (at > Date.parse(profile.lastSeen)) profile.lastSeen = event.timestamp;
+
+  for (const [trait, value] of Object.entries(event.traits)) {
+    if (trait === 'email' || value === undefined) continue; // email is an identifier, kept normalised there
+    if ((profile.traitsAt[trait] ?? -Infinity) > at) continue;
+    profile.traits[trait] = value;
+    profile.traitsAt[trait] = at;
+  }
+  profile.channels[event.channel] = (profile.channels[event.channel] ?? 0) + 1;
+
+  const name = behaviourName(event);
+  if (name !== undefined) {
+    const buckets = (profile.aggregates[aggregateKey(name, event.channel)] ??= {});
+    const day = String(dayIndex(at));
+    buckets[day] = (buckets[day] ?? 0) + 1;
+  }
+  profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
+}
+
+export function addIdentifier(profile: Profile, id: Identifier): void {
+  const values = (profile.identifiers[id.type] ??= []);
+  if (values.includes(id.value)) return;
+  values.push(id.value);
+  if (values.length > PROFILE_LIMITS.identifiersPerType) values.shift();
+}
+
+function pruneAggregates(profile: Profile, now: number): void {
+  const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
+  const lastActive = new Map<string, number>();
+  for (const [key, buckets] of Object.entries(profile.aggregates)) {
+    let latest = -Infinity;
+    for (const day of Object.keys(buckets)) {
+      if (Number(day) < oldest) delete buckets[day];
+      else latest = Math.max(latest, Number(day));
+    }
+    if (latest === -Infinity) delete profile.aggregates[key];
+    else lastActive.set(key, latest);
+  }
+  const excess = lastActive.size - PROFILE_LIMITS.aggregateKeys;
+  if (excess > 0) {
+    const stalest = [...lastActive.entries()].sort((a, b) => a[1] - b[1]).slice(0, excess);
+    for (const [key] of stalest) delete profile.aggregates[key];
+  }
+}
+
+/** Email of a profile for display and export: the most recently seen address. */
+export const primaryEmail = (profile: Profile): string | undefined => profile.identifiers.email?.at(-1);

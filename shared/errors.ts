@@ -1,0 +1,39 @@
+/** Errors Prisme raises on purpose. They become HTTP responses or batch item failures only at the edge. */
+
+export class PrismeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export interface ErrorDetail {
+  /** Dotted path of the offending field, '' for the whole body. */
+  path: string;
+  message: string;
+  /** Position of the event in a batch, for ingest errors. */
+  index?: number;
+}
+
+/** An error a caller can fix; its code, message and details are safe to show. */
+export class ApiError extends PrismeError {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details: ErrorDetail[] = []) => new ApiError(400, 'bad_request', message, details);
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const conflict = (message: string, details: ErrorDetail[] = []) => new ApiError(409, 'conflict', message, details);
+
+/** A conditional write lost a race; the caller re-reads and tries again. */
+export class VersionConflictError extends PrismeError {}
+
+/** A message that will never succeed, however often it is retried. */
+export class PoisonMessageError extends PrismeError {}

@@ -1,0 +1,83 @@
+/** The HTTP edge: API Gateway v2 events in, JSON responses out, errors mapped once. */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { timingSafeEqual } from 'node:crypto';
+import { ZodError } from 'zod';
+import { ApiError } from '../errors';
+import type { Logger } from '../logger';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+export const header = (event: HttpEvent, name: string): string | undefined => {
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === lower) return value;
+  return undefined;
+};
+
+export const rawBody = (event: HttpEvent): Buffer =>
+  Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+
+/** Parses a JSON object body or throws a 400 that says why. */
+export function jsonBody(event: HttpEvent): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody(event).toString('utf8') || 'null');
+  } catch (error) {
+    throw new ApiError(400, 'malformed_json', `body is not valid JSON: ${(error as Error).message}`, [{ path: '', message: 'malformed JSON' }]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ApiError(400, 'bad_request', 'body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export const zodDetails = (error: ZodError) =>
+  error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+
+/**
+ * middy middleware: ApiErrors and validation errors become JSON with a stable
+ * code and the offending path; anything else is logged and becomes a bare 500,
+ * never leaking internals.
+ */
+export function httpErrors(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    onError: async (request) => {
+      const { error } = request;
+      if (error instanceof ApiError) {
+        request.response = json(error.statusCode, { error: { code: error.code, message: error.message, details: error.details } }, error.headers);
+        return;
+      }
+      if (error instanceof ZodError) {
+        request.response = json(400, { error: { code: 'validation_failed', message: 'request is not valid', details: zodDetails(error) } });
+        return;
+      }
+      logger.error('request failed', { error: error as Error, path: request.event?.rawPath });
+      request.response = json(500, { error: { code: 'internal', message: 'internal error' } });
+    },
+  };
+}
+
+/** Constant-time comparison of secrets, so response timing reveals nothing about them. */
+export function secretsEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Wraps a request function with the shared middlewares; `.handler()` last so types flow through. */
+export function httpHandler(
+  handle: (event: HttpEvent, context: Context) => Promise<HttpResult>,
+  logger: Logger,
+  ...middlewares: middy.MiddlewareObj<HttpEvent, HttpResult>[]
+): HttpHandler {
+  return middy<HttpEvent, HttpResult>()
+    .use(httpErrors(logger))
+    .use(middlewares)
+    .handler(handle);
+}

@@ -1,0 +1,93 @@
+/**
+ * The one description of Prisme's stateful resources. The CDK stack and the
+ * local runtime bootstrap both build from it, so a key or a queue setting can
+ * never differ between AWS and a laptop.
+ */
+
+export type KeyType = 'S' | 'N';
+export interface KeyDefinition {
+  readonly name: string;
+  readonly type: KeyType;
+}
+export interface TableDefinition {
+  /** Logical name; also the suffix of the environment variable naming the table. */
+  readonly logicalName: string;
+  readonly envVar: string;
+  readonly partitionKey: KeyDefinition;
+  readonly sortKey?: KeyDefinition;
+}
+
+export const tables = {
+  /** One small item per person: traits, bucketed aggregates, memberships, version. */
+  profiles: {
+    logicalName: 'Profiles',
+    envVar: 'PROFILES_TABLE',
+    partitionKey: { name: 'profileId', type: 'S' },
+  },
+  /** `type:value` (e.g. `email:ada@example.com`) -> profileId; claimed by conditional put. */
+  identities: {
+    logicalName: 'Identities',
+    envVar: 'IDENTITIES_TABLE',
+    partitionKey: { name: 'identifier', type: 'S' },
+  },
+  /** Current members of each segment, queried page by page for listings and snapshots. */
+  memberships: {
+    logicalName: 'Memberships',
+    envVar: 'MEMBERSHIPS_TABLE',
+    partitionKey: { name: 'segmentId', type: 'S' },
+    sortKey: { name: 'profileId', type: 'S' },
+  },
+  /** Control plane: segments, audiences, sources (hashed write keys), job and snapshot runs. */
+  catalog: {
+    logicalName: 'Catalog',
+    envVar: 'CATALOG_TABLE',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof tables;
+
+export const processorSettings = {
+  timeoutSeconds: 30,
+  memoryMb: 1024,
+  /** Messages per invocation; each message packs many events. */
+  batchSize: 10,
+  maxBatchingWindowSeconds: 1,
+} as const;
+
+export const eventQueue = {
+  envVar: 'EVENTS_QUEUE_URL',
+  /** AWS guidance: at least six times the consumer's timeout, so retries never overlap. */
+  visibilityTimeoutSeconds: processorSettings.timeoutSeconds * 6,
+  /** Receives before a message goes to the DLQ; the processor moves it itself, with the reason, on the last one. */
+  maxReceiveCount: 5,
+  retentionDays: 4,
+  /** SQS's message size limit, with room for attributes. */
+  maxMessageBytes: 240 * 1024,
+} as const;
+
+export const deadLetterQueue = {
+  envVar: 'DEAD_LETTER_QUEUE_URL',
+  retentionDays: 14,
+} as const;
+
+export const bucket = {
+  logicalName: 'Data',
+  envVar: 'DATA_BUCKET',
+} as const;
+
+export const eventBus = {
+  logicalName: 'Bus',
+  envVar: 'EVENT_BUS_NAME',
+  /** EventBridge `source` of every event Prisme publishes. */
+  source: 'prisme',
+} as const;
+
+/** Schedules, in croner / EventBridge-compatible six-field-free cron syntax (minute hour dom month dow). */
+export const schedules = {
+  /** Daily freeze of slow indicators and re-evaluation of time-dependent memberships. */
+  freeze: { cron: '0 3 * * *', description: 'Daily freeze' },
+  /** Audience snapshots due by their own cron are taken by this sweep. */
+  snapshots: { cron: '*/15 * * * *', description: 'Audience snapshot sweep' },
+} as const;

@@ -1,0 +1,110 @@
+/**
+ * The processor's use case: resolve each event to a profile, coalesce a batch's
+ * events per profile into one write, and report which inputs failed.
+ */
+import type { IdentityStore } from '../adapters/dynamodb/identity-store';
+import type { EnrichedEvent } from '../domain/events';
+import { identifierKey, identifiersOf, previousIdentifiersOf, type Identifier } from '../domain/identity';
+import { PoisonMessageError } from '../errors';
+import type { Logger } from '../logger';
+import type { ProfileWriter } from './profile-writer';
+import type { SegmentCatalog } from './segment-catalog';
+
+export interface ProcessEventsDeps {
+  identities: IdentityStore;
+  writer: ProfileWriter;
+  segments: SegmentCatalog;
+  logger: Logger;
+  newProfileId: () => string;
+  /** Profiles written at once; bounded so a large batch does not flood DynamoDB. */
+  concurrency: number;
+}
+
+/** An event and the queue message it came in, so failures map back to messages. */
+export interface SourcedEvent {
+  event: EnrichedEvent;
+  origin: string;
+}
+
+export interface ProcessResult {
+  /** Origins with at least one event that could not be applied; they must be retried. */
+  failed: Map<string, Error>;
+  profiles: number;
+  applied: number;
+  duplicates: number;
+}
+
+interface Resolved {
+  profileId: string;
+  identifiers: Identifier[];
+}
+
+export async function processEvents(input: readonly SourcedEvent[], deps: ProcessEventsDeps): Promise<ProcessResult> {
+  const failed = new Map<string, Error>();
+  const ordered = [...input].sort((a, b) => a.event.timestamp.localeCompare(b.event.timestamp));
+
+  const owners = await deps.identities.owners(
+    ordered.flatMap(({ event }) => [...identifiersOf(event), ...previousIdentifiersOf(event)].map(identifierKey)),
+  );
+  const groups = new Map<string, { events: EnrichedEvent[]; identifiers: Identifier[]; origins: Set<string> }>();
+  for (const item of ordered) {
+    try {
+      const { profileId, identifiers } = await resolve(item.event, owners, deps);
+      let group = groups.get(profileId);
+      if (!group) groups.set(profileId, (group = { events: [], identifiers: [], origins: new Set() }));
+      group.events.push(item.event);
+      group.identifiers.push(...identifiers);
+      group.origins.add(item.origin);
+    } catch (error) {
+      failed.set(item.origin, error as Error);
+    }
+  }
+
+  const segments = await deps.segments.current();
+  let applied = 0;
+  let duplicates = 0;
+  const queue = [...groups.entries()];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [profileId, group] = next;
+      try {
+        const outcome = await deps.writer.apply({ profileId, events: group.events, identifiers: group.identifiers }, segments);
+        applied += outcome.applied;
+        duplicates += outcome.duplicates;
+      } catch (error) {
+        deps.logger.error('profile update failed', { profileId, error: error as Error });
+        for (const origin of group.origins) failed.set(origin, error as Error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, queue.length) }, worker));
+  return { failed, profiles: groups.size, applied, duplicates };
+}
+
+/**
+ * Picks the profile an event belongs to: the owner of its most trusted known
+ * identifier, else a new profile. Unclaimed identifiers are claimed for it by
+ * conditional put, so two concurrent first events agree on one profile.
+ */
+async function resolve(event: EnrichedEvent, owners: Map<string, string>, deps: ProcessEventsDeps): Promise<Resolved> {
+  const identifiers = identifiersOf(event);
+  const candidates = [...identifiers, ...previousIdentifiersOf(event)];
+  const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
+
+  let profileId = known[0];
+  const distinct = new Set(known);
+  if (distinct.size > 1) {
+    // Merging two profiles is identity resolution proper (issue 5); until then the most trusted owner wins.
+    deps.logger.warn('identifiers belong to different profiles; merge not applied', { profiles: [...distinct] });
+  }
+  for (const id of identifiers) {
+    const key = identifierKey(id);
+    if (owners.has(key)) continue;
+    const owner = await deps.identities.claim(key, profileId ?? deps.newProfileId(), event.timestamp);
+    owners.set(key, owner);
+    profileId ??= owner;
+  }
+  if (!profileId) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
+  const ownIdentifiers = identifiers.filter((id) => owners.get(identifierKey(id)) === profileId);
+  return { profileId, identifiers: ownIdentifiers };
+}

@@ -1,0 +1,98 @@
+/**
+ * The one path by which a profile changes: read, fold, evaluate, conditional
+ * write, then apply the membership outbox. Used by the processor (events), the
+ * segment evaluation job and the daily freeze (time passing).
+ */
+import type { MembershipStore } from '../adapters/dynamodb/membership-store';
+import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
+import type { EnrichedEvent } from '../domain/events';
+import type { Identifier } from '../domain/identity';
+import { foldEvents, newProfile, type Profile, type Transition } from '../domain/profile';
+import { evaluateMemberships, type CompiledSegment } from '../domain/segments';
+import { VersionConflictError } from '../errors';
+import type { Logger } from '../logger';
+
+export interface ProfileWriterDeps {
+  profiles: ProfileStore;
+  memberships: MembershipStore;
+  publisher: EventPublisher;
+  logger: Logger;
+  now: () => number;
+}
+
+export interface ProfileChange {
+  profileId: string;
+  events: readonly EnrichedEvent[];
+  identifiers: readonly Identifier[];
+}
+
+export interface WriteOutcome {
+  applied: number;
+  duplicates: number;
+  transitions: Transition[];
+  written: boolean;
+}
+
+const MAX_ATTEMPTS = 8;
+
+export class ProfileWriter {
+  constructor(private readonly deps: ProfileWriterDeps) {}
+
+  /**
+   * Applies a change with optimistic locking. Safe to repeat: folded events are
+   * recognised by message id, and transitions left in the outbox by a crash are
+   * applied before anything else.
+   */
+  async apply(change: ProfileChange, segments: readonly CompiledSegment[], existing?: Profile): Promise<WriteOutcome> {
+    let current = existing;
+    for (let attempt = 1; ; attempt++) {
+      current ??= await this.deps.profiles.get(change.profileId);
+      if (current && current.pending.length > 0) await this.applyTransitions(current.pending);
+
+      const now = this.deps.now();
+      const base = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
+      const folded = foldEvents(base, change.events, change.identifiers, now);
+      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, segments, now);
+      const identifiersChanged = JSON.stringify(folded.profile.identifiers) !== JSON.stringify(base.identifiers);
+      const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
+      if (folded.applied.length === 0 && transitions.length === 0 && !identifiersChanged) {
+        return { ...outcome, written: false };
+      }
+
+      const next: Profile = { ...folded.profile, segments: memberOf, pending: transitions, version: base.version + 1 };
+      try {
+        await this.deps.profiles.put(next, base.version);
+      } catch (error) {
+        if (error instanceof VersionConflictError && attempt < MAX_ATTEMPTS) {
+          this.deps.logger.debug('profile version conflict, retrying', { profileId: change.profileId, attempt });
+          current = undefined;
+          continue;
+        }
+        throw error;
+      }
+      if (transitions.length > 0) {
+        await this.applyTransitions(transitions);
+        await this.deps.profiles.clearPending(next.profileId, next.version);
+      }
+      return { ...outcome, written: true };
+    }
+  }
+
+  /** Idempotent: membership puts and deletes converge, and each event carries its transition id. */
+  private async applyTransitions(transitions: readonly Transition[]): Promise<void> {
+    await Promise.all(
+      transitions.map((t) =>
+        t.change === 'entered'
+          ? this.deps.memberships.enter(t.segmentId, t.profileId, t.at)
+          : this.deps.memberships.exit(t.segmentId, t.profileId),
+      ),
+    );
+    await this.deps.publisher.publish(
+      transitions.map((t) => ({ detailType: DETAIL_TYPES.membershipChanged, detail: { ...t, version: 1 } })),
+    );
+    for (const t of transitions) {
+      this.deps.logger.info('segment membership changed', { segmentId: t.segmentId, profileId: t.profileId, change: t.change });
+    }
+  }
+}

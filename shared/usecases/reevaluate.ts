@@ -1,0 +1,65 @@
+/**
+ * Re-evaluation of stored profiles without new events: after a segment is
+ * created or changed, and daily as time windows pass.
+ */
+import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
+import { compileSegment, type CompiledSegment } from '../domain/segments';
+import type { ProfileWriter } from './profile-writer';
+
+export interface ReevaluateDeps {
+  catalog: CatalogStore;
+  profiles: ProfileStore;
+  writer: ProfileWriter;
+}
+
+export const PROFILES_PER_PAGE = 100;
+/** Run records of the daily freeze live under this scope in the catalog. */
+export const FREEZE_SCOPE = 'job#freeze';
+
+/** Fresh, uncached: a job must not act on a catalog older than the change that started it. */
+export const loadSegments = async (catalog: CatalogStore): Promise<CompiledSegment[]> =>
+  (await catalog.segments.list()).map(compileSegment);
+
+export interface PageResult {
+  profiles: number;
+  transitions: number;
+  cursor?: string;
+}
+
+export async function reevaluatePage(
+  cursor: string | undefined,
+  segments: readonly CompiledSegment[],
+  deps: ReevaluateDeps,
+): Promise<PageResult> {
+  const page = await deps.profiles.scan(cursor, PROFILES_PER_PAGE);
+  let transitions = 0;
+  for (const profile of page.items) {
+    const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [] }, segments, profile);
+    transitions += outcome.transitions.length;
+  }
+  return { profiles: page.items.length, transitions, cursor: page.cursor };
+}
+
+type EvaluateSegmentMessage = Extract<QueueMessage, { kind: 'evaluate-segment' }>;
+
+/**
+ * One step of a segment's first evaluation: a page of profiles, then the next
+ * step is queued. Each step is short and idempotent, so the job survives
+ * restarts and scales with the queue instead of one long-running function.
+ */
+export async function evaluateSegmentStep(
+  message: EvaluateSegmentMessage,
+  deps: ReevaluateDeps & { queue: EventQueue },
+): Promise<'continued' | 'done' | 'superseded'> {
+  const segment = await deps.catalog.segments.get(message.segmentId);
+  if (!segment || segment.revision !== message.revision) return 'superseded';
+  const result = await reevaluatePage(message.cursor, await loadSegments(deps.catalog), deps);
+  if (result.cursor) {
+    await deps.queue.send({ ...message, cursor: result.cursor });
+    return 'continued';
+  }
+  await deps.catalog.markSegmentReady(segment.id, segment.revision);
+  return 'done';
+}

@@ -1,0 +1,56 @@
+/**
+ * Default adapters built from the environment. Each is made on first use, so a
+ * function only needs (and is only granted) the resources it actually touches;
+ * handlers touch theirs at module scope to fail fast at cold start.
+ */
+import { randomBytes } from 'node:crypto';
+import { awsClients } from './adapters/clients';
+import { DynamoCatalogStore } from './adapters/dynamodb/catalog-store';
+import { DynamoIdentityStore } from './adapters/dynamodb/identity-store';
+import { DynamoMembershipStore } from './adapters/dynamodb/membership-store';
+import { DynamoProfileStore } from './adapters/dynamodb/profile-store';
+import { EventBridgePublisher } from './adapters/eventbridge/event-publisher';
+import { S3ObjectStore } from './adapters/s3/object-store';
+import { SqsEventQueue } from './adapters/sqs/event-queue';
+import { getStringFromEnv } from './env';
+import type { Logger } from './logger';
+import { ProfileWriter } from './usecases/profile-writer';
+import { bucket, deadLetterQueue, eventBus, eventQueue, tables } from './resources';
+
+const once = <T>(make: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => (value ??= make());
+};
+
+export const fromEnv = {
+  profiles: once(() => new DynamoProfileStore(awsClients().dynamo, getStringFromEnv(tables.profiles.envVar))),
+  identities: once(() => new DynamoIdentityStore(awsClients().dynamo, getStringFromEnv(tables.identities.envVar))),
+  memberships: once(() => new DynamoMembershipStore(awsClients().dynamo, getStringFromEnv(tables.memberships.envVar))),
+  catalog: once(() => new DynamoCatalogStore(awsClients().dynamo, getStringFromEnv(tables.catalog.envVar))),
+  queue: once(
+    () =>
+      new SqsEventQueue(
+        awsClients().sqs,
+        getStringFromEnv(eventQueue.envVar),
+        getStringFromEnv(deadLetterQueue.envVar),
+        eventQueue.maxMessageBytes,
+      ),
+  ),
+  publisher: once(() => new EventBridgePublisher(awsClients().events, getStringFromEnv(eventBus.envVar))),
+  objects: once(() => new S3ObjectStore(awsClients().s3, getStringFromEnv(bucket.envVar))),
+};
+
+/** Time-sortable profile ids: `p_` + milliseconds in base 36 + 80 random bits in hex. */
+export function newProfileId(now = Date.now()): string {
+  const time = now.toString(36).padStart(9, '0');
+  return `p_${time}${randomBytes(10).toString('hex')}`;
+}
+
+export const profileWriter = (logger: Logger): ProfileWriter =>
+  new ProfileWriter({
+    profiles: fromEnv.profiles(),
+    memberships: fromEnv.memberships(),
+    publisher: fromEnv.publisher(),
+    logger,
+    now: Date.now,
+  });

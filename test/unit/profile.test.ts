@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, PROFILE_LIMITS, foldEvents, hasSeen, newProfile } from '../../shared/domain/profile';
+import { anEvent } from '../helpers/events';
+
+const now = Date.parse('2026-03-15T12:00:00.000Z');
+
+describe('foldEvents', () => {
+  it('counts events per channel and per event in daily buckets, and tracks first and last seen', () => {
+    const { profile } = foldEvents(
+      newProfile('p1', '2026-03-15T10:00:00.000Z'),
+      [
+        anEvent({ channel: 'store', at: '2026-03-14T09:00:00.000Z' }),
+        anEvent({ channel: 'store', at: '2026-03-15T09:00:00.000Z' }),
+        anEvent({ type: 'page', event: undefined, channel: 'web', at: '2026-03-15T11:00:00.000Z' }),
+      ],
+      [],
+      now,
+    );
+    expect(profile.channels).toEqual({ store: 2, web: 1 });
+    expect(Object.keys(profile.aggregates).sort()).toEqual(['Order Completed|store', 'Page Viewed|web']);
+    expect(Object.values(profile.aggregates['Order Completed|store']!)).toEqual([1, 1]);
+    expect(profile.firstSeen).toBe('2026-03-14T09:00:00.000Z');
+    expect(profile.lastSeen).toBe('2026-03-15T11:00:00.000Z');
+  });
+
+  it('skips events it has already folded (redelivery) and duplicates within a batch', () => {
+    const event = anEvent({ messageId: 'same' });
+    const first = foldEvents(newProfile('p1', event.timestamp), [event, { ...event }], [], now);
+    expect(first.applied).toHaveLength(1);
+    expect(first.duplicates).toHaveLength(1);
+    expect(hasSeen(first.profile, 'same')).toBe(true);
+    const again = foldEvents(first.profile, [event], [], now);
+    expect(again.applied).toHaveLength(0);
+    expect(again.profile.channels).toEqual({ web: 1 });
+  });
+
+  it('ends in the same traits whatever the order of arrival (latest timestamp wins)', () => {
+    const older = anEvent({ type: 'identify', traits: { tier: 'silver', city: 'Nice' }, at: '2026-03-01T00:00:00.000Z' });
+    const newer = anEvent({ type: 'identify', traits: { tier: 'gold' }, at: '2026-03-10T00:00:00.000Z' });
+    const inOrder = foldEvents(newProfile('p1', older.timestamp), [older, newer], [], now).profile;
+    const reversed = foldEvents(newProfile('p1', older.timestamp), [newer, older], [], now).profile;
+    expect(inOrder.traits).toEqual({ tier: 'gold', city: 'Nice' });
+    expect(reversed.traits).toEqual(inOrder.traits);
+  });
+
+  it('keeps email as a normalised identifier, not a trait', () => {
+    const { profile } = foldEvents(
+      newProfile('p1', '2026-03-15T10:00:00.000Z'),
+      [anEvent({ type: 'identify', traits: { email: 'Ada@Example.com' } })],
+      [{ type: 'email', value: 'ada@example.com' }],
+      now,
+    );
+    expect(profile.traits).toEqual({});
+    expect(profile.identifiers.email).toEqual(['ada@example.com']);
+  });
+
+  it('stays bounded: old buckets and the least recent aggregates are dropped, the dedupe ring is capped', () => {
+    const events = Array.from({ length: PROFILE_LIMITS.aggregateKeys + 20 }, (_, i) =>
+      anEvent({ event: `Event ${i}`, at: new Date(now - (PROFILE_LIMITS.aggregateKeys + 20 - i) * 60_000).toISOString() }),
+    );
+    events.push(anEvent({ event: 'Ancient', at: new Date(now - (PROFILE_LIMITS.horizonDays + 2) * DAY_MS).toISOString() }));
+    const { profile } = foldEvents(newProfile('p1', events[0]!.timestamp), events, [], now);
+    expect(Object.keys(profile.aggregates)).toHaveLength(PROFILE_LIMITS.aggregateKeys);
+    expect(profile.aggregates['Ancient|web']).toBeUndefined();
+    expect(profile.aggregates['Event 0|web']).toBeUndefined();
+    expect(profile.aggregates[`Event ${PROFILE_LIMITS.aggregateKeys + 19}|web`]).toBeDefined();
+    expect(profile.recent.length).toBe(PROFILE_LIMITS.recentMessages * 8);
+  });
+});
