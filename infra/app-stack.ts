@@ -1,0 +1,184 @@
+/**
+ * What runs: the HTTP API, the five functions, the queue's event source, the
+ * EventBridge rules and schedules. Every function gets only the access it uses.
+ */
+import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Rule, Schedule, type EventBus } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
+import { deadLetterQueue, eventBus, eventQueue, processorSettings, schedules } from '../shared/resources';
+import { INGEST_ENDPOINTS, ingestPath } from '../shared/routes';
+import { PrismeFunction } from './prisme-function';
+import type { PrismeStatefulStack } from './stateful-stack';
+
+export interface PrismeAppStackProps extends StackProps {
+  data: PrismeStatefulStack;
+  /** Sustained requests per second the API accepts before answering 429. */
+  throttleRateLimit?: number;
+}
+
+/** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
+export function eventBridgeSchedule(cron: string): Schedule {
+  const [minute, hour, day, month, weekDay] = cron.trim().split(/\s+/) as [string, string, string, string, string];
+  const field = (value: string) => value.replace(/^\*\//, '0/');
+  return Schedule.cron({
+    minute: field(minute),
+    hour: field(hour),
+    month: field(month),
+    ...(weekDay === '*' ? { day: field(day) } : { weekDay: field(weekDay) }),
+  });
+}
+
+export class PrismeAppStack extends Stack {
+  readonly api: HttpApi;
+  readonly functions: Record<'ingest' | 'processor' | 'admin' | 'snapshot' | 'freeze', PrismeFunction>;
+
+  constructor(scope: Construct, id: string, props: PrismeAppStackProps) {
+    super(scope, id, props);
+    const { data } = props;
+    const { tables: t } = data;
+
+    const ingest = new PrismeFunction(this, 'Ingest', {
+      name: 'ingest',
+      description: 'Segment Tracking API: validate, authenticate, enqueue',
+      timeout: Duration.seconds(10),
+      memorySize: 1024,
+    })
+      .bindTable('catalog', t.catalog, 'read')
+      .bindQueue(eventQueue.envVar, data.eventsQueue);
+    ingest.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
+
+    const processor = new PrismeFunction(this, 'Processor', {
+      name: 'processor',
+      description: 'Resolve identities, fold events into profiles, evaluate segments',
+      timeout: Duration.seconds(processorSettings.timeoutSeconds),
+      memorySize: processorSettings.memoryMb,
+    })
+      .bindTable('profiles', t.profiles, 'readWrite')
+      .bindTable('identities', t.identities, 'readWrite')
+      .bindTable('memberships', t.memberships, 'readWrite')
+      .bindTable('catalog', t.catalog, 'readWrite')
+      .bindQueue(eventQueue.envVar, data.eventsQueue)
+      .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
+      .bindBus(data.bus);
+    processor.fn.addEventSource(
+      new SqsEventSource(data.eventsQueue, {
+        batchSize: processorSettings.batchSize,
+        maxBatchingWindow: Duration.seconds(processorSettings.maxBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    const admin = new PrismeFunction(this, 'Admin', {
+      name: 'admin',
+      description: 'Admin API: profiles, segments, audiences, jobs',
+      timeout: Duration.seconds(29),
+    })
+      .bindTable('catalog', t.catalog, 'readWrite')
+      .bindTable('profiles', t.profiles, 'read')
+      .bindTable('identities', t.identities, 'read')
+      .bindTable('memberships', t.memberships, 'read')
+      .bindQueue(eventQueue.envVar, data.eventsQueue)
+      .bindBus(data.bus);
+    admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
+
+    const snapshot = new PrismeFunction(this, 'Snapshot', {
+      name: 'snapshot',
+      description: 'Audience snapshots to S3, on request and on schedule',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    })
+      .bindTable('catalog', t.catalog, 'readWrite')
+      .bindTable('memberships', t.memberships, 'read')
+      .bindTable('profiles', t.profiles, 'read')
+      .bindBucket(data.bucket, 'audiences/', 'readWrite')
+      .bindBus(data.bus);
+
+    const freeze = new PrismeFunction(this, 'Freeze', {
+      name: 'freeze',
+      description: 'Daily freeze: re-evaluate time-dependent memberships',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    })
+      .bindTable('catalog', t.catalog, 'readWrite')
+      .bindTable('profiles', t.profiles, 'readWrite')
+      .bindTable('memberships', t.memberships, 'readWrite')
+      .bindBus(data.bus);
+
+    this.functions = { ingest, processor, admin, snapshot, freeze };
+    this.routeBusEvents(data.bus, snapshot, freeze);
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Prisme: Segment-compatible ingest and the admin API',
+      createDefaultStage: true,
+    });
+    const ingestIntegration = new HttpLambdaIntegration('Ingest', ingest.fn);
+    for (const endpoint of INGEST_ENDPOINTS) {
+      // Write keys are verified by the ingest function itself: Segment SDKs send HTTP Basic, which no API Gateway authorizer speaks.
+      this.api.addRoutes({ path: ingestPath(endpoint), methods: [HttpMethod.POST], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() });
+    }
+    this.api.addRoutes({
+      path: '/v1/{proxy+}',
+      methods: [HttpMethod.ANY],
+      integration: new HttpLambdaIntegration('Admin', admin.fn),
+      authorizer: new HttpIamAuthorizer(),
+    });
+    this.configureStage(props.throttleRateLimit ?? 1000);
+  }
+
+  private routeBusEvents(bus: EventBus, snapshot: PrismeFunction, freeze: PrismeFunction): void {
+    new Rule(this, 'SnapshotRequested', {
+      eventBus: bus,
+      eventPattern: { source: [eventBus.source], detailType: [DETAIL_TYPES.snapshotRequested] },
+      targets: [new LambdaFunction(snapshot.fn, { retryAttempts: 2 })],
+    });
+    new Rule(this, 'FreezeRequested', {
+      eventBus: bus,
+      eventPattern: { source: [eventBus.source], detailType: [DETAIL_TYPES.freezeRequested] },
+      targets: [new LambdaFunction(freeze.fn, { retryAttempts: 2 })],
+    });
+    new Rule(this, 'FreezeSchedule', {
+      description: schedules.freeze.description,
+      schedule: eventBridgeSchedule(schedules.freeze.cron),
+      targets: [new LambdaFunction(freeze.fn, { retryAttempts: 2 })],
+    });
+    new Rule(this, 'SnapshotSchedule', {
+      description: schedules.snapshots.description,
+      schedule: eventBridgeSchedule(schedules.snapshots.cron),
+      targets: [new LambdaFunction(snapshot.fn, { retryAttempts: 2 })],
+    });
+  }
+
+  /** Access logs and throttling on the default stage (429 with Retry-After beyond the limit). */
+  private configureStage(rateLimit: number): void {
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: RetentionDays.THREE_MONTHS });
+    const stage = this.api.defaultStage!.node.defaultChild as CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        requestTime: '$context.requestTime',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        responseLength: '$context.responseLength',
+        integrationError: '$context.integrationErrorMessage',
+      }),
+    };
+    stage.defaultRouteSettings = { throttlingRateLimit: rateLimit, throttlingBurstLimit: rateLimit * 2 };
+    for (const route of this.api.node.children) {
+      if (route.node.id.startsWith('POST--v1-')) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'Ingest routes authenticate the Segment write key (HTTP Basic) in the ingest function; IAM would break every Segment SDK.',
+        });
+      }
+    }
+  }
+}

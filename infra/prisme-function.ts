@@ -1,0 +1,112 @@
+import { Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { EventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { resolve } from 'node:path';
+import { bucket, eventBus, tables, type TableName } from '../shared/resources';
+
+/** The data bucket's name, as a CloudFormation `Fn::Sub` template: one per account and region. */
+export const dataBucketName = 'prisme-data-${AWS::AccountId}-${AWS::Region}';
+
+const root = resolve(import.meta.dirname, '..');
+
+export interface PrismeFunctionProps {
+  /** Folder under functions/ holding `handler.ts`. */
+  name: string;
+  description: string;
+  timeout: Duration;
+  memorySize?: number;
+  environment?: Record<string, string>;
+}
+
+/**
+ * A Prisme Lambda: arm64, Node.js 22, bundled by the local esbuild (no Docker),
+ * its own log group with a retention, and `bind*` methods that set the
+ * environment variable and grant exactly the access asked for, in one place.
+ */
+export class PrismeFunction extends Construct {
+  readonly fn: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: PrismeFunctionProps) {
+    super(scope, id);
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole: logs may go to this function's log group only.
+    const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    this.fn = new NodejsFunction(this, 'Function', {
+      role,
+      entry: resolve(root, 'functions', props.name, 'handler.ts'),
+      projectRoot: root,
+      depsLockFilePath: resolve(root, 'package-lock.json'),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: `prisme-${props.name}`,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.CJS,
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        logLevel: LogLevel.ERROR,
+        // The Node.js 22 runtime ships AWS SDK v3; bundling our own pins the version we test against.
+        externalModules: [],
+      },
+    });
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Prisme targets the Node.js 22 Lambda runtime on purpose: it is the line the local runtime and tests are verified against.',
+    });
+  }
+
+  bindTable(name: TableName, table: TableV2, access: 'read' | 'readWrite'): this {
+    this.fn.addEnvironment(tables[name].envVar, table.tableName);
+    if (access === 'read') table.grantReadData(this.fn);
+    else table.grantReadWriteData(this.fn);
+    return this;
+  }
+
+  bindQueue(envVar: string, queue: Queue): this {
+    this.fn.addEnvironment(envVar, queue.queueUrl);
+    queue.grantSendMessages(this.fn);
+    return this;
+  }
+
+  bindBus(bus: EventBus): this {
+    this.fn.addEnvironment(eventBus.envVar, bus.eventBusName);
+    bus.grantPutEventsTo(this.fn);
+    return this;
+  }
+
+  /** Object reads (and writes) under one key prefix, nothing else of the bucket. */
+  bindBucket(data: Bucket, prefix: string, access: 'read' | 'readWrite'): this {
+    this.fn.addEnvironment(bucket.envVar, data.bucketName);
+    const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject'];
+    // Built from the bucket's deterministic name, so the acknowledgement below names exactly this grant.
+    const objects = 'arn:${AWS::Partition}:s3:::' + `${dataBucketName}/${prefix}*`;
+    this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: [Fn.sub(objects)] }));
+    Validations.of(this.fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${objects.replace(/\$\{([^}]+)\}/g, '<$1>')}]`,
+      reason: `Snapshot objects are created under the ${prefix} prefix at run time; access is limited to that prefix.`,
+    });
+    return this;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * What holds data: tables, queues, the data bucket and the event bus. Kept apart
+ * from the functions so that redeploying code can never replace a table.
+ */
+import { Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { dataBucketName } from './prisme-function';
+import { deadLetterQueue, eventQueue, tables, type KeyDefinition, type TableName } from '../shared/resources';
+
+const attribute = (key: KeyDefinition): Attribute => ({
+  name: key.name,
+  type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
+});
+
+export class PrismeStatefulStack extends Stack {
+  readonly tables: Record<TableName, TableV2>;
+  readonly eventsQueue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly bucket: Bucket;
+  readonly bus: EventBus;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    this.tables = Object.fromEntries(
+      Object.entries(tables).map(([name, definition]) => [
+        name,
+        new TableV2(this, definition.logicalName, {
+          partitionKey: attribute(definition.partitionKey),
+          sortKey: 'sortKey' in definition ? attribute(definition.sortKey) : undefined,
+          billing: Billing.onDemand(),
+          encryption: TableEncryptionV2.awsManagedKey(),
+          pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+          deletionProtection: true,
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
+      ]),
+    ) as Record<TableName, TableV2>;
+
+    this.deadLetterQueue = new Queue(this, 'EventsDeadLetterQueue', {
+      retentionPeriod: Duration.days(deadLetterQueue.retentionDays),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This is the dead-letter queue of the events queue; a DLQ of a DLQ would hide poison messages from operators.',
+    });
+    this.eventsQueue = new Queue(this, 'EventsQueue', {
+      visibilityTimeout: Duration.seconds(eventQueue.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(eventQueue.retentionDays),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: eventQueue.maxReceiveCount },
+    });
+
+    const accessLogs = new Bucket(this, 'AccessLogs', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the data bucket’s server access logs; logging it into itself would loop.',
+    });
+    this.bucket = new Bucket(this, 'Data', {
+      bucketName: Fn.sub(dataBucketName),
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'data/',
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.bus = new EventBus(this, 'Bus', { description: 'Prisme domain events: memberships, snapshots, jobs' });
+  }
+}

@@ -1,0 +1,115 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app';
+import { eventQueue, processorSettings } from '../../shared/resources';
+import { INGEST_ENDPOINTS } from '../../shared/routes';
+
+let data: Template;
+let service: Template;
+let app: App;
+
+beforeAll(() => {
+  const built = buildApp(new App({ outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-test-${process.pid}` }));
+  app = built.app;
+  data = Template.fromStack(built.data);
+  service = Template.fromStack(built.service);
+}, 120_000);
+
+type Resource = { Properties: Record<string, any> };
+const resources = (template: Template, type: string) => Object.values(template.findResources(type)) as Resource[];
+
+describe('stateful stack', () => {
+  it('has the four tables, on demand, with point-in-time recovery and encryption', () => {
+    const tables = resources(data, 'AWS::DynamoDB::GlobalTable');
+    expect(tables).toHaveLength(4);
+    for (const table of tables) {
+      expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
+      expect(table.Properties.SSESpecification.SSEEnabled).toBe(true);
+    }
+  });
+
+  it('has an events queue whose visibility timeout is at least six processor timeouts, with a DLQ redrive', () => {
+    const queue = resources(data, 'AWS::SQS::Queue').find((q) => q.Properties.RedrivePolicy);
+    expect(queue!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * processorSettings.timeoutSeconds);
+    expect(queue!.Properties.RedrivePolicy.maxReceiveCount).toBe(eventQueue.maxReceiveCount);
+    for (const q of resources(data, 'AWS::SQS::Queue')) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('has an encrypted data bucket with public access blocked and TLS enforced', () => {
+    data.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: { 'Fn::Sub': 'prisme-data-${AWS::AccountId}-${AWS::Region}' },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    data.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    data.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+});
+
+describe('service stack', () => {
+  it('runs five arm64 Node.js 22 functions', () => {
+    const functions = resources(service, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(5);
+    for (const fn of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it('feeds the processor from the queue with partial batch failures', () => {
+    service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: processorSettings.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('routes the Segment endpoints to ingest without an authorizer and the admin API behind IAM', () => {
+    const routes = resources(service, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]);
+    for (const endpoint of INGEST_ENDPOINTS) expect(routes).toContainEqual([`POST /v1/${endpoint}`, 'NONE']);
+    expect(routes).toContainEqual(['ANY /v1/{proxy+}', 'AWS_IAM']);
+    service.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: Match.anyValue() }),
+    });
+  });
+
+  it('schedules the daily freeze and the snapshot sweep, and routes requests from the bus', () => {
+    const rules = resources(service, 'AWS::Events::Rule');
+    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0 3 * * ? *)', 'cron(0/15 * * * ? *)']);
+    const detailTypes = rules.flatMap((r) => r.Properties.EventPattern?.['detail-type'] ?? []);
+    expect(detailTypes.sort()).toEqual(['Audience Snapshot Requested', 'Freeze Requested']);
+  });
+
+  it('gives the ingest function no access to profiles and the admin function no write to them', () => {
+    const policies = resources(service, 'AWS::IAM::Policy');
+    const policyOf = (id: string) => JSON.stringify(policies.find((p) => JSON.stringify(p.Properties.Roles).includes(id))!.Properties.PolicyDocument);
+    expect(policyOf('IngestRole')).not.toMatch(/ExportsOutputFnGetAttProfiles/);
+    expect(policyOf('IngestRole')).not.toMatch(/dynamodb:PutItem/);
+    expect(policyOf('AdminRole')).toMatch(/ExportsOutputFnGetAttProfiles/);
+    const adminStatements = JSON.parse(policyOf('AdminRole')).Statement as Array<{ Action: string[]; Resource: unknown }>;
+    const onProfiles = adminStatements.filter((s) => JSON.stringify(s.Resource).includes('Profiles'));
+    expect(onProfiles.flatMap((s) => s.Action)).not.toContain('dynamodb:PutItem');
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('synthesises with zero unacknowledged findings, each acknowledgement with a reason', () => {
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('is really checking: an unencrypted, unacknowledged queue fails the synth', () => {
+    const bad = buildApp(new App({ outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-bad-${process.pid}` }));
+    new Queue(bad.data, 'Careless', { encryption: QueueEncryption.UNENCRYPTED });
+    expect(() => bad.app.synth()).toThrow(/AwsSolutions-SQS2/);
+  });
+});
