@@ -4,19 +4,19 @@
  * emulator, a local EventBridge bus and croner schedules. Resources are made
  * from `shared/resources.ts`, the same definitions the CDK stack uses.
  */
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Cron } from 'croner';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { hashWriteKey } from '../functions/ingest/ingest';
-import { resetAwsClients } from '../shared/adapters/clients';
+import { documentClient, resetAwsClients } from '../shared/adapters/clients';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
-import { documentClient } from '../shared/adapters/clients';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
 import type { HttpHandler } from '../shared/http/api';
 import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, schedules, tables } from '../shared/resources';
+import { createTables } from './bootstrap';
 import { DurableQueue } from './durable-queue';
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGateway } from './gateway';
@@ -163,7 +163,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
     });
     resetAwsClients();
-    await createTables(endpoints.dynamodb);
+    const bootstrapClient = new DynamoDBClient({ endpoint: endpoints.dynamodb });
+    await createTables(bootstrapClient, (table) => LOCAL_NAMES.table(tables[table].logicalName));
+    bootstrapClient.destroy();
 
     const catalog = new DynamoCatalogStore(documentClient(new DynamoDBClient({})), LOCAL_NAMES.table(tables.catalog.logicalName));
     await catalog.putSource({
@@ -241,25 +243,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
 async function scheduled(bus: LocalEventBus, name: string, invoke: (event: BusEvent) => Promise<unknown>): Promise<void> {
   const event = await bus.publishLocal('aws.events', 'Scheduled Event', { schedule: name });
   await invoke(event).catch((error: Error) => logError(`scheduled ${name} failed`, error));
-}
-
-async function createTables(endpoint: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint });
-  const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
-  for (const table of Object.values(tables)) {
-    const name = LOCAL_NAMES.table(table.logicalName);
-    if (existing.has(name)) continue;
-    const keys = [table.partitionKey, ...('sortKey' in table ? [table.sortKey] : [])];
-    await client.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
-        KeySchema: keys.map((k, i) => ({ AttributeName: k.name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
-      }),
-    );
-  }
-  client.destroy();
 }
 
 function logError(message: string, error: Error): void {

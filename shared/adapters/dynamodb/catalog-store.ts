@@ -111,7 +111,7 @@ export class DynamoCatalogStore implements CatalogStore {
           );
         } catch (error) {
           if (error instanceof ConditionalCheckFailedException) {
-            throw new VersionConflictError(`${pk.toLowerCase()} ${doc.id} was changed concurrently`, { cause: error });
+            throw new VersionConflictError(`${pk.toLowerCase()} ${doc.id} was changed concurrently`);
           }
           throw error;
         }

@@ -73,7 +73,7 @@ export class DynamoProfileStore implements ProfileStore {
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        throw new VersionConflictError(`profile ${profile.profileId} changed since version ${expectedVersion}`, { cause: error });
+        throw new VersionConflictError(`profile ${profile.profileId} changed since version ${expectedVersion}`);
       }
       throw error;
     }

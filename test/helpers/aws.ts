@@ -1,0 +1,61 @@
+/**
+ * Real AWS SDK clients and adapters against the emulators started by the
+ * global setup, with tables and a bucket private to the calling test file.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { createTables } from '../../local/bootstrap';
+import { documentClient } from '../../shared/adapters/clients';
+import { DynamoCatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
+import { DynamoIdentityStore } from '../../shared/adapters/dynamodb/identity-store';
+import { DynamoMembershipStore } from '../../shared/adapters/dynamodb/membership-store';
+import { DynamoProfileStore } from '../../shared/adapters/dynamodb/profile-store';
+import type { DomainEvent, EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
+import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
+import type { TableName } from '../../shared/resources';
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export const silentLogger = () => new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+
+/** Records what would go to EventBridge; can be told to fail, to provoke the crash paths. */
+export class RecordingPublisher implements EventPublisher {
+  readonly events: DomainEvent[] = [];
+  failuresLeft = 0;
+  async publish(events: readonly DomainEvent[]): Promise<void> {
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw new Error('EventBridge is unavailable (injected)');
+    }
+    this.events.push(...events);
+  }
+}
+
+export async function emulatedStores() {
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const raw = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials });
+  const nameOf = (table: TableName) => `${prefix}-${table}`;
+  await createTables(raw, nameOf);
+  const dynamo = documentClient(raw);
+  const s3 = new S3Client({
+    endpoint: inject('s3Endpoint'),
+    region: 'us-east-1',
+    credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: prefix }));
+  return {
+    s3,
+    bucket: prefix,
+    profiles: new DynamoProfileStore(dynamo, nameOf('profiles')),
+    identities: new DynamoIdentityStore(dynamo, nameOf('identities')),
+    memberships: new DynamoMembershipStore(dynamo, nameOf('memberships')),
+    catalog: new DynamoCatalogStore(dynamo, nameOf('catalog')),
+    objects: new S3ObjectStore(s3, prefix),
+  };
+}

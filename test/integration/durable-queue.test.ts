@@ -1,0 +1,76 @@
+/** The local queue's SQS semantics, on a real file system. */
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DurableQueue } from '../../local/durable-queue';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'prisme-queue-'));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('DurableQueue', () => {
+  it('delivers each message, hides it while in flight, and redelivers it after the visibility timeout', async () => {
+    const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
+    await queue.send([{ body: 'a' }, { body: 'b' }]);
+    const first = queue.receive(10);
+    expect(first.map((m) => m.body)).toEqual(['a', 'b']);
+    expect(queue.receive(10)).toEqual([]);
+    queue.delete(first[0]!.receiptHandle);
+    await sleep(150);
+    const again = queue.receive(10);
+    expect(again.map((m) => [m.body, m.receiveCount])).toEqual([['b', 2]]);
+    expect(queue.delete(first[1]!.receiptHandle)).toBe(false); // a stale receipt handle deletes nothing
+    await queue.close();
+  });
+
+  it('keeps every acknowledged, undeleted message across a restart, with its receive count', async () => {
+    const file = join(dir(), 'q.journal');
+    const queue = await DurableQueue.open('q', file, { visibilityTimeoutMs: 60_000 });
+    await queue.send([{ body: 'kept' }, { body: 'done' }, { body: 'in flight' }]);
+    const [kept, done, inFlight] = queue.receive(3);
+    queue.delete(done!.receiptHandle);
+    void kept;
+    void inFlight;
+    await queue.close();
+    appendFileSync(file, '{"s":{"id":"torn'); // a write cut short by a crash
+
+    const reopened = await DurableQueue.open('q', file, { visibilityTimeoutMs: 60_000 });
+    expect(reopened.receive(10).map((m) => [m.body, m.receiveCount])).toEqual([
+      ['kept', 2],
+      ['in flight', 2],
+    ]);
+    await reopened.close();
+  });
+
+  it('moves a message to the dead-letter queue after too many receives, saying why', async () => {
+    const folder = dir();
+    const dlq = await DurableQueue.open('dlq', join(folder, 'dlq.journal'), { visibilityTimeoutMs: 1000 });
+    const queue = await DurableQueue.open('q', join(folder, 'q.journal'), { visibilityTimeoutMs: 1, maxReceiveCount: 2, deadLetter: dlq });
+    await queue.send([{ body: 'poison' }]);
+    for (let i = 0; i < 2; i++) {
+      expect(queue.receive(1)).toHaveLength(1);
+      await sleep(5);
+    }
+    expect(queue.receive(1)).toEqual([]);
+    await sleep(20);
+    const [parked] = dlq.receive(1);
+    expect(parked!.body).toBe('poison');
+    expect(parked!.attributes.reason!.StringValue).toBe('exceeded 2 receives');
+    expect(queue.stats().messages).toBe(0);
+    await queue.close();
+    await dlq.close();
+  });
+
+  it('compacts its journal and still replays to the same state', async () => {
+    const file = join(dir(), 'q.journal');
+    const queue = await DurableQueue.open('q', file, { visibilityTimeoutMs: 60_000 });
+    await queue.send(Array.from({ length: 25_000 }, (_, i) => ({ body: `m${i}` })));
+    for (const m of queue.receive(24_990)) queue.delete(m.receiptHandle);
+    await queue.send([{ body: 'last' }]);
+    await queue.close();
+    const reopened = await DurableQueue.open('q', file, { visibilityTimeoutMs: 60_000 });
+    expect(reopened.stats().messages).toBe(11);
+    expect(reopened.receive(20).map((m) => m.body).at(-1)).toBe('last');
+    await reopened.close();
+  });
+});

@@ -1,0 +1,125 @@
+/** The processor's use case against real DynamoDB semantics (dynalite), driven through the real SDK. */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Segment } from '../../shared/domain/segments';
+import { identifierKey } from '../../shared/domain/identity';
+import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
+import { ProfileWriter } from '../../shared/usecases/profile-writer';
+import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { newProfileId } from '../../shared/wiring';
+import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
+import { anEvent } from '../helpers/events';
+
+let stores: Awaited<ReturnType<typeof emulatedStores>>;
+let publisher: RecordingPublisher;
+let deps: ProcessEventsDeps;
+
+const vip: Segment = {
+  id: 'vip',
+  name: 'VIP',
+  condition: { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' },
+  revision: 1,
+  languageVersion: 1,
+  status: 'ready',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+};
+
+beforeEach(async () => {
+  stores = await emulatedStores();
+  publisher = new RecordingPublisher();
+  await stores.catalog.segments.put(vip);
+  const logger = silentLogger();
+  deps = {
+    identities: stores.identities,
+    writer: new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, publisher, logger, now: Date.now }),
+    segments: new SegmentCatalog(stores.catalog, 0),
+    logger,
+    newProfileId: () => newProfileId(),
+    concurrency: 4,
+  };
+});
+
+const sourced = (events: ReturnType<typeof anEvent>[], origin = 'msg-1'): SourcedEvent[] => events.map((event) => ({ event, origin }));
+const ownerOf = async (type: 'userId' | 'anonymousId' | 'email', value: string) =>
+  (await stores.identities.owners([identifierKey({ type, value })])).get(identifierKey({ type, value }));
+
+describe('processEvents', () => {
+  it('stitches anonymous browsing to the customer who then identifies', async () => {
+    await processEvents(sourced([anEvent({ type: 'page', userId: undefined, anonymousId: 'anon-1', event: undefined })]), deps);
+    const anonymousProfile = await ownerOf('anonymousId', 'anon-1');
+    await processEvents(
+      sourced([anEvent({ type: 'identify', userId: 'u-42', anonymousId: 'anon-1', event: undefined, traits: { email: 'Ada@Example.com', tier: 'VIP' } })]),
+      deps,
+    );
+    expect(await ownerOf('userId', 'u-42')).toBe(anonymousProfile);
+    expect(await ownerOf('email', 'ada@example.com')).toBe(anonymousProfile);
+    const profile = await stores.profiles.get(anonymousProfile!);
+    expect(profile!.identifiers).toEqual({ userId: ['u-42'], email: ['ada@example.com'], anonymousId: ['anon-1'] });
+    expect(profile!.segments).toEqual(['vip']);
+  });
+
+  it('counts a redelivered event once', async () => {
+    const event = anEvent({ userId: 'u-1', messageId: 'dup' });
+    await processEvents(sourced([event]), deps);
+    const again = await processEvents(sourced([event]), deps);
+    expect(again.duplicates).toBe(1);
+    const profile = await stores.profiles.get((await ownerOf('userId', 'u-1'))!);
+    expect(profile!.channels.web).toBe(1);
+  });
+
+  it('loses no update when batches for one new person are processed concurrently', async () => {
+    const batches = Array.from({ length: 8 }, (_, i) =>
+      sourced(
+        Array.from({ length: 5 }, (_, j) => anEvent({ userId: 'u-busy', anonymousId: `device-${i % 2}`, messageId: `m-${i}-${j}` })),
+        `msg-${i}`,
+      ),
+    );
+    const results = await Promise.all(batches.map((batch) => processEvents(batch, deps)));
+    expect(results.every((r) => r.failed.size === 0)).toBe(true);
+    const owner = await ownerOf('userId', 'u-busy');
+    expect(await ownerOf('anonymousId', 'device-0')).toBe(owner);
+    expect(await ownerOf('anonymousId', 'device-1')).toBe(owner);
+    const profile = await stores.profiles.get(owner!);
+    expect(profile!.channels.web).toBe(40);
+  });
+
+  it('coalesces a batch into one write per profile', async () => {
+    const events = Array.from({ length: 20 }, (_, i) => anEvent({ userId: `u-${i % 2}` }));
+    const result = await processEvents(sourced(events), deps);
+    expect(result.profiles).toBe(2);
+    for (const user of ['u-0', 'u-1']) expect((await stores.profiles.get((await ownerOf('userId', user))!))!.version).toBe(1);
+  });
+
+  it('publishes entered and exited, and keeps the membership table in step', async () => {
+    await processEvents(sourced([anEvent({ type: 'identify', userId: 'u-7', event: undefined, traits: { tier: 'vip' }, at: '2026-03-01T00:00:00.000Z' })]), deps);
+    const profileId = (await ownerOf('userId', 'u-7'))!;
+    expect((await stores.memberships.members('vip', undefined, 10)).items.map((m) => m.profileId)).toEqual([profileId]);
+    await processEvents(sourced([anEvent({ type: 'identify', userId: 'u-7', event: undefined, traits: { tier: 'gold' }, at: '2026-03-02T00:00:00.000Z' })]), deps);
+    expect(await stores.memberships.count('vip')).toBe(0);
+    expect(publisher.events.map((e) => [e.detailType, e.detail.change])).toEqual([
+      ['Segment Membership Changed', 'entered'],
+      ['Segment Membership Changed', 'exited'],
+    ]);
+  });
+
+  it('finishes a membership change that crashed after the profile write, on the next delivery', async () => {
+    publisher.failuresLeft = 1;
+    const event = anEvent({ type: 'identify', userId: 'u-9', event: undefined, traits: { tier: 'vip' } });
+    const first = await processEvents(sourced([event]), deps);
+    expect(first.failed.size).toBe(1);
+    const profileId = (await ownerOf('userId', 'u-9'))!;
+    expect((await stores.profiles.get(profileId))!.pending).toHaveLength(1);
+
+    const retry = await processEvents(sourced([event]), deps);
+    expect(retry.failed.size).toBe(0);
+    expect(retry.duplicates).toBe(1);
+    expect(await stores.memberships.count('vip')).toBe(1);
+    expect(publisher.events).toHaveLength(1);
+    expect((await stores.profiles.get(profileId))!.segments).toEqual(['vip']);
+  });
+
+  it('rejects an event whose only identifiers are blocked values as poison', async () => {
+    const result = await processEvents(sourced([anEvent({ userId: 'anonymous' })], 'poison'), deps);
+    expect(result.failed.get('poison')?.name).toBe('PoisonMessageError');
+  });
+});
