@@ -41,7 +41,9 @@ interface Resolved {
 
 export async function processEvents(input: readonly SourcedEvent[], deps: ProcessEventsDeps): Promise<ProcessResult> {
   const failed = new Map<string, Error>();
-  const ordered = [...input].sort((a, b) => a.event.timestamp.localeCompare(b.event.timestamp));
+  // Identities resolve in arrival order, not event time: an import of old store orders must not
+  // create a profile before the login that, in the stream, already linked its identifiers.
+  const ordered = input;
 
   const owners = await deps.identities.owners(
     ordered.flatMap(({ event }) => [...identifiersOf(event), ...previousIdentifiersOf(event)].map(identifierKey)),

@@ -1,0 +1,206 @@
+/**
+ * End to end on the local runtime: a hybrid stream posted over HTTP by the real
+ * Segment client, read back through the public admin API, the event bus and S3.
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Analytics } from '@segment/analytics-node';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime';
+import type { LatestPointer, Manifest } from '../../shared/domain/audiences';
+import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+
+let runtime: LocalRuntime;
+let admin: ReturnType<typeof adminClient>;
+let s3: S3Client;
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
+
+beforeAll(async () => {
+  runtime = await startTestRuntime();
+  admin = adminClient(runtime);
+  s3 = new S3Client({
+    endpoint: runtime.endpoints.s3,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+});
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+const profileOf = async (query: string) => (await admin.get(`/v1/profiles?${query}`)).body;
+const membershipEvents = () =>
+  runtime.bus.published
+    .filter((e) => e['detail-type'] === 'Segment Membership Changed')
+    .map((e) => [e.detail.segmentId, e.detail.profileId, e.detail.change]);
+
+async function sendHybridStream(): Promise<void> {
+  const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 25, flushInterval: 20 });
+  const failures: unknown[] = [];
+  analytics.on('error', (error) => failures.push(error));
+
+  // Ada browses anonymously, logs in, buys twice in the Nice store with her loyalty card, opens an email.
+  analytics.page({ anonymousId: 'anon-ada', name: 'Home', timestamp: daysAgo(1) });
+  analytics.page({ anonymousId: 'anon-ada', name: 'Pricing', timestamp: daysAgo(1) });
+  analytics.identify({ userId: 'ada', anonymousId: 'anon-ada', traits: { email: 'Ada@Example.com', tier: 'VIP', firstName: 'Ada' }, timestamp: daysAgo(1) });
+  for (const days of [20, 90]) {
+    analytics.track({ userId: 'ada', event: 'Order Completed', properties: { revenue: 120 }, context: { channel: 'store' }, timestamp: daysAgo(days) });
+  }
+  analytics.track({ userId: 'ada', event: 'Email Opened', context: { channel: 'email' }, timestamp: daysAgo(2) });
+
+  // Bob is a regular store customer, not VIP.
+  analytics.identify({ userId: 'bob', traits: { email: 'bob@example.com', tier: 'standard', firstName: 'Bob' }, timestamp: daysAgo(30) });
+  for (const days of [5, 15, 25]) {
+    analytics.track({ userId: 'bob', event: 'Order Completed', context: { channel: 'store' }, timestamp: daysAgo(days) });
+  }
+
+  // Cy is VIP but bought only once in store, and uses the app; one of Cy's orders is older than 6 months.
+  analytics.identify({ userId: 'cy', traits: { email: 'cy@example.com', tier: 'vip', firstName: 'Cy' }, timestamp: daysAgo(10) });
+  analytics.track({ userId: 'cy', event: 'Order Completed', context: { channel: 'store' }, timestamp: daysAgo(10) });
+  analytics.track({ userId: 'cy', event: 'Order Completed', context: { channel: 'store' }, timestamp: daysAgo(200) });
+  analytics.screen({ userId: 'cy', name: 'Catalogue', context: { channel: 'app' }, timestamp: daysAgo(3) });
+
+  await analytics.closeAndFlush({ timeout: 10_000 });
+  expect(failures).toEqual([]);
+}
+
+describe('walking skeleton, end to end', () => {
+  it('turns a hybrid stream into profiles, memberships, transitions and a verified snapshot', async () => {
+    // Seed 001's example, created before any event arrives.
+    const created = await admin.put('/v1/segments/vip-store', {
+      name: 'VIP who bought at least twice in store in the last 6 months',
+      condition: {
+        type: 'and',
+        conditions: [
+          { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' },
+          { type: 'event', event: 'Order Completed', channel: 'store', count: { operator: 'gte', value: 2 }, within: { days: 183 } },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+
+    await sendHybridStream();
+    await runtime.drain();
+
+    const ada = await profileOf('userId=ada');
+    expect(ada.identifiers).toEqual({ userId: ['ada'], email: ['ada@example.com'], anonymousId: ['anon-ada'] });
+    expect(ada.channels).toEqual({ web: 3, store: 2, email: 1 });
+    expect(ada.events).toEqual({ 'Page Viewed': { web: 2 }, 'Order Completed': { store: 2 }, 'Email Opened': { email: 1 } });
+    expect(ada.traits).toEqual({ tier: 'VIP', firstName: 'Ada' });
+    expect(ada.segments).toEqual([{ id: 'vip-store', name: 'VIP who bought at least twice in store in the last 6 months' }]);
+    expect((await profileOf('anonymousId=anon-ada')).profileId).toBe(ada.profileId);
+    expect((await profileOf('email=ADA@example.com')).profileId).toBe(ada.profileId);
+    expect((await admin.get(`/v1/profiles/${ada.profileId}`)).body.lastSeen).toBe(ada.lastSeen);
+
+    const bob = await profileOf('userId=bob');
+    const cy = await profileOf('userId=cy');
+    expect(bob.segments).toEqual([]);
+    expect(cy.segments).toEqual([]);
+    expect(cy.channels).toEqual({ web: 1, store: 2, app: 1 });
+
+    expect((await admin.get('/v1/segments/vip-store/members')).body.members.map((m: { profileId: string }) => m.profileId)).toEqual([ada.profileId]);
+    expect(membershipEvents()).toEqual([['vip-store', ada.profileId, 'entered']]);
+
+    // A segment created after the fact is evaluated over existing profiles.
+    await admin.put('/v1/segments/store-buyers', {
+      name: 'Store buyers',
+      condition: {
+        type: 'or',
+        conditions: [
+          { type: 'event', event: 'Order Completed', channel: 'store', within: { days: 30 } },
+          { type: 'event', event: 'Screen Viewed', channel: ['app'] },
+        ],
+      },
+    });
+    const segments = await eventually(
+      async () => (await admin.get('/v1/segments')).body.segments as Array<{ id: string; size: number; status: string }>,
+      (list) => list.every((s) => s.status === 'ready'),
+    );
+    expect(segments.map((s) => [s.id, s.size]).sort()).toEqual([
+      ['store-buyers', 3],
+      ['vip-store', 1],
+    ]);
+
+    // Ada is downgraded: she leaves, and the bus says so.
+    const downgrade = await fetch(`${runtime.url}/v1/identify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ writeKey: runtime.writeKey, userId: 'ada', traits: { tier: 'standard' } }),
+    });
+    expect(downgrade.status).toBe(200);
+    await runtime.drain();
+    expect((await admin.get('/v1/segments/vip-store')).body.size).toBe(0);
+    expect(membershipEvents()).toContainEqual(['vip-store', ada.profileId, 'exited']);
+
+    // Cy becomes eligible with a second recent store order; the audience exports Cy only.
+    const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
+    analytics.track({ userId: 'cy', event: 'Order Completed', context: { channel: 'store' }, timestamp: daysAgo(1) });
+    await analytics.closeAndFlush();
+    await runtime.drain();
+
+    const audience = await admin.put('/v1/audiences/vip-store-email', { name: 'VIP store buyers, by email', segmentId: 'vip-store', fields: ['email', 'traits.firstName'] });
+    expect(audience.status).toBe(201);
+    const requested = await admin.post('/v1/audiences/vip-store-email/snapshots');
+    expect(requested.status).toBe(202);
+    const run = await eventually(
+      async () => (await admin.get(`/v1/audiences/vip-store-email/snapshots/${requested.body.runId}`)).body,
+      (r) => r.status === 'succeeded' || r.status === 'failed',
+    );
+    expect(run.status).toBe('succeeded');
+
+    const read = async (key: string) => {
+      const { Body } = await s3.send(new GetObjectCommand({ Bucket: runtime.bucket, Key: key }));
+      return Buffer.from(await Body!.transformToByteArray());
+    };
+    const latest = JSON.parse((await read('audiences/vip-store-email/latest.json')).toString()) as LatestPointer;
+    expect(latest.runId).toBe(requested.body.runId);
+    const manifest = JSON.parse((await read(latest.manifestKey)).toString()) as Manifest;
+    expect(manifest.counts).toEqual({ members: 1, added: 1, removed: 0 });
+    for (const file of manifest.files) {
+      const body = await read(file.key);
+      expect(createHash('sha256').update(body).digest('hex')).toBe(file.sha256);
+      expect(body.length).toBe(file.bytes);
+    }
+    const members = manifest.files.find((f) => f.kind === 'members')!;
+    expect(gunzipSync(await read(members.key)).toString()).toBe(`profileId,email,traits.firstName\n${cy.profileId},cy@example.com,Cy\n`);
+    expect(runtime.bus.published.map((e) => e['detail-type'])).toContain('Audience Snapshot Published');
+  });
+
+  it('answers bad input with the status, field and event index, and accepts nothing it cannot keep', async () => {
+    const post = (path: string, body: unknown, auth = `Basic ${Buffer.from(`${runtime.writeKey}:`).toString('base64')}`) =>
+      fetch(`${runtime.url}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+    const wrongKey = await post('/v1/track', { userId: 'x', event: 'E' }, `Basic ${Buffer.from('nope:').toString('base64')}`);
+    expect(wrongKey.status).toBe(401);
+    expect(wrongKey.headers.get('www-authenticate')).toMatch(/Basic/);
+
+    const malformed = await post('/v1/batch', '{"batch": [');
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('malformed_json');
+
+    const mixed = await post('/v1/batch', { batch: [{ type: 'track', userId: 'dora', event: 'Signed Up', messageId: 'dora-1' }, { type: 'track', userId: 'eve' }] });
+    expect(mixed.status).toBe(400);
+    expect(await mixed.json()).toEqual({ success: false, accepted: 1, rejected: [{ index: 1, field: 'event', reason: 'is required' }] });
+
+    const tooLarge = await post('/v1/batch', { batch: [{ type: 'track', userId: 'x', event: 'E', properties: { blob: 'x'.repeat(600 * 1024) } }] });
+    expect(tooLarge.status).toBe(413);
+    const tooMany = await post('/v1/batch', { batch: Array.from({ length: 2501 }, () => ({ type: 'page', userId: 'x' })) });
+    expect(tooMany.status).toBe(413);
+
+    await runtime.drain();
+    expect((await profileOf('userId=dora')).events).toEqual({ 'Signed Up': { web: 1 } });
+    expect((await admin.get('/v1/profiles?userId=eve')).status).toBe(404);
+  });
+
+  it('guards the admin API: no token, or a write key, gets 401', async () => {
+    expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
+    const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });
+    expect(withWriteKey.status).toBe(401);
+    const invalid = await admin.put('/v1/segments/bad', { name: 'Bad', condition: { type: 'trait', trait: 'x', operator: 'in', value: 'a' } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details).toContainEqual({ path: 'condition.value', message: 'must be a list for in' });
+  });
+});

@@ -1,0 +1,46 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocal, type LocalOptions, type LocalRuntime } from '../../local/runtime';
+
+/** A local runtime in a fresh data folder, quiet, with fast retries. */
+export async function startTestRuntime(options: Partial<LocalOptions> = {}): Promise<LocalRuntime> {
+  return startLocal({
+    dataDir: mkdtempSync(join(tmpdir(), 'prisme-e2e-')),
+    port: 0,
+    schedules: false,
+    visibilityTimeoutMs: 1000,
+    segmentCacheTtlMs: 0,
+    logLevel: 'SILENT',
+    ...options,
+  });
+}
+
+/** A tiny admin API client: bearer token, JSON in and out. */
+export function adminClient(runtime: LocalRuntime) {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${runtime.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${runtime.adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+  return {
+    get: (path: string) => call('GET', path),
+    put: (path: string, body: unknown) => call('PUT', path, body),
+    post: (path: string, body?: unknown) => call('POST', path, body),
+    delete: (path: string) => call('DELETE', path),
+  };
+}
+
+export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
