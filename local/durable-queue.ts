@@ -114,7 +114,9 @@ export class DurableQueue {
   }
 
   /** Resolves once every message is durable; the ids are SQS-style message ids. */
-  async send(entries: ReadonlyArray<{ body: string; attributes?: Record<string, MessageAttribute> }>): Promise<string[]> {
+  async send(
+    entries: ReadonlyArray<{ body: string; attributes?: Record<string, MessageAttribute>; delayMs?: number }>,
+  ): Promise<string[]> {
     const sentAt = Date.now();
     const ids: string[] = [];
     for (const entry of entries) {
@@ -130,7 +132,11 @@ export class DurableQueue {
       for (const id of ids) this.messages.delete(id);
       throw error;
     }
-    this.ready.push(...ids);
+    entries.forEach((entry, i) => {
+      // A delayed message waits like an in-flight one, with no receipt to delete it by.
+      if (entry.delayMs) this.inFlight.set(ids[i]!, { visibleAt: sentAt + entry.delayMs, receipt: '' });
+      else this.ready.push(ids[i]!);
+    });
     for (const listener of this.listeners) listener();
     return ids;
   }

@@ -160,6 +160,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       [eventBus.envVar]: LOCAL_NAMES.bus,
       ADMIN_TOKEN: credentials.adminToken,
       SEGMENT_CACHE_TTL_MS: String(options.segmentCacheTtlMs ?? 2_000),
+      // Local batches take milliseconds, not a Lambda timeout: the cache TTL plus a second is enough.
+      SEGMENT_EVALUATION_DELAY_S: String(Math.ceil((options.segmentCacheTtlMs ?? 2_000) / 1000) + 1),
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
     });
     resetAwsClients();

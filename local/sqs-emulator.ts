@@ -14,6 +14,7 @@ const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 interface SendEntry {
   Id?: string;
   MessageBody: string;
+  DelaySeconds?: number;
   MessageAttributes?: Record<string, MessageAttribute>;
 }
 
@@ -71,13 +72,13 @@ export class SqsEmulator {
       switch (operation) {
         case 'SendMessage': {
           const entry = input as unknown as SendEntry;
-          const [id] = await queue.send([{ body: entry.MessageBody, attributes: entry.MessageAttributes }]);
+          const [id] = await queue.send([{ body: entry.MessageBody, attributes: entry.MessageAttributes, delayMs: (entry.DelaySeconds ?? 0) * 1000 }]);
           return reply(200, { MessageId: id, MD5OfMessageBody: md5(entry.MessageBody) });
         }
         case 'SendMessageBatch': {
           const entries = (input.Entries ?? []) as SendEntry[];
           if (entries.length === 0 || entries.length > 10) return fault('TooManyEntriesInBatchRequest', 'a batch holds 1 to 10 entries');
-          const ids = await queue.send(entries.map((e) => ({ body: e.MessageBody, attributes: e.MessageAttributes })));
+          const ids = await queue.send(entries.map((e) => ({ body: e.MessageBody, attributes: e.MessageAttributes, delayMs: (e.DelaySeconds ?? 0) * 1000 })));
           return reply(200, {
             Successful: entries.map((e, i) => ({ Id: e.Id, MessageId: ids[i], MD5OfMessageBody: md5(e.MessageBody) })),
             Failed: [],

@@ -54,7 +54,16 @@ export const processorSettings = {
   /** Messages per invocation; each message packs many events. */
   batchSize: 10,
   maxBatchingWindowSeconds: 1,
+  /** How long a processor may evaluate with a segment catalog read before a change. */
+  segmentCacheSeconds: 10,
 } as const;
+
+/**
+ * A new segment's first evaluation over stored profiles waits until no processor can still be
+ * working with a catalog that predates it: longer than the cache plus one invocation. Profiles
+ * written before then are found by the evaluation's scan; those written after see the segment.
+ */
+export const segmentEvaluationDelaySeconds = processorSettings.segmentCacheSeconds + processorSettings.timeoutSeconds + 5;
 
 export const eventQueue = {
   envVar: 'EVENTS_QUEUE_URL',

@@ -29,6 +29,8 @@ export interface AdminDeps {
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;
+  /** Wait before a segment's first evaluation over stored profiles (see `segmentEvaluationDelaySeconds`). */
+  segmentEvaluationDelaySeconds: number;
   /** Bearer token required on every call; undefined when the gateway authorises (IAM on AWS). */
   adminToken?: string;
 }
@@ -121,7 +123,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       };
       await putRevisioned(() => catalog.segments.put(segment));
       // Existing profiles are evaluated by a job that walks them page by page through the queue.
-      await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: id, revision: segment.revision });
+      await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: id, revision: segment.revision }, deps.segmentEvaluationDelaySeconds);
       deps.logger.info('segment saved', { segmentId: id, revision: segment.revision });
       return json(existing ? 200 : 201, segment);
     })

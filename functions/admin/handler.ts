@@ -1,4 +1,6 @@
+import { getNumberFromEnv } from '../../shared/env';
 import { createLogger } from '../../shared/logger';
+import { segmentEvaluationDelaySeconds } from '../../shared/resources';
 import { fromEnv } from '../../shared/wiring';
 import { createAdminHandler } from './admin';
 
@@ -11,6 +13,7 @@ export const handler = createAdminHandler({
   publisher: fromEnv.publisher(),
   logger: createLogger('admin'),
   now: Date.now,
+  segmentEvaluationDelaySeconds: getNumberFromEnv('SEGMENT_EVALUATION_DELAY_S', segmentEvaluationDelaySeconds),
   // Set locally; on AWS the HTTP API's IAM authorizer guards the routes instead.
   adminToken: process.env.ADMIN_TOKEN || undefined,
 });

@@ -1,6 +1,6 @@
 import { getNumberFromEnv } from '../../shared/env';
 import { createLogger } from '../../shared/logger';
-import { eventQueue } from '../../shared/resources';
+import { eventQueue, processorSettings } from '../../shared/resources';
 import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
 import { fromEnv, newProfileId, profileWriter } from '../../shared/wiring';
 import { createProcessorHandler } from './processor';
@@ -13,7 +13,7 @@ export const handler = createProcessorHandler({
   catalog: fromEnv.catalog(),
   queue: fromEnv.queue(),
   writer: profileWriter(logger),
-  segments: new SegmentCatalog(fromEnv.catalog(), getNumberFromEnv('SEGMENT_CACHE_TTL_MS', 10_000)),
+  segments: new SegmentCatalog(fromEnv.catalog(), getNumberFromEnv('SEGMENT_CACHE_TTL_MS', processorSettings.segmentCacheSeconds * 1000)),
   logger,
   newProfileId: () => newProfileId(),
   concurrency: getNumberFromEnv('PROFILE_WRITE_CONCURRENCY', 16),

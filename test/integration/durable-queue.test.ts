@@ -23,6 +23,15 @@ describe('DurableQueue', () => {
     await queue.close();
   });
 
+  it('holds a delayed message back until its delay has passed (SQS DelaySeconds)', async () => {
+    const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 1000 });
+    await queue.send([{ body: 'later', delayMs: 80 }, { body: 'now' }]);
+    expect(queue.receive(10).map((m) => m.body)).toEqual(['now']);
+    await sleep(100);
+    expect(queue.receive(10).map((m) => m.body)).toEqual(['later']);
+    await queue.close();
+  });
+
   it('keeps every acknowledged, undeleted message across a restart, with its receive count', async () => {
     const file = join(dir(), 'q.journal');
     const queue = await DurableQueue.open('q', file, { visibilityTimeoutMs: 60_000 });

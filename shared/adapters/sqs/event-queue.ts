@@ -11,7 +11,8 @@ export type QueueMessage =
 export interface EventQueue {
   /** Resolves only once every event is durably queued. */
   sendEvents(events: readonly EnrichedEvent[]): Promise<void>;
-  send(message: QueueMessage): Promise<void>;
+  /** Sends one message, visible to consumers after `delaySeconds` (at most 900). */
+  send(message: QueueMessage, delaySeconds?: number): Promise<void>;
   /** Parks a message that will never succeed, with the reason, for an operator. */
   deadLetter(body: string, reason: string, receiveCount: number): Promise<void>;
 }
@@ -69,8 +70,10 @@ export class SqsEventQueue implements EventQueue {
     await Promise.all(calls);
   }
 
-  async send(message: QueueMessage): Promise<void> {
-    await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }));
+  async send(message: QueueMessage, delaySeconds?: number): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message), DelaySeconds: delaySeconds }),
+    );
   }
 
   async deadLetter(body: string, reason: string, receiveCount: number): Promise<void> {
