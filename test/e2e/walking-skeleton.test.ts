@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
+import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import { eventContracts } from '../../shared/contracts/events';
 import type { LatestPointer, Manifest } from '../../shared/domain/audiences';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
@@ -167,6 +169,11 @@ describe('walking skeleton, end to end', () => {
     const members = manifest.files.find((f) => f.kind === 'members')!;
     expect(gunzipSync(await read(members.key)).toString()).toBe(`profileId,email,traits.firstName\n${cy.profileId},cy@example.com,Cy\n`);
     expect(runtime.bus.published.map((e) => e['detail-type'])).toContain('Audience Snapshot Published');
+
+    // Everything Prisme published honours its versioned contract.
+    const ours = runtime.bus.published.filter((e) => e.source === 'prisme');
+    expect(ours.length).toBeGreaterThan(3);
+    for (const event of ours) eventContracts[event['detail-type'] as DetailType].parse(event.detail);
   });
 
   it('answers bad input with the status, field and event index, and accepts nothing it cannot keep', async () => {

@@ -1,0 +1,49 @@
+/**
+ * The EventBridge events Prisme publishes (source `prisme`): versioned
+ * contracts. The JSON Schemas in `schemas/events/` are generated from these
+ * (`npm run schemas`) and a test keeps the two identical.
+ */
+import { z } from 'zod';
+import { DETAIL_TYPES, type DetailType } from '../adapters/eventbridge/event-publisher';
+
+const isoTime = z.iso.datetime({ offset: true });
+const counts = z.strictObject({ members: z.number().int().min(0), added: z.number().int().min(0), removed: z.number().int().min(0) });
+
+export const eventContracts = {
+  [DETAIL_TYPES.membershipChanged]: z
+    .strictObject({
+      version: z.literal(1),
+      id: z.string().describe('Deterministic per transition: drop repeats with the same id (delivery is at least once).'),
+      segmentId: z.string(),
+      profileId: z.string(),
+      change: z.enum(['entered', 'exited']),
+      at: isoTime,
+    })
+    .describe('A profile entered or left a segment.'),
+  [DETAIL_TYPES.snapshotRequested]: z
+    .strictObject({ version: z.literal(1), audienceId: z.string(), runId: z.string() })
+    .describe('An audience snapshot was asked for through the admin API; the snapshot function takes it.'),
+  [DETAIL_TYPES.snapshotPublished]: z
+    .strictObject({ version: z.literal(1), audienceId: z.string(), runId: z.string(), manifestKey: z.string(), counts })
+    .describe('A snapshot run is complete in S3: its manifest and latest.json are written.'),
+  [DETAIL_TYPES.freezeRequested]: z
+    .strictObject({
+      version: z.literal(1),
+      runId: z.string(),
+      cursor: z.string().optional().describe('Where a long freeze resumes in a fresh invocation.'),
+      profiles: z.number().int().min(0).optional(),
+      transitions: z.number().int().min(0).optional(),
+    })
+    .describe('The daily freeze was asked for (admin API) or continues in a new invocation.'),
+} satisfies Record<DetailType, z.ZodType>;
+
+export const schemaFileName = (detailType: string): string => `${detailType.toLowerCase().replaceAll(' ', '-')}.v1.json`;
+
+export function jsonSchemaOf(detailType: DetailType): Record<string, unknown> {
+  return {
+    $id: `urn:prisme:events:${schemaFileName(detailType).replace(/\.json$/, '')}`,
+    title: `${detailType} (detail)`,
+    'x-eventbridge': { source: 'prisme', 'detail-type': detailType },
+    ...z.toJSONSchema(eventContracts[detailType]),
+  };
+}

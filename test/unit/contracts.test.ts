@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import { eventContracts, jsonSchemaOf, schemaFileName } from '../../shared/contracts/events';
+
+describe('EventBridge contracts', () => {
+  it.each(Object.keys(eventContracts) as DetailType[])('schemas/events has the current JSON Schema of "%s" (run npm run schemas)', (detailType) => {
+    const committed = JSON.parse(readFileSync(join(import.meta.dirname, '../../schemas/events', schemaFileName(detailType)), 'utf8'));
+    expect(committed).toEqual(jsonSchemaOf(detailType));
+  });
+
+  it('rejects a detail that breaks the contract', () => {
+    const contract = eventContracts['Segment Membership Changed'];
+    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', profileId: 'p', change: 'entered', at: '2026-03-15T10:00:00.000Z' }).success).toBe(true);
+    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', profileId: 'p', change: 'joined', at: '2026-03-15T10:00:00.000Z' }).success).toBe(false);
+  });
+});
