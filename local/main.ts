@@ -11,6 +11,7 @@ const runtime = await startLocal({
   visibilityTimeoutMs: process.env.PRISME_VISIBILITY_TIMEOUT_S ? Number(process.env.PRISME_VISIBILITY_TIMEOUT_S) * 1000 : undefined,
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') console.error(`Port ${port} is in use: set PORT to another port, e.g. PORT=3001 npm start`);
+  else if (error.name === 'DataDirInUseError') console.error(error.message);
   else console.error(error);
   process.exit(1);
 });

@@ -7,7 +7,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Cron } from 'croner';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { hashWriteKey } from '../functions/ingest/ingest';
@@ -87,10 +87,37 @@ async function listen(server: { listen: (port: number, host: string, cb: () => v
   return (server.address() as AddressInfo).port;
 }
 
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(`The data folder ${dataDir} is in use by another Prisme (process ${pid}). Stop it, or set PRISME_DATA_DIR to another folder.`);
+    this.name = 'DataDirInUseError';
+  }
+}
+
+/** One runtime per data folder: LevelDB allows a single process, and so do the queue journals. */
+function lockDataDir(dataDir: string): () => Promise<void> {
+  const file = join(dataDir, 'prisme.pid');
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (pid !== process.pid && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
+  }
+  writeFileSync(file, String(process.pid));
+  return async () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const dataDir = resolve(options.dataDir);
   for (const dir of ['dynamodb', 's3', 'queues']) mkdirSync(join(dataDir, dir), { recursive: true });
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<() => Promise<void>> = [lockDataDir(dataDir)];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
