@@ -3,6 +3,7 @@
  * Segment client, read back through the public admin API, the event bus and S3.
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Analytics } from '@segment/analytics-node';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -200,6 +201,31 @@ describe('walking skeleton, end to end', () => {
     await runtime.drain();
     expect((await profileOf('userId=dora')).events).toEqual({ 'Signed Up': { web: 1 } });
     expect((await admin.get('/v1/profiles?userId=eve')).status).toBe(404);
+  });
+
+  it('parks what can never be processed in the DLQ with its reason, and drops nothing', async () => {
+    const sqs = new SQSClient({ endpoint: runtime.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: runtime.queues.events.name }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'not json at all' }));
+    // Accepted at the edge (Segment accepts it), but "anonymous" is a blocked identifier: nobody to fold it into.
+    const blocked = await fetch(`${runtime.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ writeKey: runtime.writeKey, userId: 'anonymous', event: 'Clicked' }),
+    });
+    expect(blocked.status).toBe(200);
+    await runtime.drain();
+
+    const { QueueUrl: dlqUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: runtime.queues.deadLetter.name }));
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const reasons = (Messages ?? []).map((m) => m.MessageAttributes?.reason?.StringValue);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        'PoisonMessageError: message body is not JSON',
+        expect.stringMatching(/^PoisonMessageError: event .* has no usable identifier/),
+      ]),
+    );
+    expect(runtime.queues.events.stats().messages).toBe(0);
   });
 
   it('guards the admin API: no token, or a write key, gets 401', async () => {
