@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { hashWriteKey } from '../functions/ingest/ingest';
 import { documentClient, resetAwsClients } from '../shared/adapters/clients';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
+import { hashWriteKey } from '../shared/domain/sources';
 import type { HttpHandler } from '../shared/http/api';
 import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, schedules, tables } from '../shared/resources';
 import { createTables } from './bootstrap';
@@ -39,6 +39,8 @@ export interface LocalOptions {
   /** Run the freeze and snapshot schedules (default true). */
   schedules?: boolean;
   segmentCacheTtlMs?: number;
+  /** How long ingest trusts a write key lookup: a revoked key stops working after this. */
+  sourceCacheTtlMs?: number;
   pollers?: number;
   logLevel?: string;
 }
@@ -187,6 +189,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       [eventBus.envVar]: LOCAL_NAMES.bus,
       ADMIN_TOKEN: credentials.adminToken,
       SEGMENT_CACHE_TTL_MS: String(options.segmentCacheTtlMs ?? 2_000),
+      SOURCE_CACHE_TTL_MS: String(options.sourceCacheTtlMs ?? 60_000),
       // Local batches take milliseconds, not a Lambda timeout: the cache TTL plus a second is enough.
       SEGMENT_EVALUATION_DELAY_S: String(Math.ceil((options.segmentCacheTtlMs ?? 2_000) / 1000) + 1),
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',

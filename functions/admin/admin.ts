@@ -3,6 +3,7 @@
  * it sits behind IAM on AWS and a bearer token locally.
  */
 import type middy from '@middy/core';
+import { randomUUID } from 'node:crypto';
 import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import type { IdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../../shared/adapters/dynamodb/membership-store';
@@ -12,6 +13,7 @@ import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
 import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
 import type { Profile } from '../../shared/domain/profile';
+import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
 import { CONDITION_LANGUAGE_VERSION, SEGMENT_ID_PATTERN, segmentInputSchema, type Segment } from '../../shared/domain/segments';
 import { ApiError, VersionConflictError, badRequest, conflict, notFound } from '../../shared/errors';
 import { header, httpHandler, json, jsonBody, secretsEqual, type HttpEvent, type HttpHandler, type HttpResult } from '../../shared/http/api';
@@ -188,6 +190,27 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const run = await catalog.getRun(runScope(params.audienceId!), params.runId!);
       if (!run) throw notFound(`snapshot run ${params.runId}`);
       return json(200, run);
+    })
+    .on('GET', '/v1/sources', async () => {
+      const sources = (await catalog.listSources()).map(({ keyHash: _hash, ...visible }) => visible);
+      return json(200, { sources: sources.sort((a, b) => a.createdAt.localeCompare(b.createdAt)) });
+    })
+    .on('POST', '/v1/sources', async ({ event }) => {
+      const input = sourceInputSchema.parse(jsonBody(event));
+      const writeKey = newWriteKey();
+      const source = { sourceId: `src_${randomUUID().replaceAll('-', '').slice(0, 20)}`, ...input, keyHash: hashWriteKey(writeKey), createdAt: iso() };
+      await catalog.putSource(source);
+      deps.logger.info('source created', { sourceId: source.sourceId });
+      const { keyHash: _hash, ...visible } = source;
+      // The key is shown once, here; only its hash is kept.
+      return json(201, { ...visible, writeKey });
+    })
+    .on('DELETE', '/v1/sources/{sourceId}', async ({ params }) => {
+      const keys = (await catalog.listSources()).filter((s) => s.sourceId === params.sourceId && !s.revokedAt);
+      if (keys.length === 0) throw notFound(`active source ${params.sourceId}`);
+      for (const key of keys) await catalog.putSource({ ...key, revokedAt: iso() });
+      deps.logger.info('source revoked', { sourceId: params.sourceId });
+      return { statusCode: 204 };
     })
     .on('POST', '/v1/jobs/freeze', async () => {
       const runId = newRunId(deps.now());

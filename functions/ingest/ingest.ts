@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { LIMITS, parseEvents, type Source } from '../../shared/domain/events';
+import { hashWriteKey } from '../../shared/domain/sources';
 import { ApiError } from '../../shared/errors';
 import { header, httpHandler, json, rawBody, type HttpEvent, type HttpHandler } from '../../shared/http/api';
 import type { Logger } from '../../shared/logger';
@@ -22,8 +23,6 @@ export interface IngestDeps {
 export interface SourceResolver {
   resolve(writeKey: string): Promise<Source | undefined>;
 }
-
-export const hashWriteKey = (writeKey: string): string => createHash('sha256').update(writeKey).digest('hex');
 
 /** Caches hits and misses briefly: a revoked key stops working within `ttlMs`. */
 export function cachedSourceResolver(catalog: CatalogStore, ttlMs: number, now: () => number = Date.now): SourceResolver {

@@ -228,6 +228,30 @@ describe('walking skeleton, end to end', () => {
     expect(runtime.queues.events.stats().messages).toBe(0);
   });
 
+  it('creates a write key for a new source, shown once, with its default channel, and revokes it', async () => {
+    const created = await admin.post('/v1/sources', { name: 'Nice store tills', defaultChannel: 'store' });
+    expect(created.status).toBe(201);
+    const { sourceId, writeKey } = created.body as { sourceId: string; writeKey: string };
+    expect(writeKey).toMatch(/^wk_[0-9a-f]{48}$/);
+    const listed = (await admin.get('/v1/sources')).body.sources as Array<Record<string, unknown>>;
+    expect(listed.find((s) => s.sourceId === sourceId)).toEqual({ sourceId, name: 'Nice store tills', defaultChannel: 'store', createdAt: expect.any(String) });
+    expect(JSON.stringify(listed)).not.toContain(writeKey);
+
+    const till = new Analytics({ writeKey, host: runtime.url, flushAt: 1 });
+    till.track({ userId: 'frank', event: 'Order Completed', properties: { revenue: 30 } });
+    await till.closeAndFlush();
+    await runtime.drain();
+    expect((await profileOf('userId=frank')).events).toEqual({ 'Order Completed': { store: 1 } });
+
+    expect((await admin.delete(`/v1/sources/${sourceId}`)).status).toBe(204);
+    const refused = await fetch(`${runtime.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ writeKey, userId: 'frank', event: 'Order Completed' }),
+    });
+    expect(refused.status).toBe(401);
+  });
+
   it('guards the admin API: no token, or a write key, gets 401', async () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });

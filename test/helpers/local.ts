@@ -11,6 +11,7 @@ export async function startTestRuntime(options: Partial<LocalOptions> = {}): Pro
     schedules: false,
     visibilityTimeoutMs: 1000,
     segmentCacheTtlMs: 0,
+    sourceCacheTtlMs: 0,
     logLevel: 'SILENT',
     ...options,
   });

@@ -49,6 +49,7 @@ export interface CatalogStore {
   markSegmentReady(id: string, revision: number): Promise<void>;
   findSource(keyHash: string): Promise<SourceRecord | undefined>;
   putSource(source: SourceRecord): Promise<void>;
+  listSources(): Promise<SourceRecord[]>;
   putRun(scope: string, run: RunRecord): Promise<void>;
   getRun(scope: string, runId: string): Promise<RunRecord | undefined>;
   /** Newest first. */
@@ -150,6 +151,24 @@ export class DynamoCatalogStore implements CatalogStore {
 
   async putSource(source: SourceRecord): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: 'SOURCE', sk: source.keyHash, ...source } }));
+  }
+
+  async listSources(): Promise<SourceRecord[]> {
+    const sources: SourceRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'SOURCE' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      sources.push(...(page.Items ?? []).map((item) => strip<SourceRecord>(item)!));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return sources;
   }
 
   async putRun(scope: string, run: RunRecord): Promise<void> {
