@@ -81,24 +81,7 @@ export class DynamoCatalogStore implements CatalogStore {
         const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: { pk, sk: id }, ConsistentRead: true }));
         return strip<T>(Item);
       },
-      async list() {
-        const items: T[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await client.send(
-            new QueryCommand({
-              TableName: tableName,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': pk },
-              ExclusiveStartKey: start,
-              ConsistentRead: true,
-            }),
-          );
-          items.push(...(page.Items ?? []).map((item) => strip<T>(item)!));
-          start = page.LastEvaluatedKey;
-        } while (start);
-        return items;
-      },
+      list: async () => (await this.queryPartition(pk)).map((item) => strip<T>(item)!),
       async put(doc) {
         const first = doc.revision === 1;
         try {
@@ -154,21 +137,27 @@ export class DynamoCatalogStore implements CatalogStore {
   }
 
   async listSources(): Promise<SourceRecord[]> {
-    const sources: SourceRecord[] = [];
+    return (await this.queryPartition('SOURCE')).map((item) => strip<SourceRecord>(item)!);
+  }
+
+  /** Every item of one partition, all pages, strongly consistent. */
+  private async queryPartition(pk: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'SOURCE' },
+          ExpressionAttributeValues: { ':pk': pk },
           ExclusiveStartKey: start,
+          ConsistentRead: true,
         }),
       );
-      sources.push(...(page.Items ?? []).map((item) => strip<SourceRecord>(item)!));
+      items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start);
-    return sources;
+    return items;
   }
 
   async putRun(scope: string, run: RunRecord): Promise<void> {
