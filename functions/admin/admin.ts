@@ -12,7 +12,7 @@ import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbr
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
 import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
-import type { Profile } from '../../shared/domain/profile';
+import { totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
 import { CONDITION_LANGUAGE_VERSION, SEGMENT_ID_PATTERN, segmentInputSchema, type Segment } from '../../shared/domain/segments';
 import { ApiError, VersionConflictError, badRequest, conflict, notFound } from '../../shared/errors';
@@ -64,7 +64,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     const events: Record<string, Record<string, number>> = {};
     for (const [key, buckets] of Object.entries(profile.aggregates)) {
       const [event, channel] = key.split('|') as [string, string];
-      (events[event] ??= {})[channel] = Object.values(buckets).reduce((a, b) => a + b, 0);
+      (events[event] ??= {})[channel] = totalCount(buckets);
     }
     return {
       profileId: profile.profileId,

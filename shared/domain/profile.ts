@@ -40,8 +40,8 @@ export interface Profile {
   traitsAt: Record<string, number>;
   /** Events seen per channel, all time. */
   channels: Partial<Record<Channel, number>>;
-  /** `event|channel` -> { UTC day index -> count }. */
-  aggregates: Record<string, Record<string, number>>;
+  /** `event|channel` -> daily counts as flat `[day, count, day, count, ...]`, newest day first (see `Buckets`). */
+  aggregates: Record<string, Buckets>;
   /** Ids of the segments the profile is in. */
   segments: string[];
   /** Fixed-width tokens of the last message ids folded, newest last. */
@@ -85,6 +85,29 @@ export function behaviourName(event: Pick<EnrichedEvent, 'type' | 'event'>): str
 
 export const aggregateKey = (event: string, channel: Channel): string => `${event}|${channel}`;
 export const dayIndex = (ms: number): number => Math.floor(ms / DAY_MS);
+
+/**
+ * Daily counts of one `event|channel`, flat and newest first: `[day, count, day, count, ...]`
+ * with UTC day indexes strictly decreasing. A window "since day D" is read from the front and
+ * stops at the first older day, so recent windows cost a few steps whatever the history.
+ */
+export type Buckets = number[];
+
+export function addToBuckets(buckets: Buckets, day: number, count: number): void {
+  let i = 0;
+  while (i < buckets.length && buckets[i]! > day) i += 2;
+  if (buckets[i] === day) buckets[i + 1]! += count;
+  else buckets.splice(i, 0, day, count);
+}
+
+/** Sum of the counts on `firstDay` or later. */
+export function countSince(buckets: Buckets, firstDay: number): number {
+  let total = 0;
+  for (let i = 0; i < buckets.length && buckets[i]! >= firstDay; i += 2) total += buckets[i + 1]!;
+  return total;
+}
+
+export const totalCount = (buckets: Buckets): number => countSince(buckets, -Infinity);
 
 const TOKEN_CHARS = 8;
 export const messageToken = (messageId: string): string =>
@@ -145,9 +168,7 @@ function foldOne(profile: Profile, event: EnrichedEvent): void {
 
   const name = behaviourName(event);
   if (name !== undefined) {
-    const buckets = (profile.aggregates[aggregateKey(name, event.channel)] ??= {});
-    const day = String(dayIndex(at));
-    buckets[day] = (buckets[day] ?? 0) + 1;
+    addToBuckets((profile.aggregates[aggregateKey(name, event.channel)] ??= []), dayIndex(at), 1);
   }
   profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
 }
@@ -163,13 +184,11 @@ function pruneAggregates(profile: Profile, now: number): void {
   const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
   const lastActive = new Map<string, number>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
-    let latest = -Infinity;
-    for (const day of Object.keys(buckets)) {
-      if (Number(day) < oldest) delete buckets[day];
-      else latest = Math.max(latest, Number(day));
-    }
-    if (latest === -Infinity) delete profile.aggregates[key];
-    else lastActive.set(key, latest);
+    let keep = 0;
+    while (keep < buckets.length && buckets[keep]! >= oldest) keep += 2;
+    buckets.length = keep;
+    if (keep === 0) delete profile.aggregates[key];
+    else lastActive.set(key, buckets[0]!);
   }
   const excess = lastActive.size - PROFILE_LIMITS.aggregateKeys;
   if (excess > 0) {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CHANNELS, type Channel } from './events';
-import { dayIndex, type Profile, type Transition } from './profile';
+import { aggregateKey, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
@@ -97,13 +97,20 @@ export function assertUnreachable(value: never): never {
 /** Compiles a condition tree once into closures, so evaluation never walks the JSON. */
 export function compile(condition: Condition): Evaluator {
   switch (condition.type) {
+    // Plain loops: no closure allocated per evaluation on the hot path.
     case 'and': {
       const parts = condition.conditions.map(compile);
-      return (profile, now) => parts.every((part) => part(profile, now));
+      return (profile, now) => {
+        for (const part of parts) if (!part(profile, now)) return false;
+        return true;
+      };
     }
     case 'or': {
       const parts = condition.conditions.map(compile);
-      return (profile, now) => parts.some((part) => part(profile, now));
+      return (profile, now) => {
+        for (const part of parts) if (part(profile, now)) return true;
+        return false;
+      };
     }
     case 'not': {
       const inner = compile(condition.condition);
@@ -142,12 +149,12 @@ function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
     case 'gte':
       return (p) => compare(read(p), (a, b) => a >= b);
     case 'in': {
-      const list = value as unknown[];
-      return (p) => list.some((item) => looselyEqual(read(p), item));
+      const set = new Set((value as unknown[]).map(normalised));
+      return (p) => set.has(normalised(read(p)));
     }
     case 'not_in': {
-      const list = value as unknown[];
-      return (p) => read(p) !== undefined && !list.some((item) => looselyEqual(read(p), item));
+      const set = new Set((value as unknown[]).map(normalised));
+      return (p) => read(p) !== undefined && !set.has(normalised(read(p)));
     }
     case 'contains': {
       const needle = String(value).toLowerCase();
@@ -168,13 +175,17 @@ function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
 
 /** Strings compare case-insensitively: "VIP" and "vip" are the same tier to a marketer. */
 function looselyEqual(actual: unknown, expected: unknown): boolean {
-  if (typeof actual === 'string' && typeof expected === 'string') return actual.toLowerCase() === expected.toLowerCase();
-  return actual === expected;
+  if (actual === expected) return true;
+  if (typeof actual !== 'string' || typeof expected !== 'string') return false;
+  return actual.toLowerCase() === expected.toLowerCase();
 }
 
+const normalised = (value: unknown): unknown => (typeof value === 'string' ? value.toLowerCase() : value);
+
 function compileEvent(condition: EventCondition): Evaluator {
-  const channels = condition.channel === undefined ? undefined : new Set(([] as Channel[]).concat(condition.channel));
-  const prefix = `${condition.event}|`;
+  // The exact aggregate keys are known at compile time: direct lookups, no scan of the profile's keys.
+  const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
+  const keys = channels.map((channel) => aggregateKey(condition.event, channel));
   const days = condition.within?.days;
   const { operator, value } = condition.count ?? { operator: 'gte' as const, value: 1 };
   const test = countTest(operator, value);
@@ -182,11 +193,9 @@ function compileEvent(condition: EventCondition): Evaluator {
   return (profile, now) => {
     const firstDay = days === undefined ? -Infinity : dayIndex(now) - days + 1;
     let total = 0;
-    for (const key in profile.aggregates) {
-      if (!key.startsWith(prefix)) continue;
-      if (channels && !channels.has(key.slice(prefix.length) as Channel)) continue;
-      const buckets = profile.aggregates[key]!;
-      for (const day in buckets) if (Number(day) >= firstDay) total += buckets[day]!;
+    for (const key of keys) {
+      const buckets = profile.aggregates[key];
+      if (buckets !== undefined) total += countSince(buckets, firstDay);
     }
     return test(total);
   };

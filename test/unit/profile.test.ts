@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, PROFILE_LIMITS, foldEvents, hasSeen, newProfile } from '../../shared/domain/profile';
+import { DAY_MS, PROFILE_LIMITS, addToBuckets, countSince, foldEvents, hasSeen, newProfile } from '../../shared/domain/profile';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');
+
+describe('daily buckets', () => {
+  it('stay newest first, merging days and answering windows from the front', () => {
+    const buckets: number[] = [];
+    for (const day of [10, 12, 11, 12, 3]) addToBuckets(buckets, day, 1);
+    expect(buckets).toEqual([12, 2, 11, 1, 10, 1, 3, 1]);
+    expect(countSince(buckets, 11)).toBe(3);
+    expect(countSince(buckets, 13)).toBe(0);
+    expect(countSince(buckets, -Infinity)).toBe(5);
+  });
+});
 
 describe('foldEvents', () => {
   it('counts events per channel and per event in daily buckets, and tracks first and last seen', () => {
@@ -18,7 +29,8 @@ describe('foldEvents', () => {
     );
     expect(profile.channels).toEqual({ store: 2, web: 1 });
     expect(Object.keys(profile.aggregates).sort()).toEqual(['Order Completed|store', 'Page Viewed|web']);
-    expect(Object.values(profile.aggregates['Order Completed|store']!)).toEqual([1, 1]);
+    const day = Math.floor(Date.parse('2026-03-15T00:00:00.000Z') / DAY_MS);
+    expect(profile.aggregates['Order Completed|store']).toEqual([day, 1, day - 1, 1]);
     expect(profile.firstSeen).toBe('2026-03-14T09:00:00.000Z');
     expect(profile.lastSeen).toBe('2026-03-15T11:00:00.000Z');
   });
