@@ -142,7 +142,8 @@ export async function run(options: { profiles?: number } = {}): Promise<BenchRes
   });
 
   // The three must agree on every profile x segment, or the figures mean nothing.
-  const expected = profiles.map((p) => compiled.map((matches) => matches(p, NOW)));
+  const none = new Set<string>();
+  const expected = profiles.map((p) => compiled.map((matches) => matches(p, NOW, none)));
   let disagreements = 0;
   for (let i = 0; i < profiles.length; i++) {
     const mongo = queries.map((q) => q.test(documents[i]!));
@@ -156,7 +157,7 @@ export async function run(options: { profiles?: number } = {}): Promise<BenchRes
   const evaluations = profiles.length * cases.length;
   const prisme = await measure(() => {
     let hits = 0;
-    for (const profile of profiles) for (const matches of compiled) if (matches(profile, NOW)) hits++;
+    for (const profile of profiles) for (const matches of compiled) if (matches(profile, NOW, none)) hits++;
     return hits;
   }, evaluations);
   const mingo = await measure(() => {

@@ -1,11 +1,16 @@
-/** `npm run schemas`: writes the JSON Schemas of Prisme's published events from their zod contracts. */
+/** `npm run schemas`: writes the JSON Schemas of Prisme's contracts (events, segment definitions) from their zod definitions. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventContracts, jsonSchemaOf, schemaFileName } from '../shared/contracts/events';
 import type { DetailType } from '../shared/adapters/eventbridge/event-publisher';
+import { CONDITION_LANGUAGE_VERSION, segmentJsonSchema } from '../shared/domain/segments';
 
 for (const detailType of Object.keys(eventContracts) as DetailType[]) {
   const file = join('schemas', 'events', schemaFileName(detailType));
   writeFileSync(file, `${JSON.stringify(jsonSchemaOf(detailType), null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
+
+const segmentFile = join('schemas', `segment.v${CONDITION_LANGUAGE_VERSION}.json`);
+writeFileSync(segmentFile, `${JSON.stringify(segmentJsonSchema(), null, 2)}\n`);
+console.log(`wrote ${segmentFile}`);

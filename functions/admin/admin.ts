@@ -14,7 +14,16 @@ import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } fro
 import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
 import { totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
-import { CONDITION_LANGUAGE_VERSION, SEGMENT_ID_PATTERN, segmentInputSchema, type Segment } from '../../shared/domain/segments';
+import {
+  CONDITION_LANGUAGE_VERSION,
+  SEGMENT_ID_PATTERN,
+  SegmentGraphError,
+  orderByDependencies,
+  segmentInputSchema,
+  segmentJsonSchema,
+  segmentReferences,
+  type Segment,
+} from '../../shared/domain/segments';
 import { ApiError, VersionConflictError, badRequest, conflict, notFound } from '../../shared/errors';
 import { header, httpHandler, json, jsonBody, secretsEqual, type HttpEvent, type HttpHandler, type HttpResult } from '../../shared/http/api';
 import { Router } from '../../shared/http/router';
@@ -104,6 +113,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       if (!profile) throw notFound(`profile ${params.profileId}`);
       return json(200, await profileView(profile));
     })
+    .on('GET', '/v1/schemas/segment', async () => json(200, segmentJsonSchema()))
     .on('GET', '/v1/segments', async () => {
       const segments = await catalog.segments.list();
       const withSizes = await Promise.all(segments.map(async (s) => ({ ...s, size: await memberships.count(s.id) })));
@@ -113,6 +123,13 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const id = params.segmentId!;
       if (!SEGMENT_ID_PATTERN.test(id)) throw badRequest('segment id must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit', [{ path: 'segmentId', message: 'invalid id' }]);
       const input = segmentInputSchema.parse(jsonBody(event));
+      const others = (await catalog.segments.list()).filter((s) => s.id !== id);
+      try {
+        orderByDependencies([...others, { id, condition: input.condition }]);
+      } catch (error) {
+        if (error instanceof SegmentGraphError) throw badRequest(error.message, [{ path: 'condition', message: error.message }]);
+        throw error;
+      }
       const existing = await catalog.segments.get(id);
       const segment: Segment = {
         ...input,
@@ -138,6 +155,10 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const dependants = (await catalog.audiences.list()).filter((a) => a.segmentId === params.segmentId);
       if (dependants.length > 0) {
         throw conflict(`segment is used by audience(s) ${dependants.map((a) => a.id).join(', ')}`);
+      }
+      const referrers = (await catalog.segments.list()).filter((s) => segmentReferences(s.condition).includes(params.segmentId!));
+      if (referrers.length > 0) {
+        throw conflict(`segment is referred to by segment(s) ${referrers.map((s) => s.id).join(', ')}`);
       }
       if (!(await catalog.segments.delete(params.segmentId!))) throw notFound(`segment ${params.segmentId}`);
       return { statusCode: 204 };

@@ -5,14 +5,23 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CHANNELS, type Channel } from './events';
-import { aggregateKey, countSince, dayIndex, type Profile, type Transition } from './profile';
+import isSafeRegex from 'safe-regex2';
+import { DAY_MS, aggregateKey, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
-export const TRAIT_OPERATORS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'in', 'not_in', 'contains', 'exists', 'not_exists'] as const;
+export const TRAIT_OPERATORS = [
+  'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'not_in',
+  'contains', 'starts_with', 'regex', 'exists', 'not_exists', 'date_before', 'date_after',
+] as const;
 export type TraitOperator = (typeof TRAIT_OPERATORS)[number];
 export const COUNT_OPERATORS = ['gte', 'gt', 'eq', 'lte', 'lt'] as const;
 export type CountOperator = (typeof COUNT_OPERATORS)[number];
+export const DATE_OPERATORS = ['date_before', 'date_after'] as const;
+export type DateOperator = (typeof DATE_OPERATORS)[number];
+
+/** An absolute ISO-8601 instant, or one relative to the evaluation time ("30 days ago"). */
+export type DateValue = string | { daysAgo: number };
 
 export interface AndCondition { type: 'and'; conditions: Condition[] }
 export interface OrCondition { type: 'or'; conditions: Condition[] }
@@ -28,35 +37,125 @@ export interface EventCondition {
   /** Rolling window in whole UTC days, today included; all retained history when absent. */
   within?: { days: number };
 }
-export type Condition = AndCondition | OrCondition | NotCondition | TraitCondition | EventCondition;
+/** When an event was first or last performed ("last purchase more than 90 days ago"); false if never. */
+export interface PerformedDateCondition {
+  type: 'performed_date';
+  event: string;
+  channel?: Channel | Channel[];
+  which: 'first' | 'last';
+  operator: DateOperator;
+  value: DateValue;
+}
+/** Membership of another segment (no cycles). */
+export interface SegmentCondition { type: 'segment'; segment: string; member?: boolean }
+/** A deterministic share of profiles, [from, to) out of 100, by hash of profile id and salt: holdouts, A/B tests. */
+export interface BucketCondition { type: 'bucket'; from: number; to: number; salt?: string }
+export type Condition =
+  | AndCondition
+  | OrCondition
+  | NotCondition
+  | TraitCondition
+  | EventCondition
+  | PerformedDateCondition
+  | SegmentCondition
+  | BucketCondition;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const channelSchema = z.enum(CHANNELS);
+const channelsSchema = z.union([channelSchema, z.array(channelSchema).min(1)]);
+const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO-8601 date' });
+const dateValueSchema = z.union([isoInstant, z.strictObject({ daysAgo: z.number().min(0).max(36_500) })]);
+
+const MAX_REGEX_LENGTH = 200;
+
+/** Why a value does not fit an operator, or undefined when it does. */
+function traitValueProblem(operator: TraitOperator, value: unknown): string | undefined {
+  const isScalar = scalar.safeParse(value).success;
+  switch (operator) {
+    case 'exists':
+    case 'not_exists':
+      return value === undefined ? undefined : `must be absent for ${operator}`;
+    case 'in':
+    case 'not_in':
+      return Array.isArray(value) && value.length <= 1000 && value.every((v) => scalar.safeParse(v).success)
+        ? undefined
+        : `must be a list (at most 1000) of strings, numbers or booleans for ${operator}`;
+    case 'between': {
+      const pair = Array.isArray(value) && value.length === 2 ? value : undefined;
+      const numbers = pair?.every((v) => typeof v === 'number');
+      const dates = pair?.every((v) => typeof v === 'string' && !Number.isNaN(Date.parse(v)));
+      return numbers || dates ? undefined : 'must be [low, high]: two numbers or two ISO-8601 dates';
+    }
+    case 'date_before':
+    case 'date_after':
+      return dateValueSchema.safeParse(value).success ? undefined : `must be an ISO-8601 date or { "daysAgo": n } for ${operator}`;
+    case 'regex':
+      if (typeof value !== 'string' || value.length > MAX_REGEX_LENGTH) return `must be a pattern of at most ${MAX_REGEX_LENGTH} characters`;
+      try {
+        new RegExp(value, 'iu');
+      } catch (error) {
+        return `is not a valid pattern: ${(error as Error).message}`;
+      }
+      // Patterns that can backtrack exponentially would let one segment stall the processor.
+      return isSafeRegex(value) ? undefined : 'could take exponential time (nested quantifiers); simplify it';
+    case 'contains':
+    case 'starts_with':
+      return typeof value === 'string' || typeof value === 'number' ? undefined : `must be a string for ${operator}`;
+    case 'eq':
+    case 'neq':
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      return isScalar ? undefined : `must be a string, number or boolean for ${operator}`;
+    default:
+      return assertUnreachable(operator);
+  }
+}
 
 const traitConditionSchema = z
   .strictObject({
     type: z.literal('trait'),
     trait: z.string().min(1).max(200),
     operator: z.enum(TRAIT_OPERATORS),
-    value: z.union([scalar, z.array(scalar).max(1000)]).optional(),
+    value: z.unknown().optional(),
   })
   .superRefine((c, ctx) => {
-    const needsList = c.operator === 'in' || c.operator === 'not_in';
-    const needsNone = c.operator === 'exists' || c.operator === 'not_exists';
-    if (needsNone && c.value !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `must be absent for ${c.operator}` });
-    if (needsList && !Array.isArray(c.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: `must be a list for ${c.operator}` });
-    if (!needsList && !needsNone && (c.value === undefined || Array.isArray(c.value))) {
-      ctx.addIssue({ code: 'custom', path: ['value'], message: `must be a string, number or boolean for ${c.operator}` });
-    }
+    const problem = traitValueProblem(c.operator, c.value);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
   });
 
 const eventConditionSchema = z.strictObject({
   type: z.literal('event'),
   event: z.string().min(1).max(200),
-  channel: z.union([channelSchema, z.array(channelSchema).min(1)]).optional(),
+  channel: channelsSchema.optional(),
   count: z.strictObject({ operator: z.enum(COUNT_OPERATORS), value: z.number().int().min(0) }).optional(),
   within: z.strictObject({ days: z.number().int().min(1).max(400) }).optional(),
 });
+
+const performedDateSchema = z.strictObject({
+  type: z.literal('performed_date'),
+  event: z.string().min(1).max(200),
+  channel: channelsSchema.optional(),
+  which: z.enum(['first', 'last']),
+  operator: z.enum(DATE_OPERATORS),
+  value: dateValueSchema,
+});
+
+const segmentConditionSchema = z.strictObject({
+  type: z.literal('segment'),
+  segment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a segment id'),
+  member: z.boolean().optional(),
+});
+
+const bucketConditionSchema = z
+  .strictObject({
+    type: z.literal('bucket'),
+    from: z.number().int().min(0).max(100),
+    to: z.number().int().min(0).max(100),
+    salt: z.string().max(100).optional(),
+  })
+  .refine((b) => b.from < b.to, { path: ['to'], message: 'must be greater than from' });
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.discriminatedUnion('type', [
@@ -65,6 +164,9 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.strictObject({ type: z.literal('not'), condition: conditionSchema }),
     traitConditionSchema,
     eventConditionSchema,
+    performedDateSchema,
+    segmentConditionSchema,
+    bucketConditionSchema,
   ]),
 );
 
@@ -74,6 +176,16 @@ export const segmentInputSchema = z.strictObject({
   condition: conditionSchema,
 });
 export type SegmentInput = z.infer<typeof segmentInputSchema>;
+
+/**
+ * The published JSON Schema of a segment definition (`GET /v1/schemas/segment`, `schemas/segment.v1.json`).
+ * Per-operator value rules are checked by the API beyond what JSON Schema states.
+ */
+export const segmentJsonSchema = (): Record<string, unknown> => ({
+  $id: `urn:prisme:segment:v${CONDITION_LANGUAGE_VERSION}`,
+  title: 'Prisme segment definition',
+  ...z.toJSONSchema(segmentInputSchema, { unrepresentable: 'any' }),
+});
 
 export const SEGMENT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -88,7 +200,11 @@ export interface Segment extends SegmentInput {
   updatedAt: string;
 }
 
-export type Evaluator = (profile: Profile, now: number) => boolean;
+/**
+ * A compiled condition. `memberOf` holds the segments the profile is in as evaluated so far
+ * in this pass (segments are evaluated in dependency order), for `segment` conditions.
+ */
+export type Evaluator = (profile: Profile, now: number, memberOf: ReadonlySet<string>) => boolean;
 
 export function assertUnreachable(value: never): never {
   throw new Error(`Unhandled case: ${JSON.stringify(value)}`);
@@ -100,26 +216,39 @@ export function compile(condition: Condition): Evaluator {
     // Plain loops: no closure allocated per evaluation on the hot path.
     case 'and': {
       const parts = condition.conditions.map(compile);
-      return (profile, now) => {
-        for (const part of parts) if (!part(profile, now)) return false;
+      return (profile, now, memberOf) => {
+        for (const part of parts) if (!part(profile, now, memberOf)) return false;
         return true;
       };
     }
     case 'or': {
       const parts = condition.conditions.map(compile);
-      return (profile, now) => {
-        for (const part of parts) if (part(profile, now)) return true;
+      return (profile, now, memberOf) => {
+        for (const part of parts) if (part(profile, now, memberOf)) return true;
         return false;
       };
     }
     case 'not': {
       const inner = compile(condition.condition);
-      return (profile, now) => !inner(profile, now);
+      return (profile, now, memberOf) => !inner(profile, now, memberOf);
     }
     case 'trait':
       return compileTrait(condition);
     case 'event':
       return compileEvent(condition);
+    case 'performed_date':
+      return compilePerformedDate(condition);
+    case 'segment': {
+      const { segment, member = true } = condition;
+      return (_profile, _now, memberOf) => memberOf.has(segment) === member;
+    }
+    case 'bucket': {
+      const { from, to, salt = '' } = condition;
+      return (profile) => {
+        const bucket = bucketOf(profile.profileId, salt);
+        return bucket >= from && bucket < to;
+      };
+    }
     default:
       return assertUnreachable(condition);
   }
@@ -127,11 +256,11 @@ export function compile(condition: Condition): Evaluator {
 
 function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
   const read = (profile: Profile): unknown => profile.traits[trait];
-  const compare = (actual: unknown, test: (a: number | string, b: number | string) => boolean): boolean => {
-    if (typeof actual === 'number' && typeof value === 'number') return test(actual, value);
-    if (typeof actual === 'string' && typeof value === 'string') return test(actual, value);
-    if (typeof actual === 'string' && typeof value === 'number' && actual.trim() !== '' && !Number.isNaN(Number(actual))) {
-      return test(Number(actual), value);
+  const compare = (actual: unknown, expected: unknown, test: (a: number | string, b: number | string) => boolean): boolean => {
+    if (typeof actual === 'number' && typeof expected === 'number') return test(actual, expected);
+    if (typeof actual === 'string' && typeof expected === 'string') return test(actual, expected);
+    if (typeof actual === 'string' && typeof expected === 'number' && actual.trim() !== '' && !Number.isNaN(Number(actual))) {
+      return test(Number(actual), expected);
     }
     return false;
   };
@@ -141,13 +270,24 @@ function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
     case 'neq':
       return (p) => read(p) !== undefined && !looselyEqual(read(p), value);
     case 'lt':
-      return (p) => compare(read(p), (a, b) => a < b);
+      return (p) => compare(read(p), value, (a, b) => a < b);
     case 'lte':
-      return (p) => compare(read(p), (a, b) => a <= b);
+      return (p) => compare(read(p), value, (a, b) => a <= b);
     case 'gt':
-      return (p) => compare(read(p), (a, b) => a > b);
+      return (p) => compare(read(p), value, (a, b) => a > b);
     case 'gte':
-      return (p) => compare(read(p), (a, b) => a >= b);
+      return (p) => compare(read(p), value, (a, b) => a >= b);
+    case 'between': {
+      const [low, high] = value as [number, number] | [string, string];
+      if (typeof low === 'string') {
+        const [from, to] = [Date.parse(low), Date.parse(high as string)];
+        return (p) => {
+          const at = timeOf(read(p));
+          return at !== undefined && at >= from && at <= to;
+        };
+      }
+      return (p) => compare(read(p), low, (a, b) => a >= b) && compare(read(p), high, (a, b) => a <= b);
+    }
     case 'in': {
       const set = new Set((value as unknown[]).map(normalised));
       return (p) => set.has(normalised(read(p)));
@@ -164,13 +304,79 @@ function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
         return typeof actual === 'string' && actual.toLowerCase().includes(needle);
       };
     }
+    case 'starts_with': {
+      const prefix = String(value).toLowerCase();
+      return (p) => {
+        const actual = read(p);
+        return typeof actual === 'string' && actual.toLowerCase().startsWith(prefix);
+      };
+    }
+    case 'regex': {
+      const pattern = new RegExp(value as string, 'iu');
+      return (p) => {
+        const actual = read(p);
+        return typeof actual === 'string' && pattern.test(actual);
+      };
+    }
     case 'exists':
       return (p) => read(p) !== undefined && read(p) !== null;
     case 'not_exists':
       return (p) => read(p) === undefined || read(p) === null;
+    case 'date_before':
+    case 'date_after': {
+      const threshold = dateThreshold(value as DateValue);
+      return (p, now) => {
+        const at = timeOf(read(p));
+        if (at === undefined) return false;
+        return operator === 'date_before' ? at < threshold(now) : at > threshold(now);
+      };
+    }
     default:
       return assertUnreachable(operator);
   }
+}
+
+/** Milliseconds of an ISO-8601 string or an epoch-milliseconds number; undefined for anything else. */
+function timeOf(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function dateThreshold(value: DateValue): (now: number) => number {
+  if (typeof value === 'string') {
+    const at = Date.parse(value);
+    return () => at;
+  }
+  const offset = value.daysAgo * DAY_MS;
+  return (now) => now - offset;
+}
+
+/** "Last purchase more than 90 days ago": compares the first or last day the event was performed. */
+function compilePerformedDate(condition: PerformedDateCondition): Evaluator {
+  const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
+  const keys = channels.map((channel) => aggregateKey(condition.event, channel));
+  const threshold = dateThreshold(condition.value);
+  const last = condition.which === 'last';
+  return (profile, now) => {
+    let day: number | undefined;
+    for (const key of keys) {
+      const buckets = profile.aggregates[key];
+      if (!buckets || buckets.length === 0) continue;
+      const candidate = last ? buckets[0]! : buckets[buckets.length - 2]!;
+      if (day === undefined || (last ? candidate > day : candidate < day)) day = candidate;
+    }
+    if (day === undefined) return false;
+    // Day granularity: "before T" means on a day before T's day, "after T" on T's day or later.
+    const limitDay = dayIndex(threshold(now));
+    return condition.operator === 'date_before' ? day < limitDay : day >= limitDay;
+  };
+}
+
+/** 0-99, stable for a profile and salt. */
+export function bucketOf(profileId: string, salt: string): number {
+  return createHash('sha256').update(`${salt}\u0000${profileId}`).digest().readUInt32BE(0) % 100;
 }
 
 /** Strings compare case-insensitively: "VIP" and "vip" are the same tier to a marketer. */
@@ -230,13 +436,72 @@ export const compileSegment = (segment: Segment): CompiledSegment => ({
   matches: compile(segment.condition),
 });
 
+/** Ids of the segments a condition refers to. */
+export function segmentReferences(condition: Condition): string[] {
+  switch (condition.type) {
+    case 'and':
+    case 'or':
+      return [...new Set(condition.conditions.flatMap(segmentReferences))];
+    case 'not':
+      return segmentReferences(condition.condition);
+    case 'segment':
+      return [condition.segment];
+    case 'trait':
+    case 'event':
+    case 'performed_date':
+    case 'bucket':
+      return [];
+    default:
+      return assertUnreachable(condition);
+  }
+}
+
+export class SegmentGraphError extends Error {
+  constructor(
+    message: string,
+    readonly path: string[],
+  ) {
+    super(message);
+    this.name = 'SegmentGraphError';
+  }
+}
+
+/**
+ * Orders segments so that each comes after the segments it refers to, and
+ * rejects cycles and references to segments that do not exist.
+ */
+export function orderByDependencies<T extends Pick<Segment, 'id' | 'condition'>>(segments: readonly T[]): T[] {
+  const byId = new Map(segments.map((s) => [s.id, s]));
+  const ordered: T[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (segment: T, path: string[]) => {
+    if (state.get(segment.id) === 'done') return;
+    if (state.get(segment.id) === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(segment.id)), segment.id];
+      throw new SegmentGraphError(`segments refer to each other in a cycle: ${cycle.join(' -> ')}`, cycle);
+    }
+    state.set(segment.id, 'visiting');
+    for (const reference of segmentReferences(segment.condition)) {
+      const target = byId.get(reference);
+      if (!target) throw new SegmentGraphError(`segment ${segment.id} refers to unknown segment ${reference}`, [segment.id, reference]);
+      visit(target, [...path, segment.id]);
+    }
+    state.set(segment.id, 'done');
+    ordered.push(segment);
+  };
+  for (const segment of segments) visit(segment, []);
+  return ordered;
+}
+
 export interface MembershipResult {
   segments: string[];
   transitions: Transition[];
 }
 
 /**
- * Re-evaluates every segment for one profile. Memberships of segments this
+ * Re-evaluates every segment for one profile, in the given order (see
+ * `orderByDependencies`), so a `segment` condition sees this pass's result of
+ * the segment it names. Memberships of segments this
  * caller does not know (a catalog cached before the segment was created) are
  * kept as they are: only a caller that knows a segment may move a profile out.
  */
@@ -253,8 +518,10 @@ export function evaluateMemberships(profile: Profile, segments: readonly Compile
     at,
   });
 
+  const memberOf = new Set<string>();
   for (const segment of segments) {
-    if (segment.matches(profile, now)) {
+    if (segment.matches(profile, now, memberOf)) {
+      memberOf.add(segment.id);
       after.push(segment.id);
       if (!before.has(segment.id)) transitions.push(transition(segment.id, 'entered'));
     } else if (before.has(segment.id)) {

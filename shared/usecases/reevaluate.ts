@@ -5,7 +5,7 @@
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
-import { compileSegment, type CompiledSegment } from '../domain/segments';
+import { compileSegment, orderByDependencies, type CompiledSegment } from '../domain/segments';
 import type { ProfileWriter } from './profile-writer';
 
 export interface ReevaluateDeps {
@@ -20,7 +20,7 @@ export const FREEZE_SCOPE = 'job#freeze';
 
 /** Fresh, uncached: a job must not act on a catalog older than the change that started it. */
 export const loadSegments = async (catalog: CatalogStore): Promise<CompiledSegment[]> =>
-  (await catalog.segments.list()).map(compileSegment);
+  orderByDependencies(await catalog.segments.list()).map(compileSegment);
 
 export interface PageResult {
   profiles: number;

@@ -1,5 +1,5 @@
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import { compileSegment, type CompiledSegment } from '../domain/segments';
+import { compileSegment, orderByDependencies, type CompiledSegment } from '../domain/segments';
 
 /**
  * Compiled segments, cached per container for `ttlMs` so a busy processor
@@ -17,7 +17,7 @@ export class SegmentCatalog {
   async current(): Promise<CompiledSegment[]> {
     const now = this.now();
     if (this.cached && now - this.cached.at < this.ttlMs) return this.cached.segments;
-    const segments = (await this.catalog.segments.list()).map(compileSegment);
+    const segments = orderByDependencies(await this.catalog.segments.list()).map(compileSegment);
     this.cached = { at: now, segments };
     return segments;
   }

@@ -252,12 +252,38 @@ describe('walking skeleton, end to end', () => {
     expect(refused.status).toBe(401);
   });
 
+  it('builds segments on segments, refusing cycles and the deletion of a segment still referred to', async () => {
+    const frank = await profileOf('userId=frank');
+    expect((await admin.put('/v1/segments/store-customers', { name: 'Store customers', condition: { type: 'event', event: 'Order Completed', channel: 'store' } })).status).toBe(201);
+    const lapsed = await admin.put('/v1/segments/lapsed-store', {
+      name: 'Store customers whose last order is over 90 days old',
+      condition: {
+        type: 'and',
+        conditions: [
+          { type: 'segment', segment: 'store-customers' },
+          { type: 'performed_date', event: 'Order Completed', which: 'last', operator: 'date_before', value: { daysAgo: 90 } },
+        ],
+      },
+    });
+    expect(lapsed.status).toBe(201);
+    const cycle = await admin.put('/v1/segments/store-customers', { name: 'Loop', condition: { type: 'segment', segment: 'lapsed-store' } });
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.error.message).toBe('segments refer to each other in a cycle: lapsed-store -> store-customers -> lapsed-store');
+    const unknown = await admin.put('/v1/segments/orphan', { name: 'Orphan', condition: { type: 'segment', segment: 'ghost' } });
+    expect(unknown.status).toBe(400);
+
+    await eventually(async () => (await admin.get('/v1/segments/store-customers')).body, (s) => s.status === 'ready' && s.size > 0);
+    const members = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
+    expect(members).toContain(frank.profileId);
+    expect((await admin.delete('/v1/segments/store-customers')).status).toBe(409);
+  });
+
   it('guards the admin API: no token, or a write key, gets 401', async () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });
     expect(withWriteKey.status).toBe(401);
     const invalid = await admin.put('/v1/segments/bad', { name: 'Bad', condition: { type: 'trait', trait: 'x', operator: 'in', value: 'a' } });
     expect(invalid.status).toBe(400);
-    expect(invalid.body.error.details).toContainEqual({ path: 'condition.value', message: 'must be a list for in' });
+    expect(invalid.body.error.details).toContainEqual({ path: 'condition.value', message: 'must be a list (at most 1000) of strings, numbers or booleans for in' });
   });
 });

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compile, compileSegment, conditionSchema, evaluateMemberships, type Condition, type Segment } from '../../shared/domain/segments';
+import {
+  SegmentGraphError,
+  bucketOf,
+  compile,
+  compileSegment,
+  conditionSchema,
+  evaluateMemberships,
+  orderByDependencies,
+  segmentReferences,
+  type Condition,
+  type Segment,
+} from '../../shared/domain/segments';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');
@@ -96,6 +107,78 @@ describe('segment conditions', () => {
       expected: true,
     },
     {
+      description: 'between two numbers, inclusive',
+      condition: { type: 'trait', trait: 'age', operator: 'between', value: [30, 40] },
+      profile: profileWith({ age: 40 }),
+      expected: true,
+    },
+    {
+      description: 'between two dates',
+      condition: { type: 'trait', trait: 'signedUpAt', operator: 'between', value: ['2026-01-01T00:00:00Z', '2026-01-31T23:59:59Z'] },
+      profile: profileWith({ signedUpAt: '2026-01-15T10:00:00Z' }),
+      expected: true,
+    },
+    {
+      description: 'starts_with, case-insensitive',
+      condition: { type: 'trait', trait: 'postcode', operator: 'starts_with', value: '06' },
+      profile: profileWith({ postcode: '06000' }),
+      expected: true,
+    },
+    {
+      description: 'regex on a string trait',
+      condition: { type: 'trait', trait: 'company', operator: 'regex', value: '^acme( corp)?$' },
+      profile: profileWith({ company: 'ACME Corp' }),
+      expected: true,
+    },
+    {
+      description: '"signed up more than 30 days ago"',
+      condition: { type: 'trait', trait: 'signedUpAt', operator: 'date_before', value: { daysAgo: 30 } },
+      profile: profileWith({ signedUpAt: daysAgo(31) }),
+      expected: true,
+    },
+    {
+      description: '"signed up more than 30 days ago" is false for 29 days',
+      condition: { type: 'trait', trait: 'signedUpAt', operator: 'date_before', value: { daysAgo: 30 } },
+      profile: profileWith({ signedUpAt: daysAgo(29) }),
+      expected: false,
+    },
+    {
+      description: 'date_after an absolute date, epoch milliseconds trait',
+      condition: { type: 'trait', trait: 'lastLogin', operator: 'date_after', value: '2026-03-01T00:00:00Z' },
+      profile: profileWith({ lastLogin: Date.parse('2026-03-02T00:00:00Z') }),
+      expected: true,
+    },
+    {
+      description: 'a date condition on a trait that is not a date is false',
+      condition: { type: 'trait', trait: 'lastLogin', operator: 'date_after', value: { daysAgo: 10 } },
+      profile: profileWith({ lastLogin: 'yesterday' }),
+      expected: false,
+    },
+    {
+      description: '"last purchase more than 90 days ago"',
+      condition: { type: 'performed_date', event: 'Order Completed', which: 'last', operator: 'date_before', value: { daysAgo: 90 } },
+      profile: profileWith({}, [{ channel: 'store', at: daysAgo(120) }, { channel: 'web', at: daysAgo(95) }]),
+      expected: true,
+    },
+    {
+      description: '"last purchase more than 90 days ago" is false after a recent one',
+      condition: { type: 'performed_date', event: 'Order Completed', which: 'last', operator: 'date_before', value: { daysAgo: 90 } },
+      profile: profileWith({}, [{ channel: 'store', at: daysAgo(120) }, { channel: 'web', at: daysAgo(10) }]),
+      expected: false,
+    },
+    {
+      description: '"last purchase more than 90 days ago" is false for someone who never bought',
+      condition: { type: 'performed_date', event: 'Order Completed', which: 'last', operator: 'date_before', value: { daysAgo: 90 } },
+      profile: profileWith({}),
+      expected: false,
+    },
+    {
+      description: 'first performed in store after a date',
+      condition: { type: 'performed_date', event: 'Order Completed', channel: 'store', which: 'first', operator: 'date_after', value: { daysAgo: 60 } },
+      profile: profileWith({}, [{ channel: 'store', at: daysAgo(50) }, { channel: 'web', at: daysAgo(100) }]),
+      expected: true,
+    },
+    {
       description: 'pages count as "Page Viewed"',
       condition: { type: 'event', event: 'Page Viewed', within: { days: 3 } },
       profile: profileWith({}, [{ type: 'page', event: undefined, at: daysAgo(2) }]),
@@ -105,16 +188,43 @@ describe('segment conditions', () => {
 
   it.each(cases)('$description', ({ condition, profile, expected }) => {
     expect(conditionSchema.parse(condition)).toEqual(condition);
-    expect(compile(condition)(profile, now)).toBe(expected);
+    expect(compile(condition)(profile, now, new Set())).toBe(expected);
   });
 
   it('a rolling window moves with time: the membership ends without a new event', () => {
     const condition: Condition = { type: 'event', event: 'Page Viewed', within: { days: 7 } };
     const profile = profileWith({}, [{ type: 'page', event: undefined, at: daysAgo(0) }]);
     const matches = compile(condition);
-    expect(matches(profile, now)).toBe(true);
-    expect(matches(profile, now + 6 * DAY_MS)).toBe(true);
-    expect(matches(profile, now + 7 * DAY_MS)).toBe(false);
+    expect(matches(profile, now, new Set())).toBe(true);
+    expect(matches(profile, now + 6 * DAY_MS, new Set())).toBe(true);
+    expect(matches(profile, now + 7 * DAY_MS, new Set())).toBe(false);
+  });
+
+  it.each([
+    [{ type: 'trait', trait: 'x', operator: 'between', value: [1] }, 'value', 'must be [low, high]'],
+    [{ type: 'trait', trait: 'x', operator: 'regex', value: '(a+)+$' }, 'value', 'exponential'],
+    [{ type: 'trait', trait: 'x', operator: 'regex', value: '([' }, 'value', 'not a valid pattern'],
+    [{ type: 'trait', trait: 'x', operator: 'date_before', value: 'last tuesday' }, 'value', 'ISO-8601'],
+    [{ type: 'trait', trait: 'x', operator: 'exists', value: 1 }, 'value', 'must be absent'],
+    [{ type: 'bucket', from: 50, to: 10 }, 'to', 'greater than from'],
+    [{ type: 'segment', segment: 'Not An Id' }, 'segment', 'segment id'],
+  ])('rejects %j at %s', (condition, path, message) => {
+    const result = conditionSchema.safeParse(condition);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues).toContainEqual(expect.objectContaining({ path: [path], message: expect.stringContaining(message) }));
+  });
+
+  it('splits profiles into stable, even buckets', () => {
+    const holdout = compile({ type: 'bucket', from: 0, to: 10, salt: 'holdout-2026' });
+    const profiles = Array.from({ length: 10_000 }, (_, i) => ({ ...newProfile(`p_${i}`, daysAgo(1)) }));
+    const inHoldout = profiles.filter((p) => holdout(p, now, new Set())).length;
+    expect(inHoldout).toBeGreaterThan(900);
+    expect(inHoldout).toBeLessThan(1100);
+    expect(profiles.filter((p) => holdout(p, now + DAY_MS, new Set())).length).toBe(inHoldout);
+    // Another salt draws another, independent split.
+    const other = profiles.filter((p) => bucketOf(p.profileId, 'other-test') < 10 && bucketOf(p.profileId, 'holdout-2026') < 10).length;
+    expect(other).toBeLessThan(200);
+    expect(new Set(profiles.slice(0, 200).map((p) => bucketOf(p.profileId, 'x'))).size).toBeGreaterThan(80);
   });
 
   it('rejects invalid trees with the path of the problem', () => {
@@ -127,6 +237,25 @@ describe('segment conditions', () => {
     expect(paths).toContain('conditions.0.value');
     expect(paths).toContain('conditions.1.within.days');
     expect(conditionSchema.safeParse({ type: 'sometimes' }).success).toBe(false);
+  });
+});
+
+describe('segments of segments', () => {
+  const def = (id: string, condition: Condition) => ({ id, condition });
+  const inSegment = (segment: string): Condition => ({ type: 'segment', segment });
+
+  it('orders segments after those they refer to', () => {
+    const ordered = orderByDependencies([def('a', inSegment('b')), def('b', inSegment('c')), def('c', { type: 'trait', trait: 't', operator: 'exists' })]);
+    expect(ordered.map((s) => s.id)).toEqual(['c', 'b', 'a']);
+  });
+
+  it('rejects a cycle, naming it, and a reference to an unknown segment', () => {
+    expect(() => orderByDependencies([def('a', inSegment('b')), def('b', { type: 'not', condition: inSegment('a') })])).toThrow(
+      'segments refer to each other in a cycle: a -> b -> a',
+    );
+    expect(() => orderByDependencies([def('a', inSegment('a'))])).toThrow('cycle: a -> a');
+    expect(() => orderByDependencies([def('a', inSegment('ghost'))])).toThrow(SegmentGraphError);
+    expect(segmentReferences({ type: 'and', conditions: [inSegment('x'), { type: 'or', conditions: [inSegment('y'), inSegment('x')] }] })).toEqual(['x', 'y']);
   });
 });
 
@@ -155,6 +284,17 @@ describe('evaluateMemberships', () => {
       ['old-one', 'exited'],
     ]);
     expect(evaluateMemberships(profile, segments, now).transitions.map((t) => t.id)).toEqual(first.transitions.map((t) => t.id));
+  });
+
+  it('evaluates a segment of segments against this pass\'s results', () => {
+    const profile = profileWith({ tier: 'VIP', city: 'Nice' });
+    const segments = orderByDependencies([
+      segment('vip-outside-nice', { type: 'and', conditions: [{ type: 'segment', segment: 'vip' }, { type: 'segment', segment: 'nice', member: false }] }),
+      segment('vip-in-nice', { type: 'and', conditions: [{ type: 'segment', segment: 'vip' }, { type: 'segment', segment: 'nice' }] }),
+      segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),
+      segment('nice', { type: 'trait', trait: 'city', operator: 'eq', value: 'nice' }),
+    ]).map(compileSegment);
+    expect(evaluateMemberships(profile, segments, now).segments).toEqual(['nice', 'vip', 'vip-in-nice']);
   });
 
   it('keeps memberships of segments the caller does not know (a stale catalog never evicts)', () => {
