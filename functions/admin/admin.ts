@@ -11,6 +11,7 @@ import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store'
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
+import { explain } from '../../shared/domain/explain';
 import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
 import { totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
@@ -112,6 +113,22 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const profile = await deps.profiles.get(params.profileId!);
       if (!profile) throw notFound(`profile ${params.profileId}`);
       return json(200, await profileView(profile));
+    })
+    .on('GET', '/v1/profiles/{profileId}/segments/{segmentId}/explain', async ({ params }) => {
+      const [profile, segment] = await Promise.all([deps.profiles.get(params.profileId!), catalog.segments.get(params.segmentId!)]);
+      if (!profile) throw notFound(`profile ${params.profileId}`);
+      if (!segment) throw notFound(`segment ${params.segmentId}`);
+      const now = deps.now();
+      const explanation = explain(segment.condition, profile, now, new Set(profile.segments));
+      return json(200, {
+        profileId: profile.profileId,
+        segmentId: segment.id,
+        segmentRevision: segment.revision,
+        // The stored membership, from the last evaluation; `explanation.held` is the condition as of now.
+        member: profile.segments.includes(segment.id),
+        evaluatedAt: new Date(now).toISOString(),
+        explanation,
+      });
     })
     .on('GET', '/v1/schemas/segment', async () => json(200, segmentJsonSchema()))
     .on('GET', '/v1/segments', async () => {

@@ -276,6 +276,18 @@ describe('walking skeleton, end to end', () => {
     const members = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
     expect(members).toContain(frank.profileId);
     expect((await admin.delete('/v1/segments/store-customers')).status).toBe(409);
+
+    // Why is Frank (one store order, today) not a lapsed store customer? The explanation says which part failed.
+    const why = (await admin.get(`/v1/profiles/${frank.profileId}/segments/lapsed-store/explain`)).body;
+    expect(why).toMatchObject({ member: false, segmentId: 'lapsed-store', segmentRevision: 1 });
+    expect(why.explanation).toEqual({
+      condition: 'all of',
+      held: false,
+      parts: [
+        { condition: 'in segment store-customers', held: true, seen: { member: true } },
+        { condition: 'last Order Completed before 90 days ago', held: false, seen: { last: new Date().toISOString().slice(0, 10) } },
+      ],
+    });
   });
 
   it('guards the admin API: no token, or a write key, gets 401', async () => {

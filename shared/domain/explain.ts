@@ -1,0 +1,79 @@
+/**
+ * Why a profile is (or is not) in a segment: each part of the condition, whether
+ * it held, and the value Prisme saw. For people to understand, and contest,
+ * their categorisation (GDPR). Pure: no I/O.
+ */
+import { CHANNELS, type Channel } from './events';
+import { aggregateKey, countSince, dayIndex, DAY_MS, type Profile } from './profile';
+import { assertUnreachable, bucketOf, compile, type Condition, type DateValue } from './segments';
+
+export interface Explanation {
+  /** The part of the condition, in words. */
+  condition: string;
+  held: boolean;
+  /** What Prisme saw in the profile for this part. */
+  seen?: unknown;
+  parts?: Explanation[];
+}
+
+const channelsOf = (channel?: Channel | Channel[]): readonly Channel[] => (channel === undefined ? CHANNELS : ([] as Channel[]).concat(channel));
+const onChannels = (channel?: Channel | Channel[]) => (channel === undefined ? '' : ` on ${([] as Channel[]).concat(channel).join(' or ')}`);
+const dateText = (value: DateValue) => (typeof value === 'string' ? value : `${value.daysAgo} days ago`);
+const dayText = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+export function explain(condition: Condition, profile: Profile, now: number, memberOf: ReadonlySet<string>): Explanation {
+  const held = compile(condition)(profile, now, memberOf);
+  switch (condition.type) {
+    case 'and':
+    case 'or':
+      return {
+        condition: condition.type === 'and' ? 'all of' : 'any of',
+        held,
+        parts: condition.conditions.map((part) => explain(part, profile, now, memberOf)),
+      };
+    case 'not':
+      return { condition: 'not', held, parts: [explain(condition.condition, profile, now, memberOf)] };
+    case 'trait':
+      return {
+        condition: `trait ${condition.trait} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
+        held,
+        seen: profile.traits[condition.trait] ?? null,
+      };
+    case 'event': {
+      const firstDay = condition.within ? dayIndex(now) - condition.within.days + 1 : -Infinity;
+      const seen = channelsOf(condition.channel).reduce((sum, channel) => sum + countSince(profile.aggregates[aggregateKey(condition.event, channel)] ?? [], firstDay), 0);
+      const count = condition.count ?? { operator: 'gte', value: 1 };
+      return {
+        condition: `${condition.event}${onChannels(condition.channel)}, count ${count.operator} ${count.value}${condition.within ? ` in the last ${condition.within.days} days` : ' ever'}`,
+        held,
+        seen: { count: seen },
+      };
+    }
+    case 'performed_date': {
+      const days = channelsOf(condition.channel)
+        .map((channel) => profile.aggregates[aggregateKey(condition.event, channel)])
+        .filter((buckets): buckets is number[] => buckets !== undefined && buckets.length > 0)
+        .map((buckets) => (condition.which === 'last' ? buckets[0]! : buckets[buckets.length - 2]!));
+      const day = days.length === 0 ? undefined : condition.which === 'last' ? Math.max(...days) : Math.min(...days);
+      return {
+        condition: `${condition.which} ${condition.event}${onChannels(condition.channel)} ${condition.operator.replace('date_', '')} ${dateText(condition.value)}`,
+        held,
+        seen: { [condition.which]: day === undefined ? null : dayText(day) },
+      };
+    }
+    case 'segment':
+      return {
+        condition: `${condition.member === false ? 'not in' : 'in'} segment ${condition.segment}`,
+        held,
+        seen: { member: memberOf.has(condition.segment) },
+      };
+    case 'bucket':
+      return {
+        condition: `bucket ${condition.from} to ${condition.to - 1} of 100${condition.salt ? ` (salt ${condition.salt})` : ''}`,
+        held,
+        seen: { bucket: bucketOf(profile.profileId, condition.salt ?? '') },
+      };
+    default:
+      return assertUnreachable(condition);
+  }
+}
