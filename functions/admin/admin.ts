@@ -15,10 +15,14 @@ import { explain } from '../../shared/domain/explain';
 import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
 import { totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
+import { z } from 'zod';
 import {
   CONDITION_LANGUAGE_VERSION,
   SEGMENT_ID_PATTERN,
   SegmentGraphError,
+  compile,
+  conditionSchema,
+  type Condition,
   orderByDependencies,
   segmentInputSchema,
   segmentJsonSchema,
@@ -43,6 +47,8 @@ export interface AdminDeps {
   now: () => number;
   /** Wait before a segment's first evaluation over stored profiles (see `segmentEvaluationDelaySeconds`). */
   segmentEvaluationDelaySeconds: number;
+  /** How long a preview may scan profiles before answering with a partial count. */
+  previewBudgetMs: number;
   /** Bearer token required on every call; undefined when the gateway authorises (IAM on AWS). */
   adminToken?: string;
 }
@@ -129,6 +135,16 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         evaluatedAt: new Date(now).toISOString(),
         explanation,
       });
+    })
+    .on('POST', '/v1/segments/preview', async ({ event }) => {
+      const { condition } = previewInputSchema.parse(jsonBody(event));
+      try {
+        orderByDependencies([...(await catalog.segments.list()), { id: '(preview)', condition }]);
+      } catch (error) {
+        if (error instanceof SegmentGraphError) throw badRequest(error.message, [{ path: 'condition', message: error.message }]);
+        throw error;
+      }
+      return json(200, await previewSegment(condition, deps));
     })
     .on('GET', '/v1/schemas/segment', async () => json(200, segmentJsonSchema()))
     .on('GET', '/v1/segments', async () => {
@@ -265,6 +281,30 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
 
   const middlewares = deps.adminToken ? [bearerToken(deps.adminToken)] : [];
   return httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares);
+}
+
+const previewInputSchema = z.strictObject({ condition: conditionSchema, sampleSize: z.number().int().min(0).max(100).optional() });
+
+/** Scans stored profiles within a time budget: exact when `complete`, otherwise a lower bound over `scanned`. */
+async function previewSegment(condition: Condition, deps: AdminDeps) {
+  const matches = compile(condition);
+  const started = Date.now();
+  const now = deps.now();
+  const sample: Array<{ profileId: string; userId?: string; email?: string }> = [];
+  let size = 0;
+  let scanned = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.profiles.scan(cursor, 1000);
+    for (const profile of page.items) {
+      scanned++;
+      if (!matches(profile, now, new Set(profile.segments))) continue;
+      size++;
+      if (sample.length < 10) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
+    }
+    cursor = page.cursor;
+  } while (cursor && Date.now() - started < deps.previewBudgetMs);
+  return { size, complete: cursor === undefined, scanned, sample, durationMs: Date.now() - started };
 }
 
 async function putRevisioned(write: () => Promise<void>): Promise<void> {

@@ -14,6 +14,8 @@ export const handler = createAdminHandler({
   logger: createLogger('admin'),
   now: Date.now,
   segmentEvaluationDelaySeconds: getNumberFromEnv('SEGMENT_EVALUATION_DELAY_S', segmentEvaluationDelaySeconds),
+  // Under the HTTP API's 30 s integration limit.
+  previewBudgetMs: getNumberFromEnv('PREVIEW_BUDGET_MS', 20_000),
   // Set locally; on AWS the HTTP API's IAM authorizer guards the routes instead.
   adminToken: process.env.ADMIN_TOKEN || undefined,
 });

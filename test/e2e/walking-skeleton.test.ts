@@ -290,6 +290,27 @@ describe('walking skeleton, end to end', () => {
     });
   });
 
+  it('previews the size and a sample of an unsaved condition', async () => {
+    const preview = await admin.post('/v1/segments/preview', {
+      condition: { type: 'and', conditions: [{ type: 'segment', segment: 'store-customers' }, { type: 'trait', trait: 'tier', operator: 'in', value: ['vip', 'standard'] }] },
+    });
+    expect(preview.status).toBe(200);
+    const storeCustomers = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
+    const withTier: string[] = [];
+    for (const profileId of storeCustomers) {
+      const tier = (await admin.get(`/v1/profiles/${profileId}`)).body.traits.tier;
+      if (typeof tier === 'string' && ['vip', 'standard'].includes(tier.toLowerCase())) withTier.push(profileId);
+    }
+    expect(withTier.length).toBeGreaterThan(0);
+    expect(preview.body).toMatchObject({ size: withTier.length, complete: true });
+    expect(preview.body.sample.map((s: { profileId: string }) => s.profileId).sort()).toEqual(withTier.slice(0, 10).sort());
+    expect(preview.body.scanned).toBeGreaterThan(withTier.length);
+
+    const invalid = await admin.post('/v1/segments/preview', { condition: { type: 'event', event: 'X', within: { days: 0 } } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details[0].path).toBe('condition.within.days');
+  });
+
   it('guards the admin API: no token, or a write key, gets 401', async () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });
