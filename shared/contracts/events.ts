@@ -15,6 +15,7 @@ export const eventContracts = {
       version: z.literal(1),
       id: z.string().describe('Deterministic per transition: drop repeats with the same id (delivery is at least once).'),
       segmentId: z.string(),
+      segmentRevision: z.number().int().min(1).describe('The revision of the segment definition that decided the change.'),
       profileId: z.string(),
       change: z.enum(['entered', 'exited']),
       at: isoTime,

@@ -23,6 +23,8 @@ export const PROFILE_LIMITS = {
 export interface Transition {
   id: string;
   segmentId: string;
+  /** The segment definition's revision that decided this change. */
+  segmentRevision: number;
   profileId: string;
   change: 'entered' | 'exited';
   at: string;

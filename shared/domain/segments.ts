@@ -510,9 +510,10 @@ export function evaluateMemberships(profile: Profile, segments: readonly Compile
   const after: string[] = [];
   const transitions: Transition[] = [];
   const at = new Date(now).toISOString();
-  const transition = (segmentId: string, change: Transition['change']): Transition => ({
+  const transition = ({ id: segmentId, revision }: CompiledSegment, change: Transition['change']): Transition => ({
     id: transitionId(profile.profileId, segmentId, change, profile.version),
     segmentId,
+    segmentRevision: revision,
     profileId: profile.profileId,
     change,
     at,
@@ -523,9 +524,9 @@ export function evaluateMemberships(profile: Profile, segments: readonly Compile
     if (segment.matches(profile, now, memberOf)) {
       memberOf.add(segment.id);
       after.push(segment.id);
-      if (!before.has(segment.id)) transitions.push(transition(segment.id, 'entered'));
+      if (!before.has(segment.id)) transitions.push(transition(segment, 'entered'));
     } else if (before.has(segment.id)) {
-      transitions.push(transition(segment.id, 'exited'));
+      transitions.push(transition(segment, 'exited'));
     }
   }
   const known = new Set(segments.map((s) => s.id));
