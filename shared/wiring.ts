@@ -50,6 +50,7 @@ export const profileWriter = (logger: Logger): ProfileWriter =>
   new ProfileWriter({
     profiles: fromEnv.profiles(),
     memberships: fromEnv.memberships(),
+    stats: fromEnv.catalog(),
     publisher: fromEnv.publisher(),
     logger,
     now: Date.now,

@@ -25,6 +25,7 @@ import {
   type Condition,
   orderByDependencies,
   segmentInputSchema,
+  segmentHistory,
   segmentJsonSchema,
   segmentReferences,
   type Segment,
@@ -195,6 +196,16 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       }
       if (!(await catalog.segments.delete(params.segmentId!))) throw notFound(`segment ${params.segmentId}`);
       return { statusCode: 204 };
+    })
+    .on('GET', '/v1/segments/{segmentId}/history', async ({ params, query }) => {
+      const segment = await catalog.segments.get(params.segmentId!);
+      if (!segment) throw notFound(`segment ${params.segmentId}`);
+      const days = query.days === undefined ? 30 : Number(query.days);
+      if (!Number.isInteger(days) || days < 1 || days > 400) throw badRequest('days must be 1 to 400', [{ path: 'days', message: 'out of range' }]);
+      const now = deps.now();
+      const fromDay = new Date(now - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+      const [size, changes] = await Promise.all([memberships.count(segment.id), catalog.dailyChanges(segment.id, fromDay)]);
+      return json(200, { segmentId: segment.id, days: segmentHistory(size, changes, days, now) });
     })
     .on('GET', '/v1/segments/{segmentId}/members', async ({ params, query }) => {
       if (!(await catalog.segments.get(params.segmentId!))) throw notFound(`segment ${params.segmentId}`);

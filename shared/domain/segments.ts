@@ -537,3 +537,33 @@ export function evaluateMemberships(profile: Profile, segments: readonly Compile
 /** Deterministic, so a retried write publishes the same id and consumers can drop the duplicate. */
 const transitionId = (profileId: string, segmentId: string, change: string, version: number): string =>
   createHash('sha256').update(`${profileId}\u0000${segmentId}\u0000${change}\u0000${version}`).digest('hex').slice(0, 32);
+
+export interface HistoryDay {
+  day: string;
+  entered: number;
+  exited: number;
+  /** Members at the end of the day. */
+  size: number;
+}
+
+/**
+ * Size over time from today's size and the daily entries and exits, walking
+ * back: yesterday's size is today's minus today's entries plus today's exits.
+ */
+export function segmentHistory(
+  currentSize: number,
+  changes: ReadonlyArray<{ day: string; entered: number; exited: number }>,
+  days: number,
+  now: number,
+): HistoryDay[] {
+  const byDay = new Map(changes.map((c) => [c.day, c]));
+  const history: HistoryDay[] = [];
+  let size = currentSize;
+  for (let i = 0; i < days; i++) {
+    const day = new Date(now - i * DAY_MS).toISOString().slice(0, 10);
+    const { entered = 0, exited = 0 } = byDay.get(day) ?? {};
+    history.push({ day, entered, exited, size });
+    size = size - entered + exited;
+  }
+  return history.reverse();
+}

@@ -3,6 +3,7 @@
  * write, then apply the membership outbox. Used by the processor (events), the
  * segment evaluation job and the daily freeze (time passing).
  */
+import type { CatalogStore, DailyChanges } from '../adapters/dynamodb/catalog-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
@@ -15,6 +16,8 @@ import type { Logger } from '../logger';
 
 export interface ProfileWriterDeps {
   profiles: ProfileStore;
+  /** Per-day entry and exit counters (segment history). */
+  stats: Pick<CatalogStore, 'countTransitions'>;
   memberships: MembershipStore;
   publisher: EventPublisher;
   logger: Logger;
@@ -88,6 +91,7 @@ export class ProfileWriter {
           : this.deps.memberships.exit(t.segmentId, t.profileId),
       ),
     );
+    await this.deps.stats.countTransitions(dailyChanges(transitions));
     await this.deps.publisher.publish(
       transitions.map((t) => ({ detailType: DETAIL_TYPES.membershipChanged, detail: { ...t, version: 1 } })),
     );
@@ -95,4 +99,17 @@ export class ProfileWriter {
       this.deps.logger.info('segment membership changed', { segmentId: t.segmentId, profileId: t.profileId, change: t.change });
     }
   }
+}
+
+/** Transitions grouped into per-segment, per-day counts: one counter update per group. */
+export function dailyChanges(transitions: readonly Transition[]): DailyChanges[] {
+  const groups = new Map<string, DailyChanges>();
+  for (const t of transitions) {
+    const day = t.at.slice(0, 10);
+    const key = `${t.segmentId}\u0000${day}`;
+    const group = groups.get(key) ?? { segmentId: t.segmentId, day, entered: 0, exited: 0 };
+    group[t.change === 'entered' ? 'entered' : 'exited'] += 1;
+    groups.set(key, group);
+  }
+  return [...groups.values()];
 }

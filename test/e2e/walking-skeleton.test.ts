@@ -171,6 +171,12 @@ describe('walking skeleton, end to end', () => {
     expect(gunzipSync(await read(members.key)).toString()).toBe(`profileId,email,traits.firstName\n${cy.profileId},cy@example.com,Cy\n`);
     expect(runtime.bus.published.map((e) => e['detail-type'])).toContain('Audience Snapshot Published');
 
+    // Ada entered then left, Cy entered: today's history says so, and the size walks back to 0.
+    const history = (await admin.get('/v1/segments/vip-store/history?days=2')).body.days;
+    const transitionDay = String(runtime.bus.published.find((e) => e.detail.segmentId === 'vip-store')!.detail.at).slice(0, 10);
+    expect(history.at(-1)).toEqual({ day: transitionDay, entered: 2, exited: 1, size: 1 });
+    expect(history[0]).toMatchObject({ entered: 0, exited: 0, size: 0 });
+
     // Everything Prisme published honours its versioned contract.
     const ours = runtime.bus.published.filter((e) => e.source === 'prisme');
     expect(ours.length).toBeGreaterThan(3);

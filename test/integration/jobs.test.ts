@@ -37,7 +37,7 @@ beforeEach(async () => {
   await stores.catalog.segments.put(recentVisitors);
 });
 
-const writer = () => new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, publisher, logger: silentLogger(), now: clock });
+const writer = () => new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, stats: stores.catalog, publisher, logger: silentLogger(), now: clock });
 const scheduled = (): SnapshotEvent => ({
   version: '0',
   id: 'e',

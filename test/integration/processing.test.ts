@@ -31,7 +31,7 @@ beforeEach(async () => {
   const logger = silentLogger();
   deps = {
     identities: stores.identities,
-    writer: new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, publisher, logger, now: Date.now }),
+    writer: new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
     segments: new SegmentCatalog(stores.catalog, 0),
     logger,
     newProfileId: () => newProfileId(),
@@ -100,6 +100,8 @@ describe('processEvents', () => {
       ['Segment Membership Changed', 'entered'],
       ['Segment Membership Changed', 'exited'],
     ]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await stores.catalog.dailyChanges('vip', today)).toEqual([{ segmentId: 'vip', day: today, entered: 1, exited: 1 }]);
   });
 
   it('finishes a membership change that crashed after the profile write, on the next delivery', async () => {

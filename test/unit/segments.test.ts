@@ -8,6 +8,7 @@ import {
   conditionSchema,
   evaluateMemberships,
   orderByDependencies,
+  segmentHistory,
   segmentReferences,
   type Condition,
   type Segment,
@@ -302,5 +303,25 @@ describe('evaluateMemberships', () => {
     const result = evaluateMemberships(profile, [], now);
     expect(result.segments).toEqual(['created-later']);
     expect(result.transitions).toEqual([]);
+  });
+});
+
+describe('segmentHistory', () => {
+  it('walks back from today\'s size through the daily entries and exits', () => {
+    const history = segmentHistory(
+      10,
+      [
+        { day: '2026-03-15', entered: 3, exited: 1 },
+        { day: '2026-03-13', entered: 5, exited: 0 },
+      ],
+      4,
+      now,
+    );
+    expect(history).toEqual([
+      { day: '2026-03-12', entered: 0, exited: 0, size: 3 },
+      { day: '2026-03-13', entered: 5, exited: 0, size: 8 },
+      { day: '2026-03-14', entered: 0, exited: 0, size: 8 },
+      { day: '2026-03-15', entered: 3, exited: 1, size: 10 },
+    ]);
   });
 });

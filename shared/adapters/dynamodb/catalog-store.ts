@@ -33,6 +33,14 @@ export interface RunRecord {
   error?: string;
 }
 
+/** Entries and exits of one segment on one UTC day. */
+export interface DailyChanges {
+  segmentId: string;
+  day: string;
+  entered: number;
+  exited: number;
+}
+
 /** A kind of revisioned document stored under one partition of the catalog table. */
 export interface Collection<T extends { id: string; revision: number }> {
   get(id: string): Promise<T | undefined>;
@@ -47,6 +55,10 @@ export interface CatalogStore {
   segments: Collection<Segment>;
   audiences: Collection<Audience>;
   markSegmentReady(id: string, revision: number): Promise<void>;
+  /** Adds to the per-day entry and exit counters of segments. */
+  countTransitions(changes: readonly DailyChanges[]): Promise<void>;
+  /** Days from `fromDay` (YYYY-MM-DD) on, oldest first; days without changes are absent. */
+  dailyChanges(segmentId: string, fromDay: string): Promise<DailyChanges[]>;
   findSource(keyHash: string): Promise<SourceRecord | undefined>;
   putSource(source: SourceRecord): Promise<void>;
   listSources(): Promise<SourceRecord[]>;
@@ -125,6 +137,32 @@ export class DynamoCatalogStore implements CatalogStore {
       // A newer revision started its own evaluation; it will mark itself ready.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  async countTransitions(changes: readonly DailyChanges[]): Promise<void> {
+    await Promise.all(
+      changes.map((c) =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: `STATS#${c.segmentId}`, sk: c.day },
+            UpdateExpression: 'ADD entered :entered, exited :exited',
+            ExpressionAttributeValues: { ':entered': c.entered, ':exited': c.exited },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async dailyChanges(segmentId: string, fromDay: string): Promise<DailyChanges[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk >= :from',
+        ExpressionAttributeValues: { ':pk': `STATS#${segmentId}`, ':from': fromDay },
+      }),
+    );
+    return (Items ?? []).map((item) => ({ segmentId, day: item.sk as string, entered: Number(item.entered ?? 0), exited: Number(item.exited ?? 0) }));
   }
 
   async findSource(keyHash: string): Promise<SourceRecord | undefined> {
