@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { Channel, EnrichedEvent } from './events';
 import type { Identifier, IdentifierType } from './identity';
+import { DAY_MS, dayIndex } from './time';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS, dayIndex };
 
 export const PROFILE_LIMITS = {
   /** Daily buckets older than this are dropped: the longest window a segment can look back. */
@@ -86,7 +87,6 @@ export function behaviourName(event: Pick<EnrichedEvent, 'type' | 'event'>): str
 }
 
 export const aggregateKey = (event: string, channel: Channel): string => `${event}|${channel}`;
-export const dayIndex = (ms: number): number => Math.floor(ms / DAY_MS);
 
 /**
  * Daily counts of one `event|channel`, flat and newest first: `[day, count, day, count, ...]`

@@ -5,23 +5,23 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CHANNELS, type Channel } from './events';
-import isSafeRegex from 'safe-regex2';
+import {
+  COMPARISON_OPERATORS,
+  COUNT_OPERATORS,
+  DATE_OPERATORS,
+  assertUnreachable,
+  compileComparison,
+  dateThreshold,
+  dateValueSchema,
+  valueProblem,
+  type ComparisonOperator,
+  type CountOperator,
+  type DateOperator,
+  type DateValue,
+} from './comparisons';
 import { DAY_MS, aggregateKey, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
-
-export const TRAIT_OPERATORS = [
-  'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'not_in',
-  'contains', 'starts_with', 'regex', 'exists', 'not_exists', 'date_before', 'date_after',
-] as const;
-export type TraitOperator = (typeof TRAIT_OPERATORS)[number];
-export const COUNT_OPERATORS = ['gte', 'gt', 'eq', 'lte', 'lt'] as const;
-export type CountOperator = (typeof COUNT_OPERATORS)[number];
-export const DATE_OPERATORS = ['date_before', 'date_after'] as const;
-export type DateOperator = (typeof DATE_OPERATORS)[number];
-
-/** An absolute ISO-8601 instant, or one relative to the evaluation time ("30 days ago"). */
-export type DateValue = string | { daysAgo: number };
 
 export interface AndCondition { type: 'and'; conditions: Condition[] }
 export interface OrCondition { type: 'or'; conditions: Condition[] }
@@ -63,55 +63,11 @@ export type Condition =
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const channelSchema = z.enum(CHANNELS);
 const channelsSchema = z.union([channelSchema, z.array(channelSchema).min(1)]);
-const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO-8601 date' });
-const dateValueSchema = z.union([isoInstant, z.strictObject({ daysAgo: z.number().min(0).max(36_500) })]);
-
-const MAX_REGEX_LENGTH = 200;
-
-/** Why a value does not fit an operator, or undefined when it does. */
-function traitValueProblem(operator: TraitOperator, value: unknown): string | undefined {
-  const isScalar = scalar.safeParse(value).success;
-  switch (operator) {
-    case 'exists':
-    case 'not_exists':
-      return value === undefined ? undefined : `must be absent for ${operator}`;
-    case 'in':
-    case 'not_in':
-      return Array.isArray(value) && value.length <= 1000 && value.every((v) => scalar.safeParse(v).success)
-        ? undefined
-        : `must be a list (at most 1000) of strings, numbers or booleans for ${operator}`;
-    case 'between': {
-      const pair = Array.isArray(value) && value.length === 2 ? value : undefined;
-      const numbers = pair?.every((v) => typeof v === 'number');
-      const dates = pair?.every((v) => typeof v === 'string' && !Number.isNaN(Date.parse(v)));
-      return numbers || dates ? undefined : 'must be [low, high]: two numbers or two ISO-8601 dates';
-    }
-    case 'date_before':
-    case 'date_after':
-      return dateValueSchema.safeParse(value).success ? undefined : `must be an ISO-8601 date or { "daysAgo": n } for ${operator}`;
-    case 'regex':
-      if (typeof value !== 'string' || value.length > MAX_REGEX_LENGTH) return `must be a pattern of at most ${MAX_REGEX_LENGTH} characters`;
-      try {
-        new RegExp(value, 'iu');
-      } catch (error) {
-        return `is not a valid pattern: ${(error as Error).message}`;
-      }
-      // Patterns that can backtrack exponentially would let one segment stall the processor.
-      return isSafeRegex(value) ? undefined : 'could take exponential time (nested quantifiers); simplify it';
-    case 'contains':
-    case 'starts_with':
-      return typeof value === 'string' || typeof value === 'number' ? undefined : `must be a string for ${operator}`;
-    case 'eq':
-    case 'neq':
-    case 'lt':
-    case 'lte':
-    case 'gt':
-    case 'gte':
-      return isScalar ? undefined : `must be a string, number or boolean for ${operator}`;
-    default:
-      return assertUnreachable(operator);
-  }
-}
+export { COUNT_OPERATORS, DATE_OPERATORS, assertUnreachable } from './comparisons';
+export type { CountOperator, DateOperator, DateValue } from './comparisons';
+/** Trait conditions use every comparison operator. */
+export const TRAIT_OPERATORS = COMPARISON_OPERATORS;
+export type TraitOperator = ComparisonOperator;
 
 const traitConditionSchema = z
   .strictObject({
@@ -121,7 +77,7 @@ const traitConditionSchema = z
     value: z.unknown().optional(),
   })
   .superRefine((c, ctx) => {
-    const problem = traitValueProblem(c.operator, c.value);
+    const problem = valueProblem(c.operator, c.value);
     if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
   });
 
@@ -206,9 +162,6 @@ export interface Segment extends SegmentInput {
  */
 export type Evaluator = (profile: Profile, now: number, memberOf: ReadonlySet<string>) => boolean;
 
-export function assertUnreachable(value: never): never {
-  throw new Error(`Unhandled case: ${JSON.stringify(value)}`);
-}
 
 /** Compiles a condition tree once into closures, so evaluation never walks the JSON. */
 export function compile(condition: Condition): Evaluator {
@@ -255,102 +208,8 @@ export function compile(condition: Condition): Evaluator {
 }
 
 function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
-  const read = (profile: Profile): unknown => profile.traits[trait];
-  const compare = (actual: unknown, expected: unknown, test: (a: number | string, b: number | string) => boolean): boolean => {
-    if (typeof actual === 'number' && typeof expected === 'number') return test(actual, expected);
-    if (typeof actual === 'string' && typeof expected === 'string') return test(actual, expected);
-    if (typeof actual === 'string' && typeof expected === 'number' && actual.trim() !== '' && !Number.isNaN(Number(actual))) {
-      return test(Number(actual), expected);
-    }
-    return false;
-  };
-  switch (operator) {
-    case 'eq':
-      return (p) => looselyEqual(read(p), value);
-    case 'neq':
-      return (p) => read(p) !== undefined && !looselyEqual(read(p), value);
-    case 'lt':
-      return (p) => compare(read(p), value, (a, b) => a < b);
-    case 'lte':
-      return (p) => compare(read(p), value, (a, b) => a <= b);
-    case 'gt':
-      return (p) => compare(read(p), value, (a, b) => a > b);
-    case 'gte':
-      return (p) => compare(read(p), value, (a, b) => a >= b);
-    case 'between': {
-      const [low, high] = value as [number, number] | [string, string];
-      if (typeof low === 'string') {
-        const [from, to] = [Date.parse(low), Date.parse(high as string)];
-        return (p) => {
-          const at = timeOf(read(p));
-          return at !== undefined && at >= from && at <= to;
-        };
-      }
-      return (p) => compare(read(p), low, (a, b) => a >= b) && compare(read(p), high, (a, b) => a <= b);
-    }
-    case 'in': {
-      const set = new Set((value as unknown[]).map(normalised));
-      return (p) => set.has(normalised(read(p)));
-    }
-    case 'not_in': {
-      const set = new Set((value as unknown[]).map(normalised));
-      return (p) => read(p) !== undefined && !set.has(normalised(read(p)));
-    }
-    case 'contains': {
-      const needle = String(value).toLowerCase();
-      return (p) => {
-        const actual = read(p);
-        if (Array.isArray(actual)) return actual.some((item) => looselyEqual(item, value));
-        return typeof actual === 'string' && actual.toLowerCase().includes(needle);
-      };
-    }
-    case 'starts_with': {
-      const prefix = String(value).toLowerCase();
-      return (p) => {
-        const actual = read(p);
-        return typeof actual === 'string' && actual.toLowerCase().startsWith(prefix);
-      };
-    }
-    case 'regex': {
-      const pattern = new RegExp(value as string, 'iu');
-      return (p) => {
-        const actual = read(p);
-        return typeof actual === 'string' && pattern.test(actual);
-      };
-    }
-    case 'exists':
-      return (p) => read(p) !== undefined && read(p) !== null;
-    case 'not_exists':
-      return (p) => read(p) === undefined || read(p) === null;
-    case 'date_before':
-    case 'date_after': {
-      const threshold = dateThreshold(value as DateValue);
-      return (p, now) => {
-        const at = timeOf(read(p));
-        if (at === undefined) return false;
-        return operator === 'date_before' ? at < threshold(now) : at > threshold(now);
-      };
-    }
-    default:
-      return assertUnreachable(operator);
-  }
-}
-
-/** Milliseconds of an ISO-8601 string or an epoch-milliseconds number; undefined for anything else. */
-function timeOf(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-function dateThreshold(value: DateValue): (now: number) => number {
-  if (typeof value === 'string') {
-    const at = Date.parse(value);
-    return () => at;
-  }
-  const offset = value.daysAgo * DAY_MS;
-  return (now) => now - offset;
+  const comparison = compileComparison(operator, value);
+  return (profile, now) => comparison(profile.traits[trait], now);
 }
 
 /** "Last purchase more than 90 days ago": compares the first or last day the event was performed. */
@@ -378,15 +237,6 @@ function compilePerformedDate(condition: PerformedDateCondition): Evaluator {
 export function bucketOf(profileId: string, salt: string): number {
   return createHash('sha256').update(`${salt}\u0000${profileId}`).digest().readUInt32BE(0) % 100;
 }
-
-/** Strings compare case-insensitively: "VIP" and "vip" are the same tier to a marketer. */
-function looselyEqual(actual: unknown, expected: unknown): boolean {
-  if (actual === expected) return true;
-  if (typeof actual !== 'string' || typeof expected !== 'string') return false;
-  return actual.toLowerCase() === expected.toLowerCase();
-}
-
-const normalised = (value: unknown): unknown => (typeof value === 'string' ? value.toLowerCase() : value);
 
 function compileEvent(condition: EventCondition): Evaluator {
   // The exact aggregate keys are known at compile time: direct lookups, no scan of the profile's keys.
