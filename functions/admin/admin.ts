@@ -13,7 +13,7 @@ import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
 import { explain } from '../../shared/domain/explain';
 import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
-import { totalCount, type Profile } from '../../shared/domain/profile';
+import { isSpecKey, totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
 import { z } from 'zod';
 import {
@@ -25,6 +25,7 @@ import {
   type Condition,
   orderByDependencies,
   segmentInputSchema,
+  aggregateSpecsOf,
   segmentHistory,
   segmentJsonSchema,
   segmentReferences,
@@ -80,6 +81,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     const names = new Map(segments.map((s) => [s.id, s.name]));
     const events: Record<string, Record<string, number>> = {};
     for (const [key, buckets] of Object.entries(profile.aggregates)) {
+      if (isSpecKey(key)) continue; // filtered aggregates kept for segments, not counts of all occurrences
       const [event, channel] = key.split('|') as [string, string];
       (events[event] ??= {})[channel] = totalCount(buckets);
     }
@@ -173,6 +175,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         status: 'building',
         createdAt: existing?.createdAt ?? iso(),
         updatedAt: iso(),
+        aggregatesSince: aggregatesSince(input.condition, existing ? [...others, existing] : others, deps.now() + deps.segmentEvaluationDelaySeconds * 1000),
       };
       await putRevisioned(() => catalog.segments.put(segment));
       // Existing profiles are evaluated by a job that walks them page by page through the queue.
@@ -316,6 +319,18 @@ async function previewSegment(condition: Condition, deps: AdminDeps) {
     cursor = page.cursor;
   } while (cursor && Date.now() - started < deps.previewBudgetMs);
   return { size, complete: cursor === undefined, scanned, sample, durationMs: Date.now() - started };
+}
+
+/**
+ * When a condition needs aggregates no other segment maintains, processors fold them only once
+ * their catalog cache has caught up: from `foldedFrom` on. Aggregates shared with other segments
+ * keep the start those segments recorded.
+ */
+function aggregatesSince(condition: Condition, others: readonly Segment[], foldedFrom: number): string | undefined {
+  const since = new Map<string, string | undefined>();
+  for (const other of others) for (const spec of aggregateSpecsOf(other.condition)) since.set(spec.id, other.aggregatesSince);
+  const starts = aggregateSpecsOf(condition).map((spec) => (since.has(spec.id) ? since.get(spec.id) : new Date(foldedFrom).toISOString()));
+  return starts.filter((at): at is string => at !== undefined).sort().at(-1);
 }
 
 async function putRevisioned(write: () => Promise<void>): Promise<void> {

@@ -43,12 +43,12 @@ export function createFreezeHandler(deps: FreezeDeps) {
     let cursor = requested ? event.detail.cursor : undefined;
     let profiles = (requested && event.detail.profiles) || 0;
     let transitions = (requested && event.detail.transitions) || 0;
-    const segments = await loadSegments(deps.catalog);
-    deps.logger.info('freeze started', { runId, resumedAt: profiles, segments: segments.length });
+    const catalog = await loadSegments(deps.catalog);
+    deps.logger.info('freeze started', { runId, resumedAt: profiles, segments: catalog.segments.length });
 
     try {
       do {
-        const page = await reevaluatePage(cursor, segments, deps);
+        const page = await reevaluatePage(cursor, catalog, deps);
         profiles += page.profiles;
         transitions += page.transitions;
         cursor = page.cursor;

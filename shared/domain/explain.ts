@@ -4,8 +4,8 @@
  * their categorisation (GDPR). Pure: no I/O.
  */
 import { CHANNELS, type Channel } from './events';
-import { aggregateKey, countSince, dayIndex, DAY_MS, type Profile } from './profile';
-import { assertUnreachable, bucketOf, compile, type Condition, type DateValue } from './segments';
+import { aggregateKey, DAY_MS, type Profile } from './profile';
+import { aggregateValue, assertUnreachable, bucketOf, compile, eventWindowReader, type Condition, type DateValue } from './segments';
 
 export interface Explanation {
   /** The part of the condition, in words. */
@@ -40,13 +40,20 @@ export function explain(condition: Condition, profile: Profile, now: number, mem
         seen: profile.traits[condition.trait] ?? null,
       };
     case 'event': {
-      const firstDay = condition.within ? dayIndex(now) - condition.within.days + 1 : -Infinity;
-      const seen = channelsOf(condition.channel).reduce((sum, channel) => sum + countSince(profile.aggregates[aggregateKey(condition.event, channel)] ?? [], firstDay), 0);
-      const count = condition.count ?? { operator: 'gte', value: 1 };
+      const values = eventWindowReader(condition)(profile, now);
+      const count = condition.count ?? (condition.aggregate ? undefined : { operator: 'gte', value: 1 });
+      const { aggregate, where } = condition;
+      const text = [
+        `${condition.event}${onChannels(condition.channel)}`,
+        ...(where ? [`where ${where.map((f) => `${f.property} ${f.operator.replaceAll('_', ' ')}${f.value === undefined ? '' : ` ${JSON.stringify(f.value)}`}`).join(' and ')}`] : []),
+        ...(count ? [`count ${count.operator} ${count.value}`] : []),
+        ...(aggregate ? [`${aggregate.fn} of ${aggregate.property} ${aggregate.operator} ${aggregate.value}`] : []),
+      ].join(', ');
+      const figure = aggregate ? aggregateValue(aggregate.fn, values) : undefined;
       return {
-        condition: `${condition.event}${onChannels(condition.channel)}, count ${count.operator} ${count.value}${condition.within ? ` in the last ${condition.within.days} days` : ' ever'}`,
+        condition: `${text}${condition.within ? ` in the last ${condition.within.days} days` : ' ever'}`,
         held,
-        seen: { count: seen },
+        seen: aggregate ? { count: values.count, [aggregate.fn]: Number.isNaN(figure) ? null : figure } : { count: values.count },
       };
     }
     case 'performed_date': {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel, EnrichedEvent } from './events';
+import { VALUE_STRIDE, addValue, specKey, type CompiledSpec } from './aggregates';
 import type { Identifier, IdentifierType } from './identity';
 import { DAY_MS, dayIndex } from './time';
 
@@ -129,12 +130,16 @@ export interface FoldResult {
   duplicates: EnrichedEvent[];
 }
 
-/** Folds events into a copy of the profile, skipping those it has already folded. */
+/**
+ * Folds events into a copy of the profile, skipping those it has already folded.
+ * `specs` are the filtered and valued aggregates the current segments need.
+ */
 export function foldEvents(
   original: Profile,
   events: readonly EnrichedEvent[],
   identifiers: readonly Identifier[],
   now: number,
+  specs: readonly CompiledSpec[] = [],
 ): FoldResult {
   const profile = structuredClone(original);
   const applied: EnrichedEvent[] = [];
@@ -148,14 +153,14 @@ export function foldEvents(
     }
     seenInBatch.add(event.messageId);
     applied.push(event);
-    foldOne(profile, event);
+    foldOne(profile, event, specs, now);
   }
   for (const id of identifiers) addIdentifier(profile, id);
   pruneAggregates(profile, now);
   return { profile, applied, duplicates };
 }
 
-function foldOne(profile: Profile, event: EnrichedEvent): void {
+function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly CompiledSpec[], now: number): void {
   const at = Date.parse(event.timestamp);
   if (at < Date.parse(profile.firstSeen)) profile.firstSeen = event.timestamp;
   if (at > Date.parse(profile.lastSeen)) profile.lastSeen = event.timestamp;
@@ -171,6 +176,11 @@ function foldOne(profile: Profile, event: EnrichedEvent): void {
   const name = behaviourName(event);
   if (name !== undefined) {
     addToBuckets((profile.aggregates[aggregateKey(name, event.channel)] ??= []), dayIndex(at), 1);
+    for (const spec of specs) {
+      if (spec.event !== name) continue;
+      const value = spec.valueOf(event, now);
+      if (value !== undefined) addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
+    }
   }
   profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
 }
@@ -186,8 +196,9 @@ function pruneAggregates(profile: Profile, now: number): void {
   const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
   const lastActive = new Map<string, number>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
+    const stride = isSpecKey(key) ? VALUE_STRIDE : 2;
     let keep = 0;
-    while (keep < buckets.length && buckets[keep]! >= oldest) keep += 2;
+    while (keep < buckets.length && buckets[keep]! >= oldest) keep += stride;
     buckets.length = keep;
     if (keep === 0) delete profile.aggregates[key];
     else lastActive.set(key, buckets[0]!);
@@ -198,6 +209,9 @@ function pruneAggregates(profile: Profile, now: number): void {
     for (const [key] of stalest) delete profile.aggregates[key];
   }
 }
+
+/** Keys of filtered and valued aggregates have a third part, the spec id. */
+export const isSpecKey = (key: string): boolean => key.split('|').length === 3;
 
 /** Email of a profile for display and export: the most recently seen address. */
 export const primaryEmail = (profile: Profile): string | undefined => profile.identifiers.email?.at(-1);

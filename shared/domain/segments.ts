@@ -19,6 +19,7 @@ import {
   type DateOperator,
   type DateValue,
 } from './comparisons';
+import { aggregateSpec, compileSpec, emptyWindow, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
 import { DAY_MS, aggregateKey, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
@@ -36,7 +37,13 @@ export interface EventCondition {
   count?: { operator: CountOperator; value: number };
   /** Rolling window in whole UTC days, today included; all retained history when absent. */
   within?: { days: number };
+  /** Only occurrences whose properties pass every filter count. */
+  where?: PropertyFilter[];
+  /** A figure over a numeric property of the (filtered) occurrences: "average order value above 50". */
+  aggregate?: { fn: AggregateFunction; property: string; operator: CountOperator; value: number };
 }
+export const AGGREGATE_FUNCTIONS = ['sum', 'avg', 'min', 'max'] as const;
+export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
 /** When an event was first or last performed ("last purchase more than 90 days ago"); false if never. */
 export interface PerformedDateCondition {
   type: 'performed_date';
@@ -87,6 +94,15 @@ const eventConditionSchema = z.strictObject({
   channel: channelsSchema.optional(),
   count: z.strictObject({ operator: z.enum(COUNT_OPERATORS), value: z.number().int().min(0) }).optional(),
   within: z.strictObject({ days: z.number().int().min(1).max(400) }).optional(),
+  where: z.array(propertyFilterSchema).min(1).max(10).optional(),
+  aggregate: z
+    .strictObject({
+      fn: z.enum(AGGREGATE_FUNCTIONS),
+      property: z.string().min(1).max(200),
+      operator: z.enum(COUNT_OPERATORS),
+      value: z.number(),
+    })
+    .optional(),
 });
 
 const performedDateSchema = z.strictObject({
@@ -152,6 +168,11 @@ export interface Segment extends SegmentInput {
   languageVersion: number;
   /** `building` until every existing profile has been evaluated once. */
   status: 'building' | 'ready';
+  /**
+   * Set when the condition needs filtered or valued aggregates no other segment maintained:
+   * they count events processed from this time on (there is no archive to replay yet).
+   */
+  aggregatesSince?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -238,22 +259,75 @@ export function bucketOf(profileId: string, salt: string): number {
   return createHash('sha256').update(`${salt}\u0000${profileId}`).digest().readUInt32BE(0) % 100;
 }
 
-function compileEvent(condition: EventCondition): Evaluator {
-  // The exact aggregate keys are known at compile time: direct lookups, no scan of the profile's keys.
-  const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
-  const keys = channels.map((channel) => aggregateKey(condition.event, channel));
-  const days = condition.within?.days;
-  const { operator, value } = condition.count ?? { operator: 'gte' as const, value: 1 };
-  const test = countTest(operator, value);
+/** The spec an event condition needs maintained, or undefined when plain daily counts suffice. */
+export function specOfCondition(condition: EventCondition): AggregateSpec | undefined {
+  if (!condition.where && !condition.aggregate) return undefined;
+  return aggregateSpec(condition.event, condition.where, condition.aggregate?.property);
+}
 
+/** Count, sum, min and max of an event condition's occurrences in its window, over its channels. */
+export function eventWindowReader(condition: EventCondition): (profile: Profile, now: number) => WindowValues {
+  // The exact keys are known at compile time: direct lookups, no scan of the profile's keys.
+  const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
+  const spec = specOfCondition(condition);
+  const keys = channels.map((channel) => (spec ? specKey(spec, channel) : aggregateKey(condition.event, channel)));
+  const days = condition.within?.days;
   return (profile, now) => {
     const firstDay = days === undefined ? -Infinity : dayIndex(now) - days + 1;
-    let total = 0;
+    const values = emptyWindow();
     for (const key of keys) {
       const buckets = profile.aggregates[key];
-      if (buckets !== undefined) total += countSince(buckets, firstDay);
+      if (buckets === undefined) continue;
+      if (spec) readValues(buckets, firstDay, values);
+      else values.count += countSince(buckets, firstDay);
     }
-    return test(total);
+    return values;
+  };
+}
+
+/** The figure an aggregate asks for; NaN (never passing a test) for avg, min, max of no occurrence. */
+export function aggregateValue(fn: AggregateFunction, values: WindowValues): number {
+  switch (fn) {
+    case 'sum':
+      return values.sum;
+    case 'avg':
+      return values.count === 0 ? NaN : values.sum / values.count;
+    case 'min':
+      return values.count === 0 ? NaN : values.min;
+    case 'max':
+      return values.count === 0 ? NaN : values.max;
+    default:
+      return assertUnreachable(fn);
+  }
+}
+
+function compileEvent(condition: EventCondition): Evaluator {
+  const read = eventWindowReader(condition);
+  // Without an aggregate, "performed" means at least once; with one, the count is checked only if asked.
+  const count = condition.count ?? (condition.aggregate ? undefined : { operator: 'gte' as const, value: 1 });
+  const countHolds = count ? countTest(count.operator, count.value) : () => true;
+  const { aggregate } = condition;
+  const aggregateHolds = aggregate ? countTest(aggregate.operator, aggregate.value) : undefined;
+
+  if (!aggregate && !condition.where) {
+    // The hot path: plain counts, no allocation.
+    const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
+    const keys = channels.map((channel) => aggregateKey(condition.event, channel));
+    const days = condition.within?.days;
+    return (profile, now) => {
+      const firstDay = days === undefined ? -Infinity : dayIndex(now) - days + 1;
+      let total = 0;
+      for (const key of keys) {
+        const buckets = profile.aggregates[key];
+        if (buckets !== undefined) total += countSince(buckets, firstDay);
+      }
+      return countHolds(total);
+    };
+  }
+  return (profile, now) => {
+    const values = read(profile, now);
+    if (!countHolds(values.count)) return false;
+    return !aggregate || aggregateHolds!(aggregateValue(aggregate.fn, values));
   };
 }
 
@@ -416,4 +490,38 @@ export function segmentHistory(
     size = size - entered + exited;
   }
   return history.reverse();
+}
+
+/** The filtered and valued aggregates a condition needs profiles to maintain. */
+export function aggregateSpecsOf(condition: Condition): AggregateSpec[] {
+  switch (condition.type) {
+    case 'and':
+    case 'or':
+      return condition.conditions.flatMap(aggregateSpecsOf);
+    case 'not':
+      return aggregateSpecsOf(condition.condition);
+    case 'event': {
+      const spec = specOfCondition(condition);
+      return spec ? [spec] : [];
+    }
+    case 'trait':
+    case 'performed_date':
+    case 'segment':
+    case 'bucket':
+      return [];
+    default:
+      return assertUnreachable(condition);
+  }
+}
+
+/** Everything a processor needs from the catalog: segments in dependency order, and the aggregates to fold. */
+export interface CompiledCatalog {
+  segments: CompiledSegment[];
+  specs: CompiledSpec[];
+}
+
+export function compileCatalog(segments: readonly Segment[]): CompiledCatalog {
+  const specs = new Map<string, AggregateSpec>();
+  for (const segment of segments) for (const spec of aggregateSpecsOf(segment.condition)) specs.set(spec.id, spec);
+  return { segments: orderByDependencies(segments).map(compileSegment), specs: [...specs.values()].map(compileSpec) };
 }

@@ -10,7 +10,7 @@ import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event
 import type { EnrichedEvent } from '../domain/events';
 import type { Identifier } from '../domain/identity';
 import { foldEvents, newProfile, type Profile, type Transition } from '../domain/profile';
-import { evaluateMemberships, type CompiledSegment } from '../domain/segments';
+import { evaluateMemberships, type CompiledCatalog } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 
@@ -47,7 +47,7 @@ export class ProfileWriter {
    * recognised by message id, and transitions left in the outbox by a crash are
    * applied before anything else.
    */
-  async apply(change: ProfileChange, segments: readonly CompiledSegment[], existing?: Profile): Promise<WriteOutcome> {
+  async apply(change: ProfileChange, catalog: CompiledCatalog, existing?: Profile): Promise<WriteOutcome> {
     let current = existing;
     for (let attempt = 1; ; attempt++) {
       current ??= await this.deps.profiles.get(change.profileId);
@@ -55,8 +55,8 @@ export class ProfileWriter {
 
       const now = this.deps.now();
       const base = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
-      const folded = foldEvents(base, change.events, change.identifiers, now);
-      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, segments, now);
+      const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs);
+      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now);
       const identifiersChanged = JSON.stringify(folded.profile.identifiers) !== JSON.stringify(base.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
       if (folded.applied.length === 0 && transitions.length === 0 && !identifiersChanged) {

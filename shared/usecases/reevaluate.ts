@@ -5,7 +5,7 @@
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
-import { compileSegment, orderByDependencies, type CompiledSegment } from '../domain/segments';
+import { compileCatalog, type CompiledCatalog } from '../domain/segments';
 import type { ProfileWriter } from './profile-writer';
 
 export interface ReevaluateDeps {
@@ -19,8 +19,7 @@ export const PROFILES_PER_PAGE = 100;
 export const FREEZE_SCOPE = 'job#freeze';
 
 /** Fresh, uncached: a job must not act on a catalog older than the change that started it. */
-export const loadSegments = async (catalog: CatalogStore): Promise<CompiledSegment[]> =>
-  orderByDependencies(await catalog.segments.list()).map(compileSegment);
+export const loadSegments = async (catalog: CatalogStore): Promise<CompiledCatalog> => compileCatalog(await catalog.segments.list());
 
 export interface PageResult {
   profiles: number;
@@ -30,7 +29,7 @@ export interface PageResult {
 
 export async function reevaluatePage(
   cursor: string | undefined,
-  segments: readonly CompiledSegment[],
+  segments: CompiledCatalog,
   deps: ReevaluateDeps,
 ): Promise<PageResult> {
   const page = await deps.profiles.scan(cursor, PROFILES_PER_PAGE);

@@ -1,12 +1,12 @@
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import { compileSegment, orderByDependencies, type CompiledSegment } from '../domain/segments';
+import { compileCatalog, type CompiledCatalog } from '../domain/segments';
 
 /**
  * Compiled segments, cached per container for `ttlMs` so a busy processor
  * does not re-read and re-compile the catalog on every batch.
  */
 export class SegmentCatalog {
-  private cached?: { at: number; segments: CompiledSegment[] };
+  private cached?: { at: number; catalog: CompiledCatalog };
 
   constructor(
     private readonly catalog: CatalogStore,
@@ -14,11 +14,11 @@ export class SegmentCatalog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async current(): Promise<CompiledSegment[]> {
+  async current(): Promise<CompiledCatalog> {
     const now = this.now();
-    if (this.cached && now - this.cached.at < this.ttlMs) return this.cached.segments;
-    const segments = orderByDependencies(await this.catalog.segments.list()).map(compileSegment);
-    this.cached = { at: now, segments };
-    return segments;
+    if (this.cached && now - this.cached.at < this.ttlMs) return this.cached.catalog;
+    const catalog = compileCatalog(await this.catalog.segments.list());
+    this.cached = { at: now, catalog };
+    return catalog;
   }
 }

@@ -296,6 +296,37 @@ describe('walking skeleton, end to end', () => {
     });
   });
 
+  it('keeps property-filtered and valued aggregates for the segments that need them', async () => {
+    const created = await admin.put('/v1/segments/big-shoe-spenders', {
+      name: 'Spent 100 or more on shoes in 30 days',
+      condition: {
+        type: 'event',
+        event: 'Order Completed',
+        where: [{ property: 'category', operator: 'eq', value: 'shoes' }],
+        aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 100 },
+        within: { days: 30 },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(Date.parse(created.body.aggregatesSince)).toBeGreaterThan(Date.now() - 1000);
+
+    const shop = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 10 });
+    shop.track({ userId: 'gina', event: 'Order Completed', properties: { category: 'shoes', revenue: 60 } });
+    shop.track({ userId: 'gina', event: 'Order Completed', properties: { category: 'Shoes', revenue: 45.5 } });
+    shop.track({ userId: 'hank', event: 'Order Completed', properties: { category: 'shoes', revenue: 60 } });
+    shop.track({ userId: 'hank', event: 'Order Completed', properties: { category: 'hats', revenue: 300 } });
+    await shop.closeAndFlush();
+    await runtime.drain();
+
+    const gina = await profileOf('userId=gina');
+    const hank = await profileOf('userId=hank');
+    expect(gina.segments.map((s: { id: string }) => s.id)).toContain('big-shoe-spenders');
+    expect(hank.segments.map((s: { id: string }) => s.id)).not.toContain('big-shoe-spenders');
+    expect(hank.events).toEqual({ 'Order Completed': { web: 2 } });
+    const why = (await admin.get(`/v1/profiles/${hank.profileId}/segments/big-shoe-spenders/explain`)).body.explanation;
+    expect(why).toMatchObject({ held: false, seen: { count: 1, sum: 60 } });
+  });
+
   it('previews the size and a sample of an unsaved condition', async () => {
     const preview = await admin.post('/v1/segments/preview', {
       condition: { type: 'and', conditions: [{ type: 'segment', segment: 'store-customers' }, { type: 'trait', trait: 'tier', operator: 'in', value: ['vip', 'standard'] }] },

@@ -1,0 +1,113 @@
+/**
+ * Aggregates that segments ask profiles to maintain beyond plain event counts:
+ * occurrences of an event whose properties pass filters, with the sum, min and
+ * max of one numeric property, per channel and UTC day. Each is identified by
+ * a hash of its definition, so two segments asking the same share one. Pure.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { COMPARISON_OPERATORS, compileComparison, valueProblem, type ComparisonOperator } from './comparisons';
+import type { EnrichedEvent } from './events';
+
+export interface PropertyFilter {
+  /** A property name, or a dotted path into nested objects (`product.category`). */
+  property: string;
+  operator: ComparisonOperator;
+  value?: unknown;
+}
+
+export const propertyFilterSchema = z
+  .strictObject({
+    property: z.string().min(1).max(200),
+    operator: z.enum(COMPARISON_OPERATORS),
+    value: z.unknown().optional(),
+  })
+  .superRefine((f, ctx) => {
+    const problem = valueProblem(f.operator, f.value);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
+  });
+
+export interface AggregateSpec {
+  id: string;
+  event: string;
+  where: PropertyFilter[];
+  /** Numeric property whose sum, min and max are kept; only events where it is a number are folded. */
+  property?: string;
+}
+
+export function aggregateSpec(event: string, where: readonly PropertyFilter[] = [], property?: string): AggregateSpec {
+  const filters = [...where].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const canonical = JSON.stringify([event, filters.map((f) => [f.property, f.operator, f.value ?? null]), property ?? null]);
+  return { id: createHash('sha256').update(canonical).digest('base64url').slice(0, 10), event, where: filters, property };
+}
+
+/** Storage key of a spec's buckets for one channel: `event|channel|specId`. */
+export const specKey = (spec: Pick<AggregateSpec, 'id' | 'event'>, channel: string): string => `${spec.event}|${channel}|${spec.id}`;
+
+export interface CompiledSpec extends AggregateSpec {
+  /** The value to fold for this event, or undefined when the event does not qualify. */
+  valueOf(event: EnrichedEvent, now: number): number | undefined;
+}
+
+const readPath = (properties: Record<string, unknown>, path: string): unknown => {
+  if (path in properties) return properties[path];
+  let current: unknown = properties;
+  for (const part of path.split('.')) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+};
+
+export function compileSpec(spec: AggregateSpec): CompiledSpec {
+  const filters = spec.where.map((f) => ({ path: f.property, test: compileComparison(f.operator, f.value) }));
+  return {
+    ...spec,
+    valueOf(event, now) {
+      for (const filter of filters) if (!filter.test(readPath(event.properties, filter.path), now)) return undefined;
+      if (spec.property === undefined) return 0;
+      const value = readPath(event.properties, spec.property);
+      const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+      return Number.isFinite(number) ? number : undefined;
+    },
+  };
+}
+
+/**
+ * Value buckets, flat and newest first like plain counts but five wide:
+ * `[day, count, sum, min, max, day, count, ...]`.
+ */
+export const VALUE_STRIDE = 5;
+
+export function addValue(buckets: number[], day: number, value: number): void {
+  let i = 0;
+  while (i < buckets.length && buckets[i]! > day) i += VALUE_STRIDE;
+  if (buckets[i] === day) {
+    buckets[i + 1]! += 1;
+    buckets[i + 2]! += value;
+    buckets[i + 3] = Math.min(buckets[i + 3]!, value);
+    buckets[i + 4] = Math.max(buckets[i + 4]!, value);
+  } else {
+    buckets.splice(i, 0, day, 1, value, value, value);
+  }
+}
+
+export interface WindowValues {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+export const emptyWindow = (): WindowValues => ({ count: 0, sum: 0, min: Infinity, max: -Infinity });
+
+/** Adds the buckets on `firstDay` or later into `into`. */
+export function readValues(buckets: readonly number[], firstDay: number, into: WindowValues): WindowValues {
+  for (let i = 0; i < buckets.length && buckets[i]! >= firstDay; i += VALUE_STRIDE) {
+    into.count += buckets[i + 1]!;
+    into.sum += buckets[i + 2]!;
+    if (buckets[i + 3]! < into.min) into.min = buckets[i + 3]!;
+    if (buckets[i + 4]! > into.max) into.max = buckets[i + 4]!;
+  }
+  return into;
+}
