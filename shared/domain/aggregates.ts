@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { COMPARISON_OPERATORS, compileComparison, valueProblem, type ComparisonOperator } from './comparisons';
-import type { EnrichedEvent } from './events';
+import type { Channel, EnrichedEvent } from './events';
 
 export interface PropertyFilter {
   /** A property name, or a dotted path into nested objects (`product.category`). */
@@ -29,20 +29,52 @@ export const propertyFilterSchema = z
 
 export interface AggregateSpec {
   id: string;
+  /**
+   * `values`: per channel and day, count, sum, min and max (of `property` when given).
+   * `times`: the instants of the latest occurrences, for sequences ("A then B within 24 h").
+   */
+  kind: 'values' | 'times';
   event: string;
   where: PropertyFilter[];
   /** Numeric property whose sum, min and max are kept; only events where it is a number are folded. */
   property?: string;
+  /** For `times`: the channels that count (all when absent). */
+  channels?: Channel[];
 }
+
+const canonicalFilters = (where: readonly PropertyFilter[]) =>
+  [...where].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+const hashOf = (canonical: unknown[]) => createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 10);
 
 export function aggregateSpec(event: string, where: readonly PropertyFilter[] = [], property?: string): AggregateSpec {
-  const filters = [...where].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-  const canonical = JSON.stringify([event, filters.map((f) => [f.property, f.operator, f.value ?? null]), property ?? null]);
-  return { id: createHash('sha256').update(canonical).digest('base64url').slice(0, 10), event, where: filters, property };
+  const filters = canonicalFilters(where);
+  const id = hashOf([event, filters.map((f) => [f.property, f.operator, f.value ?? null]), property ?? null]);
+  return { id, kind: 'values', event, where: filters, property };
 }
 
-/** Storage key of a spec's buckets for one channel: `event|channel|specId`. */
+export function occurrenceSpec(event: string, where: readonly PropertyFilter[] = [], channels?: readonly Channel[]): AggregateSpec {
+  const filters = canonicalFilters(where);
+  const sortedChannels = channels ? [...new Set(channels)].sort() : undefined;
+  const id = hashOf(['times', event, filters.map((f) => [f.property, f.operator, f.value ?? null]), sortedChannels ?? null]);
+  return { id, kind: 'times', event, where: filters, channels: sortedChannels };
+}
+
+/** Storage key of a `values` spec's buckets for one channel: `event|channel|specId`. */
 export const specKey = (spec: Pick<AggregateSpec, 'id' | 'event'>, channel: string): string => `${spec.event}|${channel}|${spec.id}`;
+/** Storage key of a `times` spec: `event|*|specId` (its channels are part of the spec). */
+export const timesKey = (spec: Pick<AggregateSpec, 'id' | 'event'>): string => `${spec.event}|*|${spec.id}`;
+export const isTimesKey = (key: string): boolean => key.split('|')[1] === '*';
+
+/** Latest occurrences kept per `times` spec: enough for sequences over recent behaviour, bounded. */
+export const MAX_OCCURRENCES = 50;
+
+/** Inserts an instant (epoch seconds) into a newest-first list, capped at MAX_OCCURRENCES. */
+export function addTime(times: number[], seconds: number): void {
+  let i = 0;
+  while (i < times.length && times[i]! > seconds) i++;
+  times.splice(i, 0, seconds);
+  if (times.length > MAX_OCCURRENCES) times.length = MAX_OCCURRENCES;
+}
 
 export interface CompiledSpec extends AggregateSpec {
   /** The value to fold for this event, or undefined when the event does not qualify. */
@@ -61,9 +93,11 @@ const readPath = (properties: Record<string, unknown>, path: string): unknown =>
 
 export function compileSpec(spec: AggregateSpec): CompiledSpec {
   const filters = spec.where.map((f) => ({ path: f.property, test: compileComparison(f.operator, f.value) }));
+  const channels = spec.channels ? new Set<string>(spec.channels) : undefined;
   return {
     ...spec,
     valueOf(event, now) {
+      if (channels && !channels.has(event.channel)) return undefined;
       for (const filter of filters) if (!filter.test(readPath(event.properties, filter.path), now)) return undefined;
       if (spec.property === undefined) return 0;
       const value = readPath(event.properties, spec.property);

@@ -5,7 +5,20 @@
  */
 import { CHANNELS, type Channel } from './events';
 import { aggregateKey, DAY_MS, type Profile } from './profile';
-import { aggregateValue, assertUnreachable, bucketOf, compile, eventWindowReader, type Condition, type DateValue } from './segments';
+import { timesKey } from './aggregates';
+import { dateThreshold } from './comparisons';
+import {
+  aggregateValue,
+  assertUnreachable,
+  bucketOf,
+  compile,
+  eventWindowReader,
+  findSequence,
+  gapSeconds,
+  sequenceStepSpec,
+  type Condition,
+  type DateValue,
+} from './segments';
 
 export interface Explanation {
   /** The part of the condition, in words. */
@@ -66,6 +79,17 @@ export function explain(condition: Condition, profile: Profile, now: number, mem
         condition: `${condition.which} ${condition.event}${onChannels(condition.channel)} ${condition.operator.replace('date_', '')} ${dateText(condition.value)}`,
         held,
         seen: { [condition.which]: day === undefined ? null : dayText(day) },
+      };
+    }
+    case 'sequence': {
+      const occurrences = condition.steps.map((step) => profile.aggregates[timesKey(sequenceStepSpec(step))] ?? []);
+      const since = condition.since === undefined ? -Infinity : dateThreshold(condition.since)(now) / 1000;
+      const run = findSequence(occurrences, gapSeconds(condition.within), since);
+      const gap = Object.entries(condition.within).map(([unit, n]) => `${n} ${unit}`).join(' ');
+      return {
+        condition: `${condition.steps.map((s) => s.event).join(', then ')}, each within ${gap}${condition.since ? ` since ${dateText(condition.since)}` : ''}`,
+        held,
+        seen: { occurrences: occurrences.map((o) => o.length), run: run ? run.map((t) => new Date(t * 1000).toISOString()) : null },
       };
     }
     case 'segment':

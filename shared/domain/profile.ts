@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel, EnrichedEvent } from './events';
-import { VALUE_STRIDE, addValue, specKey, type CompiledSpec } from './aggregates';
+import { VALUE_STRIDE, addTime, addValue, isTimesKey, specKey, timesKey, type CompiledSpec } from './aggregates';
 import type { Identifier, IdentifierType } from './identity';
 import { DAY_MS, dayIndex } from './time';
 
@@ -179,7 +179,9 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
     for (const spec of specs) {
       if (spec.event !== name) continue;
       const value = spec.valueOf(event, now);
-      if (value !== undefined) addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
+      if (value === undefined) continue;
+      if (spec.kind === 'times') addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000));
+      else addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
     }
   }
   profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
@@ -196,12 +198,13 @@ function pruneAggregates(profile: Profile, now: number): void {
   const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
   const lastActive = new Map<string, number>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
-    const stride = isSpecKey(key) ? VALUE_STRIDE : 2;
+    // Times are epoch seconds, one per entry; buckets start with a day index.
+    const [stride, oldestEntry] = isTimesKey(key) ? [1, oldest * 86_400] : [isSpecKey(key) ? VALUE_STRIDE : 2, oldest];
     let keep = 0;
-    while (keep < buckets.length && buckets[keep]! >= oldest) keep += stride;
+    while (keep < buckets.length && buckets[keep]! >= oldestEntry) keep += stride;
     buckets.length = keep;
     if (keep === 0) delete profile.aggregates[key];
-    else lastActive.set(key, buckets[0]!);
+    else lastActive.set(key, isTimesKey(key) ? Math.floor(buckets[0]! / 86_400) : buckets[0]!);
   }
   const excess = lastActive.size - PROFILE_LIMITS.aggregateKeys;
   if (excess > 0) {

@@ -19,7 +19,7 @@ import {
   type DateOperator,
   type DateValue,
 } from './comparisons';
-import { aggregateSpec, compileSpec, emptyWindow, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
+import { aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
 import { DAY_MS, aggregateKey, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
@@ -53,6 +53,21 @@ export interface PerformedDateCondition {
   operator: DateOperator;
   value: DateValue;
 }
+export interface SequenceStep {
+  event: string;
+  channel?: Channel | Channel[];
+  where?: PropertyFilter[];
+}
+/**
+ * Steps performed in order, each within `within` of the previous one: "attended the 15 March
+ * webinar, then viewed the pricing page within 24 h". `since` bounds when the first step happened.
+ */
+export interface SequenceCondition {
+  type: 'sequence';
+  steps: SequenceStep[];
+  within: { minutes?: number; hours?: number; days?: number };
+  since?: DateValue;
+}
 /** Membership of another segment (no cycles). */
 export interface SegmentCondition { type: 'segment'; segment: string; member?: boolean }
 /** A deterministic share of profiles, [from, to) out of 100, by hash of profile id and salt: holdouts, A/B tests. */
@@ -64,6 +79,7 @@ export type Condition =
   | TraitCondition
   | EventCondition
   | PerformedDateCondition
+  | SequenceCondition
   | SegmentCondition
   | BucketCondition;
 
@@ -114,6 +130,28 @@ const performedDateSchema = z.strictObject({
   value: dateValueSchema,
 });
 
+const sequenceConditionSchema = z.strictObject({
+  type: z.literal('sequence'),
+  steps: z
+    .array(
+      z.strictObject({
+        event: z.string().min(1).max(200),
+        channel: channelsSchema.optional(),
+        where: z.array(propertyFilterSchema).min(1).max(10).optional(),
+      }),
+    )
+    .min(2)
+    .max(5),
+  within: z
+    .strictObject({
+      minutes: z.number().int().min(1).optional(),
+      hours: z.number().int().min(1).optional(),
+      days: z.number().int().min(1).optional(),
+    })
+    .refine((w) => gapSeconds(w) > 0 && gapSeconds(w) <= 400 * 86_400, { message: 'give minutes, hours or days, at most 400 days in all' }),
+  since: dateValueSchema.optional(),
+});
+
 const segmentConditionSchema = z.strictObject({
   type: z.literal('segment'),
   segment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a segment id'),
@@ -137,6 +175,7 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     traitConditionSchema,
     eventConditionSchema,
     performedDateSchema,
+    sequenceConditionSchema,
     segmentConditionSchema,
     bucketConditionSchema,
   ]),
@@ -212,6 +251,8 @@ export function compile(condition: Condition): Evaluator {
       return compileEvent(condition);
     case 'performed_date':
       return compilePerformedDate(condition);
+    case 'sequence':
+      return compileSequence(condition);
     case 'segment': {
       const { segment, member = true } = condition;
       return (_profile, _now, memberOf) => memberOf.has(segment) === member;
@@ -251,6 +292,56 @@ function compilePerformedDate(condition: PerformedDateCondition): Evaluator {
     // Day granularity: "before T" means on a day before T's day, "after T" on T's day or later.
     const limitDay = dayIndex(threshold(now));
     return condition.operator === 'date_before' ? day < limitDay : day >= limitDay;
+  };
+}
+
+export const gapSeconds = (within: SequenceCondition['within']): number =>
+  (within.minutes ?? 0) * 60 + (within.hours ?? 0) * 3_600 + (within.days ?? 0) * 86_400;
+
+export const sequenceStepSpec = (step: SequenceStep): AggregateSpec =>
+  occurrenceSpec(step.event, step.where, step.channel === undefined ? undefined : ([] as Channel[]).concat(step.channel));
+
+/**
+ * Finds the instants of a run of the steps, each within the gap of the previous, the first on or
+ * after `since`; undefined when there is none. Each step's occurrences are newest first.
+ */
+export function findSequence(occurrences: ReadonlyArray<readonly number[]>, gap: number, since: number): number[] | undefined {
+  const [first, ...rest] = occurrences;
+  if (!first) return undefined;
+  // Earliest first steps first; for each, the earliest possible next steps (greedy is exact here).
+  for (let i = first.length - 1; i >= 0; i--) {
+    const start = first[i]!;
+    if (start < since) continue;
+    const run = [start];
+    for (const step of rest) {
+      const previous = run[run.length - 1]!;
+      let next: number | undefined;
+      for (let j = step.length - 1; j >= 0; j--) {
+        if (step[j]! >= previous) {
+          next = step[j];
+          break;
+        }
+      }
+      if (next === undefined || next > previous + gap) break;
+      run.push(next);
+    }
+    if (run.length === occurrences.length) return run;
+  }
+  return undefined;
+}
+
+function compileSequence(condition: SequenceCondition): Evaluator {
+  const keys = condition.steps.map((step) => timesKey(sequenceStepSpec(step)));
+  const gap = gapSeconds(condition.within);
+  const since = condition.since === undefined ? () => -Infinity : dateThreshold(condition.since);
+  return (profile, now) => {
+    const occurrences: number[][] = [];
+    for (const key of keys) {
+      const times = profile.aggregates[key];
+      if (!times || times.length === 0) return false;
+      occurrences.push(times);
+    }
+    return findSequence(occurrences, gap, since(now) / 1000) !== undefined;
   };
 }
 
@@ -373,6 +464,7 @@ export function segmentReferences(condition: Condition): string[] {
     case 'trait':
     case 'event':
     case 'performed_date':
+    case 'sequence':
     case 'bucket':
       return [];
     default:
@@ -504,6 +596,8 @@ export function aggregateSpecsOf(condition: Condition): AggregateSpec[] {
       const spec = specOfCondition(condition);
       return spec ? [spec] : [];
     }
+    case 'sequence':
+      return condition.steps.map(sequenceStepSpec);
     case 'trait':
     case 'performed_date':
     case 'segment':
