@@ -15,6 +15,7 @@ import {
   eventWindowReader,
   findSequence,
   gapSeconds,
+  habitCounts,
   sequenceStepSpec,
   type Condition,
   type DateValue,
@@ -90,6 +91,16 @@ export function explain(condition: Condition, profile: Profile, now: number, mem
         condition: `${condition.steps.map((s) => s.event).join(', then ')}, each within ${gap}${condition.since ? ` since ${dateText(condition.since)}` : ''}`,
         held,
         seen: { occurrences: occurrences.map((o) => o.length), run: run ? run.map((t) => new Date(t * 1000).toISOString()) : null },
+      };
+    }
+    case 'stopped':
+    case 'restarted': {
+      const counts = habitCounts(condition)(profile, now);
+      const longer = condition.type === 'stopped' ? `the last ${condition.before!.days} days` : `the ${condition.gap!.days} days before`;
+      return {
+        condition: `${condition.type} ${condition.event}${onChannels(condition.channel)}: last ${condition.recent.days} days vs ${longer}`,
+        held,
+        seen: counts,
       };
     }
     case 'segment':

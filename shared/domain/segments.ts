@@ -53,6 +53,19 @@ export interface PerformedDateCondition {
   operator: DateOperator;
   value: DateValue;
 }
+/**
+ * A change of habit. `stopped`: performed in the last `before` days but not in the last `recent` days.
+ * `restarted`: performed in the last `recent` days, not in the `gap` days before those, and before that.
+ */
+export interface HabitCondition {
+  type: 'stopped' | 'restarted';
+  event: string;
+  channel?: Channel | Channel[];
+  where?: PropertyFilter[];
+  recent: { days: number };
+  before?: { days: number };
+  gap?: { days: number };
+}
 export interface SequenceStep {
   event: string;
   channel?: Channel | Channel[];
@@ -80,6 +93,7 @@ export type Condition =
   | EventCondition
   | PerformedDateCondition
   | SequenceCondition
+  | HabitCondition
   | SegmentCondition
   | BucketCondition;
 
@@ -152,6 +166,20 @@ const sequenceConditionSchema = z.strictObject({
   since: dateValueSchema.optional(),
 });
 
+const days = z.strictObject({ days: z.number().int().min(1).max(400) });
+const habitBase = {
+  event: z.string().min(1).max(200),
+  channel: channelsSchema.optional(),
+  where: z.array(propertyFilterSchema).min(1).max(10).optional(),
+  recent: days,
+};
+const stoppedSchema = z
+  .strictObject({ type: z.literal('stopped'), ...habitBase, before: days })
+  .refine((c) => c.before.days > c.recent.days, { path: ['before'], message: 'must be longer than recent' });
+const restartedSchema = z
+  .strictObject({ type: z.literal('restarted'), ...habitBase, gap: days })
+  .refine((c) => c.recent.days + c.gap.days <= 400, { path: ['gap'], message: 'recent + gap must be at most 400 days' });
+
 const segmentConditionSchema = z.strictObject({
   type: z.literal('segment'),
   segment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a segment id'),
@@ -176,6 +204,8 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     eventConditionSchema,
     performedDateSchema,
     sequenceConditionSchema,
+    stoppedSchema,
+    restartedSchema,
     segmentConditionSchema,
     bucketConditionSchema,
   ]),
@@ -253,6 +283,14 @@ export function compile(condition: Condition): Evaluator {
       return compilePerformedDate(condition);
     case 'sequence':
       return compileSequence(condition);
+    case 'stopped':
+    case 'restarted': {
+      const counts = habitCounts(condition);
+      return (profile, now) => {
+        const c = counts(profile, now);
+        return condition.type === 'stopped' ? c.longer > 0 && c.recent === 0 : c.recent > 0 && c.longer === c.recent && c.ever > c.longer;
+      };
+    }
     case 'segment': {
       const { segment, member = true } = condition;
       return (_profile, _now, memberOf) => memberOf.has(segment) === member;
@@ -293,6 +331,19 @@ function compilePerformedDate(condition: PerformedDateCondition): Evaluator {
     const limitDay = dayIndex(threshold(now));
     return condition.operator === 'date_before' ? day < limitDay : day >= limitDay;
   };
+}
+
+/**
+ * Counts of a habit's event in the recent window, in the longer window (`before`, or `recent + gap`),
+ * and over all retained history.
+ */
+export function habitCounts(condition: HabitCondition): (profile: Profile, now: number) => { recent: number; longer: number; ever: number } {
+  const base = { type: 'event' as const, event: condition.event, channel: condition.channel, where: condition.where };
+  const longerDays = condition.type === 'stopped' ? condition.before!.days : condition.recent.days + condition.gap!.days;
+  const recent = eventWindowReader({ ...base, within: condition.recent });
+  const longer = eventWindowReader({ ...base, within: { days: longerDays } });
+  const ever = eventWindowReader(base);
+  return (profile, now) => ({ recent: recent(profile, now).count, longer: longer(profile, now).count, ever: ever(profile, now).count });
 }
 
 export const gapSeconds = (within: SequenceCondition['within']): number =>
@@ -465,6 +516,8 @@ export function segmentReferences(condition: Condition): string[] {
     case 'event':
     case 'performed_date':
     case 'sequence':
+    case 'stopped':
+    case 'restarted':
     case 'bucket':
       return [];
     default:
@@ -598,6 +651,11 @@ export function aggregateSpecsOf(condition: Condition): AggregateSpec[] {
     }
     case 'sequence':
       return condition.steps.map(sequenceStepSpec);
+    case 'stopped':
+    case 'restarted': {
+      const spec = condition.where ? aggregateSpec(condition.event, condition.where) : undefined;
+      return spec ? [spec] : [];
+    }
     case 'trait':
     case 'performed_date':
     case 'segment':

@@ -180,6 +180,42 @@ describe('segment conditions', () => {
       expected: true,
     },
     {
+      description: 'stopped: bought in the last 180 days, not in the last 60',
+      condition: { type: 'stopped', event: 'Order Completed', recent: { days: 60 }, before: { days: 180 } },
+      profile: profileWith({}, [{ at: daysAgo(100) }]),
+      expected: true,
+    },
+    {
+      description: 'stopped is false while still buying',
+      condition: { type: 'stopped', event: 'Order Completed', recent: { days: 60 }, before: { days: 180 } },
+      profile: profileWith({}, [{ at: daysAgo(100) }, { at: daysAgo(5) }]),
+      expected: false,
+    },
+    {
+      description: 'stopped is false for someone who never bought',
+      condition: { type: 'stopped', event: 'Order Completed', recent: { days: 60 }, before: { days: 180 } },
+      profile: profileWith({}),
+      expected: false,
+    },
+    {
+      description: 'restarted: bought this week, not in the 90 days before, but earlier',
+      condition: { type: 'restarted', event: 'Order Completed', channel: 'store', recent: { days: 7 }, gap: { days: 90 } },
+      profile: profileWith({}, [{ channel: 'store', at: daysAgo(2) }, { channel: 'store', at: daysAgo(150) }]),
+      expected: true,
+    },
+    {
+      description: 'restarted is false for a first purchase',
+      condition: { type: 'restarted', event: 'Order Completed', channel: 'store', recent: { days: 7 }, gap: { days: 90 } },
+      profile: profileWith({}, [{ channel: 'store', at: daysAgo(2) }]),
+      expected: false,
+    },
+    {
+      description: 'restarted is false for a regular buyer',
+      condition: { type: 'restarted', event: 'Order Completed', channel: 'store', recent: { days: 7 }, gap: { days: 90 } },
+      profile: profileWith({}, [{ channel: 'store', at: daysAgo(2) }, { channel: 'store', at: daysAgo(40) }, { channel: 'store', at: daysAgo(150) }]),
+      expected: false,
+    },
+    {
       description: 'pages count as "Page Viewed"',
       condition: { type: 'event', event: 'Page Viewed', within: { days: 3 } },
       profile: profileWith({}, [{ type: 'page', event: undefined, at: daysAgo(2) }]),
@@ -208,6 +244,7 @@ describe('segment conditions', () => {
     [{ type: 'trait', trait: 'x', operator: 'date_before', value: 'last tuesday' }, 'value', 'ISO-8601'],
     [{ type: 'trait', trait: 'x', operator: 'exists', value: 1 }, 'value', 'must be absent'],
     [{ type: 'bucket', from: 50, to: 10 }, 'to', 'greater than from'],
+    [{ type: 'stopped', event: 'X', recent: { days: 60 }, before: { days: 30 } }, 'before', 'longer than recent'],
     [{ type: 'segment', segment: 'Not An Id' }, 'segment', 'segment id'],
   ])('rejects %j at %s', (condition, path, message) => {
     const result = conditionSchema.safeParse(condition);
