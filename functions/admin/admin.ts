@@ -18,6 +18,7 @@ import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domai
 import { z } from 'zod';
 import {
   CONDITION_LANGUAGE_VERSION,
+  MAX_SEGMENTS,
   SEGMENT_ID_PATTERN,
   SegmentGraphError,
   compile,
@@ -160,6 +161,9 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       if (!SEGMENT_ID_PATTERN.test(id)) throw badRequest('segment id must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit', [{ path: 'segmentId', message: 'invalid id' }]);
       const input = segmentInputSchema.parse(jsonBody(event));
       const others = (await catalog.segments.list()).filter((s) => s.id !== id);
+      if (others.length >= MAX_SEGMENTS) {
+        throw conflict(`a catalog holds at most ${MAX_SEGMENTS} segments; delete one first`);
+      }
       try {
         orderByDependencies([...others, { id, condition: input.condition }]);
       } catch (error) {

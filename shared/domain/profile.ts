@@ -14,9 +14,15 @@ export { DAY_MS, dayIndex };
 export const PROFILE_LIMITS = {
   /** Daily buckets older than this are dropped: the longest window a segment can look back. */
   horizonDays: 400,
-  /** Distinct `event|channel` aggregates kept; the least recently active is evicted first. */
-  aggregateKeys: 100,
+  /** Buckets stay daily this long; older ones are merged into weeks, so a key holds at most ~90 buckets. */
+  dailyDays: 35,
+  /** Distinct aggregate keys kept; the least recently active is evicted first. */
+  aggregateKeys: 64,
   identifiersPerType: 10,
+  /** Distinct traits kept; new ones beyond this are ignored (existing ones still update). */
+  traits: 64,
+  /** A trait value larger than this, as JSON, is not stored. */
+  traitBytes: 1024,
   /** Message ids remembered to drop redelivered duplicates without an extra table. */
   recentMessages: 64,
 } as const;
@@ -168,6 +174,9 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
   for (const [trait, value] of Object.entries(event.traits)) {
     if (trait === 'email' || value === undefined) continue; // email is an identifier, kept normalised there
     if ((profile.traitsAt[trait] ?? -Infinity) > at) continue;
+    // Bounded, so one noisy source cannot push the item towards DynamoDB's 400 KB limit.
+    if (!(trait in profile.traits) && Object.keys(profile.traits).length >= PROFILE_LIMITS.traits) continue;
+    if (trait.length > 200 || Buffer.byteLength(JSON.stringify(value)) > PROFILE_LIMITS.traitBytes) continue;
     profile.traits[trait] = value;
     profile.traitsAt[trait] = at;
   }
@@ -203,6 +212,7 @@ function pruneAggregates(profile: Profile, now: number): void {
     let keep = 0;
     while (keep < buckets.length && buckets[keep]! >= oldestEntry) keep += stride;
     buckets.length = keep;
+    if (!isTimesKey(key)) coarsen(buckets, stride, dayIndex(now) - PROFILE_LIMITS.dailyDays);
     if (keep === 0) delete profile.aggregates[key];
     else lastActive.set(key, isTimesKey(key) ? Math.floor(buckets[0]! / 86_400) : buckets[0]!);
   }
@@ -211,6 +221,33 @@ function pruneAggregates(profile: Profile, now: number): void {
     const stalest = [...lastActive.entries()].sort((a, b) => a[1] - b[1]).slice(0, excess);
     for (const [key] of stalest) delete profile.aggregates[key];
   }
+}
+
+/**
+ * Merges buckets of days before `cutoff` into week buckets (keyed by the week's first day index),
+ * in place. Counts and sums add up, minima and maxima combine. Windows reaching that far back
+ * are therefore week-granular: a week counts when it starts inside the window.
+ */
+export function coarsen(buckets: number[], stride: number, cutoff: number): void {
+  let write = 0;
+  for (let read = 0; read < buckets.length; read += stride) {
+    const day = buckets[read]!;
+    const target = day >= cutoff ? day : day - (((day % 7) + 7) % 7);
+    const previous = write - stride;
+    if (previous >= 0 && buckets[previous] === target) {
+      buckets[previous + 1]! += buckets[read + 1]!;
+      if (stride === VALUE_STRIDE) {
+        buckets[previous + 2]! += buckets[read + 2]!;
+        buckets[previous + 3] = Math.min(buckets[previous + 3]!, buckets[read + 3]!);
+        buckets[previous + 4] = Math.max(buckets[previous + 4]!, buckets[read + 4]!);
+      }
+      continue;
+    }
+    for (let k = 0; k < stride; k++) buckets[write + k] = buckets[read + k]!;
+    buckets[write] = target;
+    write += stride;
+  }
+  buckets.length = write;
 }
 
 /** Keys of filtered and valued aggregates have a third part, the spec id. */

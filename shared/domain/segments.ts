@@ -229,6 +229,8 @@ export const segmentJsonSchema = (): Record<string, unknown> => ({
 });
 
 export const SEGMENT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Segments in a catalog: memberships and their outbox live in each profile item, which must stay bounded. */
+export const MAX_SEGMENTS = 200;
 
 export interface Segment extends SegmentInput {
   id: string;

@@ -43,8 +43,9 @@ describe('explain', () => {
     });
   });
 
-  it('shows the first day an event was performed, across channels', () => {
+  it('shows the first day an event was performed, across channels (week-granular beyond 35 days)', () => {
     const result = explain({ type: 'performed_date', event: 'Order Completed', which: 'first', operator: 'date_after', value: { daysAgo: 30 } }, profile, now, new Set());
-    expect(result).toEqual({ condition: 'first Order Completed after 30 days ago', held: false, seen: { first: '2026-01-10' } });
+    // 2026-01-10 is 64 days back: its bucket is now the week starting 2026-01-08.
+    expect(result).toEqual({ condition: 'first Order Completed after 30 days ago', held: false, seen: { first: '2026-01-08' } });
   });
 });

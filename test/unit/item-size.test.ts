@@ -1,0 +1,69 @@
+/** The profile item stays far under DynamoDB's 400 KB limit even at every bound at once, and small in the common case. */
+import { describe, expect, it } from 'vitest';
+import { MAX_ITEM_BYTES, itemSize } from '../../shared/domain/item-size';
+import { DAY_MS, PROFILE_LIMITS, coarsen, dayIndex, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
+import { MAX_SEGMENTS } from '../../shared/domain/segments';
+import { anEvent } from '../helpers/events';
+
+const now = Date.parse('2026-03-15T12:00:00.000Z');
+const today = dayIndex(now);
+const long = (prefix: string, length: number) => prefix + 'x'.repeat(length - prefix.length);
+
+function worstCase(): Profile {
+  const profile = newProfile(`p_${'0'.repeat(29)}`, new Date(now - 400 * DAY_MS).toISOString());
+  for (const type of ['userId', 'email', 'anonymousId'] as const) {
+    profile.identifiers[type] = Array.from({ length: PROFILE_LIMITS.identifiersPerType }, (_, i) => long(`${type}${i}`, 256));
+  }
+  for (let t = 0; t < PROFILE_LIMITS.traits; t++) {
+    profile.traits[long(`trait${t}-`, 200)] = long('', PROFILE_LIMITS.traitBytes - 2);
+    profile.traitsAt[long(`trait${t}-`, 200)] = now;
+  }
+  // Every aggregate key a filtered, valued one (five numbers a bucket), active every day for the whole horizon.
+  for (let k = 0; k < PROFILE_LIMITS.aggregateKeys; k++) {
+    const buckets: number[] = [];
+    for (let d = 0; d < PROFILE_LIMITS.horizonDays; d++) buckets.push(today - d, 123_456, 12_345_678.91, 1_234.56, 98_765.43);
+    profile.aggregates[`${long(`Event ${k} `, 200)}|call_center|abcdefghij`] = buckets;
+  }
+  profile.channels = { web: 1e9, app: 1e9, email: 1e9, store: 1e9, call_center: 1e9, event: 1e9, crm: 1e9 };
+  profile.segments = Array.from({ length: MAX_SEGMENTS }, (_, i) => long(`segment-${i}-`, 64));
+  profile.pending = profile.segments.map((segmentId) => ({
+    id: 'f'.repeat(32),
+    segmentId,
+    segmentRevision: 1000,
+    profileId: profile.profileId,
+    change: 'entered' as const,
+    at: new Date(now).toISOString(),
+  }));
+  const events = Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) => anEvent({ type: 'alias', event: undefined, messageId: `m${i}`, at: new Date(now).toISOString() }));
+  return foldEvents(profile, events, [], now).profile; // prunes and coarsens like any write
+}
+
+describe('profile item size', () => {
+  it('at every bound at once (64 traits of 1 KB, 64 valued aggregates active daily for 400 days, 200 segments entered at once) stays under 400 KB', () => {
+    const size = itemSize(worstCase() as unknown as Record<string, unknown>);
+    console.log(`worst-case profile item: ${(size / 1024).toFixed(1)} KB of ${MAX_ITEM_BYTES / 1024} KB`);
+    expect(size).toBeLessThan(MAX_ITEM_BYTES);
+    expect(size).toBeGreaterThan(MAX_ITEM_BYTES / 4); // the construction really is at the bounds
+  });
+
+  it('is about 1 KB for a typical customer', () => {
+    const events = [
+      anEvent({ type: 'identify', event: undefined, traits: { email: 'ada@example.com', firstName: 'Ada', tier: 'VIP', city: 'Nice' }, at: new Date(now - 90 * DAY_MS).toISOString() }),
+      ...Array.from({ length: 6 }, (_, i) => anEvent({ channel: i % 2 ? 'store' : 'web', at: new Date(now - i * 20 * DAY_MS).toISOString() })),
+      ...Array.from({ length: 10 }, (_, i) => anEvent({ type: 'page', event: undefined, at: new Date(now - i * 3 * DAY_MS).toISOString() })),
+      ...Array.from({ length: 8 }, (_, i) => anEvent({ event: 'Email Opened', channel: 'email', at: new Date(now - i * 7 * DAY_MS).toISOString() })),
+    ];
+    const profile = foldEvents(newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp), events, [{ type: 'userId', value: 'ada' }, { type: 'email', value: 'ada@example.com' }], now).profile;
+    const size = itemSize({ ...profile, segments: ['vip-store', 'recent-visitors'] } as unknown as Record<string, unknown>);
+    console.log(`typical profile item: ${size} bytes`);
+    expect(size).toBeLessThan(1500);
+  });
+
+  it('merges buckets older than the daily span into weeks, adding counts and sums', () => {
+    const cutoff = 700;
+    // Days 705 and 702 stay daily; 699, 698 and 693 fall in weeks starting 693 (693 % 7 === 0).
+    const buckets = [705, 1, 10, 10, 10, 702, 1, 5, 5, 5, 699, 2, 8, 3, 5, 698, 1, 1, 1, 1, 693, 3, 30, 10, 10];
+    coarsen(buckets, 5, cutoff);
+    expect(buckets).toEqual([705, 1, 10, 10, 10, 702, 1, 5, 5, 5, 693, 6, 39, 1, 10]);
+  });
+});
