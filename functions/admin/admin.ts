@@ -27,6 +27,7 @@ import {
   orderByDependencies,
   segmentInputSchema,
   aggregateSpecsOf,
+  dependenciesOf,
   segmentHistory,
   segmentJsonSchema,
   segmentReferences,
@@ -190,7 +191,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     .on('GET', '/v1/segments/{segmentId}', async ({ params }) => {
       const segment = await catalog.segments.get(params.segmentId!);
       if (!segment) throw notFound(`segment ${params.segmentId}`);
-      return json(200, { ...segment, size: await memberships.count(segment.id) });
+      return json(200, { ...segment, size: await memberships.count(segment.id), dependsOn: dependenciesOf(segment.condition) });
     })
     .on('DELETE', '/v1/segments/{segmentId}', async ({ params }) => {
       const dependants = (await catalog.audiences.list()).filter((a) => a.segmentId === params.segmentId);

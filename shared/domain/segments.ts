@@ -492,17 +492,78 @@ function countTest(operator: CountOperator, value: number): (count: number) => b
   }
 }
 
+/** What can change a segment's result: so an event re-evaluates only the segments it can affect. */
+export interface Dependencies {
+  traits: string[];
+  events: string[];
+  segments: string[];
+  /** The result can change with time alone (rolling windows, "more than 30 days ago"). */
+  time: boolean;
+}
+
+export function dependenciesOf(condition: Condition): Dependencies {
+  const deps: Dependencies = { traits: [], events: [], segments: [], time: false };
+  const relative = (value: unknown) => typeof value === 'object' && value !== null && 'daysAgo' in value;
+  const visit = (c: Condition): void => {
+    switch (c.type) {
+      case 'and':
+      case 'or':
+        return c.conditions.forEach(visit);
+      case 'not':
+        return visit(c.condition);
+      case 'trait':
+        deps.traits.push(c.trait);
+        deps.time ||= (c.operator === 'date_before' || c.operator === 'date_after') && relative(c.value);
+        return;
+      case 'event':
+        deps.events.push(c.event);
+        deps.time ||= c.within !== undefined;
+        return;
+      case 'performed_date':
+        deps.events.push(c.event);
+        deps.time ||= relative(c.value);
+        return;
+      case 'sequence':
+        deps.events.push(...c.steps.map((s) => s.event));
+        deps.time ||= relative(c.since);
+        return;
+      case 'stopped':
+      case 'restarted':
+        deps.events.push(c.event);
+        deps.time = true;
+        return;
+      case 'segment':
+        deps.segments.push(c.segment);
+        return;
+      case 'bucket':
+        return;
+      default:
+        return assertUnreachable(c);
+    }
+  };
+  visit(condition);
+  return { traits: [...new Set(deps.traits)], events: [...new Set(deps.events)], segments: [...new Set(deps.segments)], time: deps.time };
+}
+
 export interface CompiledSegment {
   id: string;
   revision: number;
   matches: Evaluator;
+  dependsOn: Dependencies;
 }
 
 export const compileSegment = (segment: Segment): CompiledSegment => ({
   id: segment.id,
   revision: segment.revision,
   matches: compile(segment.condition),
+  dependsOn: dependenciesOf(segment.condition),
 });
+
+/** What changed in a profile: the behaviours and traits of the events just folded. */
+export interface ProfileChanges {
+  events: ReadonlySet<string>;
+  traits: ReadonlySet<string>;
+}
 
 /** Ids of the segments a condition refers to. */
 export function segmentReferences(condition: Condition): string[] {
@@ -576,7 +637,13 @@ export interface MembershipResult {
  * caller does not know (a catalog cached before the segment was created) are
  * kept as they are: only a caller that knows a segment may move a profile out.
  */
-export function evaluateMemberships(profile: Profile, segments: readonly CompiledSegment[], now: number): MembershipResult {
+export function evaluateMemberships(
+  profile: Profile,
+  segments: readonly CompiledSegment[],
+  now: number,
+  /** When given, only segments these changes (or time, or a changed segment they use) can affect are evaluated. */
+  changes?: ProfileChanges,
+): MembershipResult {
   const before = new Set(profile.segments);
   const after: string[] = [];
   const transitions: Transition[] = [];
@@ -591,12 +658,25 @@ export function evaluateMemberships(profile: Profile, segments: readonly Compile
   });
 
   const memberOf = new Set<string>();
+  const changedSegments = new Set<string>();
+  const affected = (d: Dependencies) =>
+    d.time || d.events.some((e) => changes!.events.has(e)) || d.traits.some((t) => changes!.traits.has(t)) || d.segments.some((s) => changedSegments.has(s));
   for (const segment of segments) {
-    if (segment.matches(profile, now, memberOf)) {
+    if (changes && !affected(segment.dependsOn)) {
+      if (before.has(segment.id)) {
+        memberOf.add(segment.id);
+        after.push(segment.id);
+      }
+      continue;
+    }
+    const isIn = segment.matches(profile, now, memberOf);
+    const wasIn = before.has(segment.id);
+    if (isIn !== wasIn) changedSegments.add(segment.id);
+    if (isIn) {
       memberOf.add(segment.id);
       after.push(segment.id);
-      if (!before.has(segment.id)) transitions.push(transition(segment, 'entered'));
-    } else if (before.has(segment.id)) {
+      if (!wasIn) transitions.push(transition(segment, 'entered'));
+    } else if (wasIn) {
       transitions.push(transition(segment, 'exited'));
     }
   }

@@ -9,8 +9,8 @@ import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import type { EnrichedEvent } from '../domain/events';
 import type { Identifier } from '../domain/identity';
-import { foldEvents, newProfile, type Profile, type Transition } from '../domain/profile';
-import { evaluateMemberships, type CompiledCatalog } from '../domain/segments';
+import { behaviourName, foldEvents, newProfile, type Profile, type Transition } from '../domain/profile';
+import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 
@@ -56,7 +56,10 @@ export class ProfileWriter {
       const now = this.deps.now();
       const base = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
       const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs);
-      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now);
+      // A profile seen before, changed by events: only the segments those events can affect. New profiles and
+      // re-evaluations without events (jobs, time passing) evaluate every segment.
+      const changes = current && change.events.length > 0 ? changesOf(folded.applied) : undefined;
+      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes);
       const identifiersChanged = JSON.stringify(folded.profile.identifiers) !== JSON.stringify(base.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
       if (folded.applied.length === 0 && transitions.length === 0 && !identifiersChanged) {
@@ -112,4 +115,15 @@ export function dailyChanges(transitions: readonly Transition[]): DailyChanges[]
     groups.set(key, group);
   }
   return [...groups.values()];
+}
+
+function changesOf(events: readonly EnrichedEvent[]): ProfileChanges {
+  const names = new Set<string>();
+  const traits = new Set<string>();
+  for (const event of events) {
+    const name = behaviourName(event);
+    if (name !== undefined) names.add(name);
+    for (const trait of Object.keys(event.traits)) traits.add(trait);
+  }
+  return { events: names, traits };
 }

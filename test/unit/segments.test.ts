@@ -6,6 +6,7 @@ import {
   compile,
   compileSegment,
   conditionSchema,
+  dependenciesOf,
   evaluateMemberships,
   orderByDependencies,
   segmentHistory,
@@ -333,6 +334,36 @@ describe('evaluateMemberships', () => {
       segment('nice', { type: 'trait', trait: 'city', operator: 'eq', value: 'nice' }),
     ]).map(compileSegment);
     expect(evaluateMemberships(profile, segments, now).segments).toEqual(['nice', 'vip', 'vip-in-nice']);
+  });
+
+  it('re-evaluates only the segments an event can affect, and those built on a segment that changed', () => {
+    const calls: string[] = [];
+    const spy = (seg: Segment) => {
+      const compiled = compileSegment(seg);
+      return { ...compiled, matches: (...args: Parameters<typeof compiled.matches>) => (calls.push(seg.id), compiled.matches(...args)) };
+    };
+    const segments = orderByDependencies([
+      segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),
+      segment('buyers', { type: 'event', event: 'Order Completed' }),
+      segment('recent-openers', { type: 'event', event: 'Email Opened', within: { days: 30 } }),
+      segment('vip-buyers', { type: 'and', conditions: [{ type: 'segment', segment: 'vip' }, { type: 'segment', segment: 'buyers' }] }),
+      segment('holdout', { type: 'bucket', from: 0, to: 10 }),
+    ]).map(spy);
+    const profile = { ...profileWith({ tier: 'vip' }, [{ channel: 'store', at: daysAgo(2) }]), segments: ['vip'] };
+
+    const result = evaluateMemberships(profile, segments, now, { events: new Set(['Order Completed']), traits: new Set() });
+    expect(calls.sort()).toEqual(['buyers', 'recent-openers', 'vip-buyers']); // recent-openers: its window moves with time
+    expect(result.segments).toEqual(['buyers', 'vip', 'vip-buyers']);
+
+    calls.length = 0;
+    evaluateMemberships({ ...profile, segments: result.segments }, segments, now, { events: new Set(['Page Viewed']), traits: new Set(['city']) });
+    expect(calls).toEqual(['recent-openers']);
+    expect(dependenciesOf({ type: 'and', conditions: [{ type: 'trait', trait: 'signedUpAt', operator: 'date_before', value: { daysAgo: 30 } }, { type: 'segment', segment: 'vip' }] })).toEqual({
+      traits: ['signedUpAt'],
+      events: [],
+      segments: ['vip'],
+      time: true,
+    });
   });
 
   it('keeps memberships of segments the caller does not know (a stale catalog never evicts)', () => {
