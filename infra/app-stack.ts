@@ -37,7 +37,7 @@ export function eventBridgeSchedule(cron: string): Schedule {
 
 export class PrismeAppStack extends Stack {
   readonly api: HttpApi;
-  readonly functions: Record<'ingest' | 'processor' | 'admin' | 'snapshot' | 'freeze', PrismeFunction>;
+  readonly functions: Record<'ingest' | 'processor' | 'admin' | 'snapshot' | 'freeze' | 'sweep', PrismeFunction>;
 
   constructor(scope: Construct, id: string, props: PrismeAppStackProps) {
     super(scope, id, props);
@@ -111,7 +111,23 @@ export class PrismeAppStack extends Stack {
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindBus(data.bus);
 
-    this.functions = { ingest, processor, admin, snapshot, freeze };
+    const sweep = new PrismeFunction(this, 'Sweep', {
+      name: 'sweep',
+      description: 'Hourly: re-evaluate the profiles whose memberships are due to change with time',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    })
+      .bindTable('catalog', t.catalog, 'readWrite')
+      .bindTable('profiles', t.profiles, 'readWrite', ['due'])
+      .bindTable('memberships', t.memberships, 'readWrite')
+      .bindBus(data.bus);
+    new Rule(this, 'SweepSchedule', {
+      description: schedules.sweep.description,
+      schedule: eventBridgeSchedule(schedules.sweep.cron),
+      targets: [new LambdaFunction(sweep.fn, { retryAttempts: 2 })],
+    });
+
+    this.functions = { ingest, processor, admin, snapshot, freeze, sweep };
     this.routeBusEvents(data.bus, snapshot, freeze);
 
     this.api = new HttpApi(this, 'Api', {

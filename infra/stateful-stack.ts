@@ -3,13 +3,13 @@
  * from the functions so that redeploying code can never replace a table.
  */
 import { Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { dataBucketName } from './prisme-function';
-import { deadLetterQueue, eventQueue, tables, type KeyDefinition, type TableName } from '../shared/resources';
+import { deadLetterQueue, eventQueue, tables, type KeyDefinition, type TableDefinition, type TableName } from '../shared/resources';
 
 const attribute = (key: KeyDefinition): Attribute => ({
   name: key.name,
@@ -32,6 +32,12 @@ export class PrismeStatefulStack extends Stack {
         new TableV2(this, definition.logicalName, {
           partitionKey: attribute(definition.partitionKey),
           sortKey: 'sortKey' in definition ? attribute(definition.sortKey) : undefined,
+          globalSecondaryIndexes: ((definition as TableDefinition).indexes ?? []).map((index) => ({
+            indexName: index.name,
+            partitionKey: attribute(index.partitionKey),
+            sortKey: attribute(index.sortKey),
+            projectionType: ProjectionType.KEYS_ONLY,
+          })),
           billing: Billing.onDemand(),
           encryption: TableEncryptionV2.awsManagedKey(),
           pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -1,6 +1,6 @@
 /** Creates Prisme's tables from `shared/resources.ts`: used by the local runtime and the integration tests. */
 import { CreateTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { tables, type TableName } from '../shared/resources';
+import { tables, type TableDefinition, type TableName } from '../shared/resources';
 
 export async function createTables(client: DynamoDBClient, nameOf: (table: TableName) => string): Promise<void> {
   const existing = new Set<string>();
@@ -14,13 +14,27 @@ export async function createTables(client: DynamoDBClient, nameOf: (table: Table
   for (const [table, definition] of Object.entries(tables) as Array<[TableName, (typeof tables)[TableName]]>) {
     const name = nameOf(table);
     if (existing.has(name)) continue;
-    const keys = [definition.partitionKey, ...('sortKey' in definition ? [definition.sortKey] : [])];
+    const def: TableDefinition = definition;
+    const keys = [def.partitionKey, ...(def.sortKey ? [def.sortKey] : [])];
+    const indexes = def.indexes ?? [];
+    const attributes = new Map([...keys, ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])].map((k) => [k.name, k.type]));
     await client.send(
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
+        AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
         KeySchema: keys.map((k, i) => ({ AttributeName: k.name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+        GlobalSecondaryIndexes:
+          indexes.length === 0
+            ? undefined
+            : indexes.map((index) => ({
+                IndexName: index.name,
+                KeySchema: [
+                  { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+                  { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              })),
       }),
     );
   }

@@ -209,15 +209,17 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     });
 
     // Imported only now: each handler module reads its configuration at load, as on a Lambda cold start.
-    const [ingest, admin, processor, snapshot, freeze] = await Promise.all([
+    const [ingest, admin, processor, snapshot, freeze, sweep] = await Promise.all([
       import('../functions/ingest/handler'),
       import('../functions/admin/handler'),
       import('../functions/processor/handler'),
       import('../functions/snapshot/handler'),
       import('../functions/freeze/handler'),
+      import('../functions/sweep/handler'),
     ]);
     const invokeSnapshot = (event: BusEvent) => snapshot.handler(event as never, lambdaContext('prisme-snapshot', 900_000));
     const invokeFreeze = (event: BusEvent) => freeze.handler(event as never, lambdaContext('prisme-freeze', 900_000));
+    const invokeSweep = (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', 900_000));
     bus.route([DETAIL_TYPES.snapshotRequested], invokeSnapshot);
     bus.route([DETAIL_TYPES.freezeRequested], invokeFreeze);
 
@@ -234,6 +236,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       const jobs = [
         new Cron(schedules.freeze.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'freeze', invokeFreeze)),
         new Cron(schedules.snapshots.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'snapshots', invokeSnapshot)),
+        new Cron(schedules.sweep.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'sweep', invokeSweep)),
       ];
       stops.push(async () => jobs.forEach((job) => job.stop()));
     }

@@ -9,12 +9,19 @@ export interface KeyDefinition {
   readonly name: string;
   readonly type: KeyType;
 }
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: KeyDefinition;
+  readonly sortKey: KeyDefinition;
+}
 export interface TableDefinition {
   /** Logical name; also the suffix of the environment variable naming the table. */
   readonly logicalName: string;
   readonly envVar: string;
   readonly partitionKey: KeyDefinition;
   readonly sortKey?: KeyDefinition;
+  /** Global secondary indexes, keys only. */
+  readonly indexes?: readonly IndexDefinition[];
 }
 
 export const tables = {
@@ -23,6 +30,8 @@ export const tables = {
     logicalName: 'Profiles',
     envVar: 'PROFILES_TABLE',
     partitionKey: { name: 'profileId', type: 'S' },
+    /** Sparse: profiles whose memberships can change with time, by the hour (and shard) they are due. */
+    indexes: [{ name: 'due', partitionKey: { name: 'due', type: 'S' }, sortKey: { name: 'profileId', type: 'S' } }],
   },
   /** `type:value` (e.g. `email:ada@example.com`) -> profileId; claimed by conditional put. */
   identities: {
@@ -97,6 +106,8 @@ export const eventBus = {
 export const schedules = {
   /** Daily freeze of slow indicators and re-evaluation of time-dependent memberships. */
   freeze: { cron: '0 3 * * *', description: 'Daily freeze' },
+  /** Re-evaluates the profiles whose memberships are due to change with time (after each hour). */
+  sweep: { cron: '5 * * * *', description: 'Time sweep of due profiles' },
   /** Audience snapshots due by their own cron are taken by this sweep. */
   snapshots: { cron: '*/15 * * * *', description: 'Audience snapshot sweep' },
 } as const;

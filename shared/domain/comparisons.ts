@@ -157,7 +157,7 @@ export function compileComparison(operator: ComparisonOperator, value: unknown):
 }
 
 /** Milliseconds of an ISO-8601 string or an epoch-milliseconds number; undefined for anything else. */
-function timeOf(value: unknown): number | undefined {
+export function timeOf(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);

@@ -58,6 +58,10 @@ export interface Profile {
   recent: string;
   /** Transitions written with the profile but perhaps not yet applied. */
   pending: Transition[];
+  /** Epoch ms when a membership can next change with time alone (absent: never). */
+  nextCheckAt?: number;
+  /** Key of the sparse `due` index: the hour (and shard) of `nextCheckAt`. */
+  due?: string;
 }
 
 export function newProfile(profileId: string, at: string): Profile {

@@ -548,6 +548,7 @@ export function dependenciesOf(condition: Condition): Dependencies {
 export interface CompiledSegment {
   id: string;
   revision: number;
+  condition: Condition;
   matches: Evaluator;
   dependsOn: Dependencies;
 }
@@ -555,6 +556,7 @@ export interface CompiledSegment {
 export const compileSegment = (segment: Segment): CompiledSegment => ({
   id: segment.id,
   revision: segment.revision,
+  condition: segment.condition,
   matches: compile(segment.condition),
   dependsOn: dependenciesOf(segment.condition),
 });

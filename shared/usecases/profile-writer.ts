@@ -9,6 +9,7 @@ import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import type { EnrichedEvent } from '../domain/events';
 import type { Identifier } from '../domain/identity';
+import { dueKey, nextCheckAt } from '../domain/next-change';
 import { behaviourName, foldEvents, newProfile, type Profile, type Transition } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
@@ -62,11 +63,20 @@ export class ProfileWriter {
       const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes);
       const identifiersChanged = JSON.stringify(folded.profile.identifiers) !== JSON.stringify(base.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
-      if (folded.applied.length === 0 && transitions.length === 0 && !identifiersChanged) {
+      const evaluated: Profile = { ...folded.profile, segments: memberOf };
+      const checkAt = nextCheckAt(catalog, evaluated, now);
+      const scheduleChanged = (base.nextCheckAt ?? Infinity) !== checkAt;
+      if (folded.applied.length === 0 && transitions.length === 0 && !identifiersChanged && !scheduleChanged) {
         return { ...outcome, written: false };
       }
 
-      const next: Profile = { ...folded.profile, segments: memberOf, pending: transitions, version: base.version + 1 };
+      const next: Profile = {
+        ...evaluated,
+        pending: transitions,
+        version: base.version + 1,
+        nextCheckAt: checkAt === Infinity ? undefined : checkAt,
+        due: checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId),
+      };
       try {
         await this.deps.profiles.put(next, base.version);
       } catch (error) {

@@ -21,6 +21,12 @@ type Resource = { Properties: Record<string, any> };
 const resources = (template: Template, type: string) => Object.values(template.findResources(type)) as Resource[];
 
 describe('stateful stack', () => {
+  it('indexes profiles by the hour they are due, keys only', () => {
+    data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'due', Projection: { ProjectionType: 'KEYS_ONLY' } })],
+    });
+  });
+
   it('has the four tables, on demand, with point-in-time recovery and encryption', () => {
     const tables = resources(data, 'AWS::DynamoDB::GlobalTable');
     expect(tables).toHaveLength(4);
@@ -56,9 +62,9 @@ describe('stateful stack', () => {
 });
 
 describe('service stack', () => {
-  it('runs five arm64 Node.js 22 functions', () => {
+  it('runs six arm64 Node.js 22 functions', () => {
     const functions = resources(service, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -85,7 +91,7 @@ describe('service stack', () => {
 
   it('schedules the daily freeze and the snapshot sweep, and routes requests from the bus', () => {
     const rules = resources(service, 'AWS::Events::Rule');
-    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0 3 * * ? *)', 'cron(0/15 * * * ? *)']);
+    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0 3 * * ? *)', 'cron(0/15 * * * ? *)', 'cron(5 * * * ? *)']);
     const detailTypes = rules.flatMap((r) => r.Properties.EventPattern?.['detail-type'] ?? []);
     expect(detailTypes.sort()).toEqual(['Audience Snapshot Requested', 'Freeze Requested']);
   });
@@ -99,6 +105,9 @@ describe('service stack', () => {
     const adminStatements = JSON.parse(policyOf('AdminRole')).Statement as Array<{ Action: string[]; Resource: unknown }>;
     const onProfiles = adminStatements.filter((s) => JSON.stringify(s.Resource).includes('Profiles'));
     expect(onProfiles.flatMap((s) => s.Action)).not.toContain('dynamodb:PutItem');
+    // Only the sweep queries the due index, and no function gets an index wildcard.
+    expect(policyOf('SweepRole')).toMatch(/\/index\/due/);
+    expect(policyOf('ProcessorRole')).not.toMatch(/\/index\//);
   });
 });
 

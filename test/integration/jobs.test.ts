@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createFreezeHandler } from '../../functions/freeze/freeze';
 import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snapshot/snapshot';
+import { createSweepHandler } from '../../functions/sweep/sweep';
 import { lambdaContext } from '../../local/lambda-context';
 import type { Audience } from '../../shared/domain/audiences';
 import { DAY_MS } from '../../shared/domain/profile';
@@ -70,6 +71,38 @@ describe('daily freeze', () => {
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
     expect(publisher.events.map((e) => e.detail.change)).toEqual(['entered', 'exited']);
     expect((await stores.catalog.listRuns(FREEZE_SCOPE, 5)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+  });
+});
+
+describe('time sweep', () => {
+  it('re-evaluates exactly the profiles that are due, so a membership ends on time', async () => {
+    const deps = { identities: stores.identities, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 };
+    await processEvents(
+      [
+        { event: anEvent({ type: 'page', event: undefined, userId: 'visitor', at: '2026-03-15T09:00:00.000Z' }), origin: 'm' },
+        { event: anEvent({ type: 'identify', event: undefined, userId: 'never-visits', traits: { tier: 'vip' } }), origin: 'm' },
+      ],
+      deps,
+    );
+    const visitor = (await stores.profiles.scan(undefined, 10)).items.find((p) => p.identifiers.userId?.includes('visitor'))!;
+    const other = (await stores.profiles.scan(undefined, 10)).items.find((p) => p.identifiers.userId?.includes('never-visits'))!;
+    // The visit (15 March) leaves "the last 3 days" when 18 March begins.
+    expect(visitor.nextCheckAt).toBe(Date.parse('2026-03-18T00:00:00.000Z'));
+    expect(visitor.due).toMatch(/^2026-03-18T00#\d$/);
+    expect(other.nextCheckAt).toBeUndefined();
+
+    const sweep = createSweepHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: writer(), logger: silentLogger(), now: clock });
+    now = Date.parse('2026-03-17T23:05:00.000Z');
+    expect((await sweep(scheduled(), lambdaContext('sweep', 900_000))).progress).toMatchObject({ profiles: 0, transitions: 0 });
+    expect(await stores.memberships.count('recent-visitors')).toBe(1);
+
+    now = Date.parse('2026-03-18T00:05:00.000Z');
+    const run = await sweep(scheduled(), lambdaContext('sweep', 900_000));
+    expect(run).toMatchObject({ runId: '2026-03-18T00', progress: { fromHour: '2026-03-18T00', profiles: 1, transitions: 1 } });
+    expect(await stores.memberships.count('recent-visitors')).toBe(0);
+    const after = await stores.profiles.get(visitor.profileId);
+    expect(after!.nextCheckAt).toBeUndefined(); // nothing left that time can change
+    expect(after!.due).toBeUndefined();
   });
 });
 

@@ -3,6 +3,7 @@ import {
   type BatchGetCommandOutput,
   GetCommand,
   PutCommand,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -25,6 +26,8 @@ export interface ProfileStore {
   put(profile: Profile, expectedVersion: number): Promise<void>;
   clearPending(profileId: string, version: number): Promise<void>;
   scan(cursor: string | undefined, limit: number, segment?: { index: number; total: number }): Promise<Page<Profile>>;
+  /** Ids of the profiles in one bucket of the due index. */
+  due(dueKey: string, cursor: string | undefined, limit: number): Promise<Page<string>>;
 }
 
 export const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
@@ -94,6 +97,21 @@ export class DynamoProfileStore implements ProfileStore {
       // A newer write already replaced the outbox, after applying it: nothing left to clear.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  async due(dueKey: string, cursor: string | undefined, limit: number): Promise<Page<string>> {
+    const { Items, LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'due',
+        KeyConditionExpression: '#due = :due',
+        ExpressionAttributeNames: { '#due': 'due' },
+        ExpressionAttributeValues: { ':due': dueKey },
+        ExclusiveStartKey: decodeCursor(cursor),
+        Limit: limit,
+      }),
+    );
+    return { items: (Items ?? []).map((item) => item.profileId as string), cursor: encodeCursor(LastEvaluatedKey) };
   }
 
   async scan(cursor: string | undefined, limit: number, segment?: { index: number; total: number }): Promise<Page<Profile>> {
