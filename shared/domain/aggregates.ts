@@ -135,9 +135,10 @@ export interface WindowValues {
 
 export const emptyWindow = (): WindowValues => ({ count: 0, sum: 0, min: Infinity, max: -Infinity });
 
-/** Adds the buckets on `firstDay` or later into `into`. */
-export function readValues(buckets: readonly number[], firstDay: number, into: WindowValues): WindowValues {
+/** Adds the buckets from `firstDay` to `lastDay` (both included) into `into`. */
+export function readValues(buckets: readonly number[], firstDay: number, into: WindowValues, lastDay = Infinity): WindowValues {
   for (let i = 0; i < buckets.length && buckets[i]! >= firstDay; i += VALUE_STRIDE) {
+    if (buckets[i]! > lastDay) continue;
     into.count += buckets[i + 1]!;
     into.sum += buckets[i + 2]!;
     if (buckets[i + 3]! < into.min) into.min = buckets[i + 3]!;

@@ -21,7 +21,7 @@ export type DateOperator = (typeof DATE_OPERATORS)[number];
 export type DateValue = string | { daysAgo: number };
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO-8601 date' });
+export const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO-8601 date' });
 export const dateValueSchema = z.union([isoInstant, z.strictObject({ daysAgo: z.number().min(0).max(36_500) })]);
 
 const MAX_REGEX_LENGTH = 200;

@@ -19,6 +19,7 @@ import {
   sequenceStepSpec,
   type Condition,
   type DateValue,
+  type EventCondition,
 } from './segments';
 
 export interface Explanation {
@@ -33,6 +34,12 @@ export interface Explanation {
 const channelsOf = (channel?: Channel | Channel[]): readonly Channel[] => (channel === undefined ? CHANNELS : ([] as Channel[]).concat(channel));
 const onChannels = (channel?: Channel | Channel[]) => (channel === undefined ? '' : ` on ${([] as Channel[]).concat(channel).join(' or ')}`);
 const dateText = (value: DateValue) => (typeof value === 'string' ? value : `${value.daysAgo} days ago`);
+const windowText = ({ within, between }: EventCondition): string => {
+  if (between) return ` from ${between.from} to ${between.to}`;
+  if (!within) return ' ever';
+  const [unit, amount] = Object.entries(within).find(([, v]) => v !== undefined)!;
+  return ` in the last ${amount} ${unit}`;
+};
 const dayText = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
 export function explain(condition: Condition, profile: Profile, now: number, memberOf: ReadonlySet<string>): Explanation {
@@ -65,7 +72,7 @@ export function explain(condition: Condition, profile: Profile, now: number, mem
       ].join(', ');
       const figure = aggregate ? aggregateValue(aggregate.fn, values) : undefined;
       return {
-        condition: `${text}${condition.within ? ` in the last ${condition.within.days} days` : ' ever'}`,
+        condition: `${text}${windowText(condition)}`,
         held,
         seen: aggregate ? { count: values.count, [aggregate.fn]: Number.isNaN(figure) ? null : figure } : { count: values.count },
       };

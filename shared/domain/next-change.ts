@@ -13,6 +13,7 @@ import {
   assertUnreachable,
   sequenceStepSpec,
   specOfCondition,
+  subDaySeconds,
   type CompiledCatalog,
   type Condition,
   type DateValue,
@@ -57,8 +58,15 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
       if (daysAgo === undefined || at === undefined) return Infinity;
       return future(at + daysAgo * DAY_MS + 1);
     }
-    case 'event':
-      return condition.within ? future(windowExit(condition, condition.within.days, profile, now)) : Infinity;
+    case 'event': {
+      if (!condition.within) return Infinity;
+      const seconds = subDaySeconds(condition.within);
+      if (seconds === undefined) return future(windowExit(condition, condition.within.days!, profile, now));
+      // The oldest occurrence still inside an hours or minutes window leaves it `seconds` after it happened.
+      const times = profile.aggregates[timesKey(specOfCondition(condition)!)] ?? [];
+      const inside = times.filter((t) => t >= now / 1000 - seconds);
+      return inside.length === 0 ? Infinity : future((Math.min(...inside) + seconds) * 1000 + 1);
+    }
     case 'performed_date': {
       const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
       const days = channels

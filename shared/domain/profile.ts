@@ -122,6 +122,13 @@ export function countSince(buckets: Buckets, firstDay: number): number {
 
 export const totalCount = (buckets: Buckets): number => countSince(buckets, -Infinity);
 
+/** Sum of the counts from `firstDay` to `lastDay`, both included. */
+export function countBetween(buckets: Buckets, firstDay: number, lastDay: number): number {
+  let total = 0;
+  for (let i = 0; i < buckets.length && buckets[i]! >= firstDay; i += 2) if (buckets[i]! <= lastDay) total += buckets[i + 1]!;
+  return total;
+}
+
 const TOKEN_CHARS = 8;
 export const messageToken = (messageId: string): string =>
   createHash('sha256').update(messageId).digest('base64url').slice(0, TOKEN_CHARS);

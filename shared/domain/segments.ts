@@ -13,14 +13,15 @@ import {
   compileComparison,
   dateThreshold,
   dateValueSchema,
+  isoInstant,
   valueProblem,
   type ComparisonOperator,
   type CountOperator,
   type DateOperator,
   type DateValue,
 } from './comparisons';
-import { aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
-import { DAY_MS, aggregateKey, countSince, dayIndex, type Profile, type Transition } from './profile';
+import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
+import { DAY_MS, aggregateKey, countBetween, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
@@ -35,8 +36,13 @@ export interface EventCondition {
   channel?: Channel | Channel[];
   /** Defaults to "at least once". */
   count?: { operator: CountOperator; value: number };
-  /** Rolling window in whole UTC days, today included; all retained history when absent. */
-  within?: { days: number };
+  /**
+   * Rolling window: `days` in whole UTC days, today included; or `hours` / `minutes` exactly, from the
+   * latest 50 occurrences. All retained history when absent (and no `between`).
+   */
+  within?: { days?: number; hours?: number; minutes?: number };
+  /** A fixed period instead: from one date to another, whole UTC days, both included. */
+  between?: { from: string; to: string };
   /** Only occurrences whose properties pass every filter count. */
   where?: PropertyFilter[];
   /** A figure over a numeric property of the (filtered) occurrences: "average order value above 50". */
@@ -118,12 +124,21 @@ const traitConditionSchema = z
     if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
   });
 
-const eventConditionSchema = z.strictObject({
+const eventConditionSchema = z
+  .strictObject({
   type: z.literal('event'),
   event: z.string().min(1).max(200),
   channel: channelsSchema.optional(),
   count: z.strictObject({ operator: z.enum(COUNT_OPERATORS), value: z.number().int().min(0) }).optional(),
-  within: z.strictObject({ days: z.number().int().min(1).max(400) }).optional(),
+  within: z
+    .strictObject({
+      days: z.number().int().min(1).max(400).optional(),
+      hours: z.number().int().min(1).max(24 * 400).optional(),
+      minutes: z.number().int().min(1).max(60 * 24 * 400).optional(),
+    })
+    .refine((w) => Object.values(w).filter((v) => v !== undefined).length === 1, { message: 'give exactly one of days, hours or minutes' })
+    .optional(),
+  between: z.strictObject({ from: isoInstant, to: isoInstant }).refine((b) => Date.parse(b.from) <= Date.parse(b.to), { path: ['to'], message: 'must not be before from' }).optional(),
   where: z.array(propertyFilterSchema).min(1).max(10).optional(),
   aggregate: z
     .strictObject({
@@ -133,7 +148,16 @@ const eventConditionSchema = z.strictObject({
       value: z.number(),
     })
     .optional(),
-});
+  })
+  .superRefine((c, ctx) => {
+    if (c.within && c.between) ctx.addIssue({ code: 'custom', path: ['between'], message: 'give within or between, not both' });
+    if (c.within && c.within.days === undefined) {
+      if (c.aggregate) ctx.addIssue({ code: 'custom', path: ['aggregate'], message: 'needs a window in days (or none): figures are kept per day' });
+      if (c.count && c.count.value > MAX_OCCURRENCES) {
+        ctx.addIssue({ code: 'custom', path: ['count', 'value'], message: `at most ${MAX_OCCURRENCES} with an hours or minutes window` });
+      }
+    }
+  });
 
 const performedDateSchema = z.strictObject({
   type: z.literal('performed_date'),
@@ -403,27 +427,49 @@ export function bucketOf(profileId: string, salt: string): number {
   return createHash('sha256').update(`${salt}\u0000${profileId}`).digest().readUInt32BE(0) % 100;
 }
 
+/** Seconds of an hours or minutes window; undefined for day windows and none. */
+export const subDaySeconds = (within: EventCondition['within']): number | undefined =>
+  within && within.days === undefined ? (within.hours ?? 0) * 3_600 + (within.minutes ?? 0) * 60 : undefined;
+
 /** The spec an event condition needs maintained, or undefined when plain daily counts suffice. */
 export function specOfCondition(condition: EventCondition): AggregateSpec | undefined {
+  if (subDaySeconds(condition.within) !== undefined) {
+    return occurrenceSpec(condition.event, condition.where, condition.channel === undefined ? undefined : ([] as Channel[]).concat(condition.channel));
+  }
   if (!condition.where && !condition.aggregate) return undefined;
   return aggregateSpec(condition.event, condition.where, condition.aggregate?.property);
 }
 
 /** Count, sum, min and max of an event condition's occurrences in its window, over its channels. */
 export function eventWindowReader(condition: EventCondition): (profile: Profile, now: number) => WindowValues {
+  const spec = specOfCondition(condition);
+  const seconds = subDaySeconds(condition.within);
+  if (seconds !== undefined) {
+    const key = timesKey(spec!);
+    return (profile, now) => {
+      const values = emptyWindow();
+      const since = now / 1000 - seconds;
+      for (const t of profile.aggregates[key] ?? []) {
+        if (t < since) break;
+        values.count++;
+      }
+      return values;
+    };
+  }
   // The exact keys are known at compile time: direct lookups, no scan of the profile's keys.
   const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
-  const spec = specOfCondition(condition);
   const keys = channels.map((channel) => (spec ? specKey(spec, channel) : aggregateKey(condition.event, channel)));
   const days = condition.within?.days;
+  const fixed = condition.between && { first: dayIndex(Date.parse(condition.between.from)), last: dayIndex(Date.parse(condition.between.to)) };
   return (profile, now) => {
-    const firstDay = days === undefined ? -Infinity : dayIndex(now) - days + 1;
+    const firstDay = fixed ? fixed.first : days === undefined ? -Infinity : dayIndex(now) - days + 1;
+    const lastDay = fixed ? fixed.last : Infinity;
     const values = emptyWindow();
     for (const key of keys) {
       const buckets = profile.aggregates[key];
       if (buckets === undefined) continue;
-      if (spec) readValues(buckets, firstDay, values);
-      else values.count += countSince(buckets, firstDay);
+      if (spec) readValues(buckets, firstDay, values, lastDay);
+      else values.count += countBetween(buckets, firstDay, lastDay);
     }
     return values;
   };
@@ -453,7 +499,7 @@ function compileEvent(condition: EventCondition): Evaluator {
   const { aggregate } = condition;
   const aggregateHolds = aggregate ? countTest(aggregate.operator, aggregate.value) : undefined;
 
-  if (!aggregate && !condition.where) {
+  if (!aggregate && !condition.where && !condition.between && subDaySeconds(condition.within) === undefined) {
     // The hot path: plain counts, no allocation.
     const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
     const keys = channels.map((channel) => aggregateKey(condition.event, channel));
