@@ -151,6 +151,17 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       }
       return json(200, await previewSegment(condition, deps));
     })
+    .on('GET', '/v1/migrations', async ({ query }) => {
+      const day = /^\d{4}-\d{2}-\d{2}$/;
+      const to = query.to || iso().slice(0, 10);
+      const from = query.from || new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
+      if (!day.test(from) || !day.test(to) || from > to) throw badRequest('from and to are days (YYYY-MM-DD), from not after to', [{ path: 'from', message: 'invalid period' }]);
+      if (Date.parse(to) - Date.parse(from) > 400 * 86_400_000) throw badRequest('a period spans at most 400 days', [{ path: 'from', message: 'period too long' }]);
+      const totals = new Map<string, number>();
+      for (const m of await catalog.migrations(from, to)) totals.set(`${m.from}>${m.to}`, (totals.get(`${m.from}>${m.to}`) ?? 0) + m.profiles);
+      const migrations = [...totals].map(([pair, profiles]) => ({ from: pair.split('>')[0], to: pair.split('>')[1], profiles })).sort((a, b) => b.profiles - a.profiles);
+      return json(200, { from, to, migrations });
+    })
     .on('GET', '/v1/schemas/segment', async () => json(200, segmentJsonSchema()))
     .on('GET', '/v1/segments', async () => {
       const segments = await catalog.segments.list();

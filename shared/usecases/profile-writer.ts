@@ -3,7 +3,7 @@
  * write, then apply the membership outbox. Used by the processor (events), the
  * segment evaluation job and the daily freeze (time passing).
  */
-import type { CatalogStore, DailyChanges } from '../adapters/dynamodb/catalog-store';
+import type { CatalogStore, DailyChanges, Migration } from '../adapters/dynamodb/catalog-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
@@ -18,7 +18,7 @@ import type { Logger } from '../logger';
 export interface ProfileWriterDeps {
   profiles: ProfileStore;
   /** Per-day entry and exit counters (segment history). */
-  stats: Pick<CatalogStore, 'countTransitions'>;
+  stats: Pick<CatalogStore, 'countTransitions' | 'countMigrations'>;
   memberships: MembershipStore;
   publisher: EventPublisher;
   logger: Logger;
@@ -105,6 +105,8 @@ export class ProfileWriter {
       ),
     );
     await this.deps.stats.countTransitions(dailyChanges(transitions));
+    const moves = migrationsOf(transitions);
+    if (moves.length > 0) await this.deps.stats.countMigrations(moves);
     await this.deps.publisher.publish(
       transitions.map((t) => ({ detailType: DETAIL_TYPES.membershipChanged, detail: { ...t, version: 1 } })),
     );
@@ -136,4 +138,16 @@ function changesOf(events: readonly EnrichedEvent[]): ProfileChanges {
     for (const trait of Object.keys(event.traits)) traits.add(trait);
   }
   return { events: names, traits };
+}
+
+/**
+ * A profile that left some segments and entered others in one change migrated from each of the
+ * former to each of the latter ("cold prospect" to "warm prospect").
+ */
+export function migrationsOf(transitions: readonly Transition[]): Migration[] {
+  const left = transitions.filter((t) => t.change === 'exited');
+  const entered = transitions.filter((t) => t.change === 'entered');
+  return left.flatMap((from) =>
+    entered.filter((to) => to.profileId === from.profileId).map((to) => ({ day: to.at.slice(0, 10), from: from.segmentId, to: to.segmentId, profiles: 1 })),
+  );
 }

@@ -218,4 +218,37 @@ describe('the examples of PRODUCT.md', () => {
     const gaspard = (await admin.get('/v1/profiles?userId=gaspard')).body.profileId;
     expect(warmed.map((e) => [e.detail.profileId, e.detail.change])).toEqual([[gaspard, 'entered']]);
   });
+
+  it('counts the migration of a prospect from cold to warm, over a period', async () => {
+    const cold = await admin.put('/v1/segments/cold-prospect', {
+      name: 'Cold prospect: no order, engaged a little',
+      condition: {
+        type: 'and',
+        conditions: [
+          { type: 'event', event: 'Order Completed', count: { operator: 'lt', value: 1 } },
+          { type: 'event', event: 'Email Opened', within: { days: 30 } },
+          { type: 'not', condition: { type: 'segment', segment: 'warm-prospect' } },
+        ],
+      },
+    });
+    expect(cold.status).toBe(201);
+    const send = async (days: number[]) => {
+      const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 10 });
+      for (const d of days) analytics.track({ userId: 'hugo', event: 'Email Opened', context: { channel: 'email' }, timestamp: ago(d) });
+      await analytics.closeAndFlush();
+      await runtime.drain();
+    };
+    await send([5, 4]);
+    const hugo = (await admin.get('/v1/profiles?userId=hugo')).body;
+    expect(hugo.segments.map((s: { id: string }) => s.id)).toEqual(['cold-prospect']);
+    await send([1]);
+    expect((await admin.get(`/v1/profiles/${hugo.profileId}`)).body.segments.map((s: { id: string }) => s.id)).toEqual(['warm-prospect']);
+
+    const today = String(
+      runtime.bus.published.find((e) => e.detail.profileId === hugo.profileId && e.detail.segmentId === 'warm-prospect')!.detail.at,
+    ).slice(0, 10);
+    const matrix = (await admin.get(`/v1/migrations?from=${today}&to=${today}`)).body;
+    expect(matrix).toEqual({ from: today, to: today, migrations: [{ from: 'cold-prospect', to: 'warm-prospect', profiles: 1 }] });
+    expect((await admin.get('/v1/migrations?from=2026-13-01')).status).toBe(400);
+  });
 });

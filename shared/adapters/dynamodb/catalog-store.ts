@@ -41,6 +41,14 @@ export interface DailyChanges {
   exited: number;
 }
 
+/** Profiles that left one segment and entered another in the same change, on one UTC day. */
+export interface Migration {
+  day: string;
+  from: string;
+  to: string;
+  profiles: number;
+}
+
 /** A kind of revisioned document stored under one partition of the catalog table. */
 export interface Collection<T extends { id: string; revision: number }> {
   get(id: string): Promise<T | undefined>;
@@ -59,6 +67,9 @@ export interface CatalogStore {
   countTransitions(changes: readonly DailyChanges[]): Promise<void>;
   /** Days from `fromDay` (YYYY-MM-DD) on, oldest first; days without changes are absent. */
   dailyChanges(segmentId: string, fromDay: string): Promise<DailyChanges[]>;
+  countMigrations(migrations: readonly Migration[]): Promise<void>;
+  /** Migrations of the days from `fromDay` to `toDay` (YYYY-MM-DD, both included). */
+  migrations(fromDay: string, toDay: string): Promise<Migration[]>;
   findSource(keyHash: string): Promise<SourceRecord | undefined>;
   putSource(source: SourceRecord): Promise<void>;
   listSources(): Promise<SourceRecord[]>;
@@ -163,6 +174,37 @@ export class DynamoCatalogStore implements CatalogStore {
       }),
     );
     return (Items ?? []).map((item) => ({ segmentId, day: item.sk as string, entered: Number(item.entered ?? 0), exited: Number(item.exited ?? 0) }));
+  }
+
+  async countMigrations(migrations: readonly Migration[]): Promise<void> {
+    await Promise.all(
+      migrations.map((m) =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: `MIGRATION#${m.day}`, sk: `${m.from}>${m.to}` },
+            UpdateExpression: 'ADD profiles :n',
+            ExpressionAttributeValues: { ':n': m.profiles },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async migrations(fromDay: string, toDay: string): Promise<Migration[]> {
+    const days: string[] = [];
+    for (let at = Date.parse(`${fromDay}T00:00:00Z`); at <= Date.parse(`${toDay}T00:00:00Z`); at += 86_400_000) {
+      days.push(new Date(at).toISOString().slice(0, 10));
+    }
+    const perDay = await Promise.all(
+      days.map(async (day) =>
+        (await this.queryPartition(`MIGRATION#${day}`)).map((item) => {
+          const [from, to] = (item.sk as string).split('>') as [string, string];
+          return { day, from, to, profiles: Number(item.profiles ?? 0) };
+        }),
+      ),
+    );
+    return perDay.flat();
   }
 
   async findSource(keyHash: string): Promise<SourceRecord | undefined> {
