@@ -268,6 +268,10 @@ export interface Segment extends SegmentInput {
    * they count events processed from this time on (there is no archive to replay yet).
    */
   aggregatesSince?: string;
+  /** Stored profiles the first evaluation of this revision has gone through so far. */
+  evaluatedProfiles?: number;
+  /** When that evaluation finished. */
+  readyAt?: string;
   createdAt: string;
   updatedAt: string;
 }

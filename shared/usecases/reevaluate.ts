@@ -55,6 +55,7 @@ export async function evaluateSegmentStep(
   const segment = await deps.catalog.segments.get(message.segmentId);
   if (!segment || segment.revision !== message.revision) return 'superseded';
   const result = await reevaluatePage(message.cursor, await loadSegments(deps.catalog), deps);
+  await deps.catalog.addSegmentProgress(segment.id, segment.revision, result.profiles);
   if (result.cursor) {
     await deps.queue.send({ ...message, cursor: result.cursor });
     return 'continued';

@@ -278,7 +278,10 @@ describe('walking skeleton, end to end', () => {
     const unknown = await admin.put('/v1/segments/orphan', { name: 'Orphan', condition: { type: 'segment', segment: 'ghost' } });
     expect(unknown.status).toBe(400);
 
-    await eventually(async () => (await admin.get('/v1/segments/store-customers')).body, (s) => s.status === 'ready' && s.size > 0);
+    const ready = await eventually(async () => (await admin.get('/v1/segments/store-customers')).body, (s) => s.status === 'ready' && s.size > 0);
+    // Its first evaluation went through every stored profile, and says so.
+    expect(ready.evaluatedProfiles).toBeGreaterThanOrEqual(ready.size);
+    expect(Date.parse(ready.readyAt)).toBeGreaterThan(Date.parse(ready.updatedAt));
     const members = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
     expect(members).toContain(frank.profileId);
     expect((await admin.delete('/v1/segments/store-customers')).status).toBe(409);

@@ -63,6 +63,8 @@ export interface CatalogStore {
   segments: Collection<Segment>;
   audiences: Collection<Audience>;
   markSegmentReady(id: string, revision: number): Promise<void>;
+  /** Adds to the count of stored profiles the revision's first evaluation has gone through. */
+  addSegmentProgress(id: string, revision: number, profiles: number): Promise<void>;
   /** Adds to the per-day entry and exit counters of segments. */
   countTransitions(changes: readonly DailyChanges[]): Promise<void>;
   /** Days from `fromDay` (YYYY-MM-DD) on, oldest first; days without changes are absent. */
@@ -132,20 +134,35 @@ export class DynamoCatalogStore implements CatalogStore {
     };
   }
 
+  async addSegmentProgress(id: string, revision: number, profiles: number): Promise<void> {
+    await this.updateSegment(id, revision, 'ADD evaluatedProfiles :n', { ':n': profiles });
+  }
+
   async markSegmentReady(id: string, revision: number): Promise<void> {
+    await this.updateSegment(id, revision, 'SET #status = :ready, readyAt = :at', { ':ready': 'ready', ':at': new Date().toISOString() }, { '#status': 'status' });
+  }
+
+  /** An update that applies only to the given revision: a newer one runs its own evaluation. */
+  private async updateSegment(
+    id: string,
+    revision: number,
+    expression: string,
+    values: Record<string, unknown>,
+    names?: Record<string, string>,
+  ): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: 'SEGMENT', sk: id },
-          UpdateExpression: 'SET #status = :ready',
+          UpdateExpression: expression,
           ConditionExpression: 'revision = :revision',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':ready': 'ready', ':revision': revision },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...values, ':revision': revision },
         }),
       );
     } catch (error) {
-      // A newer revision started its own evaluation; it will mark itself ready.
+      // A newer revision replaced this one and runs its own evaluation.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
