@@ -149,7 +149,16 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         if (error instanceof SegmentGraphError) throw badRequest(error.message, [{ path: 'condition', message: error.message }]);
         throw error;
       }
-      return json(200, await previewSegment(condition, deps));
+      // Filtered figures, sequences and sub-day windows only exist once a saved segment asks for them.
+      const maintained = new Set((await catalog.segments.list()).flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id)));
+      const missing = aggregateSpecsOf(condition).filter((spec) => !maintained.has(spec.id));
+      const preview = await previewSegment(condition, deps);
+      return json(200, {
+        ...preview,
+        ...(missing.length > 0 && {
+          warning: `${missing.length} part(s) of this condition (property filters, figures, sequences or hour windows) are not kept yet: they count events from when a segment using them is saved, so this preview undercounts them`,
+        }),
+      });
     })
     .on('GET', '/v1/migrations', async ({ query }) => {
       const day = /^\d{4}-\d{2}-\d{2}$/;

@@ -346,6 +346,10 @@ describe('walking skeleton, end to end', () => {
     expect(preview.body.sample.map((s: { profileId: string }) => s.profileId).sort()).toEqual(withTier.slice(0, 10).sort());
     expect(preview.body.scanned).toBeGreaterThan(withTier.length);
 
+    expect(preview.body.warning).toBeUndefined();
+    const unkept = await admin.post('/v1/segments/preview', { condition: { type: 'event', event: 'Order Completed', where: [{ property: 'coupon', operator: 'exists' }] } });
+    expect(unkept.body.warning).toMatch(/not kept yet/);
+
     const invalid = await admin.post('/v1/segments/preview', { condition: { type: 'event', event: 'X', within: { days: 0 } } });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.details[0].path).toBe('condition.within.days');
