@@ -48,7 +48,7 @@ export function createFreezeHandler(deps: FreezeDeps) {
 
     try {
       do {
-        const page = await reevaluatePage(cursor, catalog, deps);
+        const page = await reevaluatePage(cursor, catalog, deps, 'time');
         profiles += page.profiles;
         transitions += page.transitions;
         cursor = page.cursor;

@@ -46,7 +46,7 @@ export function createSweepHandler(deps: SweepDeps) {
           const page = await deps.profiles.due(`${hourOf(hour)}#${shard}`, cursor, 100);
           for (const profile of await deps.profiles.getMany(page.items)) {
             // A profile re-scheduled since it was indexed is only re-evaluated early: harmless.
-            const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [] }, catalog, profile);
+            const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason: 'time' }, catalog, profile);
             profiles++;
             transitions += outcome.transitions.length;
           }

@@ -19,6 +19,7 @@ export const eventContracts = {
       profileId: z.string(),
       change: z.enum(['entered', 'exited']),
       at: isoTime,
+      reason: z.enum(['events', 'definition', 'time']).describe('New events for the profile, a saved segment definition, or time passing.'),
     })
     .describe('A profile entered or left a segment.'),
   [DETAIL_TYPES.snapshotRequested]: z

@@ -27,6 +27,12 @@ export const PROFILE_LIMITS = {
   recentMessages: 64,
 } as const;
 
+/**
+ * Why a membership changed: new `events` for the profile, a saved segment `definition` evaluated over
+ * stored profiles, or `time` passing (the hourly sweep, the daily freeze).
+ */
+export type TransitionReason = 'events' | 'definition' | 'time';
+
 /** A membership change, kept on the profile until it has been applied (outbox). */
 export interface Transition {
   id: string;
@@ -36,6 +42,7 @@ export interface Transition {
   profileId: string;
   change: 'entered' | 'exited';
   at: string;
+  reason: TransitionReason;
 }
 
 export interface Profile {

@@ -21,7 +21,7 @@ import {
   type DateValue,
 } from './comparisons';
 import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
-import { DAY_MS, aggregateKey, countBetween, countSince, dayIndex, type Profile, type Transition } from './profile';
+import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
@@ -695,6 +695,7 @@ export function evaluateMemberships(
   now: number,
   /** When given, only segments these changes (or time, or a changed segment they use) can affect are evaluated. */
   changes?: ProfileChanges,
+  reason: TransitionReason = changes ? 'events' : 'time',
 ): MembershipResult {
   const before = new Set(profile.segments);
   const after: string[] = [];
@@ -707,6 +708,7 @@ export function evaluateMemberships(
     profileId: profile.profileId,
     change,
     at,
+    reason,
   });
 
   const memberOf = new Set<string>();

@@ -70,7 +70,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [profileId, group] = next;
       try {
-        const outcome = await deps.writer.apply({ profileId, events: group.events, identifiers: group.identifiers }, segments);
+        const outcome = await deps.writer.apply({ profileId, events: group.events, identifiers: group.identifiers, reason: 'events' }, segments);
         applied += outcome.applied;
         duplicates += outcome.duplicates;
       } catch (error) {

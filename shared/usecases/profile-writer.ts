@@ -10,7 +10,7 @@ import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event
 import type { EnrichedEvent } from '../domain/events';
 import type { Identifier } from '../domain/identity';
 import { dueKey, nextCheckAt } from '../domain/next-change';
-import { behaviourName, foldEvents, newProfile, type Profile, type Transition } from '../domain/profile';
+import { behaviourName, foldEvents, newProfile, type Profile, type Transition, type TransitionReason } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
@@ -29,6 +29,8 @@ export interface ProfileChange {
   profileId: string;
   events: readonly EnrichedEvent[];
   identifiers: readonly Identifier[];
+  /** Why this write happens; recorded on the transitions it causes. */
+  reason: TransitionReason;
 }
 
 export interface WriteOutcome {
@@ -60,7 +62,7 @@ export class ProfileWriter {
       // A profile seen before, changed by events: only the segments those events can affect. New profiles and
       // re-evaluations without events (jobs, time passing) evaluate every segment.
       const changes = current && change.events.length > 0 ? changesOf(folded.applied) : undefined;
-      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes);
+      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason);
       const identifiersChanged = JSON.stringify(folded.profile.identifiers) !== JSON.stringify(base.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };

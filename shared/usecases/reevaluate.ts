@@ -5,6 +5,7 @@
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
+import type { TransitionReason } from '../domain/profile';
 import { compileCatalog, type CompiledCatalog } from '../domain/segments';
 import type { ProfileWriter } from './profile-writer';
 
@@ -31,11 +32,12 @@ export async function reevaluatePage(
   cursor: string | undefined,
   segments: CompiledCatalog,
   deps: ReevaluateDeps,
+  reason: TransitionReason,
 ): Promise<PageResult> {
   const page = await deps.profiles.scan(cursor, PROFILES_PER_PAGE);
   let transitions = 0;
   for (const profile of page.items) {
-    const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [] }, segments, profile);
+    const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason }, segments, profile);
     transitions += outcome.transitions.length;
   }
   return { profiles: page.items.length, transitions, cursor: page.cursor };
@@ -54,7 +56,7 @@ export async function evaluateSegmentStep(
 ): Promise<'continued' | 'done' | 'superseded'> {
   const segment = await deps.catalog.segments.get(message.segmentId);
   if (!segment || segment.revision !== message.revision) return 'superseded';
-  const result = await reevaluatePage(message.cursor, await loadSegments(deps.catalog), deps);
+  const result = await reevaluatePage(message.cursor, await loadSegments(deps.catalog), deps, 'definition');
   await deps.catalog.addSegmentProgress(segment.id, segment.revision, result.profiles);
   if (result.cursor) {
     await deps.queue.send({ ...message, cursor: result.cursor });

@@ -126,6 +126,9 @@ describe('walking skeleton, end to end', () => {
       ['store-buyers', 3],
       ['vip-store', 1],
     ]);
+    // Those entries came from the new definition, not from events: the transitions say why.
+    const reasons = runtime.bus.published.filter((e) => e.detail.segmentId === 'store-buyers').map((e) => e.detail.reason);
+    expect(reasons).toEqual(['definition', 'definition', 'definition']);
 
     // Ada is downgraded: she leaves, and the bus says so.
     const downgrade = await fetch(`${runtime.url}/v1/identify`, {

@@ -69,7 +69,10 @@ describe('daily freeze', () => {
     const second = await freeze(scheduled(), lambdaContext('freeze', 900_000));
     expect(second).toMatchObject({ status: 'succeeded', progress: { profiles: 1, transitions: 1 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
-    expect(publisher.events.map((e) => e.detail.change)).toEqual(['entered', 'exited']);
+    expect(publisher.events.map((e) => [e.detail.change, e.detail.reason])).toEqual([
+      ['entered', 'events'],
+      ['exited', 'time'],
+    ]);
     expect((await stores.catalog.listRuns(FREEZE_SCOPE, 5)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
   });
 });

@@ -19,7 +19,7 @@ describe('EventBridge contracts', () => {
 
   it('rejects a detail that breaks the contract', () => {
     const contract = eventContracts['Segment Membership Changed'];
-    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', segmentRevision: 2, profileId: 'p', change: 'entered', at: '2026-03-15T10:00:00.000Z' }).success).toBe(true);
-    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', segmentRevision: 2, profileId: 'p', change: 'joined', at: '2026-03-15T10:00:00.000Z' }).success).toBe(false);
+    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', segmentRevision: 2, profileId: 'p', change: 'entered', at: '2026-03-15T10:00:00.000Z', reason: 'events' }).success).toBe(true);
+    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', segmentRevision: 2, profileId: 'p', change: 'joined', at: '2026-03-15T10:00:00.000Z', reason: 'events' }).success).toBe(false);
   });
 });

@@ -33,6 +33,7 @@ function worstCase(): Profile {
     profileId: profile.profileId,
     change: 'entered' as const,
     at: new Date(now).toISOString(),
+    reason: 'definition' as const,
   }));
   const events = Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) => anEvent({ type: 'alias', event: undefined, messageId: `m${i}`, at: new Date(now).toISOString() }));
   return foldEvents(profile, events, [], now).profile; // prunes and coarsens like any write
