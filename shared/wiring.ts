@@ -13,6 +13,8 @@ import { EventBridgePublisher } from './adapters/eventbridge/event-publisher';
 import { S3ObjectStore } from './adapters/s3/object-store';
 import { SqsEventQueue } from './adapters/sqs/event-queue';
 import { getStringFromEnv } from './env';
+import type { CountryCode } from 'libphonenumber-js';
+import { DEFAULT_IDENTITY_CONFIG, type IdentityConfig } from './domain/identity';
 import type { Logger } from './logger';
 import { ProfileWriter } from './usecases/profile-writer';
 import { bucket, deadLetterQueue, eventBus, eventQueue, tables } from './resources';
@@ -39,6 +41,17 @@ export const fromEnv = {
   publisher: once(() => new EventBridgePublisher(awsClients().events, getStringFromEnv(eventBus.envVar))),
   objects: once(() => new S3ObjectStore(awsClients().s3, getStringFromEnv(bucket.envVar))),
 };
+
+/** Identity settings: PRISME_PHONE_REGION (default FR), PRISME_LOYALTY_TRAITS and PRISME_BLOCKED_IDENTIFIERS (comma-separated). */
+export function identityConfigFromEnv(): IdentityConfig {
+  const list = (name: string) => (process.env[name] ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+  const loyaltyTraits = list('PRISME_LOYALTY_TRAITS');
+  return {
+    phoneRegion: (process.env.PRISME_PHONE_REGION || DEFAULT_IDENTITY_CONFIG.phoneRegion) as CountryCode,
+    loyaltyTraits: loyaltyTraits.length > 0 ? loyaltyTraits : DEFAULT_IDENTITY_CONFIG.loyaltyTraits,
+    blockedPatterns: list('PRISME_BLOCKED_IDENTIFIERS').map((pattern) => new RegExp(pattern, 'i')),
+  };
+}
 
 /** Time-sortable profile ids: `p_` + milliseconds in base 36 + 80 random bits in hex. */
 export function newProfileId(now = Date.now()): string {

@@ -12,7 +12,7 @@ import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbr
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
 import { explain } from '../../shared/domain/explain';
-import { IDENTIFIER_TYPES, identifierKey, normaliseEmail, type IdentifierType } from '../../shared/domain/identity';
+import { IDENTIFIER_TYPES, identifierKey, normaliseIdentifierType, normaliseLookup, type IdentityConfig } from '../../shared/domain/identity';
 import { isSpecKey, totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
 import { z } from 'zod';
@@ -51,6 +51,7 @@ export interface AdminDeps {
   now: () => number;
   /** Wait before a segment's first evaluation over stored profiles (see `segmentEvaluationDelaySeconds`). */
   segmentEvaluationDelaySeconds: number;
+  identity?: IdentityConfig;
   /** How long a preview may scan profiles before answering with a partial count. */
   previewBudgetMs: number;
   /** Bearer token required on every call; undefined when the gateway authorises (IAM on AWS). */
@@ -108,13 +109,14 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
 
   router
     .on('GET', '/v1/profiles', async ({ query }) => {
-      const given = IDENTIFIER_TYPES.filter((type) => query[type]);
+      // A built-in identifier type, or a custom one from context.externalIds (`?crm_id=123`).
+      const given = Object.keys(query).filter((key) => query[key] && ((IDENTIFIER_TYPES as readonly string[]).includes(key) || normaliseIdentifierType(key) === key));
       if (given.length !== 1) {
-        throw badRequest(`give exactly one of ${IDENTIFIER_TYPES.join(', ')}`, [{ path: 'query', message: 'one identifier required' }]);
+        throw badRequest(`give exactly one identifier: ${IDENTIFIER_TYPES.join(', ')} or a custom id type`, [{ path: 'query', message: 'one identifier required' }]);
       }
-      const type = given[0] as IdentifierType;
-      const value = type === 'email' ? normaliseEmail(query.email) : query[type]!.trim();
-      if (!value) throw badRequest('not a valid email address', [{ path: 'email', message: 'invalid' }]);
+      const type = given[0]!;
+      const value = normaliseLookup(type, query[type]!, deps.identity);
+      if (!value) throw badRequest(`not a valid ${type}`, [{ path: type, message: 'invalid' }]);
       const owner = (await deps.identities.owners([identifierKey({ type, value })])).values().next().value;
       const profile = owner ? await deps.profiles.get(owner) : undefined;
       if (!profile) throw notFound(`profile with ${type} ${value}`);

@@ -1,7 +1,7 @@
 import { getNumberFromEnv } from '../../shared/env';
 import { createLogger } from '../../shared/logger';
 import { segmentEvaluationDelaySeconds } from '../../shared/resources';
-import { fromEnv } from '../../shared/wiring';
+import { fromEnv, identityConfigFromEnv } from '../../shared/wiring';
 import { createAdminHandler } from './admin';
 
 export const handler = createAdminHandler({
@@ -13,6 +13,7 @@ export const handler = createAdminHandler({
   publisher: fromEnv.publisher(),
   logger: createLogger('admin'),
   now: Date.now,
+  identity: identityConfigFromEnv(),
   segmentEvaluationDelaySeconds: getNumberFromEnv('SEGMENT_EVALUATION_DELAY_S', segmentEvaluationDelaySeconds),
   // Under the HTTP API's 30 s integration limit.
   previewBudgetMs: getNumberFromEnv('PREVIEW_BUDGET_MS', 20_000),

@@ -2,7 +2,7 @@ import { getNumberFromEnv } from '../../shared/env';
 import { createLogger } from '../../shared/logger';
 import { eventQueue, processorSettings } from '../../shared/resources';
 import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
-import { fromEnv, newProfileId, profileWriter } from '../../shared/wiring';
+import { fromEnv, identityConfigFromEnv, newProfileId, profileWriter } from '../../shared/wiring';
 import { createProcessorHandler } from './processor';
 
 const logger = createLogger('processor');
@@ -17,5 +17,6 @@ export const handler = createProcessorHandler({
   logger,
   newProfileId: () => newProfileId(),
   concurrency: getNumberFromEnv('PROFILE_WRITE_CONCURRENCY', 16),
+  identity: identityConfigFromEnv(),
   maxReceiveCount: eventQueue.maxReceiveCount,
 });

@@ -2,22 +2,42 @@
  * Which identifiers an event carries, normalised, in the order they are trusted
  * when choosing the profile an event belongs to. Pure: no I/O.
  */
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { EnrichedEvent } from './events';
 
-export const IDENTIFIER_TYPES = ['userId', 'email', 'anonymousId'] as const;
-export type IdentifierType = (typeof IDENTIFIER_TYPES)[number];
+/** Built-in identifier types, most trusted first; custom ones (`context.externalIds`) rank before anonymousId. */
+export const IDENTIFIER_TYPES = ['userId', 'email', 'phone', 'loyaltyCard', 'anonymousId'] as const;
+export type BuiltInIdentifierType = (typeof IDENTIFIER_TYPES)[number];
+/** A built-in type, or a custom one from `context.externalIds` (`crm_id`, `ticketing_id`, ...). */
+export type IdentifierType = string;
 
 export interface Identifier {
   type: IdentifierType;
   value: string;
 }
 
+export interface IdentityConfig {
+  /** Region assumed for phone numbers written without an international prefix. */
+  phoneRegion: CountryCode;
+  /** Traits (or properties) that carry a loyalty card number. */
+  loyaltyTraits: readonly string[];
+  /** Values never used to match anyone, beyond the built-in ones. */
+  blockedPatterns: readonly RegExp[];
+}
+
+export const DEFAULT_IDENTITY_CONFIG: IdentityConfig = {
+  phoneRegion: 'FR',
+  loyaltyTraits: ['loyaltyCard', 'loyalty_card', 'loyaltyCardNumber'],
+  blockedPatterns: [],
+};
+
 /** Storage key of an identifier, e.g. `email:ada@example.com`. */
 export const identifierKey = (id: Identifier): string => `${id.type}:${id.value}`;
 
-const BLOCKED_VALUES = new Set(['', 'null', 'undefined', 'anonymous', 'unknown', 'none', 'nil', '0', '-1', 'n/a']);
+const BLOCKED_VALUES = new Set(['', 'null', 'undefined', 'anonymous', 'unknown', 'none', 'nil', '0', '-1', 'n/a', 'test', 'guest']);
 
-export const isBlockedValue = (value: string): boolean => BLOCKED_VALUES.has(value.trim().toLowerCase());
+export const isBlockedValue = (value: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): boolean =>
+  BLOCKED_VALUES.has(value.trim().toLowerCase()) || config.blockedPatterns.some((pattern) => pattern.test(value));
 
 /** Trimmed, lower-cased; undefined when it is not an address at all. */
 export function normaliseEmail(value: unknown): string | undefined {
@@ -26,15 +46,58 @@ export function normaliseEmail(value: unknown): string | undefined {
   return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) ? email : undefined;
 }
 
-/** The identifiers an event asserts about its person, most trusted first, blocked values left out. */
-export function identifiersOf(event: EnrichedEvent): Identifier[] {
+/** E.164 (`+33612345678`); undefined when it is not a valid number. */
+export function normalisePhone(value: unknown, region: CountryCode = DEFAULT_IDENTITY_CONFIG.phoneRegion): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const phone = parsePhoneNumberFromString(String(value), region);
+  return phone?.isValid() ? phone.number : undefined;
+}
+
+/** Custom identifier types are kept to a safe alphabet so they can be used as query parameters. */
+export const normaliseIdentifierType = (type: unknown): string | undefined => {
+  if (typeof type !== 'string') return undefined;
+  const normalised = type.trim().toLowerCase().replace(/[^a-z0-9_]+/g, '_');
+  const builtIn = IDENTIFIER_TYPES.some((t) => t.toLowerCase() === normalised);
+  return normalised && !builtIn && normalised.length <= 64 ? normalised : undefined;
+};
+
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : undefined;
+
+export interface BlockedIdentifier {
+  type: IdentifierType;
+  value: string;
+}
+
+/**
+ * The identifiers an event asserts about its person, most trusted first. Blocked values (shared
+ * placeholders like "anonymous" or "0") never match anyone: they are reported, not used.
+ */
+export function identifiersOf(
+  event: EnrichedEvent,
+  config: IdentityConfig = DEFAULT_IDENTITY_CONFIG,
+  onBlocked?: (blocked: BlockedIdentifier) => void,
+): Identifier[] {
   const found: Identifier[] = [];
   const add = (type: IdentifierType, value: string | undefined) => {
-    if (value === undefined || isBlockedValue(value)) return;
+    if (value === undefined) return;
+    if (isBlockedValue(value, config)) return onBlocked?.({ type, value });
     if (!found.some((id) => id.type === type && id.value === value)) found.push({ type, value });
   };
+  const fromEither = (name: string) => event.traits[name] ?? event.properties[name];
+
   add('userId', event.userId?.trim());
-  add('email', normaliseEmail(event.traits.email) ?? normaliseEmail(event.properties.email));
+  add('email', normaliseEmail(fromEither('email')));
+  add('phone', normalisePhone(fromEither('phone'), config.phoneRegion));
+  for (const trait of config.loyaltyTraits) add('loyaltyCard', text(fromEither(trait)));
+  const externalIds = event.context.externalIds;
+  if (Array.isArray(externalIds)) {
+    for (const external of externalIds.slice(0, 20)) {
+      const entry = external as { id?: unknown; type?: unknown };
+      const type = normaliseIdentifierType(entry?.type);
+      if (type) add(type, text(entry.id));
+    }
+  }
   add('anonymousId', event.anonymousId?.trim());
   return found;
 }
@@ -43,11 +106,23 @@ export function identifiersOf(event: EnrichedEvent): Identifier[] {
  * An alias names an earlier id of the same person; Segment does not say whether
  * it was a userId or an anonymousId, so both readings are looked up.
  */
-export function previousIdentifiersOf(event: EnrichedEvent): Identifier[] {
+export function previousIdentifiersOf(event: EnrichedEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): Identifier[] {
   const previous = event.type === 'alias' ? event.previousId?.trim() : undefined;
-  if (!previous || isBlockedValue(previous)) return [];
+  if (!previous || isBlockedValue(previous, config)) return [];
   return [
     { type: 'userId', value: previous },
     { type: 'anonymousId', value: previous },
   ];
+}
+
+/** Normalises a value given for a lookup (`?phone=06...`), the same way as on ingest. */
+export function normaliseLookup(type: IdentifierType, value: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
+  switch (type) {
+    case 'email':
+      return normaliseEmail(value);
+    case 'phone':
+      return normalisePhone(value, config.phoneRegion);
+    default:
+      return value.trim() || undefined;
+  }
 }

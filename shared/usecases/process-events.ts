@@ -4,7 +4,7 @@
  */
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
-import { identifierKey, identifiersOf, previousIdentifiersOf, type Identifier } from '../domain/identity';
+import { identifierKey, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { PoisonMessageError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
@@ -18,6 +18,7 @@ export interface ProcessEventsDeps {
   newProfileId: () => string;
   /** Profiles written at once; bounded so a large batch does not flood DynamoDB. */
   concurrency: number;
+  identity?: IdentityConfig;
 }
 
 /** An event and the queue message it came in, so failures map back to messages. */
@@ -46,7 +47,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   const ordered = input;
 
   const owners = await deps.identities.owners(
-    ordered.flatMap(({ event }) => [...identifiersOf(event), ...previousIdentifiersOf(event)].map(identifierKey)),
+    ordered.flatMap(({ event }) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey)),
   );
   const groups = new Map<string, { events: EnrichedEvent[]; identifiers: Identifier[]; origins: Set<string> }>();
   for (const item of ordered) {
@@ -89,8 +90,11 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
  * conditional put, so two concurrent first events agree on one profile.
  */
 async function resolve(event: EnrichedEvent, owners: Map<string, string>, deps: ProcessEventsDeps): Promise<Resolved> {
-  const identifiers = identifiersOf(event);
-  const candidates = [...identifiers, ...previousIdentifiersOf(event)];
+  const identifiers = identifiersOf(event, deps.identity, (blocked) =>
+    // The value itself may be personal data: log its type and length only.
+    deps.logger.warn('blocked identifier value ignored', { messageId: event.messageId, type: blocked.type, length: blocked.value.length }),
+  );
+  const candidates = [...identifiers, ...previousIdentifiersOf(event, deps.identity)];
   const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
 
   let profileId = known[0];

@@ -358,6 +358,19 @@ describe('walking skeleton, end to end', () => {
     expect(invalid.body.error.details[0].path).toBe('condition.within.days');
   });
 
+  it('finds a profile by phone, loyalty card or a custom id, normalised like on ingest', async () => {
+    const crm = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
+    crm.identify({ userId: 'iris', traits: { phone: '06 98 76 54 32', loyaltyCard: 'LC-777' }, context: { externalIds: [{ id: 'SF-0042', type: 'salesforce_id', collection: 'users', encoding: 'none' }] } });
+    await crm.closeAndFlush();
+    await runtime.drain();
+    const iris = await profileOf('userId=iris');
+    expect(iris.identifiers).toMatchObject({ phone: ['+33698765432'], loyaltyCard: ['LC-777'], salesforce_id: ['SF-0042'] });
+    for (const query of ['phone=%2B33%206%2098%2076%2054%2032', 'phone=0698765432', 'loyaltyCard=LC-777', 'salesforce_id=SF-0042']) {
+      expect((await profileOf(query)).profileId, query).toBe(iris.profileId);
+    }
+    expect((await admin.get('/v1/profiles?phone=12')).status).toBe(400);
+  });
+
   it('guards the admin API: no token, or a write key, gets 401', async () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });

@@ -40,7 +40,7 @@ beforeEach(async () => {
 });
 
 const sourced = (events: ReturnType<typeof anEvent>[], origin = 'msg-1'): SourcedEvent[] => events.map((event) => ({ event, origin }));
-const ownerOf = async (type: 'userId' | 'anonymousId' | 'email', value: string) =>
+const ownerOf = async (type: string, value: string) =>
   (await stores.identities.owners([identifierKey({ type, value })])).get(identifierKey({ type, value }));
 
 describe('processEvents', () => {
@@ -56,6 +56,21 @@ describe('processEvents', () => {
     const profile = await stores.profiles.get(anonymousProfile!);
     expect(profile!.identifiers).toEqual({ userId: ['u-42'], email: ['ada@example.com'], anonymousId: ['anon-1'] });
     expect(profile!.segments).toEqual(['vip']);
+  });
+
+  it('joins a store purchase by loyalty card and a web order by email once the CRM linked them', async () => {
+    await processEvents(sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'crm-import-1', traits: { email: 'zoe@example.com', loyaltyCard: 'LC-123', phone: '+33 6 11 22 33 44' } })]), deps);
+    await processEvents(
+      sourced([
+        anEvent({ userId: undefined, anonymousId: undefined, channel: 'store', properties: { loyaltyCard: 'LC-123', revenue: 40 } }),
+        anEvent({ userId: undefined, anonymousId: 'web-1', channel: 'web', traits: { email: 'ZOE@example.com' } }),
+      ].map((e) => ({ ...e, anonymousId: e.anonymousId ?? 'till-7' }))),
+      deps,
+    );
+    const owner = await ownerOf('email', 'zoe@example.com');
+    expect(await ownerOf('loyaltyCard', 'LC-123')).toBe(owner);
+    expect(await ownerOf('phone', '+33611223344')).toBe(owner);
+    expect((await stores.profiles.get(owner!))!.channels).toEqual({ web: 2, store: 1 });
   });
 
   it('counts a redelivered event once', async () => {
