@@ -31,6 +31,7 @@ Send an event:
 Read the profile:
   curl -s '${runtime.url}/v1/profiles?userId=u1' -H 'authorization: Bearer ${runtime.adminToken}'
 
+A realistic demo stream, segments and a snapshot: npm run demo (in another terminal)
 Logs follow as JSON lines. Ctrl-C stops; every acknowledged event is kept on disk.
 
 `);
