@@ -59,9 +59,11 @@ export function newProfileId(now = Date.now()): string {
   return `p_${time}${randomBytes(10).toString('hex')}`;
 }
 
-export const profileWriter = (logger: Logger): ProfileWriter =>
+export const profileWriter = (logger: Logger, options: { merges?: boolean } = {}): ProfileWriter =>
   new ProfileWriter({
     profiles: fromEnv.profiles(),
+    // Only the processor merges profiles, and only it may write identities.
+    identities: options.merges ? fromEnv.identities() : undefined,
     memberships: fromEnv.memberships(),
     stats: fromEnv.catalog(),
     publisher: fromEnv.publisher(),

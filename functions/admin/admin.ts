@@ -98,7 +98,14 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       events,
       segments: profile.segments.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id) })),
       version: profile.version,
+      ...(profile.mergedFrom && { mergedFrom: profile.mergedFrom }),
     };
+  };
+
+  /** A merged-away id leads to the profile that absorbed it. */
+  const followMerges = async (profile: Profile | undefined): Promise<Profile | undefined> => {
+    for (let hops = 0; profile?.mergedInto && hops < 10; hops++) profile = await deps.profiles.get(profile.mergedInto);
+    return profile;
   };
 
   const limitOf = (query: Record<string, string>) => {
@@ -118,12 +125,12 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const value = normaliseLookup(type, query[type]!, deps.identity);
       if (!value) throw badRequest(`not a valid ${type}`, [{ path: type, message: 'invalid' }]);
       const owner = (await deps.identities.owners([identifierKey({ type, value })])).values().next().value;
-      const profile = owner ? await deps.profiles.get(owner) : undefined;
+      const profile = owner ? await followMerges(await deps.profiles.get(owner)) : undefined;
       if (!profile) throw notFound(`profile with ${type} ${value}`);
       return json(200, await profileView(profile));
     })
     .on('GET', '/v1/profiles/{profileId}', async ({ params }) => {
-      const profile = await deps.profiles.get(params.profileId!);
+      const profile = await followMerges(await deps.profiles.get(params.profileId!));
       if (!profile) throw notFound(`profile ${params.profileId}`);
       return json(200, await profileView(profile));
     })
@@ -338,6 +345,7 @@ async function previewSegment(condition: Condition, deps: AdminDeps) {
   do {
     const page = await deps.profiles.scan(cursor, 1000);
     for (const profile of page.items) {
+      if (profile.mergedInto) continue;
       scanned++;
       if (!matches(profile, now, new Set(profile.segments))) continue;
       size++;

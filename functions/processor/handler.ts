@@ -12,7 +12,7 @@ export const handler = createProcessorHandler({
   profiles: fromEnv.profiles(),
   catalog: fromEnv.catalog(),
   queue: fromEnv.queue(),
-  writer: profileWriter(logger),
+  writer: profileWriter(logger, { merges: true }),
   segments: new SegmentCatalog(fromEnv.catalog(), getNumberFromEnv('SEGMENT_CACHE_TTL_MS', processorSettings.segmentCacheSeconds * 1000)),
   logger,
   newProfileId: () => newProfileId(),

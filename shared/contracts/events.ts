@@ -19,7 +19,9 @@ export const eventContracts = {
       profileId: z.string(),
       change: z.enum(['entered', 'exited']),
       at: isoTime,
-      reason: z.enum(['events', 'definition', 'time']).describe('New events for the profile, a saved segment definition, or time passing.'),
+      reason: z
+        .enum(['events', 'definition', 'time', 'merge'])
+        .describe('New events for the profile, a saved segment definition, time passing, or a merge of two profiles.'),
     })
     .describe('A profile entered or left a segment.'),
   [DETAIL_TYPES.snapshotRequested]: z
@@ -37,6 +39,14 @@ export const eventContracts = {
       transitions: z.number().int().min(0).optional(),
     })
     .describe('The daily freeze was asked for (admin API) or continues in a new invocation.'),
+  [DETAIL_TYPES.profileMerged]: z
+    .strictObject({
+      version: z.literal(1),
+      survivorId: z.string().describe('The profile that remains; lookups by the merged id lead to it.'),
+      mergedId: z.string(),
+      at: isoTime,
+    })
+    .describe('Two profiles turned out to be one person: the merged one was folded into the survivor.'),
 } satisfies Record<DetailType, z.ZodType>;
 
 export const schemaFileName = (detailType: string): string => `${detailType.toLowerCase().replaceAll(' ', '-')}.v1.json`;

@@ -29,9 +29,9 @@ export const PROFILE_LIMITS = {
 
 /**
  * Why a membership changed: new `events` for the profile, a saved segment `definition` evaluated over
- * stored profiles, or `time` passing (the hourly sweep, the daily freeze).
+ * stored profiles, `time` passing (the hourly sweep, the daily freeze), or a `merge` of two profiles.
  */
-export type TransitionReason = 'events' | 'definition' | 'time';
+export type TransitionReason = 'events' | 'definition' | 'time' | 'merge';
 
 /** A membership change, kept on the profile until it has been applied (outbox). */
 export interface Transition {
@@ -69,6 +69,12 @@ export interface Profile {
   nextCheckAt?: number;
   /** Key of the sparse `due` index: the hour (and shard) of `nextCheckAt`. */
   due?: string;
+  /** Set on a profile merged into another: reads and writes follow it to the survivor. */
+  mergedInto?: string;
+  /** Profiles this one absorbed (the latest MAX_MERGES). */
+  mergedFrom?: string[];
+  /** On a merged-away profile: every step of the merge is done; only the redirect is left. */
+  mergeCompleted?: boolean;
 }
 
 export function newProfile(profileId: string, at: string): Profile {

@@ -5,6 +5,8 @@
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import { survivorOf } from '../domain/merge';
+import type { CompiledCatalog } from '../domain/segments';
 import { PoisonMessageError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
@@ -49,10 +51,12 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   const owners = await deps.identities.owners(
     ordered.flatMap(({ event }) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey)),
   );
+  const segments = await deps.segments.current();
+  const redirects = new Map<string, string>();
   const groups = new Map<string, { events: EnrichedEvent[]; identifiers: Identifier[]; origins: Set<string> }>();
   for (const item of ordered) {
     try {
-      const { profileId, identifiers } = await resolve(item.event, owners, deps);
+      const { profileId, identifiers } = await resolve(item.event, { owners, redirects }, deps, segments);
       let group = groups.get(profileId);
       if (!group) groups.set(profileId, (group = { events: [], identifiers: [], origins: new Set() }));
       group.events.push(item.event);
@@ -63,7 +67,24 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     }
   }
 
-  const segments = await deps.segments.current();
+  // Profiles merged while resolving later events of this batch: their events go to the survivor.
+  const finalOf = (profileId: string) => {
+    for (let hops = 0; redirects.has(profileId) && hops < 20; hops++) profileId = redirects.get(profileId)!;
+    return profileId;
+  };
+  for (const [profileId, group] of [...groups]) {
+    const target = finalOf(profileId);
+    if (target === profileId) continue;
+    groups.delete(profileId);
+    const into = groups.get(target);
+    if (!into) groups.set(target, group);
+    else {
+      into.events.push(...group.events);
+      into.identifiers.push(...group.identifiers);
+      for (const origin of group.origins) into.origins.add(origin);
+    }
+  }
+
   let applied = 0;
   let duplicates = 0;
   const queue = [...groups.entries()];
@@ -84,12 +105,38 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   return { failed, profiles: groups.size, applied, duplicates };
 }
 
+/** Merges profiles into one; a profile already merged elsewhere brings its survivor into the merge. */
+async function mergeAll(profileIds: string[], context: ResolveContext, deps: ProcessEventsDeps, catalog: CompiledCatalog): Promise<string> {
+  const pending = new Set(profileIds);
+  for (let round = 0; round < 10 && pending.size > 1; round++) {
+    const survivor = survivorOf([...pending]);
+    for (const other of [...pending]) {
+      if (other === survivor) continue;
+      const result = await deps.writer.merge(survivor, other, catalog);
+      // The loser may not be written yet (first seen earlier in this batch): move what it claimed too.
+      for (const [key, owner] of context.owners) if (owner === other) await deps.identities.repoint(key, other, result);
+      context.redirects.set(other, result);
+      pending.delete(other);
+      if (result !== survivor) pending.add(result);
+    }
+  }
+  return survivorOf([...pending]);
+}
+
+interface ResolveContext {
+  /** Identifier key -> owning profile, as known in this batch. */
+  owners: Map<string, string>;
+  /** Profiles merged away in this batch -> where they went. */
+  redirects: Map<string, string>;
+}
+
 /**
  * Picks the profile an event belongs to: the owner of its most trusted known
  * identifier, else a new profile. Unclaimed identifiers are claimed for it by
  * conditional put, so two concurrent first events agree on one profile.
  */
-async function resolve(event: EnrichedEvent, owners: Map<string, string>, deps: ProcessEventsDeps): Promise<Resolved> {
+async function resolve(event: EnrichedEvent, context: ResolveContext, deps: ProcessEventsDeps, catalog: CompiledCatalog): Promise<Resolved> {
+  const { owners } = context;
   const identifiers = identifiersOf(event, deps.identity, (blocked) =>
     // The value itself may be personal data: log its type and length only.
     deps.logger.warn('blocked identifier value ignored', { messageId: event.messageId, type: blocked.type, length: blocked.value.length }),
@@ -98,17 +145,19 @@ async function resolve(event: EnrichedEvent, owners: Map<string, string>, deps: 
   const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
 
   let profileId = known[0];
-  const distinct = new Set(known);
-  if (distinct.size > 1) {
-    // Merging two profiles is identity resolution proper (issue 5); until then the most trusted owner wins.
-    deps.logger.warn('identifiers belong to different profiles; merge not applied', { profiles: [...distinct] });
-  }
   for (const id of identifiers) {
     const key = identifierKey(id);
     if (owners.has(key)) continue;
+    // A claim can lose to a concurrent batch: the owner it returns is then another profile of this person.
     const owner = await deps.identities.claim(key, profileId ?? deps.newProfileId(), event.timestamp);
     owners.set(key, owner);
     profileId ??= owner;
+  }
+  const distinct = new Set(candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined));
+  if (distinct.size > 1) {
+    // One person, several profiles: merge them into the deterministic survivor, whatever the order of arrival.
+    profileId = await mergeAll([...distinct], context, deps, catalog);
+    for (const [key, owner] of owners) if (distinct.has(owner)) owners.set(key, profileId);
   }
   if (!profileId) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
   const ownIdentifiers = identifiers.filter((id) => owners.get(identifierKey(id)) === profileId);

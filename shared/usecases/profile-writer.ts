@@ -4,11 +4,14 @@
  * segment evaluation job and the daily freeze (time passing).
  */
 import type { CatalogStore, DailyChanges, Migration } from '../adapters/dynamodb/catalog-store';
+import { createHash } from 'node:crypto';
+import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import type { EnrichedEvent } from '../domain/events';
-import type { Identifier } from '../domain/identity';
+import { identifierKey, type Identifier } from '../domain/identity';
+import { mergeProfiles } from '../domain/merge';
 import { dueKey, nextCheckAt } from '../domain/next-change';
 import { behaviourName, foldEvents, newProfile, type Profile, type Transition, type TransitionReason } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
@@ -17,6 +20,8 @@ import type { Logger } from '../logger';
 
 export interface ProfileWriterDeps {
   profiles: ProfileStore;
+  /** Needed to merge profiles: the loser's identifiers are moved to the survivor. */
+  identities?: Pick<IdentityStore, 'repoint'>;
   /** Per-day entry and exit counters (segment history). */
   stats: Pick<CatalogStore, 'countTransitions' | 'countMigrations'>;
   memberships: MembershipStore;
@@ -31,6 +36,8 @@ export interface ProfileChange {
   identifiers: readonly Identifier[];
   /** Why this write happens; recorded on the transitions it causes. */
   reason: TransitionReason;
+  /** A profile of the same person to fold into this one (a merge). */
+  absorb?: Profile;
 }
 
 export interface WriteOutcome {
@@ -54,16 +61,24 @@ export class ProfileWriter {
     let current = existing;
     for (let attempt = 1; ; attempt++) {
       current ??= await this.deps.profiles.get(change.profileId);
+      if (current?.mergedInto) {
+        // Merged away: finish the merge if it was interrupted, then write to the survivor.
+        const survivor = await this.merge(current.mergedInto, current.profileId, catalog);
+        if (change.identifiers.length > 0) await this.repoint(change.identifiers, current.profileId, survivor);
+        return this.apply({ ...change, profileId: survivor }, catalog);
+      }
       if (current && current.pending.length > 0) await this.applyTransitions(current.pending);
 
       const now = this.deps.now();
-      const base = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
+      const fresh = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
+      const base = change.absorb ? mergeProfiles(fresh, change.absorb) : fresh;
+      const absorbed = base !== fresh;
       const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs);
-      // A profile seen before, changed by events: only the segments those events can affect. New profiles and
-      // re-evaluations without events (jobs, time passing) evaluate every segment.
-      const changes = current && change.events.length > 0 ? changesOf(folded.applied) : undefined;
+      // A profile seen before, changed by events: only the segments those events can affect. New profiles,
+      // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
+      const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
       const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason);
-      const identifiersChanged = JSON.stringify(folded.profile.identifiers) !== JSON.stringify(base.identifiers);
+      const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };
       const checkAt = nextCheckAt(catalog, evaluated, now);
@@ -75,12 +90,12 @@ export class ProfileWriter {
       const next: Profile = {
         ...evaluated,
         pending: transitions,
-        version: base.version + 1,
+        version: fresh.version + 1,
         nextCheckAt: checkAt === Infinity ? undefined : checkAt,
         due: checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId),
       };
       try {
-        await this.deps.profiles.put(next, base.version);
+        await this.deps.profiles.put(next, fresh.version);
       } catch (error) {
         if (error instanceof VersionConflictError && attempt < MAX_ATTEMPTS) {
           this.deps.logger.debug('profile version conflict, retrying', { profileId: change.profileId, attempt });
@@ -95,6 +110,89 @@ export class ProfileWriter {
       }
       return { ...outcome, written: true };
     }
+  }
+
+  /**
+   * Merges `loserId` into `survivorId`, in steps that can each be repeated: mark the loser (from then on
+   * every write follows it), fold it into the survivor (once: the survivor records what it absorbed),
+   * move its identifiers, end its memberships, publish, and shrink the loser to a redirect.
+   * Returns the profile that survives, which may differ if the loser was already merged elsewhere.
+   */
+  async merge(requestedSurvivor: string, loserId: string, catalog: CompiledCatalog): Promise<string> {
+    // Mark the loser into the final survivor, never into a profile that was itself merged away.
+    let survivorId = await this.finalProfileId(requestedSurvivor);
+    if (survivorId === loserId) return survivorId;
+    let loser = await this.deps.profiles.get(loserId);
+    for (let attempt = 1; loser && !loser.mergedInto; attempt++) {
+      try {
+        await this.deps.profiles.put({ ...loser, mergedInto: survivorId, version: loser.version + 1 }, loser.version);
+        loser = { ...loser, mergedInto: survivorId, version: loser.version + 1 };
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+        loser = await this.deps.profiles.get(loserId);
+      }
+    }
+    if (!loser) {
+      // Not written yet (another batch may be about to): leave a redirect in its place, so that write fails
+      // its condition, re-reads, and follows the redirect to the survivor.
+      try {
+        const redirect: Profile = { ...newProfile(loserId, new Date(this.deps.now()).toISOString()), mergedInto: survivorId, mergeCompleted: true, version: 1 };
+        await this.deps.profiles.put(redirect, 0);
+        return survivorId;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        return this.merge(survivorId, loserId, catalog); // it was written meanwhile: merge it properly
+      }
+    }
+    if (loser.mergedInto !== survivorId) {
+      // Merged elsewhere first: that merge wins. If it was interrupted, finish it, into wherever it now leads.
+      const target = await this.finalProfileId(loser.mergedInto!);
+      if (loser.mergeCompleted) return target;
+      survivorId = target;
+    }
+    if (loser.pending.length > 0) await this.applyTransitions(loser.pending);
+    if (loser.mergeCompleted) return survivorId;
+
+    await this.apply({ profileId: survivorId, events: [], identifiers: [], reason: 'merge', absorb: loser }, catalog);
+    const identifiers = Object.entries(loser.identifiers).flatMap(([type, values]) => (values ?? []).map((value) => ({ type, value })));
+    await this.repoint(identifiers, loserId, survivorId);
+    const at = new Date(this.deps.now()).toISOString();
+    const exits: Transition[] = loser.segments.map((segmentId) => ({
+      id: createHash('sha256').update(`${loserId}\u0000${segmentId}\u0000merged`).digest('hex').slice(0, 32),
+      segmentId,
+      segmentRevision: catalog.segments.find((s) => s.id === segmentId)?.revision ?? 0,
+      profileId: loserId,
+      change: 'exited',
+      at,
+      reason: 'merge',
+    }));
+    if (exits.length > 0) await this.applyTransitions(exits);
+    await this.deps.publisher.publish([{ detailType: DETAIL_TYPES.profileMerged, detail: { version: 1, survivorId, mergedId: loserId, at } }]);
+    try {
+      // Keep only the redirect: lookups by the loser's id still find the survivor.
+      const stub: Profile = { ...newProfile(loserId, loser.firstSeen), mergedInto: survivorId, mergeCompleted: true, version: loser.version + 1 };
+      await this.deps.profiles.put(stub, loser.version);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error; // another worker finished it
+    }
+    this.deps.logger.info('profiles merged', { survivorId, mergedId: loserId });
+    return survivorId;
+  }
+
+  /** Follows the redirects left by merges to the profile that holds the data now. */
+  private async finalProfileId(profileId: string): Promise<string> {
+    let id = profileId;
+    for (let hops = 0; hops < 20; hops++) {
+      const profile = await this.deps.profiles.get(id);
+      if (!profile?.mergedInto) return id;
+      id = profile.mergedInto;
+    }
+    return id;
+  }
+
+  private async repoint(identifiers: readonly Identifier[], from: string, to: string): Promise<void> {
+    if (!this.deps.identities) throw new Error('ProfileWriter needs the identity store to merge profiles');
+    await Promise.all(identifiers.map((id) => this.deps.identities!.repoint(identifierKey(id), from, to)));
   }
 
   /** Idempotent: membership puts and deletes converge, and each event carries its transition id. */

@@ -37,6 +37,7 @@ export async function reevaluatePage(
   const page = await deps.profiles.scan(cursor, PROFILES_PER_PAGE);
   let transitions = 0;
   for (const profile of page.items) {
+    if (profile.mergedInto) continue; // a redirect left by a merge: the survivor is evaluated on its own
     const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason }, segments, profile);
     transitions += outcome.transitions.length;
   }

@@ -31,7 +31,7 @@ beforeEach(async () => {
   const logger = silentLogger();
   deps = {
     identities: stores.identities,
-    writer: new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
+    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
     segments: new SegmentCatalog(stores.catalog, 0),
     logger,
     newProfileId: () => newProfileId(),
@@ -71,6 +71,57 @@ describe('processEvents', () => {
     expect(await ownerOf('loyaltyCard', 'LC-123')).toBe(owner);
     expect(await ownerOf('phone', '+33611223344')).toBe(owner);
     expect((await stores.profiles.get(owner!))!.channels).toEqual({ web: 2, store: 1 });
+  });
+
+  it('merges two profiles of one person when an identify links them, into the older one, once', async () => {
+    // The phone app knew "u-77"; the website only an anonymous visitor who is VIP.
+    await processEvents(sourced([anEvent({ userId: 'u-77', anonymousId: undefined, channel: 'app', messageId: 'app-1', at: '2026-03-01T00:00:00.000Z' })]), deps);
+    await processEvents(
+      sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'web-9', traits: { tier: 'vip' }, messageId: 'web-1', at: '2026-03-02T00:00:00.000Z' })]),
+      deps,
+    );
+    const appProfile = (await ownerOf('userId', 'u-77'))!;
+    const webProfile = (await ownerOf('anonymousId', 'web-9'))!;
+    expect(appProfile).not.toBe(webProfile);
+    expect(await stores.memberships.count('vip')).toBe(1);
+
+    const login = anEvent({ type: 'identify', event: undefined, userId: 'u-77', anonymousId: 'web-9', messageId: 'login-1', at: '2026-03-03T00:00:00.000Z' });
+    await processEvents(sourced([login]), deps);
+    const survivor = [appProfile, webProfile].sort()[0]!;
+    const loser = [appProfile, webProfile].sort()[1]!;
+    expect(await ownerOf('userId', 'u-77')).toBe(survivor);
+    expect(await ownerOf('anonymousId', 'web-9')).toBe(survivor);
+    const merged = (await stores.profiles.get(survivor))!;
+    expect(merged.channels).toEqual({ app: 1, web: 2 });
+    expect(merged.traits).toEqual({ tier: 'vip' });
+    expect(merged.mergedFrom).toEqual([loser]);
+    expect(merged.segments).toEqual(['vip']);
+    expect((await stores.memberships.members('vip', undefined, 10)).items.map((m) => m.profileId)).toEqual([survivor]);
+    const stub = (await stores.profiles.get(loser))!;
+    expect(stub).toMatchObject({ mergedInto: survivor, mergeCompleted: true, traits: {}, aggregates: {} });
+    expect(publisher.events.filter((e) => e.detailType === 'Profile Merged').map((e) => e.detail)).toEqual([
+      expect.objectContaining({ survivorId: survivor, mergedId: loser }),
+    ]);
+
+    // Redelivery of the login and of events folded before the merge: nothing counted twice, no second merge.
+    await processEvents(sourced([login, anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'web-9', traits: { tier: 'vip' }, messageId: 'web-1', at: '2026-03-02T00:00:00.000Z' })]), deps);
+    expect((await stores.profiles.get(survivor))!.channels).toEqual({ app: 1, web: 2 });
+    expect(publisher.events.filter((e) => e.detailType === 'Profile Merged')).toHaveLength(1);
+  });
+
+  it('finishes a merge interrupted after the loser was marked, on the next event for either profile', async () => {
+    await processEvents(sourced([anEvent({ userId: 'u-5', anonymousId: undefined, messageId: 'a' })]), deps);
+    await processEvents(sourced([anEvent({ userId: undefined, anonymousId: 'd-5', messageId: 'b' })]), deps);
+    const [survivor, loser] = [(await ownerOf('userId', 'u-5'))!, (await ownerOf('anonymousId', 'd-5'))!].sort() as [string, string];
+    // A crash right after the first step: the loser is marked, nothing else happened.
+    const marked = (await stores.profiles.get(loser))!;
+    await stores.profiles.put({ ...marked, mergedInto: survivor, version: marked.version + 1 }, marked.version);
+
+    // An event for the loser's identifier arrives: it is written to the survivor, and the merge completes.
+    await processEvents(sourced([anEvent({ userId: undefined, anonymousId: 'd-5', messageId: 'c' })]), deps);
+    expect(await ownerOf('anonymousId', 'd-5')).toBe(survivor);
+    expect((await stores.profiles.get(survivor))!.channels).toEqual({ web: 3 });
+    expect((await stores.profiles.get(loser))!.mergeCompleted).toBe(true);
   });
 
   it('counts a redelivered event once', async () => {

@@ -1,4 +1,4 @@
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { backoff } from './profile-store';
 
@@ -8,6 +8,8 @@ export interface IdentityStore {
   owners(keys: readonly string[]): Promise<Map<string, string>>;
   /** Claims the key for `profileId` unless someone already did; returns the owner either way. */
   claim(key: string, profileId: string, at: string): Promise<string>;
+  /** Moves an identifier from one profile to another, only if it still belongs to `from`. */
+  repoint(key: string, from: string, to: string): Promise<void>;
 }
 
 export class DynamoIdentityStore implements IdentityStore {
@@ -31,6 +33,23 @@ export class DynamoIdentityStore implements IdentityStore {
       }
     }
     return owners;
+  }
+
+  async repoint(key: string, from: string, to: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { identifier: key },
+          UpdateExpression: 'SET profileId = :to',
+          ConditionExpression: 'profileId = :from',
+          ExpressionAttributeValues: { ':from': from, ':to': to },
+        }),
+      );
+    } catch (error) {
+      // Already moved (a repeated step), or never claimed for `from`.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async claim(key: string, profileId: string, at: string): Promise<string> {

@@ -8,6 +8,7 @@ export const DETAIL_TYPES = {
   snapshotRequested: 'Audience Snapshot Requested',
   snapshotPublished: 'Audience Snapshot Published',
   freezeRequested: 'Freeze Requested',
+  profileMerged: 'Profile Merged',
 } as const;
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 

@@ -1,0 +1,56 @@
+/**
+ * Merging two profiles of one person. The survivor is deterministic (the
+ * smaller profile id: ids are time-sortable, so the older profile), so every
+ * processor racing on the same pair agrees. Folding is the same algebra as for
+ * events: counts add up, traits keep the latest value, identifiers unite. Pure.
+ */
+import { VALUE_STRIDE, addTime, isTimesKey } from './aggregates';
+import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, type Profile } from './profile';
+
+/** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */
+export const MAX_MERGES = 20;
+
+export const survivorOf = (profileIds: readonly string[]): string => [...profileIds].sort()[0]!;
+
+/** The survivor with the loser folded in, once: a survivor that already absorbed it is returned unchanged. */
+export function mergeProfiles(survivor: Profile, loser: Profile): Profile {
+  if (survivor.mergedFrom?.includes(loser.profileId)) return survivor;
+  const merged = structuredClone(survivor);
+  if (Date.parse(loser.firstSeen) < Date.parse(merged.firstSeen)) merged.firstSeen = loser.firstSeen;
+  if (Date.parse(loser.lastSeen) > Date.parse(merged.lastSeen)) merged.lastSeen = loser.lastSeen;
+  for (const [type, values] of Object.entries(loser.identifiers)) for (const value of values ?? []) addIdentifier(merged, { type, value });
+  for (const [trait, value] of Object.entries(loser.traits)) {
+    const at = loser.traitsAt[trait] ?? -Infinity;
+    if ((merged.traitsAt[trait] ?? -Infinity) >= at && trait in merged.traits) continue;
+    if (!(trait in merged.traits) && Object.keys(merged.traits).length >= PROFILE_LIMITS.traits) continue;
+    merged.traits[trait] = value;
+    merged.traitsAt[trait] = at;
+  }
+  for (const [channel, count] of Object.entries(loser.channels)) {
+    merged.channels[channel as keyof Profile['channels']] = (merged.channels[channel as keyof Profile['channels']] ?? 0) + (count ?? 0);
+  }
+  for (const [key, buckets] of Object.entries(loser.aggregates)) {
+    const into = (merged.aggregates[key] ??= []);
+    if (isTimesKey(key)) for (const t of buckets) addTime(into, t);
+    else if (isSpecKey(key)) for (let i = 0; i < buckets.length; i += VALUE_STRIDE) mergeValueBucket(into, buckets.slice(i, i + VALUE_STRIDE));
+    else for (let i = 0; i < buckets.length; i += 2) addToBuckets(into, buckets[i]!, buckets[i + 1]!);
+  }
+  // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
+  merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);
+  // Transitive: a profile the loser had absorbed is never absorbed again through another path.
+  merged.mergedFrom = [...new Set([...(merged.mergedFrom ?? []), ...(loser.mergedFrom ?? []), loser.profileId])].slice(-MAX_MERGES);
+  return merged;
+}
+
+function mergeValueBucket(into: number[], [day, count, sum, min, max]: number[]): void {
+  let i = 0;
+  while (i < into.length && into[i]! > day!) i += VALUE_STRIDE;
+  if (into[i] === day) {
+    into[i + 1]! += count!;
+    into[i + 2]! += sum!;
+    into[i + 3] = Math.min(into[i + 3]!, min!);
+    into[i + 4] = Math.max(into[i + 4]!, max!);
+  } else {
+    into.splice(i, 0, day!, count!, sum!, min!, max!);
+  }
+}
