@@ -134,6 +134,18 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       if (!profile) throw notFound(`profile ${params.profileId}`);
       return json(200, await profileView(profile));
     })
+    .on('GET', '/v1/profiles/{profileId}/identity', async ({ params }) => {
+      const profile = await followMerges(await deps.profiles.get(params.profileId!));
+      if (!profile) throw notFound(`profile ${params.profileId}`);
+      const absorbed = await deps.profiles.getMany(profile.mergedFrom ?? []);
+      return json(200, {
+        profileId: profile.profileId,
+        requestedId: params.profileId,
+        identifiers: profile.identifiers,
+        firstSeen: profile.firstSeen,
+        merged: absorbed.map((p) => ({ profileId: p.profileId, firstSeen: p.firstSeen, mergedInto: p.mergedInto, completed: p.mergeCompleted === true })),
+      });
+    })
     .on('GET', '/v1/profiles/{profileId}/segments/{segmentId}/explain', async ({ params }) => {
       const [profile, segment] = await Promise.all([deps.profiles.get(params.profileId!), catalog.segments.get(params.segmentId!)]);
       if (!profile) throw notFound(`profile ${params.profileId}`);

@@ -371,6 +371,35 @@ describe('walking skeleton, end to end', () => {
     expect((await admin.get('/v1/profiles?phone=12')).status).toBe(400);
   });
 
+  it('merges the app profile and the web visitor of one person when she logs in on the web', async () => {
+    const client = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
+    client.track({ userId: 'jules', event: 'App Opened', context: { channel: 'app' } });
+    await client.closeAndFlush();
+    const web = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
+    web.page({ anonymousId: 'browser-jules', name: 'Pricing' });
+    await web.closeAndFlush();
+    await runtime.drain();
+    const appProfile = (await profileOf('userId=jules')).profileId;
+    const webProfile = (await profileOf('anonymousId=browser-jules')).profileId;
+    expect(appProfile).not.toBe(webProfile);
+
+    const login = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
+    login.identify({ userId: 'jules', anonymousId: 'browser-jules', traits: { email: 'jules@example.com' } });
+    await login.closeAndFlush();
+    await runtime.drain();
+
+    const [survivor, merged] = [appProfile, webProfile].sort() as [string, string];
+    const jules = await profileOf('anonymousId=browser-jules');
+    expect(jules.profileId).toBe(survivor);
+    expect(jules.channels).toEqual({ app: 1, web: 2 });
+    expect((await admin.get(`/v1/profiles/${merged}`)).body.profileId).toBe(survivor);
+    const identity = (await admin.get(`/v1/profiles/${merged}/identity`)).body;
+    expect(identity).toMatchObject({ profileId: survivor, requestedId: merged, merged: [{ profileId: merged, mergedInto: survivor, completed: true }] });
+    expect(runtime.bus.published.filter((e) => e['detail-type'] === 'Profile Merged').map((e) => e.detail)).toContainEqual(
+      expect.objectContaining({ survivorId: survivor, mergedId: merged }),
+    );
+  });
+
   it('guards the admin API: no token, or a write key, gets 401', async () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });
