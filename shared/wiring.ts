@@ -50,6 +50,14 @@ export function identityConfigFromEnv(): IdentityConfig {
     phoneRegion: (process.env.PRISME_PHONE_REGION || DEFAULT_IDENTITY_CONFIG.phoneRegion) as CountryCode,
     loyaltyTraits: loyaltyTraits.length > 0 ? loyaltyTraits : DEFAULT_IDENTITY_CONFIG.loyaltyTraits,
     blockedPatterns: list('PRISME_BLOCKED_IDENTIFIERS').map((pattern) => new RegExp(pattern, 'i')),
+    // PRISME_IDENTITY_LIMITS=userId:1,email:3 overrides the defaults type by type.
+    limits: {
+      ...DEFAULT_IDENTITY_CONFIG.limits,
+      ...Object.fromEntries(list('PRISME_IDENTITY_LIMITS').map((rule) => {
+        const [type, limit] = rule.split(':');
+        return [type!.trim(), Number(limit)];
+      })),
+    },
   };
 }
 

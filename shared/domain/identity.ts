@@ -23,13 +23,29 @@ export interface IdentityConfig {
   loyaltyTraits: readonly string[];
   /** Values never used to match anyone, beyond the built-in ones. */
   blockedPatterns: readonly RegExp[];
+  /**
+   * Most identifiers of a type one profile may hold (types absent: no limit). A match that would
+   * exceed one is refused: the lowest-priority identifier causing it is left out of the match.
+   */
+  limits: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_IDENTITY_CONFIG: IdentityConfig = {
   phoneRegion: 'FR',
   loyaltyTraits: ['loyaltyCard', 'loyalty_card', 'loyaltyCardNumber'],
   blockedPatterns: [],
+  // One person has one account id; a family may share an email or a phone, so a few are allowed.
+  limits: { userId: 1, email: 5, phone: 5, loyaltyCard: 3 },
 };
+
+/** True when a set of identifiers (by type) breaks one of the limits. */
+export function breaksLimits(identifiers: ReadonlyMap<string, ReadonlySet<string>>, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
+  for (const [type, values] of identifiers) {
+    const limit = config.limits[type];
+    if (limit !== undefined && values.size > limit) return type;
+  }
+  return undefined;
+}
 
 /** Storage key of an identifier, e.g. `email:ada@example.com`. */
 export const identifierKey = (id: Identifier): string => `${id.type}:${id.value}`;

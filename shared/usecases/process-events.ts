@@ -4,7 +4,8 @@
  */
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
-import { identifierKey, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { survivorOf } from '../domain/merge';
 import type { CompiledCatalog } from '../domain/segments';
 import { PoisonMessageError } from '../errors';
@@ -14,6 +15,8 @@ import type { SegmentCatalog } from './segment-catalog';
 
 export interface ProcessEventsDeps {
   identities: IdentityStore;
+  /** Read to check identity limits before two profiles are joined. */
+  profiles: ProfileStore;
   writer: ProfileWriter;
   segments: SegmentCatalog;
   logger: Logger;
@@ -123,6 +126,58 @@ async function mergeAll(profileIds: string[], context: ResolveContext, deps: Pro
   return survivorOf([...pending]);
 }
 
+/**
+ * Identity rules: walks the identifiers from the most trusted down, adding each (with everything its
+ * profile already holds) to the person being assembled, and leaves out one that would break a limit,
+ * so two customers who shared a device or a family email are never merged. Reads profiles only when
+ * the event reaches an existing profile with something new.
+ */
+async function withinLimits(candidates: Identifier[], event: EnrichedEvent, context: ResolveContext, deps: ProcessEventsDeps): Promise<Identifier[]> {
+  const config = deps.identity ?? DEFAULT_IDENTITY_CONFIG;
+  const ownersOf = new Set(candidates.map((id) => context.owners.get(identifierKey(id))).filter((o): o is string => o !== undefined));
+  const adds = candidates.some((id) => !context.owners.has(identifierKey(id)) && config.limits[id.type] !== undefined);
+  if (ownersOf.size === 0 || (ownersOf.size === 1 && !adds)) return candidates;
+
+  const collected = new Map<string, Set<string>>();
+  const included = new Set<string>();
+  const kept: Identifier[] = [];
+  for (const id of candidates) {
+    const owner = context.owners.get(identifierKey(id));
+    const union = new Map([...collected].map(([type, values]) => [type, new Set(values)]));
+    const add = (type: string, value: string) => (union.get(type) ?? union.set(type, new Set()).get(type)!).add(value);
+    add(id.type, id.value);
+    if (owner && !included.has(owner)) for (const known of await identifiersHeldBy(owner, context, deps)) add(known.type, known.value);
+    const broken = breaksLimits(union, config);
+    if (broken) {
+      deps.logger.warn('identifier left out of the match: it would join profiles beyond an identity limit', {
+        messageId: event.messageId,
+        type: id.type,
+        limit: broken,
+      });
+      continue;
+    }
+    collected.clear();
+    for (const [type, values] of union) collected.set(type, values);
+    if (owner) included.add(owner);
+    kept.push(id);
+  }
+  return kept;
+}
+
+/** The identifiers a profile holds: stored ones (following merges) and those claimed in this batch. */
+async function identifiersHeldBy(profileId: string, context: ResolveContext, deps: ProcessEventsDeps): Promise<Identifier[]> {
+  const held: Identifier[] = [];
+  for (const [key, owner] of context.owners) {
+    if (owner !== profileId) continue;
+    const separator = key.indexOf(':');
+    held.push({ type: key.slice(0, separator), value: key.slice(separator + 1) });
+  }
+  let profile = await deps.profiles.get(profileId);
+  for (let hops = 0; profile?.mergedInto && hops < 10; hops++) profile = await deps.profiles.get(profile.mergedInto);
+  for (const [type, values] of Object.entries(profile?.identifiers ?? {})) for (const value of values ?? []) held.push({ type, value });
+  return held;
+}
+
 interface ResolveContext {
   /** Identifier key -> owning profile, as known in this batch. */
   owners: Map<string, string>;
@@ -141,11 +196,11 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     // The value itself may be personal data: log its type and length only.
     deps.logger.warn('blocked identifier value ignored', { messageId: event.messageId, type: blocked.type, length: blocked.value.length }),
   );
-  const candidates = [...identifiers, ...previousIdentifiersOf(event, deps.identity)];
+  const candidates = await withinLimits([...identifiers, ...previousIdentifiersOf(event, deps.identity)], event, context, deps);
   const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
 
   let profileId = known[0];
-  for (const id of identifiers) {
+  for (const id of identifiers.filter((i) => candidates.includes(i))) {
     const key = identifierKey(id);
     if (owners.has(key)) continue;
     // A claim can lose to a concurrent batch: the owner it returns is then another profile of this person.
@@ -160,6 +215,6 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     for (const [key, owner] of owners) if (distinct.has(owner)) owners.set(key, profileId);
   }
   if (!profileId) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
-  const ownIdentifiers = identifiers.filter((id) => owners.get(identifierKey(id)) === profileId);
+  const ownIdentifiers = identifiers.filter((id) => candidates.includes(id) && owners.get(identifierKey(id)) === profileId);
   return { profileId, identifiers: ownIdentifiers };
 }

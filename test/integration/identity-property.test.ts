@@ -76,6 +76,7 @@ describe('identity resolution under concurrency and crashes', () => {
           const profiles = crashingStore(stores.profiles, crashAt);
           const deps: ProcessEventsDeps = {
             identities: stores.identities,
+            profiles: stores.profiles,
             writer: new ProfileWriter({ profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
             segments: new SegmentCatalog(stores.catalog, 0),
             logger,

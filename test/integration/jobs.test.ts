@@ -55,7 +55,7 @@ describe('daily freeze', () => {
   it('ends a membership whose window has passed, without any new event, and records its run', async () => {
     await processEvents(
       [{ event: anEvent({ type: 'page', event: undefined, userId: 'visitor', at: '2026-03-15T09:00:00.000Z' }), origin: 'm' }],
-      { identities: stores.identities, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 },
+      { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 },
     );
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
@@ -79,7 +79,7 @@ describe('daily freeze', () => {
 
 describe('time sweep', () => {
   it('re-evaluates exactly the profiles that are due, so a membership ends on time', async () => {
-    const deps = { identities: stores.identities, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 };
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 };
     await processEvents(
       [
         { event: anEvent({ type: 'page', event: undefined, userId: 'visitor', at: '2026-03-15T09:00:00.000Z' }), origin: 'm' },

@@ -31,6 +31,7 @@ beforeEach(async () => {
   const logger = silentLogger();
   deps = {
     identities: stores.identities,
+    profiles: stores.profiles,
     writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
     segments: new SegmentCatalog(stores.catalog, 0),
     logger,
@@ -122,6 +123,29 @@ describe('processEvents', () => {
     expect(await ownerOf('anonymousId', 'd-5')).toBe(survivor);
     expect((await stores.profiles.get(survivor))!.channels).toEqual({ web: 3 });
     expect((await stores.profiles.get(loser))!.mergeCompleted).toBe(true);
+  });
+
+  it('never merges two known customers who share a device or a family email (identity limits)', async () => {
+    const identify = (userId: string, anonymousId: string | undefined, email: string | undefined, messageId: string) =>
+      anEvent({ type: 'identify', event: undefined, userId, anonymousId, traits: email ? { email } : {}, messageId });
+    await processEvents(sourced([identify('mum', 'family-tablet', 'home@family.example', 'f1')]), deps);
+    // The son logs in on the same tablet, with the same home email: he is someone else.
+    const result = await processEvents(sourced([identify('son', 'family-tablet', 'home@family.example', 'f2')]), deps);
+    expect(result.failed.size).toBe(0);
+    const mum = (await ownerOf('userId', 'mum'))!;
+    const son = (await ownerOf('userId', 'son'))!;
+    expect(son).not.toBe(mum);
+    expect(await ownerOf('anonymousId', 'family-tablet')).toBe(mum);
+    expect(await ownerOf('email', 'home@family.example')).toBe(mum);
+    expect((await stores.profiles.get(mum))!.identifiers.userId).toEqual(['mum']);
+    expect((await stores.profiles.get(son))!.identifiers).toEqual({ userId: ['son'] });
+    expect(publisher.events.filter((e) => e.detailType === 'Profile Merged')).toEqual([]);
+
+    // Within the limits a link still merges: the son's own phone app, then his login on the web.
+    await processEvents(sourced([anEvent({ userId: undefined, anonymousId: 'son-phone', messageId: 'f3' })]), deps);
+    await processEvents(sourced([identify('son', 'son-phone', undefined, 'f4')]), deps);
+    expect(await ownerOf('anonymousId', 'son-phone')).toBe(await ownerOf('userId', 'son'));
+    expect(publisher.events.filter((e) => e.detailType === 'Profile Merged')).toHaveLength(1);
   });
 
   it('counts a redelivered event once', async () => {
