@@ -7,9 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type BenchResult, formatRate } from './harness';
+import * as identityResolution from './identity-resolution';
 import * as segmentEvaluation from './segment-evaluation';
 
-const benchmarks: Array<{ run: () => Promise<BenchResult> }> = [segmentEvaluation];
+const benchmarks: Array<{ run: () => Promise<BenchResult> }> = [segmentEvaluation, identityResolution];
 
 const results: BenchResult[] = [];
 let missed = 0;
@@ -17,7 +18,10 @@ for (const benchmark of benchmarks) {
   const result = await benchmark.run();
   results.push(result);
   console.log(`\n${result.name}: ${result.description}`);
-  for (const [who, rate] of Object.entries(result.figures)) console.log(`  ${who.padEnd(24)} ${formatRate(rate).padStart(10)} ${result.unit}`);
+  for (const [who, rate] of Object.entries(result.figures)) {
+    const shown = rate >= 100 ? `${formatRate(rate).padStart(10)} ${result.unit}` : rate.toFixed(2).padStart(10);
+    console.log(`  ${who.padEnd(28)} ${shown}`);
+  }
   for (const [ratio, value] of Object.entries(result.ratios)) {
     const target = result.targets?.[ratio];
     const verdict = target === undefined ? '' : value >= target ? `  (target ${target}x: met)` : `  (target ${target}x: MISSED)`;

@@ -1,0 +1,133 @@
+/**
+ * Identity resolution: events/s through the processor's use case against dynalite, with a realistic mix
+ * (new anonymous visitors, returning customers, anonymous visitors logging in, people whose app and web
+ * profiles merge), and the DynamoDB calls each event costs, counted on the real SDK client.
+ *
+ * Run alone: npx tsx bench/identity-resolution.ts [--people 2000]
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import dynalite from 'dynalite';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { createTables } from '../local/bootstrap';
+import { documentClient } from '../shared/adapters/clients';
+import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
+import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
+import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
+import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
+import type { EnrichedEvent } from '../shared/domain/events';
+import { processEvents, type SourcedEvent } from '../shared/usecases/process-events';
+import { ProfileWriter } from '../shared/usecases/profile-writer';
+import { SegmentCatalog } from '../shared/usecases/segment-catalog';
+import { newProfileId } from '../shared/wiring';
+import { type BenchResult, formatRate, seededRandom } from './harness';
+
+const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand']);
+const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+
+export async function run(options: { people?: number } = {}): Promise<BenchResult> {
+  const people = options.people ?? 2000;
+  const server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const raw = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  await createTables(raw, (table) => `bench-${table}`);
+  const calls = { reads: 0, writes: 0 };
+  raw.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (READS.has(context.commandName!)) calls.reads++;
+      if (WRITES.has(context.commandName!)) calls.writes++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  const dynamo = documentClient(raw);
+  const profiles = new DynamoProfileStore(dynamo, 'bench-profiles');
+  const identities = new DynamoIdentityStore(dynamo, 'bench-identities');
+  const catalog = new DynamoCatalogStore(dynamo, 'bench-catalog');
+  const logger = new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
+  const writer = new ProfileWriter({
+    profiles,
+    identities,
+    memberships: new DynamoMembershipStore(dynamo, 'bench-memberships'),
+    stats: catalog,
+    publisher: { publish: async () => undefined },
+    logger,
+    now: Date.now,
+  });
+  const deps = { identities, profiles, writer, segments: new SegmentCatalog(catalog, 60_000), logger, newProfileId: () => newProfileId(), concurrency: 16 };
+
+  // The stream: per person, in order, a few events chosen by their story.
+  const random = seededRandom(11);
+  let n = 0;
+  const event = (fields: Partial<EnrichedEvent>): EnrichedEvent => ({
+    messageId: `m${n++}`,
+    type: 'track',
+    event: 'Product Viewed',
+    properties: {},
+    traits: {},
+    context: {},
+    timestamp: new Date().toISOString(),
+    receivedAt: new Date().toISOString(),
+    channel: 'web',
+    sourceId: 'bench',
+    ...fields,
+  });
+  const stream: EnrichedEvent[] = [];
+  const stories = { anonymous: 0, returning: 0, login: 0, merge: 0 };
+  for (let p = 0; p < people; p++) {
+    const r = random();
+    if (r < 0.4) {
+      stories.anonymous++;
+      for (let i = 0; i < 3; i++) stream.push(event({ type: 'page', event: undefined, anonymousId: `anon-${p}` }));
+    } else if (r < 0.7) {
+      stories.returning++;
+      for (let i = 0; i < 4; i++) stream.push(event({ userId: `user-${p}` }));
+    } else if (r < 0.9) {
+      stories.login++;
+      stream.push(event({ type: 'page', event: undefined, anonymousId: `anon-${p}` }));
+      stream.push(event({ type: 'identify', event: undefined, anonymousId: `anon-${p}`, userId: `user-${p}`, traits: { email: `p${p}@example.com` } }));
+      stream.push(event({ userId: `user-${p}` }));
+    } else {
+      stories.merge++;
+      stream.push(event({ userId: `user-${p}`, channel: 'app' }));
+      stream.push(event({ type: 'page', event: undefined, anonymousId: `web-${p}` }));
+      stream.push(event({ type: 'identify', event: undefined, anonymousId: `web-${p}`, userId: `user-${p}` }));
+    }
+  }
+  // Batches of 100 events, as one SQS batch of 10 messages of 10 events would bring.
+  const batches: SourcedEvent[][] = [];
+  for (let i = 0; i < stream.length; i += 100) batches.push(stream.slice(i, i + 100).map((e, k) => ({ event: e, origin: `b${i}-${Math.floor(k / 10)}` })));
+
+  const start = process.hrtime.bigint();
+  for (const batch of batches) {
+    const result = await processEvents(batch, deps);
+    if (result.failed.size > 0) throw new Error(`batch failed: ${[...result.failed.values()][0]?.message}`);
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  raw.destroy();
+  await new Promise<void>((done) => server.close(() => done()));
+
+  return {
+    name: 'identity-resolution',
+    description: `${people.toLocaleString('en')} people, ${stream.length.toLocaleString('en')} events (stories: ${stories.anonymous} anonymous, ${stories.returning} returning, ${stories.login} logging in, ${stories.merge} merging), batches of 100, on dynalite`,
+    unit: 'events/s',
+    figures: {
+      'prisme events/s': stream.length / seconds,
+      'DynamoDB reads per event': calls.reads / stream.length,
+      'DynamoDB writes per event': calls.writes / stream.length,
+    },
+    ratios: {},
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { people: { type: 'string' } } });
+  const result = await run({ people: values.people ? Number(values.people) : undefined });
+  console.log(result.description);
+  for (const [name, value] of Object.entries(result.figures)) console.log(`${name.padEnd(28)} ${value >= 100 ? formatRate(value) : value.toFixed(2)}`);
+}
