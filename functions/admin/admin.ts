@@ -93,6 +93,12 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       firstSeen: profile.firstSeen,
       lastSeen: profile.lastSeen,
       identifiers: profile.identifiers,
+      identifierDetails: Object.entries(profile.identifiers).flatMap(([type, values]) =>
+        (values ?? []).map((value) => {
+          const seen = profile.identifierSeen?.[`${type}:${value}`];
+          return { type, value, ...(seen && { firstSeen: new Date(seen[0]).toISOString(), lastSeen: new Date(seen[1]).toISOString(), source: seen[2] }) };
+        }),
+      ),
       traits: profile.traits,
       channels: profile.channels,
       events,

@@ -14,6 +14,9 @@ export type IdentifierType = string;
 export interface Identifier {
   type: IdentifierType;
   value: string;
+  /** When and through which source it was seen, for the profile's identity record. */
+  seenAt?: number;
+  source?: string;
 }
 
 export interface IdentityConfig {

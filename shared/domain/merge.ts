@@ -18,7 +18,16 @@ export function mergeProfiles(survivor: Profile, loser: Profile): Profile {
   const merged = structuredClone(survivor);
   if (Date.parse(loser.firstSeen) < Date.parse(merged.firstSeen)) merged.firstSeen = loser.firstSeen;
   if (Date.parse(loser.lastSeen) > Date.parse(merged.lastSeen)) merged.lastSeen = loser.lastSeen;
-  for (const [type, values] of Object.entries(loser.identifiers)) for (const value of values ?? []) addIdentifier(merged, { type, value });
+  for (const [type, values] of Object.entries(loser.identifiers)) {
+    for (const value of values ?? []) {
+      const seen = loser.identifierSeen?.[`${type}:${value}`];
+      addIdentifier(merged, { type, value });
+      if (seen) {
+        addIdentifier(merged, { type, value, seenAt: seen[0], source: seen[2] });
+        addIdentifier(merged, { type, value, seenAt: seen[1], source: seen[2] });
+      }
+    }
+  }
   for (const [trait, value] of Object.entries(loser.traits)) {
     const at = loser.traitsAt[trait] ?? -Infinity;
     if ((merged.traitsAt[trait] ?? -Infinity) >= at && trait in merged.traits) continue;

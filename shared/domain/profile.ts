@@ -52,6 +52,8 @@ export interface Profile {
   firstSeen: string;
   lastSeen: string;
   identifiers: Partial<Record<IdentifierType, string[]>>;
+  /** `type:value` -> [first seen ms, last seen ms, source of the first sighting]. */
+  identifierSeen?: Record<string, [number, number, string]>;
   traits: Record<string, unknown>;
   /** Epoch milliseconds of the event that last set each trait. */
   traitsAt: Record<string, number>;
@@ -222,9 +224,21 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
 
 export function addIdentifier(profile: Profile, id: Identifier): void {
   const values = (profile.identifiers[id.type] ??= []);
+  if (id.seenAt !== undefined) {
+    const seen = (profile.identifierSeen ??= {});
+    const key = `${id.type}:${id.value}`;
+    const previous = seen[key];
+    seen[key] = previous
+      ? [Math.min(previous[0], id.seenAt), Math.max(previous[1], id.seenAt), id.seenAt < previous[0] ? id.source ?? previous[2] : previous[2]]
+      : [id.seenAt, id.seenAt, id.source ?? ''];
+  }
   if (values.includes(id.value)) return;
   values.push(id.value);
-  if (values.length > PROFILE_LIMITS.identifiersPerType) values.shift();
+  if (values.length > PROFILE_LIMITS.identifiersPerType) {
+    // Bounded like Segment's profiles: the oldest identifier of the type makes room.
+    const dropped = values.shift()!;
+    delete profile.identifierSeen?.[`${id.type}:${dropped}`];
+  }
 }
 
 function pruneAggregates(profile: Profile, now: number): void {

@@ -216,5 +216,6 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
   }
   if (!profileId) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
   const ownIdentifiers = identifiers.filter((id) => candidates.includes(id) && owners.get(identifierKey(id)) === profileId);
-  return { profileId, identifiers: ownIdentifiers };
+  const seenAt = Date.parse(event.timestamp);
+  return { profileId, identifiers: ownIdentifiers.map((id) => ({ ...id, seenAt, source: event.sourceId })) };
 }

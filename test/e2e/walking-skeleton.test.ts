@@ -90,6 +90,10 @@ describe('walking skeleton, end to end', () => {
 
     const ada = await profileOf('userId=ada');
     expect(ada.identifiers).toEqual({ userId: ['ada'], email: ['ada@example.com'], anonymousId: ['anon-ada'] });
+    // Each identifier says when it was first and last seen, and through which source.
+    const anon = ada.identifierDetails.find((d: { type: string }) => d.type === 'anonymousId');
+    expect(anon).toMatchObject({ value: 'anon-ada', source: 'local' });
+    expect(Date.parse(anon.firstSeen)).toBeLessThanOrEqual(Date.parse(anon.lastSeen));
     expect(ada.channels).toEqual({ web: 3, store: 2, email: 1 });
     expect(ada.events).toEqual({ 'Page Viewed': { web: 2 }, 'Order Completed': { store: 2 }, 'Email Opened': { email: 1 } });
     expect(ada.traits).toEqual({ tier: 'VIP', firstName: 'Ada' });
