@@ -149,7 +149,13 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         requestedId: params.profileId,
         identifiers: profile.identifiers,
         firstSeen: profile.firstSeen,
-        merged: absorbed.map((p) => ({ profileId: p.profileId, firstSeen: p.firstSeen, mergedInto: p.mergedInto, completed: p.mergeCompleted === true })),
+        merged: absorbed.map((p) => ({
+          profileId: p.profileId,
+          firstSeen: p.firstSeen,
+          mergedAt: profile.mergedAt?.[p.profileId] === undefined ? undefined : new Date(profile.mergedAt[p.profileId]!).toISOString(),
+          mergedInto: p.mergedInto,
+          completed: p.mergeCompleted === true,
+        })),
       });
     })
     .on('GET', '/v1/profiles/{profileId}/segments/{segmentId}/explain', async ({ params }) => {

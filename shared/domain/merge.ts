@@ -13,7 +13,7 @@ export const MAX_MERGES = 20;
 export const survivorOf = (profileIds: readonly string[]): string => [...profileIds].sort()[0]!;
 
 /** The survivor with the loser folded in, once: a survivor that already absorbed it is returned unchanged. */
-export function mergeProfiles(survivor: Profile, loser: Profile): Profile {
+export function mergeProfiles(survivor: Profile, loser: Profile, now: number): Profile {
   if (survivor.mergedFrom?.includes(loser.profileId)) return survivor;
   const merged = structuredClone(survivor);
   if (Date.parse(loser.firstSeen) < Date.parse(merged.firstSeen)) merged.firstSeen = loser.firstSeen;
@@ -48,6 +48,9 @@ export function mergeProfiles(survivor: Profile, loser: Profile): Profile {
   merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);
   // Transitive: a profile the loser had absorbed is never absorbed again through another path.
   merged.mergedFrom = [...new Set([...(merged.mergedFrom ?? []), ...(loser.mergedFrom ?? []), loser.profileId])].slice(-MAX_MERGES);
+  // When each merge happened, for the identity history; kept for the profiles still listed.
+  const mergedAt = { ...loser.mergedAt, ...merged.mergedAt, [loser.profileId]: now };
+  merged.mergedAt = Object.fromEntries(merged.mergedFrom.filter((id) => mergedAt[id] !== undefined).map((id) => [id, mergedAt[id]!]));
   return merged;
 }
 

@@ -75,6 +75,8 @@ export interface Profile {
   mergedInto?: string;
   /** Profiles this one absorbed (the latest MAX_MERGES). */
   mergedFrom?: string[];
+  /** Epoch ms of each of those merges. */
+  mergedAt?: Record<string, number>;
   /** On a merged-away profile: every step of the merge is done; only the redirect is left. */
   mergeCompleted?: boolean;
 }

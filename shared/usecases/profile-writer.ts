@@ -71,7 +71,7 @@ export class ProfileWriter {
 
       const now = this.deps.now();
       const fresh = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
-      const base = change.absorb ? mergeProfiles(fresh, change.absorb) : fresh;
+      const base = change.absorb ? mergeProfiles(fresh, change.absorb, now) : fresh;
       const absorbed = base !== fresh;
       const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs);
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,

@@ -399,6 +399,7 @@ describe('walking skeleton, end to end', () => {
     expect((await admin.get(`/v1/profiles/${merged}`)).body.profileId).toBe(survivor);
     const identity = (await admin.get(`/v1/profiles/${merged}/identity`)).body;
     expect(identity).toMatchObject({ profileId: survivor, requestedId: merged, merged: [{ profileId: merged, mergedInto: survivor, completed: true }] });
+    expect(Date.parse(identity.merged[0].mergedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(runtime.bus.published.filter((e) => e['detail-type'] === 'Profile Merged').map((e) => e.detail)).toContainEqual(
       expect.objectContaining({ survivorId: survivor, mergedId: merged }),
     );
