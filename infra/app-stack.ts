@@ -121,14 +121,8 @@ export class PrismeAppStack extends Stack {
       .bindTable('profiles', t.profiles, 'readWrite', ['due'])
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindBus(data.bus);
-    new Rule(this, 'SweepSchedule', {
-      description: schedules.sweep.description,
-      schedule: eventBridgeSchedule(schedules.sweep.cron),
-      targets: [new LambdaFunction(sweep.fn, { retryAttempts: 2 })],
-    });
-
     this.functions = { ingest, processor, admin, snapshot, freeze, sweep };
-    this.routeBusEvents(data.bus, snapshot, freeze);
+    this.routeEvents(data.bus, { snapshot, freeze, sweep });
 
     this.api = new HttpApi(this, 'Api', {
       description: 'Prisme: Segment-compatible ingest and the admin API',
@@ -148,27 +142,19 @@ export class PrismeAppStack extends Stack {
     this.configureStage(props.throttleRateLimit ?? 1000);
   }
 
-  private routeBusEvents(bus: EventBus, snapshot: PrismeFunction, freeze: PrismeFunction): void {
-    new Rule(this, 'SnapshotRequested', {
-      eventBus: bus,
-      eventPattern: { source: [eventBus.source], detailType: [DETAIL_TYPES.snapshotRequested] },
-      targets: [new LambdaFunction(snapshot.fn, { retryAttempts: 2 })],
-    });
-    new Rule(this, 'FreezeRequested', {
-      eventBus: bus,
-      eventPattern: { source: [eventBus.source], detailType: [DETAIL_TYPES.freezeRequested] },
-      targets: [new LambdaFunction(freeze.fn, { retryAttempts: 2 })],
-    });
-    new Rule(this, 'FreezeSchedule', {
-      description: schedules.freeze.description,
-      schedule: eventBridgeSchedule(schedules.freeze.cron),
-      targets: [new LambdaFunction(freeze.fn, { retryAttempts: 2 })],
-    });
-    new Rule(this, 'SnapshotSchedule', {
-      description: schedules.snapshots.description,
-      schedule: eventBridgeSchedule(schedules.snapshots.cron),
-      targets: [new LambdaFunction(snapshot.fn, { retryAttempts: 2 })],
-    });
+  /** Bus rules (requests from the admin API) and schedules; EventBridge retries each Lambda target twice. */
+  private routeEvents(bus: EventBus, fns: { snapshot: PrismeFunction; freeze: PrismeFunction; sweep: PrismeFunction }): void {
+    const target = (fn: PrismeFunction) => [new LambdaFunction(fn.fn, { retryAttempts: 2 })];
+    const onDetail = (id: string, detailType: string, fn: PrismeFunction) =>
+      new Rule(this, id, { eventBus: bus, eventPattern: { source: [eventBus.source], detailType: [detailType] }, targets: target(fn) });
+    const onSchedule = (id: string, { cron, description }: { cron: string; description: string }, fn: PrismeFunction) =>
+      new Rule(this, id, { description, schedule: eventBridgeSchedule(cron), targets: target(fn) });
+
+    onDetail('SnapshotRequested', DETAIL_TYPES.snapshotRequested, fns.snapshot);
+    onDetail('FreezeRequested', DETAIL_TYPES.freezeRequested, fns.freeze);
+    onSchedule('FreezeSchedule', schedules.freeze, fns.freeze);
+    onSchedule('SnapshotSchedule', schedules.snapshots, fns.snapshot);
+    onSchedule('SweepSchedule', schedules.sweep, fns.sweep);
   }
 
   /** Access logs and throttling on the default stage (429 with Retry-After beyond the limit). */
