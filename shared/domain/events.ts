@@ -136,7 +136,11 @@ export function parseEvents(
     if (!event.userId && !event.anonymousId) return reject('userId', 'userId or anonymousId is required');
 
     const context = { ...(shared.context ?? {}), ...(event.context ?? {}) };
-    const properties = event.properties ?? {};
+    // Segment's spec reserves properties.name for pages and screens; analytics.js fills it, server libraries don't.
+    const properties =
+      (type === 'page' || type === 'screen') && typeof event.name === 'string' && event.properties?.name === undefined
+        ? { ...event.properties, name: event.name }
+        : event.properties ?? {};
     const enriched: EnrichedEvent = {
       messageId: event.messageId ?? options.newMessageId(index),
       type: type as EventType,

@@ -5,15 +5,18 @@
  * events: counts add up, traits keep the latest value, identifiers unite. Pure.
  */
 import { VALUE_STRIDE, addTime, isTimesKey } from './aggregates';
-import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, type Profile } from './profile';
+import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, type LimitReached, type Profile } from './profile';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */
 export const MAX_MERGES = 20;
 
 export const survivorOf = (profileIds: readonly string[]): string => [...profileIds].sort()[0]!;
 
-/** The survivor with the loser folded in, once: a survivor that already absorbed it is returned unchanged. */
-export function mergeProfiles(survivor: Profile, loser: Profile, now: number): Profile {
+/**
+ * The survivor with the loser folded in, once: a survivor that already absorbed it is returned unchanged.
+ * Bounds the merge leaves something out for are pushed to `limits`.
+ */
+export function mergeProfiles(survivor: Profile, loser: Profile, now: number, limits: LimitReached[] = []): Profile {
   if (survivor.mergedFrom?.includes(loser.profileId)) return survivor;
   const merged = structuredClone(survivor);
   if (Date.parse(loser.firstSeen) < Date.parse(merged.firstSeen)) merged.firstSeen = loser.firstSeen;
@@ -21,7 +24,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number): P
   for (const [type, values] of Object.entries(loser.identifiers)) {
     for (const value of values ?? []) {
       const seen = loser.identifierSeen?.[`${type}:${value}`];
-      addIdentifier(merged, { type, value });
+      addIdentifier(merged, { type, value }, limits);
       if (seen) {
         addIdentifier(merged, { type, value, seenAt: seen[0], source: seen[2] });
         addIdentifier(merged, { type, value, seenAt: seen[1], source: seen[2] });
@@ -31,7 +34,10 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number): P
   for (const [trait, value] of Object.entries(loser.traits)) {
     const at = loser.traitsAt[trait] ?? -Infinity;
     if ((merged.traitsAt[trait] ?? -Infinity) >= at && trait in merged.traits) continue;
-    if (!(trait in merged.traits) && Object.keys(merged.traits).length >= PROFILE_LIMITS.traits) continue;
+    if (!(trait in merged.traits) && Object.keys(merged.traits).length >= PROFILE_LIMITS.traits) {
+      limits.push({ limit: 'traits', what: trait });
+      continue;
+    }
     merged.traits[trait] = value;
     merged.traitsAt[trait] = at;
   }
@@ -47,7 +53,9 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number): P
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
   merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);
   // Transitive: a profile the loser had absorbed is never absorbed again through another path.
-  merged.mergedFrom = [...new Set([...(merged.mergedFrom ?? []), ...(loser.mergedFrom ?? []), loser.profileId])].slice(-MAX_MERGES);
+  const mergedFrom = [...new Set([...(merged.mergedFrom ?? []), ...(loser.mergedFrom ?? []), loser.profileId])];
+  if (mergedFrom.length > MAX_MERGES) limits.push({ limit: 'merges', what: 'mergedFrom' });
+  merged.mergedFrom = mergedFrom.slice(-MAX_MERGES);
   // When each merge happened, for the identity history; kept for the profiles still listed.
   const mergedAt = { ...loser.mergedAt, ...merged.mergedAt, [loser.profileId]: now };
   merged.mergedAt = Object.fromEntries(merged.mergedFrom.filter((id) => mergedAt[id] !== undefined).map((id) => [id, mergedAt[id]!]));

@@ -158,10 +158,21 @@ export function hasSeen(profile: Profile, messageId: string): boolean {
   return false;
 }
 
+/**
+ * A bound of PROFILE_LIMITS (or of merges) that made a fold leave something out. `what` names a type,
+ * trait or aggregate key, never a value: these are logged, and values may be personal data.
+ */
+export interface LimitReached {
+  limit: 'identifiersPerType' | 'traits' | 'traitBytes' | 'aggregateKeys' | 'merges';
+  what: string;
+}
+
 export interface FoldResult {
   profile: Profile;
   applied: EnrichedEvent[];
   duplicates: EnrichedEvent[];
+  /** Bounds reached by this fold, for the logs: a profile stays bounded, and says so. */
+  limits: LimitReached[];
 }
 
 /**
@@ -179,6 +190,7 @@ export function foldEvents(
   const applied: EnrichedEvent[] = [];
   const duplicates: EnrichedEvent[] = [];
   const seenInBatch = new Set<string>();
+  const limits: LimitReached[] = [];
 
   for (const event of events) {
     if (seenInBatch.has(event.messageId) || hasSeen(profile, event.messageId)) {
@@ -187,14 +199,17 @@ export function foldEvents(
     }
     seenInBatch.add(event.messageId);
     applied.push(event);
-    foldOne(profile, event, specs, now);
+    foldOne(profile, event, specs, now, limits);
   }
-  for (const id of identifiers) addIdentifier(profile, id);
-  pruneAggregates(profile, now);
-  return { profile, applied, duplicates };
+  for (const id of identifiers) addIdentifier(profile, id, limits);
+  pruneAggregates(profile, now, limits);
+  return { profile, applied, duplicates, limits: dedupe(limits) };
 }
 
-function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly CompiledSpec[], now: number): void {
+const dedupe = (limits: LimitReached[]): LimitReached[] =>
+  [...new Map(limits.map((l) => [`${l.limit}\u0000${l.what}`, l])).values()];
+
+function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly CompiledSpec[], now: number, limits: LimitReached[]): void {
   const at = Date.parse(event.timestamp);
   if (at < Date.parse(profile.firstSeen)) profile.firstSeen = event.timestamp;
   if (at > Date.parse(profile.lastSeen)) profile.lastSeen = event.timestamp;
@@ -203,8 +218,14 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
     if (trait === 'email' || value === undefined) continue; // email is an identifier, kept normalised there
     if ((profile.traitsAt[trait] ?? -Infinity) > at) continue;
     // Bounded, so one noisy source cannot push the item towards DynamoDB's 400 KB limit.
-    if (!(trait in profile.traits) && Object.keys(profile.traits).length >= PROFILE_LIMITS.traits) continue;
-    if (trait.length > 200 || Buffer.byteLength(JSON.stringify(value)) > PROFILE_LIMITS.traitBytes) continue;
+    if (!(trait in profile.traits) && Object.keys(profile.traits).length >= PROFILE_LIMITS.traits) {
+      limits.push({ limit: 'traits', what: trait.slice(0, 200) });
+      continue;
+    }
+    if (trait.length > 200 || Buffer.byteLength(JSON.stringify(value)) > PROFILE_LIMITS.traitBytes) {
+      limits.push({ limit: 'traitBytes', what: trait.slice(0, 200) });
+      continue;
+    }
     profile.traits[trait] = value;
     profile.traitsAt[trait] = at;
   }
@@ -224,7 +245,7 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
   profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
 }
 
-export function addIdentifier(profile: Profile, id: Identifier): void {
+export function addIdentifier(profile: Profile, id: Identifier, limits?: LimitReached[]): void {
   const values = (profile.identifiers[id.type] ??= []);
   if (id.seenAt !== undefined) {
     const seen = (profile.identifierSeen ??= {});
@@ -240,10 +261,11 @@ export function addIdentifier(profile: Profile, id: Identifier): void {
     // Bounded like Segment's profiles: the oldest identifier of the type makes room.
     const dropped = values.shift()!;
     delete profile.identifierSeen?.[`${id.type}:${dropped}`];
+    limits?.push({ limit: 'identifiersPerType', what: id.type });
   }
 }
 
-function pruneAggregates(profile: Profile, now: number): void {
+function pruneAggregates(profile: Profile, now: number, limits: LimitReached[]): void {
   const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
   const lastActive = new Map<string, number>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
@@ -259,7 +281,10 @@ function pruneAggregates(profile: Profile, now: number): void {
   const excess = lastActive.size - PROFILE_LIMITS.aggregateKeys;
   if (excess > 0) {
     const stalest = [...lastActive.entries()].sort((a, b) => a[1] - b[1]).slice(0, excess);
-    for (const [key] of stalest) delete profile.aggregates[key];
+    for (const [key] of stalest) {
+      delete profile.aggregates[key];
+      limits.push({ limit: 'aggregateKeys', what: key });
+    }
   }
 }
 

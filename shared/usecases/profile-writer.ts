@@ -13,7 +13,7 @@ import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, type Identifier } from '../domain/identity';
 import { mergeProfiles } from '../domain/merge';
 import { dueKey, nextCheckAt } from '../domain/next-change';
-import { behaviourName, foldEvents, newProfile, type Profile, type Transition, type TransitionReason } from '../domain/profile';
+import { behaviourName, foldEvents, newProfile, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
@@ -71,9 +71,11 @@ export class ProfileWriter {
 
       const now = this.deps.now();
       const fresh = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
-      const base = change.absorb ? mergeProfiles(fresh, change.absorb, now) : fresh;
+      const mergeLimits: LimitReached[] = [];
+      const base = change.absorb ? mergeProfiles(fresh, change.absorb, now, mergeLimits) : fresh;
       const absorbed = base !== fresh;
       const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs);
+      const limits = [...mergeLimits, ...folded.limits];
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
       const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
@@ -103,6 +105,9 @@ export class ProfileWriter {
           continue;
         }
         throw error;
+      }
+      if (limits.length > 0) {
+        this.deps.logger.warn('profile limit reached: the profile stays bounded and left something out', { profileId: next.profileId, limits });
       }
       if (transitions.length > 0) {
         await this.applyTransitions(transitions);

@@ -140,7 +140,7 @@ function sendStream(analytics: Analytics): void {
   const track = (userId: string, event: string, days: number, properties: Record<string, unknown> = {}, channel = 'web', hours = 0) =>
     analytics.track({ userId, event, properties, context: { channel }, timestamp: ago(days, hours) });
   const page = (userId: string, name: string, days: number, properties: Record<string, unknown> = {}, hours = 0) =>
-    analytics.page({ userId, name, properties: { name, ...properties }, context: { channel: 'web' }, timestamp: ago(days, hours) });
+    analytics.page({ userId, name, properties, context: { channel: 'web' }, timestamp: ago(days, hours) });
   const identify = (userId: string, traits: Record<string, unknown>) => analytics.identify({ userId, traits, timestamp: ago(400) });
 
   // Ada: VIP, two store orders in 6 months, on the site yesterday.

@@ -376,11 +376,18 @@ describe('walking skeleton, end to end', () => {
   });
 
   it('merges the app profile and the web visitor of one person when she logs in on the web', async () => {
+    // Neither profile alone is both an app user and a web visitor; the merged one is.
+    for (const [id, condition] of [
+      ['jules-web', { type: 'event', event: 'Page Viewed', channel: 'web', where: [{ property: 'name', operator: 'eq', value: 'Jules Pricing' }] }],
+      ['jules-both', { type: 'and', conditions: [{ type: 'event', event: 'App Opened', channel: 'app' }, { type: 'segment', segment: 'jules-web' }] }],
+    ] as const) {
+      expect((await admin.put(`/v1/segments/${id}`, { name: id, condition })).status).toBe(201);
+    }
     const client = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
     client.track({ userId: 'jules', event: 'App Opened', context: { channel: 'app' } });
     await client.closeAndFlush();
     const web = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
-    web.page({ anonymousId: 'browser-jules', name: 'Pricing' });
+    web.page({ anonymousId: 'browser-jules', name: 'Jules Pricing' });
     await web.closeAndFlush();
     await runtime.drain();
     const appProfile = (await profileOf('userId=jules')).profileId;
@@ -403,6 +410,23 @@ describe('walking skeleton, end to end', () => {
     expect(runtime.bus.published.filter((e) => e['detail-type'] === 'Profile Merged').map((e) => e.detail)).toContainEqual(
       expect.objectContaining({ survivorId: survivor, mergedId: merged }),
     );
+
+    // Memberships were re-evaluated: the merged-away profile left, the survivor holds them all, and said why.
+    const changes = runtime.bus.published
+      .filter((e) => e['detail-type'] === 'Segment Membership Changed' && String(e.detail.segmentId).startsWith('jules-'))
+      .map((e) => [e.detail.segmentId, e.detail.profileId === survivor ? 'survivor' : 'merged', e.detail.change, e.detail.reason]);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        ['jules-web', webProfile === survivor ? 'survivor' : 'merged', 'entered', 'events'],
+        ['jules-both', 'survivor', 'entered', 'merge'],
+      ]),
+    );
+    if (webProfile === merged) expect(changes).toContainEqual(['jules-web', 'merged', 'exited', 'merge']);
+    expect(jules.segments.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['jules-web', 'jules-both']));
+    for (const id of ['jules-web', 'jules-both']) {
+      const members = (await admin.get(`/v1/segments/${id}/members`)).body.members.map((m: { profileId: string }) => m.profileId);
+      expect(members, id).toEqual([survivor]);
+    }
   });
 
   it('guards the admin API: no token, or a write key, gets 401', async () => {

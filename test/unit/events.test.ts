@@ -78,6 +78,21 @@ describe('parseEvents', () => {
     expect(accepted.map((e) => e.messageId)).toEqual(['generated-0', 'generated-1']);
   });
 
+  it("gives pages and screens the reserved properties.name from their name, as analytics.js does", () => {
+    const { accepted } = parseEvents(
+      'batch',
+      {
+        batch: [
+          { type: 'page', anonymousId: 'a1', name: 'Pricing', properties: { path: '/pricing' } },
+          { type: 'screen', userId: 'u1', name: 'Basket', properties: { name: 'Cart' } },
+          { type: 'track', userId: 'u1', event: 'X', name: 'not a page' },
+        ],
+      },
+      options,
+    );
+    expect(accepted.map((e) => e.properties)).toEqual([{ path: '/pricing', name: 'Pricing' }, { name: 'Cart' }, {}]);
+  });
+
   it('corrects the client clock with the sentAt of the batch', () => {
     const { accepted } = parseEvents(
       'batch',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, PROFILE_LIMITS, addToBuckets, countSince, foldEvents, hasSeen, newProfile } from '../../shared/domain/profile';
+import { MAX_MERGES, mergeProfiles } from '../../shared/domain/merge';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');
@@ -71,11 +72,48 @@ describe('foldEvents', () => {
       anEvent({ event: `Event ${i}`, at: new Date(now - (PROFILE_LIMITS.aggregateKeys + 20 - i) * 60_000).toISOString() }),
     );
     events.push(anEvent({ event: 'Ancient', at: new Date(now - (PROFILE_LIMITS.horizonDays + 2) * DAY_MS).toISOString() }));
-    const { profile } = foldEvents(newProfile('p1', events[0]!.timestamp), events, [], now);
+    const { profile, limits } = foldEvents(newProfile('p1', events[0]!.timestamp), events, [], now);
     expect(Object.keys(profile.aggregates)).toHaveLength(PROFILE_LIMITS.aggregateKeys);
+    expect(limits.filter((l) => l.limit === 'aggregateKeys')).toHaveLength(20);
     expect(profile.aggregates['Ancient|web']).toBeUndefined();
     expect(profile.aggregates['Event 0|web']).toBeUndefined();
     expect(profile.aggregates[`Event ${PROFILE_LIMITS.aggregateKeys + 19}|web`]).toBeDefined();
     expect(profile.recent.length).toBe(PROFILE_LIMITS.recentMessages * 8);
+  });
+
+  it('says which bound it reached, naming types and traits but never values', () => {
+    const emails = Array.from({ length: PROFILE_LIMITS.identifiersPerType + 2 }, (_, i) => ({ type: 'email', value: `person${i}@example.com` }));
+    const traits = Object.fromEntries(Array.from({ length: PROFILE_LIMITS.traits + 1 }, (_, i) => [`t${i}`, i]));
+    const { profile, limits } = foldEvents(
+      newProfile('p1', '2026-03-15T10:00:00.000Z'),
+      [anEvent({ type: 'identify', traits: { essay: 'x'.repeat(PROFILE_LIMITS.traitBytes + 1), ...traits } })],
+      emails,
+      now,
+    );
+    expect(profile.identifiers.email).toHaveLength(PROFILE_LIMITS.identifiersPerType);
+    expect(profile.identifiers.email).not.toContain('person0@example.com');
+    expect(limits).toEqual(
+      expect.arrayContaining([
+        { limit: 'identifiersPerType', what: 'email' },
+        { limit: 'traits', what: `t${PROFILE_LIMITS.traits}` },
+        { limit: 'traitBytes', what: 'essay' },
+      ]),
+    );
+    expect(limits.filter((l) => l.limit === 'identifiersPerType')).toHaveLength(1); // one notice per bound and type
+    expect(JSON.stringify(limits)).not.toContain('example.com');
+  });
+
+  it('reports nothing for a profile within every bound', () => {
+    expect(foldEvents(newProfile('p1', '2026-03-15T10:00:00.000Z'), [anEvent()], [{ type: 'userId', value: 'u1' }], now).limits).toEqual([]);
+  });
+
+  it('keeps the latest merges on a profile that keeps absorbing others, and says when it forgets one', () => {
+    let survivor = newProfile('p_000', '2026-03-01T00:00:00.000Z');
+    const limits: { limit: string; what: string }[] = [];
+    for (let i = 1; i <= MAX_MERGES + 1; i++) survivor = mergeProfiles(survivor, newProfile(`p_${String(i).padStart(3, '0')}`, '2026-03-02T00:00:00.000Z'), now + i, limits);
+    expect(survivor.mergedFrom).toHaveLength(MAX_MERGES);
+    expect(survivor.mergedFrom![0]).toBe('p_002');
+    expect(Object.keys(survivor.mergedAt!)).toHaveLength(MAX_MERGES);
+    expect(limits).toEqual([{ limit: 'merges', what: 'mergedFrom' }]);
   });
 });
