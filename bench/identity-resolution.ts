@@ -3,7 +3,7 @@
  * (new anonymous visitors, returning customers, anonymous visitors logging in, people whose app and web
  * profiles merge), and the DynamoDB calls each event costs, counted on the real SDK client.
  *
- * Run alone: npx tsx bench/identity-resolution.ts [--people 2000]
+ * Run alone: npx tsx bench/identity-resolution.ts [--people 2000] [--merge-share 0.1]
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -26,8 +26,11 @@ import { type BenchResult, formatRate, seededRandom } from './harness';
 const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand']);
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
 
-export async function run(options: { people?: number } = {}): Promise<BenchResult> {
+export async function run(options: { people?: number; mergeShare?: number } = {}): Promise<BenchResult> {
   const people = options.people ?? 2000;
+  // The rest of the people split 4:3:2 between anonymous, returning and logging in.
+  const mergeShare = options.mergeShare ?? 0.1;
+  const [anonymousBelow, returningBelow, loginBelow] = [4, 7, 9].map((k) => (k / 9) * (1 - mergeShare));
   const server = dynalite({ createTableMs: 0 });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const raw = new DynamoDBClient({
@@ -81,13 +84,13 @@ export async function run(options: { people?: number } = {}): Promise<BenchResul
   const stories = { anonymous: 0, returning: 0, login: 0, merge: 0 };
   for (let p = 0; p < people; p++) {
     const r = random();
-    if (r < 0.4) {
+    if (r < anonymousBelow!) {
       stories.anonymous++;
       for (let i = 0; i < 3; i++) stream.push(event({ type: 'page', event: undefined, anonymousId: `anon-${p}` }));
-    } else if (r < 0.7) {
+    } else if (r < returningBelow!) {
       stories.returning++;
       for (let i = 0; i < 4; i++) stream.push(event({ userId: `user-${p}` }));
-    } else if (r < 0.9) {
+    } else if (r < loginBelow!) {
       stories.login++;
       stream.push(event({ type: 'page', event: undefined, anonymousId: `anon-${p}` }));
       stream.push(event({ type: 'identify', event: undefined, anonymousId: `anon-${p}`, userId: `user-${p}`, traits: { email: `p${p}@example.com` } }));
@@ -126,8 +129,11 @@ export async function run(options: { people?: number } = {}): Promise<BenchResul
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { people: { type: 'string' } } });
-  const result = await run({ people: values.people ? Number(values.people) : undefined });
+  const { values } = parseArgs({ options: { people: { type: 'string' }, 'merge-share': { type: 'string' } } });
+  const result = await run({
+    people: values.people ? Number(values.people) : undefined,
+    mergeShare: values['merge-share'] ? Number(values['merge-share']) : undefined,
+  });
   console.log(result.description);
   for (const [name, value] of Object.entries(result.figures)) console.log(`${name.padEnd(28)} ${value >= 100 ? formatRate(value) : value.toFixed(2)}`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, PROFILE_LIMITS, addToBuckets, countSince, foldEvents, hasSeen, newProfile } from '../../shared/domain/profile';
+import { DAY_MS, PROFILE_LIMITS, addToBuckets, countSince, foldEvents, hasSeen, newProfile, type LimitReached } from '../../shared/domain/profile';
 import { MAX_MERGES, mergeProfiles } from '../../shared/domain/merge';
 import { anEvent } from '../helpers/events';
 
@@ -109,7 +109,7 @@ describe('foldEvents', () => {
 
   it('keeps the latest merges on a profile that keeps absorbing others, and says when it forgets one', () => {
     let survivor = newProfile('p_000', '2026-03-01T00:00:00.000Z');
-    const limits: { limit: string; what: string }[] = [];
+    const limits: LimitReached[] = [];
     for (let i = 1; i <= MAX_MERGES + 1; i++) survivor = mergeProfiles(survivor, newProfile(`p_${String(i).padStart(3, '0')}`, '2026-03-02T00:00:00.000Z'), now + i, limits);
     expect(survivor.mergedFrom).toHaveLength(MAX_MERGES);
     expect(survivor.mergedFrom![0]).toBe('p_002');
