@@ -21,6 +21,8 @@ export interface PrismeAppStackProps extends StackProps {
   data: PrismeStatefulStack;
   /** Sustained requests per second the API accepts before answering 429. */
   throttleRateLimit?: number;
+  /** Identity settings (`PRISME_IDENTITY_LIMITS`, ...) for the functions that resolve identifiers. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
@@ -87,6 +89,9 @@ export class PrismeAppStack extends Stack {
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindBus(data.bus);
     admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
+    for (const [name, value] of Object.entries(props.settings ?? {})) {
+      for (const fn of [processor, admin]) fn.fn.addEnvironment(name, value);
+    }
 
     const snapshot = new PrismeFunction(this, 'Snapshot', {
       name: 'snapshot',

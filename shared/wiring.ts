@@ -42,22 +42,39 @@ export const fromEnv = {
   objects: once(() => new S3ObjectStore(awsClients().s3, getStringFromEnv(bucket.envVar))),
 };
 
-/** Identity settings: PRISME_PHONE_REGION (default FR), PRISME_LOYALTY_TRAITS and PRISME_BLOCKED_IDENTIFIERS (comma-separated). */
+/** The identity settings read from the environment; `cdk deploy` forwards those set in its shell. */
+export const IDENTITY_SETTINGS = [
+  'PRISME_PHONE_REGION',
+  'PRISME_LOYALTY_TRAITS',
+  'PRISME_BLOCKED_IDENTIFIERS',
+  'PRISME_IDENTITY_LIMITS',
+  'PRISME_IDENTITY_PRIORITY',
+] as const;
+
+/**
+ * Identity settings, comma-separated lists: PRISME_PHONE_REGION (default FR), PRISME_LOYALTY_TRAITS,
+ * PRISME_BLOCKED_IDENTIFIERS (regular expressions), PRISME_IDENTITY_LIMITS (`userId:1,email:3`, over
+ * the defaults type by type) and PRISME_IDENTITY_PRIORITY (types, most trusted first).
+ */
 export function identityConfigFromEnv(): IdentityConfig {
   const list = (name: string) => (process.env[name] ?? '').split(',').map((v) => v.trim()).filter(Boolean);
   const loyaltyTraits = list('PRISME_LOYALTY_TRAITS');
+  const priority = list('PRISME_IDENTITY_PRIORITY');
   return {
     phoneRegion: (process.env.PRISME_PHONE_REGION || DEFAULT_IDENTITY_CONFIG.phoneRegion) as CountryCode,
     loyaltyTraits: loyaltyTraits.length > 0 ? loyaltyTraits : DEFAULT_IDENTITY_CONFIG.loyaltyTraits,
     blockedPatterns: list('PRISME_BLOCKED_IDENTIFIERS').map((pattern) => new RegExp(pattern, 'i')),
-    // PRISME_IDENTITY_LIMITS=userId:1,email:3 overrides the defaults type by type.
     limits: {
       ...DEFAULT_IDENTITY_CONFIG.limits,
       ...Object.fromEntries(list('PRISME_IDENTITY_LIMITS').map((rule) => {
-        const [type, limit] = rule.split(':');
-        return [type!.trim(), Number(limit)];
+        const [type, limit] = rule.split(':').map((part) => part.trim());
+        if (!type || !/^[1-9]\d*$/.test(limit ?? '')) {
+          throw new Error(`PRISME_IDENTITY_LIMITS: "${rule}" should read type:limit, with a whole limit of at least 1 (e.g. email:3)`);
+        }
+        return [type, Number(limit)];
       })),
     },
+    priority: priority.length > 0 ? priority : DEFAULT_IDENTITY_CONFIG.priority,
   };
 }
 

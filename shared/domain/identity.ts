@@ -31,6 +31,12 @@ export interface IdentityConfig {
    * exceed one is refused: the lowest-priority identifier causing it is left out of the match.
    */
   limits: Readonly<Record<string, number>>;
+  /**
+   * Identifier types, most trusted first: the order in which an event's identifiers choose its
+   * profile, so the least trusted is the one left out when a limit is reached. Types not listed
+   * (custom ones) rank just before anonymousId.
+   */
+  priority: readonly string[];
 }
 
 export const DEFAULT_IDENTITY_CONFIG: IdentityConfig = {
@@ -39,7 +45,16 @@ export const DEFAULT_IDENTITY_CONFIG: IdentityConfig = {
   blockedPatterns: [],
   // One person has one account id; a family may share an email or a phone, so a few are allowed.
   limits: { userId: 1, email: 5, phone: 5, loyaltyCard: 3 },
+  priority: IDENTIFIER_TYPES,
 };
+
+/** Rank of a type in `priority` (lower = more trusted). */
+export function priorityRank(type: string, priority: readonly string[]): number {
+  const listed = priority.indexOf(type);
+  if (listed >= 0) return listed;
+  const anonymous = priority.indexOf('anonymousId');
+  return anonymous >= 0 ? anonymous - 0.5 : priority.length;
+}
 
 /** True when a set of identifiers (by type) breaks one of the limits. */
 export function breaksLimits(identifiers: ReadonlyMap<string, ReadonlySet<string>>, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
@@ -118,7 +133,8 @@ export function identifiersOf(
     }
   }
   add('anonymousId', event.anonymousId?.trim());
-  return found;
+  // Stable: values of one type keep the order they came in.
+  return found.sort((a, b) => priorityRank(a.type, config.priority) - priorityRank(b.type, config.priority));
 }
 
 /**

@@ -11,7 +11,9 @@ let service: Template;
 let app: App;
 
 beforeAll(() => {
+  process.env.PRISME_IDENTITY_LIMITS = 'email:2';
   const built = buildApp(new App({ outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-test-${process.pid}` }));
+  delete process.env.PRISME_IDENTITY_LIMITS;
   app = built.app;
   data = Template.fromStack(built.data);
   service = Template.fromStack(built.service);
@@ -112,6 +114,22 @@ describe('service stack', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
+  it('passes the identity settings of the deploying shell to the functions that resolve identifiers, and only those', () => {
+    const withSetting = resources(service, 'AWS::Lambda::Function')
+      .filter((fn) => fn.Properties.Environment?.Variables?.PRISME_IDENTITY_LIMITS === 'email:2')
+      .map((fn) => fn.Properties.Description);
+    expect(withSetting.sort()).toEqual(['Admin API: profiles, segments, audiences, jobs', 'Resolve identities, fold events into profiles, evaluate segments']);
+  });
+
+  it('refuses a malformed identity setting at synth time', () => {
+    process.env.PRISME_IDENTITY_LIMITS = 'email:lots';
+    try {
+      expect(() => buildApp(new App())).toThrow('PRISME_IDENTITY_LIMITS: "email:lots" should read type:limit');
+    } finally {
+      delete process.env.PRISME_IDENTITY_LIMITS;
+    }
+  });
+
   it('synthesises with zero unacknowledged findings, each acknowledgement with a reason', () => {
     expect(() => app.synth()).not.toThrow();
   });

@@ -1,7 +1,7 @@
 /** The processor's use case against real DynamoDB semantics (dynalite), driven through the real SDK. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/domain/segments';
-import { identifierKey } from '../../shared/domain/identity';
+import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/identity';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
@@ -146,6 +146,28 @@ describe('processEvents', () => {
     await processEvents(sourced([identify('son', 'son-phone', undefined, 'f4')]), deps);
     expect(await ownerOf('anonymousId', 'son-phone')).toBe(await ownerOf('userId', 'son'));
     expect(publisher.events.filter((e) => e.detailType === 'Profile Merged')).toHaveLength(1);
+  });
+
+  it('leaves out the least trusted identifier by the configured priority when a match breaks a limit', async () => {
+    // Two customers, each with one email and one card; a till event carries Ana's card and Ben's email.
+    const setUp = async (prefix: string) => {
+      await processEvents(sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: `${prefix}-ana`, traits: { email: `ana@${prefix}.example`, loyaltyCard: `${prefix}-LC-A` } })]), deps);
+      await processEvents(sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: `${prefix}-ben`, traits: { email: `ben@${prefix}.example`, loyaltyCard: `${prefix}-LC-B` } })]), deps);
+      await processEvents(sourced([anEvent({ userId: undefined, anonymousId: `${prefix}-till`, channel: 'store', traits: { email: `ben@${prefix}.example` }, properties: { loyaltyCard: `${prefix}-LC-A` } })]), deps);
+      return { ana: (await ownerOf('anonymousId', `${prefix}-ana`))!, ben: (await ownerOf('anonymousId', `${prefix}-ben`))!, till: (await ownerOf('anonymousId', `${prefix}-till`))! };
+    };
+    const strict = { ...DEFAULT_IDENTITY_CONFIG, limits: { ...DEFAULT_IDENTITY_CONFIG.limits, email: 1, loyaltyCard: 1 } };
+
+    deps.identity = strict; // email is trusted before the loyalty card, by default
+    const byEmail = await setUp('default');
+    expect(byEmail.till).toBe(byEmail.ben);
+    expect(byEmail.ana).not.toBe(byEmail.ben);
+
+    deps.identity = { ...strict, priority: ['userId', 'loyaltyCard', 'email', 'phone', 'anonymousId'] };
+    const byCard = await setUp('cards-first');
+    expect(byCard.till).toBe(byCard.ana);
+    expect(byCard.ana).not.toBe(byCard.ben);
+    expect(publisher.events.filter((e) => e.detailType === 'Profile Merged')).toEqual([]);
   });
 
   it('counts a redelivered event once', async () => {
