@@ -19,6 +19,7 @@ import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
 import type { EnrichedEvent } from '../shared/domain/events';
 import { processEvents, type SourcedEvent } from '../shared/usecases/process-events';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
+import { withManagedSegments } from '../shared/usecases/catalog-view';
 import { SegmentCatalog } from '../shared/usecases/segment-catalog';
 import { newProfileId } from '../shared/wiring';
 import { type BenchResult, formatRate, seededRandom } from './harness';
@@ -51,7 +52,7 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
   const dynamo = documentClient(raw);
   const profiles = new DynamoProfileStore(dynamo, 'bench-profiles');
   const identities = new DynamoIdentityStore(dynamo, 'bench-identities');
-  const catalog = new DynamoCatalogStore(dynamo, 'bench-catalog');
+  const catalog = withManagedSegments(new DynamoCatalogStore(dynamo, 'bench-catalog'));
   const logger = new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
   const writer = new ProfileWriter({
     profiles,

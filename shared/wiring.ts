@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { awsClients } from './adapters/clients';
 import { DynamoCatalogStore } from './adapters/dynamodb/catalog-store';
+import { withManagedSegments } from './usecases/catalog-view';
 import { DynamoIdentityStore } from './adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from './adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from './adapters/dynamodb/profile-store';
@@ -28,7 +29,7 @@ export const fromEnv = {
   profiles: once(() => new DynamoProfileStore(awsClients().dynamo, getStringFromEnv(tables.profiles.envVar))),
   identities: once(() => new DynamoIdentityStore(awsClients().dynamo, getStringFromEnv(tables.identities.envVar))),
   memberships: once(() => new DynamoMembershipStore(awsClients().dynamo, getStringFromEnv(tables.memberships.envVar))),
-  catalog: once(() => new DynamoCatalogStore(awsClients().dynamo, getStringFromEnv(tables.catalog.envVar))),
+  catalog: once(() => withManagedSegments(new DynamoCatalogStore(awsClients().dynamo, getStringFromEnv(tables.catalog.envVar)))),
   queue: once(
     () =>
       new SqsEventQueue(

@@ -11,7 +11,19 @@ import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store'
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
+import type { AggregateSpec } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
+import {
+  DEFAULT_INDICATOR_SETTINGS,
+  DEFINITION_IDS,
+  DYNAMIC_INDICATORS,
+  definitionSchemas,
+  presentIndicators,
+  type DefinitionId,
+  type IndicatorDefinition,
+  type IndicatorModel,
+  type IndicatorSettings,
+} from '../../shared/domain/indicators';
 import { IDENTIFIER_TYPES, identifierKey, normaliseIdentifierType, normaliseLookup, type IdentityConfig } from '../../shared/domain/identity';
 import { isSpecKey, totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
@@ -37,7 +49,8 @@ import { ApiError, VersionConflictError, badRequest, conflict, notFound } from '
 import { header, httpHandler, json, jsonBody, secretsEqual, type HttpEvent, type HttpHandler, type HttpResult } from '../../shared/http/api';
 import { Router } from '../../shared/http/router';
 import type { Logger } from '../../shared/logger';
-import { FREEZE_SCOPE } from '../../shared/usecases/reevaluate';
+import { indicatorModel } from '../../shared/usecases/catalog-view';
+import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/usecases/reevaluate';
 import { runScope } from '../../shared/usecases/take-snapshot';
 
 export interface AdminDeps {
@@ -80,8 +93,9 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
   const router = new Router();
 
   const profileView = async (profile: Profile) => {
-    const segments = await catalog.segments.list();
-    const names = new Map(segments.map((s) => [s.id, s.name]));
+    const [segments, model] = await Promise.all([catalog.segments.list(), indicatorModel(catalog)]);
+    // Stage memberships show as indicators (lifecycle_stage, intent_stage), not among the segments.
+    const names = new Map(segments.filter((s) => !s.managedBy).map((s) => [s.id, s.name]));
     const events: Record<string, Record<string, number>> = {};
     for (const [key, buckets] of Object.entries(profile.aggregates)) {
       if (isSpecKey(key)) continue; // filtered aggregates kept for segments, not counts of all occurrences
@@ -103,6 +117,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       channels: profile.channels,
       events,
       segments: profile.segments.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id) })),
+      indicators: presentIndicators(model.valuesOf(profile, deps.now())),
       version: profile.version,
       ...(profile.mergedFrom && { mergedFrom: profile.mergedFrom }),
     };
@@ -159,11 +174,11 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       });
     })
     .on('GET', '/v1/profiles/{profileId}/segments/{segmentId}/explain', async ({ params }) => {
-      const [profile, segment] = await Promise.all([deps.profiles.get(params.profileId!), catalog.segments.get(params.segmentId!)]);
+      const [profile, segment, model] = await Promise.all([deps.profiles.get(params.profileId!), catalog.segments.get(params.segmentId!), indicatorModel(catalog)]);
       if (!profile) throw notFound(`profile ${params.profileId}`);
       if (!segment) throw notFound(`segment ${params.segmentId}`);
       const now = deps.now();
-      const explanation = explain(segment.condition, profile, now, new Set(profile.segments));
+      const explanation = explain(segment.condition, profile, now, new Set(profile.segments), model.valuesOf(profile, now));
       return json(200, {
         profileId: profile.profileId,
         segmentId: segment.id,
@@ -182,10 +197,14 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         if (error instanceof SegmentGraphError) throw badRequest(error.message, [{ path: 'condition', message: error.message }]);
         throw error;
       }
-      // Filtered figures, sequences and sub-day windows only exist once a saved segment asks for them.
-      const maintained = new Set((await catalog.segments.list()).flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id)));
+      // Filtered figures, sequences and sub-day windows only exist once a saved segment (or an indicator) asks for them.
+      const model = await indicatorModel(catalog);
+      const maintained = new Set([
+        ...model.specs.map((spec) => spec.id),
+        ...(await catalog.segments.list()).flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id)),
+      ]);
       const missing = aggregateSpecsOf(condition).filter((spec) => !maintained.has(spec.id));
-      const preview = await previewSegment(condition, deps);
+      const preview = await previewSegment(condition, model, deps);
       return json(200, {
         ...preview,
         ...(missing.length > 0 && {
@@ -225,6 +244,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         throw error;
       }
       const existing = await catalog.segments.get(id);
+      if (existing?.managedBy) throw conflict(`segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`);
       const segment: Segment = {
         ...input,
         id,
@@ -233,7 +253,12 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         status: 'building',
         createdAt: existing?.createdAt ?? iso(),
         updatedAt: iso(),
-        aggregatesSince: aggregatesSince(input.condition, existing ? [...others, existing] : others, deps.now() + deps.segmentEvaluationDelaySeconds * 1000),
+        aggregatesSince: aggregatesSince(
+          input.condition,
+          existing ? [...others, existing] : others,
+          (await indicatorModel(catalog)).specs,
+          deps.now() + deps.segmentEvaluationDelaySeconds * 1000,
+        ),
       };
       await putRevisioned(() => catalog.segments.put(segment));
       // Existing profiles are evaluated by a job that walks them page by page through the queue.
@@ -349,7 +374,42 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const run = await catalog.getRun(FREEZE_SCOPE, params.runId!);
       if (!run) throw notFound(`freeze run ${params.runId}`);
       return json(200, run);
+    })
+    .on('GET', '/v1/indicators', async () => {
+      const stored = new Map((await catalog.indicators.list()).map((d) => [d.id, d]));
+      const definitions = await Promise.all(DEFINITION_IDS.map((id) => definitionView(id, stored.get(id))));
+      return json(200, { indicators: DYNAMIC_INDICATORS, definitions });
+    })
+    .on('GET', '/v1/indicators/definitions/{definitionId}', async ({ params }) => {
+      const id = definitionIdOf(params.definitionId!);
+      return json(200, await definitionView(id, await catalog.indicators.get(id)));
+    })
+    .on('PUT', '/v1/indicators/definitions/{definitionId}', async ({ event, params }) => {
+      const id = definitionIdOf(params.definitionId!);
+      const settings = definitionSchemas[id].parse(jsonBody(event)) as IndicatorSettings[typeof id];
+      const existing = await catalog.indicators.get(id);
+      const definition: IndicatorDefinition = { id, revision: (existing?.revision ?? 0) + 1, settings, updatedAt: iso() };
+      await putRevisioned(() => catalog.indicators.put(definition));
+      // Stage segments and segments comparing indicators may move for any stored profile: walk them all.
+      await catalog.putRun(INDICATORS_SCOPE, { runId: indicatorRunId(id, definition.revision), status: 'requested', startedAt: iso() });
+      await deps.queue.send({ v: 1, kind: 'evaluate-indicators', definition: id, revision: definition.revision }, deps.segmentEvaluationDelaySeconds);
+      deps.logger.info('indicator definition saved', { definition: id, revision: definition.revision });
+      return json(existing ? 200 : 201, await definitionView(id, definition));
     });
+
+  const definitionIdOf = (id: string): DefinitionId => {
+    if (!(DEFINITION_IDS as string[]).includes(id)) throw notFound(`indicator definition ${id} (one of ${DEFINITION_IDS.join(', ')})`);
+    return id as DefinitionId;
+  };
+  const definitionView = async (id: DefinitionId, stored: IndicatorDefinition | undefined) => ({
+    id,
+    revision: stored?.revision ?? 0,
+    isDefault: stored === undefined,
+    settings: stored?.settings ?? DEFAULT_INDICATOR_SETTINGS[id],
+    defaults: DEFAULT_INDICATOR_SETTINGS[id],
+    indicators: DYNAMIC_INDICATORS.filter((i) => i.definitions.includes(id)).map((i) => i.id),
+    ...(stored && { updatedAt: stored.updatedAt, evaluation: (await catalog.getRun(INDICATORS_SCOPE, indicatorRunId(id, stored.revision))) ?? null }),
+  });
 
   const middlewares = deps.adminToken ? [bearerToken(deps.adminToken)] : [];
   return httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares);
@@ -358,7 +418,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
 const previewInputSchema = z.strictObject({ condition: conditionSchema, sampleSize: z.number().int().min(0).max(100).optional() });
 
 /** Scans stored profiles within a time budget: exact when `complete`, otherwise a lower bound over `scanned`. */
-async function previewSegment(condition: Condition, deps: AdminDeps) {
+async function previewSegment(condition: Condition, model: IndicatorModel, deps: AdminDeps) {
   const matches = compile(condition);
   const started = Date.now();
   const now = deps.now();
@@ -371,7 +431,7 @@ async function previewSegment(condition: Condition, deps: AdminDeps) {
     for (const profile of page.items) {
       if (profile.mergedInto) continue;
       scanned++;
-      if (!matches(profile, now, new Set(profile.segments))) continue;
+      if (!matches(profile, now, new Set(profile.segments), model.valuesOf(profile, now))) continue;
       size++;
       if (sample.length < 10) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
     }
@@ -385,8 +445,9 @@ async function previewSegment(condition: Condition, deps: AdminDeps) {
  * their catalog cache has caught up: from `foldedFrom` on. Aggregates shared with other segments
  * keep the start those segments recorded.
  */
-function aggregatesSince(condition: Condition, others: readonly Segment[], foldedFrom: number): string | undefined {
-  const since = new Map<string, string | undefined>();
+function aggregatesSince(condition: Condition, others: readonly Segment[], indicatorSpecs: readonly AggregateSpec[], foldedFrom: number): string | undefined {
+  // Indicators' aggregates are kept from the start (or from when their definition was last changed).
+  const since = new Map<string, string | undefined>(indicatorSpecs.map((spec) => [spec.id, undefined]));
   for (const other of others) for (const spec of aggregateSpecsOf(other.condition)) since.set(spec.id, other.aggregatesSince);
   const starts = aggregateSpecsOf(condition).map((spec) => (since.has(spec.id) ? since.get(spec.id) : new Date(foldedFrom).toISOString()));
   return starts.filter((at): at is string => at !== undefined).sort().at(-1);

@@ -9,7 +9,7 @@ import type { EventQueue, QueueMessage } from '../../shared/adapters/sqs/event-q
 import { PoisonMessageError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
-import { evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
+import { evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
 
 export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps {
   queue: EventQueue;
@@ -28,7 +28,7 @@ function parseMessage(record: SQSRecord): QueueMessage {
   }
   const kind = (message as { kind?: unknown })?.kind;
   if (kind === 'events' && Array.isArray((message as { events?: unknown }).events)) return message as QueueMessage;
-  if (kind === 'evaluate-segment') return message as QueueMessage;
+  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators') return message as QueueMessage;
   throw new PoisonMessageError(`unknown message kind ${JSON.stringify(kind)}`);
 }
 
@@ -61,9 +61,12 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         const message = parseMessage(record);
         if (message.kind === 'events') {
           for (const e of message.events) events.push({ event: e, origin: record.messageId });
-        } else {
+        } else if (message.kind === 'evaluate-segment') {
           const outcome = await evaluateSegmentStep(message, deps);
           logger.info('segment evaluation step', { segmentId: message.segmentId, revision: message.revision, outcome });
+        } else {
+          const outcome = await evaluateIndicatorsStep(message, deps);
+          logger.info('indicator re-evaluation step', { definition: message.definition, revision: message.revision, outcome });
         }
       } catch (error) {
         await fail(record, error as Error);

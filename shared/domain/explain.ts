@@ -7,6 +7,7 @@ import { CHANNELS, type Channel } from './events';
 import { aggregateKey, DAY_MS, type Profile } from './profile';
 import { timesKey } from './aggregates';
 import { dateThreshold } from './comparisons';
+import { indicatorKey, type IndicatorValues } from './indicators';
 import {
   aggregateValue,
   assertUnreachable,
@@ -42,18 +43,18 @@ const windowText = ({ within, between }: EventCondition): string => {
 };
 const dayText = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
-export function explain(condition: Condition, profile: Profile, now: number, memberOf: ReadonlySet<string>): Explanation {
-  const held = compile(condition)(profile, now, memberOf);
+export function explain(condition: Condition, profile: Profile, now: number, memberOf: ReadonlySet<string>, indicators?: IndicatorValues): Explanation {
+  const held = compile(condition)(profile, now, memberOf, indicators);
   switch (condition.type) {
     case 'and':
     case 'or':
       return {
         condition: condition.type === 'and' ? 'all of' : 'any of',
         held,
-        parts: condition.conditions.map((part) => explain(part, profile, now, memberOf)),
+        parts: condition.conditions.map((part) => explain(part, profile, now, memberOf, indicators)),
       };
     case 'not':
-      return { condition: 'not', held, parts: [explain(condition.condition, profile, now, memberOf)] };
+      return { condition: 'not', held, parts: [explain(condition.condition, profile, now, memberOf, indicators)] };
     case 'trait':
       return {
         condition: `trait ${condition.trait} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
@@ -122,6 +123,14 @@ export function explain(condition: Condition, profile: Profile, now: number, mem
         held,
         seen: { bucket: bucketOf(profile.profileId, condition.salt ?? '') },
       };
+    case 'indicator': {
+      const key = indicatorKey(condition.indicator, condition.channel);
+      return {
+        condition: `indicator ${key.replace('|', ' on ')} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
+        held,
+        seen: { [key]: indicators?.[key] ?? null },
+      };
+    }
     default:
       return assertUnreachable(condition);
   }

@@ -92,6 +92,8 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
     }
     case 'segment':
     case 'bucket':
+    // Indicators fade continuously; the daily freeze re-evaluates every profile, which bounds the delay.
+    case 'indicator':
       return Infinity;
     default:
       return assertUnreachable(condition);

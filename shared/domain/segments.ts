@@ -21,6 +21,7 @@ import {
   type DateValue,
 } from './comparisons';
 import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
+import { INDICATOR_IDS, compileIndicators, indicatorInfo, indicatorKey, type IndicatorModel, type IndicatorValues } from './indicators';
 import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
@@ -91,6 +92,8 @@ export interface SequenceCondition {
 export interface SegmentCondition { type: 'segment'; segment: string; member?: boolean }
 /** A deterministic share of profiles, [from, to) out of 100, by hash of profile id and salt: holdouts, A/B tests. */
 export interface BucketCondition { type: 'bucket'; from: number; to: number; salt?: string }
+/** An indicator compared to a value ("engagement score at least 50", "lifecycle stage is at_risk"); `channel` for per-channel figures. */
+export interface IndicatorCondition { type: 'indicator'; indicator: string; channel?: Channel; operator: ComparisonOperator; value?: unknown }
 export type Condition =
   | AndCondition
   | OrCondition
@@ -101,7 +104,8 @@ export type Condition =
   | SequenceCondition
   | HabitCondition
   | SegmentCondition
-  | BucketCondition;
+  | BucketCondition
+  | IndicatorCondition;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const channelSchema = z.enum(CHANNELS);
@@ -219,6 +223,27 @@ const bucketConditionSchema = z
   })
   .refine((b) => b.from < b.to, { path: ['to'], message: 'must be greater than from' });
 
+const indicatorConditionSchema = z
+  .strictObject({
+    type: z.literal('indicator'),
+    indicator: z.enum(INDICATOR_IDS as [string, ...string[]], { error: `must be one of ${INDICATOR_IDS.join(', ')}` }),
+    channel: channelSchema.optional(),
+    operator: z.enum(COMPARISON_OPERATORS),
+    value: z.unknown().optional(),
+  })
+  .superRefine((c, ctx) => {
+    const info = indicatorInfo(c.indicator)!;
+    if (c.channel !== undefined && !info.perChannel) {
+      ctx.addIssue({ code: 'custom', path: ['channel'], message: `${c.indicator} is not a per-channel figure` });
+    }
+    const problem = valueProblem(c.operator, c.value);
+    if (problem) return ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
+    const values = [c.value].flat();
+    if (info.values && c.value !== undefined && !values.every((v) => info.values!.includes(v as string))) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `${c.indicator} is one of ${info.values.join(', ')}` });
+    }
+  });
+
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('and'), conditions: z.array(conditionSchema).min(1).max(100) }),
@@ -232,6 +257,7 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     restartedSchema,
     segmentConditionSchema,
     bucketConditionSchema,
+    indicatorConditionSchema,
   ]),
 );
 
@@ -272,15 +298,18 @@ export interface Segment extends SegmentInput {
   evaluatedProfiles?: number;
   /** When that evaluation finished. */
   readyAt?: string;
+  /** Set on the segments Prisme keeps for a stage indicator: they change with the indicator definitions, not through PUT. */
+  managedBy?: string;
   createdAt: string;
   updatedAt: string;
 }
 
 /**
  * A compiled condition. `memberOf` holds the segments the profile is in as evaluated so far
- * in this pass (segments are evaluated in dependency order), for `segment` conditions.
+ * in this pass (segments are evaluated in dependency order), for `segment` conditions;
+ * `indicators` the profile's indicator values at `now`, for `indicator` conditions.
  */
-export type Evaluator = (profile: Profile, now: number, memberOf: ReadonlySet<string>) => boolean;
+export type Evaluator = (profile: Profile, now: number, memberOf: ReadonlySet<string>, indicators?: IndicatorValues) => boolean;
 
 
 /** Compiles a condition tree once into closures, so evaluation never walks the JSON. */
@@ -289,21 +318,21 @@ export function compile(condition: Condition): Evaluator {
     // Plain loops: no closure allocated per evaluation on the hot path.
     case 'and': {
       const parts = condition.conditions.map(compile);
-      return (profile, now, memberOf) => {
-        for (const part of parts) if (!part(profile, now, memberOf)) return false;
+      return (profile, now, memberOf, indicators) => {
+        for (const part of parts) if (!part(profile, now, memberOf, indicators)) return false;
         return true;
       };
     }
     case 'or': {
       const parts = condition.conditions.map(compile);
-      return (profile, now, memberOf) => {
-        for (const part of parts) if (part(profile, now, memberOf)) return true;
+      return (profile, now, memberOf, indicators) => {
+        for (const part of parts) if (part(profile, now, memberOf, indicators)) return true;
         return false;
       };
     }
     case 'not': {
       const inner = compile(condition.condition);
-      return (profile, now, memberOf) => !inner(profile, now, memberOf);
+      return (profile, now, memberOf, indicators) => !inner(profile, now, memberOf, indicators);
     }
     case 'trait':
       return compileTrait(condition);
@@ -331,6 +360,12 @@ export function compile(condition: Condition): Evaluator {
         const bucket = bucketOf(profile.profileId, salt);
         return bucket >= from && bucket < to;
       };
+    }
+    case 'indicator': {
+      const key = indicatorKey(condition.indicator, condition.channel);
+      const test = compileComparison(condition.operator, condition.value);
+      // Without values (a caller that does not compute indicators) nothing holds, not even not_exists.
+      return (_profile, now, _memberOf, indicators) => indicators !== undefined && test(indicators[key], now);
     }
     default:
       return assertUnreachable(condition);
@@ -547,12 +582,14 @@ export interface Dependencies {
   traits: string[];
   events: string[];
   segments: string[];
+  /** Indicators compared: any new event can move them. */
+  indicators: string[];
   /** The result can change with time alone (rolling windows, "more than 30 days ago"). */
   time: boolean;
 }
 
 export function dependenciesOf(condition: Condition): Dependencies {
-  const deps: Dependencies = { traits: [], events: [], segments: [], time: false };
+  const deps: Dependencies = { traits: [], events: [], segments: [], indicators: [], time: false };
   const relative = (value: unknown) => typeof value === 'object' && value !== null && 'daysAgo' in value;
   const visit = (c: Condition): void => {
     switch (c.type) {
@@ -587,12 +624,23 @@ export function dependenciesOf(condition: Condition): Dependencies {
         return;
       case 'bucket':
         return;
+      case 'indicator':
+        // Scores fade and days pass: re-checked on every event and by the daily freeze.
+        deps.indicators.push(c.indicator);
+        deps.time = true;
+        return;
       default:
         return assertUnreachable(c);
     }
   };
   visit(condition);
-  return { traits: [...new Set(deps.traits)], events: [...new Set(deps.events)], segments: [...new Set(deps.segments)], time: deps.time };
+  return {
+    traits: [...new Set(deps.traits)],
+    events: [...new Set(deps.events)],
+    segments: [...new Set(deps.segments)],
+    indicators: [...new Set(deps.indicators)],
+    time: deps.time,
+  };
 }
 
 export interface CompiledSegment {
@@ -634,6 +682,7 @@ export function segmentReferences(condition: Condition): string[] {
     case 'stopped':
     case 'restarted':
     case 'bucket':
+    case 'indicator':
       return [];
     default:
       return assertUnreachable(condition);
@@ -696,6 +745,8 @@ export function evaluateMemberships(
   /** When given, only segments these changes (or time, or a changed segment they use) can affect are evaluated. */
   changes?: ProfileChanges,
   reason: TransitionReason = changes ? 'events' : 'time',
+  /** The profile's indicator values at `now`, for segments that compare indicators. */
+  indicators?: IndicatorValues,
 ): MembershipResult {
   const before = new Set(profile.segments);
   const after: string[] = [];
@@ -723,7 +774,7 @@ export function evaluateMemberships(
       }
       continue;
     }
-    const isIn = segment.matches(profile, now, memberOf);
+    const isIn = segment.matches(profile, now, memberOf, indicators);
     const wasIn = before.has(segment.id);
     if (isIn !== wasIn) changedSegments.add(segment.id);
     if (isIn) {
@@ -796,20 +847,26 @@ export function aggregateSpecsOf(condition: Condition): AggregateSpec[] {
     case 'performed_date':
     case 'segment':
     case 'bucket':
+    case 'indicator':
       return [];
     default:
       return assertUnreachable(condition);
   }
 }
 
-/** Everything a processor needs from the catalog: segments in dependency order, and the aggregates to fold. */
+/**
+ * Everything a processor needs from the catalog: segments in dependency order, the aggregates to
+ * fold (for segments and for indicators), and the indicator definitions.
+ */
 export interface CompiledCatalog {
   segments: CompiledSegment[];
   specs: CompiledSpec[];
+  indicators: IndicatorModel;
 }
 
-export function compileCatalog(segments: readonly Segment[]): CompiledCatalog {
+export function compileCatalog(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledCatalog {
   const specs = new Map<string, AggregateSpec>();
+  for (const spec of indicators.specs) specs.set(spec.id, spec);
   for (const segment of segments) for (const spec of aggregateSpecsOf(segment.condition)) specs.set(spec.id, spec);
-  return { segments: orderByDependencies(segments).map(compileSegment), specs: [...specs.values()].map(compileSpec) };
+  return { segments: orderByDependencies(segments).map(compileSegment), specs: [...specs.values()].map(compileSpec), indicators };
 }

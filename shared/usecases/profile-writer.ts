@@ -79,7 +79,8 @@ export class ProfileWriter {
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
       const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
-      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason);
+      const indicators = catalog.indicators.valuesOf(folded.profile, now);
+      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason, indicators);
       const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };

@@ -6,7 +6,8 @@ import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
 import type { TransitionReason } from '../domain/profile';
-import { compileCatalog, type CompiledCatalog } from '../domain/segments';
+import type { CompiledCatalog } from '../domain/segments';
+import { loadCatalog } from './catalog-view';
 import type { ProfileWriter } from './profile-writer';
 
 export interface ReevaluateDeps {
@@ -18,9 +19,12 @@ export interface ReevaluateDeps {
 export const PROFILES_PER_PAGE = 100;
 /** Run records of the daily freeze live under this scope in the catalog. */
 export const FREEZE_SCOPE = 'job#freeze';
+/** Run records of the re-evaluations that follow a change of indicator definition. */
+export const INDICATORS_SCOPE = 'job#indicators';
+export const indicatorRunId = (definition: string, revision: number): string => `${definition}-r${revision}`;
 
 /** Fresh, uncached: a job must not act on a catalog older than the change that started it. */
-export const loadSegments = async (catalog: CatalogStore): Promise<CompiledCatalog> => compileCatalog(await catalog.segments.list());
+export const loadSegments = loadCatalog;
 
 export interface PageResult {
   profiles: number;
@@ -44,25 +48,70 @@ export async function reevaluatePage(
   return { profiles: page.items.length, transitions, cursor: page.cursor };
 }
 
+/**
+ * One step of a walk over every stored profile: a page, then the next step is queued. Each step is
+ * short and idempotent, so the walk survives restarts and scales with the queue instead of one
+ * long-running function.
+ */
+async function walkStep(
+  cursor: string | undefined,
+  deps: ReevaluateDeps & { queue: EventQueue },
+  step: { next: (cursor: string, page: PageResult) => QueueMessage; page: (page: PageResult) => Promise<void>; done: (page: PageResult) => Promise<void> },
+): Promise<'continued' | 'done'> {
+  const page = await reevaluatePage(cursor, await loadSegments(deps.catalog), deps, 'definition');
+  await step.page(page);
+  if (page.cursor) {
+    await deps.queue.send(step.next(page.cursor, page));
+    return 'continued';
+  }
+  await step.done(page);
+  return 'done';
+}
+
 type EvaluateSegmentMessage = Extract<QueueMessage, { kind: 'evaluate-segment' }>;
 
-/**
- * One step of a segment's first evaluation: a page of profiles, then the next
- * step is queued. Each step is short and idempotent, so the job survives
- * restarts and scales with the queue instead of one long-running function.
- */
+/** One step of a segment's first evaluation over stored profiles. */
 export async function evaluateSegmentStep(
   message: EvaluateSegmentMessage,
   deps: ReevaluateDeps & { queue: EventQueue },
 ): Promise<'continued' | 'done' | 'superseded'> {
   const segment = await deps.catalog.segments.get(message.segmentId);
   if (!segment || segment.revision !== message.revision) return 'superseded';
-  const result = await reevaluatePage(message.cursor, await loadSegments(deps.catalog), deps, 'definition');
-  await deps.catalog.addSegmentProgress(segment.id, segment.revision, result.profiles);
-  if (result.cursor) {
-    await deps.queue.send({ ...message, cursor: result.cursor });
-    return 'continued';
-  }
-  await deps.catalog.markSegmentReady(segment.id, segment.revision);
-  return 'done';
+  return walkStep(message.cursor, deps, {
+    next: (cursor) => ({ ...message, cursor }),
+    page: (page) => deps.catalog.addSegmentProgress(segment.id, segment.revision, page.profiles),
+    done: () => deps.catalog.markSegmentReady(segment.id, segment.revision),
+  });
+}
+
+type EvaluateIndicatorsMessage = Extract<QueueMessage, { kind: 'evaluate-indicators' }>;
+
+/**
+ * One step of the re-evaluation a changed indicator definition starts: stage segments and segments
+ * comparing indicators may move for any stored profile. Progress is a run record, like the freeze's.
+ */
+export async function evaluateIndicatorsStep(
+  message: EvaluateIndicatorsMessage,
+  deps: ReevaluateDeps & { queue: EventQueue },
+): Promise<'continued' | 'done' | 'superseded'> {
+  const definition = await deps.catalog.indicators.get(message.definition);
+  if (!definition || definition.revision !== message.revision) return 'superseded';
+  const runId = indicatorRunId(message.definition, message.revision);
+  const run = await deps.catalog.getRun(INDICATORS_SCOPE, runId);
+  const startedAt = run?.startedAt ?? new Date().toISOString();
+  const progress = (page: PageResult) => ({
+    definition: message.definition,
+    revision: message.revision,
+    profiles: (message.profiles ?? 0) + page.profiles,
+    transitions: Number(run?.progress?.transitions ?? 0) + page.transitions,
+  });
+  return walkStep(message.cursor, deps, {
+    next: (cursor, page) => ({ ...message, cursor, profiles: progress(page).profiles }),
+    page: (page) => (page.cursor ? deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'running', startedAt, progress: progress(page) }) : Promise.resolve()),
+    done: (page) => {
+      const finishedAt = new Date().toISOString();
+      const durationMs = Date.parse(finishedAt) - Date.parse(startedAt);
+      return deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'succeeded', startedAt, finishedAt, progress: { ...progress(page), durationMs } });
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import { compileCatalog, type CompiledCatalog } from '../domain/segments';
+import type { CompiledCatalog } from '../domain/segments';
+import { loadCatalog } from './catalog-view';
 
 /**
  * Compiled segments, cached per container for `ttlMs` so a busy processor
@@ -17,7 +18,7 @@ export class SegmentCatalog {
   async current(): Promise<CompiledCatalog> {
     const now = this.now();
     if (this.cached && now - this.cached.at < this.ttlMs) return this.cached.catalog;
-    const catalog = compileCatalog(await this.catalog.segments.list());
+    const catalog = await loadCatalog(this.catalog);
     this.cached = { at: now, catalog };
     return catalog;
   }

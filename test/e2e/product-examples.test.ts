@@ -211,6 +211,12 @@ describe('the examples of PRODUCT.md', () => {
       actual[id] = members.map((m) => userOf.get(m.profileId)!).sort();
     }
     expect(actual).toEqual(expected);
+
+    // The stage indicators Prisme keeps reach the same people as the hand-written intent and churn examples.
+    const stage = async (id: string) =>
+      ((await admin.get(`/v1/segments/${id}/members?limit=1000`)).body.members as Array<{ profileId: string }>).map((m) => userOf.get(m.profileId)!).sort();
+    expect(await stage('intent-high')).toEqual(['chloe']);
+    expect(await stage('lifecycle-at-risk')).toEqual(['emma', 'farid']);
   });
 
   it('publishes the entry of a prospect who warms up (cold -> warm triggers an event)', async () => {

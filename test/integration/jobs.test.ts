@@ -69,7 +69,7 @@ describe('daily freeze', () => {
     const second = await freeze(scheduled(), lambdaContext('freeze', 900_000));
     expect(second).toMatchObject({ status: 'succeeded', progress: { profiles: 1, transitions: 1 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
-    expect(publisher.events.map((e) => [e.detail.change, e.detail.reason])).toEqual([
+    expect(publisher.events.filter((e) => e.detail.segmentId === 'recent-visitors').map((e) => [e.detail.change, e.detail.reason])).toEqual([
       ['entered', 'events'],
       ['exited', 'time'],
     ]);

@@ -362,8 +362,11 @@ describe('evaluateMemberships', () => {
       traits: ['signedUpAt'],
       events: [],
       segments: ['vip'],
+      indicators: [],
       time: true,
     });
+    // Indicators fade and count days: time-dependent, re-checked on every event.
+    expect(dependenciesOf({ type: 'indicator', indicator: 'engagement_score', operator: 'gte', value: 50 })).toMatchObject({ indicators: ['engagement_score'], time: true });
   });
 
   it('keeps memberships of segments the caller does not know (a stale catalog never evicts)', () => {

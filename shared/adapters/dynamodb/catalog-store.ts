@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Audience } from '../../domain/audiences';
 import type { Channel } from '../../domain/events';
+import type { IndicatorDefinition } from '../../domain/indicators';
 import type { Segment } from '../../domain/segments';
 import { VersionConflictError } from '../../errors';
 
@@ -62,6 +63,8 @@ export interface Collection<T extends { id: string; revision: number }> {
 export interface CatalogStore {
   segments: Collection<Segment>;
   audiences: Collection<Audience>;
+  /** Indicator definitions changed from their defaults. */
+  indicators: Collection<IndicatorDefinition>;
   markSegmentReady(id: string, revision: number): Promise<void>;
   /** Adds to the count of stored profiles the revision's first evaluation has gone through. */
   addSegmentProgress(id: string, revision: number, profiles: number): Promise<void>;
@@ -90,6 +93,7 @@ const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
 export class DynamoCatalogStore implements CatalogStore {
   readonly segments: Collection<Segment>;
   readonly audiences: Collection<Audience>;
+  readonly indicators: Collection<IndicatorDefinition>;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -97,6 +101,7 @@ export class DynamoCatalogStore implements CatalogStore {
   ) {
     this.segments = this.collection<Segment>('SEGMENT');
     this.audiences = this.collection<Audience>('AUDIENCE');
+    this.indicators = this.collection<IndicatorDefinition>('INDICATOR');
   }
 
   private collection<T extends { id: string; revision: number }>(pk: string): Collection<T> {

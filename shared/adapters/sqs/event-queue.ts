@@ -5,7 +5,8 @@ import { PrismeError } from '../../errors';
 /** What travels in one SQS message: many events (fewer, fuller messages cost less) or a control command. */
 export type QueueMessage =
   | { v: 1; kind: 'events'; events: EnrichedEvent[] }
-  | { v: 1; kind: 'evaluate-segment'; segmentId: string; revision: number; cursor?: string };
+  | { v: 1; kind: 'evaluate-segment'; segmentId: string; revision: number; cursor?: string }
+  | { v: 1; kind: 'evaluate-indicators'; definition: string; revision: number; cursor?: string; profiles?: number };
 
 /** Port: the durable hand-off between ingest and the processor. */
 export interface EventQueue {

@@ -1,0 +1,303 @@
+/**
+ * Dynamic indicators: figures about a person that Prisme keeps current as events
+ * arrive (orders and revenue per channel, engagement score with freshness decay,
+ * channel affinity, intent and lifecycle stages). They are read off the state the
+ * profile already keeps (daily buckets per event and channel, plus the valued and
+ * timed aggregates their definitions ask for), at the time of reading: no replay,
+ * no extra bytes in the hot item, and a changed weight or half-life applies at once.
+ * Their definitions are data, validated here and stored in the catalog. Pure.
+ */
+import { z } from 'zod';
+import { VALUE_STRIDE, aggregateSpec, isTimesKey, occurrenceSpec, propertyFilterSchema, timesKey, type AggregateSpec, type PropertyFilter } from './aggregates';
+import { CHANNELS, type Channel } from './events';
+import { DAY_MS, isSpecKey, type Profile } from './profile';
+import { dayIndex } from './time';
+
+const eventName = z.string().min(1).max(200);
+const channelList = z.array(z.enum(CHANNELS)).max(CHANNELS.length);
+const halfLifeDays = z.number().positive().max(3650);
+
+/** The settings of each family of indicators, with the defaults Prisme ships (seeds 000, 001 and 004). */
+export const definitionSchemas = {
+  purchases: z.strictObject({
+    /** The event that records an order, online or offline. */
+    event: eventName,
+    /** Its property holding the order's amount. */
+    revenueProperty: z.string().min(1).max(200),
+  }),
+  significant: z.strictObject({
+    /** Every behaviour is a significant interaction (online or offline) except these. */
+    except: z.array(eventName).max(100),
+  }),
+  engagement: z.strictObject({
+    /** Points per occurrence and how fast they fade: after one half-life an occurrence counts half. */
+    signals: z.record(eventName, z.strictObject({ points: z.number().min(-1000).max(1000), halfLifeDays })).refine((s) => Object.keys(s).length <= 50, 'at most 50 signals'),
+  }),
+  channel_affinity: z.strictObject({
+    halfLifeDays,
+    online: channelList,
+    offline: channelList,
+  }),
+  intent: z.strictObject({
+    /** A signal counts while it happened within this many days. */
+    withinDays: z.number().int().min(1).max(400),
+    signals: z
+      .array(
+        z.strictObject({
+          id: z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be lower-case letters, digits and _'),
+          label: z.string().max(200).optional(),
+          event: eventName,
+          channel: z.enum(CHANNELS).optional(),
+          where: z.array(propertyFilterSchema).min(1).max(10).optional(),
+        }),
+      )
+      .max(20),
+    /** Distinct signals needed for each stage, from the strongest down. */
+    stages: z
+      .strictObject({ high: z.number().int().min(1), consideration: z.number().int().min(1), exploration: z.number().int().min(1) })
+      .refine((s) => s.high > s.consideration && s.consideration > s.exploration, 'must satisfy high > consideration > exploration'),
+  }),
+  lifecycle: z.strictObject({
+    /** Engagement score from which a prospect is warm, and hot. */
+    warmScore: z.number(),
+    hotScore: z.number(),
+    /** A customer whose last purchase is older than this is at risk. */
+    atRiskAfterDays: z.number().int().min(1).max(400),
+  }),
+} as const;
+
+export type DefinitionId = keyof typeof definitionSchemas;
+export const DEFINITION_IDS = Object.keys(definitionSchemas) as DefinitionId[];
+export type IndicatorSettings = { [K in DefinitionId]: z.infer<(typeof definitionSchemas)[K]> };
+
+export const DEFAULT_INDICATOR_SETTINGS: IndicatorSettings = {
+  purchases: { event: 'Order Completed', revenueProperty: 'revenue' },
+  significant: { except: ['Page Viewed', 'Screen Viewed', 'Email Delivered', 'Email Opened', 'Application Opened', 'App Opened'] },
+  engagement: {
+    // Seed 004's weights; half-lives after seed 000: a product view fades in days, attending an event lasts months.
+    signals: {
+      'Email Opened': { points: 10, halfLifeDays: 14 },
+      'Email Link Clicked': { points: 20, halfLifeDays: 21 },
+      'Product Added': { points: 30, halfLifeDays: 14 },
+      'Order Completed': { points: 50, halfLifeDays: 90 },
+      'Product Viewed': { points: 5, halfLifeDays: 3 },
+      'Page Viewed': { points: 1, halfLifeDays: 3 },
+      'Webinar Attended': { points: 40, halfLifeDays: 120 },
+      'Event Attended': { points: 40, halfLifeDays: 120 },
+      'Showroom Visited': { points: 30, halfLifeDays: 60 },
+    },
+  },
+  channel_affinity: { halfLifeDays: 90, online: ['web', 'app', 'email'], offline: ['store', 'call_center', 'event'] },
+  intent: {
+    withinDays: 30,
+    // Converging signals from several sources (seed 000): pricing online, a brochure at a trade show, reviews.
+    signals: [
+      { id: 'pricing', label: 'Viewed the pricing page', event: 'Page Viewed', where: [{ property: 'name', operator: 'eq', value: 'Pricing' }] },
+      { id: 'brochure', label: 'Requested a brochure', event: 'Brochure Requested' },
+      { id: 'reviews', label: 'Read reviews', event: 'Reviews Read' },
+      { id: 'demo', label: 'Requested a demo', event: 'Demo Requested' },
+      { id: 'configuration', label: 'Configured a product', event: 'Product Configured' },
+      { id: 'quote', label: 'Requested a quote', event: 'Quote Requested' },
+      { id: 'showroom', label: 'Visited a showroom', event: 'Showroom Visited' },
+    ],
+    stages: { high: 3, consideration: 2, exploration: 1 },
+  },
+  lifecycle: { warmScore: 30, hotScore: 100, atRiskAfterDays: 90 },
+};
+
+/** A definition as stored in the catalog: versioned like segments. */
+export interface IndicatorDefinition<K extends DefinitionId = DefinitionId> {
+  id: K;
+  revision: number;
+  settings: IndicatorSettings[K];
+  updatedAt: string;
+}
+
+export const INTENT_STAGES = ['none', 'exploration', 'consideration', 'high'] as const;
+export const LIFECYCLE_STAGES = ['cold_prospect', 'warm_prospect', 'hot_prospect', 'customer', 'at_risk'] as const;
+export const AFFINITIES = ['unknown', 'online', 'omnichannel', 'offline'] as const;
+export type IntentStage = (typeof INTENT_STAGES)[number];
+export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+
+export interface IndicatorInfo {
+  id: string;
+  kind: 'dynamic' | 'frozen';
+  type: 'number' | 'date' | 'stage';
+  /** Stage indicators: their values, from the lowest. */
+  values?: readonly string[];
+  /** Accepts `channel` in a segment condition (a per-channel figure). */
+  perChannel?: boolean;
+  /** The definitions it is computed from. */
+  definitions: DefinitionId[];
+  description: string;
+}
+
+export const DYNAMIC_INDICATORS: readonly IndicatorInfo[] = [
+  { id: 'last_seen', kind: 'dynamic', type: 'date', definitions: [], description: 'When the person was last seen, on any channel.' },
+  { id: 'last_purchase', kind: 'dynamic', type: 'date', definitions: ['purchases'], description: 'When the person last ordered (to the second once orders are timed; otherwise the day).' },
+  { id: 'orders', kind: 'dynamic', type: 'number', perChannel: true, definitions: ['purchases'], description: 'Orders over the retained 400 days, on all channels or one.' },
+  { id: 'revenue', kind: 'dynamic', type: 'number', perChannel: true, definitions: ['purchases'], description: 'Sum of the revenue property of those orders.' },
+  { id: 'average_order_value', kind: 'dynamic', type: 'number', perChannel: true, definitions: ['purchases'], description: 'Revenue divided by the orders that carried one.' },
+  { id: 'days_since_significant_interaction', kind: 'dynamic', type: 'number', definitions: ['significant'], description: 'Whole days since the last significant interaction, online or offline (page views and email opens do not count).' },
+  { id: 'engagement_score', kind: 'dynamic', type: 'number', definitions: ['engagement'], description: 'Points per behaviour, each fading with its own half-life.' },
+  { id: 'online_share', kind: 'dynamic', type: 'number', definitions: ['channel_affinity'], description: 'Share (0 to 1) of online interactions among online and offline ones, recent ones weighing more.' },
+  { id: 'channel_affinity', kind: 'dynamic', type: 'stage', values: AFFINITIES, definitions: ['channel_affinity'], description: 'online (share >= 0.8), offline (<= 0.2), omnichannel between, unknown without interactions.' },
+  { id: 'intent_signals', kind: 'dynamic', type: 'number', definitions: ['intent'], description: 'Distinct intent signals within the intent window.' },
+  { id: 'intent_stage', kind: 'dynamic', type: 'stage', values: INTENT_STAGES, definitions: ['intent'], description: 'high immediate intent, active consideration, early exploration or none, from converging signals.' },
+  { id: 'lifecycle_stage', kind: 'dynamic', type: 'stage', values: LIFECYCLE_STAGES, definitions: ['lifecycle', 'purchases', 'engagement', 'intent'], description: 'cold, warm or hot prospect (engagement and intent), customer, or at risk (no order for a while).' },
+];
+
+export const INDICATOR_IDS = DYNAMIC_INDICATORS.map((i) => i.id);
+export const indicatorInfo = (id: string): IndicatorInfo | undefined => DYNAMIC_INDICATORS.find((i) => i.id === id);
+
+/** Indicator values of one profile at one instant: `orders`, `orders|store`, `lifecycle_stage`, ... */
+export type IndicatorValues = Readonly<Record<string, number | string | undefined>>;
+
+/** Definitions compiled once per catalog: the aggregates they need folded, and how to read the values. */
+export interface IndicatorModel {
+  settings: IndicatorSettings;
+  /** Moves whenever any definition changes, so stage segments get a new revision. */
+  revision: number;
+  specs: AggregateSpec[];
+  valuesOf(profile: Profile, now: number): IndicatorValues;
+}
+
+export function settingsOf(definitions: readonly IndicatorDefinition[]): { settings: IndicatorSettings; revision: number } {
+  const settings = { ...DEFAULT_INDICATOR_SETTINGS } as Record<DefinitionId, unknown>;
+  let revision = 1;
+  for (const definition of definitions) {
+    if (!(definition.id in definitionSchemas)) continue;
+    settings[definition.id] = definition.settings;
+    revision += definition.revision;
+  }
+  return { settings: settings as IndicatorSettings, revision };
+}
+
+const decay = (ageDays: number, halfLife: number) => Math.pow(0.5, Math.max(0, ageDays) / halfLife);
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+export function compileIndicators(definitions: readonly IndicatorDefinition[] = []): IndicatorModel {
+  const { settings, revision } = settingsOf(definitions);
+  const { purchases, significant, engagement, channel_affinity: affinity, intent, lifecycle } = settings;
+  const revenueSpec = aggregateSpec(purchases.event, [], purchases.revenueProperty);
+  const purchaseTimes = occurrenceSpec(purchases.event);
+  const signalSpecs = intent.signals.map((signal) => ({
+    ...signal,
+    spec: signal.where ? aggregateSpec(signal.event, signal.where as PropertyFilter[]) : undefined,
+  }));
+  const insignificant = new Set(significant.except);
+  const online = new Set<string>(affinity.online);
+  const offline = new Set<string>(affinity.offline);
+
+  const valuesOf = (profile: Profile, now: number): IndicatorValues => {
+    const today = now / DAY_MS;
+    // Days are bucketed by their first instant; an occurrence is taken at the middle of its bucket's day.
+    const age = (day: number) => today - (day + 0.5);
+    const orders: Record<string, number> = {};
+    const revenue: Record<string, number> = {};
+    const priced: Record<string, number> = {};
+    let lastPurchaseDay = -Infinity;
+    let lastSignificantDay = -Infinity;
+    let score = 0;
+    let onlineWeight = 0;
+    let offlineWeight = 0;
+    const signalDays = new Map<string, number>();
+    const firstIntentDay = dayIndex(now) - intent.withinDays + 1;
+
+    for (const [key, buckets] of Object.entries(profile.aggregates)) {
+      if (isTimesKey(key)) continue;
+      const [event, channel, specId] = key.split('|') as [string, Channel, string | undefined];
+      if (isSpecKey(key)) {
+        if (specId === revenueSpec.id) {
+          for (let i = 0; i < buckets.length; i += VALUE_STRIDE) {
+            revenue[channel] = (revenue[channel] ?? 0) + buckets[i + 2]!;
+            priced[channel] = (priced[channel] ?? 0) + buckets[i + 1]!;
+          }
+        }
+        for (const signal of signalSpecs) {
+          if (signal.spec?.id === specId && (!signal.channel || signal.channel === channel) && buckets[0]! >= firstIntentDay) {
+            signalDays.set(signal.id, Math.max(signalDays.get(signal.id) ?? -Infinity, buckets[0]!));
+          }
+        }
+        continue;
+      }
+      const latest = buckets[0]!;
+      let count = 0;
+      let weight = 0;
+      const signal = engagement.signals[event];
+      for (let i = 0; i < buckets.length; i += 2) {
+        count += buckets[i + 1]!;
+        weight += buckets[i + 1]! * decay(age(buckets[i]!), affinity.halfLifeDays);
+        if (signal) score += signal.points * buckets[i + 1]! * decay(age(buckets[i]!), signal.halfLifeDays);
+      }
+      if (event === purchases.event) {
+        orders[channel] = (orders[channel] ?? 0) + count;
+        lastPurchaseDay = Math.max(lastPurchaseDay, latest);
+      }
+      if (!insignificant.has(event)) lastSignificantDay = Math.max(lastSignificantDay, latest);
+      if (online.has(channel)) onlineWeight += weight;
+      if (offline.has(channel)) offlineWeight += weight;
+      for (const s of signalSpecs) {
+        if (!s.spec && s.event === event && (!s.channel || s.channel === channel) && latest >= firstIntentDay) {
+          signalDays.set(s.id, Math.max(signalDays.get(s.id) ?? -Infinity, latest));
+        }
+      }
+    }
+
+    const values: Record<string, number | string | undefined> = { last_seen: profile.lastSeen };
+    const total = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0);
+    for (const channel of [undefined, ...CHANNELS]) {
+      const suffix = channel ? `|${channel}` : '';
+      const o = channel ? orders[channel] ?? 0 : total(orders);
+      const r = channel ? revenue[channel] ?? 0 : total(revenue);
+      const p = channel ? priced[channel] ?? 0 : total(priced);
+      values[`orders${suffix}`] = o;
+      values[`revenue${suffix}`] = round(r, 2);
+      values[`average_order_value${suffix}`] = p > 0 ? round(r / p, 2) : undefined;
+    }
+    const timed = profile.aggregates[timesKey(purchaseTimes)]?.[0];
+    values.last_purchase =
+      timed !== undefined ? new Date(timed * 1000).toISOString() : lastPurchaseDay > -Infinity ? new Date(lastPurchaseDay * DAY_MS).toISOString() : undefined;
+    values.days_since_significant_interaction = lastSignificantDay > -Infinity ? Math.max(0, dayIndex(now) - lastSignificantDay) : undefined;
+    values.engagement_score = round(score, 1);
+    const weighed = onlineWeight + offlineWeight;
+    const share = weighed > 0 ? onlineWeight / weighed : undefined;
+    values.online_share = share === undefined ? undefined : round(share, 3);
+    values.channel_affinity = share === undefined ? 'unknown' : share >= 0.8 ? 'online' : share <= 0.2 ? 'offline' : 'omnichannel';
+    const signals = signalDays.size;
+    values.intent_signals = signals;
+    const intentStage: IntentStage =
+      signals >= intent.stages.high ? 'high' : signals >= intent.stages.consideration ? 'consideration' : signals >= intent.stages.exploration ? 'exploration' : 'none';
+    values.intent_stage = intentStage;
+    const lastPurchase = values.last_purchase ? Date.parse(values.last_purchase as string) : undefined;
+    let stage: LifecycleStage;
+    if (lastPurchase !== undefined) stage = now - lastPurchase > lifecycle.atRiskAfterDays * DAY_MS ? 'at_risk' : 'customer';
+    else if (intentStage === 'high' || score >= lifecycle.hotScore) stage = 'hot_prospect';
+    else if (intentStage === 'consideration' || score >= lifecycle.warmScore) stage = 'warm_prospect';
+    else stage = 'cold_prospect';
+    values.lifecycle_stage = stage;
+    return values;
+  };
+
+  return { settings, revision, specs: [revenueSpec, purchaseTimes, ...signalSpecs.flatMap((s) => (s.spec ? [s.spec] : []))], valuesOf };
+}
+
+/** Values worth showing: those defined, and per-channel figures only for channels with orders. */
+export function presentIndicators(values: IndicatorValues): Record<string, number | string> {
+  const shown: Record<string, number | string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    const channel = key.split('|')[1];
+    if (channel !== undefined && !values[`orders|${channel}`]) continue;
+    shown[key] = value;
+  }
+  return shown;
+}
+
+/** The key of a value in IndicatorValues: `revenue|store` for a per-channel figure. */
+export const indicatorKey = (indicator: string, channel?: Channel): string => (channel ? `${indicator}|${channel}` : indicator);
+
+/** Stage segment ids: `lifecycle-hot-prospect`, `intent-high`. */
+export const STAGE_INDICATORS = { lifecycle_stage: 'lifecycle', intent_stage: 'intent' } as const;
+export const stageSegmentId = (indicator: keyof typeof STAGE_INDICATORS, value: string): string =>
+  `${STAGE_INDICATORS[indicator]}-${value.replaceAll('_', '-')}`;

@@ -1,0 +1,58 @@
+/**
+ * The catalog as every consumer sees it: the stored segments plus the stage
+ * segments Prisme manages from the indicator definitions, which can be read,
+ * listed, evaluated and exported like any segment but not replaced or deleted.
+ */
+import type { CatalogStore, Collection } from '../adapters/dynamodb/catalog-store';
+import { compileIndicators, type IndicatorModel } from '../domain/indicators';
+import { compileCatalog, type CompiledCatalog, type Segment } from '../domain/segments';
+import { isStageSegmentId, stageSegments } from '../domain/stages';
+import { conflict } from '../errors';
+
+export async function indicatorModel(store: Pick<CatalogStore, 'indicators'>): Promise<IndicatorModel> {
+  return compileIndicators(await store.indicators.list());
+}
+
+function managed(store: CatalogStore): Collection<Segment> {
+  const stored = store.segments;
+  const stages = async () => {
+    const definitions = await store.indicators.list();
+    const updatedAt = definitions.map((d) => d.updatedAt).sort().at(-1);
+    return stageSegments(compileIndicators(definitions), updatedAt);
+  };
+  const refuse = (id: string) =>
+    conflict(`segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`);
+  return {
+    get: async (id) => (isStageSegmentId(id) ? (await stages()).find((s) => s.id === id) : stored.get(id)),
+    list: async () => {
+      const [own, stage] = await Promise.all([stored.list(), stages()]);
+      return [...own, ...stage];
+    },
+    put: async (doc) => {
+      if (isStageSegmentId(doc.id)) throw refuse(doc.id);
+      return stored.put(doc);
+    },
+    delete: async (id) => {
+      if (isStageSegmentId(id)) throw refuse(id);
+      return stored.delete(id);
+    },
+  };
+}
+
+/** Wraps a catalog store so its `segments` include the managed stage segments. */
+export function withManagedSegments<T extends CatalogStore>(store: T): T {
+  const segments = managed(store);
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'segments') return segments;
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Fresh, uncached: segments (stage ones included) compiled with the current indicator definitions. */
+export async function loadCatalog(store: CatalogStore): Promise<CompiledCatalog> {
+  const [segments, model] = await Promise.all([store.segments.list(), indicatorModel(store)]);
+  return compileCatalog(segments, model);
+}
