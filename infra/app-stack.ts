@@ -66,6 +66,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('identities', t.identities, 'readWrite')
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindTable('catalog', t.catalog, 'readWrite')
+      .bindTable('frozen', t.frozen, 'read')
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
       .bindBus(data.bus);
@@ -86,6 +87,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('profiles', t.profiles, 'read')
       .bindTable('identities', t.identities, 'read')
       .bindTable('memberships', t.memberships, 'read')
+      .bindTable('frozen', t.frozen, 'read')
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindBus(data.bus);
     admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
@@ -107,13 +109,14 @@ export class PrismeAppStack extends Stack {
 
     const freeze = new PrismeFunction(this, 'Freeze', {
       name: 'freeze',
-      description: 'Daily freeze: re-evaluate time-dependent memberships',
+      description: 'Daily freeze: RFM, clusters and churn risk, fanned out over scan segments; memberships as of now',
       timeout: Duration.minutes(15),
       memorySize: 1024,
     })
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('profiles', t.profiles, 'readWrite')
       .bindTable('memberships', t.memberships, 'readWrite')
+      .bindTable('frozen', t.frozen, 'readWrite')
       .bindBus(data.bus);
 
     const sweep = new PrismeFunction(this, 'Sweep', {
@@ -125,6 +128,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('profiles', t.profiles, 'readWrite', ['due'])
       .bindTable('memberships', t.memberships, 'readWrite')
+      .bindTable('frozen', t.frozen, 'read')
       .bindBus(data.bus);
     this.functions = { ingest, processor, admin, snapshot, freeze, sweep };
     this.routeEvents(data.bus, { snapshot, freeze, sweep });

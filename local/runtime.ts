@@ -183,6 +183,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       [tables.identities.envVar]: LOCAL_NAMES.table(tables.identities.logicalName),
       [tables.memberships.envVar]: LOCAL_NAMES.table(tables.memberships.logicalName),
       [tables.catalog.envVar]: LOCAL_NAMES.table(tables.catalog.logicalName),
+      [tables.frozen.envVar]: LOCAL_NAMES.table(tables.frozen.logicalName),
       [eventQueue.envVar]: sqs.queueUrl(events.name),
       [deadLetterQueue.envVar]: sqs.queueUrl(deadLetter.name),
       [bucket.envVar]: LOCAL_NAMES.bucket,

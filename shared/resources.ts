@@ -46,6 +46,12 @@ export const tables = {
     partitionKey: { name: 'segmentId', type: 'S' },
     sortKey: { name: 'profileId', type: 'S' },
   },
+  /** Frozen indicators (RFM, cluster, churn risk) per profile, written by the daily freeze: kept out of the hot item. */
+  frozen: {
+    logicalName: 'Frozen',
+    envVar: 'FROZEN_TABLE',
+    partitionKey: { name: 'profileId', type: 'S' },
+  },
   /** Control plane: segments, audiences, sources (hashed write keys), job and snapshot runs. */
   catalog: {
     logicalName: 'Catalog',
@@ -73,6 +79,11 @@ export const processorSettings = {
  * written before then are found by the evaluation's scan; those written after see the segment.
  */
 export const segmentEvaluationDelaySeconds = processorSettings.segmentCacheSeconds + processorSettings.timeoutSeconds + 5;
+
+export const freezeSettings = {
+  /** Parallel scan segments of the daily freeze, one worker (invocation) each. */
+  scanSegments: 4,
+} as const;
 
 export const eventQueue = {
   envVar: 'EVENTS_QUEUE_URL',

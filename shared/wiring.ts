@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { awsClients } from './adapters/clients';
 import { DynamoCatalogStore } from './adapters/dynamodb/catalog-store';
+import { DynamoFrozenStore } from './adapters/dynamodb/frozen-store';
 import { withManagedSegments } from './usecases/catalog-view';
 import { DynamoIdentityStore } from './adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from './adapters/dynamodb/membership-store';
@@ -29,6 +30,7 @@ export const fromEnv = {
   profiles: once(() => new DynamoProfileStore(awsClients().dynamo, getStringFromEnv(tables.profiles.envVar))),
   identities: once(() => new DynamoIdentityStore(awsClients().dynamo, getStringFromEnv(tables.identities.envVar))),
   memberships: once(() => new DynamoMembershipStore(awsClients().dynamo, getStringFromEnv(tables.memberships.envVar))),
+  frozen: once(() => new DynamoFrozenStore(awsClients().dynamo, getStringFromEnv(tables.frozen.envVar))),
   catalog: once(() => withManagedSegments(new DynamoCatalogStore(awsClients().dynamo, getStringFromEnv(tables.catalog.envVar)))),
   queue: once(
     () =>
@@ -92,6 +94,7 @@ export const profileWriter = (logger: Logger, options: { merges?: boolean } = {}
     identities: options.merges ? fromEnv.identities() : undefined,
     memberships: fromEnv.memberships(),
     stats: fromEnv.catalog(),
+    frozen: fromEnv.frozen(),
     publisher: fromEnv.publisher(),
     logger,
     now: Date.now,

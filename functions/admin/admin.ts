@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import type { IdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../../shared/adapters/dynamodb/membership-store';
+import type { FrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
 import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
@@ -16,8 +17,9 @@ import { explain } from '../../shared/domain/explain';
 import {
   DEFAULT_INDICATOR_SETTINGS,
   DEFINITION_IDS,
-  DYNAMIC_INDICATORS,
+  ALL_INDICATORS,
   definitionSchemas,
+  isFrozenIndicator,
   presentIndicators,
   type DefinitionId,
   type IndicatorDefinition,
@@ -58,6 +60,7 @@ export interface AdminDeps {
   profiles: ProfileStore;
   identities: IdentityStore;
   memberships: MembershipStore;
+  frozen: Pick<FrozenStore, 'getMany'>;
   queue: EventQueue;
   publisher: EventPublisher;
   logger: Logger;
@@ -92,8 +95,15 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
   const iso = () => new Date(deps.now()).toISOString();
   const router = new Router();
 
+  /** Dynamic indicators as of now, with the frozen ones of the last freeze. */
+  const indicatorsOf = async (profile: Profile, model: IndicatorModel, now = deps.now()) => {
+    const [frozen] = await deps.frozen.getMany([profile.profileId]);
+    return { values: { ...model.valuesOf(profile, now), ...frozen?.values }, frozenAt: frozen?.frozenAt };
+  };
+
   const profileView = async (profile: Profile) => {
     const [segments, model] = await Promise.all([catalog.segments.list(), indicatorModel(catalog)]);
+    const { values, frozenAt } = await indicatorsOf(profile, model);
     // Stage memberships show as indicators (lifecycle_stage, intent_stage), not among the segments.
     const names = new Map(segments.filter((s) => !s.managedBy).map((s) => [s.id, s.name]));
     const events: Record<string, Record<string, number>> = {};
@@ -117,7 +127,8 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       channels: profile.channels,
       events,
       segments: profile.segments.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id) })),
-      indicators: presentIndicators(model.valuesOf(profile, deps.now())),
+      indicators: presentIndicators(values),
+      ...(frozenAt && { frozenAt }),
       version: profile.version,
       ...(profile.mergedFrom && { mergedFrom: profile.mergedFrom }),
     };
@@ -178,7 +189,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       if (!profile) throw notFound(`profile ${params.profileId}`);
       if (!segment) throw notFound(`segment ${params.segmentId}`);
       const now = deps.now();
-      const explanation = explain(segment.condition, profile, now, new Set(profile.segments), model.valuesOf(profile, now));
+      const explanation = explain(segment.condition, profile, now, new Set(profile.segments), (await indicatorsOf(profile, model, now)).values);
       return json(200, {
         profileId: profile.profileId,
         segmentId: segment.id,
@@ -204,7 +215,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         ...(await catalog.segments.list()).flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id)),
       ]);
       const missing = aggregateSpecsOf(condition).filter((spec) => !maintained.has(spec.id));
-      const preview = await previewSegment(condition, model, deps);
+      const preview = await previewSegment(condition, model, dependenciesOf(condition).indicators.some(isFrozenIndicator), deps);
       return json(200, {
         ...preview,
         ...(missing.length > 0 && {
@@ -378,7 +389,12 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     .on('GET', '/v1/indicators', async () => {
       const stored = new Map((await catalog.indicators.list()).map((d) => [d.id, d]));
       const definitions = await Promise.all(DEFINITION_IDS.map((id) => definitionView(id, stored.get(id))));
-      return json(200, { indicators: DYNAMIC_INDICATORS, definitions });
+      return json(200, { indicators: ALL_INDICATORS, definitions });
+    })
+    .on('GET', '/v1/indicators/clusters', async () => {
+      const run = (await catalog.listRuns(FREEZE_SCOPE, 30)).find((r) => r.status === 'succeeded' && r.progress?.clusters);
+      if (!run) throw notFound('clusters: no freeze has fitted them yet (POST /v1/jobs/freeze runs one now)');
+      return json(200, { runId: run.runId, frozenAt: run.finishedAt, ...(run.progress!.clusters as object) });
     })
     .on('GET', '/v1/indicators/definitions/{definitionId}', async ({ params }) => {
       const id = definitionIdOf(params.definitionId!);
@@ -407,7 +423,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     isDefault: stored === undefined,
     settings: stored?.settings ?? DEFAULT_INDICATOR_SETTINGS[id],
     defaults: DEFAULT_INDICATOR_SETTINGS[id],
-    indicators: DYNAMIC_INDICATORS.filter((i) => i.definitions.includes(id)).map((i) => i.id),
+    indicators: ALL_INDICATORS.filter((i) => i.definitions.includes(id)).map((i) => i.id),
     ...(stored && { updatedAt: stored.updatedAt, evaluation: (await catalog.getRun(INDICATORS_SCOPE, indicatorRunId(id, stored.revision))) ?? null }),
   });
 
@@ -418,7 +434,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
 const previewInputSchema = z.strictObject({ condition: conditionSchema, sampleSize: z.number().int().min(0).max(100).optional() });
 
 /** Scans stored profiles within a time budget: exact when `complete`, otherwise a lower bound over `scanned`. */
-async function previewSegment(condition: Condition, model: IndicatorModel, deps: AdminDeps) {
+async function previewSegment(condition: Condition, model: IndicatorModel, needsFrozen: boolean, deps: AdminDeps) {
   const matches = compile(condition);
   const started = Date.now();
   const now = deps.now();
@@ -428,10 +444,11 @@ async function previewSegment(condition: Condition, model: IndicatorModel, deps:
   let cursor: string | undefined;
   do {
     const page = await deps.profiles.scan(cursor, 1000);
+    const frozen = needsFrozen ? new Map((await deps.frozen.getMany(page.items.map((p) => p.profileId))).map((r) => [r.profileId, r.values])) : undefined;
     for (const profile of page.items) {
       if (profile.mergedInto) continue;
       scanned++;
-      if (!matches(profile, now, new Set(profile.segments), model.valuesOf(profile, now))) continue;
+      if (!matches(profile, now, new Set(profile.segments), { ...model.valuesOf(profile, now), ...frozen?.get(profile.profileId) })) continue;
       size++;
       if (sample.length < 10) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
     }

@@ -9,6 +9,7 @@ export const handler = createAdminHandler({
   profiles: fromEnv.profiles(),
   identities: fromEnv.identities(),
   memberships: fromEnv.memberships(),
+  frozen: fromEnv.frozen(),
   queue: fromEnv.queue(),
   publisher: fromEnv.publisher(),
   logger: createLogger('admin'),

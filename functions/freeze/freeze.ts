@@ -1,81 +1,225 @@
 /**
- * Daily freeze: walks every profile and re-evaluates its memberships as of now,
- * so memberships whose time windows have passed end without a new event.
- * (Frozen indicators such as RFM and clusters join this job with issue 6.)
- * A run that nears the function's timeout hands its cursor to a fresh invocation.
+ * The daily freeze: frozen indicators for every profile, then memberships re-evaluated as of now.
+ * Two passes, each fanned out over parallel scan segments by `Freeze Requested` events (one
+ * invocation per segment, so 10 million profiles spread over as many workers as segments):
+ *
+ * 1. `measure`: each worker feeds mergeable accumulators (quantile sketches, moments, a reservoir
+ *    sample) and stores them as a run part. The last to finish merges them and fits the model
+ *    (quintile boundaries, population purchase rate, clusters), once, guarded by the run's phase.
+ * 2. `score`: each worker scores its profiles, writes the frozen values that changed to the frozen
+ *    table (outside the hot item), and re-evaluates memberships with them. The last to finish
+ *    closes the run with its figures and the clusters' descriptions.
+ *
+ * A worker near its time limit stores its state and hands its cursor to a fresh invocation.
+ * Memory per worker is bounded by one page of profiles and its accumulators.
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { CatalogStore, RunRecord } from '../../shared/adapters/dynamodb/catalog-store';
+import type { FrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import { newRunId } from '../../shared/domain/audiences';
+import { Measure, featuresOf, fitModel, scoreProfile, seededRandom, type FreezeModel, type FrozenValues, type SerialisedMeasure } from '../../shared/domain/frozen';
 import type { Logger } from '../../shared/logger';
-import { FREEZE_SCOPE, loadSegments, reevaluatePage, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
+import { freezeSettings } from '../../shared/resources';
+import { loadCatalog } from '../../shared/usecases/catalog-view';
+import { FREEZE_SCOPE, PROFILES_PER_PAGE, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
 
 export interface FreezeDeps extends ReevaluateDeps {
   catalog: CatalogStore;
+  frozen: FrozenStore;
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;
+  /** Parallel scan segments, one worker each (default `freezeSettings.scanSegments`). */
+  segments?: number;
 }
 
+type Phase = 'measure' | 'score';
 interface FreezeDetail {
   runId?: string;
+  phase?: Phase;
+  segment?: number;
+  segments?: number;
   cursor?: string;
+  /** Counts of this segment so far, carried across hand-offs. */
   profiles?: number;
   transitions?: number;
+  written?: number;
 }
 export type FreezeEvent = EventBridgeEvent<string, FreezeDetail>;
+
+interface MeasurePart {
+  done: boolean;
+  profiles: number;
+  measure: SerialisedMeasure;
+}
+interface ScorePart {
+  done: boolean;
+  profiles: number;
+  transitions: number;
+  written: number;
+}
 
 /** Leave this much of the invocation for the hand-off. */
 const SAFETY_MS = 60_000;
 
 export function createFreezeHandler(deps: FreezeDeps) {
-  const handle = async (event: FreezeEvent, context: Context): Promise<RunRecord> => {
-    const requested = event['detail-type'] === DETAIL_TYPES.freezeRequested;
-    const runId = (requested && event.detail.runId) || newRunId(deps.now());
-    const existing = await deps.catalog.getRun(FREEZE_SCOPE, runId);
-    const run: RunRecord = {
-      runId,
-      status: 'running',
-      startedAt: existing?.status === 'running' ? existing.startedAt : new Date(deps.now()).toISOString(),
-    };
-    let cursor = requested ? event.detail.cursor : undefined;
-    let profiles = (requested && event.detail.profiles) || 0;
-    let transitions = (requested && event.detail.transitions) || 0;
-    const catalog = await loadSegments(deps.catalog);
-    deps.logger.info('freeze started', { runId, resumedAt: profiles, segments: catalog.segments.length });
+  const { catalog, logger } = deps;
+  const iso = () => new Date(deps.now()).toISOString();
+  const publish = (detail: FreezeDetail) => deps.publisher.publish([{ detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, ...detail } }]);
 
-    try {
-      do {
-        const page = await reevaluatePage(cursor, catalog, deps, 'time');
-        profiles += page.profiles;
-        transitions += page.transitions;
-        cursor = page.cursor;
-        await deps.catalog.putRun(FREEZE_SCOPE, { ...run, progress: { profiles, transitions } });
-        if (cursor && context.getRemainingTimeInMillis() < SAFETY_MS) {
-          await deps.publisher.publish([
-            { detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, runId, cursor, profiles, transitions } },
-          ]);
-          deps.logger.info('freeze continues in a new invocation', { runId, profiles });
-          return { ...run, progress: { profiles, transitions } };
+  const start = async (runId: string): Promise<RunRecord> => {
+    const segments = deps.segments ?? freezeSettings.scanSegments;
+    const run: RunRecord = { runId, status: 'running', phase: 'measure', startedAt: iso(), progress: { segments } };
+    await catalog.putRun(FREEZE_SCOPE, run);
+    for (let segment = 0; segment < segments; segment++) await publish({ runId, phase: 'measure', segment, segments });
+    logger.info('freeze started', { runId, segments });
+    return run;
+  };
+
+  /** Pages through one scan segment, handing off near the time limit; `visit` handles each page. */
+  const walk = async (
+    detail: Required<Pick<FreezeDetail, 'runId' | 'phase' | 'segment' | 'segments'>> & FreezeDetail,
+    context: Context,
+    visit: (profiles: Awaited<ReturnType<ReevaluateDeps['profiles']['scan']>>['items']) => Promise<void>,
+    handOff: (cursor: string) => Promise<void>,
+  ): Promise<'finished' | 'handed-off'> => {
+    let cursor = detail.cursor;
+    do {
+      const page = await deps.profiles.scan(cursor, PROFILES_PER_PAGE, { index: detail.segment, total: detail.segments });
+      await visit(page.items.filter((p) => !p.mergedInto)); // redirects left by merges: the survivor counts
+      cursor = page.cursor;
+      if (cursor && context.getRemainingTimeInMillis() < SAFETY_MS) {
+        await handOff(cursor);
+        logger.info('freeze worker continues in a new invocation', { runId: detail.runId, phase: detail.phase, segment: detail.segment });
+        return 'handed-off';
+      }
+    } while (cursor);
+    return 'finished';
+  };
+
+  const measure = async (detail: Required<Pick<FreezeDetail, 'runId' | 'segment' | 'segments'>> & FreezeDetail, context: Context) => {
+    const { runId, segment, segments } = detail;
+    const model = (await loadCatalog(catalog)).indicators;
+    const { sampleSize } = model.settings.clusters;
+    // Seeded by segment, not run: the same profiles give the same model, so clusters keep their numbers.
+    const random = seededRandom(`freeze#${segment}`);
+    const partName = `measure#${segment}`;
+    const saved = detail.cursor ? await catalog.getRunPart<MeasurePart>(FREEZE_SCOPE, runId, partName) : undefined;
+    const accumulator = saved ? Measure.fromJSON(saved.measure, sampleSize, random) : new Measure(sampleSize, random);
+    let profiles = saved?.profiles ?? 0;
+    const now = deps.now();
+    const outcome = await walk(
+      { ...detail, phase: 'measure' },
+      context,
+      async (page) => {
+        for (const profile of page) {
+          const features = featuresOf(profile, now, model);
+          if (features) accumulator.add(features);
         }
-      } while (cursor);
-    } catch (error) {
-      const failed: RunRecord = { ...run, status: 'failed', finishedAt: new Date(deps.now()).toISOString(), progress: { profiles, transitions }, error: (error as Error).message };
-      await deps.catalog.putRun(FREEZE_SCOPE, failed);
-      throw error;
-    }
-    const finishedAt = new Date(deps.now()).toISOString();
-    const done: RunRecord = {
-      ...run,
+        profiles += page.length;
+      },
+      async (cursor) => {
+        await catalog.putRunPart(FREEZE_SCOPE, runId, partName, { done: false, profiles, measure: accumulator.toJSON() } satisfies MeasurePart);
+        await publish({ ...detail, cursor });
+      },
+    );
+    if (outcome === 'handed-off') return;
+    await catalog.putRunPart(FREEZE_SCOPE, runId, partName, { done: true, profiles, measure: accumulator.toJSON() } satisfies MeasurePart);
+    logger.info('freeze segment measured', { runId, segment, profiles });
+
+    const parts = (await catalog.listRunParts<MeasurePart>(FREEZE_SCOPE, runId, 'measure#')).filter((p) => p.data.done);
+    if (parts.length < segments || !(await catalog.advanceRun(FREEZE_SCOPE, runId, 'measure', 'model'))) return;
+    // This worker finished last: merge everyone's accumulators and fit the day's model, once.
+    const merged = parts
+      .sort((a, b) => a.part.localeCompare(b.part))
+      .map((p) => Measure.fromJSON(p.data.measure, sampleSize, seededRandom(`freeze#merge#${p.part}`)))
+      .reduce((into, part) => (into.merge(part), into));
+    const fitted = fitModel(merged, model, seededRandom('freeze#fit'));
+    await catalog.putRunPart(FREEZE_SCOPE, runId, 'model', fitted);
+    await catalog.advanceRun(FREEZE_SCOPE, runId, 'model', 'score', { progress: { segments, measured: merged.profiles, ...modelSummary(fitted) } });
+    logger.info('freeze model fitted', { runId, profiles: merged.profiles, clusters: fitted.clusters?.k, silhouette: fitted.clusters?.silhouette });
+    for (let next = 0; next < segments; next++) await publish({ runId, phase: 'score', segment: next, segments });
+  };
+
+  const score = async (detail: Required<Pick<FreezeDetail, 'runId' | 'segment' | 'segments'>> & FreezeDetail, context: Context) => {
+    const { runId, segment, segments } = detail;
+    const fitted = await catalog.getRunPart<FreezeModel>(FREEZE_SCOPE, runId, 'model');
+    if (!fitted) throw new Error(`freeze run ${runId} has no model to score with`);
+    const compiled = await loadCatalog(catalog);
+    const model = compiled.indicators;
+    const counts = { profiles: detail.profiles ?? 0, transitions: detail.transitions ?? 0, written: detail.written ?? 0 };
+    const now = deps.now();
+    const frozenAt = new Date(now).toISOString();
+    const outcome = await walk(
+      { ...detail, phase: 'score' },
+      context,
+      async (page) => {
+        const stored = new Map((await deps.frozen.getMany(page.map((p) => p.profileId))).map((r) => [r.profileId, r.values]));
+        for (const profile of page) {
+          const features = featuresOf(profile, now, model);
+          const values: FrozenValues | undefined = features ? scoreProfile(features, fitted, model) : undefined;
+          // Unchanged values are not rewritten: most profiles keep their quintiles from day to day.
+          if (values && canonical(values) !== canonical(stored.get(profile.profileId))) {
+            await deps.frozen.put({ profileId: profile.profileId, runId, frozenAt, values });
+            counts.written++;
+          }
+          const result = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason: 'time', frozen: values }, compiled, profile);
+          counts.transitions += result.transitions.length;
+        }
+        counts.profiles += page.length;
+      },
+      (cursor) => publish({ ...detail, cursor, ...counts }),
+    );
+    if (outcome === 'handed-off') return;
+    await catalog.putRunPart(FREEZE_SCOPE, runId, `score#${segment}`, { done: true, ...counts } satisfies ScorePart);
+    logger.info('freeze segment scored', { runId, segment, ...counts });
+
+    const parts = (await catalog.listRunParts<ScorePart>(FREEZE_SCOPE, runId, 'score#')).filter((p) => p.data.done);
+    if (parts.length < segments) return;
+    const total = parts.reduce((sum, p) => ({ profiles: sum.profiles + p.data.profiles, transitions: sum.transitions + p.data.transitions, written: sum.written + p.data.written }), { profiles: 0, transitions: 0, written: 0 });
+    const run = await catalog.getRun(FREEZE_SCOPE, runId);
+    const finishedAt = iso();
+    const durationMs = Date.parse(finishedAt) - Date.parse(run?.startedAt ?? finishedAt);
+    const closed = await catalog.advanceRun(FREEZE_SCOPE, runId, 'score', 'done', {
       status: 'succeeded',
       finishedAt,
-      progress: { profiles, transitions, durationMs: Date.parse(finishedAt) - Date.parse(run.startedAt) },
-    };
-    await deps.catalog.putRun(FREEZE_SCOPE, done);
-    deps.logger.info('freeze finished', { runId, profiles, transitions });
-    return done;
+      progress: { ...run?.progress, profiles: total.profiles, transitions: total.transitions, frozenWritten: total.written, durationMs },
+    });
+    if (closed) logger.info('freeze finished', { runId, ...total, durationMs });
   };
-  return middy<FreezeEvent, RunRecord>().handler(handle);
+
+  const handle = async (event: FreezeEvent, context: Context): Promise<void> => {
+    const detail = event['detail-type'] === DETAIL_TYPES.freezeRequested ? event.detail : {};
+    const runId = detail.runId || newRunId(deps.now());
+    if (!detail.phase) {
+      await start(runId);
+      return;
+    }
+    const segment = detail.segment ?? 0;
+    const segments = detail.segments ?? 1;
+    try {
+      if (detail.phase === 'measure') await measure({ ...detail, runId, segment, segments }, context);
+      else await score({ ...detail, runId, segment, segments }, context);
+    } catch (error) {
+      logger.error('freeze worker failed', { runId, phase: detail.phase, segment, error: error as Error });
+      const run = await catalog.getRun(FREEZE_SCOPE, runId);
+      if (run) await catalog.putRun(FREEZE_SCOPE, { ...run, status: 'failed', finishedAt: iso(), error: `${detail.phase} segment ${segment}: ${(error as Error).message}` });
+      throw error;
+    }
+  };
+  return middy<FreezeEvent, void>().handler(handle);
 }
+
+/** Key order is not kept by DynamoDB maps: compare values with sorted keys. */
+const canonical = (values: object | undefined) => (values ? JSON.stringify(Object.entries(values).sort(([a], [b]) => a.localeCompare(b))) : '');
+
+/** What the run record shows of the day's model. */
+const modelSummary = (model: FreezeModel) => ({
+  boundaries: model.boundaries,
+  populationRate: model.populationRate,
+  ...(model.clusters && {
+    clusters: { k: model.clusters.k, silhouette: model.clusters.silhouette, descriptions: model.clusters.clusters.map(({ id, share, description }) => ({ id, share, description })) },
+  }),
+});

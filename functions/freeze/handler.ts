@@ -1,4 +1,6 @@
 import { createLogger } from '../../shared/logger';
+import { freezeSettings } from '../../shared/resources';
+import { getNumberFromEnv } from '../../shared/env';
 import { fromEnv, profileWriter } from '../../shared/wiring';
 import { createFreezeHandler } from './freeze';
 
@@ -7,6 +9,8 @@ const logger = createLogger('freeze');
 export const handler = createFreezeHandler({
   catalog: fromEnv.catalog(),
   profiles: fromEnv.profiles(),
+  frozen: fromEnv.frozen(),
+  segments: getNumberFromEnv('FREEZE_SEGMENTS', freezeSettings.scanSegments),
   publisher: fromEnv.publisher(),
   writer: profileWriter(logger),
   logger,

@@ -64,6 +64,30 @@ export const definitionSchemas = {
     /** A customer whose last purchase is older than this is at risk. */
     atRiskAfterDays: z.number().int().min(1).max(400),
   }),
+  rfm: z.strictObject({
+    /** Frequency and monetary value look back this far. */
+    windowDays: z.number().int().min(7).max(400),
+    /** Potential value counted in monetary (seed 000): a share of quotes, carts and configurations. */
+    potentialValue: z
+      .array(z.strictObject({ event: eventName, property: z.string().min(1).max(200), weight: z.number().min(0).max(1) }))
+      .max(10),
+  }),
+  churn: z.strictObject({
+    /** Chance that a customer never comes back after a purchase (BG/NBD's p). */
+    dropoutProbability: z.number().gt(0).lt(1),
+    /** Weight of the population's purchase rate in each customer's (pseudo-orders of a Gamma prior). */
+    priorOrders: z.number().min(0).max(100),
+  }),
+  clusters: z
+    .strictObject({
+      minK: z.number().int().min(2).max(12),
+      maxK: z.number().int().min(2).max(12),
+      /** Reduce the features with PCA (components explaining 90 % of the variance) before K-means. */
+      pca: z.boolean(),
+      /** Profiles sampled (reservoir, across workers) to fit the clusters. */
+      sampleSize: z.number().int().min(100).max(20_000),
+    })
+    .refine((c) => c.minK <= c.maxK, { path: ['maxK'], message: 'must be at least minK' }),
 } as const;
 
 export type DefinitionId = keyof typeof definitionSchemas;
@@ -103,6 +127,16 @@ export const DEFAULT_INDICATOR_SETTINGS: IndicatorSettings = {
     stages: { high: 3, consideration: 2, exploration: 1 },
   },
   lifecycle: { warmScore: 30, hotScore: 100, atRiskAfterDays: 90 },
+  rfm: {
+    windowDays: 365,
+    potentialValue: [
+      { event: 'Quote Requested', property: 'amount', weight: 0.3 },
+      { event: 'Product Configured', property: 'price', weight: 0.2 },
+      { event: 'Product Added', property: 'price', weight: 0.1 },
+    ],
+  },
+  churn: { dropoutProbability: 0.2, priorOrders: 1 },
+  clusters: { minK: 2, maxK: 6, pca: true, sampleSize: 2000 },
 };
 
 /** A definition as stored in the catalog: versioned like segments. */
@@ -122,7 +156,7 @@ export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 export interface IndicatorInfo {
   id: string;
   kind: 'dynamic' | 'frozen';
-  type: 'number' | 'date' | 'stage';
+  type: 'number' | 'date' | 'stage' | 'text';
   /** Stage indicators: their values, from the lowest. */
   values?: readonly string[];
   /** Accepts `channel` in a segment condition (a per-channel figure). */
@@ -147,8 +181,34 @@ export const DYNAMIC_INDICATORS: readonly IndicatorInfo[] = [
   { id: 'lifecycle_stage', kind: 'dynamic', type: 'stage', values: LIFECYCLE_STAGES, definitions: ['lifecycle', 'purchases', 'engagement', 'intent'], description: 'cold, warm or hot prospect (engagement and intent), customer, or at risk (no order for a while).' },
 ];
 
-export const INDICATOR_IDS = DYNAMIC_INDICATORS.map((i) => i.id);
-export const indicatorInfo = (id: string): IndicatorInfo | undefined => DYNAMIC_INDICATORS.find((i) => i.id === id);
+export const RFM_LABELS = [
+  'champions',
+  'loyal',
+  'potential_loyalists',
+  'new_customers',
+  'promising',
+  'about_to_sleep',
+  'cannot_lose_them',
+  'at_risk',
+  'hibernating',
+  'lost',
+] as const;
+
+/** Computed once a day by the freeze and stored apart from the hot profile item. */
+export const FROZEN_INDICATORS: readonly IndicatorInfo[] = [
+  { id: 'rfm_recency_score', kind: 'frozen', type: 'number', definitions: ['rfm', 'significant'], description: 'RFM recency quintile, 5 for the most recent fifth of the population (any significant interaction, online or offline).' },
+  { id: 'rfm_frequency_score', kind: 'frozen', type: 'number', definitions: ['rfm', 'significant'], description: 'RFM frequency quintile over the window: orders, store visits, events, calls, clicks.' },
+  { id: 'rfm_monetary_score', kind: 'frozen', type: 'number', definitions: ['rfm', 'purchases'], description: 'RFM monetary quintile: revenue plus weighted potential value (quotes, carts, configurations).' },
+  { id: 'rfm_score', kind: 'frozen', type: 'text', definitions: ['rfm'], description: 'The three scores, e.g. "545".' },
+  { id: 'rfm_label', kind: 'frozen', type: 'stage', values: RFM_LABELS, definitions: ['rfm'], description: 'Champions, loyal, at risk, hibernating... from recency and the mean of frequency and monetary.' },
+  { id: 'churn_risk', kind: 'frozen', type: 'number', definitions: ['churn', 'purchases'], description: 'Probability (0 to 1) that a customer will not buy again (BG/NBD with individual rates); absent for prospects.' },
+  { id: 'cluster', kind: 'frozen', type: 'number', definitions: ['clusters'], description: 'Behavioural cluster, described at GET /v1/indicators/clusters.' },
+];
+
+export const ALL_INDICATORS: readonly IndicatorInfo[] = [...DYNAMIC_INDICATORS, ...FROZEN_INDICATORS];
+export const INDICATOR_IDS = ALL_INDICATORS.map((i) => i.id);
+export const indicatorInfo = (id: string): IndicatorInfo | undefined => ALL_INDICATORS.find((i) => i.id === id);
+export const isFrozenIndicator = (id: string): boolean => FROZEN_INDICATORS.some((i) => i.id === id);
 
 /** Indicator values of one profile at one instant: `orders`, `orders|store`, `lifecycle_stage`, ... */
 export type IndicatorValues = Readonly<Record<string, number | string | undefined>>;
@@ -156,6 +216,8 @@ export type IndicatorValues = Readonly<Record<string, number | string | undefine
 /** Definitions compiled once per catalog: the aggregates they need folded, and how to read the values. */
 export interface IndicatorModel {
   settings: IndicatorSettings;
+  /** The aggregates the freeze reads: order revenue, order instants, potential value. */
+  aggregates: { revenue: AggregateSpec; purchaseTimes: AggregateSpec; potential: Array<{ spec: AggregateSpec; weight: number }> };
   /** Moves whenever any definition changes, so stage segments get a new revision. */
   revision: number;
   specs: AggregateSpec[];
@@ -181,6 +243,7 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
   const { purchases, significant, engagement, channel_affinity: affinity, intent, lifecycle } = settings;
   const revenueSpec = aggregateSpec(purchases.event, [], purchases.revenueProperty);
   const purchaseTimes = occurrenceSpec(purchases.event);
+  const potential = settings.rfm.potentialValue.map((p) => ({ spec: aggregateSpec(p.event, [], p.property), weight: p.weight }));
   const signalSpecs = intent.signals.map((signal) => ({
     ...signal,
     spec: signal.where ? aggregateSpec(signal.event, signal.where as PropertyFilter[]) : undefined,
@@ -279,7 +342,13 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
     return values;
   };
 
-  return { settings, revision, specs: [revenueSpec, purchaseTimes, ...signalSpecs.flatMap((s) => (s.spec ? [s.spec] : []))], valuesOf };
+  return {
+    settings,
+    revision,
+    aggregates: { revenue: revenueSpec, purchaseTimes, potential },
+    specs: [revenueSpec, purchaseTimes, ...potential.map((p) => p.spec), ...signalSpecs.flatMap((s) => (s.spec ? [s.spec] : []))],
+    valuesOf,
+  };
 }
 
 /** Values worth showing: those defined, and per-channel figures only for channels with orders. */

@@ -21,7 +21,7 @@ import {
   type DateValue,
 } from './comparisons';
 import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
-import { INDICATOR_IDS, compileIndicators, indicatorInfo, indicatorKey, type IndicatorModel, type IndicatorValues } from './indicators';
+import { INDICATOR_IDS, compileIndicators, indicatorInfo, indicatorKey, isFrozenIndicator, type IndicatorModel, type IndicatorValues } from './indicators';
 import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
@@ -862,11 +862,15 @@ export interface CompiledCatalog {
   segments: CompiledSegment[];
   specs: CompiledSpec[];
   indicators: IndicatorModel;
+  /** A segment compares a frozen indicator: writers must read the profile's frozen values. */
+  needsFrozen: boolean;
 }
 
 export function compileCatalog(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledCatalog {
   const specs = new Map<string, AggregateSpec>();
   for (const spec of indicators.specs) specs.set(spec.id, spec);
   for (const segment of segments) for (const spec of aggregateSpecsOf(segment.condition)) specs.set(spec.id, spec);
-  return { segments: orderByDependencies(segments).map(compileSegment), specs: [...specs.values()].map(compileSpec), indicators };
+  const compiled = orderByDependencies(segments).map(compileSegment);
+  const needsFrozen = compiled.some((s) => s.dependsOn.indicators.some(isFrozenIndicator));
+  return { segments: compiled, specs: [...specs.values()].map(compileSpec), indicators, needsFrozen };
 }

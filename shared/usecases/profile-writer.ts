@@ -17,6 +17,8 @@ import { behaviourName, foldEvents, newProfile, type LimitReached, type Profile,
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
+import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
+import type { FrozenValues } from '../domain/frozen';
 
 export interface ProfileWriterDeps {
   profiles: ProfileStore;
@@ -28,6 +30,8 @@ export interface ProfileWriterDeps {
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;
+  /** Read when a segment compares a frozen indicator (RFM, cluster, churn risk). */
+  frozen?: Pick<FrozenStore, 'getMany'>;
 }
 
 export interface ProfileChange {
@@ -38,6 +42,8 @@ export interface ProfileChange {
   reason: TransitionReason;
   /** A profile of the same person to fold into this one (a merge). */
   absorb?: Profile;
+  /** Frozen indicators just computed (by the freeze), instead of the stored ones. */
+  frozen?: FrozenValues;
 }
 
 export interface WriteOutcome {
@@ -59,6 +65,7 @@ export class ProfileWriter {
    */
   async apply(change: ProfileChange, catalog: CompiledCatalog, existing?: Profile): Promise<WriteOutcome> {
     let current = existing;
+    const frozen = change.frozen ?? (catalog.needsFrozen ? await this.frozenValues(change.profileId) : undefined);
     for (let attempt = 1; ; attempt++) {
       current ??= await this.deps.profiles.get(change.profileId);
       if (current?.mergedInto) {
@@ -79,7 +86,7 @@ export class ProfileWriter {
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
       const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
-      const indicators = catalog.indicators.valuesOf(folded.profile, now);
+      const indicators = { ...catalog.indicators.valuesOf(folded.profile, now), ...frozen };
       const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason, indicators);
       const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
@@ -183,6 +190,11 @@ export class ProfileWriter {
     }
     this.deps.logger.info('profiles merged', { survivorId, mergedId: loserId });
     return survivorId;
+  }
+
+  private async frozenValues(profileId: string): Promise<FrozenValues | undefined> {
+    if (!this.deps.frozen) throw new Error('ProfileWriter needs the frozen store: a segment compares a frozen indicator');
+    return (await this.deps.frozen.getMany([profileId]))[0]?.values;
   }
 
   /** Follows the redirects left by merges to the profile that holds the data now. */

@@ -10,6 +10,7 @@ import { inject } from 'vitest';
 import { createTables } from '../../local/bootstrap';
 import { documentClient } from '../../shared/adapters/clients';
 import { DynamoCatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
+import { DynamoFrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
 import { withManagedSegments } from '../../shared/usecases/catalog-view';
 import { DynamoIdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '../../shared/adapters/dynamodb/membership-store';
@@ -56,6 +57,7 @@ export async function emulatedStores() {
     profiles: new DynamoProfileStore(dynamo, nameOf('profiles')),
     identities: new DynamoIdentityStore(dynamo, nameOf('identities')),
     memberships: new DynamoMembershipStore(dynamo, nameOf('memberships')),
+    frozen: new DynamoFrozenStore(dynamo, nameOf('frozen')),
     catalog: withManagedSegments(new DynamoCatalogStore(dynamo, nameOf('catalog'))),
     objects: new S3ObjectStore(s3, prefix),
   };

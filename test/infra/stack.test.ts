@@ -29,9 +29,9 @@ describe('stateful stack', () => {
     });
   });
 
-  it('has the four tables, on demand, with point-in-time recovery and encryption', () => {
+  it('has the five tables, on demand, with point-in-time recovery and encryption', () => {
     const tables = resources(data, 'AWS::DynamoDB::GlobalTable');
-    expect(tables).toHaveLength(4);
+    expect(tables).toHaveLength(5);
     for (const table of tables) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
@@ -110,6 +110,12 @@ describe('service stack', () => {
     // Only the sweep queries the due index, and no function gets an index wildcard.
     expect(policyOf('SweepRole')).toMatch(/\/index\/due/);
     expect(policyOf('ProcessorRole')).not.toMatch(/\/index\//);
+    // Frozen indicators: only the freeze writes them.
+    const writesFrozen = (role: string) =>
+      (JSON.parse(policyOf(role)).Statement as Array<{ Action: string[]; Resource: unknown }>)
+        .filter((st) => JSON.stringify(st.Resource).includes('Frozen'))
+        .some((st) => [st.Action].flat().includes('dynamodb:PutItem'));
+    expect(['FreezeRole', 'ProcessorRole', 'AdminRole', 'SweepRole'].map(writesFrozen)).toEqual([true, false, false, false]);
   });
 });
 

@@ -38,7 +38,7 @@ beforeEach(async () => {
   await stores.catalog.segments.put(recentVisitors);
 });
 
-const writer = () => new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, stats: stores.catalog, publisher, logger: silentLogger(), now: clock });
+const writer = () => new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, frozen: stores.frozen, stats: stores.catalog, publisher, logger: silentLogger(), now: clock });
 const scheduled = (): SnapshotEvent => ({
   version: '0',
   id: 'e',
@@ -51,6 +51,36 @@ const scheduled = (): SnapshotEvent => ({
   detail: {},
 });
 
+/**
+ * Runs the freeze as EventBridge would: the scheduled start, then every `Freeze Requested` event it
+ * publishes (its workers and their hand-offs), each in its own invocation, until it is quiet.
+ */
+async function runFreeze(options: { remainingMs?: number; segments?: number } = {}) {
+  const handler = createFreezeHandler({
+    catalog: stores.catalog,
+    profiles: stores.profiles,
+    frozen: stores.frozen,
+    writer: writer(),
+    publisher,
+    logger: silentLogger(),
+    now: clock,
+    segments: options.segments ?? 3,
+  });
+  const context = () => ({ ...lambdaContext('freeze', 900_000), getRemainingTimeInMillis: () => options.remainingMs ?? 900_000 });
+  let seen = publisher.events.length;
+  await handler(scheduled(), context());
+  let invocations = 1;
+  while (publisher.events.length > seen) {
+    const next = publisher.events.slice(seen).filter((e) => e.detailType === 'Freeze Requested');
+    seen = publisher.events.length;
+    for (const e of next) {
+      await handler({ ...scheduled(), 'detail-type': 'Freeze Requested', source: 'prisme', detail: e.detail } as never, context());
+      invocations++;
+    }
+  }
+  return { run: (await stores.catalog.listRuns(FREEZE_SCOPE, 1))[0]!, invocations };
+}
+
 describe('daily freeze', () => {
   it('ends a membership whose window has passed, without any new event, and records its run', async () => {
     await processEvents(
@@ -59,21 +89,74 @@ describe('daily freeze', () => {
     );
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
-    const freeze = createFreezeHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: writer(), publisher, logger: silentLogger(), now: clock });
     now += 2 * DAY_MS; // still inside the 3-day window
-    const first = await freeze(scheduled(), lambdaContext('freeze', 900_000));
-    expect(first.progress).toMatchObject({ profiles: 1, transitions: 0 });
+    const first = await runFreeze();
+    expect(first.run).toMatchObject({ status: 'succeeded', phase: 'done', progress: { profiles: 1, transitions: 0 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
     now += DAY_MS; // the visit is now 3 days old: out of "the last 3 days"
-    const second = await freeze(scheduled(), lambdaContext('freeze', 900_000));
-    expect(second).toMatchObject({ status: 'succeeded', progress: { profiles: 1, transitions: 1 } });
+    const second = await runFreeze();
+    expect(second.run).toMatchObject({ status: 'succeeded', progress: { profiles: 1, transitions: 1 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
     expect(publisher.events.filter((e) => e.detail.segmentId === 'recent-visitors').map((e) => [e.detail.change, e.detail.reason])).toEqual([
       ['entered', 'events'],
       ['exited', 'time'],
     ]);
     expect((await stores.catalog.listRuns(FREEZE_SCOPE, 5)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('freezes RFM, clusters and churn risk for everyone, outside the hot item, and segments use them', async () => {
+    const champions: Segment = { ...recentVisitors, id: 'rfm-champions', name: 'Champions', condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' } };
+    await stores.catalog.segments.put(champions);
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const at = (days: number) => new Date(now - days * DAY_MS).toISOString();
+    const events = [];
+    for (let i = 0; i < 120; i++) {
+      const userId = `u${i}`;
+      // Store buyers, each buying more and more recently with i; and email readers who never buy.
+      if (i % 2 === 0) for (let k = 0; k <= i % 7; k++) events.push(anEvent({ userId, event: 'Order Completed', channel: 'store', at: at(1 + ((i * 7 + k * 13) % 150)), properties: { revenue: 20 + i } }));
+      else for (let k = 0; k < 4; k++) events.push(anEvent({ userId, event: 'Email Link Clicked', channel: 'email', at: at(1 + ((i + k * 5) % 60)) }));
+    }
+    for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
+    expect(await stores.memberships.count('rfm-champions')).toBe(0); // nothing frozen yet
+
+    const { run } = await runFreeze();
+    expect(run).toMatchObject({ status: 'succeeded', progress: { segments: 3, measured: 120, profiles: 120, frozenWritten: 120 } });
+    const clusters = (run.progress as { clusters: { k: number; descriptions: Array<{ description: string }> } }).clusters;
+    expect(clusters.k).toBeGreaterThanOrEqual(2);
+    const described = clusters.descriptions.map((d) => d.description).join(' | ');
+    expect(described).toMatch(/store buyers/);
+    expect(described).toMatch(/email readers/);
+
+    const profiles = (await stores.profiles.scan(undefined, 200)).items;
+    const frozen = new Map((await stores.frozen.getMany(profiles.map((p) => p.profileId))).map((r) => [r.profileId, r.values]));
+    const of = (userId: string) => frozen.get(profiles.find((p) => p.identifiers.userId?.[0] === userId)!.profileId)!;
+    expect(of('u118')).toMatchObject({ rfm_monetary_score: 5 });
+    expect(of('u1')).toMatchObject({ rfm_monetary_score: 1 });
+    expect(of('u1').churn_risk).toBeUndefined(); // a prospect
+    expect(of('u2').churn_risk).toBeGreaterThan(0);
+    expect(of('u2').cluster).not.toBe(of('u1').cluster);
+    // The hot item stays as it was: frozen values live in their own table.
+    for (const key of ['rfm_label', 'rfm_score', 'churn_risk', 'cluster']) expect(JSON.stringify(profiles[0])).not.toContain(key);
+
+    const members = await stores.memberships.count('rfm-champions');
+    expect(members).toBeGreaterThan(0);
+    expect(members).toBe([...frozen.values()].filter((v) => v.rfm_label === 'champions').length);
+    expect(publisher.events.filter((e) => e.detail.segmentId === 'rfm-champions').every((e) => e.detail.reason === 'time')).toBe(true);
+
+    // The next day nothing moved: no frozen value is rewritten.
+    now += 1000;
+    expect((await runFreeze()).run.progress).toMatchObject({ profiles: 120, frozenWritten: 0, transitions: 0 });
+  });
+
+  it('hands its work to fresh invocations near the time limit, and ends the same', async () => {
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const events = Array.from({ length: 250 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
+    for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
+    const { run, invocations } = await runFreeze({ remainingMs: 1000, segments: 1 });
+    expect(run).toMatchObject({ status: 'succeeded', progress: { measured: 250, profiles: 250, frozenWritten: 250 } });
+    // A start, then 3 pages of 100 in each pass, each page but the last in its own invocation.
+    expect(invocations).toBe(1 + 3 + 3);
   });
 });
 

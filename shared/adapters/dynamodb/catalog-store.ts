@@ -27,6 +27,8 @@ export type RunStatus = 'requested' | 'running' | 'succeeded' | 'failed';
 export interface RunRecord {
   runId: string;
   status: RunStatus;
+  /** For jobs in phases (the freeze): the phase under way. */
+  phase?: string;
   startedAt: string;
   finishedAt?: string;
   /** Free-form progress and results: counts, keys, durations. */
@@ -82,6 +84,15 @@ export interface CatalogStore {
   getRun(scope: string, runId: string): Promise<RunRecord | undefined>;
   /** Newest first. */
   listRuns(scope: string, limit: number): Promise<RunRecord[]>;
+  /**
+   * Moves a run from one phase to the next, once: true for the caller that did it, false if
+   * another did first (several workers may finish their share at the same time).
+   */
+  advanceRun(scope: string, runId: string, from: string, to: string, changes?: Partial<RunRecord>): Promise<boolean>;
+  /** Intermediate results of a run's workers (sketches, a fitted model), each at most 350 KB. */
+  putRunPart(scope: string, runId: string, part: string, data: unknown): Promise<void>;
+  getRunPart<T>(scope: string, runId: string, part: string): Promise<T | undefined>;
+  listRunParts<T>(scope: string, runId: string, prefix: string): Promise<Array<{ part: string; data: T }>>;
 }
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
@@ -285,5 +296,48 @@ export class DynamoCatalogStore implements CatalogStore {
       }),
     );
     return (Items ?? []).map((item) => strip<RunRecord>(item)!);
+  }
+
+  async advanceRun(scope: string, runId: string, from: string, to: string, changes: Partial<RunRecord> = {}): Promise<boolean> {
+    const names: Record<string, string> = { '#phase': 'phase' };
+    const values: Record<string, unknown> = { ':from': from, ':to': to };
+    const sets = ['#phase = :to'];
+    for (const [key, value] of Object.entries(changes)) {
+      names[`#${key}`] = key;
+      values[`:${key}`] = value;
+      sets.push(`#${key} = :${key}`);
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `RUN#${scope}`, sk: runId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#phase = :from',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async putRunPart(scope: string, runId: string, part: string, data: unknown): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: `RUNPART#${scope}#${runId}`, sk: part, data } }));
+  }
+
+  async getRunPart<T>(scope: string, runId: string, part: string): Promise<T | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: `RUNPART#${scope}#${runId}`, sk: part }, ConsistentRead: true }),
+    );
+    return Item?.data as T | undefined;
+  }
+
+  async listRunParts<T>(scope: string, runId: string, prefix: string): Promise<Array<{ part: string; data: T }>> {
+    const items = await this.queryPartition(`RUNPART#${scope}#${runId}`);
+    return items.filter((item) => String(item.sk).startsWith(prefix)).map((item) => ({ part: String(item.sk), data: item.data as T }));
   }
 }

@@ -1,6 +1,4 @@
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -10,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { VersionConflictError } from '../../errors';
+import { backoff, batchGet } from './batch-get';
 import type { Profile } from '../../domain/profile';
 
 export interface Page<T> {
@@ -49,19 +48,7 @@ export class DynamoProfileStore implements ProfileStore {
   }
 
   async getMany(profileIds: readonly string[]): Promise<Profile[]> {
-    const found: Profile[] = [];
-    for (let i = 0; i < profileIds.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = profileIds.slice(i, i + 100).map((profileId) => ({ profileId }));
-      for (let attempt = 0; keys && keys.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
-        );
-        found.push(...((Responses?.[this.tableName] ?? []) as Profile[]));
-        keys = UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return found;
+    return batchGet<Profile>(this.client, this.tableName, profileIds.map((profileId) => ({ profileId })));
   }
 
   async put(profile: Profile, expectedVersion: number): Promise<void> {
@@ -128,5 +115,4 @@ export class DynamoProfileStore implements ProfileStore {
   }
 }
 
-export const backoff = (attempt: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random())));
+export { backoff };

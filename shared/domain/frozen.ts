@@ -1,0 +1,345 @@
+/**
+ * Frozen indicators: computed once a day over the whole population, stored as they
+ * are (seed 001). Augmented RFM quintiles and labels, churn risk, behavioural
+ * clusters. The freeze runs in two passes over the profiles, each fanned out over
+ * parallel scan segments: `measure` feeds mergeable accumulators (quantile sketches,
+ * moments, a reservoir sample), `fitModel` turns their union into boundaries and
+ * clusters, `score` gives each profile its values. Pure: no I/O.
+ */
+import { DDSketch } from '@datadog/sketches-js';
+import { VALUE_STRIDE, specKey, timesKey } from './aggregates';
+import { CLUSTER_FEATURES, fitClusters, nearestCluster, type ClusterModel } from './clustering';
+
+export { CLUSTER_FEATURES };
+import { CHANNELS } from './events';
+import { RFM_LABELS, type IndicatorModel } from './indicators';
+import { DAY_MS, isSpecKey, type Profile } from './profile';
+import { dayIndex } from './time';
+
+export { RFM_LABELS };
+export type RfmLabel = (typeof RFM_LABELS)[number];
+
+/** What the freeze reads off one profile. */
+export interface ProfileFeatures {
+  /** Days since the last significant interaction, online or offline. */
+  recencyDays: number;
+  /** Significant interactions in the window: orders, store visits, events, calls, clicks... */
+  frequency: number;
+  /** Revenue in the window, plus the weighted potential value (quotes, carts, configurations). */
+  monetary: number;
+  orders: number;
+  /** Days between the first and the last order in the window; 0 with one order. */
+  orderSpanDays: number;
+  daysSinceLastOrder?: number;
+  /** Raw cluster features, CLUSTER_FEATURES order. */
+  vector: number[];
+}
+
+/** Features of a profile as of `now`; undefined for a profile with no significant interaction. */
+export function featuresOf(profile: Profile, now: number, model: IndicatorModel): ProfileFeatures | undefined {
+  const { settings, aggregates } = model;
+  const today = dayIndex(now);
+  const firstDay = today - settings.rfm.windowDays + 1;
+  const insignificant = new Set(settings.significant.except);
+  const online = new Set<string>(settings.channel_affinity.online);
+  let lastSignificant = -Infinity;
+  let frequency = 0;
+  let orders = 0;
+  let storeOrders = 0;
+  let onlineOrders = 0;
+  let emailEngagement = 0;
+  let firstOrderDay = Infinity;
+  let lastOrderDay = -Infinity;
+  for (const [key, buckets] of Object.entries(profile.aggregates)) {
+    if (isSpecKey(key) || key.split('|')[1] === '*') continue;
+    const [event, channel] = key.split('|') as [string, string];
+    const significant = !insignificant.has(event);
+    const purchase = event === settings.purchases.event;
+    const email = channel === 'email';
+    for (let i = 0; i < buckets.length && buckets[i]! >= firstDay; i += 2) {
+      const [day, count] = [buckets[i]!, buckets[i + 1]!];
+      if (significant) frequency += count;
+      if (email) emailEngagement += count;
+      if (purchase) {
+        orders += count;
+        if (channel === 'store') storeOrders += count;
+        else if (online.has(channel)) onlineOrders += count;
+        firstOrderDay = Math.min(firstOrderDay, day);
+        lastOrderDay = Math.max(lastOrderDay, day);
+      }
+    }
+    if (significant && buckets.length > 0) lastSignificant = Math.max(lastSignificant, buckets[0]!);
+  }
+  if (lastSignificant === -Infinity) return undefined;
+
+  const sumOf = (specId: string, event: string) => {
+    let sum = 0;
+    for (const channel of CHANNELS) {
+      const buckets = profile.aggregates[specKey({ id: specId, event }, channel)];
+      for (let i = 0; buckets && i < buckets.length && buckets[i]! >= firstDay; i += VALUE_STRIDE) sum += buckets[i + 2]!;
+    }
+    return sum;
+  };
+  let monetary = sumOf(aggregates.revenue.id, aggregates.revenue.event);
+  for (const { spec, weight } of aggregates.potential) monetary += weight * sumOf(spec.id, spec.event);
+
+  // Order instants are exact for orders folded since the definition existed; day buckets otherwise.
+  const instants = profile.aggregates[timesKey(aggregates.purchaseTimes)];
+  const lastOrder = instants?.[0] !== undefined ? instants[0] * 1000 : lastOrderDay > -Infinity ? (lastOrderDay + 0.5) * DAY_MS : undefined;
+  const values = model.valuesOf(profile, now);
+  const recencyDays = Math.max(0, today - lastSignificant);
+  return {
+    recencyDays,
+    frequency,
+    monetary: Math.round(monetary * 100) / 100,
+    orders,
+    orderSpanDays: orders > 1 ? lastOrderDay - firstOrderDay : 0,
+    daysSinceLastOrder: lastOrder === undefined ? undefined : Math.max(0, (now - lastOrder) / DAY_MS),
+    vector: [
+      recencyDays,
+      frequency,
+      monetary,
+      (values.online_share as number | undefined) ?? 0.5,
+      (values.engagement_score as number | undefined) ?? 0,
+      storeOrders,
+      onlineOrders,
+      emailEngagement,
+    ],
+  };
+}
+
+/** Skewed counts and amounts are compared on a log scale, so a few big spenders do not make the clusters. */
+export const clusterInput = (vector: readonly number[]): number[] =>
+  vector.map((v, i) => (CLUSTER_FEATURES[i] === 'online_share' ? v : Math.log1p(Math.max(0, v))));
+
+const RELATIVE_ACCURACY = 0.01;
+const newSketch = () => new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+
+/** Mergeable summary of a part of the population; one per scan segment, then merged. */
+export class Measure {
+  profiles = 0;
+  recency = newSketch();
+  frequency = newSketch();
+  monetary = newSketch();
+  /** Purchase rates (orders per day) of customers with at least two orders, for the population prior. */
+  rate = newSketch();
+  /** Welford moments of the cluster inputs. */
+  count = 0;
+  mean: number[] = CLUSTER_FEATURES.map(() => 0);
+  m2: number[] = CLUSTER_FEATURES.map(() => 0);
+  /** Reservoir sample of cluster inputs; `seen` is how many it was drawn from. */
+  seen = 0;
+  sample: number[][] = [];
+
+  constructor(
+    readonly sampleSize: number,
+    private readonly random: () => number,
+  ) {}
+
+  add(features: ProfileFeatures): void {
+    this.profiles++;
+    this.recency.accept(features.recencyDays);
+    this.frequency.accept(features.frequency);
+    this.monetary.accept(features.monetary);
+    if (features.orders > 1 && features.orderSpanDays > 0) this.rate.accept((features.orders - 1) / features.orderSpanDays);
+    const input = clusterInput(features.vector);
+    this.count++;
+    input.forEach((x, i) => {
+      const delta = x - this.mean[i]!;
+      this.mean[i]! += delta / this.count;
+      this.m2[i]! += delta * (x - this.mean[i]!);
+    });
+    this.seen++;
+    if (this.sample.length < this.sampleSize) this.sample.push(input);
+    else {
+      const slot = Math.floor(this.random() * this.seen);
+      if (slot < this.sampleSize) this.sample[slot] = input;
+    }
+  }
+
+  merge(other: Measure): void {
+    this.profiles += other.profiles;
+    this.recency.merge(other.recency);
+    this.frequency.merge(other.frequency);
+    this.monetary.merge(other.monetary);
+    this.rate.merge(other.rate);
+    // Chan et al.'s parallel update of mean and M2.
+    const n = this.count + other.count;
+    if (other.count > 0) {
+      this.mean = this.mean.map((mean, i) => {
+        const delta = other.mean[i]! - mean;
+        this.m2[i] = this.m2[i]! + other.m2[i]! + (delta * delta * this.count * other.count) / n;
+        return mean + (delta * other.count) / n;
+      });
+    }
+    this.count = n;
+    // Reservoirs merge by drawing from each in proportion to what it was drawn from.
+    const seen = this.seen + other.seen;
+    const take = (from: number[][], share: number) => shuffled(from, this.random).slice(0, Math.round(share));
+    const size = Math.min(this.sampleSize, this.sample.length + other.sample.length);
+    this.sample = seen === 0 ? [] : [...take(this.sample, (size * this.seen) / seen), ...take(other.sample, (size * other.seen) / seen)].slice(0, size);
+    this.seen = seen;
+  }
+
+  toJSON(): SerialisedMeasure {
+    const sketch = (s: DDSketch) => Buffer.from(s.toProto()).toString('base64');
+    return {
+      profiles: this.profiles,
+      recency: sketch(this.recency),
+      frequency: sketch(this.frequency),
+      monetary: sketch(this.monetary),
+      rate: sketch(this.rate),
+      count: this.count,
+      mean: this.mean,
+      m2: this.m2,
+      seen: this.seen,
+      sample: this.sample.map((v) => v.map((x) => Math.round(x * 1e4) / 1e4)),
+    };
+  }
+
+  static fromJSON(json: SerialisedMeasure, sampleSize: number, random: () => number): Measure {
+    const measure = new Measure(sampleSize, random);
+    const sketch = (b64: string) => DDSketch.fromProto(Buffer.from(b64, 'base64'));
+    Object.assign(measure, {
+      profiles: json.profiles,
+      recency: sketch(json.recency),
+      frequency: sketch(json.frequency),
+      monetary: sketch(json.monetary),
+      rate: sketch(json.rate),
+      count: json.count,
+      mean: json.mean,
+      m2: json.m2,
+      seen: json.seen,
+      sample: json.sample,
+    });
+    return measure;
+  }
+}
+
+export interface SerialisedMeasure {
+  profiles: number;
+  recency: string;
+  frequency: string;
+  monetary: string;
+  rate: string;
+  count: number;
+  mean: number[];
+  m2: number[];
+  seen: number;
+  sample: number[][];
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so a freeze run is reproducible from its id. */
+export function seededRandom(seed: string): () => number {
+  let state = 0;
+  for (let i = 0; i < seed.length; i++) state = (Math.imul(state, 31) + seed.charCodeAt(i)) | 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** What the score pass needs, fitted once from the merged measures. */
+export interface FreezeModel {
+  profiles: number;
+  /** Quintile boundaries (20th, 40th, 60th and 80th percentiles). */
+  boundaries: { recency: number[]; frequency: number[]; monetary: number[] };
+  /** Median purchase rate (orders per day) of repeat customers: the prior of each customer's rate. */
+  populationRate: number;
+  clusters?: ClusterModel;
+}
+
+const QUINTILES = [0.2, 0.4, 0.6, 0.8];
+
+export function fitModel(measure: Measure, model: IndicatorModel, random: () => number): FreezeModel {
+  const quintiles = (sketch: DDSketch) => (sketch.count === 0 ? [0, 0, 0, 0] : QUINTILES.map((q) => sketch.getValueAtQuantile(q)));
+  const std = measure.m2.map((m2) => (measure.count > 1 ? Math.sqrt(m2 / (measure.count - 1)) : 0));
+  return {
+    profiles: measure.profiles,
+    boundaries: { recency: quintiles(measure.recency), frequency: quintiles(measure.frequency), monetary: quintiles(measure.monetary) },
+    // Without repeat customers yet: one order every 90 days.
+    populationRate: measure.rate.count > 0 ? measure.rate.getValueAtQuantile(0.5) : 1 / 90,
+    clusters: fitClusters(measure.sample, { mean: measure.mean, std }, model.settings.clusters, random),
+  };
+}
+
+/** The frozen values of one profile, stored outside the hot item. */
+export interface FrozenValues {
+  rfm_recency_score: number;
+  rfm_frequency_score: number;
+  rfm_monetary_score: number;
+  rfm_score: string;
+  rfm_label: RfmLabel;
+  /** The RFM inputs (recency is the dynamic days_since_significant_interaction: it moves every day). */
+  frequency: number;
+  monetary: number;
+  /** Probability (0-1) that a customer will not buy again; absent for prospects. */
+  churn_risk?: number;
+  cluster?: number;
+}
+
+/** 1 to 5: how many boundaries the value passes (ties go to the lower quintile, by the sketch's 1 %). */
+const quintileScore = (value: number, boundaries: readonly number[]) => 1 + boundaries.filter((b) => value > b * (1 + RELATIVE_ACCURACY)).length;
+
+/** The usual RFM map from recency and the average of frequency and monetary. */
+export function rfmLabel(r: number, fm: number): RfmLabel {
+  if (r >= 4 && fm >= 4) return 'champions';
+  if (r >= 5 && fm <= 1) return 'new_customers';
+  if (r >= 3 && fm >= 3) return 'loyal';
+  if (r >= 4 && fm >= 2) return 'potential_loyalists';
+  if (r >= 4) return 'promising';
+  if (r === 3) return 'about_to_sleep';
+  if (fm >= 5) return 'cannot_lose_them';
+  if (fm >= 3) return 'at_risk';
+  if (fm === 2) return 'hibernating';
+  return 'lost';
+}
+
+/**
+ * Churn risk, after BG/NBD (Fader, Hardie & Lee, 2005) with individual parameters: while alive, a
+ * customer buys at rate λ (their own rate, shrunk towards the population's by a Gamma prior of
+ * `priorOrders` pseudo-orders); after each purchase they may drop out for good with probability p.
+ * Silent for t days since the last order, P(alive) = (1-p)e^(-λt) / ((1-p)e^(-λt) + p); the risk is
+ * 1 - P(alive). One-time buyers take the population's rate.
+ */
+export function churnRisk(features: ProfileFeatures, populationRate: number, settings: IndicatorModel['settings']['churn']): number | undefined {
+  if (features.orders === 0 || features.daysSinceLastOrder === undefined) return undefined;
+  const repeats = features.orders - 1;
+  const rate = (repeats + settings.priorOrders) / (features.orderSpanDays + settings.priorOrders / populationRate);
+  const p = settings.dropoutProbability;
+  const stillBuying = (1 - p) * Math.exp(-rate * features.daysSinceLastOrder);
+  // Two decimals: finer would rewrite every customer's frozen item every day for nothing.
+  return Math.round((1 - stillBuying / (stillBuying + p)) * 100) / 100;
+}
+
+export function scoreProfile(features: ProfileFeatures, freeze: FreezeModel, model: IndicatorModel): FrozenValues {
+  const { boundaries } = freeze;
+  // Recency: fewer days is better, so the score is reversed.
+  const r = 6 - quintileScore(features.recencyDays, boundaries.recency);
+  const f = quintileScore(features.frequency, boundaries.frequency);
+  const m = quintileScore(features.monetary, boundaries.monetary);
+  const churn = churnRisk(features, freeze.populationRate, model.settings.churn);
+  const cluster = freeze.clusters ? nearestCluster(freeze.clusters, clusterInput(features.vector)) : undefined;
+  return {
+    rfm_recency_score: r,
+    rfm_frequency_score: f,
+    rfm_monetary_score: m,
+    rfm_score: `${r}${f}${m}`,
+    rfm_label: rfmLabel(r, Math.round((f + m) / 2)),
+    frequency: features.frequency,
+    monetary: features.monetary,
+    ...(churn !== undefined && { churn_risk: churn }),
+    ...(cluster !== undefined && { cluster }),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The daily freeze end to end, run now through the admin API on the local runtime: frozen
+ * indicators on profiles, clusters described, and a segment on a frozen indicator filled.
+ */
+import { Analytics } from '@segment/analytics-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime';
+import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+
+let runtime: LocalRuntime;
+let admin: ReturnType<typeof adminClient>;
+const ago = (days: number) => new Date(Date.now() - days * 86_400_000);
+
+beforeAll(async () => {
+  runtime = await startTestRuntime();
+  admin = adminClient(runtime);
+  expect(
+    (await admin.put('/v1/segments/champions', { name: 'RFM champions', condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' } })).status,
+  ).toBe(201);
+  const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 100, flushInterval: 20 });
+  for (let i = 0; i < 30; i++) {
+    // Shoppers: shopper-29 buys most, most recently; readers click emails and never buy.
+    for (let k = 0; k <= i % 6; k++) {
+      analytics.track({ userId: `shopper-${i}`, event: 'Order Completed', properties: { revenue: 20 + i * 5 }, context: { channel: 'store' }, timestamp: ago(1 + ((30 - i) * 3 + k * 11) % 200) });
+    }
+    for (let k = 0; k < 3; k++) analytics.track({ userId: `reader-${i}`, event: 'Email Link Clicked', context: { channel: 'email' }, timestamp: ago(1 + ((i + k * 7) % 40)) });
+  }
+  await analytics.closeAndFlush();
+  await runtime.drain();
+}, 120_000);
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+describe('the daily freeze, run now', () => {
+  it('freezes RFM, churn risk and clusters for every profile, and fills the segments that use them', async () => {
+    const requested = await admin.post('/v1/jobs/freeze');
+    expect(requested.status).toBe(202);
+    const run = await eventually(
+      async () => (await admin.get(`/v1/jobs/freeze/runs/${requested.body.runId}`)).body,
+      (r) => r.status === 'succeeded' || r.status === 'failed',
+      60_000,
+    );
+    expect(run).toMatchObject({ status: 'succeeded', progress: { segments: 4, measured: 60, profiles: 60, frozenWritten: 60 } });
+    expect(run.progress.durationMs).toBeGreaterThanOrEqual(0);
+
+    const clusters = (await admin.get('/v1/indicators/clusters')).body;
+    expect(clusters.runId).toBe(requested.body.runId);
+    expect(clusters.k).toBeGreaterThanOrEqual(2);
+    const described = clusters.descriptions.map((c: { description: string }) => c.description).join(' | ');
+    expect(described).toMatch(/store buyers/);
+    expect(described).toMatch(/email readers/);
+
+    const best = (await admin.get('/v1/profiles?userId=shopper-29')).body;
+    expect(best.indicators).toMatchObject({ rfm_monetary_score: 5, rfm_recency_score: 5 });
+    expect(best.indicators.rfm_label).toBe('champions');
+    expect(best.indicators.churn_risk).toBeGreaterThan(0);
+    expect(best.indicators.churn_risk).toBeLessThan(1);
+    expect(typeof best.indicators.cluster).toBe('number');
+    expect(best.frozenAt).toBeDefined();
+    const reader = (await admin.get('/v1/profiles?userId=reader-3')).body;
+    expect(reader.indicators).toMatchObject({ rfm_monetary_score: 1 });
+    expect(reader.indicators.churn_risk).toBeUndefined();
+    expect(reader.indicators.cluster).not.toBe(best.indicators.cluster);
+
+    const members = (await admin.get('/v1/segments/champions/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
+    expect(members).toContain(best.profileId);
+    expect(members).not.toContain(reader.profileId);
+    const entries = runtime.bus.published.filter((e) => e['detail-type'] === 'Segment Membership Changed' && e.detail.segmentId === 'champions');
+    expect(entries).toHaveLength(members.length);
+    expect(entries.every((e) => e.detail.reason === 'time' && e.detail.change === 'entered')).toBe(true);
+
+    const why = (await admin.get(`/v1/profiles/${best.profileId}/segments/champions/explain`)).body.explanation;
+    expect(why).toEqual({ condition: 'indicator rfm_label eq "champions"', held: true, seen: { rfm_label: 'champions' } });
+  });
+});
