@@ -7,10 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type BenchResult, formatRate } from './harness';
+import * as freeze from './freeze';
 import * as identityResolution from './identity-resolution';
 import * as segmentEvaluation from './segment-evaluation';
 
-const benchmarks: Array<{ run: () => Promise<BenchResult> }> = [segmentEvaluation, identityResolution];
+const benchmarks: Array<{ run: () => Promise<BenchResult> }> = [segmentEvaluation, identityResolution, freeze];
 
 const results: BenchResult[] = [];
 let missed = 0;
