@@ -7,16 +7,11 @@
  *
  * Run alone: npx tsx bench/freeze.ts [--sizes 10000,100000] [--dynalite 5000]
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import dynalite from 'dynalite';
 import { kmeans } from 'ml-kmeans';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createFreezeHandler } from '../functions/freeze/freeze';
-import { createTables } from '../local/bootstrap';
 import { lambdaContext } from '../local/lambda-context';
-import { documentClient } from '../shared/adapters/clients';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from '../shared/adapters/dynamodb/frozen-store';
 import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
@@ -32,6 +27,7 @@ import { stageSegments } from '../shared/domain/stages';
 import { withManagedSegments } from '../shared/usecases/catalog-view';
 import { FREEZE_SCOPE } from '../shared/usecases/reevaluate';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
+import { benchDynamo } from './dynalite';
 import { type BenchResult, formatRate, seededRandom } from './harness';
 
 const NOW = Date.parse('2026-06-15T03:00:00.000Z');
@@ -128,20 +124,10 @@ const time = (work: () => void): number => {
   return Number(process.hrtime.bigint() - start) / 1e9;
 };
 
-const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand']);
-const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
-
 /** The real handler on dynalite: a start, workers per scan segment, hand-offs; profiles/s and calls per profile. */
 async function freezeOnDynalite(profiles: readonly Profile[]) {
-  const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
-  await createTables(raw, (table) => `bench-${table}`);
-  const dynamo = documentClient(raw);
+  const { dynamo, calls, stop } = await benchDynamo();
+  calls.counting = false;
   const stores = {
     profiles: new DynamoProfileStore(dynamo, 'bench-profiles'),
     frozen: new DynamoFrozenStore(dynamo, 'bench-frozen'),
@@ -149,15 +135,7 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     memberships: new DynamoMembershipStore(dynamo, 'bench-memberships'),
   };
   for (let i = 0; i < profiles.length; i += 50) await Promise.all(profiles.slice(i, i + 50).map((p) => stores.profiles.put({ ...p, version: 1 }, 0)));
-  const calls = { reads: 0, writes: 0 };
-  raw.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (READS.has(context.commandName!)) calls.reads++;
-      if (WRITES.has(context.commandName!)) calls.writes++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCalls' },
-  );
+  calls.counting = true;
   const published: DomainEvent[] = [];
   const logger = new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
   const publisher = { publish: async (events: readonly DomainEvent[]) => void published.push(...events) };
@@ -187,8 +165,7 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
   };
   const first = await run();
   const quiet = await run(); // the next day, nothing changed
-  raw.destroy();
-  await new Promise<void>((done) => server.close(() => done()));
+  await stop();
   return { first, quiet };
 }
 

@@ -5,13 +5,8 @@
  *
  * Run alone: npx tsx bench/identity-resolution.ts [--people 2000] [--merge-share 0.1]
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import dynalite from 'dynalite';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { createTables } from '../local/bootstrap';
-import { documentClient } from '../shared/adapters/clients';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
@@ -22,34 +17,15 @@ import { ProfileWriter } from '../shared/usecases/profile-writer';
 import { withManagedSegments } from '../shared/usecases/catalog-view';
 import { SegmentCatalog } from '../shared/usecases/segment-catalog';
 import { newProfileId } from '../shared/wiring';
+import { benchDynamo } from './dynalite';
 import { type BenchResult, formatRate, seededRandom } from './harness';
-
-const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand']);
-const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
 
 export async function run(options: { people?: number; mergeShare?: number } = {}): Promise<BenchResult> {
   const people = options.people ?? 2000;
   // The rest of the people split 4:3:2 between anonymous, returning and logging in.
   const mergeShare = options.mergeShare ?? 0.1;
   const [anonymousBelow, returningBelow, loginBelow] = [4, 7, 9].map((k) => (k / 9) * (1 - mergeShare));
-  const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
-  await createTables(raw, (table) => `bench-${table}`);
-  const calls = { reads: 0, writes: 0 };
-  raw.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (READS.has(context.commandName!)) calls.reads++;
-      if (WRITES.has(context.commandName!)) calls.writes++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCalls' },
-  );
-  const dynamo = documentClient(raw);
+  const { dynamo, calls, stop } = await benchDynamo();
   const profiles = new DynamoProfileStore(dynamo, 'bench-profiles');
   const identities = new DynamoIdentityStore(dynamo, 'bench-identities');
   const catalog = withManagedSegments(new DynamoCatalogStore(dynamo, 'bench-catalog'));
@@ -113,8 +89,7 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     if (result.failed.size > 0) throw new Error(`batch failed: ${[...result.failed.values()][0]?.message}`);
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  raw.destroy();
-  await new Promise<void>((done) => server.close(() => done()));
+  await stop();
 
   return {
     name: 'identity-resolution',
