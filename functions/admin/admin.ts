@@ -18,6 +18,7 @@ import {
   DEFAULT_INDICATOR_SETTINGS,
   DEFINITION_IDS,
   ALL_INDICATORS,
+  FROZEN_INDICATORS,
   definitionSchemas,
   isFrozenIndicator,
   presentIndicators,
@@ -375,9 +376,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       return { statusCode: 204 };
     })
     .on('POST', '/v1/jobs/freeze', async () => {
-      const runId = newRunId(deps.now());
-      await catalog.putRun(FREEZE_SCOPE, { runId, status: 'requested', startedAt: iso() });
-      await deps.publisher.publish([{ detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, runId } }]);
+      const runId = await requestFreeze();
       return json(202, { runId, status: 'requested', links: { run: `/v1/jobs/freeze/runs/${runId}` } });
     })
     .on('GET', '/v1/jobs/freeze/runs', async ({ query }) => json(200, { runs: await catalog.listRuns(FREEZE_SCOPE, limitOf(query)) }))
@@ -409,9 +408,18 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       // Stage segments and segments comparing indicators may move for any stored profile: walk them all.
       await catalog.putRun(INDICATORS_SCOPE, { runId: indicatorRunId(id, definition.revision), status: 'requested', startedAt: iso() });
       await deps.queue.send({ v: 1, kind: 'evaluate-indicators', definition: id, revision: definition.revision }, deps.segmentEvaluationDelaySeconds);
-      deps.logger.info('indicator definition saved', { definition: id, revision: definition.revision });
-      return json(existing ? 200 : 201, await definitionView(id, definition));
+      // Frozen indicators change with the next freeze: run it now rather than tomorrow.
+      const freezeRunId = FROZEN_INDICATORS.some((i) => i.definitions.includes(id)) ? await requestFreeze() : undefined;
+      deps.logger.info('indicator definition saved', { definition: id, revision: definition.revision, freezeRunId });
+      return json(existing ? 200 : 201, { ...(await definitionView(id, definition)), ...(freezeRunId && { freezeRunId }) });
     });
+
+  const requestFreeze = async (): Promise<string> => {
+    const runId = newRunId(deps.now());
+    await catalog.putRun(FREEZE_SCOPE, { runId, status: 'requested', startedAt: iso() });
+    await deps.publisher.publish([{ detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, runId } }]);
+    return runId;
+  };
 
   const definitionIdOf = (id: string): DefinitionId => {
     if (!(DEFINITION_IDS as string[]).includes(id)) throw notFound(`indicator definition ${id} (one of ${DEFINITION_IDS.join(', ')})`);

@@ -12,6 +12,7 @@ import { CLUSTER_FEATURES, fitClusters, nearestCluster, type ClusterModel } from
 
 export { CLUSTER_FEATURES };
 import { CHANNELS } from './events';
+import { interestsAt } from './categories';
 import { RFM_LABELS, type IndicatorModel } from './indicators';
 import { DAY_MS, isSpecKey, type Profile } from './profile';
 import { dayIndex } from './time';
@@ -33,6 +34,8 @@ export interface ProfileFeatures {
   daysSinceLastOrder?: number;
   /** Raw cluster features, CLUSTER_FEATURES order. */
   vector: number[];
+  /** Interest per category now, strongest first. */
+  categories: Array<[string, number]>;
 }
 
 /** Features of a profile as of `now`; undefined for a profile with no significant interaction. */
@@ -95,6 +98,7 @@ export function featuresOf(profile: Profile, now: number, model: IndicatorModel)
     orders,
     orderSpanDays: orders > 1 ? lastOrderDay - firstOrderDay : 0,
     daysSinceLastOrder: lastOrder === undefined ? undefined : Math.max(0, (now - lastOrder) / DAY_MS),
+    categories: interestsAt(profile, now, settings.categories.halfLifeDays),
     vector: [
       recencyDays,
       frequency,
@@ -130,6 +134,8 @@ export class Measure {
   /** Reservoir sample of cluster inputs; `seen` is how many it was drawn from. */
   seen = 0;
   sample: number[][] = [];
+  /** Interest per category summed over the population, for each person's lift. */
+  categories: Record<string, number> = {};
 
   constructor(
     readonly sampleSize: number,
@@ -142,6 +148,7 @@ export class Measure {
     this.frequency.accept(features.frequency);
     this.monetary.accept(features.monetary);
     if (features.orders > 1 && features.orderSpanDays > 0) this.rate.accept((features.orders - 1) / features.orderSpanDays);
+    for (const [name, interest] of features.categories) this.categories[name] = (this.categories[name] ?? 0) + interest;
     const input = clusterInput(features.vector);
     this.count++;
     input.forEach((x, i) => {
@@ -163,6 +170,7 @@ export class Measure {
     this.frequency.merge(other.frequency);
     this.monetary.merge(other.monetary);
     this.rate.merge(other.rate);
+    for (const [name, interest] of Object.entries(other.categories)) this.categories[name] = (this.categories[name] ?? 0) + interest;
     // Chan et al.'s parallel update of mean and M2.
     const n = this.count + other.count;
     if (other.count > 0) {
@@ -194,6 +202,8 @@ export class Measure {
       m2: this.m2,
       seen: this.seen,
       sample: this.sample.map((v) => v.map((x) => Math.round(x * 1e4) / 1e4)),
+      // Bounded: the most popular categories (a long tail adds nothing to a lift).
+      categories: Object.fromEntries(Object.entries(this.categories).sort((a, b) => b[1] - a[1]).slice(0, MAX_CATEGORIES)),
     };
   }
 
@@ -211,6 +221,7 @@ export class Measure {
       m2: json.m2,
       seen: json.seen,
       sample: json.sample,
+      categories: { ...json.categories },
     });
     return measure;
   }
@@ -227,7 +238,10 @@ export interface SerialisedMeasure {
   m2: number[];
   seen: number;
   sample: number[][];
+  categories: Record<string, number>;
 }
+
+const MAX_CATEGORIES = 500;
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const copy = [...items];
@@ -258,6 +272,8 @@ export interface FreezeModel {
   /** Median purchase rate (orders per day) of repeat customers: the prior of each customer's rate. */
   populationRate: number;
   clusters?: ClusterModel;
+  /** Each category's share of everyone's interest. */
+  categoryShares: Record<string, number>;
 }
 
 const QUINTILES = [0.2, 0.4, 0.6, 0.8];
@@ -271,6 +287,7 @@ export function fitModel(measure: Measure, model: IndicatorModel, random: () => 
     // Without repeat customers yet: one order every 90 days.
     populationRate: measure.rate.count > 0 ? measure.rate.getValueAtQuantile(0.5) : 1 / 90,
     clusters: fitClusters(measure.sample, { mean: measure.mean, std }, model.settings.clusters, random),
+    categoryShares: shares(measure.categories),
   };
 }
 
@@ -287,6 +304,29 @@ export interface FrozenValues {
   /** Probability (0-1) that a customer will not buy again; absent for prospects. */
   churn_risk?: number;
   cluster?: number;
+  favourite_category?: string;
+  favourite_category_lift?: number;
+}
+
+const shares = (interests: Record<string, number>): Record<string, number> => {
+  const total = Object.values(interests).reduce((a, b) => a + b, 0);
+  return total > 0 ? Object.fromEntries(Object.entries(interests).map(([name, v]) => [name, v / total])) : {};
+};
+
+/**
+ * Appetite for a category: the one whose share of this person's interest most exceeds its share of
+ * everyone's (the lift), if it is at least 1.2 and the category holds a fifth of their interest.
+ */
+export function favouriteCategory(categories: ReadonlyArray<[string, number]>, population: Record<string, number>): { category: string; lift: number } | undefined {
+  const own = shares(Object.fromEntries(categories));
+  let best: { category: string; lift: number } | undefined;
+  for (const [category, share] of Object.entries(own)) {
+    const everyone = population[category];
+    if (!everyone || share < 0.2) continue;
+    const lift = share / everyone;
+    if (lift >= 1.2 && (!best || lift > best.lift)) best = { category, lift: Math.round(lift * 100) / 100 };
+  }
+  return best;
 }
 
 /** 1 to 5: how many boundaries the value passes (ties go to the lower quintile, by the sketch's 1 %). */
@@ -331,6 +371,7 @@ export function scoreProfile(features: ProfileFeatures, freeze: FreezeModel, mod
   const m = quintileScore(features.monetary, boundaries.monetary);
   const churn = churnRisk(features, freeze.populationRate, model.settings.churn);
   const cluster = freeze.clusters ? nearestCluster(freeze.clusters, clusterInput(features.vector)) : undefined;
+  const favourite = favouriteCategory(features.categories, freeze.categoryShares ?? {});
   return {
     rfm_recency_score: r,
     rfm_frequency_score: f,
@@ -341,5 +382,6 @@ export function scoreProfile(features: ProfileFeatures, freeze: FreezeModel, mod
     monetary: features.monetary,
     ...(churn !== undefined && { churn_risk: churn }),
     ...(cluster !== undefined && { cluster }),
+    ...(favourite && { favourite_category: favourite.category, favourite_category_lift: favourite.lift }),
   };
 }

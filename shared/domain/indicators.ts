@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { VALUE_STRIDE, aggregateSpec, isTimesKey, occurrenceSpec, propertyFilterSchema, timesKey, type AggregateSpec, type PropertyFilter } from './aggregates';
+import { interestsAt, type CategoryRule } from './categories';
 import { CHANNELS, type Channel } from './events';
 import { DAY_MS, isSpecKey, type Profile } from './profile';
 import { dayIndex } from './time';
@@ -63,6 +64,15 @@ export const definitionSchemas = {
     hotScore: z.number(),
     /** A customer whose last purchase is older than this is at risk. */
     atRiskAfterDays: z.number().int().min(1).max(400),
+  }),
+  categories: z.strictObject({
+    /** The event property that names a product category. */
+    property: z.string().min(1).max(200),
+    /** Interest per occurrence of each behaviour carrying a category. */
+    weights: z.record(eventName, z.number().positive().max(1000)).refine((w) => Object.keys(w).length <= 20, 'at most 20 behaviours'),
+    halfLifeDays,
+    /** Categories remembered per profile (the strongest). */
+    maxPerProfile: z.number().int().min(1).max(20),
   }),
   rfm: z.strictObject({
     /** Frequency and monetary value look back this far. */
@@ -127,6 +137,12 @@ export const DEFAULT_INDICATOR_SETTINGS: IndicatorSettings = {
     stages: { high: 3, consideration: 2, exploration: 1 },
   },
   lifecycle: { warmScore: 30, hotScore: 100, atRiskAfterDays: 90 },
+  categories: {
+    property: 'category',
+    weights: { 'Product Viewed': 1, 'Product Added': 3, 'Order Completed': 5 },
+    halfLifeDays: 90,
+    maxPerProfile: 8,
+  },
   rfm: {
     windowDays: 365,
     potentialValue: [
@@ -179,6 +195,7 @@ export const DYNAMIC_INDICATORS: readonly IndicatorInfo[] = [
   { id: 'intent_signals', kind: 'dynamic', type: 'number', definitions: ['intent'], description: 'Distinct intent signals within the intent window.' },
   { id: 'intent_stage', kind: 'dynamic', type: 'stage', values: INTENT_STAGES, definitions: ['intent'], description: 'high immediate intent, active consideration, early exploration or none, from converging signals.' },
   { id: 'lifecycle_stage', kind: 'dynamic', type: 'stage', values: LIFECYCLE_STAGES, definitions: ['lifecycle', 'purchases', 'engagement', 'intent'], description: 'cold, warm or hot prospect (engagement and intent), customer, or at risk (no order for a while).' },
+  { id: 'top_category', kind: 'dynamic', type: 'text', definitions: ['categories'], description: 'The product category with the most interest now (views, carts and orders, fading with time).' },
 ];
 
 export const RFM_LABELS = [
@@ -203,6 +220,8 @@ export const FROZEN_INDICATORS: readonly IndicatorInfo[] = [
   { id: 'rfm_label', kind: 'frozen', type: 'stage', values: RFM_LABELS, definitions: ['rfm'], description: 'Champions, loyal, at risk, hibernating... from recency and the mean of frequency and monetary.' },
   { id: 'churn_risk', kind: 'frozen', type: 'number', definitions: ['churn', 'purchases'], description: 'Probability (0 to 1) that a customer will not buy again (BG/NBD with individual rates); absent for prospects.' },
   { id: 'cluster', kind: 'frozen', type: 'number', definitions: ['clusters'], description: 'Behavioural cluster, described at GET /v1/indicators/clusters.' },
+  { id: 'favourite_category', kind: 'frozen', type: 'text', definitions: ['categories'], description: 'Appetite for a category: the one this person leans to most compared with everyone (highest lift, at least 1.2, and at least a fifth of their interest).' },
+  { id: 'favourite_category_lift', kind: 'frozen', type: 'number', definitions: ['categories'], description: "How much more than the population's share: 2 means twice as much." },
 ];
 
 export const ALL_INDICATORS: readonly IndicatorInfo[] = [...DYNAMIC_INDICATORS, ...FROZEN_INDICATORS];
@@ -216,6 +235,8 @@ export type IndicatorValues = Readonly<Record<string, number | string | undefine
 /** Definitions compiled once per catalog: the aggregates they need folded, and how to read the values. */
 export interface IndicatorModel {
   settings: IndicatorSettings;
+  /** How events feed the per-category interest kept on profiles. */
+  categoryRule: CategoryRule;
   /** The aggregates the freeze reads: order revenue, order instants, potential value. */
   aggregates: { revenue: AggregateSpec; purchaseTimes: AggregateSpec; potential: Array<{ spec: AggregateSpec; weight: number }> };
   /** Moves whenever any definition changes, so stage segments get a new revision. */
@@ -339,6 +360,7 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
     else if (intentStage === 'consideration' || score >= lifecycle.warmScore) stage = 'warm_prospect';
     else stage = 'cold_prospect';
     values.lifecycle_stage = stage;
+    values.top_category = interestsAt(profile, now, settings.categories.halfLifeDays)[0]?.[0];
     return values;
   };
 
@@ -346,6 +368,7 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
     settings,
     revision,
     aggregates: { revenue: revenueSpec, purchaseTimes, potential },
+    categoryRule: settings.categories,
     specs: [revenueSpec, purchaseTimes, ...potential.map((p) => p.spec), ...signalSpecs.flatMap((s) => (s.spec ? [s.spec] : []))],
     valuesOf,
   };

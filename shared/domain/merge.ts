@@ -5,6 +5,7 @@
  * events: counts add up, traits keep the latest value, identifiers unite. Pure.
  */
 import { VALUE_STRIDE, addTime, isTimesKey } from './aggregates';
+import { mergeInterests, type CategoryRule } from './categories';
 import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, type LimitReached, type Profile } from './profile';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */
@@ -16,7 +17,7 @@ export const survivorOf = (profileIds: readonly string[]): string => [...profile
  * The survivor with the loser folded in, once: a survivor that already absorbed it is returned unchanged.
  * Bounds the merge leaves something out for are pushed to `limits`.
  */
-export function mergeProfiles(survivor: Profile, loser: Profile, now: number, limits: LimitReached[] = []): Profile {
+export function mergeProfiles(survivor: Profile, loser: Profile, now: number, limits: LimitReached[] = [], categories?: CategoryRule): Profile {
   if (survivor.mergedFrom?.includes(loser.profileId)) return survivor;
   const merged = structuredClone(survivor);
   if (Date.parse(loser.firstSeen) < Date.parse(merged.firstSeen)) merged.firstSeen = loser.firstSeen;
@@ -50,6 +51,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
     else if (isSpecKey(key)) for (let i = 0; i < buckets.length; i += VALUE_STRIDE) mergeValueBucket(into, buckets.slice(i, i + VALUE_STRIDE));
     else for (let i = 0; i < buckets.length; i += 2) addToBuckets(into, buckets[i]!, buckets[i + 1]!);
   }
+  if (categories) mergeInterests(merged, loser, categories);
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
   merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);
   // Transitive: a profile the loser had absorbed is never absorbed again through another path.

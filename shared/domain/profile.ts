@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Channel, EnrichedEvent } from './events';
 import { VALUE_STRIDE, addTime, addValue, isTimesKey, specKey, timesKey, type CompiledSpec } from './aggregates';
 import type { Identifier, IdentifierType } from './identity';
+import { foldCategory, type CategoryRule } from './categories';
 import { DAY_MS, dayIndex } from './time';
 
 export { DAY_MS, dayIndex };
@@ -79,6 +80,8 @@ export interface Profile {
   mergedAt?: Record<string, number>;
   /** On a merged-away profile: every step of the merge is done; only the redirect is left. */
   mergeCompleted?: boolean;
+  /** Interest per product category: `[decayed score, day index]`, the strongest few (see categories.ts). */
+  categories?: Record<string, [number, number]>;
 }
 
 export function newProfile(profileId: string, at: string): Profile {
@@ -185,6 +188,7 @@ export function foldEvents(
   identifiers: readonly Identifier[],
   now: number,
   specs: readonly CompiledSpec[] = [],
+  categories?: CategoryRule,
 ): FoldResult {
   const profile = structuredClone(original);
   const applied: EnrichedEvent[] = [];
@@ -200,6 +204,7 @@ export function foldEvents(
     seenInBatch.add(event.messageId);
     applied.push(event);
     foldOne(profile, event, specs, now, limits);
+    if (categories) foldCategory(profile, event, behaviourName(event), categories);
   }
   for (const id of identifiers) addIdentifier(profile, id, limits);
   pruneAggregates(profile, now, limits);

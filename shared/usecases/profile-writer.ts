@@ -79,9 +79,9 @@ export class ProfileWriter {
       const now = this.deps.now();
       const fresh = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
       const mergeLimits: LimitReached[] = [];
-      const base = change.absorb ? mergeProfiles(fresh, change.absorb, now, mergeLimits) : fresh;
+      const base = change.absorb ? mergeProfiles(fresh, change.absorb, now, mergeLimits, catalog.indicators.categoryRule) : fresh;
       const absorbed = base !== fresh;
-      const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs);
+      const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs, catalog.indicators.categoryRule);
       const limits = [...mergeLimits, ...folded.limits];
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.

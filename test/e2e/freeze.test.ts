@@ -21,7 +21,8 @@ beforeAll(async () => {
   for (let i = 0; i < 30; i++) {
     // Shoppers: shopper-29 buys most, most recently; readers click emails and never buy.
     for (let k = 0; k <= i % 6; k++) {
-      analytics.track({ userId: `shopper-${i}`, event: 'Order Completed', properties: { revenue: 20 + i * 5 }, context: { channel: 'store' }, timestamp: ago(1 + ((30 - i) * 3 + k * 11) % 200) });
+      const category = i % 3 === 0 ? 'shoes' : 'bags';
+      analytics.track({ userId: `shopper-${i}`, event: 'Order Completed', properties: { revenue: 20 + i * 5, category }, context: { channel: 'store' }, timestamp: ago(1 + ((30 - i) * 3 + k * 11) % 200) });
     }
     for (let k = 0; k < 3; k++) analytics.track({ userId: `reader-${i}`, event: 'Email Link Clicked', context: { channel: 'email' }, timestamp: ago(1 + ((i + k * 7) % 40)) });
   }
@@ -59,6 +60,9 @@ describe('the daily freeze, run now', () => {
     expect(best.indicators.churn_risk).toBeLessThan(1);
     expect(typeof best.indicators.cluster).toBe('number');
     expect(best.frozenAt).toBeDefined();
+    // Shoes are a third of everyone's interest and all of shopper-27's: an appetite, lift 3.
+    expect((await admin.get('/v1/profiles?userId=shopper-27')).body.indicators).toMatchObject({ top_category: 'shoes', favourite_category: 'shoes' });
+    expect(best.indicators).toMatchObject({ top_category: 'bags', favourite_category: 'bags' });
     const reader = (await admin.get('/v1/profiles?userId=reader-3')).body;
     expect(reader.indicators).toMatchObject({ rfm_monetary_score: 1 });
     expect(reader.indicators.churn_risk).toBeUndefined();

@@ -121,4 +121,20 @@ describe('dynamic indicators', () => {
     expect((await profileOf('lina')).indicators.intent_stage).toBe('consideration');
     expect((await admin.get('/v1/segments/intent-high')).body).toMatchObject({ managedBy: 'intent_stage', revision: 2, size: 0 });
   });
+
+  it('run the freeze at once when a definition of frozen indicators changes', async () => {
+    const saved = await admin.put('/v1/indicators/definitions/clusters', { minK: 2, maxK: 3, pca: false, sampleSize: 500 });
+    expect(saved.status).toBe(201);
+    expect(saved.body.indicators).toEqual(['cluster']);
+    const run = await eventually(
+      async () => (await admin.get(`/v1/jobs/freeze/runs/${saved.body.freezeRunId}`)).body,
+      (r) => r.status === 'succeeded' || r.status === 'failed',
+      60_000,
+    );
+    expect(run).toMatchObject({ status: 'succeeded', progress: { profiles: 3 } });
+    expect((await profileOf('marc')).indicators).toMatchObject({ rfm_label: expect.any(String), churn_risk: expect.any(Number) });
+    // A dynamic definition needs no freeze.
+    const engagement = (await admin.get('/v1/indicators/definitions/engagement')).body.settings;
+    expect((await admin.put('/v1/indicators/definitions/engagement', engagement)).body.freezeRunId).toBeUndefined();
+  });
 });

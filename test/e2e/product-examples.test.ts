@@ -217,6 +217,9 @@ describe('the examples of PRODUCT.md', () => {
       ((await admin.get(`/v1/segments/${id}/members?limit=1000`)).body.members as Array<{ profileId: string }>).map((m) => userOf.get(m.profileId)!).sort();
     expect(await stage('intent-high')).toEqual(['chloe']);
     expect(await stage('lifecycle-at-risk')).toEqual(['emma', 'farid']);
+    // And the appetite for shoes shows as each person's top category.
+    const topCategories = await Promise.all(['ada', 'bruno', 'emma'].map(async (user) => (await admin.get(`/v1/profiles?userId=${user}`)).body.indicators.top_category));
+    expect(topCategories).toEqual(['bags', 'shoes', 'shoes']); // Ada's bags are more recent than her coat
   });
 
   it('publishes the entry of a prospect who warms up (cold -> warm triggers an event)', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { silhouette } from '../../shared/domain/clustering';
 import type { EnrichedEvent } from '../../shared/domain/events';
-import { Measure, churnRisk, featuresOf, fitModel, rfmLabel, scoreProfile, seededRandom, type ProfileFeatures } from '../../shared/domain/frozen';
+import { interestsAt } from '../../shared/domain/categories';
+import { Measure, churnRisk, favouriteCategory, featuresOf, fitModel, rfmLabel, scoreProfile, seededRandom, type ProfileFeatures } from '../../shared/domain/frozen';
 import { compileIndicators } from '../../shared/domain/indicators';
 import { DAY_MS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
 import { compileCatalog } from '../../shared/domain/segments';
@@ -117,7 +118,7 @@ describe('scores', () => {
 
   it('measure churn risk by how unusual the silence is for this customer', () => {
     const settings = model.settings.churn;
-    const regular = (days: number): ProfileFeatures => ({ recencyDays: days, frequency: 10, monetary: 500, orders: 10, orderSpanDays: 270, daysSinceLastOrder: days, vector: [] });
+    const regular = (days: number): ProfileFeatures => ({ recencyDays: days, frequency: 10, monetary: 500, orders: 10, orderSpanDays: 270, daysSinceLastOrder: days, vector: [], categories: [] });
     // Ten orders a month apart: a month of silence is normal, six months is not.
     expect(churnRisk(regular(0), 1 / 60, settings)).toBeCloseTo(0.2, 3);
     expect(churnRisk(regular(30), 1 / 60, settings)!).toBeLessThan(0.6);
@@ -131,5 +132,39 @@ describe('scores', () => {
     const random = seededRandom('noise');
     const noise = Array.from({ length: 100 }, () => [random(), random()]);
     expect(Math.abs(silhouette(noise, noise.map((_, i) => i % 2)))).toBeLessThan(0.1);
+  });
+});
+
+describe('appetite for categories', () => {
+  const rule = model.settings.categories;
+  it('weighs views, carts and orders, fades with time, and ends the same whatever the order of arrival', () => {
+    const events = [
+      anEvent({ event: 'Product Viewed', at: daysAgo(1), properties: { category: 'Shoes' } }),
+      anEvent({ event: 'Order Completed', at: daysAgo(200), properties: { category: 'coats', revenue: 90 } }),
+      anEvent({ event: 'Product Added', at: daysAgo(2), properties: { category: 'shoes' } }),
+      anEvent({ event: 'Email Opened', at: daysAgo(1), properties: { category: 'hats' } }),
+    ];
+    const fold = (list: EnrichedEvent[]) => foldEvents(newProfile('p', daysAgo(300)), list, [], now, specs, rule).profile;
+    const profile = fold(events);
+    expect(profile.categories).toEqual(fold([...events].reverse()).categories);
+    const interests = interestsAt(profile, now, rule.halfLifeDays);
+    expect(interests.map(([name]) => name)).toEqual(['shoes', 'coats']); // an email open is not interest
+    expect(interests[0]![1]).toBeCloseTo(1 * 0.5 ** (1 / 90) + 3 * 0.5 ** (2 / 90), 2);
+    expect(interests[1]![1]).toBeCloseTo(5 * 0.5 ** (200 / 90), 2);
+    expect(model.valuesOf(profile, now).top_category).toBe('shoes');
+  });
+
+  it('keeps the strongest few categories', () => {
+    const events = Array.from({ length: rule.maxPerProfile + 3 }, (_, i) => anEvent({ event: 'Product Viewed', at: daysAgo(30 - i), properties: { category: `c${i}` } }));
+    const { profile } = foldEvents(newProfile('p', daysAgo(40)), events, [], now, specs, rule);
+    expect(Object.keys(profile.categories!).sort()).toEqual(events.slice(3).map((e) => String(e.properties.category)).sort());
+  });
+
+  it('finds the category a person leans to compared with everyone, not merely the most popular', () => {
+    const population = { shoes: 0.6, bags: 0.3, hats: 0.1 };
+    expect(favouriteCategory([['shoes', 6], ['hats', 4]], population)).toEqual({ category: 'hats', lift: 4 });
+    expect(favouriteCategory([['shoes', 6], ['bags', 3], ['hats', 1]], population)).toBeUndefined(); // just like everyone
+    // Hats are under a fifth of their interest; shoes, 95 % of it against 60 % for everyone, are a lean.
+    expect(favouriteCategory([['shoes', 9.5], ['hats', 0.5]], population)).toEqual({ category: 'shoes', lift: 1.58 });
   });
 });
