@@ -14,6 +14,7 @@ import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
 import { deadLetterQueue, eventBus, eventQueue, processorSettings, schedules } from '../shared/resources';
 import { INGEST_ENDPOINTS, ingestPath } from '../shared/routes';
+import type { Schedules } from '../shared/schedule-settings';
 import { PrismeFunction } from './prisme-function';
 import type { PrismeStatefulStack } from './stateful-stack';
 
@@ -23,6 +24,8 @@ export interface PrismeAppStackProps extends StackProps {
   throttleRateLimit?: number;
   /** Identity settings (`PRISME_IDENTITY_LIMITS`, ...) for the functions that resolve identifiers. */
   settings?: Readonly<Record<string, string>>;
+  /** When the schedules run (default: `schedules` in shared/resources.ts). */
+  schedules?: Schedules;
 }
 
 /** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
@@ -39,10 +42,12 @@ export function eventBridgeSchedule(cron: string): Schedule {
 
 export class PrismeAppStack extends Stack {
   readonly api: HttpApi;
+  private readonly schedules: Schedules;
   readonly functions: Record<'ingest' | 'processor' | 'admin' | 'snapshot' | 'freeze' | 'sweep', PrismeFunction>;
 
   constructor(scope: Construct, id: string, props: PrismeAppStackProps) {
     super(scope, id, props);
+    this.schedules = props.schedules ?? schedules;
     const { data } = props;
     const { tables: t } = data;
 
@@ -161,9 +166,9 @@ export class PrismeAppStack extends Stack {
 
     onDetail('SnapshotRequested', DETAIL_TYPES.snapshotRequested, fns.snapshot);
     onDetail('FreezeRequested', DETAIL_TYPES.freezeRequested, fns.freeze);
-    onSchedule('FreezeSchedule', schedules.freeze, fns.freeze);
-    onSchedule('SnapshotSchedule', schedules.snapshots, fns.snapshot);
-    onSchedule('SweepSchedule', schedules.sweep, fns.sweep);
+    onSchedule('FreezeSchedule', this.schedules.freeze, fns.freeze);
+    onSchedule('SnapshotSchedule', this.schedules.snapshots, fns.snapshot);
+    onSchedule('SweepSchedule', this.schedules.sweep, fns.sweep);
   }
 
   /** Access logs and throttling on the default stage (429 with Retry-After beyond the limit). */

@@ -1,6 +1,7 @@
 /** The CDK app: `npx cdk synth` offline, `npx cdk deploy --all` to AWS. */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { configuredSchedules } from '../shared/schedule-settings';
 import { IDENTITY_SETTINGS, identityConfigFromEnv } from '../shared/wiring';
 import { PrismeAppStack } from './app-stack';
 import { PrismeStatefulStack } from './stateful-stack';
@@ -10,7 +11,7 @@ export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack
   const data = new PrismeStatefulStack(app, 'PrismeData', { env, description: 'Prisme: tables, queues, bucket, event bus' });
   identityConfigFromEnv(); // a malformed identity setting fails the synth, not the first event on AWS
   const settings = Object.fromEntries(IDENTITY_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
-  const service = new PrismeAppStack(app, 'Prisme', { env, data, settings, description: 'Prisme: HTTP API, functions, schedules' });
+  const service = new PrismeAppStack(app, 'Prisme', { env, data, settings, schedules: configuredSchedules(), description: 'Prisme: HTTP API, functions, schedules' });
   Tags.of(app).add('application', 'prisme');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, data, service };

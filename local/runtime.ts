@@ -6,6 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Cron } from 'croner';
+import { configuredSchedules } from '../shared/schedule-settings';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -234,6 +235,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     stops.push(() => poller.stop());
 
     if (options.schedules !== false) {
+      const schedules = configuredSchedules();
       const jobs = [
         new Cron(schedules.freeze.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'freeze', invokeFreeze)),
         new Cron(schedules.snapshots.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'snapshots', invokeSnapshot)),

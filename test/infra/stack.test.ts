@@ -12,8 +12,10 @@ let app: App;
 
 beforeAll(() => {
   process.env.PRISME_IDENTITY_LIMITS = 'email:2';
+  process.env.PRISME_FREEZE_CRON = '30 2 * * *';
   const built = buildApp(new App({ outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-test-${process.pid}` }));
   delete process.env.PRISME_IDENTITY_LIMITS;
+  delete process.env.PRISME_FREEZE_CRON;
   app = built.app;
   data = Template.fromStack(built.data);
   service = Template.fromStack(built.service);
@@ -91,9 +93,9 @@ describe('service stack', () => {
     });
   });
 
-  it('schedules the daily freeze and the snapshot sweep, and routes requests from the bus', () => {
+  it('schedules the daily freeze (at the time PRISME_FREEZE_CRON gave) and the sweeps, and routes requests from the bus', () => {
     const rules = resources(service, 'AWS::Events::Rule');
-    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0 3 * * ? *)', 'cron(0/15 * * * ? *)', 'cron(5 * * * ? *)']);
+    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0/15 * * * ? *)', 'cron(30 2 * * ? *)', 'cron(5 * * * ? *)']);
     const detailTypes = rules.flatMap((r) => r.Properties.EventPattern?.['detail-type'] ?? []);
     expect(detailTypes.sort()).toEqual(['Audience Snapshot Requested', 'Freeze Requested']);
   });
@@ -125,6 +127,15 @@ describe('cdk-nag AwsSolutions', () => {
       .filter((fn) => fn.Properties.Environment?.Variables?.PRISME_IDENTITY_LIMITS === 'email:2')
       .map((fn) => fn.Properties.Description);
     expect(withSetting.sort()).toEqual(['Admin API: profiles, segments, audiences, jobs', 'Resolve identities, fold events into profiles, evaluate segments']);
+  });
+
+  it('refuses a malformed freeze schedule at synth time', () => {
+    process.env.PRISME_FREEZE_CRON = '0 3 * *';
+    try {
+      expect(() => buildApp(new App())).toThrow('PRISME_FREEZE_CRON: "0 3 * *" should have five fields');
+    } finally {
+      delete process.env.PRISME_FREEZE_CRON;
+    }
   });
 
   it('refuses a malformed identity setting at synth time', () => {
