@@ -128,7 +128,7 @@ for (;;) {
   const { segments: list } = await admin('GET', '/v1/segments');
   if (list.every((s: { status: string }) => s.status === 'ready')) {
     console.log('\nSegments:');
-    for (const s of list) console.log(`  ${s.id.padEnd(18)} ${String(s.size).padStart(5)}  ${s.name}`);
+    for (const s of list) console.log(`  ${s.id.padEnd(24)} ${String(s.size).padStart(5)}  ${s.name}`);
     break;
   }
   process.stdout.write('.');
@@ -144,5 +144,18 @@ for (;;) {
     break;
   }
   await new Promise((r) => setTimeout(r, 300));
+}
+// The daily freeze, now: RFM, churn risk and clusters for everyone.
+const freeze = await admin('POST', '/v1/jobs/freeze');
+process.stdout.write(`Freeze ${freeze.runId}`);
+for (;;) {
+  const run = await admin('GET', `/v1/jobs/freeze/runs/${freeze.runId}`);
+  if (run.status === 'succeeded' || run.status === 'failed') {
+    console.log(`: ${run.status}`, run.status === 'failed' ? run.error : `(${run.progress.profiles} profiles in ${run.progress.durationMs} ms)`);
+    for (const c of run.progress?.clusters?.descriptions ?? []) console.log(`  cluster ${c.id}  ${Math.round(c.share * 100)}%  ${c.description}`);
+    break;
+  }
+  process.stdout.write('.');
+  await new Promise((r) => setTimeout(r, 500));
 }
 console.log(`\nLook around:\n  curl -s '${url}/v1/profiles?userId=customer-1' -H 'authorization: Bearer ${adminToken}'\n  ls ${join(args['data-dir']!, 's3', 'prisme-local', 'audiences', 'vip-store-email')}`);
