@@ -101,6 +101,8 @@ export function createFreezeHandler(deps: FreezeDeps) {
 
   const measure = async (detail: Required<Pick<FreezeDetail, 'runId' | 'segment' | 'segments'>> & FreezeDetail, context: Context) => {
     const { runId, segment, segments } = detail;
+    // A late duplicate of a worker (EventBridge delivers at least once) once the pass is over.
+    if ((await catalog.getRun(FREEZE_SCOPE, runId))?.phase !== 'measure') return;
     const model = (await loadCatalog(catalog)).indicators;
     const { sampleSize } = model.settings.clusters;
     // Seeded by segment, not run: the same profiles give the same model, so clusters keep their numbers.
@@ -146,7 +148,11 @@ export function createFreezeHandler(deps: FreezeDeps) {
   const score = async (detail: Required<Pick<FreezeDetail, 'runId' | 'segment' | 'segments'>> & FreezeDetail, context: Context) => {
     const { runId, segment, segments } = detail;
     const fitted = await catalog.getRunPart<FreezeModel>(FREEZE_SCOPE, runId, 'model');
-    if (!fitted) throw new Error(`freeze run ${runId} has no model to score with`);
+    if (!fitted) {
+      // A late duplicate of a worker (EventBridge delivers at least once) after the run closed.
+      if ((await catalog.getRun(FREEZE_SCOPE, runId))?.phase === 'done') return;
+      throw new Error(`freeze run ${runId} has no model to score with`);
+    }
     const compiled = await loadCatalog(catalog);
     const model = compiled.indicators;
     const counts = { profiles: detail.profiles ?? 0, transitions: detail.transitions ?? 0, written: detail.written ?? 0 };
@@ -187,7 +193,11 @@ export function createFreezeHandler(deps: FreezeDeps) {
       finishedAt,
       progress: { ...run?.progress, profiles: total.profiles, transitions: total.transitions, frozenWritten: total.written, durationMs },
     });
-    if (closed) logger.info('freeze finished', { runId, ...total, durationMs });
+    if (closed) {
+      // The sketches and samples were only for this run: its record keeps the figures and the clusters.
+      await catalog.deleteRunParts(FREEZE_SCOPE, runId);
+      logger.info('freeze finished', { runId, ...total, durationMs });
+    }
   };
 
   const handle = async (event: FreezeEvent, context: Context): Promise<void> => {

@@ -55,7 +55,7 @@ const scheduled = (): SnapshotEvent => ({
  * Runs the freeze as EventBridge would: the scheduled start, then every `Freeze Requested` event it
  * publishes (its workers and their hand-offs), each in its own invocation, until it is quiet.
  */
-async function runFreeze(options: { remainingMs?: number; segments?: number } = {}) {
+async function runFreeze(options: { remainingMs?: number; segments?: number; deliveries?: number } = {}) {
   const handler = createFreezeHandler({
     catalog: stores.catalog,
     profiles: stores.profiles,
@@ -74,8 +74,10 @@ async function runFreeze(options: { remainingMs?: number; segments?: number } = 
     const next = publisher.events.slice(seen).filter((e) => e.detailType === 'Freeze Requested');
     seen = publisher.events.length;
     for (const e of next) {
-      await handler({ ...scheduled(), 'detail-type': 'Freeze Requested', source: 'prisme', detail: e.detail } as never, context());
-      invocations++;
+      for (let delivery = 0; delivery < (options.deliveries ?? 1); delivery++) {
+        await handler({ ...scheduled(), 'detail-type': 'Freeze Requested', source: 'prisme', detail: e.detail } as never, context());
+        invocations++;
+      }
     }
   }
   return { run: (await stores.catalog.listRuns(FREEZE_SCOPE, 1))[0]!, invocations };
@@ -122,6 +124,7 @@ describe('daily freeze', () => {
 
     const { run } = await runFreeze();
     expect(run).toMatchObject({ status: 'succeeded', progress: { segments: 3, measured: 120, profiles: 120, frozenWritten: 120 } });
+    expect(await stores.catalog.listRunParts(FREEZE_SCOPE, run.runId, '')).toEqual([]); // sketches and samples cleaned up
     const clusters = (run.progress as { clusters: { k: number; descriptions: Array<{ description: string }> } }).clusters;
     expect(clusters.k).toBeGreaterThanOrEqual(2);
     const described = clusters.descriptions.map((d) => d.description).join(' | ');
@@ -147,6 +150,19 @@ describe('daily freeze', () => {
     // The next day nothing moved: no frozen value is rewritten.
     now += 1000;
     expect((await runFreeze()).run.progress).toMatchObject({ profiles: 120, frozenWritten: 0, transitions: 0 });
+  });
+
+  it('ends the same when EventBridge delivers every request twice', async () => {
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const events = Array.from({ length: 150 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
+    for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
+    const once = await runFreeze();
+    const frozenOnce = await stores.frozen.getMany((await stores.profiles.scan(undefined, 200)).items.map((p) => p.profileId));
+    const twice = await runFreeze({ deliveries: 2 });
+    expect(twice.run).toMatchObject({ status: 'succeeded', phase: 'done', progress: { measured: 150, profiles: 150, frozenWritten: 0 } });
+    expect(twice.run.progress?.boundaries).toEqual(once.run.progress?.boundaries);
+    const byProfile = (records: typeof frozenOnce) => Object.fromEntries(records.map((r) => [r.profileId, r.values]));
+    expect(byProfile(await stores.frozen.getMany(frozenOnce.map((r) => r.profileId)))).toEqual(byProfile(frozenOnce));
   });
 
   it('hands its work to fresh invocations near the time limit, and ends the same', async () => {

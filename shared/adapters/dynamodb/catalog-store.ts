@@ -93,6 +93,8 @@ export interface CatalogStore {
   putRunPart(scope: string, runId: string, part: string, data: unknown): Promise<void>;
   getRunPart<T>(scope: string, runId: string, part: string): Promise<T | undefined>;
   listRunParts<T>(scope: string, runId: string, prefix: string): Promise<Array<{ part: string; data: T }>>;
+  /** Removes every part of a finished run. */
+  deleteRunParts(scope: string, runId: string): Promise<void>;
 }
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
@@ -334,6 +336,13 @@ export class DynamoCatalogStore implements CatalogStore {
       new GetCommand({ TableName: this.tableName, Key: { pk: `RUNPART#${scope}#${runId}`, sk: part }, ConsistentRead: true }),
     );
     return Item?.data as T | undefined;
+  }
+
+  async deleteRunParts(scope: string, runId: string): Promise<void> {
+    const pk = `RUNPART#${scope}#${runId}`;
+    for (const item of await this.queryPartition(pk)) {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk, sk: item.sk } }));
+    }
   }
 
   async listRunParts<T>(scope: string, runId: string, prefix: string): Promise<Array<{ part: string; data: T }>> {
