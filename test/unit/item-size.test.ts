@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_ITEM_BYTES, itemSize } from '../../shared/domain/item-size';
 import { DAY_MS, PROFILE_LIMITS, coarsen, dayIndex, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { MAX_SEGMENTS } from '../../shared/domain/segments';
+import { compileIndicators } from '../../shared/domain/indicators';
+import { MAX_SEGMENTS, compileCatalog } from '../../shared/domain/segments';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');
@@ -24,6 +25,7 @@ function worstCase(): Profile {
     for (let d = 0; d < PROFILE_LIMITS.horizonDays; d++) buckets.push(today - d, 123_456, 12_345_678.91, 1_234.56, 98_765.43);
     profile.aggregates[`${long(`Event ${k} `, 200)}|call_center|abcdefghij`] = buckets;
   }
+  profile.categories = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [long(`category-${i}-`, 100), [123_456.789, today]]));
   profile.channels = { web: 1e9, app: 1e9, email: 1e9, store: 1e9, call_center: 1e9, event: 1e9, crm: 1e9 };
   profile.segments = Array.from({ length: MAX_SEGMENTS }, (_, i) => long(`segment-${i}-`, 64));
   profile.pending = profile.segments.map((segmentId) => ({
@@ -50,12 +52,14 @@ describe('profile item size', () => {
   it('is about 1 KB for a typical customer', () => {
     const events = [
       anEvent({ type: 'identify', event: undefined, traits: { email: 'ada@example.com', firstName: 'Ada', tier: 'VIP', city: 'Nice' }, at: new Date(now - 90 * DAY_MS).toISOString() }),
-      ...Array.from({ length: 6 }, (_, i) => anEvent({ channel: i % 2 ? 'store' : 'web', at: new Date(now - i * 20 * DAY_MS).toISOString() })),
+      ...Array.from({ length: 6 }, (_, i) => anEvent({ channel: i % 2 ? 'store' : 'web', at: new Date(now - i * 20 * DAY_MS).toISOString(), properties: { revenue: 40 + i, category: i % 2 ? 'shoes' : 'bags' } })),
       ...Array.from({ length: 10 }, (_, i) => anEvent({ type: 'page', event: undefined, at: new Date(now - i * 3 * DAY_MS).toISOString() })),
       ...Array.from({ length: 8 }, (_, i) => anEvent({ event: 'Email Opened', channel: 'email', at: new Date(now - i * 7 * DAY_MS).toISOString() })),
     ];
-    const profile = foldEvents(newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp), events, [{ type: 'userId', value: 'ada' }, { type: 'email', value: 'ada@example.com' }], now).profile;
-    const size = itemSize({ ...profile, segments: ['vip-store', 'recent-visitors'] } as unknown as Record<string, unknown>);
+    // With the aggregates the shipped indicators keep (order revenue and instants) and category interest.
+    const { specs, indicators } = compileCatalog([], compileIndicators());
+    const profile = foldEvents(newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp), events, [{ type: 'userId', value: 'ada' }, { type: 'email', value: 'ada@example.com' }], now, specs, indicators.categoryRule).profile;
+    const size = itemSize({ ...profile, segments: ['vip-store', 'recent-visitors', 'lifecycle-customer'] } as unknown as Record<string, unknown>);
     console.log(`typical profile item: ${size} bytes`);
     expect(size).toBeLessThan(1500);
   });
