@@ -1,7 +1,11 @@
 /** Creates Prisme's tables from `shared/resources.ts`: used by the local runtime and the integration tests. */
-import { CreateTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { tables, type TableDefinition, type TableName } from '../shared/resources';
 
+/**
+ * Creates the missing tables and returns once every table is ACTIVE: dynalite, like DynamoDB, answers
+ * ResourceNotFoundException to item calls on a table still CREATING, even with createTableMs: 0.
+ */
 export async function createTables(client: DynamoDBClient, nameOf: (table: TableName) => string): Promise<void> {
   const existing = new Set<string>();
   let start: string | undefined;
@@ -37,5 +41,16 @@ export async function createTables(client: DynamoDBClient, nameOf: (table: Table
               })),
       }),
     );
+  }
+  for (const table of Object.keys(tables) as TableName[]) await untilActive(client, nameOf(table));
+}
+
+async function untilActive(client: DynamoDBClient, name: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`table ${name} is still ${Table?.TableStatus} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
