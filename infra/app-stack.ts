@@ -110,6 +110,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('memberships', t.memberships, 'read')
       .bindTable('profiles', t.profiles, 'read')
       .bindBucket(data.bucket, 'audiences/', 'readWrite')
+      .bindBucket(data.bucket, 'holdouts/', 'readWrite')
       .bindBus(data.bus);
 
     const freeze = new PrismeFunction(this, 'Freeze', {

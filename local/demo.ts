@@ -21,7 +21,7 @@ if (args.help) {
   console.log(`Usage: npm run demo -- [--url http://127.0.0.1:3000] [--people 200] [--data-dir .prisme-local]
 
 Sends a hybrid customer stream to a running Prisme (start it with "npm start"), then creates
-segments and an audience and takes a snapshot. Keys come from PRISME_WRITE_KEY / PRISME_ADMIN_TOKEN
+segments and an audience, approves it, takes a snapshot and runs the daily freeze. Keys come from PRISME_WRITE_KEY / PRISME_ADMIN_TOKEN
 or from <data-dir>/credentials.json written by "npm start".`);
   process.exit(0);
 }
@@ -135,12 +135,15 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 500));
 }
 
-await admin('PUT', '/v1/audiences/vip-store-email', { name: 'VIP store buyers by email', segmentId: 'vip-store', fields: ['email', 'traits.firstName', 'traits.city'] });
-const { runId } = await admin('POST', '/v1/audiences/vip-store-email/snapshots');
+// An audience is a draft until someone approves it (and it must reach 50 members, for privacy).
+await admin('PUT', '/v1/audiences/recent-visitors-email', { name: 'Recent visitors by email', segmentId: 'recent-visitors', fields: ['email', 'traits.firstName', 'traits.city'], holdoutPercent: 10 });
+const approval = await admin('POST', '/v1/audiences/recent-visitors-email/approve', { approvedBy: 'demo' });
+console.log(`Audience recent-visitors-email approved at ${approval.previewedSize} members (${approval.holdout} held out as a control group)`);
+const { runId } = await admin('POST', '/v1/audiences/recent-visitors-email/snapshots');
 for (;;) {
-  const run = await admin('GET', `/v1/audiences/vip-store-email/snapshots/${runId}`);
-  if (run.status === 'succeeded' || run.status === 'failed') {
-    console.log(`Snapshot ${runId}: ${run.status}`, run.progress ?? run.error);
+  const run = await admin('GET', `/v1/audiences/recent-visitors-email/snapshots/${runId}`);
+  if (run.status === 'succeeded' || run.status === 'failed' || run.status === 'held') {
+    console.log(`Snapshot ${runId}: ${run.status}`, run.status === 'succeeded' ? run.progress : run.error);
     break;
   }
   await new Promise((r) => setTimeout(r, 300));
@@ -158,4 +161,4 @@ for (;;) {
   process.stdout.write('.');
   await new Promise((r) => setTimeout(r, 500));
 }
-console.log(`\nLook around:\n  curl -s '${url}/v1/profiles?userId=customer-1' -H 'authorization: Bearer ${adminToken}'\n  ls ${join(args['data-dir']!, 's3', 'prisme-local', 'audiences', 'vip-store-email')}`);
+console.log(`\nLook around:\n  curl -s '${url}/v1/profiles?userId=customer-1' -H 'authorization: Bearer ${adminToken}'\n  ls ${join(args['data-dir']!, 's3', 'prisme-local', 'audiences', 'recent-visitors-email')}`);

@@ -11,7 +11,7 @@ import type { FrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
 import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
-import { AUDIENCE_ID_PATTERN, audienceInputSchema, newRunId, type Audience } from '../../shared/domain/audiences';
+import { AUDIENCE_ID_PATTERN, audienceInputSchema, changesExport, newRunId, type Approval, type Audience, type AudienceInput } from '../../shared/domain/audiences';
 import type { AggregateSpec } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
 import {
@@ -54,7 +54,7 @@ import { Router } from '../../shared/http/router';
 import type { Logger } from '../../shared/logger';
 import { indicatorModel } from '../../shared/usecases/catalog-view';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/usecases/reevaluate';
-import { runScope } from '../../shared/usecases/take-snapshot';
+import { exportedMembers, runScope } from '../../shared/usecases/take-snapshot';
 
 export interface AdminDeps {
   catalog: CatalogStore;
@@ -319,14 +319,19 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         throw badRequest(`segment ${input.segmentId} does not exist`, [{ path: 'segmentId', message: 'unknown segment' }]);
       }
       const existing = await catalog.audiences.get(id);
+      // A new audience, or one whose export changes, waits for someone to approve it.
+      const stillApproved = existing?.status === 'approved' && !changesExport(inputOf(existing), input);
       const audience: Audience = {
         ...input,
         id,
         revision: (existing?.revision ?? 0) + 1,
+        status: stillApproved ? 'approved' : 'draft',
+        ...(stillApproved && { approval: existing.approval }),
         createdAt: existing?.createdAt ?? iso(),
         updatedAt: iso(),
       };
       await putRevisioned(() => catalog.audiences.put(audience));
+      deps.logger.info('audience saved', { audienceId: id, revision: audience.revision, status: audience.status });
       return json(existing ? 200 : 201, audience);
     })
     .on('GET', '/v1/audiences/{audienceId}', async ({ params }) => {
@@ -338,9 +343,32 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       if (!(await catalog.audiences.delete(params.audienceId!))) throw notFound(`audience ${params.audienceId}`);
       return { statusCode: 204 };
     })
+    .on('POST', '/v1/audiences/{audienceId}/approve', async ({ event, params }) => {
+      const audience = await catalog.audiences.get(params.audienceId!);
+      if (!audience) throw notFound(`audience ${params.audienceId}`);
+      const { approvedBy } = approvalInputSchema.parse(event.body ? jsonBody(event) : {});
+      // On AWS the caller's IAM identity; locally the name given, as the bearer token names nobody.
+      const iamCaller = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
+      const by = iamCaller ?? approvedBy ?? 'local admin';
+      let size = 0;
+      let holdout = 0;
+      for await (const { heldOut } of exportedMembers(audience, deps)) heldOut ? holdout++ : size++;
+      const approval: Approval = { by, at: iso(), size, audienceRevision: audience.revision };
+      const approved: Audience = { ...audience, revision: audience.revision + 1, status: 'approved', approval, updatedAt: iso() };
+      await putRevisioned(() => catalog.audiences.put(approved));
+      deps.logger.info('audience approved', { audienceId: audience.id, by, size, previousSize: audience.approval?.size ?? null });
+      return json(200, {
+        ...approved,
+        previewedSize: size,
+        holdout,
+        previousApprovedSize: audience.approval?.size ?? null,
+        ...(size < audience.minSize && { warning: `${size} members is under the minimum size of ${audience.minSize}: snapshots stay held until the audience grows` }),
+      });
+    })
     .on('POST', '/v1/audiences/{audienceId}/snapshots', async ({ params }) => {
       const audience = await catalog.audiences.get(params.audienceId!);
       if (!audience) throw notFound(`audience ${params.audienceId}`);
+      if (audience.status !== 'approved') throw conflict(`audience ${audience.id} is a draft: approve it first (POST /v1/audiences/${audience.id}/approve)`);
       const runId = newRunId(deps.now());
       await catalog.putRun(runScope(audience.id), { runId, status: 'requested', startedAt: iso() });
       await deps.publisher.publish([{ detailType: DETAIL_TYPES.snapshotRequested, detail: { version: 1, audienceId: audience.id, runId } }]);
@@ -438,6 +466,20 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
   const middlewares = deps.adminToken ? [bearerToken(deps.adminToken)] : [];
   return httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares);
 }
+
+const approvalInputSchema = z.strictObject({ approvedBy: z.string().trim().min(1).max(200).optional() });
+
+/** The part of an audience its owner sets, for comparing a new PUT with it. */
+const inputOf = ({ name, segmentId, fields, format, schedule, minSize, maxSizeChange, holdoutPercent }: Audience): AudienceInput => ({
+  name,
+  segmentId,
+  fields,
+  format,
+  ...(schedule !== undefined && { schedule }),
+  minSize,
+  maxSizeChange,
+  holdoutPercent,
+});
 
 const previewInputSchema = z.strictObject({ condition: conditionSchema, sampleSize: z.number().int().min(0).max(100).optional() });
 

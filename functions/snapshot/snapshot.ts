@@ -23,6 +23,7 @@ export function createSnapshotHandler(deps: SnapshotDeps): SnapshotHandler {
     const runs: string[] = [];
     const failed: string[] = [];
     for (const audience of await deps.catalog.audiences.list()) {
+      if (audience.status !== 'approved') continue; // a draft exports nothing, on schedule or not
       const [last] = await deps.catalog.listRuns(runScope(audience.id), 1);
       if (!isSnapshotDue(audience, last?.startedAt, deps.now())) continue;
       const runId = newRunId(deps.now());

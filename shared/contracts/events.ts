@@ -30,15 +30,29 @@ export const eventContracts = {
   [DETAIL_TYPES.snapshotPublished]: z
     .strictObject({ version: z.literal(1), audienceId: z.string(), runId: z.string(), manifestKey: z.string(), counts })
     .describe('A snapshot run is complete in S3: its manifest and latest.json are written.'),
+  [DETAIL_TYPES.snapshotHeld]: z
+    .strictObject({
+      version: z.literal(1),
+      audienceId: z.string(),
+      runId: z.string(),
+      reason: z.string().describe('Why nothing was published: a draft, under the minimum size, or a size change beyond the limit.'),
+      members: z.number().int().min(0),
+      approvedSize: z.number().int().min(0).nullable(),
+    })
+    .describe('A snapshot was held, not published: someone has to review the audience.'),
   [DETAIL_TYPES.freezeRequested]: z
     .strictObject({
       version: z.literal(1),
       runId: z.string(),
-      cursor: z.string().optional().describe('Where a long freeze resumes in a fresh invocation.'),
+      phase: z.enum(['measure', 'score']).optional().describe('Absent: start a run. Otherwise one worker of a pass.'),
+      segment: z.number().int().min(0).optional().describe('The worker\'s parallel scan segment.'),
+      segments: z.number().int().min(1).optional(),
+      cursor: z.string().optional().describe('Where a worker resumes in a fresh invocation.'),
       profiles: z.number().int().min(0).optional(),
       transitions: z.number().int().min(0).optional(),
+      written: z.number().int().min(0).optional(),
     })
-    .describe('The daily freeze was asked for (admin API) or continues in a new invocation.'),
+    .describe('The daily freeze was asked for (schedule or admin API), or one of its workers starts or continues.'),
   [DETAIL_TYPES.profileMerged]: z
     .strictObject({
       version: z.literal(1),

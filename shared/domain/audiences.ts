@@ -2,10 +2,13 @@
  * Audiences (activation) and the snapshot files they produce in S3. Pure: no I/O.
  */
 import { Cron } from 'croner';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { primaryEmail, type Profile } from './profile';
 
 export const AUDIENCE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const DEFAULT_MIN_SIZE = 50;
+export const DEFAULT_MAX_SIZE_CHANGE = 0.5;
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 export const ROWS_PER_PART = 100_000;
 
@@ -27,14 +30,57 @@ export const audienceInputSchema = z.strictObject({
     .string()
     .refine((expr) => isValidCron(expr), { message: 'must be a 5-field cron expression, e.g. "0 6 * * *"' })
     .optional(),
+  /** Privacy: a snapshot with fewer members is held, whatever the approval. */
+  minSize: z.number().int().min(1).max(1_000_000).default(DEFAULT_MIN_SIZE),
+  /** A snapshot whose size moves more than this share from the approved size is held until approved again. */
+  maxSizeChange: z.number().gt(0).max(100).default(DEFAULT_MAX_SIZE_CHANGE),
+  /** A deterministic control group of this many percent is kept out of every export, and recorded. */
+  holdoutPercent: z.number().int().min(0).max(50).default(0),
 });
 export type AudienceInput = z.infer<typeof audienceInputSchema>;
+
+
+export interface Approval {
+  by: string;
+  at: string;
+  /** Members the export had when approved (holdout excluded): the reference for size changes. */
+  size: number;
+  audienceRevision: number;
+}
 
 export interface Audience extends AudienceInput {
   id: string;
   revision: number;
+  /** A new or changed audience is a draft: nothing is exported until someone approves it. */
+  status: 'draft' | 'approved';
+  approval?: Approval;
   createdAt: string;
   updatedAt: string;
+}
+
+/** True when an input changes what the audience exports (so it needs approval again). */
+export function changesExport(existing: AudienceInput, input: AudienceInput): boolean {
+  const canonical = (a: AudienceInput) => JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y)));
+  return canonical(existing) !== canonical(input);
+}
+
+/** In the control group: a stable hash of profile and audience, so the same people stay out run after run. */
+export const isHeldOut = (profileId: string, audience: Pick<Audience, 'id' | 'holdoutPercent'>): boolean =>
+  audience.holdoutPercent > 0 && holdoutBucket(profileId, audience.id) < audience.holdoutPercent;
+
+const holdoutBucket = (profileId: string, audienceId: string): number =>
+  createHash('sha256').update(`${profileId}\u0000holdout:${audienceId}`).digest().readUInt32BE(0) % 100;
+
+/** Why a snapshot of this many members must not be published, or undefined when it may. */
+export function holdReason(audience: Audience, members: number): string | undefined {
+  if (audience.status !== 'approved' || !audience.approval) return 'the audience is a draft: approve it first';
+  if (members < audience.minSize) return `${members} members is under the minimum size of ${audience.minSize} (privacy)`;
+  const approved = audience.approval.size;
+  const change = approved === 0 ? (members === 0 ? 0 : Infinity) : Math.abs(members - approved) / approved;
+  if (change > audience.maxSizeChange) {
+    return `${members} members is ${approved === 0 ? 'up from 0' : `${Math.round(change * 100)} % ${members > approved ? 'more' : 'fewer'} than`} the ${approved} approved (limit ${Math.round(audience.maxSizeChange * 100)} %): approve the new size to publish`;
+  }
+  return undefined;
 }
 
 function isValidCron(expr: string): boolean {
@@ -96,6 +142,8 @@ export const newRunId = (now: number): string => new Date(now).toISOString().rep
 export const audiencePrefix = (audienceId: string): string => `audiences/${audienceId}/`;
 export const runPrefix = (audienceId: string, runId: string): string => `${audiencePrefix(audienceId)}runs/${runId}/`;
 export const latestKey = (audienceId: string): string => `${audiencePrefix(audienceId)}latest.json`;
+/** Control groups live apart from `audiences/`, which ESPs may read. */
+export const holdoutFileKey = (audienceId: string, runId: string): string => `holdouts/${audienceId}/${runId}.csv.gz`;
 
 export type SnapshotFileKind = 'members' | 'added' | 'removed';
 export const partFileName = (kind: SnapshotFileKind, part: number): string =>
@@ -122,6 +170,8 @@ export interface Manifest {
   columns: string[];
   counts: { members: number; added: number; removed: number };
   files: ManifestFile[];
+  /** The control group kept out of this run, when the audience has one. */
+  holdout?: { percent: number; members: number; key: string };
 }
 
 export interface LatestPointer {

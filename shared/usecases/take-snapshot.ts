@@ -17,6 +17,10 @@ import {
   diffSortedIds,
   exportColumns,
   fieldValue,
+  holdReason,
+  holdoutFileKey,
+  isHeldOut,
+  type Audience,
   latestKey,
   partFileName,
   runPrefix,
@@ -26,6 +30,7 @@ import {
   type SnapshotFileKind,
 } from '../domain/audiences';
 import { notFound } from '../errors';
+import type { Profile } from '../domain/profile';
 import type { Logger } from '../logger';
 
 export interface SnapshotDeps {
@@ -41,7 +46,30 @@ export interface SnapshotDeps {
 export const runScope = (audienceId: string): string => `audience#${audienceId}`;
 const MEMBERS_PER_PAGE = 500;
 
-export async function takeSnapshot(audienceId: string, runId: string, deps: SnapshotDeps): Promise<Manifest> {
+/** The exported members of an audience now: its segment's members, less the holdout group, by profile id. */
+export async function* exportedMembers(
+  audience: Audience,
+  deps: Pick<SnapshotDeps, 'memberships' | 'profiles'>,
+): AsyncGenerator<{ profile: Profile; heldOut: boolean }> {
+  let cursor: string | undefined;
+  do {
+    const page = await deps.memberships.members(audience.segmentId, cursor, MEMBERS_PER_PAGE);
+    const profiles = new Map((await deps.profiles.getMany(page.items.map((m) => m.profileId))).map((p) => [p.profileId, p]));
+    for (const member of page.items) {
+      const profile = profiles.get(member.profileId);
+      if (!profile) continue; // erased or not yet written: never export a row we cannot fill
+      yield { profile, heldOut: isHeldOut(profile.profileId, audience) };
+    }
+    cursor = page.cursor;
+  } while (cursor);
+}
+
+/**
+ * Takes a snapshot, or holds it when governance says no (a draft, under the minimum size, a size
+ * change beyond the limit): a held run publishes nothing and is reported. Returns the manifest of a
+ * published run.
+ */
+export async function takeSnapshot(audienceId: string, runId: string, deps: SnapshotDeps): Promise<Manifest | undefined> {
   const audience = await deps.catalog.audiences.get(audienceId);
   if (!audience) throw notFound(`audience ${audienceId}`);
   const segment = await deps.catalog.segments.get(audience.segmentId);
@@ -57,19 +85,31 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     const columns = exportColumns(audience);
     const ids: string[] = [];
     const rows: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await deps.memberships.members(segment.id, cursor, MEMBERS_PER_PAGE);
-      const profiles = new Map((await deps.profiles.getMany(page.items.map((m) => m.profileId))).map((p) => [p.profileId, p]));
-      for (const member of page.items) {
-        const profile = profiles.get(member.profileId);
-        if (!profile) continue; // erased or not yet written: never export a row we cannot fill
-        ids.push(profile.profileId);
-        rows.push(csvRow(columns.map((field) => fieldValue(profile, field))));
+    const holdout: string[] = [];
+    for await (const { profile, heldOut } of exportedMembers(audience, deps)) {
+      if (heldOut) {
+        holdout.push(profile.profileId);
+        continue;
       }
-      cursor = page.cursor;
-      deps.logger.debug('snapshot progress', { audienceId, runId, members: ids.length });
-    } while (cursor);
+      ids.push(profile.profileId);
+      rows.push(csvRow(columns.map((field) => fieldValue(profile, field))));
+    }
+
+    const held = holdReason(audience, ids.length);
+    if (held) {
+      await deps.catalog.putRun(runScope(audienceId), {
+        ...run,
+        status: 'held',
+        finishedAt: new Date(deps.now()).toISOString(),
+        progress: { members: ids.length, holdout: holdout.length, approvedSize: audience.approval?.size ?? null },
+        error: held,
+      });
+      await deps.publisher.publish([
+        { detailType: DETAIL_TYPES.snapshotHeld, detail: { version: 1, audienceId, runId, reason: held, members: ids.length, approvedSize: audience.approval?.size ?? null } },
+      ]);
+      deps.logger.warn('snapshot held, not published', { audienceId, runId, reason: held, members: ids.length });
+      return undefined;
+    }
 
     const { added, removed } = diffSortedIds(previousIds, ids);
     const addedSet = new Set(added);
@@ -79,6 +119,10 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       ...(await writeParts(prefix, 'added', csvRow(columns), rows.filter((_, i) => addedSet.has(ids[i]!)), deps.objects)),
       ...(await writeParts(prefix, 'removed', csvRow(['profileId']), removed.map((id) => csvRow([id])), deps.objects)),
     ];
+
+    // The control group, recorded outside the audience's folder (ESPs read that one), for uplift later.
+    const holdoutKey = audience.holdoutPercent > 0 ? holdoutFileKey(audienceId, runId) : undefined;
+    if (holdoutKey) await deps.objects.put(holdoutKey, gzipSync(csvRow(['profileId']) + holdout.map((id) => csvRow([id])).join('')), 'application/gzip');
 
     const manifest: Manifest = {
       schemaVersion: SNAPSHOT_SCHEMA_VERSION,
@@ -93,6 +137,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       columns,
       counts: { members: ids.length, added: added.length, removed: removed.length },
       files,
+      ...(holdoutKey && { holdout: { percent: audience.holdoutPercent, members: holdout.length, key: holdoutKey } }),
     };
     const manifestKey = `${prefix}manifest.json`;
     await deps.objects.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
@@ -103,7 +148,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       ...run,
       status: 'succeeded',
       finishedAt: new Date(deps.now()).toISOString(),
-      progress: { ...manifest.counts, manifestKey },
+      progress: { ...manifest.counts, holdout: holdout.length, manifestKey },
     });
     await deps.publisher.publish([
       { detailType: DETAIL_TYPES.snapshotPublished, detail: { version: 1, audienceId, runId, manifestKey, counts: manifest.counts } },

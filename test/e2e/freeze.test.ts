@@ -5,6 +5,8 @@
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
+import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import { eventContracts } from '../../shared/contracts/events';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;
@@ -74,6 +76,9 @@ describe('the daily freeze, run now', () => {
     const entries = runtime.bus.published.filter((e) => e['detail-type'] === 'Segment Membership Changed' && e.detail.segmentId === 'champions');
     expect(entries).toHaveLength(members.length);
     expect(entries.every((e) => e.detail.reason === 'time' && e.detail.change === 'entered')).toBe(true);
+
+    // Every event the run published (its workers' requests too) keeps its published contract.
+    for (const event of runtime.bus.published) eventContracts[event['detail-type'] as DetailType].parse(event.detail);
 
     const why = (await admin.get(`/v1/profiles/${best.profileId}/segments/champions/explain`)).body.explanation;
     expect(why).toEqual({ condition: 'indicator rfm_label eq "champions"', held: true, seen: { rfm_label: 'champions' } });

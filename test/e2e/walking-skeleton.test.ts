@@ -155,8 +155,20 @@ describe('walking skeleton, end to end', () => {
     await analytics.closeAndFlush();
     await runtime.drain();
 
-    const audience = await admin.put('/v1/audiences/vip-store-email', { name: 'VIP store buyers, by email', segmentId: 'vip-store', fields: ['email', 'traits.firstName'] });
-    expect(audience.status).toBe(201);
+    // A tiny audience for this test (the privacy minimum defaults to 50), a draft until approved.
+    const definition = { name: 'VIP store buyers, by email', segmentId: 'vip-store', fields: ['email', 'traits.firstName'], minSize: 1 };
+    const audience = await admin.put('/v1/audiences/vip-store-email', definition);
+    expect(audience).toMatchObject({ status: 201, body: { status: 'draft', minSize: 1, maxSizeChange: 0.5, holdoutPercent: 0 } });
+    const refused = await admin.post('/v1/audiences/vip-store-email/snapshots');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('is a draft: approve it first');
+    const approved = await admin.post('/v1/audiences/vip-store-email/approve', { approvedBy: 'marie@crm.example' });
+    expect(approved).toMatchObject({ status: 200, body: { status: 'approved', previewedSize: 1, previousApprovedSize: null, approval: { by: 'marie@crm.example', size: 1 } } });
+    // The same definition again keeps the approval; a changed export needs a new one.
+    expect((await admin.put('/v1/audiences/vip-store-email', definition)).body.status).toBe('approved');
+    expect((await admin.put('/v1/audiences/vip-store-email', { ...definition, fields: ['email'] })).body.status).toBe('draft');
+    expect((await admin.put('/v1/audiences/vip-store-email', definition)).body.status).toBe('draft');
+    expect((await admin.post('/v1/audiences/vip-store-email/approve')).body.approval.by).toBe('local admin');
     const requested = await admin.post('/v1/audiences/vip-store-email/snapshots');
     expect(requested.status).toBe(202);
     const run = await eventually(

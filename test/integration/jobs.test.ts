@@ -5,7 +5,7 @@ import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snaps
 import { createSweepHandler } from '../../functions/sweep/sweep';
 import { lambdaContext } from '../../local/lambda-context';
 import type { Audience } from '../../shared/domain/audiences';
-import { DAY_MS } from '../../shared/domain/profile';
+import { DAY_MS, newProfile } from '../../shared/domain/profile';
 import type { Segment } from '../../shared/domain/segments';
 import { processEvents } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
@@ -217,12 +217,20 @@ describe('snapshot sweep', () => {
       fields: ['userId'],
       format: 'csv',
       schedule,
+      minSize: 1,
+      maxSizeChange: 0.5,
+      holdoutPercent: 0,
       revision: 1,
+      status: 'approved',
+      approval: { by: 'test', at: '2026-03-15T05:00:00.000Z', size: 1, audienceRevision: 1 },
       createdAt: '2026-03-15T05:00:00.000Z',
       updatedAt: '2026-03-15T05:00:00.000Z',
     });
     await stores.catalog.audiences.put(audience('daily-six', '0 6 * * *'));
     await stores.catalog.audiences.put(audience('manual'));
+    await stores.catalog.audiences.put({ ...audience('draft-six', '0 6 * * *'), status: 'draft', approval: undefined });
+    await stores.profiles.put({ ...newProfile('p_visitor', '2026-03-15T05:00:00.000Z'), version: 1 }, 0);
+    await stores.memberships.enter('recent-visitors', 'p_visitor', '2026-03-15T05:00:00.000Z');
     const sweep = createSnapshotHandler({ ...stores, publisher, logger: silentLogger(), now: clock });
 
     now = Date.parse('2026-03-15T05:59:00.000Z');
@@ -235,5 +243,6 @@ describe('snapshot sweep', () => {
     expect((await sweep(scheduled(), lambdaContext('snapshot', 900_000))).runs).toHaveLength(1);
     expect(await stores.catalog.listRuns('audience#manual', 5)).toEqual([]);
     expect((await stores.catalog.listRuns('audience#daily-six', 5)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(await stores.catalog.listRuns('audience#draft-six', 5)).toEqual([]); // a draft is never taken
   });
 });

@@ -3,7 +3,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Audience, LatestPointer, Manifest } from '../../shared/domain/audiences';
+import { isHeldOut, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
 import { newProfile } from '../../shared/domain/profile';
 import type { Segment } from '../../shared/domain/segments';
 import { takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
@@ -29,7 +29,12 @@ const audience: Audience = {
   segmentId: 'buyers',
   fields: ['email', 'traits.firstName'],
   format: 'csv',
+  minSize: 1,
+  maxSizeChange: 0.5,
+  holdoutPercent: 0,
   revision: 1,
+  status: 'approved',
+  approval: { by: 'test', at: '2026-01-01T00:00:00.000Z', size: 2, audienceRevision: 1 },
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
@@ -71,7 +76,7 @@ describe('takeSnapshot', () => {
   it('writes members, deltas, a manifest with checksums, then latest.json, in the PRODUCT.md layout', async () => {
     await addMember('p_b', 'bob@example.com', 'Bob');
     await addMember('p_a', 'ada@example.com', 'Ada, "the first"');
-    const first = await takeSnapshot('buyers-email', 'run-1', deps);
+    const first = (await takeSnapshot('buyers-email', 'run-1', deps))!;
     expect(first.counts).toEqual({ members: 2, added: 2, removed: 0 });
     expect(first.files.map((f) => f.key)).toEqual([
       'audiences/buyers-email/runs/run-1/members-00000.csv.gz',
@@ -83,7 +88,7 @@ describe('takeSnapshot', () => {
 
     await stores.memberships.exit('buyers', 'p_b');
     await addMember('p_c', 'cy@example.com', 'Cy');
-    const second = await takeSnapshot('buyers-email', 'run-2', deps);
+    const second = (await takeSnapshot('buyers-email', 'run-2', deps))!;
     expect(second.previousRunId).toBe('run-1');
     expect(second.counts).toEqual({ members: 2, added: 1, removed: 1 });
     const delta = await verified(second);
@@ -109,5 +114,51 @@ describe('takeSnapshot', () => {
     await expect(takeSnapshot('buyers-email', 'run-2', failing)).rejects.toThrow('S3 is down');
     expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.status).toBe('failed');
     expect(JSON.parse((await read('audiences/buyers-email/latest.json')).toString()).runId).toBe('run-1');
+  });
+
+  it('holds a snapshot whose size moved beyond the limit from the approved size, publishing nothing, until approved again', async () => {
+    for (const id of ['p_a', 'p_b', 'p_c', 'p_d', 'p_e']) await addMember(id, `${id}@example.com`, id);
+    // Approved at 2 members; 5 is +150 %, over the 50 % limit.
+    expect(await takeSnapshot('buyers-email', 'run-1', deps)).toBeUndefined();
+    const run = (await stores.catalog.getRun('audience#buyers-email', 'run-1'))!;
+    expect(run).toMatchObject({ status: 'held', progress: { members: 5, approvedSize: 2 } });
+    expect(run.error).toBe('5 members is 150 % more than the 2 approved (limit 50 %): approve the new size to publish');
+    expect(publisher.events).toEqual([
+      { detailType: 'Audience Snapshot Held', detail: { version: 1, audienceId: 'buyers-email', runId: 'run-1', reason: run.error, members: 5, approvedSize: 2 } },
+    ]);
+    expect(await stores.objects.get('audiences/buyers-email/latest.json')).toBeUndefined();
+    expect(await stores.objects.get('audiences/buyers-email/runs/run-1/manifest.json')).toBeUndefined();
+
+    await stores.catalog.audiences.put({ ...audience, revision: 2, approval: { ...audience.approval!, size: 5 } });
+    expect((await takeSnapshot('buyers-email', 'run-2', deps))!.counts.members).toBe(5);
+  });
+
+  it('holds a draft, and an audience under its minimum size whatever the approval', async () => {
+    await addMember('p_a', 'ada@example.com', 'Ada');
+    await stores.catalog.audiences.put({ ...audience, revision: 2, status: 'draft', approval: undefined });
+    expect(await takeSnapshot('buyers-email', 'run-1', deps)).toBeUndefined();
+    expect((await stores.catalog.getRun('audience#buyers-email', 'run-1'))!.error).toBe('the audience is a draft: approve it first');
+    await stores.catalog.audiences.put({ ...audience, revision: 3, minSize: 50, approval: { ...audience.approval!, size: 1 } });
+    expect(await takeSnapshot('buyers-email', 'run-2', deps)).toBeUndefined();
+    expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.error).toBe('1 members is under the minimum size of 50 (privacy)');
+  });
+
+  it('keeps a deterministic holdout group out of every export, and records it apart', async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `p_${String(i).padStart(2, '0')}`);
+    for (const id of ids) await addMember(id, `${id}@example.com`, id);
+    const withHoldout: Audience = { ...audience, revision: 2, holdoutPercent: 20, maxSizeChange: 100 };
+    await stores.catalog.audiences.put(withHoldout);
+    const first = (await takeSnapshot('buyers-email', 'run-1', deps))!;
+    const held = ids.filter((id) => isHeldOut(id, withHoldout));
+    expect(held.length).toBeGreaterThan(5);
+    expect(held.length).toBeLessThan(20);
+    expect(first.counts.members).toBe(60 - held.length);
+    expect(first.holdout).toEqual({ percent: 20, members: held.length, key: 'holdouts/buyers-email/run-1.csv.gz' });
+    const exported = (await verified(first)).members!;
+    for (const id of held) expect(exported).not.toContain(`${id},`);
+    expect(gunzipSync(await read('holdouts/buyers-email/run-1.csv.gz')).toString()).toBe(`profileId\n${held.join('\n')}\n`);
+    // The same people stay out run after run: no churn in the deltas.
+    const second = (await takeSnapshot('buyers-email', 'run-2', deps))!;
+    expect(second.counts).toEqual({ members: 60 - held.length, added: 0, removed: 0 });
   });
 });

@@ -23,7 +23,7 @@ export interface SourceRecord {
   revokedAt?: string;
 }
 
-export type RunStatus = 'requested' | 'running' | 'succeeded' | 'failed';
+export type RunStatus = 'requested' | 'running' | 'succeeded' | 'failed' | 'held';
 export interface RunRecord {
   runId: string;
   status: RunStatus;

@@ -7,6 +7,7 @@ export const DETAIL_TYPES = {
   membershipChanged: 'Segment Membership Changed',
   snapshotRequested: 'Audience Snapshot Requested',
   snapshotPublished: 'Audience Snapshot Published',
+  snapshotHeld: 'Audience Snapshot Held',
   freezeRequested: 'Freeze Requested',
   profileMerged: 'Profile Merged',
 } as const;
