@@ -181,26 +181,3 @@ export interface LatestPointer {
   asOf: string;
   counts: Manifest['counts'];
 }
-
-/** Ids in `next` not in `previous` and the reverse; both inputs sorted ascending. */
-export function diffSortedIds(previous: readonly string[], next: readonly string[]): { added: string[]; removed: string[] } {
-  const added: string[] = [];
-  const removed: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < previous.length || j < next.length) {
-    const p = previous[i];
-    const n = next[j];
-    if (n === undefined || (p !== undefined && p < n)) {
-      removed.push(p!);
-      i++;
-    } else if (p === undefined || n < p) {
-      added.push(n);
-      j++;
-    } else {
-      i++;
-      j++;
-    }
-  }
-  return { added, removed };
-}

@@ -1,6 +1,7 @@
 /** Audience snapshots written through the real S3 SDK to s3rver, then read back and verified. */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isHeldOut, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
@@ -110,7 +111,11 @@ describe('takeSnapshot', () => {
   it('records a failed run and leaves latest.json alone when writing fails', async () => {
     await addMember('p_a', 'ada@example.com', 'Ada');
     await takeSnapshot('buyers-email', 'run-1', deps);
-    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), put: async () => { throw new Error('S3 is down (injected)'); } } };
+    const down = async (_key: string, body?: unknown) => {
+      (body as { resume?: () => void } | undefined)?.resume?.();
+      throw new Error('S3 is down (injected)');
+    };
+    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), put: down, putStream: down } };
     await expect(takeSnapshot('buyers-email', 'run-2', failing)).rejects.toThrow('S3 is down');
     expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.status).toBe('failed');
     expect(JSON.parse((await read('audiences/buyers-email/latest.json')).toString()).runId).toBe('run-1');
@@ -160,5 +165,17 @@ describe('takeSnapshot', () => {
     // The same people stay out run after run: no churn in the deltas.
     const second = (await takeSnapshot('buyers-email', 'run-2', deps))!;
     expect(second.counts).toEqual({ members: 60 - held.length, added: 0, removed: 0 });
+  });
+});
+
+describe('S3ObjectStore against s3rver', () => {
+  it('streams a large object through a multipart upload, and back', async () => {
+    const stores = await emulatedStores();
+    const body = randomBytes(20 * 1024 * 1024); // three 8 MB parts
+    await stores.objects.putStream('big/object.bin', Readable.from([body.subarray(0, 7_000_000), body.subarray(7_000_000)]), 'application/octet-stream');
+    const back = await stores.objects.get('big/object.bin');
+    expect(back!.length).toBe(body.length);
+    expect(createHash('sha256').update(back!).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(await stores.objects.getStream('big/missing.bin')).toBeUndefined();
   });
 });

@@ -1,11 +1,19 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
 
 /** Port: the data bucket (snapshots today; raw event archive later). */
 export interface ObjectStore {
   put(key: string, body: Buffer | string, contentType: string): Promise<void>;
+  /** Streams `body` to the object: a multipart upload beyond one part, so memory stays bounded. */
+  putStream(key: string, body: Readable, contentType: string): Promise<void>;
   /** Undefined when there is no such object. */
   get(key: string): Promise<Buffer | undefined>;
+  /** The object as a stream; undefined when there is no such object. */
+  getStream(key: string): Promise<Readable | undefined>;
 }
+
+const isMissing = (error: unknown) => error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -17,12 +25,26 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
   }
 
+  async putStream(key: string, body: Readable, contentType: string): Promise<void> {
+    // 8 MB parts, two in flight: at most about 16 MB buffered per upload.
+    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }, partSize: 8 * 1024 * 1024, queueSize: 2 });
+    await upload.done();
+  }
+
   async get(key: string): Promise<Buffer | undefined> {
+    const stream = await this.getStream(key);
+    if (!stream) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async getStream(key: string): Promise<Readable | undefined> {
     try {
       const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return Buffer.from(await Body!.transformToByteArray());
+      return Body as Readable;
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      if (isMissing(error)) return undefined;
       throw error;
     }
   }
