@@ -10,8 +10,9 @@ import { type BenchResult, formatRate } from './harness';
 import * as freeze from './freeze';
 import * as identityResolution from './identity-resolution';
 import * as segmentEvaluation from './segment-evaluation';
+import * as snapshot from './snapshot';
 
-const benchmarks: Array<{ run: () => Promise<BenchResult> }> = [segmentEvaluation, identityResolution, freeze];
+const benchmarks: Array<{ run: () => Promise<BenchResult> }> = [segmentEvaluation, identityResolution, freeze, snapshot];
 
 const results: BenchResult[] = [];
 let missed = 0;

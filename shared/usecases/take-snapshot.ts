@@ -221,23 +221,33 @@ export class PartWriter {
     private readonly keyOf: (part: number) => string = (part) => `${this.prefix}${partFileName(this.kind as SnapshotFileKind, part)}`,
   ) {}
 
+  /** Rows not yet handed to gzip: batched, as one write per row costs more than the compression. */
+  private pending: string[] = [];
+
   async write(row: string): Promise<void> {
     if (!this.current || this.current.rows >= ROWS_PER_PART) {
       await this.close();
       this.open();
     }
-    const current = this.current!;
-    current.rows++;
-    if (!current.gzip.write(row)) {
-      // Wait for the upload to take more, or for it to fail (then never wait for a drain that will not come).
-      await Promise.race([once(current.gzip, 'drain'), current.uploaded.then(() => Promise.reject(new Error(`upload of ${current.key} ended early`)))]);
-    }
+    this.current!.rows++;
+    this.pending.push(row);
+    if (this.pending.length >= 1000) await this.flush();
   }
 
   async finish(): Promise<ManifestFile[]> {
     if (!this.current && this.files.length === 0) this.open();
     await this.close();
     return this.files;
+  }
+
+  private async flush(): Promise<void> {
+    const current = this.current!;
+    const chunk = this.pending.join('');
+    this.pending = [];
+    if (!current.gzip.write(chunk)) {
+      // Wait for the upload to take more, or for it to fail (then never wait for a drain that will not come).
+      await Promise.race([once(current.gzip, 'drain'), current.uploaded.then(() => Promise.reject(new Error(`upload of ${current.key} ended early`)))]);
+    }
   }
 
   private open(): void {
@@ -261,6 +271,7 @@ export class PartWriter {
   private async close(): Promise<void> {
     const current = this.current;
     if (!current) return;
+    if (this.pending.length > 0) await this.flush();
     this.current = undefined;
     current.gzip.end();
     await current.uploaded;
