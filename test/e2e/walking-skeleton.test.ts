@@ -3,11 +3,16 @@
  * Segment client, read back through the public admin API, the event bus and S3.
  */
 import { isStageSegmentId } from '../../shared/domain/stages';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Analytics } from '@segment/analytics-node';
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
@@ -193,6 +198,24 @@ describe('walking skeleton, end to end', () => {
     const members = manifest.files.find((f) => f.kind === 'members')!;
     expect(gunzipSync(await read(members.key)).toString()).toBe(`profileId,email,traits.firstName\n${cy.profileId},cy@example.com,Cy\n`);
     expect(runtime.bus.published.map((e) => e['detail-type'])).toContain('Audience Snapshot Published');
+
+    // What an ESP can check on its side, with the CLI: over S3, on the folder, and on a tampered copy.
+    const cli = (target: string) =>
+      promisify(execFile)('npx', ['tsx', 'cli/prisme.ts', 'verify-snapshot', target], {
+        cwd: resolve(import.meta.dirname, '../..'),
+        env: { ...process.env, AWS_ENDPOINT_URL_S3: runtime.endpoints.s3, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' },
+      }).then(({ stdout }) => ({ code: 0, stdout }), (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }));
+    const overS3 = await cli(`s3://${runtime.bucket}/audiences/vip-store-email/`);
+    expect(overS3).toMatchObject({ code: 0, stdout: expect.stringContaining('Verified: 1 members, 1 added, 0 removed.') });
+    const folder = join(runtime.dataDir, 's3', runtime.bucket, 'audiences', 'vip-store-email');
+    expect((await cli(folder)).code).toBe(0);
+    const copy = mkdtempSync(join(tmpdir(), 'prisme-esp-'));
+    cpSync(join(folder, 'runs', latest.runId), copy, { recursive: true });
+    const part = readdirSync(copy).find((f) => f.startsWith('members-00000.csv.gz') && f.endsWith('_S3rver_object'))!;
+    writeFileSync(join(copy, part), gzipSync('profileId,email,traits.firstName\nsomeone,else@example.com,X\n'));
+    const tampered = await cli(copy);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toMatch(/FAIL +members-00000\.csv\.gz .*SHA-256/);
 
     // Ada entered then left, Cy entered: today's history says so, and the size walks back to 0.
     const history = (await admin.get('/v1/segments/vip-store/history?days=2')).body.days;
