@@ -109,6 +109,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('memberships', t.memberships, 'read')
       .bindTable('profiles', t.profiles, 'read')
+      .bindTable('frozen', t.frozen, 'read')
       .bindBucket(data.bucket, 'audiences/', 'readWrite')
       .bindBucket(data.bucket, 'holdouts/', 'readWrite')
       .bindBus(data.bus);

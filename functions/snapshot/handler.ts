@@ -6,6 +6,7 @@ export const handler = createSnapshotHandler({
   catalog: fromEnv.catalog(),
   memberships: fromEnv.memberships(),
   profiles: fromEnv.profiles(),
+  frozen: fromEnv.frozen(),
   objects: fromEnv.objects(),
   publisher: fromEnv.publisher(),
   logger: createLogger('snapshot'),

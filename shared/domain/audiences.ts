@@ -2,8 +2,10 @@
  * Audiences (activation) and the snapshot files they produce in S3. Pure: no I/O.
  */
 import { Cron } from 'croner';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { INDICATOR_IDS, type IndicatorValues } from './indicators';
 import { primaryEmail, type Profile } from './profile';
 
 export const AUDIENCE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -12,19 +14,30 @@ export const DEFAULT_MAX_SIZE_CHANGE = 0.5;
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 export const ROWS_PER_PART = 100_000;
 
-const BUILT_IN_FIELDS = ['profileId', 'userId', 'email', 'anonymousId', 'firstSeen', 'lastSeen'] as const;
+/** `email_sha256` and `phone_sha256`: SHA-256 of the normalised address, for ad platforms' matching. */
+const BUILT_IN_FIELDS = ['profileId', 'userId', 'email', 'phone', 'anonymousId', 'firstSeen', 'lastSeen', 'email_sha256', 'phone_sha256'] as const;
 const fieldSchema = z
   .string()
-  .refine((f) => (BUILT_IN_FIELDS as readonly string[]).includes(f) || /^traits\.[\w.-]{1,100}$/.test(f), {
-    message: `must be one of ${BUILT_IN_FIELDS.join(', ')} or traits.<name>`,
-  });
+  .refine(
+    (f) =>
+      (BUILT_IN_FIELDS as readonly string[]).includes(f) ||
+      /^traits\.[\w.-]{1,100}$/.test(f) ||
+      (f.startsWith('indicators.') && INDICATOR_IDS.includes(f.slice('indicators.'.length).split('|')[0]!)),
+    { message: `must be one of ${BUILT_IN_FIELDS.join(', ')}, traits.<name> or indicators.<indicator> (GET /v1/indicators)` },
+  );
+
+export const SNAPSHOT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
+export type SnapshotFormat = (typeof SNAPSHOT_FORMATS)[number];
+/** File name endings, also the manifest's `format`. */
+export const FORMAT_EXTENSIONS = { csv: 'csv.gz', jsonl: 'jsonl.gz', parquet: 'parquet' } as const satisfies Record<SnapshotFormat, string>;
 
 export const audienceInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   segmentId: z.string().min(1).max(64),
   /** Exported columns; `profileId` always comes first, as the key ESPs and deltas rely on. */
   fields: z.array(fieldSchema).max(50).default(['userId', 'email']),
-  format: z.literal('csv').default('csv'),
+  /** gzip CSV (default), gzip JSON Lines, or Parquet. */
+  format: z.enum(SNAPSHOT_FORMATS).default('csv'),
   /** Cron (minute hour day month weekday, UTC) at which snapshots are due; manual only when absent. */
   schedule: z
     .string()
@@ -106,7 +119,11 @@ export const exportColumns = (audience: Pick<Audience, 'fields'>): string[] => [
   ...audience.fields.filter((f) => f !== 'profileId'),
 ];
 
-export function fieldValue(profile: Profile, field: string): unknown {
+const sha256Hex = (value: string | undefined) => (value === undefined ? undefined : createHash('sha256').update(value).digest('hex'));
+
+/** A column's value for a profile; `indicators` are needed for `indicators.<id>` columns. */
+export function fieldValue(profile: Profile, field: string, indicators?: IndicatorValues): unknown {
+  if (field.startsWith('indicators.')) return indicators?.[field.slice('indicators.'.length)];
   switch (field) {
     case 'profileId':
       return profile.profileId;
@@ -116,6 +133,13 @@ export function fieldValue(profile: Profile, field: string): unknown {
       return profile.identifiers.anonymousId?.at(-1);
     case 'email':
       return primaryEmail(profile);
+    case 'phone':
+      return profile.identifiers.phone?.at(-1);
+    // Emails are stored trimmed and lower-cased, phones in E.164: already the normal forms ad platforms hash.
+    case 'email_sha256':
+      return sha256Hex(primaryEmail(profile));
+    case 'phone_sha256':
+      return sha256Hex(profile.identifiers.phone?.at(-1));
     case 'firstSeen':
       return profile.firstSeen;
     case 'lastSeen':
@@ -146,8 +170,45 @@ export const latestKey = (audienceId: string): string => `${audiencePrefix(audie
 export const holdoutFileKey = (audienceId: string, runId: string): string => `holdouts/${audienceId}/${runId}.csv.gz`;
 
 export type SnapshotFileKind = 'members' | 'added' | 'removed';
-export const partFileName = (kind: SnapshotFileKind, part: number): string =>
-  `${kind}-${String(part).padStart(5, '0')}.csv.gz`;
+export const partFileName = (kind: SnapshotFileKind, part: number, format: SnapshotFormat = 'csv'): string =>
+  `${kind}-${String(part).padStart(5, '0')}.${FORMAT_EXTENSIONS[format]}`;
+
+/** How a part's rows become bytes. */
+export interface Encoding {
+  contentType: string;
+  /** Text formats, gzipped as they are written: an optional header, then a line per row. */
+  text?: { header: string; line(values: readonly unknown[]): string };
+  /** Columnar formats, encoded a whole part at once. */
+  binary?: (rows: readonly (readonly unknown[])[]) => Uint8Array;
+}
+
+const asText = (value: unknown): string | null =>
+  value === undefined || value === null ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
+
+export function encodingFor(format: SnapshotFormat, columns: readonly string[]): Encoding {
+  switch (format) {
+    case 'csv':
+      return { contentType: 'application/gzip', text: { header: csvRow(columns), line: csvRow } };
+    case 'jsonl':
+      return {
+        contentType: 'application/gzip',
+        text: { header: '', line: (values) => `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null])))}\n` },
+      };
+    case 'parquet':
+      // Every column a nullable UTF-8 string: the same values as the CSV, typed alike for every ESP.
+      return {
+        contentType: 'application/vnd.apache.parquet',
+        binary: (rows) =>
+          new Uint8Array(parquetWriteBuffer({ columnData: columns.map((name, c) => ({ name, data: rows.map((row) => asText(row[c])), type: 'STRING' as const })) })),
+      };
+    default:
+      return assertNever(format);
+  }
+}
+
+const assertNever = (value: never): never => {
+  throw new Error(`unexpected ${String(value)}`);
+};
 
 export interface ManifestFile {
   key: string;
@@ -166,7 +227,7 @@ export interface Manifest {
   runId: string;
   previousRunId: string | null;
   asOf: string;
-  format: 'csv.gz';
+  format: (typeof FORMAT_EXTENSIONS)[SnapshotFormat];
   columns: string[];
   counts: { members: number; added: number; removed: number };
   files: ManifestFile[];

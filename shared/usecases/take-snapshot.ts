@@ -6,6 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { parquetReadObjects } from 'hyparquet';
 import { Transform } from 'node:stream';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
@@ -14,9 +15,11 @@ import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import {
+  FORMAT_EXTENSIONS,
   ROWS_PER_PART,
   SNAPSHOT_SCHEMA_VERSION,
-  csvRow,
+  encodingFor,
+  type Encoding,
   exportColumns,
   fieldValue,
   holdReason,
@@ -32,11 +35,19 @@ import {
   type SnapshotFileKind,
 } from '../domain/audiences';
 import { notFound } from '../errors';
+import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
+import type { FrozenValues } from '../domain/frozen';
+import { isFrozenIndicator } from '../domain/indicators';
+import { indicatorModel } from './catalog-view';
+
+const isFrozenColumn = (column: string) => column.startsWith('indicators.') && isFrozenIndicator(column.slice('indicators.'.length).split('|')[0]!);
 import type { Profile } from '../domain/profile';
 import type { Logger } from '../logger';
 
 export interface SnapshotDeps {
   catalog: CatalogStore;
+  /** Read for `indicators.<frozen indicator>` columns. */
+  frozen?: Pick<FrozenStore, 'getMany'>;
   memberships: MembershipStore;
   profiles: ProfileStore;
   objects: ObjectStore;
@@ -51,16 +62,18 @@ const MEMBERS_PER_PAGE = 500;
 /** The exported members of an audience now: its segment's members, less the holdout group, by profile id. */
 export async function* exportedMembers(
   audience: Audience,
-  deps: Pick<SnapshotDeps, 'memberships' | 'profiles'>,
-): AsyncGenerator<{ profile: Profile; heldOut: boolean }> {
+  deps: Pick<SnapshotDeps, 'memberships' | 'profiles'> & { frozen?: Pick<FrozenStore, 'getMany'>; withFrozen?: boolean },
+): AsyncGenerator<{ profile: Profile; heldOut: boolean; frozen?: FrozenValues }> {
   let cursor: string | undefined;
   do {
     const page = await deps.memberships.members(audience.segmentId, cursor, MEMBERS_PER_PAGE);
-    const profiles = new Map((await deps.profiles.getMany(page.items.map((m) => m.profileId))).map((p) => [p.profileId, p]));
+    const ids = page.items.map((m) => m.profileId);
+    const profiles = new Map((await deps.profiles.getMany(ids)).map((p) => [p.profileId, p]));
+    const frozen = deps.withFrozen && deps.frozen ? new Map((await deps.frozen.getMany(ids)).map((r) => [r.profileId, r.values])) : undefined;
     for (const member of page.items) {
       const profile = profiles.get(member.profileId);
       if (!profile) continue; // erased or not yet written: never export a row we cannot fill
-      yield { profile, heldOut: isHeldOut(profile.profileId, audience) };
+      yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId) };
     }
     cursor = page.cursor;
   } while (cursor);
@@ -106,32 +119,35 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     const previous = await readLatest(audienceId, deps.objects);
     const previousIds = memberIds(previous?.manifest, deps.objects)[Symbol.asyncIterator]();
     const columns = exportColumns(audience);
-    const header = csvRow(columns);
     const prefix = runPrefix(audienceId, runId);
-    const writers = {
-      members: new PartWriter(prefix, 'members', header, deps.objects),
-      added: new PartWriter(prefix, 'added', header, deps.objects),
-      removed: new PartWriter(prefix, 'removed', csvRow(['profileId']), deps.objects),
-    };
+    const rows = encodingFor(audience.format, columns);
+    const ids = encodingFor(audience.format, ['profileId']);
+    const writer = (kind: SnapshotFileKind, encoding: Encoding) =>
+      new PartWriter(kind, encoding, deps.objects, (part) => `${prefix}${partFileName(kind, part, audience.format)}`);
+    const writers = { members: writer('members', rows), added: writer('added', rows), removed: writer('removed', ids) };
     // The control group, recorded outside the audience's folder (ESPs read that one), for uplift later.
     const holdoutKey = audience.holdoutPercent > 0 ? holdoutFileKey(audienceId, runId) : undefined;
-    const holdout = holdoutKey ? new PartWriter('', 'holdout', csvRow(['profileId']), deps.objects, () => holdoutKey) : undefined;
+    const holdout = holdoutKey ? new PartWriter('holdout', encodingFor('csv', ['profileId']), deps.objects, () => holdoutKey) : undefined;
+    const needsIndicators = columns.some((c) => c.startsWith('indicators.'));
+    const model = needsIndicators ? await indicatorModel(deps.catalog) : undefined;
+    const now = deps.now();
     const counts = { members: 0, added: 0, removed: 0, holdout: 0 };
 
     let previousId = (await previousIds.next()).value as string | undefined;
-    for await (const { profile, heldOut } of exportedMembers(audience, deps)) {
+    for await (const { profile, heldOut, frozen } of exportedMembers(audience, { ...deps, withFrozen: columns.some(isFrozenColumn) })) {
       const id = profile.profileId;
       if (heldOut) {
-        await holdout?.write(csvRow([id]));
+        await holdout?.write([id]);
         counts.holdout++;
         continue;
       }
-      const row = csvRow(columns.map((field) => fieldValue(profile, field)));
+      const indicators = model && { ...model.valuesOf(profile, now), ...frozen };
+      const row = columns.map((field) => fieldValue(profile, field, indicators));
       await writers.members.write(row);
       counts.members++;
       // Previous members before this id are gone; this id is new unless it was there before.
       while (previousId !== undefined && previousId < id) {
-        await writers.removed.write(csvRow([previousId]));
+        await writers.removed.write([previousId]);
         counts.removed++;
         previousId = (await previousIds.next()).value as string | undefined;
       }
@@ -143,7 +159,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       if (counts.members % 100_000 === 0) deps.logger.info('snapshot progress', { audienceId, runId, members: counts.members });
     }
     for (; previousId !== undefined; previousId = (await previousIds.next()).value as string | undefined) {
-      await writers.removed.write(csvRow([previousId]));
+      await writers.removed.write([previousId]);
       counts.removed++;
     }
     const files = [...(await writers.members.finish()), ...(await writers.added.finish()), ...(await writers.removed.finish())];
@@ -158,7 +174,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       runId,
       previousRunId: previous?.manifest.runId ?? null,
       asOf: startedAt,
-      format: 'csv.gz',
+      format: FORMAT_EXTENSIONS[audience.format],
       columns,
       counts: { members: counts.members, added: counts.added, removed: counts.removed },
       files,
@@ -204,34 +220,36 @@ export async function exportSize(audience: Audience, deps: Pick<SnapshotDeps, 'm
 }
 
 /**
- * Rows into gzip parts of at most ROWS_PER_PART rows, each streamed to S3 as it is written, with its
- * byte count and SHA-256 taken on the way. An empty file still gets one part (its header), so
- * consumers never have to special-case absence.
+ * Rows into parts of at most ROWS_PER_PART rows, each with its byte count and SHA-256. Text formats are
+ * gzipped and streamed to S3 as they are written; Parquet is encoded a part at a time. An empty file
+ * still gets one part (a CSV one holds its header), so consumers never special-case absence.
  */
 export class PartWriter {
   private readonly files: ManifestFile[] = [];
-  private current?: { key: string; gzip: Gzip; rows: number; bytes: number; hash: Hash; uploaded: Promise<void> };
+  private current?: { key: string; rows: number; bytes: number; hash: Hash; gzip?: Gzip; uploaded: Promise<void>; buffered: unknown[][] };
   private part = 0;
-
-  constructor(
-    private readonly prefix: string,
-    private readonly kind: SnapshotFileKind | 'holdout',
-    private readonly header: string,
-    private readonly objects: ObjectStore,
-    private readonly keyOf: (part: number) => string = (part) => `${this.prefix}${partFileName(this.kind as SnapshotFileKind, part)}`,
-  ) {}
-
-  /** Rows not yet handed to gzip: batched, as one write per row costs more than the compression. */
+  /** Text not yet handed to gzip: batched, as one write per row costs more than the compression. */
   private pending: string[] = [];
 
-  async write(row: string): Promise<void> {
+  constructor(
+    private readonly kind: SnapshotFileKind | 'holdout',
+    private readonly encoding: Encoding,
+    private readonly objects: ObjectStore,
+    private readonly keyOf: (part: number) => string,
+  ) {}
+
+  async write(values: readonly unknown[]): Promise<void> {
     if (!this.current || this.current.rows >= ROWS_PER_PART) {
       await this.close();
       this.open();
     }
-    this.current!.rows++;
-    this.pending.push(row);
-    if (this.pending.length >= 1000) await this.flush();
+    const current = this.current!;
+    current.rows++;
+    if (this.encoding.binary) current.buffered.push([...values]);
+    else {
+      this.pending.push(this.encoding.text!.line(values));
+      if (this.pending.length >= 1000) await this.flush();
+    }
   }
 
   async finish(): Promise<ManifestFile[]> {
@@ -244,27 +262,28 @@ export class PartWriter {
     const current = this.current!;
     const chunk = this.pending.join('');
     this.pending = [];
-    if (!current.gzip.write(chunk)) {
+    if (!current.gzip!.write(chunk)) {
       // Wait for the upload to take more, or for it to fail (then never wait for a drain that will not come).
-      await Promise.race([once(current.gzip, 'drain'), current.uploaded.then(() => Promise.reject(new Error(`upload of ${current.key} ended early`)))]);
+      await Promise.race([once(current.gzip!, 'drain'), current.uploaded.then(() => Promise.reject(new Error(`upload of ${current.key} ended early`)))]);
     }
   }
 
   private open(): void {
-    const key = this.keyOf(this.part++);
-    const gzip = createGzip();
-    const hash = createHash('sha256');
-    const state = { key, gzip, rows: 0, bytes: 0, hash, uploaded: Promise.resolve() };
-    const counted = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        state.bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    state.uploaded = this.objects.putStream(key, gzip.pipe(counted), 'application/gzip');
-    state.uploaded.catch(() => undefined); // awaited in close(); a failure must not go unhandled meanwhile
-    gzip.write(this.header);
+    const state: NonNullable<PartWriter['current']> = { key: this.keyOf(this.part++), rows: 0, bytes: 0, hash: createHash('sha256'), uploaded: Promise.resolve(), buffered: [] };
+    if (this.encoding.text) {
+      const gzip = createGzip();
+      const counted = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          state.hash.update(chunk);
+          state.bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      state.gzip = gzip;
+      state.uploaded = this.objects.putStream(state.key, gzip.pipe(counted), this.encoding.contentType);
+      state.uploaded.catch(() => undefined); // awaited in close(); a failure must not go unhandled meanwhile
+      if (this.encoding.text.header) gzip.write(this.encoding.text.header);
+    }
     this.current = state;
   }
 
@@ -273,8 +292,15 @@ export class PartWriter {
     if (!current) return;
     if (this.pending.length > 0) await this.flush();
     this.current = undefined;
-    current.gzip.end();
-    await current.uploaded;
+    if (current.gzip) {
+      current.gzip.end();
+      await current.uploaded;
+    } else {
+      const body = Buffer.from(this.encoding.binary!(current.buffered));
+      current.hash.update(body);
+      current.bytes = body.length;
+      await this.objects.put(current.key, body, this.encoding.contentType);
+    }
     if (this.kind !== 'holdout') {
       this.files.push({ key: current.key, kind: this.kind, rows: current.rows, bytes: current.bytes, sha256: current.hash.digest('hex') });
     }
@@ -295,20 +321,31 @@ export async function readLatest(
   return { latest, manifest: JSON.parse(manifestBody.toString()) as Manifest };
 }
 
-/** Profile ids of a run's member files, in order, read back as a stream; ids never need CSV quoting. */
+/** Profile ids of a run's member files, in order, read back part by part (CSV and JSON Lines as streams). */
 async function* memberIds(manifest: Manifest | undefined, objects: ObjectStore): AsyncGenerator<string> {
   for (const file of manifest?.files.filter((f) => f.kind === 'members') ?? []) {
+    if (manifest!.format === 'parquet') {
+      const body = await objects.get(file.key);
+      if (!body) throw new Error(`previous run file ${file.key} is missing`);
+      const rows = await parquetReadObjects({ file: body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer, columns: ['profileId'] });
+      for (const row of rows) yield String(row.profileId);
+      continue;
+    }
     const body = await objects.getStream(file.key);
     if (!body) throw new Error(`previous run file ${file.key} is missing`);
-    let header = true;
+    let header = manifest!.format === 'csv.gz';
     for await (const line of createInterface({ input: body.pipe(createGunzip()), crlfDelay: Infinity })) {
       if (header) {
         header = false;
         continue;
       }
       if (!line) continue;
-      const comma = line.indexOf(',');
-      yield comma === -1 ? line : line.slice(0, comma);
+      if (manifest!.format === 'jsonl.gz') yield String((JSON.parse(line) as { profileId: string }).profileId);
+      else {
+        // Ids are Prisme's own and never need CSV quoting.
+        const comma = line.indexOf(',');
+        yield comma === -1 ? line : line.slice(0, comma);
+      }
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { Manifest } from '../domain/audiences';
 
 export interface FileCheck {
@@ -36,21 +37,19 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
     if (body.length !== file.bytes) found.push(`${body.length} bytes, the manifest says ${file.bytes}`);
     const sha256 = createHash('sha256').update(body).digest('hex');
     if (sha256 !== file.sha256) found.push(`SHA-256 ${sha256}, the manifest says ${file.sha256}`);
-    let lines: string[] = [];
+    const expectedColumns = file.kind === 'removed' ? ['profileId'] : manifest.columns;
+    let decoded: { columns?: string[]; ids: string[] } | undefined;
     try {
-      lines = gunzipSync(body).toString().split('\n');
+      decoded = await decode(manifest.format, body);
     } catch (error) {
-      found.push(`does not decompress: ${(error as Error).message}`);
+      found.push(`cannot be read as ${manifest.format}: ${(error as Error).message}`);
     }
-    if (lines.length > 0) {
-      const expectedHeader = file.kind === 'removed' ? 'profileId' : manifest.columns.join(',');
-      if (lines[0] !== expectedHeader) found.push(`header "${lines[0]}", expected "${expectedHeader}"`);
-      const rows = lines.slice(1).filter(Boolean);
-      if (rows.length !== file.rows) found.push(`${rows.length} rows, the manifest says ${file.rows}`);
-      rowsByKind[file.kind] = (rowsByKind[file.kind] ?? 0) + rows.length;
+    if (decoded) {
+      if (decoded.columns && decoded.columns.join(',') !== expectedColumns.join(',')) found.push(`columns "${decoded.columns.join(',')}", expected "${expectedColumns.join(',')}"`);
+      if (decoded.ids.length !== file.rows) found.push(`${decoded.ids.length} rows, the manifest says ${file.rows}`);
+      rowsByKind[file.kind] = (rowsByKind[file.kind] ?? 0) + decoded.ids.length;
       if (file.kind === 'members') {
-        for (const row of rows) {
-          const id = row.slice(0, row.indexOf(',') === -1 ? undefined : row.indexOf(','));
+        for (const id of decoded.ids) {
           if (lastMember !== undefined && id <= lastMember) {
             found.push(`member ${id} out of order or repeated (after ${lastMember})`);
             break;
@@ -65,4 +64,22 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
     if ((rowsByKind[kind] ?? 0) !== manifest.counts[kind]) problems.push(`${rowsByKind[kind] ?? 0} ${kind} rows in the files, the manifest counts ${manifest.counts[kind]}`);
   }
   return { ok: problems.length === 0 && files.every((f) => f.ok), runId: manifest.runId, files, problems };
+}
+
+/** The columns and the profile ids of one file, in any snapshot format. */
+async function decode(format: Manifest['format'], body: Buffer): Promise<{ columns?: string[]; ids: string[] }> {
+  if (format === 'parquet') {
+    const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer;
+    const columns = parquetSchema(parquetMetadata(file)).children.map((c) => c.element.name);
+    const rows = await parquetReadObjects({ file, columns: ['profileId'] });
+    return { columns, ids: rows.map((r) => String(r.profileId)) };
+  }
+  const lines = gunzipSync(body).toString().split('\n').filter(Boolean);
+  if (format === 'jsonl.gz') {
+    const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // An empty JSON Lines file has no rows to name its columns: nothing to contradict.
+    return { columns: objects[0] ? Object.keys(objects[0]) : undefined, ids: objects.map((o) => String(o.profileId)) };
+  }
+  const [header = '', ...rows] = lines;
+  return { columns: header.split(','), ids: rows.map((row) => (row.indexOf(',') === -1 ? row : row.slice(0, row.indexOf(',')))) };
 }
