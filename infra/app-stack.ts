@@ -94,6 +94,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('memberships', t.memberships, 'read')
       .bindTable('frozen', t.frozen, 'read')
       .bindQueue(eventQueue.envVar, data.eventsQueue)
+      .bindBucket(data.bucket, 'esp/', 'read') // presigned links to ESP files are signed with its role
       .bindBus(data.bus);
     admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
     for (const [name, value] of Object.entries(props.settings ?? {})) {
@@ -112,6 +113,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('frozen', t.frozen, 'read')
       .bindBucket(data.bucket, 'audiences/', 'readWrite')
       .bindBucket(data.bucket, 'holdouts/', 'readWrite')
+      .bindBucket(data.bucket, 'esp/', 'readWrite')
       .bindBus(data.bus);
 
     const freeze = new PrismeFunction(this, 'Freeze', {

@@ -8,6 +8,7 @@ import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store'
 import type { IdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../../shared/adapters/dynamodb/membership-store';
 import type { FrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
+import type { ObjectStore } from '../../shared/adapters/s3/object-store';
 import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
@@ -62,6 +63,8 @@ export interface AdminDeps {
   identities: IdentityStore;
   memberships: MembershipStore;
   frozen: Pick<FrozenStore, 'getMany'>;
+  /** Presigns links to ESP files, for ESPs that import from a URL. */
+  objects: Pick<ObjectStore, 'presignedGetUrl'>;
   queue: EventQueue;
   publisher: EventPublisher;
   logger: Logger;
@@ -382,6 +385,19 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       if (!run) throw notFound(`snapshot run ${params.runId}`);
       return json(200, run);
     })
+    .on('GET', '/v1/audiences/{audienceId}/snapshots/{runId}/esp-url', async ({ params, query }) => {
+      const run = await catalog.getRun(runScope(params.audienceId!), params.runId!);
+      if (!run) throw notFound(`snapshot run ${params.runId}`);
+      const key = run.progress?.espKey;
+      if (typeof key !== 'string') throw notFound(`ESP file of run ${params.runId} (the audience has no preset, or the run published nothing)`);
+      const expiresIn = query.expiresIn === undefined ? 86_400 : Number(query.expiresIn);
+      if (!Number.isInteger(expiresIn) || expiresIn < 60 || expiresIn > 604_800) {
+        throw badRequest('expiresIn is seconds, from 60 to 604800 (7 days)', [{ path: 'expiresIn', message: 'out of range' }]);
+      }
+      const url = await deps.objects.presignedGetUrl(key, expiresIn);
+      deps.logger.info('ESP file link issued', { audienceId: params.audienceId, runId: params.runId, expiresIn });
+      return json(200, { url, key, expiresAt: new Date(deps.now() + expiresIn * 1000).toISOString() });
+    })
     .on('GET', '/v1/sources', async () => {
       const sources = (await catalog.listSources()).map(({ keyHash: _hash, ...visible }) => visible);
       return json(200, { sources: sources.sort((a, b) => a.createdAt.localeCompare(b.createdAt)) });
@@ -470,11 +486,12 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
 const approvalInputSchema = z.strictObject({ approvedBy: z.string().trim().min(1).max(200).optional() });
 
 /** The part of an audience its owner sets, for comparing a new PUT with it. */
-const inputOf = ({ name, segmentId, fields, format, schedule, minSize, maxSizeChange, holdoutPercent }: Audience): AudienceInput => ({
+const inputOf = ({ name, segmentId, fields, format, preset, schedule, minSize, maxSizeChange, holdoutPercent }: Audience): AudienceInput => ({
   name,
   segmentId,
   fields,
   format,
+  ...(preset !== undefined && { preset }),
   ...(schedule !== undefined && { schedule }),
   minSize,
   maxSizeChange,

@@ -10,6 +10,7 @@ export const handler = createAdminHandler({
   identities: fromEnv.identities(),
   memberships: fromEnv.memberships(),
   frozen: fromEnv.frozen(),
+  objects: fromEnv.objects(),
   queue: fromEnv.queue(),
   publisher: fromEnv.publisher(),
   logger: createLogger('admin'),

@@ -26,6 +26,10 @@ const fieldSchema = z
     { message: `must be one of ${BUILT_IN_FIELDS.join(', ')}, traits.<name> or indicators.<indicator> (GET /v1/indicators)` },
   );
 
+/** Email service providers with a ready-made file (see esp.ts). */
+export const ESP_PRESETS = ['braze', 'sfmc', 'iterable', 'brevo'] as const;
+export type EspPreset = (typeof ESP_PRESETS)[number];
+
 export const SNAPSHOT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
 export type SnapshotFormat = (typeof SNAPSHOT_FORMATS)[number];
 /** File name endings, also the manifest's `format`. */
@@ -38,6 +42,8 @@ export const audienceInputSchema = z.strictObject({
   fields: z.array(fieldSchema).max(50).default(['userId', 'email']),
   /** gzip CSV (default), gzip JSON Lines, or Parquet. */
   format: z.enum(SNAPSHOT_FORMATS).default('csv'),
+  /** Also write the file this ESP imports, in a folder of its own. */
+  preset: z.enum(ESP_PRESETS).optional(),
   /** Cron (minute hour day month weekday, UTC) at which snapshots are due; manual only when absent. */
   schedule: z
     .string()
@@ -176,8 +182,8 @@ export const partFileName = (kind: SnapshotFileKind, part: number, format: Snaps
 /** How a part's rows become bytes. */
 export interface Encoding {
   contentType: string;
-  /** Text formats, gzipped as they are written: an optional header, then a line per row. */
-  text?: { header: string; line(values: readonly unknown[]): string };
+  /** Text formats, gzipped as they are written (unless `plain`): an optional header, then a line per row. */
+  text?: { header: string; line(values: readonly unknown[]): string; plain?: boolean };
   /** Columnar formats, encoded a whole part at once. */
   binary?: (rows: readonly (readonly unknown[])[]) => Uint8Array;
 }
@@ -233,6 +239,8 @@ export interface Manifest {
   files: ManifestFile[];
   /** The control group kept out of this run, when the audience has one. */
   holdout?: { percent: number; members: number; key: string };
+  /** The ESP file of the audience's preset; `skipped`: rows the ESP could not take (no userId for Braze). */
+  esp?: { preset: EspPreset; key: string; rows: number; bytes: number; sha256: string; skipped: number };
 }
 
 export interface LatestPointer {

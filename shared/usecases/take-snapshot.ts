@@ -7,8 +7,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parquetReadObjects } from 'hyparquet';
-import { Transform } from 'node:stream';
-import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import { PassThrough, Transform } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
 import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
@@ -18,8 +18,10 @@ import {
   FORMAT_EXTENSIONS,
   ROWS_PER_PART,
   SNAPSHOT_SCHEMA_VERSION,
+  csvRow,
   encodingFor,
   type Encoding,
+  type EspPreset,
   exportColumns,
   fieldValue,
   holdReason,
@@ -35,6 +37,7 @@ import {
   type SnapshotFileKind,
 } from '../domain/audiences';
 import { notFound } from '../errors';
+import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
 import type { FrozenValues } from '../domain/frozen';
 import { isFrozenIndicator } from '../domain/indicators';
@@ -128,6 +131,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     // The control group, recorded outside the audience's folder (ESPs read that one), for uplift later.
     const holdoutKey = audience.holdoutPercent > 0 ? holdoutFileKey(audienceId, runId) : undefined;
     const holdout = holdoutKey ? new PartWriter('holdout', encodingFor('csv', ['profileId']), deps.objects, () => holdoutKey) : undefined;
+    const esp = audience.preset ? new EspWriter(audience, runId, columns, deps) : undefined;
     const needsIndicators = columns.some((c) => c.startsWith('indicators.'));
     const model = needsIndicators ? await indicatorModel(deps.catalog) : undefined;
     const now = deps.now();
@@ -144,26 +148,31 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       const indicators = model && { ...model.valuesOf(profile, now), ...frozen };
       const row = columns.map((field) => fieldValue(profile, field, indicators));
       await writers.members.write(row);
+      await esp?.member(profile, row);
       counts.members++;
       // Previous members before this id are gone; this id is new unless it was there before.
       while (previousId !== undefined && previousId < id) {
         await writers.removed.write([previousId]);
+        await esp?.removed(previousId);
         counts.removed++;
         previousId = (await previousIds.next()).value as string | undefined;
       }
       if (previousId === id) previousId = (await previousIds.next()).value as string | undefined;
       else {
         await writers.added.write(row);
+        await esp?.added(profile, row);
         counts.added++;
       }
       if (counts.members % 100_000 === 0) deps.logger.info('snapshot progress', { audienceId, runId, members: counts.members });
     }
     for (; previousId !== undefined; previousId = (await previousIds.next()).value as string | undefined) {
       await writers.removed.write([previousId]);
+      await esp?.removed(previousId);
       counts.removed++;
     }
     const files = [...(await writers.members.finish()), ...(await writers.added.finish()), ...(await writers.removed.finish())];
     if (holdout) await holdout.finish();
+    const espFile = await esp?.finish();
 
     const manifest: Manifest = {
       schemaVersion: SNAPSHOT_SCHEMA_VERSION,
@@ -179,6 +188,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       counts: { members: counts.members, added: counts.added, removed: counts.removed },
       files,
       ...(holdoutKey && { holdout: { percent: audience.holdoutPercent, members: counts.holdout, key: holdoutKey } }),
+      ...(espFile && { esp: espFile }),
     };
     const manifestKey = `${prefix}manifest.json`;
     await deps.objects.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
@@ -189,7 +199,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       ...run,
       status: 'succeeded',
       finishedAt: new Date(deps.now()).toISOString(),
-      progress: { ...manifest.counts, holdout: counts.holdout, manifestKey },
+      progress: { ...manifest.counts, holdout: counts.holdout, manifestKey, ...(espFile && { espKey: espFile.key }) },
     });
     await deps.publisher.publish([
       { detailType: DETAIL_TYPES.snapshotPublished, detail: { version: 1, audienceId, runId, manifestKey, counts: manifest.counts } },
@@ -226,7 +236,7 @@ export async function exportSize(audience: Audience, deps: Pick<SnapshotDeps, 'm
  */
 export class PartWriter {
   private readonly files: ManifestFile[] = [];
-  private current?: { key: string; rows: number; bytes: number; hash: Hash; gzip?: Gzip; uploaded: Promise<void>; buffered: unknown[][] };
+  private current?: { key: string; rows: number; bytes: number; hash: Hash; gzip?: Transform; uploaded: Promise<void>; buffered: unknown[][] };
   private part = 0;
   /** Text not yet handed to gzip: batched, as one write per row costs more than the compression. */
   private pending: string[] = [];
@@ -271,7 +281,7 @@ export class PartWriter {
   private open(): void {
     const state: NonNullable<PartWriter['current']> = { key: this.keyOf(this.part++), rows: 0, bytes: 0, hash: createHash('sha256'), uploaded: Promise.resolve(), buffered: [] };
     if (this.encoding.text) {
-      const gzip = createGzip();
+      const gzip = this.encoding.text.plain ? new PassThrough() : createGzip();
       const counted = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           state.hash.update(chunk);
@@ -347,5 +357,73 @@ async function* memberIds(manifest: Manifest | undefined, objects: ObjectStore):
         yield comma === -1 ? line : line.slice(0, comma);
       }
     }
+  }
+}
+
+/**
+ * The file of the audience's ESP preset, written alongside the run in its own folder. Braze takes
+ * changes (entered: true, left: false, by external id); the others take the full list.
+ */
+class EspWriter {
+  private readonly preset: EspPreset;
+  private readonly writer: PartWriter;
+  private readonly key: string;
+  private rows = 0;
+  private skipped = 0;
+  /** Braze needs the userId of members who left: read in batches, as they come. */
+  private leaving: string[] = [];
+
+  constructor(
+    private readonly audience: Audience,
+    runId: string,
+    private readonly columns: readonly string[],
+    private readonly deps: Pick<SnapshotDeps, 'objects' | 'profiles'>,
+  ) {
+    this.preset = audience.preset!;
+    this.key = espFileKey(this.preset, audience.id, runId);
+    const encoding: Encoding =
+      this.preset === 'braze'
+        ? { contentType: 'text/csv', text: { header: BRAZE_HEADER, line: ([row]) => String(row), plain: true } }
+        : { contentType: 'text/csv', text: { header: csvRow(presetColumns(this.preset, columns)), line: csvRow, plain: true } };
+    this.writer = new PartWriter('members', encoding, deps.objects, () => this.key);
+  }
+
+  async member(profile: Profile, row: readonly unknown[]): Promise<void> {
+    if (this.preset !== 'braze') await this.write(row);
+  }
+
+  async added(profile: Profile, row: readonly unknown[]): Promise<void> {
+    if (this.preset !== 'braze') return;
+    const attributes = Object.fromEntries(this.columns.map((c, i) => [c.replace(/^(traits|indicators)\./, ''), row[i]]).filter(([c]) => c !== 'profileId' && c !== 'userId'));
+    await this.brazeRow(brazeRow(this.audience.id, profile.identifiers.userId?.at(-1), true, attributes));
+  }
+
+  async removed(profileId: string): Promise<void> {
+    if (this.preset !== 'braze') return;
+    this.leaving.push(profileId);
+    if (this.leaving.length >= 100) await this.flushLeaving();
+  }
+
+  async finish(): Promise<NonNullable<Manifest['esp']>> {
+    await this.flushLeaving();
+    const [file] = await this.writer.finish();
+    return { preset: this.preset, key: this.key, rows: this.rows, bytes: file!.bytes, sha256: file!.sha256, skipped: this.skipped };
+  }
+
+  private async flushLeaving(): Promise<void> {
+    const ids = this.leaving;
+    this.leaving = [];
+    const userIds = new Map((await this.deps.profiles.getMany(ids)).map((p) => [p.profileId, p.identifiers.userId?.at(-1)]));
+    for (const id of ids) await this.brazeRow(brazeRow(this.audience.id, userIds.get(id), false));
+  }
+
+  private async brazeRow(line: string | undefined): Promise<void> {
+    if (line === undefined) this.skipped++;
+    else await this.write([line]);
+  }
+
+  private async write(values: readonly unknown[]): Promise<void> {
+    this.rows++;
+    await this.writer.write(values);
   }
 }

@@ -468,6 +468,24 @@ describe('walking skeleton, end to end', () => {
     }
   });
 
+  it('gives an ESP that imports from a URL (Brevo) a presigned link to its file', async () => {
+    const definition = { name: 'VIP for Brevo', segmentId: 'vip-store', fields: ['email', 'traits.firstName'], minSize: 1, preset: 'brevo' };
+    expect((await admin.put('/v1/audiences/vip-brevo', definition)).status).toBe(201);
+    expect((await admin.post('/v1/audiences/vip-brevo/approve', { approvedBy: 'marie' })).status).toBe(200);
+    const { runId } = (await admin.post('/v1/audiences/vip-brevo/snapshots')).body;
+    const run = await eventually(async () => (await admin.get(`/v1/audiences/vip-brevo/snapshots/${runId}`)).body, (r) => r.status === 'succeeded' || r.status === 'failed');
+    expect(run).toMatchObject({ status: 'succeeded', progress: { espKey: `esp/brevo/vip-brevo/${runId}.csv` } });
+    const link = await admin.get(`/v1/audiences/vip-brevo/snapshots/${runId}/esp-url?expiresIn=3600`);
+    expect(link.status).toBe(200);
+    expect(Date.parse(link.body.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
+    // Anyone holding the link can fetch the file, with no credentials.
+    const fetched = await fetch(link.body.url);
+    expect(fetched.status).toBe(200);
+    expect(await fetched.text()).toMatch(/^EXT_ID,EMAIL,FIRSTNAME\np_\w+,cy@example\.com,Cy\n$/);
+    expect((await admin.get(`/v1/audiences/vip-brevo/snapshots/${runId}/esp-url?expiresIn=9`)).status).toBe(400);
+    expect((await admin.get(`/v1/audiences/vip-store-email/snapshots/${runId}/esp-url`)).status).toBe(404);
+  });
+
   it('guards the admin API: no token, or a write key, gets 401', async () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });

@@ -113,7 +113,7 @@ describe('service stack', () => {
     expect(policyOf('SweepRole')).toMatch(/\/index\/due/);
     expect(policyOf('ProcessorRole')).not.toMatch(/\/index\//);
     // The snapshot function writes audiences and their control groups, nothing else in the bucket.
-    expect(policyOf('SnapshotRole').match(/prisme-data-[^"]*?\/[a-z]+\/\*/g)?.map((arn) => arn.replace(/^.*?\//, '')).sort()).toEqual(['audiences/*', 'holdouts/*']);
+    expect(policyOf('SnapshotRole').match(/prisme-data-[^"]*?\/[a-z]+\/\*/g)?.map((arn) => arn.replace(/^.*?\//, '')).sort()).toEqual(['audiences/*', 'esp/*', 'holdouts/*']);
     // Frozen indicators: only the freeze writes them.
     const writesFrozen = (role: string) =>
       (JSON.parse(policyOf(role)).Statement as Array<{ Action: string[]; Resource: unknown }>)

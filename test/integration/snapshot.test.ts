@@ -1,5 +1,5 @@
 /** Audience snapshots written through the real S3 SDK to s3rver, then read back and verified. */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
@@ -117,7 +117,7 @@ describe('takeSnapshot', () => {
       (body as { resume?: () => void } | undefined)?.resume?.();
       throw new Error('S3 is down (injected)');
     };
-    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), put: down, putStream: down } };
+    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), presignedGetUrl: stores.objects.presignedGetUrl.bind(stores.objects), put: down, putStream: down } };
     await expect(takeSnapshot('buyers-email', 'run-2', failing)).rejects.toThrow('S3 is down');
     expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.status).toBe('failed');
     expect(JSON.parse((await read('audiences/buyers-email/latest.json')).toString()).runId).toBe('run-1');
@@ -205,6 +205,52 @@ describe('snapshot formats and columns', () => {
       return key === second.files[0]!.key ? Buffer.concat([original!, Buffer.from([0])]) : original;
     };
     expect((await verifySnapshot(second, tampered)).files[0]).toMatchObject({ ok: false });
+  });
+});
+
+describe('ESP presets', () => {
+  const withUser = async (profileId: string, userId: string | undefined, email: string) => {
+    const profile = { ...newProfile(profileId, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [email], ...(userId && { userId: [userId] }) }, traits: { firstName: profileId } };
+    await stores.profiles.put(profile, 0);
+    await stores.memberships.enter('buyers', profileId, '2026-01-01T00:00:00.000Z');
+  };
+  const text = async (key: string) => (await stores.objects.get(key))!.toString();
+
+  it('braze: EXTERNAL_ID and PAYLOAD rows, true for members who entered, false for those who left, alone in their folder', async () => {
+    await stores.catalog.audiences.put({ ...audience, revision: 2, preset: 'braze', maxSizeChange: 100 });
+    await withUser('p_a', 'ada', 'ada@example.com');
+    await withUser('p_b', 'bob', 'bob@example.com');
+    await withUser('p_n', undefined, 'nobody@example.com'); // no external id: Braze cannot take it
+    const first = (await takeSnapshot('buyers-email', 'run-1', deps))!;
+    expect(first.esp).toMatchObject({ preset: 'braze', key: 'esp/braze/buyers-email/run-1.csv', rows: 2, skipped: 1 });
+    expect(await text('esp/braze/buyers-email/run-1.csv')).toBe(
+      'EXTERNAL_ID,PAYLOAD\n' +
+        'ada,"{""email"":""ada@example.com"",""firstName"":""p_a"",""prisme_buyers_email"":true}"\n' +
+        'bob,"{""email"":""bob@example.com"",""firstName"":""p_b"",""prisme_buyers_email"":true}"\n',
+    );
+    await stores.memberships.exit('buyers', 'p_b');
+    await withUser('p_c', 'cy', 'cy@example.com');
+    const second = (await takeSnapshot('buyers-email', 'run-2', deps))!;
+    // Row order does not matter to Braze (those who left are looked up in batches).
+    expect((await text(second.esp!.key)).split('\n').sort()).toEqual(
+      ['', 'EXTERNAL_ID,PAYLOAD', 'bob,"{""prisme_buyers_email"":false}"', 'cy,"{""email"":""cy@example.com"",""firstName"":""p_c"",""prisme_buyers_email"":true}"'].sort(),
+    );
+    expect(createHash('sha256').update(await stores.objects.get(second.esp!.key) as Buffer).digest('hex')).toBe(second.esp!.sha256);
+    const { Contents } = await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'esp/braze/buyers-email/' }));
+    expect(Contents!.map((o) => o.Key)).toEqual(['esp/braze/buyers-email/run-1.csv', 'esp/braze/buyers-email/run-2.csv']);
+  });
+
+  it('sfmc, iterable and brevo: the full list as a plain CSV with the column names their imports expect', async () => {
+    await withUser('p_a', 'ada', 'ada@example.com');
+    for (const [preset, header] of [
+      ['sfmc', 'SubscriberKey,EmailAddress,firstName'],
+      ['iterable', 'prismeId,email,firstName'],
+      ['brevo', 'EXT_ID,EMAIL,FIRSTNAME'],
+    ] as const) {
+      await stores.catalog.audiences.put({ ...audience, revision: (await stores.catalog.audiences.get('buyers-email'))!.revision + 1, preset, minSize: 1, maxSizeChange: 100 });
+      const manifest = (await takeSnapshot('buyers-email', `run-${preset}`, deps))!;
+      expect(await text(manifest.esp!.key)).toBe(`${header}\np_a,ada@example.com,p_a\n`);
+    }
   });
 });
 

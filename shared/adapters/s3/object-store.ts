@@ -1,5 +1,6 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 
 /** Port: the data bucket (snapshots today; raw event archive later). */
@@ -11,6 +12,8 @@ export interface ObjectStore {
   get(key: string): Promise<Buffer | undefined>;
   /** The object as a stream; undefined when there is no such object. */
   getStream(key: string): Promise<Readable | undefined>;
+  /** A URL anyone holding it can GET the object with, for `expiresInSeconds`. */
+  presignedGetUrl(key: string, expiresInSeconds: number): Promise<string>;
 }
 
 const isMissing = (error: unknown) => error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
@@ -37,6 +40,10 @@ export class S3ObjectStore implements ObjectStore {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  presignedGetUrl(key: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSeconds });
   }
 
   async getStream(key: string): Promise<Readable | undefined> {
