@@ -4,11 +4,13 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { configuredSchedules } from '../shared/schedule-settings';
 import { IDENTITY_SETTINGS, identityConfigFromEnv } from '../shared/wiring';
 import { PrismeAppStack } from './app-stack';
-import { PrismeStatefulStack } from './stateful-stack';
+import { z } from 'zod';
+import { ESP_PRESETS } from '../shared/domain/audiences';
+import { PrismeStatefulStack, type EspAccess } from './stateful-stack';
 
 export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack; service: PrismeAppStack } {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
-  const data = new PrismeStatefulStack(app, 'PrismeData', { env, description: 'Prisme: tables, queues, bucket, event bus' });
+  const data = new PrismeStatefulStack(app, 'PrismeData', { env, espAccess: espAccessOf(app), description: 'Prisme: tables, queues, bucket, event bus' });
   identityConfigFromEnv(); // a malformed identity setting fails the synth, not the first event on AWS
   const settings = Object.fromEntries(IDENTITY_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const service = new PrismeAppStack(app, 'Prisme', { env, data, settings, schedules: configuredSchedules(), description: 'Prisme: HTTP API, functions, schedules' });
@@ -16,5 +18,25 @@ export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, data, service };
 }
+
+/**
+ * ESPs that read their folder from their own AWS account: context `prisme:espAccess`, in cdk.json or
+ * `-c 'prisme:espAccess=[{"preset":"braze","account":"123456789012","externalId":"..."}]'`.
+ */
+function espAccessOf(app: App): EspAccess[] {
+  const raw = app.node.tryGetContext('prisme:espAccess') as unknown;
+  if (raw === undefined) return [];
+  const parsed = espAccessSchema.safeParse(typeof raw === 'string' ? JSON.parse(raw) : raw);
+  if (!parsed.success) throw new Error(`prisme:espAccess: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+const espAccessSchema = z.array(
+  z.strictObject({
+    preset: z.enum(ESP_PRESETS),
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+    externalId: z.string().min(8, 'must be at least 8 characters').max(1224),
+  }),
+);
 
 if (import.meta.url === `file://${process.argv[1]}`) buildApp().app.synth();

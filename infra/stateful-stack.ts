@@ -2,12 +2,14 @@
  * What holds data: tables, queues, the data bucket and the event bus. Kept apart
  * from the functions so that redeploying code can never replace a table.
  */
-import { Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { AccountPrincipal, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { EspPreset } from '../shared/domain/audiences';
 import { dataBucketName } from './prisme-function';
 import { deadLetterQueue, eventQueue, tables, type KeyDefinition, type TableDefinition, type TableName } from '../shared/resources';
 
@@ -16,14 +18,28 @@ const attribute = (key: KeyDefinition): Attribute => ({
   type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
 });
 
+/** An ESP's AWS account that may read its preset's folder, proving itself with an external id. */
+export interface EspAccess {
+  preset: EspPreset;
+  /** The ESP's AWS account id (12 digits), as it gives it for its S3 import. */
+  account: string;
+  /** The external id the ESP shows when it assumes the role (the confused-deputy guard). */
+  externalId: string;
+}
+
+export interface PrismeStatefulStackProps extends StackProps {
+  espAccess?: readonly EspAccess[];
+}
+
 export class PrismeStatefulStack extends Stack {
   readonly tables: Record<TableName, TableV2>;
   readonly eventsQueue: Queue;
   readonly deadLetterQueue: Queue;
   readonly bucket: Bucket;
   readonly bus: EventBus;
+  readonly espRoles: Role[] = [];
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props?: PrismeStatefulStackProps) {
     super(scope, id, props);
 
     this.tables = Object.fromEntries(
@@ -89,5 +105,30 @@ export class PrismeStatefulStack extends Stack {
     });
 
     this.bus = new EventBus(this, 'Bus', { description: 'Prisme domain events: memberships, snapshots, jobs' });
+
+    for (const access of props?.espAccess ?? []) this.espRoles.push(this.espRole(access));
+  }
+
+  /** A role the ESP's account assumes with its external id, to list and read only `esp/<preset>/`. */
+  private espRole({ preset, account, externalId }: EspAccess): Role {
+    const prefix = `esp/${preset}/`;
+    const name = `${preset[0]!.toUpperCase()}${preset.slice(1)}`;
+    const role = new Role(this, `EspAccess${name}`, {
+      description: `${name} reads the files Prisme writes for it under ${prefix}`,
+      assumedBy: new AccountPrincipal(account),
+      externalIds: [externalId],
+      maxSessionDuration: Duration.hours(1),
+    });
+    role.addToPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${prefix}*`)] }));
+    role.addToPolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+    );
+    const bucketLogicalId = this.resolve(this.getLogicalId(this.bucket.node.defaultChild as CfnBucket)) as string;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+      reason: `The ESP reads the files written for it at run time under ${prefix}; access is limited to that prefix.`,
+    });
+    new CfnOutput(this, `EspAccess${name}RoleArn`, { value: role.roleArn, description: `Give this role ARN, with the external id, to ${name}` });
+    return role;
   }
 }

@@ -13,7 +13,12 @@ let app: App;
 beforeAll(() => {
   process.env.PRISME_IDENTITY_LIMITS = 'email:2';
   process.env.PRISME_FREEZE_CRON = '30 2 * * *';
-  const built = buildApp(new App({ outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-test-${process.pid}` }));
+  const built = buildApp(
+    new App({
+      outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-test-${process.pid}`,
+      context: { 'prisme:espAccess': [{ preset: 'braze', account: '111122223333', externalId: 'braze-ext-id-1234' }] },
+    }),
+  );
   delete process.env.PRISME_IDENTITY_LIMITS;
   delete process.env.PRISME_FREEZE_CRON;
   app = built.app;
@@ -120,6 +125,23 @@ describe('service stack', () => {
         .filter((st) => JSON.stringify(st.Resource).includes('Frozen'))
         .some((st) => [st.Action].flat().includes('dynamodb:PutItem'));
     expect(['FreezeRole', 'ProcessorRole', 'AdminRole', 'SweepRole'].map(writesFrozen)).toEqual([true, false, false, false]);
+  });
+});
+
+describe('ESP access', () => {
+  it('lets an ESP account read only its preset folder, with its external id, and outputs the role to give it', () => {
+    const role = resources(data, 'AWS::IAM::Role').find((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('111122223333'))!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': 'braze-ext-id-1234' } });
+    const policy = JSON.stringify(resources(data, 'AWS::IAM::Policy').find((p) => JSON.stringify(p.Properties.Roles).includes('EspAccessBraze'))!.Properties.PolicyDocument);
+    expect(policy).toContain('/esp/braze/*');
+    expect(policy).toContain('"s3:prefix":["esp/braze/*"]');
+    expect(policy).not.toContain('s3:PutObject');
+    expect(Object.keys(data.findOutputs('*')).filter((id) => id.startsWith('EspAccessBrazeRoleArn'))).toHaveLength(1);
+  });
+
+  it('refuses a malformed ESP access at synth time', () => {
+    const context = { 'prisme:espAccess': [{ preset: 'braze', account: '42', externalId: 'x' }] };
+    expect(() => buildApp(new App({ context }))).toThrow(/prisme:espAccess: 0\.account must be a 12-digit AWS account id; 0\.externalId must be at least 8 characters/);
   });
 });
 
