@@ -95,6 +95,8 @@ export class PrismeAppStack extends Stack {
       .bindTable('frozen', t.frozen, 'read')
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindBucket(data.bucket, 'esp/', 'read') // presigned links to ESP files are signed with its role
+      .bindBucket(data.bucket, 'audiences/', 'read') // run files, for the audience KPIs
+      .bindBucket(data.bucket, 'holdouts/', 'read')
       .bindBus(data.bus);
     admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
     for (const [name, value] of Object.entries(props.settings ?? {})) {

@@ -12,7 +12,7 @@ import type { ObjectStore } from '../../shared/adapters/s3/object-store';
 import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
-import { AUDIENCE_ID_PATTERN, audienceInputSchema, changesExport, newRunId, type Approval, type Audience, type AudienceInput } from '../../shared/domain/audiences';
+import { AUDIENCE_ID_PATTERN, audienceInputSchema, changesExport, newRunId, type Approval, type Audience, type AudienceInput, type Manifest } from '../../shared/domain/audiences';
 import type { AggregateSpec } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
 import {
@@ -55,6 +55,7 @@ import { Router } from '../../shared/http/router';
 import type { Logger } from '../../shared/logger';
 import { indicatorModel } from '../../shared/usecases/catalog-view';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/usecases/reevaluate';
+import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
 import { exportedMembers, runScope } from '../../shared/usecases/take-snapshot';
 
 export interface AdminDeps {
@@ -63,8 +64,8 @@ export interface AdminDeps {
   identities: IdentityStore;
   memberships: MembershipStore;
   frozen: Pick<FrozenStore, 'getMany'>;
-  /** Presigns links to ESP files, for ESPs that import from a URL. */
-  objects: Pick<ObjectStore, 'presignedGetUrl'>;
+  /** Presigns links to ESP files, for ESPs that import from a URL; reads runs for their KPIs. */
+  objects: Pick<ObjectStore, 'presignedGetUrl' | 'get'>;
   queue: EventQueue;
   publisher: EventPublisher;
   logger: Logger;
@@ -384,6 +385,23 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const run = await catalog.getRun(runScope(params.audienceId!), params.runId!);
       if (!run) throw notFound(`snapshot run ${params.runId}`);
       return json(200, run);
+    })
+    .on('GET', '/v1/audiences/{audienceId}/kpis', async ({ params, query }) => {
+      const audience = await catalog.audiences.get(params.audienceId!);
+      if (!audience) throw notFound(`audience ${params.audienceId}`);
+      const sizes = await audienceSizes(audience.id, deps, limitOf(query));
+      // Conversion of a published run (the latest by default): exported members against the holdout.
+      const runId = query.runId ?? sizes.find((s) => s.status === 'succeeded')?.runId;
+      const run = runId === undefined ? undefined : await catalog.getRun(runScope(audience.id), runId);
+      if (query.runId && !run) throw notFound(`snapshot run ${query.runId}`);
+      const manifestKey = run?.progress?.manifestKey;
+      const manifest = typeof manifestKey === 'string' ? (JSON.parse((await deps.objects.get(manifestKey))!.toString()) as Manifest) : undefined;
+      return json(200, {
+        audienceId: audience.id,
+        segmentId: audience.segmentId,
+        sizes,
+        conversion: manifest && manifest.format === 'csv.gz' ? await conversion(manifest, deps, deps.previewBudgetMs) : null,
+      });
     })
     .on('GET', '/v1/audiences/{audienceId}/snapshots/{runId}/esp-url', async ({ params, query }) => {
       const run = await catalog.getRun(runScope(params.audienceId!), params.runId!);

@@ -393,3 +393,18 @@ export const indicatorKey = (indicator: string, channel?: Channel): string => (c
 export const STAGE_INDICATORS = { lifecycle_stage: 'lifecycle', intent_stage: 'intent' } as const;
 export const stageSegmentId = (indicator: keyof typeof STAGE_INDICATORS, value: string): string =>
   `${STAGE_INDICATORS[indicator]}-${value.replaceAll('_', '-')}`;
+
+/**
+ * Whether the profile ordered after `since` (epoch ms): from the order instants when they cover that
+ * time, else from the daily buckets (an order on a later day).
+ */
+export function orderedSince(profile: Profile, since: number, model: IndicatorModel): boolean {
+  const instants = profile.aggregates[timesKey(model.aggregates.purchaseTimes)];
+  if (instants?.[0] !== undefined && instants[0] * 1000 > since) return true;
+  const firstDay = dayIndex(since) + 1;
+  for (const channel of CHANNELS) {
+    const buckets = profile.aggregates[`${model.settings.purchases.event}|${channel}`];
+    if (buckets && buckets.length > 0 && buckets[0]! >= firstDay) return true;
+  }
+  return false;
+}

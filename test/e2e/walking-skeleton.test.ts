@@ -199,6 +199,11 @@ describe('walking skeleton, end to end', () => {
     expect(gunzipSync(await read(members.key)).toString()).toBe(`profileId,email,traits.firstName\n${cy.profileId},cy@example.com,Cy\n`);
     expect(runtime.bus.published.map((e) => e['detail-type'])).toContain('Audience Snapshot Published');
 
+    // KPIs: the audience's size per run, and conversion since the export (no holdout group here).
+    const kpis = (await admin.get('/v1/audiences/vip-store-email/kpis')).body;
+    expect(kpis.sizes[0]).toMatchObject({ runId: requested.body.runId, status: 'succeeded', members: 1 });
+    expect(kpis.conversion).toMatchObject({ runId: requested.body.runId, complete: true, exported: { members: 1, converted: 0, rate: 0 }, holdout: null, uplift: null });
+
     // What an ESP can check on its side, with the CLI: over S3, on the folder, and on a tampered copy.
     const cli = (target: string) =>
       promisify(execFile)('npx', ['tsx', 'cli/prisme.ts', 'verify-snapshot', target], {

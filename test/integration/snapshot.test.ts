@@ -9,6 +9,7 @@ import { newProfile } from '../../shared/domain/profile';
 import type { Segment } from '../../shared/domain/segments';
 import { takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
 import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
+import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
 import { parquetReadObjects } from 'hyparquet';
 import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
 
@@ -205,6 +206,38 @@ describe('snapshot formats and columns', () => {
       return key === second.files[0]!.key ? Buffer.concat([original!, Buffer.from([0])]) : original;
     };
     expect((await verifySnapshot(second, tampered)).files[0]).toMatchObject({ ok: false });
+  });
+});
+
+describe('audience KPIs', () => {
+  it('measure conversion after the export, exported members against the holdout group', async () => {
+    const ids = Array.from({ length: 80 }, (_, i) => `p_${String(i).padStart(2, '0')}`);
+    for (const id of ids) await addMember(id, `${id}@example.com`, id);
+    const withHoldout: Audience = { ...audience, revision: 2, holdoutPercent: 25, maxSizeChange: 100 };
+    await stores.catalog.audiences.put(withHoldout);
+    const manifest = (await takeSnapshot('buyers-email', 'run-1', deps))!;
+    // After the export, half the exported members order, and a quarter of the holdout group.
+    const nextDay = Math.floor(Date.parse(manifest.asOf) / 86_400_000) + 1;
+    const held = ids.filter((id) => isHeldOut(id, withHoldout));
+    const exported = ids.filter((id) => !isHeldOut(id, withHoldout));
+    const buyers = [...exported.filter((_, i) => i % 2 === 0), ...held.filter((_, i) => i % 4 === 0)];
+    for (const id of buyers) {
+      const profile = (await stores.profiles.get(id))!;
+      await stores.profiles.put({ ...profile, version: profile.version + 1, aggregates: { 'Order Completed|web': [nextDay, 1] } }, profile.version);
+    }
+    const result = await conversion(manifest, { ...stores }, 60_000);
+    const rate = (n: number, d: number) => Math.round((n / d) * 10_000) / 10_000;
+    const exportedBuyers = Math.ceil(exported.length / 2);
+    const heldBuyers = Math.ceil(held.length / 4);
+    expect(result).toEqual({
+      runId: 'run-1',
+      exportedAt: manifest.asOf,
+      complete: true,
+      exported: { members: exported.length, converted: exportedBuyers, rate: rate(exportedBuyers, exported.length) },
+      holdout: { members: held.length, converted: heldBuyers, rate: rate(heldBuyers, held.length) },
+      uplift: Math.round((rate(exportedBuyers, exported.length) - rate(heldBuyers, held.length)) * 10_000) / 100,
+    });
+    expect((await audienceSizes('buyers-email', { ...stores }, 10))[0]).toMatchObject({ runId: 'run-1', status: 'succeeded', members: exported.length, holdout: held.length });
   });
 });
 

@@ -1,0 +1,88 @@
+/**
+ * Audience KPIs: size over time from its runs, and conversion of the exported members against the
+ * holdout group of one run (an order after the export): the uplift the campaign can claim.
+ */
+import { gunzipSync } from 'node:zlib';
+import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { ObjectStore } from '../adapters/s3/object-store';
+import type { Manifest } from '../domain/audiences';
+import { orderedSince } from '../domain/indicators';
+import { indicatorModel } from './catalog-view';
+import { runScope } from './take-snapshot';
+
+export interface GroupConversion {
+  members: number;
+  converted: number;
+  rate: number | null;
+}
+
+export interface Conversion {
+  runId: string;
+  exportedAt: string;
+  /** False when the time budget ran out: figures over the members read so far. */
+  complete: boolean;
+  exported: GroupConversion;
+  holdout: GroupConversion | null;
+  /** Exported rate minus holdout rate, in points; null without a holdout. */
+  uplift: number | null;
+}
+
+export interface KpiDeps {
+  catalog: CatalogStore;
+  profiles: Pick<ProfileStore, 'getMany'>;
+  objects: Pick<ObjectStore, 'get'>;
+}
+
+/** Snapshot runs, newest first, as points of the audience's size over time. */
+export async function audienceSizes(audienceId: string, deps: Pick<KpiDeps, 'catalog'>, limit: number) {
+  const runs = await deps.catalog.listRuns(runScope(audienceId), limit);
+  return runs.map((run) => ({
+    runId: run.runId,
+    at: run.startedAt,
+    status: run.status,
+    members: run.progress?.members ?? null,
+    added: run.progress?.added ?? null,
+    removed: run.progress?.removed ?? null,
+    holdout: run.progress?.holdout ?? null,
+  }));
+}
+
+/** Ids in the first column of the CSV files given (the export's members, the holdout group). */
+async function idsOf(keys: readonly string[], objects: KpiDeps['objects'], gzipped = true): Promise<string[]> {
+  const ids: string[] = [];
+  for (const key of keys) {
+    const body = await objects.get(key);
+    if (!body) throw new Error(`${key} is missing`);
+    const lines = (gzipped ? gunzipSync(body) : body).toString().split('\n').slice(1);
+    for (const line of lines) if (line) ids.push(line.split(',')[0]!);
+  }
+  return ids;
+}
+
+export async function conversion(manifest: Manifest, deps: KpiDeps, budgetMs: number): Promise<Conversion> {
+  if (manifest.format !== 'csv.gz') throw new Error('conversion is measured on CSV runs');
+  const model = await indicatorModel(deps.catalog);
+  const since = Date.parse(manifest.asOf);
+  const started = Date.now();
+  let complete = true;
+  const measure = async (ids: readonly string[]): Promise<GroupConversion> => {
+    let members = 0;
+    let converted = 0;
+    for (let i = 0; i < ids.length; i += 100) {
+      if (Date.now() - started > budgetMs) {
+        complete = false;
+        break;
+      }
+      for (const profile of await deps.profiles.getMany(ids.slice(i, i + 100))) {
+        members++;
+        if (orderedSince(profile, since, model)) converted++;
+      }
+    }
+    return { members, converted, rate: members === 0 ? null : Math.round((converted / members) * 10_000) / 10_000 };
+  };
+  const exported = await measure(await idsOf(manifest.files.filter((f) => f.kind === 'members').map((f) => f.key), deps.objects));
+  const holdout = manifest.holdout ? await measure(await idsOf([manifest.holdout.key], deps.objects)) : null;
+  const uplift = holdout?.rate != null && exported.rate != null ? Math.round((exported.rate - holdout.rate) * 10_000) / 100 : null;
+  return { runId: manifest.runId, exportedAt: manifest.asOf, complete, exported, holdout, uplift };
+}
