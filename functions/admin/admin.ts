@@ -14,6 +14,7 @@ import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbr
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, changesExport, newRunId, type Approval, type Audience, type AudienceInput, type Manifest } from '../../shared/domain/audiences';
 import type { AggregateSpec } from '../../shared/domain/aggregates';
+import { consentView } from '../../shared/domain/consent';
 import { explain } from '../../shared/domain/explain';
 import {
   DEFAULT_INDICATOR_SETTINGS,
@@ -133,6 +134,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       events,
       segments: profile.segments.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id) })),
       indicators: presentIndicators(values),
+      consents: consentView(profile.consents),
       ...(frozenAt && { frozenAt }),
       version: profile.version,
       ...(profile.mergedFrom && { mergedFrom: profile.mergedFrom }),
@@ -504,12 +506,13 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
 const approvalInputSchema = z.strictObject({ approvedBy: z.string().trim().min(1).max(200).optional() });
 
 /** The part of an audience its owner sets, for comparing a new PUT with it. */
-const inputOf = ({ name, segmentId, fields, format, preset, schedule, minSize, maxSizeChange, holdoutPercent }: Audience): AudienceInput => ({
+const inputOf = ({ name, segmentId, fields, format, preset, consentChannel, schedule, minSize, maxSizeChange, holdoutPercent }: Audience): AudienceInput => ({
   name,
   segmentId,
   fields,
   format,
   ...(preset !== undefined && { preset }),
+  ...(consentChannel !== undefined && { consentChannel }),
   ...(schedule !== undefined && { schedule }),
   minSize,
   maxSizeChange,

@@ -5,6 +5,7 @@ import { Cron } from 'croner';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { CONSENT_CHANNELS } from './consent';
 import { INDICATOR_IDS, type IndicatorValues } from './indicators';
 import { primaryEmail, type Profile } from './profile';
 
@@ -44,6 +45,8 @@ export const audienceInputSchema = z.strictObject({
   format: z.enum(SNAPSHOT_FORMATS).default('csv'),
   /** Also write the file this ESP imports, in a folder of its own. */
   preset: z.enum(ESP_PRESETS).optional(),
+  /** Export only people who consented on this channel and have an address for it (email, phone, push token). */
+  consentChannel: z.enum(CONSENT_CHANNELS).optional(),
   /** Cron (minute hour day month weekday, UTC) at which snapshots are due; manual only when absent. */
   schedule: z
     .string()

@@ -6,6 +6,7 @@
  */
 import { VALUE_STRIDE, addTime, isTimesKey } from './aggregates';
 import { mergeInterests, type CategoryRule } from './categories';
+import { mergeConsents } from './consent';
 import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, type LimitReached, type Profile } from './profile';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */
@@ -52,6 +53,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
     else for (let i = 0; i < buckets.length; i += 2) addToBuckets(into, buckets[i]!, buckets[i + 1]!);
   }
   if (categories) mergeInterests(merged, loser, categories);
+  mergeConsents(merged, loser);
+  merged.pushToken ??= loser.pushToken;
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
   merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);
   // Transitive: a profile the loser had absorbed is never absorbed again through another path.

@@ -8,6 +8,7 @@ import type { Channel, EnrichedEvent } from './events';
 import { VALUE_STRIDE, addTime, addValue, isTimesKey, specKey, timesKey, type CompiledSpec } from './aggregates';
 import type { Identifier, IdentifierType } from './identity';
 import { foldCategory, type CategoryRule } from './categories';
+import { foldConsent, type Consents } from './consent';
 import { DAY_MS, dayIndex } from './time';
 
 export { DAY_MS, dayIndex };
@@ -82,6 +83,10 @@ export interface Profile {
   mergeCompleted?: boolean;
   /** Interest per product category: `[decayed score, day index]`, the strongest few (see categories.ts). */
   categories?: Record<string, [number, number]>;
+  /** Consent per channel, latest statement wins (see consent.ts). */
+  consents?: Consents;
+  /** The latest push token (Segment's `context.device.token`): the address of the push channel. */
+  pushToken?: string;
 }
 
 export function newProfile(profileId: string, at: string): Profile {
@@ -235,6 +240,9 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
     profile.traitsAt[trait] = at;
   }
   profile.channels[event.channel] = (profile.channels[event.channel] ?? 0) + 1;
+  foldConsent(profile, event);
+  const device = event.context.device as { token?: unknown } | undefined;
+  if (typeof device?.token === 'string' && device.token.length <= 4096 && at >= Date.parse(profile.lastSeen)) profile.pushToken = device.token;
 
   const name = behaviourName(event);
   if (name !== undefined) {

@@ -37,6 +37,7 @@ import {
   type SnapshotFileKind,
 } from '../domain/audiences';
 import { notFound } from '../errors';
+import { reachable } from '../domain/consent';
 import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
 import type { FrozenValues } from '../domain/frozen';
@@ -76,6 +77,8 @@ export async function* exportedMembers(
     for (const member of page.items) {
       const profile = profiles.get(member.profileId);
       if (!profile) continue; // erased or not yet written: never export a row we cannot fill
+      // Only people who may be contacted on the audience's channel; the control group is drawn from them.
+      if (audience.consentChannel && !reachable(profile, audience.consentChannel)) continue;
       yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId) };
     }
     cursor = page.cursor;
@@ -217,9 +220,14 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
   }
 }
 
-/** Members the export would have now, and the control group, from membership ids alone. */
-export async function exportSize(audience: Audience, deps: Pick<SnapshotDeps, 'memberships'>): Promise<{ members: number; holdout: number }> {
+/** Members the export would have now, and the control group: from membership ids alone, unless consent must be read. */
+export async function exportSize(audience: Audience, deps: Pick<SnapshotDeps, 'memberships' | 'profiles'>): Promise<{ members: number; holdout: number }> {
   const size = { members: 0, holdout: 0 };
+  if (audience.consentChannel) {
+    // Consent lives on the profiles: read them.
+    for await (const { heldOut } of exportedMembers(audience, deps)) heldOut ? size.holdout++ : size.members++;
+    return size;
+  }
   let cursor: string | undefined;
   do {
     const page = await deps.memberships.members(audience.segmentId, cursor, 1000);

@@ -491,6 +491,23 @@ describe('walking skeleton, end to end', () => {
     expect((await admin.get(`/v1/audiences/vip-store-email/snapshots/${runId}/esp-url`)).status).toBe(404);
   });
 
+  it('keeps each person\'s consent per channel, the latest statement winning, and shows it on the profile', async () => {
+    const client = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 10 });
+    client.identify({ userId: 'zoe', traits: { email: 'zoe@example.com', consent: { email: true, sms: false } }, timestamp: daysAgo(3) });
+    client.track({ userId: 'zoe', event: 'Consent Updated', properties: { channel: 'sms', status: 'granted' }, context: { channel: 'call_center' }, timestamp: daysAgo(1) });
+    client.track({ userId: 'zoe', event: 'Consent Updated', properties: { channel: 'email', status: 'revoked' }, timestamp: daysAgo(5) }); // older: ignored
+    await client.closeAndFlush();
+    await runtime.drain();
+    const zoe = await profileOf('userId=zoe');
+    expect(zoe.consents).toEqual({
+      email: { status: 'granted', at: expect.any(String), source: 'local' },
+      sms: { status: 'granted', at: expect.any(String), source: 'local' },
+    });
+    // When each was said (to the clock-skew correction's milliseconds).
+    expect(Math.abs(Date.parse(zoe.consents.email.at) - daysAgo(3).getTime())).toBeLessThan(10_000);
+    expect(Math.abs(Date.parse(zoe.consents.sms.at) - daysAgo(1).getTime())).toBeLessThan(10_000);
+  });
+
   it('guards the admin API: no token, or a write key, gets 401', async () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });

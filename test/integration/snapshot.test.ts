@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isHeldOut, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
-import { newProfile } from '../../shared/domain/profile';
+import { newProfile, type Profile } from '../../shared/domain/profile';
 import type { Segment } from '../../shared/domain/segments';
 import { takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
 import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
@@ -206,6 +206,27 @@ describe('snapshot formats and columns', () => {
       return key === second.files[0]!.key ? Buffer.concat([original!, Buffer.from([0])]) : original;
     };
     expect((await verifySnapshot(second, tampered)).files[0]).toMatchObject({ ok: false });
+  });
+});
+
+describe('consent', () => {
+  it('exports only people who consented on the audience channel and can be reached on it', async () => {
+    const put = async (profileId: string, fields: Partial<Profile>) => {
+      await stores.profiles.put({ ...newProfile(profileId, '2026-01-01T00:00:00.000Z'), version: 1, ...fields }, 0);
+      await stores.memberships.enter('buyers', profileId, '2026-01-01T00:00:00.000Z');
+    };
+    const granted = (channel: string) => ({ [channel]: [1, 1, 'web'] }) as Profile['consents'];
+    await put('p_a', { identifiers: { email: ['a@example.com'] }, consents: granted('email') });
+    await put('p_b', { identifiers: { email: ['b@example.com'] }, consents: { email: [0, 2, 'web'] } });
+    await put('p_c', { identifiers: { email: ['c@example.com'] } });
+    await put('p_d', { identifiers: { phone: ['+33600000000'] }, consents: granted('sms') });
+    await put('p_e', { identifiers: {}, consents: granted('email') }); // consented, but no address
+    await stores.catalog.audiences.put({ ...audience, revision: 2, consentChannel: 'email', approval: { ...audience.approval!, size: 1 } });
+    const byEmail = (await takeSnapshot('buyers-email', 'run-1', deps))!;
+    expect((await verified(byEmail)).members).toBe('profileId,email,traits.firstName\np_a,a@example.com,\n');
+    await stores.catalog.audiences.put({ ...audience, revision: 3, consentChannel: 'sms', fields: ['phone'], approval: { ...audience.approval!, size: 1 } });
+    const bySms = (await takeSnapshot('buyers-email', 'run-2', deps))!;
+    expect((await verified(bySms)).members).toBe('profileId,phone\np_d,+33600000000\n');
   });
 });
 
