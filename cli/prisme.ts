@@ -2,11 +2,15 @@
  * `npm run prisme -- <command>`: Prisme's command line.
  *
  *   verify-snapshot <s3://bucket/key | path>   check a snapshot run against its manifest
+ *   dlq inspect | dlq redrive                   the dead-letter queue
  */
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LatestPointer, Manifest } from '../shared/domain/audiences';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { parseArgs } from 'node:util';
+import { DeadLetters, describeBody } from '../shared/adapters/sqs/dead-letters';
 import { verifySnapshot } from '../shared/usecases/verify-snapshot';
 
 const HELP = `Usage: npm run prisme -- <command>
@@ -22,6 +26,18 @@ Commands:
                                .prisme-local/s3/prisme-local/audiences/vip-email   (npm start's bucket)
                              S3 uses the usual AWS credentials; AWS_ENDPOINT_URL_S3 points it elsewhere
                              (path-style), e.g. at npm start's s3rver.
+  dlq inspect [--limit 20] [--json]
+                             List the messages parked in the dead-letter queue with the reason each
+                             failed, its receive count and what it holds (event ids and types, no
+                             personal data). Leaves them in place.
+  dlq redrive [--limit 1000]
+                             Send parked messages back to the events queue (once the cause is fixed):
+                             each is sent, then removed from the DLQ; one that fails again returns to
+                             the DLQ with its new reason.
+
+The dlq commands reach a running "npm start" through <data-dir>/runtime.json (--data-dir, default
+PRISME_DATA_DIR or .prisme-local); on AWS set EVENTS_QUEUE_URL and DEAD_LETTER_QUEUE_URL (outputs of
+the PrismeData stack) and the usual AWS credentials.
 `;
 
 type Reader = (key: string) => Promise<Buffer | undefined>;
@@ -92,6 +108,56 @@ async function verifyCommand(target: string | undefined): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+/** The queues of a running local Prisme, or of AWS from the environment. */
+function deadLetters(options: { 'data-dir'?: string }): DeadLetters {
+  const dataDir = options['data-dir'] ?? process.env.PRISME_DATA_DIR ?? '.prisme-local';
+  const runtimeFile = join(dataDir, 'runtime.json');
+  if (existsSync(runtimeFile)) {
+    const runtime = JSON.parse(readFileSync(runtimeFile, 'utf8')) as { pid: number; endpoints: { sqs: string }; queues: { events: string; deadLetter: string } };
+    try {
+      process.kill(runtime.pid, 0);
+    } catch {
+      throw new Error(`the Prisme in ${dataDir} (process ${runtime.pid}) is not running: start it with npm start`);
+    }
+    const client = new SQSClient({ endpoint: runtime.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    return new DeadLetters(client, runtime.queues.deadLetter, runtime.queues.events);
+  }
+  const events = process.env.EVENTS_QUEUE_URL;
+  const deadLetter = process.env.DEAD_LETTER_QUEUE_URL;
+  if (!events || !deadLetter) {
+    throw new Error(`no running Prisme in ${dataDir} (no runtime.json), and EVENTS_QUEUE_URL / DEAD_LETTER_QUEUE_URL are not set`);
+  }
+  return new DeadLetters(new SQSClient({}), deadLetter, events);
+}
+
+async function dlqCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { limit: { type: 'string' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+  });
+  const [action] = positionals;
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error('--limit must be a whole number of at least 1');
+  const queue = deadLetters(values);
+  if (action === 'inspect') {
+    const parked = await queue.peek(limit ?? 20);
+    if (values.json) console.log(JSON.stringify(parked.map(({ receiptHandle: _r, ...m }) => m), null, 2));
+    else {
+      console.log(parked.length === 0 ? 'The dead-letter queue is empty.' : `${parked.length} message(s) in the dead-letter queue${parked.length === (limit ?? 20) ? ' (or more: --limit)' : ''}:`);
+      for (const m of parked) console.log(`  ${m.messageId}  ${m.sentAt ?? ''}  receives: ${m.receiveCount ?? '?'}\n    reason: ${m.reason}\n    holds:  ${describeBody(m.body)}`);
+    }
+    return 0;
+  }
+  if (action === 'redrive') {
+    const moved = await queue.redrive(limit ?? 1000, (m) => console.log(`  sent back ${m.messageId} (${describeBody(m.body)})`));
+    console.log(moved === 0 ? 'The dead-letter queue is empty: nothing to send back.' : `Sent ${moved} message(s) back to the events queue.`);
+    return 0;
+  }
+  console.error(`dlq needs inspect or redrive (npm run prisme -- --help)`);
+  return 2;
+}
+
 const [command, ...args] = process.argv.slice(2);
 try {
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -99,6 +165,8 @@ try {
     process.exit(command ? 0 : 2);
   } else if (command === 'verify-snapshot') {
     process.exit(await verifyCommand(args[0]));
+  } else if (command === 'dlq') {
+    process.exit(await dlqCommand(args));
   } else {
     console.error(`Unknown command "${command}".\n\n${HELP}`);
     process.exit(2);

@@ -79,6 +79,9 @@ export class PrismeStatefulStack extends Stack {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: eventQueue.maxReceiveCount },
     });
+    // For `npm run prisme -- dlq ...` against AWS.
+    new CfnOutput(this, 'EventsQueueUrl', { value: this.eventsQueue.queueUrl, description: 'EVENTS_QUEUE_URL for npm run prisme -- dlq' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'DEAD_LETTER_QUEUE_URL for npm run prisme -- dlq' });
 
     const accessLogs = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,

@@ -252,6 +252,14 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     const url = await gateway.start(options.port, options.host);
     stops.push(() => gateway.stop());
 
+    // Where the command line (npm run prisme -- dlq ...) finds this runtime; removed on stop.
+    const runtimeFile = join(dataDir, 'runtime.json');
+    writeFileSync(
+      runtimeFile,
+      JSON.stringify({ pid: process.pid, url, endpoints, bucket: LOCAL_NAMES.bucket, queues: { events: sqs.queueUrl(events.name), deadLetter: sqs.queueUrl(deadLetter.name) } }, null, 2),
+    );
+    stops.push(async () => rmSync(runtimeFile, { force: true }));
+
     return {
       url,
       ...credentials,
