@@ -71,7 +71,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('identities', t.identities, 'readWrite')
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindTable('catalog', t.catalog, 'readWrite')
-      .bindTable('frozen', t.frozen, 'read')
+      .bindTable('frozen', t.frozen, 'readDelete') // erasure removes a person's frozen values
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
       .bindBus(data.bus);

@@ -81,11 +81,12 @@ export class PrismeFunction extends Construct {
    * Item-level access to one table, and queries on the named indexes only: spelled out rather than
    * CDK's grants, which would add a `table/index/*` wildcard.
    */
-  bindTable(name: TableName, table: TableV2, access: 'read' | 'readWrite', indexes: readonly string[] = []): this {
+  bindTable(name: TableName, table: TableV2, access: 'read' | 'readDelete' | 'readWrite', indexes: readonly string[] = []): this {
     this.fn.addEnvironment(tables[name].envVar, table.tableName);
     const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem'];
     const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
-    this.fn.addToRolePolicy(new PolicyStatement({ actions: access === 'read' ? read : [...read, ...write], resources: [table.tableArn] }));
+    const actions = { read, readDelete: [...read, 'dynamodb:DeleteItem'], readWrite: [...read, ...write] }[access];
+    this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: [table.tableArn] }));
     if (indexes.length > 0) {
       this.fn.addToRolePolicy(
         new PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((index) => `${table.tableArn}/index/${index}`) }),

@@ -57,6 +57,7 @@ import type { Logger } from '../../shared/logger';
 import { indicatorModel } from '../../shared/usecases/catalog-view';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/usecases/reevaluate';
 import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
+import { ERASURES_SCOPE, newErasureId } from '../../shared/usecases/erase-profile';
 import { exportedMembers, runScope } from '../../shared/usecases/take-snapshot';
 
 export interface AdminDeps {
@@ -141,6 +142,31 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     };
   };
 
+  /** The profile owning exactly one identifier given in the query (`?email=...`, `?crm_id=...`). */
+  const profileByIdentifier = async (query: Record<string, string>): Promise<Profile> => {
+    // A built-in identifier type, or a custom one from context.externalIds (`?crm_id=123`).
+    const given = Object.keys(query).filter((key) => query[key] && ((IDENTIFIER_TYPES as readonly string[]).includes(key) || normaliseIdentifierType(key) === key));
+    if (given.length !== 1) {
+      throw badRequest(`give exactly one identifier: ${IDENTIFIER_TYPES.join(', ')} or a custom id type`, [{ path: 'query', message: 'one identifier required' }]);
+    }
+    const type = given[0]!;
+    const value = normaliseLookup(type, query[type]!, deps.identity);
+    if (!value) throw badRequest(`not a valid ${type}`, [{ path: type, message: 'invalid' }]);
+    const owner = (await deps.identities.owners([identifierKey({ type, value })])).values().next().value;
+    const profile = owner ? await followMerges(await deps.profiles.get(owner)) : undefined;
+    if (!profile) throw notFound(`profile with ${type} ${value}`);
+    return profile;
+  };
+
+  /** The right to erasure (GDPR art. 17): done by the processor, through the queue, retried until complete. */
+  const requestErasure = async (profile: Profile): Promise<HttpResult> => {
+    const erasureId = newErasureId(deps.now());
+    await catalog.putRun(ERASURES_SCOPE, { runId: erasureId, status: 'requested', startedAt: iso() });
+    await deps.queue.send({ v: 1, kind: 'erase-profile', profileId: profile.profileId, erasureId });
+    deps.logger.info('erasure requested', { erasureId });
+    return json(202, { erasureId, status: 'requested', links: { erasure: `/v1/erasures/${erasureId}` } });
+  };
+
   /** A merged-away id leads to the profile that absorbed it. */
   const followMerges = async (profile: Profile | undefined): Promise<Profile | undefined> => {
     for (let hops = 0; profile?.mergedInto && hops < 10; hops++) profile = await deps.profiles.get(profile.mergedInto);
@@ -154,19 +180,41 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
   };
 
   router
-    .on('GET', '/v1/profiles', async ({ query }) => {
-      // A built-in identifier type, or a custom one from context.externalIds (`?crm_id=123`).
-      const given = Object.keys(query).filter((key) => query[key] && ((IDENTIFIER_TYPES as readonly string[]).includes(key) || normaliseIdentifierType(key) === key));
-      if (given.length !== 1) {
-        throw badRequest(`give exactly one identifier: ${IDENTIFIER_TYPES.join(', ')} or a custom id type`, [{ path: 'query', message: 'one identifier required' }]);
+    .on('GET', '/v1/profiles', async ({ query }) => json(200, await profileView(await profileByIdentifier(query))))
+    .on('DELETE', '/v1/profiles', async ({ query }) => requestErasure(await profileByIdentifier(query)))
+    .on('DELETE', '/v1/profiles/{profileId}', async ({ params }) => {
+      const profile = await followMerges(await deps.profiles.get(params.profileId!));
+      if (!profile) throw notFound(`profile ${params.profileId}`);
+      return requestErasure(profile);
+    })
+    .on('GET', '/v1/erasures', async ({ query }) => json(200, { erasures: await catalog.listRuns(ERASURES_SCOPE, limitOf(query)) }))
+    .on('GET', '/v1/erasures/{erasureId}', async ({ params }) => {
+      const erasure = await catalog.getRun(ERASURES_SCOPE, params.erasureId!);
+      if (!erasure) throw notFound(`erasure ${params.erasureId}`);
+      return json(200, erasure);
+    })
+    .on('GET', '/v1/profiles/{profileId}/export', async ({ params }) => {
+      // The right of access (GDPR art. 15): everything Prisme keeps about the person, in JSON.
+      const profile = await followMerges(await deps.profiles.get(params.profileId!));
+      if (!profile) throw notFound(`profile ${params.profileId}`);
+      const view = await profileView(profile);
+      const events: Record<string, Record<string, Array<{ day: string; count: number }>>> = {};
+      for (const [key, buckets] of Object.entries(profile.aggregates)) {
+        if (isSpecKey(key) || key.split('|')[1] === '*') continue;
+        const [event, channel] = key.split('|') as [string, string];
+        const days: Array<{ day: string; count: number }> = [];
+        for (let i = 0; i < buckets.length; i += 2) days.push({ day: new Date(buckets[i]! * 86_400_000).toISOString().slice(0, 10), count: buckets[i + 1]! });
+        (events[event] ??= {})[channel] = days;
       }
-      const type = given[0]!;
-      const value = normaliseLookup(type, query[type]!, deps.identity);
-      if (!value) throw badRequest(`not a valid ${type}`, [{ path: type, message: 'invalid' }]);
-      const owner = (await deps.identities.owners([identifierKey({ type, value })])).values().next().value;
-      const profile = owner ? await followMerges(await deps.profiles.get(owner)) : undefined;
-      if (!profile) throw notFound(`profile with ${type} ${value}`);
-      return json(200, await profileView(profile));
+      return json(200, {
+        exportedAt: iso(),
+        ...view,
+        traitsUpdatedAt: Object.fromEntries(Object.entries(profile.traitsAt).map(([trait, at]) => [trait, new Date(at).toISOString()])),
+        categories: profile.categories ?? {},
+        events,
+        mergedProfiles: profile.mergedFrom ?? [],
+        note: 'Prisme keeps behaviour as counts per event, channel and day (weeks beyond 35 days, 400 days in all); raw events are not archived yet.',
+      });
     })
     .on('GET', '/v1/profiles/{profileId}', async ({ params }) => {
       const profile = await followMerges(await deps.profiles.get(params.profileId!));

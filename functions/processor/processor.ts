@@ -9,9 +9,10 @@ import type { EventQueue, QueueMessage } from '../../shared/adapters/sqs/event-q
 import { PoisonMessageError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
+import { eraseProfile, type ErasureDeps } from '../../shared/usecases/erase-profile';
 import { evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
 
-export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps {
+export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger'> {
   queue: EventQueue;
   logger: Logger;
   maxReceiveCount: number;
@@ -28,7 +29,7 @@ function parseMessage(record: SQSRecord): QueueMessage {
   }
   const kind = (message as { kind?: unknown })?.kind;
   if (kind === 'events' && Array.isArray((message as { events?: unknown }).events)) return message as QueueMessage;
-  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators') return message as QueueMessage;
+  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators' || kind === 'erase-profile') return message as QueueMessage;
   throw new PoisonMessageError(`unknown message kind ${JSON.stringify(kind)}`);
 }
 
@@ -64,9 +65,12 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         } else if (message.kind === 'evaluate-segment') {
           const outcome = await evaluateSegmentStep(message, deps);
           logger.info('segment evaluation step', { segmentId: message.segmentId, revision: message.revision, outcome });
-        } else {
+        } else if (message.kind === 'evaluate-indicators') {
           const outcome = await evaluateIndicatorsStep(message, deps);
           logger.info('indicator re-evaluation step', { definition: message.definition, revision: message.revision, outcome });
+        } else {
+          // Erased already (a redelivery) when the profile is gone: nothing left to do.
+          await eraseProfile(message.profileId, message.erasureId, deps);
         }
       } catch (error) {
         await fail(record, error as Error);

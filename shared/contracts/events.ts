@@ -61,6 +61,14 @@ export const eventContracts = {
       at: isoTime,
     })
     .describe('Two profiles turned out to be one person: the merged one was folded into the survivor.'),
+  [DETAIL_TYPES.profileErased]: z
+    .strictObject({
+      version: z.literal(1),
+      erasureId: z.string(),
+      profileId: z.string().describe('Gone: its identifiers, memberships and indicators were removed.'),
+      at: isoTime,
+    })
+    .describe('A person exercised the right to erasure: downstream copies keyed by this profile id should go too.'),
 } satisfies Record<DetailType, z.ZodType>;
 
 export const schemaFileName = (detailType: string): string => `${detailType.toLowerCase().replaceAll(' ', '-')}.v1.json`;

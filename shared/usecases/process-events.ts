@@ -6,6 +6,7 @@ import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
 import type { CompiledCatalog } from '../domain/segments';
 import { PoisonMessageError } from '../errors';
@@ -38,6 +39,8 @@ export interface ProcessResult {
   profiles: number;
   applied: number;
   duplicates: number;
+  /** Events of erased people who did not come back with consent: dropped on purpose. */
+  suppressed: number;
 }
 
 interface Resolved {
@@ -51,15 +54,23 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   // create a profile before the login that, in the stream, already linked its identifiers.
   const ordered = input;
 
-  const owners = await deps.identities.owners(
-    ordered.flatMap(({ event }) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey)),
-  );
+  const keys = ordered.flatMap(({ event }) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey));
+  const owners = await deps.identities.owners(keys);
+  // Identifiers nobody owns may have been erased: their hashed tombstones say so (read only for those).
+  const unknown = keys.filter((key) => !owners.has(key));
+  const erased = unknown.length > 0 ? await deps.identities.erasedAmong(unknown) : new Set<string>();
   const segments = await deps.segments.current();
   const redirects = new Map<string, string>();
+  let suppressed = 0;
   const groups = new Map<string, { events: EnrichedEvent[]; identifiers: Identifier[]; origins: Set<string> }>();
   for (const item of ordered) {
     try {
-      const { profileId, identifiers } = await resolve(item.event, { owners, redirects }, deps, segments);
+      const resolved = await resolve(item.event, { owners, redirects, erased }, deps, segments);
+      if (!resolved) {
+        suppressed++;
+        continue;
+      }
+      const { profileId, identifiers } = resolved;
       let group = groups.get(profileId);
       if (!group) groups.set(profileId, (group = { events: [], identifiers: [], origins: new Set() }));
       group.events.push(item.event);
@@ -105,7 +116,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, queue.length) }, worker));
-  return { failed, profiles: groups.size, applied, duplicates };
+  return { failed, profiles: groups.size, applied, duplicates, suppressed };
 }
 
 /** Merges profiles into one; a profile already merged elsewhere brings its survivor into the merge. */
@@ -183,6 +194,8 @@ interface ResolveContext {
   owners: Map<string, string>;
   /** Profiles merged away in this batch -> where they went. */
   redirects: Map<string, string>;
+  /** Identifier keys of erased people (from their tombstones). */
+  erased: Set<string>;
 }
 
 /**
@@ -190,12 +203,25 @@ interface ResolveContext {
  * identifier, else a new profile. Unclaimed identifiers are claimed for it by
  * conditional put, so two concurrent first events agree on one profile.
  */
-async function resolve(event: EnrichedEvent, context: ResolveContext, deps: ProcessEventsDeps, catalog: CompiledCatalog): Promise<Resolved> {
+async function resolve(event: EnrichedEvent, context: ResolveContext, deps: ProcessEventsDeps, catalog: CompiledCatalog): Promise<Resolved | undefined> {
   const { owners } = context;
   const identifiers = identifiersOf(event, deps.identity, (blocked) =>
     // The value itself may be personal data: log its type and length only.
     deps.logger.warn('blocked identifier value ignored', { messageId: event.messageId, type: blocked.type, length: blocked.value.length }),
   );
+  // An erased person's identifiers bring nothing back, unless the event grants consent again.
+  const erased = [...identifiers, ...previousIdentifiersOf(event, deps.identity)].map(identifierKey).filter((key) => context.erased.has(key));
+  if (erased.length > 0) {
+    if (!consentStatements(event).some((s) => s.granted === 1)) {
+      deps.logger.warn('event of an erased person dropped: no new consent', { messageId: event.messageId });
+      return undefined;
+    }
+    for (const key of erased) {
+      await deps.identities.release(key);
+      context.erased.delete(key);
+    }
+    deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
+  }
   const candidates = await withinLimits([...identifiers, ...previousIdentifiersOf(event, deps.identity)], event, context, deps);
   const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
 

@@ -36,6 +36,7 @@ function crashingStore(inner: ProfileStore, crashAt: number): ProfileStore {
     clearPending: async (id, version) => (crash(), inner.clearPending(id, version)),
     scan: (cursor, limit, segment) => inner.scan(cursor, limit, segment),
     due: (key, cursor, limit) => inner.due(key, cursor, limit),
+    delete: (id) => inner.delete(id),
   };
 }
 

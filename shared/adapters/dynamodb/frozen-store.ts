@@ -1,4 +1,4 @@
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FrozenValues } from '../../domain/frozen';
 import { batchGet } from './batch-get';
 
@@ -14,6 +14,7 @@ export interface FrozenRecord {
 export interface FrozenStore {
   getMany(profileIds: readonly string[]): Promise<FrozenRecord[]>;
   put(record: FrozenRecord): Promise<void>;
+  delete(profileId: string): Promise<void>;
 }
 
 export class DynamoFrozenStore implements FrozenStore {
@@ -24,6 +25,10 @@ export class DynamoFrozenStore implements FrozenStore {
 
   getMany(profileIds: readonly string[]): Promise<FrozenRecord[]> {
     return batchGet<FrozenRecord>(this.client, this.tableName, profileIds.map((profileId) => ({ profileId })));
+  }
+
+  async delete(profileId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { profileId } }));
   }
 
   async put(record: FrozenRecord): Promise<void> {

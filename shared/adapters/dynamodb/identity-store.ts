@@ -1,5 +1,7 @@
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
+import { batchGet } from './batch-get';
 import { backoff } from './profile-store';
 
 /** Port: which profile owns each identifier. */
@@ -10,7 +12,19 @@ export interface IdentityStore {
   claim(key: string, profileId: string, at: string): Promise<string>;
   /** Moves an identifier from one profile to another, only if it still belongs to `from`. */
   repoint(key: string, from: string, to: string): Promise<void>;
+  /**
+   * Erasure: leaves a tombstone holding only a hash of the identifier (so later events for it are
+   * recognised without keeping it), then removes the identifier if it still belongs to `profileId`.
+   */
+  erase(key: string, profileId: string, at: string): Promise<void>;
+  /** Which of these identifier keys were erased. */
+  erasedAmong(keys: readonly string[]): Promise<Set<string>>;
+  /** The person came back with consent: the tombstone goes. */
+  release(key: string): Promise<void>;
 }
+
+/** Tombstones are keyed by a hash: an erased identifier is never stored again in clear. */
+export const tombstoneKey = (key: string): string => `erased:${createHash('sha256').update(key).digest('hex')}`;
 
 export class DynamoIdentityStore implements IdentityStore {
   constructor(
@@ -50,6 +64,27 @@ export class DynamoIdentityStore implements IdentityStore {
       // Already moved (a repeated step), or never claimed for `from`.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  async erase(key: string, profileId: string, at: string): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { identifier: tombstoneKey(key), erasedAt: at } }));
+    try {
+      await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { identifier: key }, ConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error; // gone already, or someone else's now
+    }
+  }
+
+  async erasedAmong(keys: readonly string[]): Promise<Set<string>> {
+    const byTombstone = new Map(keys.map((key) => [tombstoneKey(key), key]));
+    const found = await batchGet<{ identifier: string }>(this.client, this.tableName, [...byTombstone.keys()].map((identifier) => ({ identifier })));
+    return new Set(found.map((item) => byTombstone.get(item.identifier)!));
+  }
+
+  async release(key: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: tombstoneKey(key) } }));
   }
 
   async claim(key: string, profileId: string, at: string): Promise<string> {

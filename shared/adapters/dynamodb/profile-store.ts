@@ -1,4 +1,5 @@
 import {
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -24,6 +25,8 @@ export interface ProfileStore {
   /** Writes `profile` (version already bumped) only if the stored version is still `expectedVersion`. */
   put(profile: Profile, expectedVersion: number): Promise<void>;
   clearPending(profileId: string, version: number): Promise<void>;
+  /** Erasure: the item goes, whatever its version. */
+  delete(profileId: string): Promise<void>;
   scan(cursor: string | undefined, limit: number, segment?: { index: number; total: number }): Promise<Page<Profile>>;
   /** Ids of the profiles in one bucket of the due index. */
   due(dueKey: string, cursor: string | undefined, limit: number): Promise<Page<string>>;
@@ -45,6 +48,10 @@ export class DynamoProfileStore implements ProfileStore {
       new GetCommand({ TableName: this.tableName, Key: { profileId }, ConsistentRead: true }),
     );
     return Item as Profile | undefined;
+  }
+
+  async delete(profileId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { profileId } }));
   }
 
   async getMany(profileIds: readonly string[]): Promise<Profile[]> {

@@ -10,6 +10,7 @@ export const DETAIL_TYPES = {
   snapshotHeld: 'Audience Snapshot Held',
   freezeRequested: 'Freeze Requested',
   profileMerged: 'Profile Merged',
+  profileErased: 'Profile Erased',
 } as const;
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
