@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
-import { LIMITS, parseEvents, type Source } from '../../shared/domain/events';
+import { LIMITS, jsonDepth, parseEvents, type Source } from '../../shared/domain/events';
 import { hashWriteKey } from '../../shared/domain/sources';
 import { ApiError } from '../../shared/errors';
 import { header, httpHandler, json, rawBody, type HttpEvent, type HttpHandler } from '../../shared/http/api';
@@ -67,9 +67,13 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
     if (bytes.length > LIMITS.requestBytes) {
       throw new ApiError(413, 'request_too_large', `request body is larger than ${LIMITS.requestBytes / 1024} KB`);
     }
+    const text = bytes.toString('utf8');
+    if (jsonDepth(text, LIMITS.requestDepth) > LIMITS.requestDepth) {
+      throw new ApiError(400, 'too_deep', `body is nested more than ${LIMITS.requestDepth} levels deep`, [{ path: '', message: 'too deeply nested' }]);
+    }
     let body: unknown;
     try {
-      body = JSON.parse(bytes.toString('utf8'));
+      body = JSON.parse(text);
     } catch (error) {
       throw new ApiError(400, 'malformed_json', `body is not valid JSON: ${(error as Error).message}`, [{ path: '', message: 'malformed JSON' }]);
     }

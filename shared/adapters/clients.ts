@@ -31,7 +31,8 @@ export function awsClients(): AwsClients {
 }
 
 export const documentClient = (client: DynamoDBClient): DynamoDBDocumentClient =>
-  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  // Large numbers in traits (1e46) are doubles, as in the JSON they came from: store them as such.
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true } });
 
 /** For the local runtime: drop clients made before the endpoints were known. */
 export function resetAwsClients(): void {

@@ -102,7 +102,8 @@ export function compileSpec(spec: AggregateSpec): CompiledSpec {
       if (spec.property === undefined) return 0;
       const value = readPath(event.properties, spec.property);
       const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
-      return Number.isFinite(number) ? number : undefined;
+      // Figures summed into DynamoDB numbers: beyond a plausible range, an amount is noise, not revenue.
+      return Number.isFinite(number) && Math.abs(number) < 1e15 ? number : undefined;
     },
   };
 }

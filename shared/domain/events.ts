@@ -17,7 +17,42 @@ export const LIMITS = {
   requestBytes: 500 * 1024,
   batchEvents: 2500,
   messageIdChars: 100,
+  /** Nesting inside properties, traits and context: DynamoDB stores at most 32 levels in an item. */
+  objectDepth: 16,
+  /** Nesting of a whole request: deeper is refused before parsing (a parser would recurse that deep). */
+  requestDepth: 64,
 } as const;
+
+/** The deepest nesting of arrays and objects in JSON text, outside strings; stops counting past `limit`. */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return deepest;
+}
+
+/** Nesting depth of a parsed value (an object holding only scalars is 1). */
+export function valueDepth(value: unknown, limit: number, depth = 0): number {
+  if (typeof value !== 'object' || value === null) return depth;
+  if (depth >= limit) return depth + 1;
+  let deepest = depth + 1;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    deepest = Math.max(deepest, valueDepth(child, limit, depth + 1));
+    if (deepest > limit) break;
+  }
+  return deepest;
+}
 
 /** Error messages a person can act on: "is required" rather than zod's type jargon. */
 const messages = (expected: string) => ({
@@ -134,6 +169,9 @@ export function parseEvents(
     }
     const event = result.data as z.infer<typeof baseEvent> & Record<string, unknown>;
     if (!event.userId && !event.anonymousId) return reject('userId', 'userId or anonymousId is required');
+    for (const field of ['properties', 'traits', 'context'] as const) {
+      if (valueDepth(event[field], LIMITS.objectDepth) > LIMITS.objectDepth) return reject(field, `is nested more than ${LIMITS.objectDepth} levels deep`);
+    }
 
     const context = { ...(shared.context ?? {}), ...(event.context ?? {}) };
     // Segment's spec reserves properties.name for pages and screens; analytics.js fills it, server libraries don't.

@@ -171,7 +171,7 @@ export function hasSeen(profile: Profile, messageId: string): boolean {
  * trait or aggregate key, never a value: these are logged, and values may be personal data.
  */
 export interface LimitReached {
-  limit: 'identifiersPerType' | 'traits' | 'traitBytes' | 'aggregateKeys' | 'merges';
+  limit: 'identifiersPerType' | 'traits' | 'traitBytes' | 'traitValue' | 'aggregateKeys' | 'merges';
   what: string;
 }
 
@@ -236,6 +236,10 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
       limits.push({ limit: 'traitBytes', what: trait.slice(0, 200) });
       continue;
     }
+    if (!storable(value)) {
+      limits.push({ limit: 'traitValue', what: trait.slice(0, 200) });
+      continue;
+    }
     profile.traits[trait] = value;
     profile.traitsAt[trait] = at;
   }
@@ -256,6 +260,15 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
     }
   }
   profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
+}
+
+/** DynamoDB keeps numbers of magnitude 1e-130 to 1e126: JSON allows more. A value holding others is not stored. */
+export const storableNumber = (n: number): boolean => Number.isFinite(n) && (n === 0 || (Math.abs(n) < 1e125 && Math.abs(n) > 1e-129));
+
+function storable(value: unknown): boolean {
+  if (typeof value === 'number') return storableNumber(value);
+  if (typeof value !== 'object' || value === null) return true;
+  return (Array.isArray(value) ? value : Object.values(value)).every(storable);
 }
 
 export function addIdentifier(profile: Profile, id: Identifier, limits?: LimitReached[]): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, correctedTimestamp, parseEvents, type ParseOptions } from '../../shared/domain/events';
+import { LIMITS, correctedTimestamp, parseEvents, type ParseOptions, jsonDepth } from '../../shared/domain/events';
 
 const receivedAt = Date.parse('2026-03-15T10:00:00.000Z');
 const options: ParseOptions = {
@@ -114,5 +114,19 @@ describe('correctedTimestamp', () => {
   });
   it('keeps historical timestamps of an import', () => {
     expect(correctedTimestamp(10_000, 2_000, undefined, 10_000)).toBe(2_000);
+  });
+
+  it('refuses nesting deeper than DynamoDB can keep, naming the field, and measures depth without parsing', () => {
+    const deep = (levels: number): unknown => (levels === 0 ? 1 : { a: deep(levels - 1) });
+    const { accepted, rejected } = parseEvents(
+      'batch',
+      { batch: [{ type: 'track', userId: 'u', event: 'E', properties: deep(LIMITS.objectDepth + 1) }, { type: 'identify', userId: 'u', traits: deep(LIMITS.objectDepth) }] },
+      options,
+    );
+    expect(rejected).toEqual([{ index: 0, field: 'properties', reason: `is nested more than ${LIMITS.objectDepth} levels deep` }]);
+    expect(accepted).toHaveLength(1);
+    expect(jsonDepth('{"a":[1,{"b":"[[[["}]}')).toBe(3); // brackets inside strings do not count
+    expect(jsonDepth(JSON.stringify({ k: 'a"[[b' }))).toBe(1); // nor do escaped quotes end a string
+    expect(jsonDepth('['.repeat(100_000), 64)).toBe(65); // stops counting past the limit
   });
 });
