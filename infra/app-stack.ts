@@ -177,7 +177,7 @@ export class PrismeAppStack extends Stack {
     onSchedule('SweepSchedule', this.schedules.sweep, fns.sweep);
   }
 
-  /** Access logs and throttling on the default stage (429 with Retry-After beyond the limit). */
+  /** Access logs and throttling on the default stage (429 beyond the limit; per source, the ingest function adds Retry-After). */
   private configureStage(rateLimit: number): void {
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: RetentionDays.THREE_MONTHS });
     const stage = this.api.defaultStage!.node.defaultChild as CfnStage;

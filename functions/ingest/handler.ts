@@ -8,4 +8,5 @@ export const handler = createIngestHandler({
   sources: cachedSourceResolver(fromEnv.catalog(), getNumberFromEnv('SOURCE_CACHE_TTL_MS', 60_000)),
   logger: createLogger('ingest'),
   now: Date.now,
+  eventsPerSecondPerSource: getNumberFromEnv('INGEST_EVENTS_PER_SECOND_PER_SOURCE', 0) || undefined,
 });

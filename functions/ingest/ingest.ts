@@ -17,6 +17,36 @@ export interface IngestDeps {
   sources: SourceResolver;
   logger: Logger;
   now: () => number;
+  /** Events per second one source may send to this instance (a burst of one second is allowed); unlimited when absent. */
+  eventsPerSecondPerSource?: number;
+}
+
+/**
+ * Token buckets per source: a source sending faster than its rate gets 429 with Retry-After, so a
+ * runaway client cannot starve the others. Per instance (on AWS, API Gateway's stage throttling is
+ * the global guard); the bucket refills continuously.
+ */
+export class SourceRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Seconds to wait before `events` more may be sent, or 0 if they may go now (and are counted). */
+  take(sourceId: string, events: number): number {
+    const now = this.now();
+    const bucket = this.buckets.get(sourceId) ?? { tokens: this.perSecond, at: now };
+    bucket.tokens = Math.min(this.perSecond, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.at = now;
+    this.buckets.set(sourceId, bucket);
+    if (bucket.tokens >= events || (bucket.tokens === this.perSecond && events > this.perSecond)) {
+      bucket.tokens -= events; // a single batch larger than a second's allowance passes when the bucket is full
+      return 0;
+    }
+    return Math.max(1, Math.ceil((events - bucket.tokens) / this.perSecond));
+  }
 }
 
 /** Write key -> source. Keys are looked up by their SHA-256 only. */
@@ -57,6 +87,7 @@ function writeKeyOf(event: HttpEvent, body: Record<string, unknown>): string | u
 }
 
 export function createIngestHandler(deps: IngestDeps): HttpHandler {
+  const limiter = deps.eventsPerSecondPerSource ? new SourceRateLimiter(deps.eventsPerSecondPerSource, deps.now) : undefined;
   const ingest = async (event: HttpEvent) => {
     const endpoint = ingestEndpointOf(event.rawPath);
     if (!endpoint || event.requestContext.http.method !== 'POST') {
@@ -98,6 +129,11 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
       // A retried request must dedupe even for events sent without a messageId: derive it from the request.
       newMessageId: (index) => `gen-${createHash('sha256').update(`${source.sourceId}\u0000${index}\u0000`).update(bytes).digest('hex').slice(0, 40)}`,
     });
+    const wait = limiter?.take(source.sourceId, accepted.length) ?? 0;
+    if (wait > 0) {
+      deps.logger.warn('source over its rate, asked to retry', { sourceId: source.sourceId, events: accepted.length, retryAfter: wait });
+      throw new ApiError(429, 'rate_limited', `this source sends more than ${deps.eventsPerSecondPerSource} events/s: retry in ${wait} s; nothing of this request was kept`, [], { 'retry-after': String(wait) });
+    }
     if (accepted.length > 0) await deps.queue.sendEvents(accepted);
 
     deps.logger.info('events accepted', { sourceId: source.sourceId, endpoint, accepted: accepted.length, rejected: rejected.length });
