@@ -4,7 +4,7 @@
  */
 import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Rule, Schedule, type EventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -26,6 +26,8 @@ export interface PrismeAppStackProps extends StackProps {
   settings?: Readonly<Record<string, string>>;
   /** When the schedules run (default: `schedules` in shared/resources.ts). */
   schedules?: Schedules;
+  /** Admin API callers authenticated by JWT (an OIDC issuer such as Cognito) instead of IAM SigV4. */
+  adminJwt?: { issuer: string; audience: string[] };
 }
 
 /** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
@@ -157,7 +159,9 @@ export class PrismeAppStack extends Stack {
       path: '/v1/{proxy+}',
       methods: [HttpMethod.ANY],
       integration: new HttpLambdaIntegration('Admin', admin.fn),
-      authorizer: new HttpIamAuthorizer(),
+      authorizer: props.adminJwt
+        ? new HttpJwtAuthorizer('AdminJwt', props.adminJwt.issuer, { jwtAudience: props.adminJwt.audience })
+        : new HttpIamAuthorizer(),
     });
     this.configureStage(props.throttleRateLimit ?? 1000);
   }

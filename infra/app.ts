@@ -13,7 +13,14 @@ export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack
   const data = new PrismeStatefulStack(app, 'PrismeData', { env, espAccess: espAccessOf(app), description: 'Prisme: tables, queues, bucket, event bus' });
   identityConfigFromEnv(); // a malformed identity setting fails the synth, not the first event on AWS
   const settings = Object.fromEntries(IDENTITY_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
-  const service = new PrismeAppStack(app, 'Prisme', { env, data, settings, schedules: configuredSchedules(), description: 'Prisme: HTTP API, functions, schedules' });
+  const service = new PrismeAppStack(app, 'Prisme', {
+    env,
+    data,
+    settings,
+    schedules: configuredSchedules(),
+    adminJwt: fromContext(app, 'prisme:adminJwt', adminJwtSchema),
+    description: 'Prisme: HTTP API, functions, schedules',
+  });
   Tags.of(app).add('application', 'prisme');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, data, service };
@@ -24,12 +31,26 @@ export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack
  * `-c 'prisme:espAccess=[{"preset":"braze","account":"123456789012","externalId":"..."}]'`.
  */
 function espAccessOf(app: App): EspAccess[] {
-  const raw = app.node.tryGetContext('prisme:espAccess') as unknown;
-  if (raw === undefined) return [];
-  const parsed = espAccessSchema.safeParse(typeof raw === 'string' ? JSON.parse(raw) : raw);
-  if (!parsed.success) throw new Error(`prisme:espAccess: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  return fromContext(app, 'prisme:espAccess', espAccessSchema) ?? [];
+}
+
+/** A JSON setting from the CDK context (cdk.json or -c), checked: a malformed one fails the synth. */
+function fromContext<T>(app: App, key: string, schema: z.ZodType<T>): T | undefined {
+  const raw = app.node.tryGetContext(key) as unknown;
+  if (raw === undefined) return undefined;
+  const parsed = schema.safeParse(typeof raw === 'string' ? JSON.parse(raw) : raw);
+  if (!parsed.success) throw new Error(`${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   return parsed.data;
 }
+
+/**
+ * The admin API behind a JWT authorizer instead of IAM: context `prisme:adminJwt`, e.g.
+ * `-c 'prisme:adminJwt={"issuer":"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc","audience":["client-id"]}'`.
+ */
+const adminJwtSchema = z.strictObject({
+  issuer: z.string().url().startsWith('https://', 'must be an https URL'),
+  audience: z.array(z.string().min(1)).min(1),
+});
 
 const espAccessSchema = z.array(
   z.strictObject({

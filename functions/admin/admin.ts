@@ -401,9 +401,10 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const audience = await catalog.audiences.get(params.audienceId!);
       if (!audience) throw notFound(`audience ${params.audienceId}`);
       const { approvedBy } = approvalInputSchema.parse(event.body ? jsonBody(event) : {});
-      // On AWS the caller's IAM identity; locally the name given, as the bearer token names nobody.
-      const iamCaller = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
-      const by = iamCaller ?? approvedBy ?? 'local admin';
+      // On AWS the caller's IAM or JWT identity; locally the name given, as the bearer token names nobody.
+      const authorizer = (event.requestContext as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } }).authorizer;
+      const jwtCaller = authorizer?.jwt?.claims?.email ?? authorizer?.jwt?.claims?.sub;
+      const by = authorizer?.iam?.userArn ?? (typeof jwtCaller === 'string' ? jwtCaller : undefined) ?? approvedBy ?? 'local admin';
       let size = 0;
       let holdout = 0;
       for await (const { heldOut } of exportedMembers(audience, deps)) heldOut ? holdout++ : size++;

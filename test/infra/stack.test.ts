@@ -128,6 +128,68 @@ describe('service stack', () => {
   });
 });
 
+describe('least privilege', () => {
+  it('gives each function exactly the access it uses, and nothing more', () => {
+    const access = (actions: string[]) => {
+      const names = actions.map((a) => a.split(':')[1]);
+      if (names.includes('PutItem')) return 'readWrite';
+      if (names.includes('DeleteItem') && names.includes('GetItem')) return 'readDelete';
+      if (names.includes('GetItem')) return 'read';
+      if (names.includes('ReceiveMessage')) return 'consume';
+      if (names.includes('SendMessage')) return 'send';
+      if (names.includes('PutObject')) return 'objects:readWrite';
+      if (names.includes('GetObject')) return 'objects:read';
+      if (names.includes('PutEvents')) return 'publish';
+      if (names.length === 1 && names[0] === 'Query') return 'query';
+      return names.join('+');
+    };
+    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|EventsDeadLetterQueue|EventsQueue|Bus|\/(?:audiences|holdouts|esp)\/\*|index\/\w+/g;
+    const granted: Record<string, Record<string, string[]>> = {};
+    for (const policy of resources(service, 'AWS::IAM::Policy')) {
+      const fn = JSON.stringify(policy.Properties.Roles).match(/"(\w+?)Role[0-9A-F]*"/)?.[1] ?? '?';
+      for (const statement of policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>) {
+        const actions = [statement.Action].flat();
+        if (actions.every((a) => a.startsWith('logs:'))) continue;
+        const matched = JSON.stringify(statement.Resource).match(RESOURCE) ?? ['?'];
+        const resource = matched.includes('index/due') ? 'Profiles/index/due' : matched[0]!;
+        (granted[fn] ??= {})[resource] = [...new Set([...(granted[fn]![resource] ?? []), access(actions)])].sort();
+      }
+    }
+    expect(granted).toEqual({
+      Ingest: { Catalog: ['read'], EventsQueue: ['send'] },
+      Processor: {
+        Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'],
+        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'],
+      },
+      Admin: {
+        Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], EventsQueue: ['send'],
+        '/esp/*': ['objects:read'], '/audiences/*': ['objects:read'], '/holdouts/*': ['objects:read'], Bus: ['publish'],
+      },
+      Snapshot: {
+        Catalog: ['readWrite'], Memberships: ['read'], Profiles: ['read'], Frozen: ['read'],
+        '/audiences/*': ['objects:readWrite'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'], Bus: ['publish'],
+      },
+      Freeze: { Catalog: ['readWrite'], Profiles: ['readWrite'], Memberships: ['readWrite'], Frozen: ['readWrite'], Bus: ['publish'] },
+      Sweep: { Catalog: ['readWrite'], Profiles: ['readWrite'], 'Profiles/index/due': ['query'], Memberships: ['readWrite'], Frozen: ['read'], Bus: ['publish'] },
+    });
+  });
+});
+
+describe('admin API behind a JWT authorizer', () => {
+  it('uses the OIDC issuer and audience given, for the admin routes only', () => {
+    const context = { 'prisme:adminJwt': { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['prisme-console'] } };
+    const jwt = Template.fromStack(buildApp(new App({ context, outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-jwt-${process.pid}` })).service);
+    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', Audience: ['prisme-console'] },
+    });
+    const routes = resources(jwt, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]);
+    expect(routes).toContainEqual(['ANY /v1/{proxy+}', 'JWT']);
+    expect(routes.filter(([key]) => String(key).startsWith('POST')).every(([, type]) => type === 'NONE')).toBe(true);
+    expect(() => buildApp(new App({ context: { 'prisme:adminJwt': { issuer: 'http://insecure', audience: [] } } }))).toThrow(/prisme:adminJwt: issuer must be an https URL; audience/);
+  }, 60_000);
+});
+
 describe('ESP access', () => {
   it('lets an ESP account read only its preset folder, with its external id, and outputs the role to give it', () => {
     const role = resources(data, 'AWS::IAM::Role').find((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('111122223333'))!;
