@@ -76,6 +76,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('frozen', t.frozen, 'readDelete') // erasure removes a person's frozen values
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
+      .bindBucket(data.bucket, 'archive/', 'readWrite') // raw events, sealed per person
       .bindBus(data.bus);
     processor.fn.addEventSource(
       new SqsEventSource(data.eventsQueue, {

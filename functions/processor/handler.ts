@@ -16,6 +16,7 @@ export const handler = createProcessorHandler({
   publisher: fromEnv.publisher(),
   now: Date.now,
   queue: fromEnv.queue(),
+  archive: fromEnv.objects(),
   writer: profileWriter(logger, { merges: true }),
   segments: new SegmentCatalog(fromEnv.catalog(), getNumberFromEnv('SEGMENT_CACHE_TTL_MS', processorSettings.segmentCacheSeconds * 1000)),
   logger,

@@ -19,7 +19,7 @@ export const ERASURES_SCOPE = 'erasures';
 
 export interface ErasureDeps {
   profiles: Pick<ProfileStore, 'get' | 'delete'>;
-  identities: Pick<IdentityStore, 'erase'>;
+  identities: Pick<IdentityStore, 'erase' | 'dropArchiveKeys'>;
   memberships: Pick<MembershipStore, 'exit'>;
   frozen: Pick<FrozenStore, 'delete'>;
   catalog: Pick<CatalogStore, 'putRun'>;
@@ -39,6 +39,8 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
 
   const identifiers = Object.entries(profile.identifiers).flatMap(([type, values]) => (values ?? []).map((value) => identifierKey({ type, value })));
   for (const key of identifiers) await deps.identities.erase(key, profile.profileId, at);
+  // Archived raw events are sealed with the person's keys: dropping them makes every copy unreadable.
+  await deps.identities.dropArchiveKeys([profile.profileId, ...(profile.mergedFrom ?? [])]);
   for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
   await deps.frozen.delete(profile.profileId);
   for (const absorbed of profile.mergedFrom ?? []) await deps.profiles.delete(absorbed);

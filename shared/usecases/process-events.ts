@@ -6,6 +6,9 @@ import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import { gzipSync } from 'node:zlib';
+import type { ObjectStore } from '../adapters/s3/object-store';
+import { archiveKey, newArchiveKey, seal } from '../domain/archive';
 import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
 import type { CompiledCatalog } from '../domain/segments';
@@ -24,6 +27,8 @@ export interface ProcessEventsDeps {
   newProfileId: () => string;
   /** Profiles written at once; bounded so a large batch does not flood DynamoDB. */
   concurrency: number;
+  /** Where raw events are archived (sealed per person); no archive when absent. */
+  archive?: Pick<ObjectStore, 'put'>;
   identity?: IdentityConfig;
 }
 
@@ -116,7 +121,25 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, queue.length) }, worker));
+  if (deps.archive) await archiveBatch([...groups].filter(([, g]) => ![...g.origins].some((o) => failed.has(o))), failed, deps);
   return { failed, profiles: groups.size, applied, duplicates, suppressed };
+}
+
+/**
+ * Archives the events of the profiles written, each sealed with its person's key, as one object.
+ * If the archive cannot be written the messages are retried (folding again is a no-op), so no event
+ * is processed without being archived.
+ */
+async function archiveBatch(written: Array<[string, { events: EnrichedEvent[]; origins: Set<string> }]>, failed: Map<string, Error>, deps: ProcessEventsDeps): Promise<void> {
+  if (written.length === 0) return;
+  try {
+    const keys = await deps.identities.archiveKeys(written.map(([profileId]) => profileId), newArchiveKey);
+    const records = written.flatMap(([profileId, group]) => group.events.map((event) => seal(event, profileId, keys.get(profileId)!)));
+    await deps.archive!.put(archiveKey(records), gzipSync(`${records.map((r) => JSON.stringify(r)).join('\n')}\n`), 'application/gzip');
+  } catch (error) {
+    deps.logger.error('archive write failed: the batch will be retried', { error: error as Error });
+    for (const [, group] of written) for (const origin of group.origins) failed.set(origin, error as Error);
+  }
 }
 
 /** Merges profiles into one; a profile already merged elsewhere brings its survivor into the merge. */

@@ -64,7 +64,8 @@ describe('GDPR rights', () => {
     const dynamo = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     const identities = await dynamo.send(new ScanCommand({ TableName: LOCAL_NAMES.table(tables.identities.logicalName) }));
     expect(JSON.stringify(identities.Items)).not.toMatch(/gina/i);
-    expect(identities.Items!.map((i) => i.identifier!.S).filter((key) => key!.startsWith('erased:'))).toHaveLength(2);
+    expect(identities.Items!.map((i) => i.identifier!.S).filter((key) => key!.startsWith('erased#'))).toHaveLength(2);
+    expect(identities.Items!.map((i) => i.identifier!.S).filter((key) => key!.startsWith('archivekey#'))).toEqual([]); // the archive key went too
 
     // Later events without consent are dropped; a return with consent starts afresh.
     await send((a) => a.track({ userId: 'gina', event: 'Page Viewed', context: { channel: 'web' } }));

@@ -143,7 +143,7 @@ describe('least privilege', () => {
       if (names.length === 1 && names[0] === 'Query') return 'query';
       return names.join('+');
     };
-    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|EventsDeadLetterQueue|EventsQueue|Bus|\/(?:audiences|holdouts|esp)\/\*|index\/\w+/g;
+    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|EventsDeadLetterQueue|EventsQueue|Bus|\/(?:audiences|holdouts|esp|archive)\/\*|index\/\w+/g;
     const granted: Record<string, Record<string, string[]>> = {};
     for (const policy of resources(service, 'AWS::IAM::Policy')) {
       const fn = JSON.stringify(policy.Properties.Roles).match(/"(\w+?)Role[0-9A-F]*"/)?.[1] ?? '?';
@@ -159,7 +159,7 @@ describe('least privilege', () => {
       Ingest: { Catalog: ['read'], EventsQueue: ['send'] },
       Processor: {
         Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'],
-        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'],
+        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'], '/archive/*': ['objects:readWrite'],
       },
       Admin: {
         Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], EventsQueue: ['send'],

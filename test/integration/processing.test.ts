@@ -1,5 +1,9 @@
 /** The processor's use case against real DynamoDB semantics (dynalite), driven through the real SDK. */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { unseal, type ArchivedEvent } from '../../shared/domain/archive';
+import { eraseProfile } from '../../shared/usecases/erase-profile';
 import type { Segment } from '../../shared/domain/segments';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/identity';
 import { isStageSegmentId } from '../../shared/domain/stages';
@@ -238,5 +242,32 @@ describe('processEvents', () => {
   it('rejects an event whose only identifiers are blocked values as poison', async () => {
     const result = await processEvents(sourced([anEvent({ userId: 'anonymous' })], 'poison'), deps);
     expect(result.failed.get('poison')?.name).toBe('PoisonMessageError');
+  });
+
+  it('archives every processed event sealed with its person\'s key, once per batch, unreadable after erasure', async () => {
+    const archived = { ...deps, archive: stores.objects };
+    const batch = sourced([
+      anEvent({ userId: 'arch-1', messageId: 'a1', channel: 'store', properties: { revenue: 12 } }),
+      anEvent({ userId: 'arch-2', messageId: 'a2', traits: {}, type: 'identify', event: undefined }),
+    ]);
+    await processEvents(batch, archived);
+    await processEvents(batch, archived); // a redelivery overwrites its own object
+    const listed = await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'archive/events/' }));
+    expect(listed.Contents!.map((o) => o.Key)).toEqual([expect.stringMatching(/^archive\/events\/dt=2026-03-15\/[0-9a-f]{32}\.jsonl\.gz$/)]);
+    const records = gunzipSync((await stores.objects.get(listed.Contents![0]!.Key!))!).toString().trim().split('\n').map((l) => JSON.parse(l) as ArchivedEvent);
+    expect(records.map((r) => r.messageId).sort()).toEqual(['a1', 'a2']);
+    expect(JSON.stringify(records)).not.toContain('arch-1'); // sealed: no identifier in clear
+    const owner = (await ownerOf('userId', 'arch-1'))!;
+    const noNewKeys = () => {
+      throw new Error('no key should be created here');
+    };
+    const keys = await stores.identities.archiveKeys([owner], noNewKeys);
+    const mine = records.find((r) => r.profileId === owner)!;
+    expect(unseal(mine, keys.get(owner))).toMatchObject({ messageId: 'a1', userId: 'arch-1', properties: { revenue: 12 } });
+
+    await eraseProfile(owner, 'er_test', { ...stores, publisher, logger: silentLogger(), now: Date.now });
+    const after = await stores.identities.archiveKeys([owner], () => 'a-brand-new-key-that-cannot-open-the-old-records=');
+    expect(after.get(owner)).not.toBe(keys.get(owner));
+    expect(unseal(mine, after.get(owner))).toBeUndefined();
   });
 });

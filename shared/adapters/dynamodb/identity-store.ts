@@ -21,10 +21,18 @@ export interface IdentityStore {
   erasedAmong(keys: readonly string[]): Promise<Set<string>>;
   /** The person came back with consent: the tombstone goes. */
   release(key: string): Promise<void>;
+  /** Each profile's archive key, created on first use (by conditional put, so concurrent writers agree). */
+  archiveKeys(profileIds: readonly string[], create: () => string): Promise<Map<string, string>>;
+  /** Erasure: without its key, everything archived of a person is unreadable. */
+  dropArchiveKeys(profileIds: readonly string[]): Promise<void>;
 }
 
-/** Tombstones are keyed by a hash: an erased identifier is never stored again in clear. */
-export const tombstoneKey = (key: string): string => `erased:${createHash('sha256').update(key).digest('hex')}`;
+/**
+ * Tombstones are keyed by a hash: an erased identifier is never stored again in clear. `#` cannot
+ * appear in an identifier type, so these keys never meet a real identifier's.
+ */
+export const tombstoneKey = (key: string): string => `erased#${createHash('sha256').update(key).digest('hex')}`;
+const archiveKeyItem = (profileId: string): string => `archivekey#${profileId}`;
 
 export class DynamoIdentityStore implements IdentityStore {
   constructor(
@@ -81,6 +89,30 @@ export class DynamoIdentityStore implements IdentityStore {
     const byTombstone = new Map(keys.map((key) => [tombstoneKey(key), key]));
     const found = await batchGet<{ identifier: string }>(this.client, this.tableName, [...byTombstone.keys()].map((identifier) => ({ identifier })));
     return new Set(found.map((item) => byTombstone.get(item.identifier)!));
+  }
+
+  async archiveKeys(profileIds: readonly string[], create: () => string): Promise<Map<string, string>> {
+    const unique = [...new Set(profileIds)];
+    const found = await batchGet<{ identifier: string; key: string }>(this.client, this.tableName, unique.map((id) => ({ identifier: archiveKeyItem(id) })));
+    const keys = new Map(found.map((item) => [item.identifier.slice('archivekey#'.length), item.key]));
+    for (const profileId of unique.filter((id) => !keys.has(id))) {
+      const key = create();
+      try {
+        await this.client.send(
+          new PutCommand({ TableName: this.tableName, Item: { identifier: archiveKeyItem(profileId), key }, ConditionExpression: 'attribute_not_exists(identifier)' }),
+        );
+        keys.set(profileId, key);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { identifier: archiveKeyItem(profileId) }, ConsistentRead: true }));
+        keys.set(profileId, Item!.key as string);
+      }
+    }
+    return keys;
+  }
+
+  async dropArchiveKeys(profileIds: readonly string[]): Promise<void> {
+    for (const profileId of profileIds) await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: archiveKeyItem(profileId) } }));
   }
 
   async release(key: string): Promise<void> {
