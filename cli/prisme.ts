@@ -3,6 +3,7 @@
  *
  *   verify-snapshot <s3://bucket/key | path>   check a snapshot run against its manifest
  *   dlq inspect | dlq redrive                   the dead-letter queue
+ *   replay --from <day> --to <day>              archived events through the processor again
  */
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -35,9 +36,16 @@ Commands:
                              each is sent, then removed from the DLQ; one that fails again returns to
                              the DLQ with its new reason.
 
-The dlq commands reach a running "npm start" through <data-dir>/runtime.json (--data-dir, default
+  replay --from 2026-11-01 --to 2026-11-23 [--url <api> --token <bearer>]
+                             Send the archived events of those days (UTC, by the day they were
+                             received) through the processor again. Profiles fold only what they have
+                             not seen, so replaying is harmless on live data and rebuilds emptied
+                             tables; erased people stay unreadable. Follows the run to its end.
+
+The dlq and replay commands reach a running "npm start" through <data-dir>/runtime.json (--data-dir, default
 PRISME_DATA_DIR or .prisme-local); on AWS set EVENTS_QUEUE_URL and DEAD_LETTER_QUEUE_URL (outputs of
-the PrismeData stack) and the usual AWS credentials.
+the PrismeData stack) and the usual AWS credentials; replay calls the admin API (--url and --token for
+an API behind a JWT authorizer).
 `;
 
 type Reader = (key: string) => Promise<Buffer | undefined>;
@@ -158,6 +166,41 @@ async function dlqCommand(args: string[]): Promise<number> {
   return 2;
 }
 
+async function replayCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, 'data-dir': { type: 'string' } } });
+  if (!values.from || !values.to) {
+    console.error('replay needs --from and --to (days, YYYY-MM-DD)');
+    return 2;
+  }
+  let url = values.url;
+  let token = values.token;
+  if (!url) {
+    const dataDir = values['data-dir'] ?? process.env.PRISME_DATA_DIR ?? '.prisme-local';
+    const runtimeFile = join(dataDir, 'runtime.json');
+    if (!existsSync(runtimeFile)) throw new Error(`no running Prisme in ${dataDir} (no runtime.json); give --url and --token`);
+    url = (JSON.parse(readFileSync(runtimeFile, 'utf8')) as { url: string }).url;
+    token ??= process.env.PRISME_ADMIN_TOKEN ?? (JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminToken: string }).adminToken;
+  }
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const answer = (await response.json()) as Record<string, any>;
+    if (!response.ok) throw new Error(`${response.status} ${answer.error?.message ?? JSON.stringify(answer)}`);
+    return answer;
+  };
+  const { runId } = await call('POST', '/v1/jobs/replay', { from: values.from, to: values.to });
+  console.log(`Replay ${runId}: ${values.from} to ${values.to}`);
+  for (;;) {
+    const run = await call('GET', `/v1/jobs/replay/runs/${runId}`);
+    const p = run.progress ?? {};
+    if (run.status === 'succeeded' || run.status === 'failed') {
+      console.log(`${run.status}: ${p.events ?? 0} events from ${p.objects ?? 0} archive objects sent again${p.unreadable ? `, ${p.unreadable} unreadable (erased people)` : ''}.`);
+      return run.status === 'succeeded' ? 0 : 1;
+    }
+    if (p.day) console.log(`  ${p.day}: ${p.events ?? 0} events so far`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 const [command, ...args] = process.argv.slice(2);
 try {
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -167,6 +210,8 @@ try {
     process.exit(await verifyCommand(args[0]));
   } else if (command === 'dlq') {
     process.exit(await dlqCommand(args));
+  } else if (command === 'replay') {
+    process.exit(await replayCommand(args));
   } else {
     console.error(`Unknown command "${command}".\n\n${HELP}`);
     process.exit(2);

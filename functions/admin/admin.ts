@@ -58,6 +58,7 @@ import { indicatorModel } from '../../shared/usecases/catalog-view';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/usecases/reevaluate';
 import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
 import { ERASURES_SCOPE, newErasureId } from '../../shared/usecases/erase-profile';
+import { REPLAY_SCOPE } from '../../shared/usecases/replay';
 import { exportedMembers, runScope } from '../../shared/usecases/take-snapshot';
 
 export interface AdminDeps {
@@ -488,15 +489,17 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       deps.logger.info('source revoked', { sourceId: params.sourceId });
       return { statusCode: 204 };
     })
+    .on('POST', '/v1/jobs/replay', async ({ event }) => {
+      const { from, to } = replayInputSchema.parse(jsonBody(event));
+      const runId = newRunId(deps.now());
+      await catalog.putRun(REPLAY_SCOPE, { runId, status: 'requested', startedAt: iso(), progress: { from, to } });
+      await deps.queue.send({ v: 1, kind: 'replay', runId, from, to, day: from });
+      deps.logger.info('replay requested', { runId, from, to });
+      return json(202, { runId, status: 'requested', links: { run: `/v1/jobs/replay/runs/${runId}` } });
+    })
     .on('POST', '/v1/jobs/freeze', async () => {
       const runId = await requestFreeze();
       return json(202, { runId, status: 'requested', links: { run: `/v1/jobs/freeze/runs/${runId}` } });
-    })
-    .on('GET', '/v1/jobs/freeze/runs', async ({ query }) => json(200, { runs: await catalog.listRuns(FREEZE_SCOPE, limitOf(query)) }))
-    .on('GET', '/v1/jobs/freeze/runs/{runId}', async ({ params }) => {
-      const run = await catalog.getRun(FREEZE_SCOPE, params.runId!);
-      if (!run) throw notFound(`freeze run ${params.runId}`);
-      return json(200, run);
     })
     .on('GET', '/v1/indicators', async () => {
       const stored = new Map((await catalog.indicators.list()).map((d) => [d.id, d]));
@@ -548,9 +551,26 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     ...(stored && { updatedAt: stored.updatedAt, evaluation: (await catalog.getRun(INDICATORS_SCOPE, indicatorRunId(id, stored.revision))) ?? null }),
   });
 
+  // The runs of each job: newest first, and one by id.
+  for (const [job, scope] of [['replay', REPLAY_SCOPE], ['freeze', FREEZE_SCOPE]] as const) {
+    router
+      .on('GET', `/v1/jobs/${job}/runs`, async ({ query }) => json(200, { runs: await catalog.listRuns(scope, limitOf(query)) }))
+      .on('GET', `/v1/jobs/${job}/runs/{runId}`, async ({ params }) => {
+        const run = await catalog.getRun(scope, params.runId!);
+        if (!run) throw notFound(`${job} run ${params.runId}`);
+        return json(200, run);
+      });
+  }
+
   const middlewares = deps.adminToken ? [bearerToken(deps.adminToken)] : [];
   return httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares);
 }
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD');
+const replayInputSchema = z
+  .strictObject({ from: day, to: day })
+  .refine((r) => r.from <= r.to, { path: ['to'], message: 'must not be before from' })
+  .refine((r) => Date.parse(r.to) - Date.parse(r.from) <= 400 * 86_400_000, { path: ['to'], message: 'at most 400 days after from' });
 
 const approvalInputSchema = z.strictObject({ approvedBy: z.string().trim().min(1).max(200).optional() });
 

@@ -10,6 +10,7 @@ import { PoisonMessageError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { eraseProfile, type ErasureDeps } from '../../shared/usecases/erase-profile';
+import { replayStep } from '../../shared/usecases/replay';
 import { evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
 
 export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger'> {
@@ -29,7 +30,7 @@ function parseMessage(record: SQSRecord): QueueMessage {
   }
   const kind = (message as { kind?: unknown })?.kind;
   if (kind === 'events' && Array.isArray((message as { events?: unknown }).events)) return message as QueueMessage;
-  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators' || kind === 'erase-profile') return message as QueueMessage;
+  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators' || kind === 'erase-profile' || kind === 'replay') return message as QueueMessage;
   throw new PoisonMessageError(`unknown message kind ${JSON.stringify(kind)}`);
 }
 
@@ -68,9 +69,14 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         } else if (message.kind === 'evaluate-indicators') {
           const outcome = await evaluateIndicatorsStep(message, deps);
           logger.info('indicator re-evaluation step', { definition: message.definition, revision: message.revision, outcome });
-        } else {
+        } else if (message.kind === 'erase-profile') {
           // Erased already (a redelivery) when the profile is gone: nothing left to do.
           await eraseProfile(message.profileId, message.erasureId, deps);
+        } else if (deps.archive) {
+          const outcome = await replayStep(message, { ...deps, archive: deps.archive });
+          logger.info('replay step', { runId: message.runId, day: message.day, outcome });
+        } else {
+          throw new PoisonMessageError('replay needs the archive, and this processor has none');
         }
       } catch (error) {
         await fail(record, error as Error);

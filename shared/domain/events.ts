@@ -112,6 +112,8 @@ export interface EnrichedEvent {
   receivedAt: string;
   channel: Channel;
   sourceId: string;
+  /** Sent again from the archive by a replay: folded only if its profile has not seen it (see `foldEvents`). */
+  replayed?: true;
 }
 
 export interface Rejection {

@@ -54,6 +54,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
   }
   if (categories) mergeInterests(merged, loser, categories);
   mergeConsents(merged, loser);
+  if ((loser.liveWatermark ?? -Infinity) > (merged.liveWatermark ?? -Infinity)) merged.liveWatermark = loser.liveWatermark;
   merged.pushToken ??= loser.pushToken;
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
   merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);

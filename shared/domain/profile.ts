@@ -87,6 +87,8 @@ export interface Profile {
   consents?: Consents;
   /** The latest push token (Segment's `context.device.token`): the address of the push channel. */
   pushToken?: string;
+  /** Epoch ms: the latest `receivedAt` among the live (not replayed) events folded. A replay folds only later ones. */
+  liveWatermark?: number;
 }
 
 export function newProfile(profileId: string, at: string): Profile {
@@ -202,10 +204,14 @@ export function foldEvents(
   const limits: LimitReached[] = [];
 
   for (const event of events) {
-    if (seenInBatch.has(event.messageId) || hasSeen(profile, event.messageId)) {
+    const received = Date.parse(event.receivedAt);
+    // A replayed event the profile had folded live (it came before the latest live one) is a duplicate too.
+    const replayedSeen = event.replayed === true && received <= (profile.liveWatermark ?? -Infinity);
+    if (seenInBatch.has(event.messageId) || hasSeen(profile, event.messageId) || replayedSeen) {
       duplicates.push(event);
       continue;
     }
+    if (!event.replayed && received > (profile.liveWatermark ?? -Infinity)) profile.liveWatermark = received;
     seenInBatch.add(event.messageId);
     applied.push(event);
     foldOne(profile, event, specs, now, limits);

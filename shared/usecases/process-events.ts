@@ -28,7 +28,7 @@ export interface ProcessEventsDeps {
   /** Profiles written at once; bounded so a large batch does not flood DynamoDB. */
   concurrency: number;
   /** Where raw events are archived (sealed per person); no archive when absent. */
-  archive?: Pick<ObjectStore, 'put'>;
+  archive?: Pick<ObjectStore, 'put' | 'list' | 'get'>;
   identity?: IdentityConfig;
 }
 
@@ -134,7 +134,9 @@ async function archiveBatch(written: Array<[string, { events: EnrichedEvent[]; o
   if (written.length === 0) return;
   try {
     const keys = await deps.identities.archiveKeys(written.map(([profileId]) => profileId), newArchiveKey);
-    const records = written.flatMap(([profileId, group]) => group.events.map((event) => seal(event, profileId, keys.get(profileId)!)));
+    // Replayed events came from the archive: they are there already.
+    const records = written.flatMap(([profileId, group]) => group.events.filter((e) => !e.replayed).map((event) => seal(event, profileId, keys.get(profileId)!)));
+    if (records.length === 0) return;
     await deps.archive!.put(archiveKey(records), gzipSync(`${records.map((r) => JSON.stringify(r)).join('\n')}\n`), 'application/gzip');
   } catch (error) {
     deps.logger.error('archive write failed: the batch will be retried', { error: error as Error });

@@ -54,6 +54,9 @@ export async function emulatedStores() {
   return {
     s3,
     bucket: prefix,
+    /** For tests that must reach under the stores (emptying a table). */
+    dynamo,
+    tableOf: nameOf,
     profiles: new DynamoProfileStore(dynamo, nameOf('profiles')),
     identities: new DynamoIdentityStore(dynamo, nameOf('identities')),
     memberships: new DynamoMembershipStore(dynamo, nameOf('memberships')),

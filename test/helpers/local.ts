@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { startLocal, type LocalOptions, type LocalRuntime } from '../../local/runtime';
 
 /** A local runtime in a fresh data folder, quiet, with fast retries. */
@@ -15,6 +16,18 @@ export async function startTestRuntime(options: Partial<LocalOptions> = {}): Pro
     logLevel: 'SILENT',
     ...options,
   });
+}
+
+/** A local runtime for the tests of one file: started before them, stopped after. */
+export function useTestRuntime(options: Partial<LocalOptions> = {}): () => LocalRuntime {
+  let runtime: LocalRuntime | undefined;
+  beforeAll(async () => {
+    runtime = await startTestRuntime(options);
+  }, 120_000);
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+  return () => runtime!;
 }
 
 /** A tiny admin API client: bearer token, JSON in and out. */

@@ -4,6 +4,10 @@ import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { unseal, type ArchivedEvent } from '../../shared/domain/archive';
 import { eraseProfile } from '../../shared/usecases/erase-profile';
+import { replayStep } from '../../shared/usecases/replay';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import type { EnrichedEvent } from '../../shared/domain/events';
+import type { QueueMessage } from '../../shared/adapters/sqs/event-queue';
 import type { Segment } from '../../shared/domain/segments';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/identity';
 import { isStageSegmentId } from '../../shared/domain/stages';
@@ -269,5 +273,50 @@ describe('processEvents', () => {
     const after = await stores.identities.archiveKeys([owner], () => 'a-brand-new-key-that-cannot-open-the-old-records=');
     expect(after.get(owner)).not.toBe(keys.get(owner));
     expect(unseal(mine, after.get(owner))).toBeUndefined();
+  });
+
+  it('replays the archive: nothing changes in live profiles, and emptied tables are rebuilt', async () => {
+    const archived = { ...deps, archive: stores.objects };
+    // More events than a profile's message ring remembers (64): the live watermark is what recognises them.
+    const events = Array.from({ length: 70 }, (_, i) =>
+      anEvent({ userId: 'rebuilt', messageId: `r${i}`, channel: 'store', at: `2026-03-${i < 40 ? 11 : 13}T10:${String(i % 60).padStart(2, '0')}:00.000Z`, properties: { revenue: 10 } }),
+    );
+    await processEvents(sourced(events.slice(0, 40), 'b1'), archived);
+    await processEvents(sourced(events.slice(40), 'b2'), archived); // two archive objects
+    const before = (await stores.profiles.get((await ownerOf('userId', 'rebuilt'))!))!;
+    expect(before.channels).toEqual({ store: 70 });
+
+    /** Runs a replay of those days to its end, and processes what it sends, as the queue would. */
+    const replay = async () => {
+      const sent: SourcedEvent[] = [];
+      const steps: Array<Extract<QueueMessage, { kind: 'replay' }>> = [];
+      const queue = {
+        sendEvents: async (e: readonly EnrichedEvent[]) => void sent.push(...sourced([...e], 'replay')),
+        send: async (next: QueueMessage) => void steps.push(next as Extract<QueueMessage, { kind: 'replay' }>),
+      };
+      // Archived by the day they were received: the 11th (first batch) and the 13th.
+      let message: Extract<QueueMessage, { kind: 'replay' }> | undefined = { v: 1, kind: 'replay', runId: `r${Date.now()}`, from: '2026-03-10', to: '2026-03-14', day: '2026-03-10' };
+      while (message) {
+        await replayStep(message, { catalog: stores.catalog, identities: stores.identities, archive: stores.objects, queue });
+        message = steps.shift();
+      }
+      expect(sent).toHaveLength(70);
+      expect(sent.every((s) => s.event.replayed)).toBe(true);
+      await processEvents(sent, archived);
+    };
+
+    // Into live profiles: they have seen every event, nothing is counted twice.
+    await replay();
+    expect((await stores.profiles.get(before.profileId))!.channels).toEqual({ store: 70 });
+    expect((await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'archive/' }))).Contents).toHaveLength(2); // not archived again
+
+    // Into emptied tables (the archive keys kept): the profile comes back as it was.
+    await stores.dynamo.send(new DeleteCommand({ TableName: stores.tableOf('profiles'), Key: { profileId: before.profileId } }));
+    await stores.dynamo.send(new DeleteCommand({ TableName: stores.tableOf('identities'), Key: { identifier: 'userId:rebuilt' } }));
+    await replay();
+    const rebuilt = (await stores.profiles.get((await ownerOf('userId', 'rebuilt'))!))!;
+    expect(rebuilt.profileId).not.toBe(before.profileId);
+    expect(rebuilt.channels).toEqual({ store: 70 });
+    expect(rebuilt.aggregates).toEqual(before.aggregates);
   });
 });

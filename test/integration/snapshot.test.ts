@@ -118,7 +118,7 @@ describe('takeSnapshot', () => {
       (body as { resume?: () => void } | undefined)?.resume?.();
       throw new Error('S3 is down (injected)');
     };
-    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), presignedGetUrl: stores.objects.presignedGetUrl.bind(stores.objects), put: down, putStream: down } };
+    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), presignedGetUrl: stores.objects.presignedGetUrl.bind(stores.objects), list: stores.objects.list.bind(stores.objects), put: down, putStream: down } };
     await expect(takeSnapshot('buyers-email', 'run-2', failing)).rejects.toThrow('S3 is down');
     expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.status).toBe('failed');
     expect(JSON.parse((await read('audiences/buyers-email/latest.json')).toString()).runId).toBe('run-1');

@@ -21,8 +21,8 @@ export interface IdentityStore {
   erasedAmong(keys: readonly string[]): Promise<Set<string>>;
   /** The person came back with consent: the tombstone goes. */
   release(key: string): Promise<void>;
-  /** Each profile's archive key, created on first use (by conditional put, so concurrent writers agree). */
-  archiveKeys(profileIds: readonly string[], create: () => string): Promise<Map<string, string>>;
+  /** Each profile's archive key, created on first use when `create` is given (by conditional put, so concurrent writers agree). */
+  archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>>;
   /** Erasure: without its key, everything archived of a person is unreadable. */
   dropArchiveKeys(profileIds: readonly string[]): Promise<void>;
 }
@@ -91,12 +91,12 @@ export class DynamoIdentityStore implements IdentityStore {
     return new Set(found.map((item) => byTombstone.get(item.identifier)!));
   }
 
-  async archiveKeys(profileIds: readonly string[], create: () => string): Promise<Map<string, string>> {
+  async archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>> {
     const unique = [...new Set(profileIds)];
     const found = await batchGet<{ identifier: string; key: string }>(this.client, this.tableName, unique.map((id) => ({ identifier: archiveKeyItem(id) })));
     const keys = new Map(found.map((item) => [item.identifier.slice('archivekey#'.length), item.key]));
-    for (const profileId of unique.filter((id) => !keys.has(id))) {
-      const key = create();
+    for (const profileId of create ? unique.filter((id) => !keys.has(id)) : []) {
+      const key = create!();
       try {
         await this.client.send(
           new PutCommand({ TableName: this.tableName, Item: { identifier: archiveKeyItem(profileId), key }, ConditionExpression: 'attribute_not_exists(identifier)' }),

@@ -1,4 +1,4 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,8 @@ export interface ObjectStore {
   get(key: string): Promise<Buffer | undefined>;
   /** The object as a stream; undefined when there is no such object. */
   getStream(key: string): Promise<Readable | undefined>;
+  /** Up to `limit` keys under `prefix`, in key order, after `startAfter`; `more` when others follow. */
+  list(prefix: string, startAfter: string | undefined, limit: number): Promise<{ keys: string[]; more: boolean }>;
   /** A URL anyone holding it can GET the object with, for `expiresInSeconds`. */
   presignedGetUrl(key: string, expiresInSeconds: number): Promise<string>;
 }
@@ -40,6 +42,11 @@ export class S3ObjectStore implements ObjectStore {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  async list(prefix: string, startAfter: string | undefined, limit: number): Promise<{ keys: string[]; more: boolean }> {
+    const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, StartAfter: startAfter, MaxKeys: limit }));
+    return { keys: (page.Contents ?? []).map((o) => o.Key!), more: page.IsTruncated === true };
   }
 
   presignedGetUrl(key: string, expiresInSeconds: number): Promise<string> {
