@@ -508,7 +508,9 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     })
     .on('GET', '/v1/indicators/clusters', async () => {
       const run = (await catalog.listRuns(FREEZE_SCOPE, 30)).find((r) => r.status === 'succeeded' && r.progress?.clusters);
-      if (!run) throw notFound('clusters: no freeze has fitted them yet (POST /v1/jobs/freeze runs one now)');
+      if (!run) {
+        throw new ApiError(404, 'not_found', 'no clusters yet: a freeze fits them once enough people have interactions (at least 10 in its sample); POST /v1/jobs/freeze runs one now');
+      }
       return json(200, { runId: run.runId, frozenAt: run.finishedAt, ...(run.progress!.clusters as object) });
     })
     .on('GET', '/v1/indicators/definitions/{definitionId}', async ({ params }) => {
