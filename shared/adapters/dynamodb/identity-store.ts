@@ -1,8 +1,7 @@
-import { BatchGetCommand, type BatchGetCommandOutput, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { batchGet } from './batch-get';
-import { backoff } from './profile-store';
 
 /** Port: which profile owns each identifier. */
 export interface IdentityStore {
@@ -41,20 +40,9 @@ export class DynamoIdentityStore implements IdentityStore {
   ) {}
 
   async owners(keys: readonly string[]): Promise<Map<string, string>> {
-    const owners = new Map<string, string>();
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((identifier) => ({ identifier }));
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of Responses?.[this.tableName] ?? []) owners.set(item.identifier as string, item.profileId as string);
-        pending = UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return owners;
+    const unique = [...new Set(keys)].map((identifier) => ({ identifier }));
+    const items = await batchGet<{ identifier: string; profileId: string }>(this.client, this.tableName, unique, { consistentRead: true });
+    return new Map(items.map((item) => [item.identifier, item.profileId]));
   }
 
   async repoint(key: string, from: string, to: string): Promise<void> {

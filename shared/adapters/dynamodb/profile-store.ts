@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { VersionConflictError } from '../../errors';
-import { backoff, batchGet } from './batch-get';
+import { batchGet } from './batch-get';
 import type { Profile } from '../../domain/profile';
 
 export interface Page<T> {
@@ -122,4 +122,3 @@ export class DynamoProfileStore implements ProfileStore {
   }
 }
 
-export { backoff };
