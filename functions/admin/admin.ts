@@ -59,7 +59,7 @@ import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/use
 import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
 import { ERASURES_SCOPE, newErasureId } from '../../shared/usecases/erase-profile';
 import { REPLAY_SCOPE } from '../../shared/usecases/replay';
-import { exportedMembers, runScope } from '../../shared/usecases/take-snapshot';
+import { exportSize, runScope } from '../../shared/usecases/take-snapshot';
 
 export interface AdminDeps {
   catalog: CatalogStore;
@@ -406,9 +406,8 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const authorizer = (event.requestContext as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } }).authorizer;
       const jwtCaller = authorizer?.jwt?.claims?.email ?? authorizer?.jwt?.claims?.sub;
       const by = authorizer?.iam?.userArn ?? (typeof jwtCaller === 'string' ? jwtCaller : undefined) ?? approvedBy ?? 'local admin';
-      let size = 0;
-      let holdout = 0;
-      for await (const { heldOut } of exportedMembers(audience, deps)) heldOut ? holdout++ : size++;
+      // Counted as the snapshot's governance counts, so the approved size is the one it compares with.
+      const { members: size, holdout } = await exportSize(audience, deps);
       const approval: Approval = { by, at: iso(), size, audienceRevision: audience.revision };
       const approved: Audience = { ...audience, revision: audience.revision + 1, status: 'approved', approval, updatedAt: iso() };
       await putRevisioned(() => catalog.audiences.put(approved));
