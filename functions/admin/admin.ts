@@ -68,7 +68,7 @@ export interface AdminDeps {
   memberships: MembershipStore;
   frozen: Pick<FrozenStore, 'getMany'>;
   /** Presigns links to ESP files, for ESPs that import from a URL; reads runs for their KPIs. */
-  objects: Pick<ObjectStore, 'presignedGetUrl' | 'get'>;
+  objects: Pick<ObjectStore, 'presignedGetUrl' | 'get' | 'getStream'>;
   queue: EventQueue;
   publisher: EventPublisher;
   logger: Logger;

@@ -2,6 +2,7 @@
  * Audiences (activation) and the snapshot files they produce in S3. Pure: no I/O.
  */
 import { Cron } from 'croner';
+import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -181,6 +182,21 @@ export const holdoutFileKey = (audienceId: string, runId: string): string => `ho
 export type SnapshotFileKind = 'members' | 'added' | 'removed';
 export const partFileName = (kind: SnapshotFileKind, part: number, format: SnapshotFormat = 'csv'): string =>
   `${kind}-${String(part).padStart(5, '0')}.${FORMAT_EXTENSIONS[format]}`;
+
+/** The profile id of one line of a CSV (first field; Prisme's ids never need quoting) or JSON Lines file. */
+export function profileIdOfLine(format: Manifest['format'], line: string): string {
+  if (format === 'jsonl.gz') return String((JSON.parse(line) as { profileId: unknown }).profileId);
+  const comma = line.indexOf(',');
+  return comma === -1 ? line : line.slice(0, comma);
+}
+
+/** A Buffer's bytes as the ArrayBuffer Parquet readers take. */
+export const arrayBufferOf = (body: Buffer): ArrayBuffer => body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer;
+
+/** The profile ids of a Parquet part, in order. */
+export async function parquetProfileIds(body: Buffer): Promise<string[]> {
+  return (await parquetReadObjects({ file: arrayBufferOf(body), columns: ['profileId'] })).map((row) => String(row.profileId));
+}
 
 /** How a part's rows become bytes. */
 export interface Encoding {

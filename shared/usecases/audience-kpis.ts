@@ -2,14 +2,13 @@
  * Audience KPIs: size over time from its runs, and conversion of the exported members against the
  * holdout group of one run (an order after the export): the uplift the campaign can claim.
  */
-import { gunzipSync } from 'node:zlib';
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import type { Manifest } from '../domain/audiences';
 import { orderedSince } from '../domain/indicators';
 import { indicatorModel } from './catalog-view';
-import { runScope } from './take-snapshot';
+import { idsInFiles, runScope } from './take-snapshot';
 
 export interface GroupConversion {
   members: number;
@@ -31,7 +30,7 @@ export interface Conversion {
 export interface KpiDeps {
   catalog: CatalogStore;
   profiles: Pick<ProfileStore, 'getMany'>;
-  objects: Pick<ObjectStore, 'get'>;
+  objects: Pick<ObjectStore, 'get' | 'getStream'>;
 }
 
 /** Snapshot runs, newest first, as points of the audience's size over time. */
@@ -48,15 +47,10 @@ export async function audienceSizes(audienceId: string, deps: Pick<KpiDeps, 'cat
   }));
 }
 
-/** Ids in the first column of the CSV files given (the export's members, the holdout group). */
-async function idsOf(keys: readonly string[], objects: KpiDeps['objects'], gzipped = true): Promise<string[]> {
+/** The profile ids of files of a run (the export's members, the holdout group). */
+async function idsOf(keys: readonly string[], format: Manifest['format'], objects: KpiDeps['objects']): Promise<string[]> {
   const ids: string[] = [];
-  for (const key of keys) {
-    const body = await objects.get(key);
-    if (!body) throw new Error(`${key} is missing`);
-    const lines = (gzipped ? gunzipSync(body) : body).toString().split('\n').slice(1);
-    for (const line of lines) if (line) ids.push(line.split(',')[0]!);
-  }
+  for await (const id of idsInFiles(keys, format, objects)) ids.push(id);
   return ids;
 }
 
@@ -81,8 +75,8 @@ export async function conversion(manifest: Manifest, deps: KpiDeps, budgetMs: nu
     }
     return { members, converted, rate: members === 0 ? null : Math.round((converted / members) * 10_000) / 10_000 };
   };
-  const exported = await measure(await idsOf(manifest.files.filter((f) => f.kind === 'members').map((f) => f.key), deps.objects));
-  const holdout = manifest.holdout ? await measure(await idsOf([manifest.holdout.key], deps.objects)) : null;
+  const exported = await measure(await idsOf(manifest.files.filter((f) => f.kind === 'members').map((f) => f.key), manifest.format, deps.objects));
+  const holdout = manifest.holdout ? await measure(await idsOf([manifest.holdout.key], 'csv.gz', deps.objects)) : null;
   const uplift = holdout?.rate != null && exported.rate != null ? Math.round((exported.rate - holdout.rate) * 10_000) / 100 : null;
   return { runId: manifest.runId, exportedAt: manifest.asOf, complete, exported, holdout, uplift };
 }

@@ -6,7 +6,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { parquetReadObjects } from 'hyparquet';
 import { PassThrough, Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
@@ -26,6 +25,8 @@ import {
   fieldValue,
   holdReason,
   holdoutFileKey,
+  parquetProfileIds,
+  profileIdOfLine,
   isHeldOut,
   type Audience,
   latestKey,
@@ -339,34 +340,30 @@ export async function readLatest(
   return { latest, manifest: JSON.parse(manifestBody.toString()) as Manifest };
 }
 
-/** Profile ids of a run's member files, in order, read back part by part (CSV and JSON Lines as streams). */
-async function* memberIds(manifest: Manifest | undefined, objects: ObjectStore): AsyncGenerator<string> {
-  for (const file of manifest?.files.filter((f) => f.kind === 'members') ?? []) {
-    if (manifest!.format === 'parquet') {
-      const body = await objects.get(file.key);
-      if (!body) throw new Error(`previous run file ${file.key} is missing`);
-      const rows = await parquetReadObjects({ file: body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer, columns: ['profileId'] });
-      for (const row of rows) yield String(row.profileId);
+/** Profile ids in files of a run, in order, read back part by part (CSV and JSON Lines as streams). */
+export async function* idsInFiles(keys: readonly string[], format: Manifest['format'], objects: Pick<ObjectStore, 'get' | 'getStream'>): AsyncGenerator<string> {
+  for (const key of keys) {
+    if (format === 'parquet') {
+      const body = await objects.get(key);
+      if (!body) throw new Error(`run file ${key} is missing`);
+      yield* await parquetProfileIds(body);
       continue;
     }
-    const body = await objects.getStream(file.key);
-    if (!body) throw new Error(`previous run file ${file.key} is missing`);
-    let header = manifest!.format === 'csv.gz';
+    const body = await objects.getStream(key);
+    if (!body) throw new Error(`run file ${key} is missing`);
+    let header = format === 'csv.gz';
     for await (const line of createInterface({ input: body.pipe(createGunzip()), crlfDelay: Infinity })) {
       if (header) {
         header = false;
         continue;
       }
-      if (!line) continue;
-      if (manifest!.format === 'jsonl.gz') yield String((JSON.parse(line) as { profileId: string }).profileId);
-      else {
-        // Ids are Prisme's own and never need CSV quoting.
-        const comma = line.indexOf(',');
-        yield comma === -1 ? line : line.slice(0, comma);
-      }
+      if (line) yield profileIdOfLine(format, line);
     }
   }
 }
+
+const memberIds = (manifest: Manifest | undefined, objects: ObjectStore): AsyncGenerator<string> =>
+  idsInFiles(manifest?.files.filter((f) => f.kind === 'members').map((f) => f.key) ?? [], manifest?.format ?? 'csv.gz', objects);
 
 /**
  * The file of the audience's ESP preset, written alongside the run in its own folder. Braze takes

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
-import type { Manifest } from '../domain/audiences';
+import { parquetMetadata, parquetSchema } from 'hyparquet';
+import { arrayBufferOf, parquetProfileIds, profileIdOfLine, type Manifest } from '../domain/audiences';
 
 export interface FileCheck {
   key: string;
@@ -69,10 +69,8 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
 /** The columns and the profile ids of one file, in any snapshot format. */
 async function decode(format: Manifest['format'], body: Buffer): Promise<{ columns?: string[]; ids: string[] }> {
   if (format === 'parquet') {
-    const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer;
-    const columns = parquetSchema(parquetMetadata(file)).children.map((c) => c.element.name);
-    const rows = await parquetReadObjects({ file, columns: ['profileId'] });
-    return { columns, ids: rows.map((r) => String(r.profileId)) };
+    const columns = parquetSchema(parquetMetadata(arrayBufferOf(body))).children.map((c) => c.element.name);
+    return { columns, ids: await parquetProfileIds(body) };
   }
   const lines = gunzipSync(body).toString().split('\n').filter(Boolean);
   if (format === 'jsonl.gz') {
@@ -81,5 +79,5 @@ async function decode(format: Manifest['format'], body: Buffer): Promise<{ colum
     return { columns: objects[0] ? Object.keys(objects[0]) : undefined, ids: objects.map((o) => String(o.profileId)) };
   }
   const [header = '', ...rows] = lines;
-  return { columns: header.split(','), ids: rows.map((row) => (row.indexOf(',') === -1 ? row : row.slice(0, row.indexOf(',')))) };
+  return { columns: header.split(','), ids: rows.map((row) => profileIdOfLine(format, row)) };
 }
