@@ -5,7 +5,8 @@
  *   dlq inspect | dlq redrive                   the dead-letter queue
  *   replay --from <day> --to <day>              archived events through the processor again
  */
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../shared/adapters/s3/object-store';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LatestPointer, Manifest } from '../shared/domain/audiences';
@@ -52,16 +53,8 @@ type Reader = (key: string) => Promise<Buffer | undefined>;
 
 /** Reads S3 keys, from a bucket. */
 function s3Reader(bucket: string): Reader {
-  const client = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
-  return async (key) => {
-    try {
-      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return Buffer.from(await Body!.transformToByteArray());
-    } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
-  };
+  const objects = new S3ObjectStore(new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) }), bucket);
+  return (key) => objects.get(key);
 }
 
 /** A file on disk by name, as downloaded, or as s3rver stores objects (`<name>._S3rver_object`). */
