@@ -201,7 +201,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const view = await profileView(profile);
       const events: Record<string, Record<string, Array<{ day: string; count: number }>>> = {};
       for (const [key, buckets] of Object.entries(profile.aggregates)) {
-        if (isSpecKey(key) || key.split('|')[1] === '*') continue;
+        if (isSpecKey(key)) continue; // aggregates kept for segments (filtered, valued, timed), not counts of all occurrences
         const [event, channel] = key.split('|') as [string, string];
         const days: Array<{ day: string; count: number }> = [];
         for (let i = 0; i < buckets.length; i += 2) days.push({ day: new Date(buckets[i]! * 86_400_000).toISOString().slice(0, 10), count: buckets[i + 1]! });

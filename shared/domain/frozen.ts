@@ -54,7 +54,7 @@ export function featuresOf(profile: Profile, now: number, model: IndicatorModel)
   let firstOrderDay = Infinity;
   let lastOrderDay = -Infinity;
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
-    if (isSpecKey(key) || key.split('|')[1] === '*') continue;
+    if (isSpecKey(key)) continue; // filtered, valued and timed aggregates: the plain counts are read here
     const [event, channel] = key.split('|') as [string, string];
     const significant = !insignificant.has(event);
     const purchase = event === settings.purchases.event;

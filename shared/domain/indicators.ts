@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { VALUE_STRIDE, aggregateSpec, isTimesKey, occurrenceSpec, propertyFilterSchema, timesKey, type AggregateSpec, type PropertyFilter } from './aggregates';
 import { interestsAt, type CategoryRule } from './categories';
 import { CHANNELS, type Channel } from './events';
-import { DAY_MS, isSpecKey, type Profile } from './profile';
+import { DAY_MS, aggregateKey, isSpecKey, type Profile } from './profile';
 import { dayIndex } from './time';
 
 const eventName = z.string().min(1).max(200);
@@ -403,7 +403,7 @@ export function orderedSince(profile: Profile, since: number, model: IndicatorMo
   if (instants?.[0] !== undefined && instants[0] * 1000 > since) return true;
   const firstDay = dayIndex(since) + 1;
   for (const channel of CHANNELS) {
-    const buckets = profile.aggregates[`${model.settings.purchases.event}|${channel}`];
+    const buckets = profile.aggregates[aggregateKey(model.settings.purchases.event, channel)];
     if (buckets && buckets.length > 0 && buckets[0]! >= firstDay) return true;
   }
   return false;
