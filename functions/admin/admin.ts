@@ -54,7 +54,7 @@ import { ApiError, VersionConflictError, badRequest, conflict, notFound } from '
 import { header, httpHandler, json, jsonBody, secretsEqual, type HttpEvent, type HttpHandler, type HttpResult } from '../../shared/http/api';
 import { Router } from '../../shared/http/router';
 import type { Logger } from '../../shared/logger';
-import { indicatorModel } from '../../shared/usecases/catalog-view';
+import { indicatorModel, segmentsWithModel } from '../../shared/usecases/catalog-view';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/usecases/reevaluate';
 import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
 import { ERASURES_SCOPE, newErasureId } from '../../shared/usecases/erase-profile';
@@ -110,7 +110,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
   };
 
   const profileView = async (profile: Profile) => {
-    const [segments, model] = await Promise.all([catalog.segments.list(), indicatorModel(catalog)]);
+    const { segments, model } = await segmentsWithModel(catalog);
     const { values, frozenAt } = await indicatorsOf(profile, model);
     // Stage memberships show as indicators (lifecycle_stage, intent_stage), not among the segments.
     const names = new Map(segments.filter((s) => !s.managedBy).map((s) => [s.id, s.name]));
@@ -258,18 +258,15 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     })
     .on('POST', '/v1/segments/preview', async ({ event }) => {
       const { condition } = previewInputSchema.parse(jsonBody(event));
+      const { segments, model } = await segmentsWithModel(catalog);
       try {
-        orderByDependencies([...(await catalog.segments.list()), { id: '(preview)', condition }]);
+        orderByDependencies([...segments, { id: '(preview)', condition }]);
       } catch (error) {
         if (error instanceof SegmentGraphError) throw badRequest(error.message, [{ path: 'condition', message: error.message }]);
         throw error;
       }
       // Filtered figures, sequences and sub-day windows only exist once a saved segment (or an indicator) asks for them.
-      const model = await indicatorModel(catalog);
-      const maintained = new Set([
-        ...model.specs.map((spec) => spec.id),
-        ...(await catalog.segments.list()).flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id)),
-      ]);
+      const maintained = new Set([...model.specs.map((spec) => spec.id), ...segments.flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id))]);
       const missing = aggregateSpecsOf(condition).filter((spec) => !maintained.has(spec.id));
       const preview = await previewSegment(condition, model, dependenciesOf(condition).indicators.some(isFrozenIndicator), deps);
       return json(200, {
@@ -300,7 +297,8 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const id = params.segmentId!;
       if (!SEGMENT_ID_PATTERN.test(id)) throw badRequest('segment id must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit', [{ path: 'segmentId', message: 'invalid id' }]);
       const input = segmentInputSchema.parse(jsonBody(event));
-      const others = (await catalog.segments.list()).filter((s) => s.id !== id);
+      const { segments, model } = await segmentsWithModel(catalog);
+      const others = segments.filter((s) => s.id !== id);
       if (others.length >= MAX_SEGMENTS) {
         throw conflict(`a catalog holds at most ${MAX_SEGMENTS} segments; delete one first`);
       }
@@ -310,8 +308,8 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         if (error instanceof SegmentGraphError) throw badRequest(error.message, [{ path: 'condition', message: error.message }]);
         throw error;
       }
-      const existing = await catalog.segments.get(id);
-      if (existing?.managedBy) throw conflict(`segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`);
+      // A stage segment is refused by the catalog's own put (409), like its deletion.
+      const existing = segments.find((s) => s.id === id);
       const segment: Segment = {
         ...input,
         id,
@@ -323,7 +321,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         aggregatesSince: aggregatesSince(
           input.condition,
           existing ? [...others, existing] : others,
-          (await indicatorModel(catalog)).specs,
+          model.specs,
           deps.now() + deps.segmentEvaluationDelaySeconds * 1000,
         ),
       };

@@ -4,7 +4,7 @@
  * listed, evaluated and exported like any segment but not replaced or deleted.
  */
 import type { CatalogStore, Collection } from '../adapters/dynamodb/catalog-store';
-import { compileIndicators, type IndicatorModel } from '../domain/indicators';
+import { compileIndicators, type IndicatorDefinition, type IndicatorModel } from '../domain/indicators';
 import { compileCatalog, type CompiledCatalog, type Segment } from '../domain/segments';
 import { isStageSegmentId, stageSegments } from '../domain/stages';
 import { conflict } from '../errors';
@@ -13,13 +13,15 @@ export async function indicatorModel(store: Pick<CatalogStore, 'indicators'>): P
   return compileIndicators(await store.indicators.list());
 }
 
+const stagesOf = (definitions: readonly IndicatorDefinition[], model = compileIndicators(definitions)): Segment[] =>
+  stageSegments(model, definitions.map((d) => d.updatedAt).sort().at(-1));
+
+/** The stored segments behind each wrapped store, for reading them with the definitions in one go. */
+const storedSegments = new WeakMap<object, Collection<Segment>>();
+
 function managed(store: CatalogStore): Collection<Segment> {
   const stored = store.segments;
-  const stages = async () => {
-    const definitions = await store.indicators.list();
-    const updatedAt = definitions.map((d) => d.updatedAt).sort().at(-1);
-    return stageSegments(compileIndicators(definitions), updatedAt);
-  };
+  const stages = async () => stagesOf(await store.indicators.list());
   const refuse = (id: string) =>
     conflict(`segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`);
   return {
@@ -42,17 +44,26 @@ function managed(store: CatalogStore): Collection<Segment> {
 /** Wraps a catalog store so its `segments` include the managed stage segments. */
 export function withManagedSegments<T extends CatalogStore>(store: T): T {
   const segments = managed(store);
-  return new Proxy(store, {
+  const wrapped = new Proxy(store, {
     get(target, property, receiver) {
       if (property === 'segments') return segments;
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+  storedSegments.set(wrapped, store.segments);
+  return wrapped;
+}
+
+/** Every segment (stage ones included) and the indicator model, reading the definitions once. */
+export async function segmentsWithModel(store: CatalogStore): Promise<{ segments: Segment[]; model: IndicatorModel }> {
+  const [own, definitions] = await Promise.all([(storedSegments.get(store) ?? store.segments).list(), store.indicators.list()]);
+  const model = compileIndicators(definitions);
+  return { segments: [...own, ...stagesOf(definitions, model)], model };
 }
 
 /** Fresh, uncached: segments (stage ones included) compiled with the current indicator definitions. */
 export async function loadCatalog(store: CatalogStore): Promise<CompiledCatalog> {
-  const [segments, model] = await Promise.all([store.segments.list(), indicatorModel(store)]);
+  const { segments, model } = await segmentsWithModel(store);
   return compileCatalog(segments, model);
 }
