@@ -109,17 +109,31 @@ async function verifyCommand(target: string | undefined): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+interface LocalRuntimeFile {
+  pid: number;
+  url: string;
+  endpoints: { sqs: string };
+  queues: { events: string; deadLetter: string };
+}
+
+/** The `npm start` running in the data folder, from its runtime.json; undefined when there is none. */
+function localRuntime(dataDirOption: string | undefined): { dataDir: string; runtime?: LocalRuntimeFile } {
+  const dataDir = dataDirOption ?? process.env.PRISME_DATA_DIR ?? '.prisme-local';
+  const runtimeFile = join(dataDir, 'runtime.json');
+  if (!existsSync(runtimeFile)) return { dataDir };
+  const runtime = JSON.parse(readFileSync(runtimeFile, 'utf8')) as LocalRuntimeFile;
+  try {
+    process.kill(runtime.pid, 0);
+  } catch {
+    throw new Error(`the Prisme in ${dataDir} (process ${runtime.pid}) is not running: start it with npm start`);
+  }
+  return { dataDir, runtime };
+}
+
 /** The queues of a running local Prisme, or of AWS from the environment. */
 function deadLetters(options: { 'data-dir'?: string }): DeadLetters {
-  const dataDir = options['data-dir'] ?? process.env.PRISME_DATA_DIR ?? '.prisme-local';
-  const runtimeFile = join(dataDir, 'runtime.json');
-  if (existsSync(runtimeFile)) {
-    const runtime = JSON.parse(readFileSync(runtimeFile, 'utf8')) as { pid: number; endpoints: { sqs: string }; queues: { events: string; deadLetter: string } };
-    try {
-      process.kill(runtime.pid, 0);
-    } catch {
-      throw new Error(`the Prisme in ${dataDir} (process ${runtime.pid}) is not running: start it with npm start`);
-    }
+  const { dataDir, runtime } = localRuntime(options['data-dir']);
+  if (runtime) {
     const client = new SQSClient({ endpoint: runtime.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     return new DeadLetters(client, runtime.queues.deadLetter, runtime.queues.events);
   }
@@ -168,10 +182,9 @@ async function replayCommand(args: string[]): Promise<number> {
   let url = values.url;
   let token = values.token;
   if (!url) {
-    const dataDir = values['data-dir'] ?? process.env.PRISME_DATA_DIR ?? '.prisme-local';
-    const runtimeFile = join(dataDir, 'runtime.json');
-    if (!existsSync(runtimeFile)) throw new Error(`no running Prisme in ${dataDir} (no runtime.json); give --url and --token`);
-    url = (JSON.parse(readFileSync(runtimeFile, 'utf8')) as { url: string }).url;
+    const { dataDir, runtime } = localRuntime(values['data-dir']);
+    if (!runtime) throw new Error(`no running Prisme in ${dataDir} (no runtime.json); give --url and --token`);
+    url = runtime.url;
     token ??= process.env.PRISME_ADMIN_TOKEN ?? (JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminToken: string }).adminToken;
   }
   const call = async (method: string, path: string, body?: unknown) => {
