@@ -152,7 +152,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       const indicators = model && { ...model.valuesOf(profile, now), ...frozen };
       const row = columns.map((field) => fieldValue(profile, field, indicators));
       await writers.members.write(row);
-      await esp?.member(profile, row);
+      await esp?.member(row);
       counts.members++;
       // Previous members before this id are gone; this id is new unless it was there before.
       while (previousId !== undefined && previousId < id) {
@@ -393,7 +393,7 @@ class EspWriter {
     this.writer = new PartWriter('members', encoding, deps.objects, () => this.key);
   }
 
-  async member(profile: Profile, row: readonly unknown[]): Promise<void> {
+  async member(row: readonly unknown[]): Promise<void> {
     if (this.preset !== 'braze') await this.write(row);
   }
 
