@@ -666,28 +666,7 @@ export interface ProfileChanges {
 }
 
 /** Ids of the segments a condition refers to. */
-export function segmentReferences(condition: Condition): string[] {
-  switch (condition.type) {
-    case 'and':
-    case 'or':
-      return [...new Set(condition.conditions.flatMap(segmentReferences))];
-    case 'not':
-      return segmentReferences(condition.condition);
-    case 'segment':
-      return [condition.segment];
-    case 'trait':
-    case 'event':
-    case 'performed_date':
-    case 'sequence':
-    case 'stopped':
-    case 'restarted':
-    case 'bucket':
-    case 'indicator':
-      return [];
-    default:
-      return assertUnreachable(condition);
-  }
-}
+export const segmentReferences = (condition: Condition): string[] => dependenciesOf(condition).segments;
 
 export class SegmentGraphError extends Error {
   constructor(
