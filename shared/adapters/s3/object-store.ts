@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
@@ -45,7 +45,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string, startAfter: string | undefined, limit: number): Promise<{ keys: string[]; more: boolean }> {
-    const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, StartAfter: startAfter, MaxKeys: limit }));
+    // ListObjects (v1) with a marker pages exactly like v2's StartAfter. s3rver signs v2's continuation
+    // token with DES, which Node 17+ lacks, so every truncated v2 listing fails locally.
+    const page = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: startAfter, MaxKeys: limit }));
     return { keys: (page.Contents ?? []).map((o) => o.Key!), more: page.IsTruncated === true };
   }
 
