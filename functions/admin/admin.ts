@@ -59,6 +59,7 @@ import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/use
 import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
 import { ERASURES_SCOPE, newErasureId } from '../../shared/usecases/erase-profile';
 import { REPLAY_SCOPE } from '../../shared/usecases/replay';
+import { BACKFILL_SCOPE, backfillRunId } from '../../shared/usecases/backfill';
 import { exportSize, runScope } from '../../shared/usecases/take-snapshot';
 
 export interface AdminDeps {
@@ -310,25 +311,36 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       }
       // A stage segment is refused by the catalog's own put (409), like its deletion.
       const existing = segments.find((s) => s.id === id);
+      const revision = (existing?.revision ?? 0) + 1;
+      const starts = aggregateStarts(input.condition, existing ? [...others, existing] : others, model.specs, deps.now() + deps.segmentEvaluationDelaySeconds * 1000);
       const segment: Segment = {
         ...input,
         id,
-        revision: (existing?.revision ?? 0) + 1,
+        revision,
         languageVersion: CONDITION_LANGUAGE_VERSION,
         status: 'building',
         createdAt: existing?.createdAt ?? iso(),
         updatedAt: iso(),
-        aggregatesSince: aggregatesSince(
-          input.condition,
-          existing ? [...others, existing] : others,
-          model.specs,
-          deps.now() + deps.segmentEvaluationDelaySeconds * 1000,
-        ),
+        ...(Object.keys(starts.specsSince).length > 0 && {
+          aggregatesSince: Object.values(starts.specsSince).sort().at(-1),
+          specsSince: starts.specsSince,
+        }),
       };
       await putRevisioned(() => catalog.segments.put(segment));
+      if (starts.newSpecs.length > 0) {
+        // Older events come from the archive once every processor folds the new aggregates (twice the
+        // delay: the last invocation started before `since` has ended); the first evaluation follows it.
+        const runId = backfillRunId(id, revision);
+        const since = starts.specsSince[starts.newSpecs[0]!]!;
+        const progress = { segmentId: id, revision, specs: starts.newSpecs, since };
+        await catalog.putRun(BACKFILL_SCOPE, { runId, status: 'running', startedAt: iso(), progress });
+        await deps.queue.send({ v: 1, kind: 'backfill', runId, segmentId: id, revision, specs: starts.newSpecs, since }, Math.min(900, 2 * deps.segmentEvaluationDelaySeconds));
+        deps.logger.info('segment saved, backfill requested', { segmentId: id, revision, runId });
+        return json(existing ? 200 : 201, { ...segment, links: { backfill: `/v1/jobs/backfill/runs/${runId}` } });
+      }
       // Existing profiles are evaluated by a job that walks them page by page through the queue.
-      await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: id, revision: segment.revision }, deps.segmentEvaluationDelaySeconds);
-      deps.logger.info('segment saved', { segmentId: id, revision: segment.revision });
+      await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: id, revision }, deps.segmentEvaluationDelaySeconds);
+      deps.logger.info('segment saved', { segmentId: id, revision });
       return json(existing ? 200 : 201, segment);
     })
     .on('GET', '/v1/segments/{segmentId}', async ({ params }) => {
@@ -551,7 +563,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
   });
 
   // The runs of each job: newest first, and one by id.
-  for (const [job, scope] of [['replay', REPLAY_SCOPE], ['freeze', FREEZE_SCOPE]] as const) {
+  for (const [job, scope] of [['replay', REPLAY_SCOPE], ['freeze', FREEZE_SCOPE], ['backfill', BACKFILL_SCOPE]] as const) {
     router
       .on('GET', `/v1/jobs/${job}/runs`, async ({ query }) => json(200, { runs: await catalog.listRuns(scope, limitOf(query)) }))
       .on('GET', `/v1/jobs/${job}/runs/{runId}`, async ({ params }) => {
@@ -614,16 +626,29 @@ async function previewSegment(condition: Condition, model: IndicatorModel, needs
 }
 
 /**
- * When a condition needs aggregates no other segment maintains, processors fold them only once
- * their catalog cache has caught up: from `foldedFrom` on. Aggregates shared with other segments
- * keep the start those segments recorded.
+ * When a condition needs aggregates no other segment maintains (`newSpecs`), live events fold into
+ * them once every processor's catalog cache has caught up: those received from `foldedFrom` on; a
+ * backfill adds the older ones. Aggregates shared with other segments keep the start they recorded
+ * (none once whole); indicators' aggregates are whole from the start.
  */
-function aggregatesSince(condition: Condition, others: readonly Segment[], indicatorSpecs: readonly AggregateSpec[], foldedFrom: number): string | undefined {
-  // Indicators' aggregates are kept from the start (or from when their definition was last changed).
-  const since = new Map<string, string | undefined>(indicatorSpecs.map((spec) => [spec.id, undefined]));
-  for (const other of others) for (const spec of aggregateSpecsOf(other.condition)) since.set(spec.id, other.aggregatesSince);
-  const starts = aggregateSpecsOf(condition).map((spec) => (since.has(spec.id) ? since.get(spec.id) : new Date(foldedFrom).toISOString()));
-  return starts.filter((at): at is string => at !== undefined).sort().at(-1);
+function aggregateStarts(condition: Condition, others: readonly Segment[], indicatorSpecs: readonly AggregateSpec[], foldedFrom: number) {
+  const whole = new Set(indicatorSpecs.map((spec) => spec.id));
+  const since = new Map<string, string>();
+  for (const other of others) {
+    for (const spec of aggregateSpecsOf(other.condition)) {
+      const start = other.specsSince?.[spec.id];
+      if (start) since.set(spec.id, start);
+      else whole.add(spec.id);
+    }
+  }
+  const specsSince: Record<string, string> = {};
+  const newSpecs: string[] = [];
+  for (const spec of aggregateSpecsOf(condition)) {
+    if (whole.has(spec.id)) continue;
+    if (!since.has(spec.id)) newSpecs.push(spec.id);
+    specsSince[spec.id] = since.get(spec.id) ?? new Date(foldedFrom).toISOString();
+  }
+  return { specsSince, newSpecs };
 }
 
 async function putRevisioned(write: () => Promise<void>): Promise<void> {

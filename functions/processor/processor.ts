@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/logger';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { eraseProfile, type ErasureDeps } from '../../shared/usecases/erase-profile';
 import { replayStep } from '../../shared/usecases/replay';
+import { backfillStep } from '../../shared/usecases/backfill';
 import { evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
 
 export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger'> {
@@ -30,7 +31,7 @@ function parseMessage(record: SQSRecord): QueueMessage {
   }
   const kind = (message as { kind?: unknown })?.kind;
   if (kind === 'events' && Array.isArray((message as { events?: unknown }).events)) return message as QueueMessage;
-  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators' || kind === 'erase-profile' || kind === 'replay') return message as QueueMessage;
+  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators' || kind === 'erase-profile' || kind === 'replay' || kind === 'backfill') return message as QueueMessage;
   throw new PoisonMessageError(`unknown message kind ${JSON.stringify(kind)}`);
 }
 
@@ -72,6 +73,9 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         } else if (message.kind === 'erase-profile') {
           // Erased already (a redelivery) when the profile is gone: nothing left to do.
           await eraseProfile(message.profileId, message.erasureId, deps);
+        } else if (message.kind === 'backfill') {
+          const outcome = await backfillStep(message, deps);
+          logger.info('backfill step', { runId: message.runId, outcome });
         } else if (deps.archive) {
           const outcome = await replayStep(message, { ...deps, archive: deps.archive });
           logger.info('replay step', { runId: message.runId, day: message.day, outcome });

@@ -77,6 +77,11 @@ export function addTime(times: number[], seconds: number): void {
 }
 
 export interface CompiledSpec extends AggregateSpec {
+  /**
+   * Epoch ms: live events received before this are left out, because a backfill from the archive
+   * adds them (a spec a new segment introduced). Absent once the spec holds every event.
+   */
+  receivedFrom?: number;
   /** The value to fold for this event, or undefined when the event does not qualify. */
   valueOf(event: EnrichedEvent, now: number): number | undefined;
 }
@@ -91,11 +96,12 @@ const readPath = (properties: Record<string, unknown>, path: string): unknown =>
   return current;
 };
 
-export function compileSpec(spec: AggregateSpec): CompiledSpec {
+export function compileSpec(spec: AggregateSpec, receivedFrom?: number): CompiledSpec {
   const filters = spec.where.map((f) => ({ path: f.property, test: compileComparison(f.operator, f.value) }));
   const channels = spec.channels ? new Set<string>(spec.channels) : undefined;
   return {
     ...spec,
+    ...(receivedFrom !== undefined && { receivedFrom }),
     valueOf(event, now) {
       if (channels && !channels.has(event.channel)) return undefined;
       for (const filter of filters) if (!filter.test(readPath(event.properties, filter.path), now)) return undefined;

@@ -55,6 +55,11 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
   if (categories) mergeInterests(merged, loser, categories);
   mergeConsents(merged, loser);
   if ((loser.liveWatermark ?? -Infinity) > (merged.liveWatermark ?? -Infinity)) merged.liveWatermark = loser.liveWatermark;
+  // A backfill has added every position up to the later of the two markers to one profile or the other.
+  for (const [runId, marker] of Object.entries(loser.backfills ?? {})) {
+    const mine = merged.backfills?.[runId];
+    if (!mine || mine[1] < marker[1]) (merged.backfills ??= {})[runId] = marker;
+  }
   merged.pushToken ??= loser.pushToken;
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
   merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);

@@ -89,6 +89,8 @@ export interface Profile {
   pushToken?: string;
   /** Epoch ms: the latest `receivedAt` among the live (not replayed) events folded. A replay folds only later ones. */
   liveWatermark?: number;
+  /** Backfills under way: run id -> [day index the run started, position of the last archived part added]. */
+  backfills?: Record<string, [number, string]>;
 }
 
 export function newProfile(profileId: string, at: string): Profile {
@@ -257,15 +259,58 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
   const name = behaviourName(event);
   if (name !== undefined) {
     addToBuckets((profile.aggregates[aggregateKey(name, event.channel)] ??= []), dayIndex(at), 1);
-    for (const spec of specs) {
-      if (spec.event !== name) continue;
-      const value = spec.valueOf(event, now);
-      if (value === undefined) continue;
-      if (spec.kind === 'times') addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000));
-      else addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
-    }
+    const received = Date.parse(event.receivedAt);
+    // Older live events of a new spec are the backfill's (replayed ones were never folded: no backfill adds them).
+    foldSpecs(profile, event, name, specs, now, (spec) => spec.receivedFrom === undefined || event.replayed === true || received >= spec.receivedFrom);
   }
   profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
+}
+
+/** Adds an event to the filtered and valued aggregates of the specs that take it; true if any did. */
+function foldSpecs(profile: Profile, event: EnrichedEvent, name: string, specs: readonly CompiledSpec[], now: number, takes: (spec: CompiledSpec) => boolean): boolean {
+  const at = Date.parse(event.timestamp);
+  let folded = false;
+  for (const spec of specs) {
+    if (spec.event !== name || !takes(spec)) continue;
+    const value = spec.valueOf(event, now);
+    if (value === undefined) continue;
+    if (spec.kind === 'times') addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000));
+    else addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
+    folded = true;
+  }
+  return folded;
+}
+
+/** A backfill runs at most this long: its markers on profiles are dropped after it. */
+export const BACKFILL_MAX_DAYS = 30;
+
+/** Archived events a backfill adds to the aggregates of the specs it fills, for one profile. */
+export interface BackfillChange {
+  runId: string;
+  /** Day index the run started, to forget its marker once it cannot run any more. */
+  startDay: number;
+  /** Where in the archive these events are: positions only grow during a run. */
+  position: string;
+  events: readonly EnrichedEvent[];
+  specs: readonly CompiledSpec[];
+}
+
+/**
+ * Adds archived events to the aggregates of the backfilled specs, in place, unless the profile has
+ * already taken this position of the run (a redelivered step): true when the profile changed.
+ */
+export function foldBackfill(profile: Profile, change: BackfillChange, now: number, limits: LimitReached[] = []): boolean {
+  const marker = profile.backfills?.[change.runId];
+  if (marker && marker[1] >= change.position) return false;
+  let folded = false;
+  for (const event of change.events) {
+    const name = behaviourName(event);
+    if (name !== undefined && foldSpecs(profile, event, name, change.specs, now, () => true)) folded = true;
+  }
+  if (!folded) return false;
+  (profile.backfills ??= {})[change.runId] = [change.startDay, change.position];
+  pruneAggregates(profile, now, limits);
+  return true;
 }
 
 /** DynamoDB keeps numbers of magnitude 1e-130 to 1e126: JSON allows more. A value holding others is not stored. */
@@ -298,6 +343,10 @@ export function addIdentifier(profile: Profile, id: Identifier, limits?: LimitRe
 }
 
 function pruneAggregates(profile: Profile, now: number, limits: LimitReached[]): void {
+  if (profile.backfills) {
+    for (const [runId, [startDay]] of Object.entries(profile.backfills)) if (startDay < dayIndex(now) - BACKFILL_MAX_DAYS) delete profile.backfills[runId];
+    if (Object.keys(profile.backfills).length === 0) delete profile.backfills;
+  }
   const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
   const lastActive = new Map<string, number>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {

@@ -290,10 +290,13 @@ export interface Segment extends SegmentInput {
   /** `building` until every existing profile has been evaluated once. */
   status: 'building' | 'ready';
   /**
-   * Set when the condition needs filtered or valued aggregates no other segment maintained:
-   * they count events processed from this time on (there is no archive to replay yet).
+   * Set while the condition needs filtered or valued aggregates that count only events received from
+   * this time on: the latest of `specsSince`. Cleared when a backfill from the archive has added the
+   * older ones (or kept, when there is no archive to read).
    */
   aggregatesSince?: string;
+  /** Per aggregate spec id: live events received before this time are left to the backfill. */
+  specsSince?: Record<string, string>;
   /** Stored profiles the first evaluation of this revision has gone through so far. */
   evaluatedProfiles?: number;
   /** When that evaluation finished. */
@@ -847,9 +850,23 @@ export interface CompiledCatalog {
 
 export function compileCatalog(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledCatalog {
   const specs = new Map<string, AggregateSpec>();
-  for (const spec of indicators.specs) specs.set(spec.id, spec);
-  for (const segment of segments) for (const spec of aggregateSpecsOf(segment.condition)) specs.set(spec.id, spec);
+  // When a spec holds live events from (undefined: all of them, so any segment holding it whole wins).
+  const receivedFrom = new Map<string, number | undefined>();
+  for (const spec of indicators.specs) {
+    specs.set(spec.id, spec);
+    receivedFrom.set(spec.id, undefined);
+  }
+  for (const segment of segments) {
+    for (const spec of aggregateSpecsOf(segment.condition)) {
+      specs.set(spec.id, spec);
+      const since = segment.specsSince?.[spec.id];
+      const from = since === undefined ? undefined : Date.parse(since);
+      const known = receivedFrom.has(spec.id) ? receivedFrom.get(spec.id) : from;
+      receivedFrom.set(spec.id, from === undefined || known === undefined ? undefined : Math.min(from, known));
+    }
+  }
   const compiled = orderByDependencies(segments).map(compileSegment);
   const needsFrozen = compiled.some((s) => s.dependsOn.indicators.some(isFrozenIndicator));
-  return { segments: compiled, specs: [...specs.values()].map(compileSpec), indicators, needsFrozen };
+  const compiledSpecs = [...specs.values()].map((spec) => compileSpec(spec, receivedFrom.get(spec.id)));
+  return { segments: compiled, specs: compiledSpecs, indicators, needsFrozen };
 }

@@ -13,7 +13,7 @@ import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, type Identifier } from '../domain/identity';
 import { mergeProfiles } from '../domain/merge';
 import { dueKey, nextCheckAt } from '../domain/next-change';
-import { behaviourName, foldEvents, newProfile, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
+import { behaviourName, foldBackfill, foldEvents, newProfile, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
@@ -44,6 +44,8 @@ export interface ProfileChange {
   absorb?: Profile;
   /** Frozen indicators just computed (by the freeze), instead of the stored ones. */
   frozen?: FrozenValues;
+  /** Archived events for the aggregates a new segment needs; never creates a profile. */
+  backfill?: BackfillChange;
 }
 
 export interface WriteOutcome {
@@ -75,6 +77,7 @@ export class ProfileWriter {
         return this.apply({ ...change, profileId: survivor }, catalog);
       }
       if (current && current.pending.length > 0) await this.applyTransitions(current.pending);
+      if (!current && change.backfill) return { applied: 0, duplicates: 0, transitions: [], written: false }; // erased, or rebuilt without it
 
       const now = this.deps.now();
       const fresh = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
@@ -82,6 +85,7 @@ export class ProfileWriter {
       const base = change.absorb ? mergeProfiles(fresh, change.absorb, now, mergeLimits, catalog.indicators.categoryRule) : fresh;
       const absorbed = base !== fresh;
       const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs, catalog.indicators.categoryRule);
+      const backfilled = change.backfill ? foldBackfill(folded.profile, change.backfill, now, folded.limits) : false;
       const limits = [...mergeLimits, ...folded.limits];
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
@@ -93,7 +97,7 @@ export class ProfileWriter {
       const evaluated: Profile = { ...folded.profile, segments: memberOf };
       const checkAt = nextCheckAt(catalog, evaluated, now);
       const scheduleChanged = (base.nextCheckAt ?? Infinity) !== checkAt;
-      if (folded.applied.length === 0 && transitions.length === 0 && !identifiersChanged && !scheduleChanged) {
+      if (folded.applied.length === 0 && !backfilled && transitions.length === 0 && !identifiersChanged && !scheduleChanged) {
         return { ...outcome, written: false };
       }
 

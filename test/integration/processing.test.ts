@@ -5,10 +5,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { unseal, type ArchivedEvent } from '../../shared/domain/archive';
 import { eraseProfile } from '../../shared/usecases/erase-profile';
 import { replayStep } from '../../shared/usecases/replay';
+import { BACKFILL_SCOPE, backfillStep, type BackfillMessage } from '../../shared/usecases/backfill';
+import { aggregateSpec, emptyWindow, readValues, specKey } from '../../shared/domain/aggregates';
+import { dayIndex } from '../../shared/domain/profile';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import type { QueueMessage } from '../../shared/adapters/sqs/event-queue';
-import type { Segment } from '../../shared/domain/segments';
+import type { Condition, Segment } from '../../shared/domain/segments';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/identity';
 import { isStageSegmentId } from '../../shared/domain/stages';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
@@ -318,5 +321,70 @@ describe('processEvents', () => {
     expect(rebuilt.profileId).not.toBe(before.profileId);
     expect(rebuilt.channels).toEqual({ store: 70 });
     expect(rebuilt.aggregates).toEqual(before.aggregates);
+  });
+
+  it('backfills a new segment\'s aggregates from the archive: every event counted once, however often a step runs', async () => {
+    const now = Date.parse('2026-03-15T12:00:00.000Z');
+    const clock = () => now;
+    const writer = new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger: silentLogger(), now: clock });
+    const archived = { ...deps, writer, archive: stores.objects };
+    const shoes = (userId: string, revenue: number, at: string, messageId: string) =>
+      anEvent({ userId, messageId, at, properties: { category: 'shoes', revenue } });
+    // Before the segment exists: one archive object per batch, more objects than one step reads.
+    const history = [
+      shoes('bf-1', 40, '2026-03-10T09:00:00.000Z', 'h1'),
+      shoes('bf-1', 40, '2026-03-11T09:00:00.000Z', 'h2'),
+      anEvent({ userId: 'bf-1', messageId: 'h3', at: '2026-03-11T10:00:00.000Z', properties: { category: 'hats', revenue: 500 } }),
+      shoes('bf-2', 40, '2026-03-12T09:00:00.000Z', 'h4'),
+      shoes('bf-1', 40, '2026-03-13T09:00:00.000Z', 'h5'),
+      shoes('bf-3', 70, '2026-03-13T10:00:00.000Z', 'h6'),
+      shoes('bf-3', 70, '2026-03-13T11:00:00.000Z', 'h7'),
+    ];
+    for (const [i, event] of history.entries()) await processEvents(sourced([event], `hist-${i}`), archived);
+
+    const since = '2026-03-14T00:00:00.000Z';
+    const condition: Condition = { type: 'event', event: 'Order Completed', where: [{ property: 'category', operator: 'eq', value: 'shoes' }], aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 150 }, within: { days: 30 } };
+    const spec = aggregateSpec('Order Completed', [{ property: 'category', operator: 'eq', value: 'shoes' }], 'revenue');
+    await stores.catalog.segments.put({ id: 'shoe-fans', name: 'Shoe fans', condition, revision: 1, languageVersion: 1, status: 'building', createdAt: since, updatedAt: since, aggregatesSince: since, specsSince: { [spec.id]: since } });
+    // After the save: received before `since` (a processor still catching up) is the backfill's; after, live.
+    await processEvents(sourced([shoes('bf-1', 15, '2026-03-13T23:59:00.000Z', 'late')], 'late'), archived);
+    await processEvents(sourced([shoes('bf-1', 30, '2026-03-14T10:00:00.000Z', 'live')], 'live'), archived);
+    await processEvents(sourced([shoes('bf-2', 30, '2026-03-14T10:00:00.000Z', 'live-2')], 'live-2'), archived);
+
+    const shoeSum = async (userId: string) => {
+      const profile = (await stores.profiles.get((await ownerOf('userId', userId))!))!;
+      return readValues(profile.aggregates[specKey(spec, 'web')] ?? [], dayIndex(now) - 30, emptyWindow()).sum;
+    };
+    expect(await shoeSum('bf-1')).toBe(30); // only the live one so far
+    expect(own((await stores.profiles.get((await ownerOf('userId', 'bf-1'))!))!.segments)).not.toContain('shoe-fans');
+
+    const runId = 'shoe-fans-r1';
+    const first: BackfillMessage = { v: 1, kind: 'backfill', runId, segmentId: 'shoe-fans', revision: 1, specs: [spec.id], since };
+    const sent: QueueMessage[] = [];
+    const backfillDeps = { catalog: stores.catalog, identities: stores.identities, archive: stores.objects, writer, now: clock, queue: { send: async (m: QueueMessage) => void sent.push(m) } };
+    const steps: BackfillMessage[] = [];
+    for (let message: BackfillMessage | undefined = first; message; ) {
+      steps.push(message);
+      await backfillStep(message, backfillDeps);
+      const next = sent.at(-1);
+      message = next?.kind === 'backfill' && !steps.includes(next) ? next : undefined;
+    }
+    expect(steps.length).toBeGreaterThan(1);
+    expect(await shoeSum('bf-1')).toBe(40 * 3 + 15 + 30);
+    expect(await shoeSum('bf-2')).toBe(70);
+    expect(await shoeSum('bf-3')).toBe(140);
+    expect(sent.at(-1)).toEqual({ v: 1, kind: 'evaluate-segment', segmentId: 'shoe-fans', revision: 1 });
+    const run = await stores.catalog.getRun(BACKFILL_SCOPE, runId);
+    expect(run).toMatchObject({ status: 'succeeded', progress: { objects: 10, events: 7, profileWrites: 7 } });
+    expect(await stores.catalog.segments.get('shoe-fans')).not.toHaveProperty('specsSince');
+    expect(await stores.catalog.segments.get('shoe-fans')).not.toHaveProperty('aggregatesSince');
+    // Profiles were evaluated as they took their history: bf-1 is in, the others are not.
+    expect(own((await stores.profiles.get((await ownerOf('userId', 'bf-1'))!))!.segments)).toContain('shoe-fans');
+    expect(own((await stores.profiles.get((await ownerOf('userId', 'bf-3'))!))!.segments)).not.toContain('shoe-fans');
+
+    // Every step delivered again (the queue is at least once): the profiles remember what they took.
+    await stores.catalog.putRun(BACKFILL_SCOPE, { ...run!, status: 'running' });
+    for (const step of steps) await backfillStep(step, backfillDeps);
+    expect([await shoeSum('bf-1'), await shoeSum('bf-2'), await shoeSum('bf-3')]).toEqual([165, 70, 140]);
   });
 });

@@ -23,7 +23,8 @@ export interface SourceRecord {
   revokedAt?: string;
 }
 
-export type RunStatus = 'requested' | 'running' | 'succeeded' | 'failed' | 'held';
+/** `skipped`: there was nothing to do, and the run says why (`progress.reason`). */
+export type RunStatus = 'requested' | 'running' | 'succeeded' | 'failed' | 'held' | 'skipped';
 export interface RunRecord {
   runId: string;
   status: RunStatus;
@@ -70,6 +71,8 @@ export interface CatalogStore {
   markSegmentReady(id: string, revision: number): Promise<void>;
   /** Adds to the count of stored profiles the revision's first evaluation has gone through. */
   addSegmentProgress(id: string, revision: number, profiles: number): Promise<void>;
+  /** Marks aggregate specs as holding every event (a backfill ended) in every segment using them. */
+  clearSpecsSince(specIds: readonly string[]): Promise<void>;
   /** Adds to the per-day entry and exit counters of segments. */
   countTransitions(changes: readonly DailyChanges[]): Promise<void>;
   /** Days from `fromDay` (YYYY-MM-DD) on, oldest first; days without changes are absent. */
@@ -158,6 +161,28 @@ export class DynamoCatalogStore implements CatalogStore {
 
   async markSegmentReady(id: string, revision: number): Promise<void> {
     await this.updateSegment(id, revision, 'SET #status = :ready, readyAt = :at', { ':ready': 'ready', ':at': new Date().toISOString() }, { '#status': 'status' });
+  }
+
+  async clearSpecsSince(specIds: readonly string[]): Promise<void> {
+    const cleared = new Set(specIds);
+    for (const segment of await this.segments.list()) {
+      const since = Object.entries(segment.specsSince ?? {});
+      if (!since.some(([id]) => cleared.has(id))) continue;
+      const left = since.filter(([id]) => !cleared.has(id));
+      const latest = left.map(([, at]) => at).sort().at(-1);
+      // Not a new revision: the condition is unchanged, only what its aggregates hold.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'SEGMENT', sk: segment.id },
+          UpdateExpression: latest ? 'SET specsSince = :left, aggregatesSince = :latest' : 'REMOVE specsSince, aggregatesSince',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: latest ? { ':left': Object.fromEntries(left), ':latest': latest } : undefined,
+        }),
+      ).catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error; // deleted meanwhile
+      });
+    }
   }
 
   /** An update that applies only to the given revision: a newer one runs its own evaluation. */

@@ -8,7 +8,8 @@ export type QueueMessage =
   | { v: 1; kind: 'evaluate-segment'; segmentId: string; revision: number; cursor?: string }
   | { v: 1; kind: 'evaluate-indicators'; definition: string; revision: number; cursor?: string; profiles?: number }
   | { v: 1; kind: 'erase-profile'; profileId: string; erasureId: string }
-  | { v: 1; kind: 'replay'; runId: string; from: string; to: string; day: string; after?: string };
+  | { v: 1; kind: 'replay'; runId: string; from: string; to: string; day: string; after?: string }
+  | { v: 1; kind: 'backfill'; runId: string; segmentId: string; revision: number; specs: string[]; since: string; after?: string };
 
 /** Port: the durable hand-off between ingest and the processor. */
 export interface EventQueue {

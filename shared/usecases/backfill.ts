@@ -1,0 +1,117 @@
+/**
+ * Backfill: when a segment needs filtered or valued aggregates no profile kept yet, live events fold
+ * into them from `since` (the segment's save, plus the processors' cache delay) and this job adds the
+ * older ones from the raw event archive. The partition is by `receivedAt`, fixed at ingest, so every
+ * event is counted once: live if received from `since` on, here if received before.
+ *
+ * Archive objects are read in key order, a few per step (each step a queue message). Each profile
+ * remembers the last position of the run it took (object key, then archived profile id), so a
+ * redelivered step adds nothing twice. At the end the specs are marked whole in every segment, and
+ * the segment's first evaluation over stored profiles starts.
+ */
+import { gunzipSync } from 'node:zlib';
+import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { IdentityStore } from '../adapters/dynamodb/identity-store';
+import type { ObjectStore } from '../adapters/s3/object-store';
+import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
+import { unseal, type ArchivedEvent } from '../domain/archive';
+import type { EnrichedEvent } from '../domain/events';
+import { PROFILE_LIMITS, BACKFILL_MAX_DAYS, behaviourName, dayIndex } from '../domain/profile';
+import { DAY_MS } from '../domain/time';
+import { loadCatalog } from './catalog-view';
+import type { ProfileWriter } from './profile-writer';
+
+export const BACKFILL_SCOPE = 'job#backfill';
+export const backfillRunId = (segmentId: string, revision: number): string => `${segmentId}-r${revision}`;
+const ARCHIVE_PREFIX = 'archive/events/';
+const OBJECTS_PER_STEP = 5;
+
+export interface BackfillDeps {
+  catalog: CatalogStore;
+  identities: Pick<IdentityStore, 'archiveKeys'>;
+  /** Absent when the processor has no archive: the specs then keep counting from `since`. */
+  archive?: Pick<ObjectStore, 'list' | 'get'>;
+  queue: Pick<EventQueue, 'send'>;
+  writer: Pick<ProfileWriter, 'apply'>;
+  now: () => number;
+}
+
+export type BackfillMessage = Extract<QueueMessage, { kind: 'backfill' }>;
+
+const dayOf = (key: string): string => key.slice(ARCHIVE_PREFIX.length + 'dt='.length, ARCHIVE_PREFIX.length + 'dt='.length + 10);
+
+export async function backfillStep(message: BackfillMessage, deps: BackfillDeps): Promise<'continued' | 'done' | 'superseded' | 'skipped' | 'failed'> {
+  const { runId } = message;
+  const run = await deps.catalog.getRun(BACKFILL_SCOPE, runId);
+  if (run && run.status !== 'running') return 'done'; // a redelivery of the last step
+  const now = deps.now();
+  const startedAt = run?.startedAt ?? new Date(now).toISOString();
+  const counts = { objects: 0, events: 0, profileWrites: 0, unreadable: 0, ...(run?.progress as Record<string, number> | undefined) };
+  const progress = (extra: Record<string, unknown> = {}) => ({ segmentId: message.segmentId, revision: message.revision, specs: message.specs, since: message.since, ...counts, ...extra });
+  const finish = async (status: 'succeeded' | 'skipped' | 'failed', extra: Record<string, unknown> = {}) => {
+    await deps.catalog.putRun(BACKFILL_SCOPE, { runId, status, startedAt, finishedAt: new Date(deps.now()).toISOString(), progress: progress(extra) });
+    // Whatever happened, the segment's first evaluation over stored profiles still has to run.
+    await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: message.segmentId, revision: message.revision });
+  };
+
+  const catalog = await loadCatalog(deps.catalog);
+  const specs = catalog.specs.filter((spec) => message.specs.includes(spec.id));
+  if (specs.length === 0) {
+    await finish('skipped', { reason: 'no segment needs these aggregates any more' });
+    return 'superseded';
+  }
+  if (!deps.archive) {
+    await finish('skipped', { reason: `no event archive: the aggregates count events received from ${message.since}` });
+    return 'skipped';
+  }
+  if (now - Date.parse(startedAt) > BACKFILL_MAX_DAYS * DAY_MS) {
+    // Profiles forget a run's markers after this: going on could add a part twice.
+    await finish('failed', { reason: `a backfill must finish within ${BACKFILL_MAX_DAYS} days` });
+    return 'failed';
+  }
+
+  const since = Date.parse(message.since);
+  const lastDay = message.since.slice(0, 10);
+  const firstDay = new Date((dayIndex(since) - PROFILE_LIMITS.horizonDays) * DAY_MS).toISOString().slice(0, 10);
+  const startDay = dayIndex(Date.parse(startedAt));
+  // From the first key (older days skipped here): s3rver fails a listing that starts after a key it lacks.
+  const page = await deps.archive.list(ARCHIVE_PREFIX, message.after, OBJECTS_PER_STEP);
+  const keys = page.keys.filter((key) => dayOf(key) <= lastDay);
+  for (const key of keys) {
+    if (dayOf(key) < firstDay) continue; // beyond the longest window a segment reads
+    const body = await deps.archive.get(key);
+    if (!body) continue;
+    const records = gunzipSync(body).toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ArchivedEvent);
+    const byProfile = new Map<string, EnrichedEvent[]>();
+    const sealed = records.filter((r) => Date.parse(r.receivedAt) < since);
+    const archiveKeys = await deps.identities.archiveKeys(sealed.map((r) => r.profileId));
+    for (const record of sealed) {
+      const event = unseal(record, archiveKeys.get(record.profileId));
+      if (!event) {
+        counts.unreadable++; // erased
+        continue;
+      }
+      const name = behaviourName(event);
+      if (!specs.some((spec) => spec.event === name && spec.valueOf(event, now) !== undefined)) continue;
+      byProfile.get(record.profileId)?.push(event) ?? byProfile.set(record.profileId, [event]);
+      counts.events++;
+    }
+    // In profile id order: the position must only grow within the run.
+    for (const profileId of [...byProfile.keys()].sort()) {
+      const position = `${key.slice(ARCHIVE_PREFIX.length)}#${profileId}`;
+      const backfill = { runId, startDay, position, events: byProfile.get(profileId)!, specs };
+      const outcome = await deps.writer.apply({ profileId, events: [], identifiers: [], reason: 'definition', backfill }, catalog);
+      if (outcome.written) counts.profileWrites++;
+    }
+    counts.objects++;
+  }
+
+  if (page.more && keys.length === page.keys.length) {
+    await deps.catalog.putRun(BACKFILL_SCOPE, { runId, status: 'running', startedAt, progress: progress({ day: dayOf(keys.at(-1)!) }) });
+    await deps.queue.send({ ...message, after: keys.at(-1) });
+    return 'continued';
+  }
+  await deps.catalog.clearSpecsSince(message.specs);
+  await finish('succeeded', { durationMs: deps.now() - Date.parse(startedAt) });
+  return 'done';
+}
