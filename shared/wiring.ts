@@ -3,6 +3,7 @@
  * function only needs (and is only granted) the resources it actually touches;
  * handlers touch theirs at module scope to fail fast at cold start.
  */
+import type { CounterBuffer } from './usecases/counter-buffer';
 import { randomBytes } from 'node:crypto';
 import { awsClients } from './adapters/clients';
 import { DynamoCatalogStore } from './adapters/dynamodb/catalog-store';
@@ -87,13 +88,13 @@ export function newProfileId(now = Date.now()): string {
   return `p_${time}${randomBytes(10).toString('hex')}`;
 }
 
-export const profileWriter = (logger: Logger, options: { merges?: boolean } = {}): ProfileWriter =>
+export const profileWriter = (logger: Logger, options: { merges?: boolean; counters?: CounterBuffer } = {}): ProfileWriter =>
   new ProfileWriter({
     profiles: fromEnv.profiles(),
     // Only the processor merges profiles, and only it may write identities.
     identities: options.merges ? fromEnv.identities() : undefined,
     memberships: fromEnv.memberships(),
-    stats: fromEnv.catalog(),
+    stats: options.counters ?? fromEnv.catalog(),
     frozen: fromEnv.frozen(),
     publisher: fromEnv.publisher(),
     logger,

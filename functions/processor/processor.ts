@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { EventQueue, QueueMessage } from '../../shared/adapters/sqs/event-queue';
 import { PoisonMessageError } from '../../shared/errors';
+import type { CounterBuffer } from '../../shared/usecases/counter-buffer';
 import type { Logger } from '../../shared/logger';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { eraseProfile, type ErasureDeps } from '../../shared/usecases/erase-profile';
@@ -18,6 +19,8 @@ export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<E
   queue: EventQueue;
   logger: Logger;
   maxReceiveCount: number;
+  /** Segment history counters the writer adds up; written once at the end of each invocation. */
+  counters?: Pick<CounterBuffer, 'flush'>;
 }
 
 export type ProcessorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -99,6 +102,8 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         failedMessages: failures.length,
       });
     }
+    // Counters are history, not state: a failed write is kept for the next invocation, never a retry of the batch.
+    await deps.counters?.flush().catch((error: Error) => logger.warn('segment history counters not written yet', { error: error.message }));
     return { batchItemFailures: failures };
   };
 

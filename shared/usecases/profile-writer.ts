@@ -233,7 +233,7 @@ export class ProfileWriter {
       transitions.map((t) => ({ detailType: DETAIL_TYPES.membershipChanged, detail: { ...t, version: 1 } })),
     );
     for (const t of transitions) {
-      this.deps.logger.info('segment membership changed', { segmentId: t.segmentId, profileId: t.profileId, change: t.change });
+      this.deps.logger.debug('segment membership changed', { segmentId: t.segmentId, profileId: t.profileId, change: t.change });
     }
   }
 }
