@@ -10,6 +10,36 @@ export interface BenchResult {
   ratios: Record<string, number>;
   /** Minimum ratio each should reach, from the product targets. */
   targets?: Record<string, number>;
+  /** Units of figures that are not in `unit` (ms, MB, $). */
+  units?: Record<string, string>;
+  /** Absolute targets (a latency, a price), each met or not. */
+  checks?: Array<{ name: string; value: number; unit: string; target: string; met: boolean }>;
+  /** Further lines to print as they are (a cost breakdown). */
+  table?: string[];
+}
+
+/** Prints one result: figures, ratios against their targets, checks, then its table. Returns the targets missed. */
+export function printResult(result: BenchResult): number {
+  let missed = 0;
+  console.log(`\n${result.name}: ${result.description}`);
+  for (const [who, value] of Object.entries(result.figures)) {
+    // Figures named in MB or seconds are not rates, whatever their size.
+    const unit = result.units?.[who] ?? (/\bMB\b/.test(who) ? 'MB' : /\(s\)/.test(who) ? 's' : undefined);
+    const shown = unit ? `${value >= 100 ? value.toFixed(0) : value.toFixed(unit === '$' ? 3 : 1)} ${unit}` : value >= 100 ? `${formatRate(value)} ${result.unit}` : value.toFixed(2);
+    console.log(`  ${who.padEnd(34)} ${shown.padStart(16)}`);
+  }
+  for (const [ratio, value] of Object.entries(result.ratios)) {
+    const target = result.targets?.[ratio];
+    const verdict = target === undefined ? '' : value >= target ? `  (target ${target}x: met)` : `  (target ${target}x: MISSED)`;
+    if (target !== undefined && value < target) missed++;
+    console.log(`  ${ratio.padEnd(34)} ${value.toFixed(1).padStart(14)}x${verdict}`);
+  }
+  for (const check of result.checks ?? []) {
+    if (!check.met) missed++;
+    console.log(`  ${check.name.padEnd(34)} ${(check.value >= 100 ? check.value.toFixed(0) : check.value.toFixed(3)).padStart(10)} ${check.unit}  (target ${check.target}: ${check.met ? 'met' : 'MISSED'})`);
+  }
+  for (const line of result.table ?? []) console.log(`  ${line}`);
+  return missed;
 }
 
 export interface Measurement {

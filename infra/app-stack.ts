@@ -12,7 +12,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
-import { deadLetterQueue, eventBus, eventQueue, processorSettings, schedules } from '../shared/resources';
+import { deadLetterQueue, eventBus, eventQueue, functionMemoryMb, processorSettings, schedules } from '../shared/resources';
 import { INGEST_ENDPOINTS, ingestPath } from '../shared/routes';
 import type { Schedules } from '../shared/schedule-settings';
 import { PrismeFunction } from './prisme-function';
@@ -57,7 +57,7 @@ export class PrismeAppStack extends Stack {
       name: 'ingest',
       description: 'Segment Tracking API: validate, authenticate, enqueue',
       timeout: Duration.seconds(10),
-      memorySize: 1024,
+      memorySize: functionMemoryMb.ingest,
     })
       .bindTable('catalog', t.catalog, 'read')
       .bindQueue(eventQueue.envVar, data.eventsQueue);
@@ -67,7 +67,7 @@ export class PrismeAppStack extends Stack {
       name: 'processor',
       description: 'Resolve identities, fold events into profiles, evaluate segments',
       timeout: Duration.seconds(processorSettings.timeoutSeconds),
-      memorySize: processorSettings.memoryMb,
+      memorySize: functionMemoryMb.processor,
     })
       .bindTable('profiles', t.profiles, 'readWrite')
       .bindTable('identities', t.identities, 'readWrite')
@@ -90,6 +90,7 @@ export class PrismeAppStack extends Stack {
       name: 'admin',
       description: 'Admin API: profiles, segments, audiences, jobs',
       timeout: Duration.seconds(29),
+      memorySize: functionMemoryMb.admin,
     })
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('profiles', t.profiles, 'read')
@@ -110,7 +111,7 @@ export class PrismeAppStack extends Stack {
       name: 'snapshot',
       description: 'Audience snapshots to S3, on request and on schedule',
       timeout: Duration.minutes(15),
-      memorySize: 1024,
+      memorySize: functionMemoryMb.snapshot,
     })
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('memberships', t.memberships, 'read')
@@ -125,7 +126,7 @@ export class PrismeAppStack extends Stack {
       name: 'freeze',
       description: 'Daily freeze: RFM, clusters and churn risk, fanned out over scan segments; memberships as of now',
       timeout: Duration.minutes(15),
-      memorySize: 1024,
+      memorySize: functionMemoryMb.freeze,
     })
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('profiles', t.profiles, 'readWrite')
@@ -137,7 +138,7 @@ export class PrismeAppStack extends Stack {
       name: 'sweep',
       description: 'Hourly: re-evaluate the profiles whose memberships are due to change with time',
       timeout: Duration.minutes(15),
-      memorySize: 1024,
+      memorySize: functionMemoryMb.sweep,
     })
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('profiles', t.profiles, 'readWrite', ['due'])

@@ -17,7 +17,11 @@ export interface GatewayRoutes {
   ingest: HttpHandler;
   admin: HttpHandler;
   health: () => Record<string, unknown>;
+  /** `GET /local/usage` (and `DELETE` to start counting afresh), when the runtime meters its usage. */
+  usage?: { read(): unknown; reset(): void; countHttp(kind: string): void };
 }
+
+export const USAGE_PATH = '/local/usage';
 
 export class LocalGateway {
   private server?: Server;
@@ -54,6 +58,11 @@ export class LocalGateway {
       }
       const url = new URL(req.url ?? '/', 'http://local');
       if (url.pathname === HEALTH_PATH) return send(200, JSON.stringify(this.routes.health()));
+      const { usage } = this.routes;
+      if (url.pathname === USAGE_PATH && usage) {
+        if (req.method === 'DELETE') usage.reset();
+        return send(200, JSON.stringify(usage.read()));
+      }
 
       const handler = ingestEndpointOf(url.pathname)
         ? this.routes.ingest
@@ -61,6 +70,7 @@ export class LocalGateway {
           ? this.routes.admin
           : undefined;
       if (!handler) return send(404, JSON.stringify({ message: 'Not Found' }));
+      usage?.countHttp(handler === this.routes.ingest ? 'ingest' : 'admin');
 
       const event = toHttpEvent(req, url, Buffer.concat(chunks));
       const result = await handler(event, lambdaContext('prisme-api', 30_000));

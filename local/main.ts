@@ -1,5 +1,6 @@
 /** `npm start`: Prisme on this machine, same handlers as on AWS. */
 import { startLocal } from './runtime';
+import { UsageMeter } from './usage-meter';
 
 const port = Number(process.env.PORT ?? 3000);
 const runtime = await startLocal({
@@ -9,6 +10,8 @@ const runtime = await startLocal({
   writeKey: process.env.PRISME_WRITE_KEY,
   adminToken: process.env.PRISME_ADMIN_TOKEN,
   visibilityTimeoutMs: process.env.PRISME_VISIBILITY_TIMEOUT_S ? Number(process.env.PRISME_VISIBILITY_TIMEOUT_S) * 1000 : undefined,
+  pollers: process.env.PRISME_PROCESSORS ? Number(process.env.PRISME_PROCESSORS) : undefined,
+  usageMeter: process.env.PRISME_USAGE_METER === '1' ? new UsageMeter() : undefined,
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') console.error(`Port ${port} is in use: set PORT to another port, e.g. PORT=3001 npm start`);
   else if (error.name === 'DataDirInUseError') console.error(error.message);

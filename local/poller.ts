@@ -14,6 +14,8 @@ export interface PollerOptions {
   /** Concurrent invocations, like Lambda's concurrent pollers. */
   concurrency: number;
   timeoutMs: number;
+  /** Like the event source mapping's MaximumBatchingWindowInSeconds: wait this long for a fuller batch. */
+  batchingWindowMs?: number;
   onError: (error: Error) => void;
 }
 
@@ -50,9 +52,30 @@ export class QueuePoller {
     for (const wake of [...this.sleepers]) wake();
   }
 
+  /** What is visible now, topped up until the batch is full or the batching window has passed. */
+  private async receiveBatch(): Promise<ReceivedMessage[]> {
+    const messages = this.queue.receive(this.options.batchSize);
+    const window = this.options.batchingWindowMs ?? 0;
+    if (messages.length === 0 || window === 0) return messages;
+    const end = Date.now() + window;
+    while (this.running && messages.length < this.options.batchSize && Date.now() < end) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.sleepers.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.max(0, end - Date.now()));
+        this.sleepers.add(wake);
+      });
+      messages.push(...this.queue.receive(this.options.batchSize - messages.length));
+    }
+    return messages;
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
-      const messages = this.queue.receive(this.options.batchSize);
+      const messages = await this.receiveBatch();
       if (messages.length === 0) {
         await new Promise<void>((resolve) => {
           const wake = () => {

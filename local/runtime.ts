@@ -24,6 +24,7 @@ import { LocalGateway } from './gateway';
 import { lambdaContext } from './lambda-context';
 import { QueuePoller } from './poller';
 import { SqsEmulator } from './sqs-emulator';
+import type { UsageMeter } from './usage-meter';
 
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
@@ -42,8 +43,13 @@ export interface LocalOptions {
   segmentCacheTtlMs?: number;
   /** How long ingest trusts a write key lookup: a revoked key stops working after this. */
   sourceCacheTtlMs?: number;
+  /** Concurrent processor invocations (default 2; 0 leaves events in the queue, to measure ingest alone). */
   pollers?: number;
+  /** How long the local event source mapping waits for a fuller batch (default: the stack's, 1 s). */
+  batchingWindowMs?: number;
   logLevel?: string;
+  /** Counts the handlers' AWS calls and invocations, served at `GET /local/usage` (the cost bench). */
+  usageMeter?: UsageMeter;
 }
 
 export interface LocalRuntime {
@@ -196,7 +202,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       SEGMENT_EVALUATION_DELAY_S: String(Math.ceil((options.segmentCacheTtlMs ?? 2_000) / 1000) + 1),
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
     });
-    resetAwsClients();
+    const meter = options.usageMeter;
+    resetAwsClients(meter && ((client, service) => meter.instrument(client, service)));
+    const timed = <A extends unknown[], R>(name: string, handler: (...args: A) => Promise<R>, polled = false) => (meter ? meter.wrap(name, handler, { polled }) : handler);
     const bootstrapClient = new DynamoDBClient({ endpoint: endpoints.dynamodb });
     await createTables(bootstrapClient, (table) => LOCAL_NAMES.table(tables[table].logicalName));
     bootstrapClient.destroy();
@@ -219,15 +227,16 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       import('../functions/freeze/handler'),
       import('../functions/sweep/handler'),
     ]);
-    const invokeSnapshot = (event: BusEvent) => snapshot.handler(event as never, lambdaContext('prisme-snapshot', 900_000));
-    const invokeFreeze = (event: BusEvent) => freeze.handler(event as never, lambdaContext('prisme-freeze', 900_000));
-    const invokeSweep = (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', 900_000));
+    const invokeSnapshot = timed('snapshot', (event: BusEvent) => snapshot.handler(event as never, lambdaContext('prisme-snapshot', 900_000)));
+    const invokeFreeze = timed('freeze', (event: BusEvent) => freeze.handler(event as never, lambdaContext('prisme-freeze', 900_000)));
+    const invokeSweep = timed('sweep', (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', 900_000)));
     bus.route([DETAIL_TYPES.snapshotRequested], invokeSnapshot);
     bus.route([DETAIL_TYPES.freezeRequested], invokeFreeze);
 
-    const poller = new QueuePoller(events, processor.handler, {
+    const poller = new QueuePoller(events, timed('processor', processor.handler, true), {
       batchSize: processorSettings.batchSize,
       concurrency: options.pollers ?? 2,
+      batchingWindowMs: options.batchingWindowMs ?? processorSettings.maxBatchingWindowSeconds * 1000,
       timeoutMs: processorSettings.timeoutSeconds * 1000,
       onError: (error) => logError('processor invocation failed', error),
     });
@@ -245,9 +254,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     }
 
     const gateway = new LocalGateway({
-      ingest: ingest.handler as HttpHandler,
-      admin: admin.handler as HttpHandler,
+      ingest: timed('ingest', ingest.handler as HttpHandler),
+      admin: timed('admin', admin.handler as HttpHandler),
       health: () => ({ status: 'ok', queue: events.stats(), deadLetter: deadLetter.stats() }),
+      usage: meter,
     });
     const url = await gateway.start(options.port, options.host);
     stops.push(() => gateway.stop());

@@ -80,6 +80,16 @@ export const processorSettings = {
  */
 export const segmentEvaluationDelaySeconds = processorSettings.segmentCacheSeconds + processorSettings.timeoutSeconds + 5;
 
+/** Memory of each function, MB: the stack deploys them so, and the cost bench prices their GB-seconds so. */
+export const functionMemoryMb = {
+  ingest: 1024,
+  processor: processorSettings.memoryMb,
+  admin: 512,
+  snapshot: 1024,
+  freeze: 1024,
+  sweep: 1024,
+} as const;
+
 export const freezeSettings = {
   /** Parallel scan segments of the daily freeze, one worker (invocation) each. */
   scanSegments: 4,

@@ -20,13 +20,21 @@ export interface AwsClients {
 
 let shared: AwsClients | undefined;
 
+/** Sees every client made, with its service name: the local runtime's usage meter counts their calls. */
+export type ClientHook = (client: DynamoDBClient | S3Client | SQSClient | EventBridgeClient, service: 'DynamoDB' | 'S3' | 'SQS' | 'EventBridge') => void;
+let hook: ClientHook | undefined;
+
 export function awsClients(): AwsClients {
-  shared ??= {
-    dynamo: documentClient(new DynamoDBClient({})),
-    s3: new S3Client({ forcePathStyle: getBooleanFromEnv('S3_FORCE_PATH_STYLE') }),
-    sqs: new SQSClient({}),
-    events: new EventBridgeClient({}),
-  };
+  if (!shared) {
+    const made = { dynamo: new DynamoDBClient({}), s3: new S3Client({ forcePathStyle: getBooleanFromEnv('S3_FORCE_PATH_STYLE') }), sqs: new SQSClient({}), events: new EventBridgeClient({}) };
+    if (hook) {
+      hook(made.dynamo, 'DynamoDB');
+      hook(made.s3, 'S3');
+      hook(made.sqs, 'SQS');
+      hook(made.events, 'EventBridge');
+    }
+    shared = { ...made, dynamo: documentClient(made.dynamo) };
+  }
   return shared;
 }
 
@@ -34,7 +42,8 @@ export const documentClient = (client: DynamoDBClient): DynamoDBDocumentClient =
   // Large numbers in traits (1e46) are doubles, as in the JSON they came from: store them as such.
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true } });
 
-/** For the local runtime: drop clients made before the endpoints were known. */
-export function resetAwsClients(): void {
+/** For the local runtime: drop clients made before the endpoints were known (and set the hook for the next ones). */
+export function resetAwsClients(clientHook?: ClientHook): void {
   shared = undefined;
+  hook = clientHook;
 }

@@ -11,6 +11,8 @@ export async function startTestRuntime(options: Partial<LocalOptions> = {}): Pro
     port: 0,
     schedules: false,
     visibilityTimeoutMs: 1000,
+    // Tests post a few events at a time: waiting for fuller batches would only slow them.
+    batchingWindowMs: 0,
     segmentCacheTtlMs: 0,
     sourceCacheTtlMs: 0,
     logLevel: 'SILENT',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DurableQueue } from '../../local/durable-queue';
+import { QueuePoller } from '../../local/poller';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'prisme-queue-'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,5 +82,37 @@ describe('DurableQueue', () => {
     expect(reopened.stats().messages).toBe(11);
     expect(reopened.receive(20).map((m) => m.body).at(-1)).toBe('last');
     await reopened.close();
+  });
+
+  it('waits up to its batching window for a fuller batch, like the event source mapping', async () => {
+    const run = async (batchingWindowMs: number) => {
+      const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 5000 });
+      const batches: string[][] = [];
+      const poller = new QueuePoller(queue, async (event) => {
+        batches.push(event.Records.map((r) => r.body));
+        return { batchItemFailures: [] };
+      }, {
+        batchSize: 3,
+        concurrency: 1,
+        timeoutMs: 1000,
+        batchingWindowMs,
+        onError: (error) => {
+          throw error;
+        },
+      });
+      poller.start();
+      await queue.send([{ body: 'a' }]);
+      await sleep(30);
+      await queue.send([{ body: 'b' }]);
+      await sleep(30);
+      await queue.send([{ body: 'c' }, { body: 'd' }]);
+      await sleep(batchingWindowMs + 300);
+      await poller.stop();
+      await queue.close();
+      return batches;
+    };
+    // Full at three: a, b and c together, then d alone once the window has passed.
+    expect(await run(500)).toEqual([['a', 'b', 'c'], ['d']]);
+    expect((await run(0))[0]).toEqual(['a']);
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * Dollars per million events from what the handlers asked of AWS during a run (the local runtime's
+ * usage meter), at the list prices of aws-prices.ts. Pure. Counted per event: the ingest API, the
+ * ingest and processor functions (requests and GB-seconds from measured durations), SQS sends and the
+ * event source mapping's receives and deletes, DynamoDB request units, S3 requests and a month of
+ * archive storage, EventBridge events, and CloudWatch Logs ingestion of what the handlers logged.
+ * Left out: the admin API and the daily jobs (per day, not per event), storage of the tables
+ * (per profile), and the pollers' idle receives (a fixed ~$0.26 a month).
+ */
+import type { Usage } from '../local/usage-meter';
+import { functionMemoryMb } from '../shared/resources';
+import { AWS_PRICES, type AwsPrices } from './aws-prices';
+
+export interface CostLine {
+  item: string;
+  /** Billed units per event, in the line's unit. */
+  perEvent: number;
+  unit: string;
+  /** Dollars per million events. */
+  dollarsPerMillion: number;
+}
+
+export interface CostBreakdown {
+  events: number;
+  lines: CostLine[];
+  dollarsPerMillion: number;
+}
+
+/** What Lambda adds to each invocation's log stream (START, END, REPORT lines), bytes. */
+const PLATFORM_LOG_BYTES = 350;
+const EVENT_FUNCTIONS = ['ingest', 'processor'] as const;
+
+export function costPerMillionEvents(usage: Usage, events: number, logBytes: number, prices: AwsPrices = AWS_PRICES): CostBreakdown {
+  const lines: CostLine[] = [];
+  const add = (item: string, total: number, unit: string, unitPrice: number) =>
+    lines.push({ item, perEvent: total / events, unit, dollarsPerMillion: (total * unitPrice * 1e6) / events });
+
+  add('API Gateway HTTP API requests', usage.http.ingest ?? 0, 'requests', prices.httpApiRequest);
+  let invocations = 0;
+  for (const name of EVENT_FUNCTIONS) {
+    const f = usage.functions[name];
+    if (!f) continue;
+    invocations += f.invocations;
+    add(`Lambda ${name} GB-seconds`, (f.billedMs / 1000) * (functionMemoryMb[name] / 1024), 'GB-s', prices.lambdaArmGbSecond);
+  }
+  add('Lambda requests', invocations, 'requests', prices.lambdaRequest);
+  add('SQS requests (64 KB chunks)', usage.sqs.sendChunks + usage.sqsPolling.requests, 'requests', prices.sqsRequest);
+  const dynamo = Object.values(usage.dynamodb);
+  add('DynamoDB write request units', dynamo.reduce((sum, t) => sum + t.writeUnits + t.indexWrites, 0), 'WRU', prices.dynamoWriteUnit);
+  add('DynamoDB read request units', dynamo.reduce((sum, t) => sum + t.readUnits, 0), 'RRU', prices.dynamoReadUnit);
+  add('S3 PUT/LIST requests', usage.s3.tier1, 'requests', prices.s3Tier1Request);
+  add('S3 GET requests', usage.s3.tier2, 'requests', prices.s3Tier2Request);
+  add('S3 archive storage, one month', usage.s3.bytesPut / 1024 ** 3, 'GB-month', prices.s3GbMonth);
+  add('EventBridge events (64 KB chunks)', usage.eventbridge.chunks, 'events', prices.eventBridgeEvent);
+  add('CloudWatch Logs ingestion', (logBytes + invocations * PLATFORM_LOG_BYTES) / 1024 ** 3, 'GB', prices.logsIngestGb);
+  return { events, lines, dollarsPerMillion: lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0) };
+}
