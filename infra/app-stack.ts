@@ -103,6 +103,7 @@ export class PrismeAppStack extends Stack {
       .bindBucket(data.bucket, 'holdouts/', 'read')
       .bindBus(data.bus);
     admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
+    data.deadLetterQueue.grant(admin.fn, 'sqs:GetQueueAttributes'); // its size, for the console; never its messages
     for (const [name, value] of Object.entries(props.settings ?? {})) {
       for (const fn of [processor, admin]) fn.fn.addEnvironment(name, value);
     }

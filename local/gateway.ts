@@ -3,6 +3,8 @@
  * event, routes it as the CDK stack does, and writes the handler's result back.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpEvent, HttpHandler } from '../shared/http/api';
@@ -19,9 +21,20 @@ export interface GatewayRoutes {
   health: () => Record<string, unknown>;
   /** `GET /local/usage` (and `DELETE` to start counting afresh), when the runtime meters its usage. */
   usage?: { read(): unknown; reset(): void; countHttp(kind: string): void };
+  /** The built console (`console/dist`), served under /console/ as CloudFront serves it on AWS. */
+  consoleDir?: string;
 }
 
 export const USAGE_PATH = '/local/usage';
+export const CONSOLE_PATH = '/console/';
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
 
 export class LocalGateway {
   private server?: Server;
@@ -43,8 +56,22 @@ export class LocalGateway {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** A file of the built console; the page itself for /console/ (its routes are hash routes). */
+  private async serveConsole(path: string, send: (status: number, body: string | Buffer, headers?: Record<string, string>) => void): Promise<void> {
+    const relative = normalize(decodeURIComponent(path.slice(CONSOLE_PATH.length)) || 'index.html');
+    if (relative.startsWith('..')) return send(404, 'Not Found', { 'content-type': 'text/plain' });
+    try {
+      const body = await readFile(join(this.routes.consoleDir!, relative));
+      // Hashed asset names never change content; the page must be fetched afresh to find the new ones.
+      const cache = relative === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable';
+      send(200, body, { 'content-type': CONTENT_TYPES[extname(relative)] ?? 'application/octet-stream', 'cache-control': cache });
+    } catch {
+      send(404, 'Not Found: run npm run build:console', { 'content-type': 'text/plain' });
+    }
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
+    const send = (status: number, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
       res.writeHead(status, headers);
       res.end(body);
     };
@@ -58,6 +85,8 @@ export class LocalGateway {
       }
       const url = new URL(req.url ?? '/', 'http://local');
       if (url.pathname === HEALTH_PATH) return send(200, JSON.stringify(this.routes.health()));
+      if (url.pathname === '/' && this.routes.consoleDir) return send(302, '', { location: CONSOLE_PATH });
+      if (url.pathname.startsWith(CONSOLE_PATH) && this.routes.consoleDir) return await this.serveConsole(url.pathname, send);
       const { usage } = this.routes;
       if (url.pathname === USAGE_PATH && usage) {
         if (req.method === 'DELETE') usage.reset();

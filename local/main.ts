@@ -23,6 +23,7 @@ const basic = Buffer.from(`${runtime.writeKey}:`).toString('base64');
 process.stdout.write(`
 Prisme is running locally.
 
+  Console      ${runtime.url}/console/#token=${runtime.adminToken}
   API          ${runtime.url}
   Write key    ${runtime.writeKey}
   Admin token  ${runtime.adminToken}

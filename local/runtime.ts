@@ -258,6 +258,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       admin: timed('admin', admin.handler as HttpHandler),
       health: () => ({ status: 'ok', queue: events.stats(), deadLetter: deadLetter.stats() }),
       usage: meter,
+      consoleDir: join(import.meta.dirname, '..', 'console', 'dist'),
     });
     const url = await gateway.start(options.port, options.host);
     stops.push(() => gateway.stop());

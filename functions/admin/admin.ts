@@ -215,7 +215,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
         categories: profile.categories ?? {},
         events,
         mergedProfiles: profile.mergedFrom ?? [],
-        note: 'Prisme keeps behaviour as counts per event, channel and day (weeks beyond 35 days, 400 days in all); raw events are not archived yet.',
+        note: 'Behaviour is kept on the profile as counts per event, channel and day (weeks beyond 35 days, 400 days in all). Raw events are kept only in the sealed event archive for replays, which has no index by person; they become unreadable when the person is erased.',
       });
     })
     .on('GET', '/v1/profiles/{profileId}', async ({ params }) => {
@@ -408,6 +408,15 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       if (!(await catalog.audiences.delete(params.audienceId!))) throw notFound(`audience ${params.audienceId}`);
       return { statusCode: 204 };
     })
+    .on('GET', '/v1/audiences/{audienceId}/preview', async ({ params }) => {
+      // What an approval now would record, next to what was approved: the size change a reviewer weighs.
+      const audience = await catalog.audiences.get(params.audienceId!);
+      if (!audience) throw notFound(`audience ${params.audienceId}`);
+      const { members, holdout } = await exportSize(audience, deps);
+      const approvedSize = audience.approval?.size ?? null;
+      const change = approvedSize === null || approvedSize === 0 ? null : (members - approvedSize) / approvedSize;
+      return json(200, { audienceId: audience.id, status: audience.status, members, holdout, approvedSize, change });
+    })
     .on('POST', '/v1/audiences/{audienceId}/approve', async ({ event, params }) => {
       const audience = await catalog.audiences.get(params.audienceId!);
       if (!audience) throw notFound(`audience ${params.audienceId}`);
@@ -561,6 +570,9 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     indicators: ALL_INDICATORS.filter((i) => i.definitions.includes(id)).map((i) => i.id),
     ...(stored && { updatedAt: stored.updatedAt, evaluation: (await catalog.getRun(INDICATORS_SCOPE, indicatorRunId(id, stored.revision))) ?? null }),
   });
+
+  // What waits for an operator; inspected and redriven with `npm run prisme -- dlq`.
+  router.on('GET', '/v1/jobs/dlq', async () => json(200, { messages: await deps.queue.parked() }));
 
   // The runs of each job: newest first, and one by id.
   for (const [job, scope] of [['replay', REPLAY_SCOPE], ['freeze', FREEZE_SCOPE], ['backfill', BACKFILL_SCOPE]] as const) {

@@ -38,6 +38,9 @@ describe('prisme dlq', () => {
       }),
     );
 
+    // The admin API (and the console's Jobs page) sees how many wait.
+    expect((await adminClient(runtime).get('/v1/jobs/dlq')).body).toEqual({ messages: 2 });
+
     const listed = await cli('inspect', '--json');
     expect(listed.code).toBe(0);
     const parked = JSON.parse(listed.stdout) as Array<{ reason: string; body: string }>;

@@ -163,7 +163,7 @@ describe('least privilege', () => {
       },
       Admin: {
         Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], EventsQueue: ['send'],
-        '/esp/*': ['objects:read'], '/audiences/*': ['objects:read'], '/holdouts/*': ['objects:read'], Bus: ['publish'],
+        EventsDeadLetterQueue: ['GetQueueAttributes'], '/esp/*': ['objects:read'], '/audiences/*': ['objects:read'], '/holdouts/*': ['objects:read'], Bus: ['publish'],
       },
       Snapshot: {
         Catalog: ['readWrite'], Memberships: ['read'], Profiles: ['read'], Frozen: ['read'],

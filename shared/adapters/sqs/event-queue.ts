@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { EnrichedEvent } from '../../domain/events';
 import { PrismeError } from '../../errors';
 
@@ -19,6 +19,8 @@ export interface EventQueue {
   send(message: QueueMessage, delaySeconds?: number): Promise<void>;
   /** Parks a message that will never succeed, with the reason, for an operator. */
   deadLetter(body: string, reason: string, receiveCount: number): Promise<void>;
+  /** About how many messages are parked in the dead-letter queue (SQS's approximate counts). */
+  parked(): Promise<number>;
 }
 
 export class QueueSendError extends PrismeError {}
@@ -78,6 +80,13 @@ export class SqsEventQueue implements EventQueue {
     await this.client.send(
       new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message), DelaySeconds: delaySeconds }),
     );
+  }
+
+  async parked(): Promise<number> {
+    const { Attributes } = await this.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   }
 
   async deadLetter(body: string, reason: string, receiveCount: number): Promise<void> {

@@ -1,0 +1,216 @@
+/** Audiences: the list; an audience's page with its preview against the last approval, approval, snapshot runs (held ones to review) and KPIs. */
+import { useState } from 'preact/hooks';
+import { get, post, put } from '../api';
+import { ActionForm, ErrorBox, Loading, Status, formatDate, formatNumber, useLoad } from '../components';
+
+interface AudienceRow {
+  id: string;
+  name: string;
+  segmentId: string;
+  status: string;
+  format: string;
+  preset?: string;
+  consentChannel?: string;
+  approval?: { by: string; at: string; size: number };
+}
+
+function NewAudience({ onCreated }: { onCreated: () => void }) {
+  const segments = useLoad(() => get<{ segments: Array<{ id: string; name: string }> }>('/v1/segments'));
+  const [form, setForm] = useState({ id: '', name: '', segmentId: '', consentChannel: '' });
+  const set = (field: keyof typeof form) => (e: Event) => setForm({ ...form, [field]: (e.currentTarget as HTMLInputElement).value });
+  return (
+    <details>
+      <summary>New audience</summary>
+      <ActionForm
+        action={async () => {
+          await put(`/v1/audiences/${encodeURIComponent(form.id)}`, { name: form.name, segmentId: form.segmentId, ...(form.consentChannel && { consentChannel: form.consentChannel }) });
+          onCreated();
+        }}
+      >
+        <span class="field"><label for="aud-id">Id</label><input id="aud-id" value={form.id} onInput={set('id')} required /></span>
+        <span class="field"><label for="aud-name">Name</label><input id="aud-name" value={form.name} onInput={set('name')} required /></span>
+        <span class="field">
+          <label for="aud-segment">Segment</label>
+          <select id="aud-segment" value={form.segmentId} onChange={set('segmentId')} required>
+            <option value="">choose…</option>
+            {(segments.data?.segments ?? []).map((s) => <option value={s.id}>{s.name}</option>)}
+          </select>
+        </span>
+        <span class="field">
+          <label for="aud-consent">Consent channel</label>
+          <select id="aud-consent" value={form.consentChannel} onChange={set('consentChannel')}>
+            <option value="">none</option>
+            <option value="email">email</option>
+            <option value="sms">sms</option>
+            <option value="push">push</option>
+          </select>
+        </span>
+        <button type="submit">Create draft</button>
+      </ActionForm>
+    </details>
+  );
+}
+
+export function AudiencesPage() {
+  const list = useLoad(() => get<{ audiences: AudienceRow[] }>('/v1/audiences'));
+  return (
+    <>
+      <h1>Audiences</h1>
+      <NewAudience onCreated={list.reload} />
+      <Loading loaded={list}>
+        {({ audiences }) =>
+          audiences.length === 0 ? (
+            <p class="muted">No audience yet: an audience exports a segment's members to S3 for an ESP.</p>
+          ) : (
+            <table>
+              <thead>
+                <tr><th scope="col">Audience</th><th scope="col">Segment</th><th scope="col">Status</th><th scope="col">Format</th><th scope="col" class="num">Approved size</th></tr>
+              </thead>
+              <tbody>
+                {audiences.map((a) => (
+                  <tr>
+                    <td><a href={`#/audiences/${encodeURIComponent(a.id)}`}>{a.name}</a></td>
+                    <td><a href={`#/segments/${encodeURIComponent(a.segmentId)}`}>{a.segmentId}</a></td>
+                    <td><Status value={a.status} /></td>
+                    <td>{a.preset ?? a.format}{a.consentChannel && ` · ${a.consentChannel} consent`}</td>
+                    <td class="num">{formatNumber(a.approval?.size)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loading>
+    </>
+  );
+}
+
+interface Run {
+  runId: string;
+  status: string;
+  startedAt: string;
+  finishedAt?: string;
+  progress?: Record<string, unknown>;
+  error?: string;
+}
+
+const percent = (change: number | null) => (change === null ? '' : `${change >= 0 ? '+' : ''}${Math.round(change * 100)} %`);
+
+export function AudiencePage({ audienceId }: { audienceId: string }) {
+  const path = `/v1/audiences/${encodeURIComponent(audienceId)}`;
+  const audience = useLoad(() => get<AudienceRow & { minSize: number; maxSizeChange: number; holdoutPercent: number }>(path), [audienceId]);
+  const preview = useLoad(() => get<{ members: number; holdout: number; approvedSize: number | null; change: number | null }>(`${path}/preview`), [audienceId]);
+  const runs = useLoad(() => get<{ runs: Run[] }>(`${path}/snapshots`), [audienceId]);
+  const [error, setError] = useState<Error>();
+  const [note, setNote] = useState<string>();
+  const act = (action: () => Promise<string>) => async () => {
+    setError(undefined);
+    try {
+      setNote(await action());
+      audience.reload();
+      preview.reload();
+      runs.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  return (
+    <Loading loaded={audience}>
+      {(a) => (
+        <>
+          <h1>{a.name}</h1>
+          <p>
+            <code>{a.id}</code> · segment <a href={`#/segments/${encodeURIComponent(a.segmentId)}`}>{a.segmentId}</a> · <Status value={a.status} />
+            {a.approval && <> · approved by {a.approval.by} on {formatDate(a.approval.at)} at {formatNumber(a.approval.size)} members</>}
+          </p>
+          <section aria-labelledby="review">
+            <h2 id="review">Review</h2>
+            <Loading loaded={preview}>
+              {(p) => (
+                <p data-testid="audience-preview">
+                  Exports <strong>{formatNumber(p.members)}</strong> members now{p.holdout > 0 && <> ({formatNumber(p.holdout)} held out as control)</>}
+                  {p.approvedSize === null ? ', never approved.' : <>, against {formatNumber(p.approvedSize)} approved ({percent(p.change)}; the limit is ±{Math.round(a.maxSizeChange * 100)} %).</>}
+                  {p.members < a.minSize && <> Under the minimum of {a.minSize}: snapshots stay held.</>}
+                </p>
+              )}
+            </Loading>
+            <div class="row">
+              <button
+                onClick={act(async () => {
+                  const approved = await post(`${path}/approve`, {});
+                  return `Approved at ${formatNumber(approved.previewedSize)} members${approved.previousApprovedSize === null ? '' : ` (was ${formatNumber(approved.previousApprovedSize)})`}.${approved.warning ? ` ${approved.warning}` : ''}`;
+                })}
+              >
+                Approve this size
+              </button>
+              <button
+                class="secondary"
+                disabled={a.status !== 'approved'}
+                onClick={act(async () => {
+                  const run = await post(`${path}/snapshots`);
+                  return `Snapshot ${run.runId} requested.`;
+                })}
+              >
+                Take a snapshot now
+              </button>
+            </div>
+            {note && <p role="status">{note}</p>}
+            <ErrorBox error={error} />
+          </section>
+          <section aria-labelledby="runs">
+            <h2 id="runs">Snapshot runs</h2>
+            <Loading loaded={runs}>
+              {({ runs: all }) =>
+                all.length === 0 ? (
+                  <p class="muted">No snapshot yet.</p>
+                ) : (
+                  <table>
+                    <thead>
+                      <tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col" class="num">Members</th><th scope="col" class="num">Added</th><th scope="col" class="num">Removed</th><th scope="col">Files</th></tr>
+                    </thead>
+                    <tbody>
+                      {all.map((r) => (
+                        <tr>
+                          <td><code>{r.runId}</code></td>
+                          <td><Status value={r.status} />{r.error && <div class={r.status === 'held' ? 'muted' : 'error'}>{r.error}</div>}</td>
+                          <td>{formatDate(r.startedAt)}</td>
+                          <td class="num">{formatNumber(r.progress?.members as number | undefined)}</td>
+                          <td class="num">{formatNumber(r.progress?.added as number | undefined)}</td>
+                          <td class="num">{formatNumber(r.progress?.removed as number | undefined)}</td>
+                          <td>{r.progress?.espKey ? <EspLink path={`${path}/snapshots/${r.runId}/esp-url`} /> : r.progress?.manifestKey ? <code>{String(r.progress.manifestKey)}</code> : '–'}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                )
+              }
+            </Loading>
+          </section>
+        </>
+      )}
+    </Loading>
+  );
+}
+
+/** A presigned link to the run's file, asked for when clicked (it expires). */
+function EspLink({ path }: { path: string }) {
+  const [error, setError] = useState<string>();
+  return (
+    <>
+      <button
+        class="link"
+        onClick={async () => {
+          try {
+            const { url } = await get<{ url: string }>(path);
+            window.open(url, '_blank', 'noopener');
+          } catch (err) {
+            setError((err as Error).message);
+          }
+        }}
+      >
+        Download
+      </button>
+      {error && <span class="muted"> {error}</span>}
+    </>
+  );
+}
