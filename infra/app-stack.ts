@@ -2,7 +2,9 @@
  * What runs: the HTTP API, the five functions, the queue's event source, the
  * EventBridge rules and schedules. Every function gets only the access it uses.
  */
-import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Annotations, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -15,6 +17,7 @@ import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
 import { deadLetterQueue, eventBus, eventQueue, functionMemoryMb, processorSettings, schedules } from '../shared/resources';
 import { INGEST_ENDPOINTS, ingestPath } from '../shared/routes';
 import type { Schedules } from '../shared/schedule-settings';
+import { ConsoleHosting } from './console-hosting';
 import { PrismeFunction } from './prisme-function';
 import type { PrismeStatefulStack } from './stateful-stack';
 
@@ -44,6 +47,8 @@ export function eventBridgeSchedule(cron: string): Schedule {
 
 export class PrismeAppStack extends Stack {
   readonly api: HttpApi;
+  /** Absent when the console was not built before the synth. */
+  readonly console?: ConsoleHosting;
   private readonly schedules: Schedules;
   readonly functions: Record<'ingest' | 'processor' | 'admin' | 'snapshot' | 'freeze' | 'sweep', PrismeFunction>;
 
@@ -167,6 +172,13 @@ export class PrismeAppStack extends Stack {
         : new HttpIamAuthorizer(),
     });
     this.configureStage(props.throttleRateLimit ?? 1000);
+
+    const consoleDir = resolve(import.meta.dirname, '..', 'console', 'dist');
+    if (existsSync(resolve(consoleDir, 'index.html'))) {
+      this.console = new ConsoleHosting(this, 'Console', { api: this.api, assetsDir: consoleDir, accessLogs: data.accessLogs });
+    } else {
+      Annotations.of(this).addWarning('console/dist is missing, so the console is not deployed: run npm run build:console (npm ci does) and synthesise again');
+    }
   }
 
   /** Bus rules (requests from the admin API) and schedules; EventBridge retries each Lambda target twice. */

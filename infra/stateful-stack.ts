@@ -37,6 +37,8 @@ export class PrismeStatefulStack extends Stack {
   readonly deadLetterQueue: Queue;
   readonly bucket: Bucket;
   readonly bus: EventBus;
+  /** Server access logs of the buckets, and the console distribution's logs. */
+  readonly accessLogs: Bucket;
   readonly espRoles: Role[] = [];
 
   constructor(scope: Construct, id: string, props?: PrismeStatefulStackProps) {
@@ -83,14 +85,14 @@ export class PrismeStatefulStack extends Stack {
     new CfnOutput(this, 'EventsQueueUrl', { value: this.eventsQueue.queueUrl, description: 'EVENTS_QUEUE_URL for npm run prisme -- dlq' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'DEAD_LETTER_QUEUE_URL for npm run prisme -- dlq' });
 
-    const accessLogs = new Bucket(this, 'AccessLogs', {
+    const accessLogs = (this.accessLogs = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: RemovalPolicy.RETAIN,
-    });
+    }));
     Validations.of(accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
       reason: 'This bucket receives the data bucket’s server access logs; logging it into itself would loop.',

@@ -71,8 +71,10 @@ describe('stateful stack', () => {
 });
 
 describe('service stack', () => {
-  it('runs six arm64 Node.js 22 functions', () => {
-    const functions = resources(service, 'AWS::Lambda::Function');
+  it('runs six arm64 Node.js 22 functions (and CDK\'s console deployer)', () => {
+    const all = Object.entries(service.findResources('AWS::Lambda::Function')) as Array<[string, Resource]>;
+    expect(all.map(([id]) => id).filter((id) => id.startsWith('CustomCDKBucketDeployment'))).toHaveLength(1);
+    const functions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
     expect(functions).toHaveLength(6);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
@@ -143,7 +145,7 @@ describe('least privilege', () => {
       if (names.length === 1 && names[0] === 'Query') return 'query';
       return names.join('+');
     };
-    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|EventsDeadLetterQueue|EventsQueue|Bus|\/(?:audiences|holdouts|esp|archive)\/\*|index\/\w+/g;
+    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|EventsDeadLetterQueue|EventsQueue|Bus|ConsoleAssets|cdk-\w+-assets|\/(?:audiences|holdouts|esp|archive)\/\*|index\/\w+|^"\*"$/g;
     const granted: Record<string, Record<string, string[]>> = {};
     for (const policy of resources(service, 'AWS::IAM::Policy')) {
       const fn = JSON.stringify(policy.Properties.Roles).match(/"(\w+?)Role[0-9A-F]*"/)?.[1] ?? '?';
@@ -171,7 +173,32 @@ describe('least privilege', () => {
       },
       Freeze: { Catalog: ['readWrite'], Profiles: ['readWrite'], Memberships: ['readWrite'], Frozen: ['readWrite'], Bus: ['publish'] },
       Sweep: { Catalog: ['readWrite'], Profiles: ['readWrite'], 'Profiles/index/due': ['query'], Memberships: ['readWrite'], Frozen: ['read'], Bus: ['publish'] },
+      // CDK's console deployer, at deploy time: reads its assets, writes the console's bucket, invalidates the page.
+      CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756CService: {
+        'cdk-hnb659fds-assets': ['GetObject*+GetBucket*+List*'], ConsoleAssets: ['objects:readWrite'], '"*"': ['GetInvalidation+CreateInvalidation'],
+      },
     });
+  });
+});
+
+describe('console hosting', () => {
+  it('serves the built console from a private bucket through CloudFront, with the API under /v1/* uncached', () => {
+    const distribution = resources(service, 'AWS::CloudFront::Distribution')[0]!.Properties.DistributionConfig;
+    const api = distribution.CacheBehaviors.find((b: { PathPattern: string }) => b.PathPattern === '/v1/*');
+    expect(api).toMatchObject({
+      ViewerProtocolPolicy: 'https-only',
+      AllowedMethods: expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE']),
+      CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', // Managed-CachingDisabled: lets the Authorization header through
+      OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac', // Managed-AllViewerExceptHostHeader
+    });
+    expect(distribution.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(distribution.DefaultCacheBehavior.FunctionAssociations).toHaveLength(1);
+    expect(distribution.Origins.find((o: { S3OriginConfig?: unknown }) => o.S3OriginConfig).OriginAccessControlId).toBeDefined();
+    expect(distribution.Logging.Prefix).toBe('console-distribution/');
+    const bucket = Object.entries(service.findResources('AWS::S3::Bucket')).find(([id]) => id.startsWith('ConsoleAssets'))![1] as Resource;
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+    expect(resources(service, 'Custom::CDKBucketDeployment').map((d) => d.Properties.DestinationBucketKeyPrefix)).toEqual(['console/', 'console/']);
+    expect(Object.keys(service.findOutputs('*')).some((key) => key.startsWith('ConsoleConsoleUrl'))).toBe(true);
   });
 });
 
