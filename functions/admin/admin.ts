@@ -115,6 +115,8 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     const { values, frozenAt } = await indicatorsOf(profile, model);
     // Stage memberships show as indicators (lifecycle_stage, intent_stage), not among the segments.
     const names = new Map(segments.filter((s) => !s.managedBy).map((s) => [s.id, s.name]));
+    const member = profile.segments.filter((id) => names.has(id));
+    const entered = member.length > 0 ? await memberships.enteredAt(profile.profileId, member) : new Map<string, string>();
     const events: Record<string, Record<string, number>> = {};
     for (const [key, buckets] of Object.entries(profile.aggregates)) {
       if (isSpecKey(key)) continue; // filtered aggregates kept for segments, not counts of all occurrences
@@ -135,7 +137,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       traits: profile.traits,
       channels: profile.channels,
       events,
-      segments: profile.segments.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id) })),
+      segments: member.map((id) => ({ id, name: names.get(id), ...(entered.has(id) && { enteredAt: entered.get(id) }) })),
       indicators: presentIndicators(values),
       consents: consentView(profile.consents),
       ...(frozenAt && { frozenAt }),
@@ -273,7 +275,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       return json(200, {
         ...preview,
         ...(missing.length > 0 && {
-          warning: `${missing.length} part(s) of this condition (property filters, figures, sequences or hour windows) are not kept yet: they count events from when a segment using them is saved, so this preview undercounts them`,
+          warning: `${missing.length} part(s) of this condition (property filters, figures, sequences or hour windows) are not kept yet, so this preview undercounts them: saving the segment starts keeping them and backfills them from the event archive`,
         }),
       });
     })

@@ -104,7 +104,8 @@ describe('walking skeleton, end to end', () => {
     expect(ada.channels).toEqual({ web: 3, store: 2, email: 1 });
     expect(ada.events).toEqual({ 'Page Viewed': { web: 2 }, 'Order Completed': { store: 2 }, 'Email Opened': { email: 1 } });
     expect(ada.traits).toEqual({ tier: 'VIP', firstName: 'Ada' });
-    expect(ada.segments).toEqual([{ id: 'vip-store', name: 'VIP who bought at least twice in store in the last 6 months' }]);
+    expect(ada.segments).toEqual([{ id: 'vip-store', name: 'VIP who bought at least twice in store in the last 6 months', enteredAt: expect.any(String) }]);
+    expect(Date.parse(ada.segments[0].enteredAt)).toBeGreaterThan(Date.now() - 60_000);
     expect((await profileOf('anonymousId=anon-ada')).profileId).toBe(ada.profileId);
     expect((await profileOf('email=ADA@example.com')).profileId).toBe(ada.profileId);
     expect((await admin.get(`/v1/profiles/${ada.profileId}`)).body.lastSeen).toBe(ada.lastSeen);

@@ -157,6 +157,7 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
             {note && <p role="status">{note}</p>}
             <ErrorBox error={error} />
           </section>
+          <Results path={path} />
           <section aria-labelledby="runs">
             <h2 id="runs">Snapshot runs</h2>
             <Loading loaded={runs}>
@@ -189,6 +190,34 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
         </>
       )}
     </Loading>
+  );
+}
+
+interface Conversion {
+  exportedAt: string;
+  complete: boolean;
+  exported: { members: number; converted: number; rate: number | null };
+  holdout: { members: number; converted: number; rate: number | null } | null;
+  uplift: number | null;
+}
+
+const rate = (r: number | null) => (r === null ? '–' : `${(r * 100).toFixed(1)} %`);
+
+/** Who ordered after the latest export, against the control group held out of it. */
+function Results({ path }: { path: string }) {
+  const kpis = useLoad(() => get<{ conversion: Conversion | null }>(`${path}/kpis`), [path]);
+  const c = kpis.data?.conversion;
+  if (!c) return null;
+  return (
+    <section aria-labelledby="results">
+      <h2 id="results">Results of the export of {formatDate(c.exportedAt)}</h2>
+      <dl class="kpis">
+        <div><dt>Exported who ordered since</dt><dd>{rate(c.exported.rate)}</dd></div>
+        {c.holdout && <div><dt>Control group who ordered</dt><dd>{rate(c.holdout.rate)}</dd></div>}
+        {c.uplift !== null && <div><dt>Uplift</dt><dd>{c.uplift >= 0 ? '+' : ''}{c.uplift.toFixed(1)} pts</dd></div>}
+      </dl>
+      {!c.complete && <p class="muted">Counted over part of the members within the time budget.</p>}
+    </section>
   );
 }
 

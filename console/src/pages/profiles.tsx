@@ -62,6 +62,23 @@ function Timeline({ events }: { events: Record<string, Record<string, Days>> }) 
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+/** The profiles of the same person this one absorbed (identity resolution), newest first. */
+function MergeHistory({ profileId }: { profileId: string }) {
+  const identity = useLoad(() => get<{ merged: Array<{ profileId: string; firstSeen: string; mergedAt?: string }> }>(`/v1/profiles/${encodeURIComponent(profileId)}/identity`), [profileId]);
+  const merged = identity.data?.merged ?? [];
+  if (merged.length === 0) return null;
+  return (
+    <>
+      <h3>Merged into this profile</h3>
+      <ul>
+        {[...merged].sort((a, b) => (b.mergedAt ?? '').localeCompare(a.mergedAt ?? '')).map((m) => (
+          <li><code>{m.profileId}</code> <span class="muted">first seen {formatDate(m.firstSeen)}, merged {formatDate(m.mergedAt)}</span></li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 const show = (value: unknown) =>
   typeof value === 'number' ? formatNumber(Math.round(value * 100) / 100) : typeof value === 'string' ? (ISO_TIME.test(value) ? formatDate(value) : value) : JSON.stringify(value);
 
@@ -89,10 +106,15 @@ export function ProfilePage({ profileId }: { profileId: string }) {
               </table>
             </section>
             <section aria-labelledby="segments">
-              <h2 id="segments">Segments</h2>
+              <h2 id="segments">Segments and identity</h2>
               {p.segments.length === 0 ? <p class="muted">In no segment.</p> : (
-                <ul>{p.segments.map((s: { id: string; name: string }) => <li><a href={`#/segments/${encodeURIComponent(s.id)}`}>{s.name}</a></li>)}</ul>
+                <ul>
+                  {p.segments.map((s: { id: string; name: string; enteredAt?: string }) => (
+                    <li><a href={`#/segments/${encodeURIComponent(s.id)}`}>{s.name}</a> <span class="muted">since {formatDate(s.enteredAt)}</span></li>
+                  ))}
+                </ul>
               )}
+              <MergeHistory profileId={p.profileId} />
             </section>
             <section aria-labelledby="consents">
               <h2 id="consents">Consents</h2>

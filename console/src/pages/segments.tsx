@@ -42,6 +42,7 @@ export function SegmentsPage() {
           </table>
         )}
       </Loading>
+      <MigrationMatrix />
     </>
   );
 }
@@ -82,33 +83,69 @@ function Explain({ segmentId }: { segmentId: string }) {
   );
 }
 
-function Migrations({ segmentId }: { segmentId: string }) {
-  const migrations = useLoad(() => get<{ migrations: Array<{ from: string; to: string; profiles: number }> }>(`/v1/migrations?from=${daysAgo(30)}&to=${today()}`), [segmentId]);
+interface Migration {
+  from: string;
+  to: string;
+  profiles: number;
+}
+
+/** Profiles that left one segment (row) for another (column) in the last 30 days, as a heatmap. */
+function MigrationMatrix({ involving }: { involving?: string }) {
+  const migrations = useLoad(() => get<{ migrations: Migration[] }>(`/v1/migrations?from=${daysAgo(30)}&to=${today()}`), [involving]);
   return (
     <section aria-labelledby="migrations">
       <h2 id="migrations">Migrations, last 30 days</h2>
       <Loading loaded={migrations}>
         {({ migrations: all }) => {
-          const mine = all.filter((m) => m.from === segmentId || m.to === segmentId).sort((a, b) => b.profiles - a.profiles);
-          if (mine.length === 0) return <p class="muted">No profile moved between this segment and another.</p>;
-          const max = Math.max(...mine.map((m) => m.profiles));
+          const flows = involving ? all.filter((m) => m.from === involving || m.to === involving) : all;
+          if (flows.length === 0) return <p class="muted">No profile moved between {involving ? 'this segment and another' : 'segments'}.</p>;
+          const rows = [...new Set(flows.map((m) => m.from))].sort();
+          const columns = [...new Set(flows.map((m) => m.to))].sort();
+          const count = new Map(flows.map((m) => [`${m.from}>${m.to}`, m.profiles]));
+          const max = Math.max(...flows.map((m) => m.profiles));
           return (
-            <table class="heat">
-              <thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col" class="num">Profiles</th></tr></thead>
-              <tbody>
-                {mine.map((m) => (
-                  <tr>
-                    <td>{m.from}</td>
-                    <td>{m.to}</td>
-                    <td class="num" style={{ background: `rgba(37, 99, 235, ${(0.1 + (0.6 * m.profiles) / max).toFixed(2)})` }}>{formatNumber(m.profiles)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div class="scroll">
+              <table class="matrix">
+                <caption class="visually-hidden">Profiles that left the segment of each row for the segment of each column</caption>
+                <thead>
+                  <tr><th scope="col">from \ to</th>{columns.map((c) => <th scope="col">{c}</th>)}</tr>
+                </thead>
+                <tbody>
+                  {rows.map((r) => (
+                    <tr>
+                      <th scope="row">{r}</th>
+                      {columns.map((c) => {
+                        const n = count.get(`${r}>${c}`);
+                        return <td class="num" style={n ? { background: `rgba(37, 99, 235, ${(0.12 + (0.6 * n) / max).toFixed(2)})` } : undefined}>{n ? formatNumber(n) : ''}</td>;
+                      })}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           );
         }}
       </Loading>
     </section>
+  );
+}
+
+/** What the segment did lately, and the audiences that export it. */
+function Kpis({ segmentId, days }: { segmentId: string; days: Array<{ entered: number; exited: number; size: number }> }) {
+  const audiences = useLoad(() => get<{ audiences: Array<{ id: string; name: string; segmentId: string; status: string; approval?: { size: number } }> }>('/v1/audiences'), [segmentId]);
+  const entered = days.reduce((sum, d) => sum + d.entered, 0);
+  const exited = days.reduce((sum, d) => sum + d.exited, 0);
+  const using = (audiences.data?.audiences ?? []).filter((a) => a.segmentId === segmentId);
+  return (
+    <dl class="kpis">
+      <div><dt>Entered, 30 days</dt><dd>{formatNumber(entered)}</dd></div>
+      <div><dt>Exited, 30 days</dt><dd>{formatNumber(exited)}</dd></div>
+      <div><dt>Net change</dt><dd>{entered - exited >= 0 ? '+' : ''}{formatNumber(entered - exited)}</dd></div>
+      <div>
+        <dt>Audiences</dt>
+        <dd>{using.length === 0 ? 'none' : using.map((a) => <a href={`#/audiences/${encodeURIComponent(a.id)}`}>{a.name} <Status value={a.status} /></a>)}</dd>
+      </div>
+    </dl>
   );
 }
 
@@ -130,6 +167,9 @@ export function SegmentPage({ segmentId }: { segmentId: string }) {
           </p>
           {s.description && <p>{s.description}</p>}
           <Loading loaded={history}>
+            {({ days }) => <Kpis segmentId={segmentId} days={days} />}
+          </Loading>
+          <Loading loaded={history}>
             {({ days }) =>
               days.length === 0 ? (
                 <p class="muted">No history yet.</p>
@@ -148,7 +188,7 @@ export function SegmentPage({ segmentId }: { segmentId: string }) {
               )
             }
           </Loading>
-          <Migrations segmentId={segmentId} />
+          <MigrationMatrix involving={segmentId} />
           <Explain segmentId={segmentId} />
           <details>
             <summary>Condition</summary>

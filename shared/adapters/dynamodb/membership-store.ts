@@ -1,4 +1,5 @@
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGet } from './batch-get';
 import { decodeCursor, encodeCursor, type Page } from './profile-store';
 
 export interface Member {
@@ -12,6 +13,8 @@ export interface MembershipStore {
   exit(segmentId: string, profileId: string): Promise<void>;
   members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>>;
   count(segmentId: string): Promise<number>;
+  /** When the profile entered each of these segments (those it is in). */
+  enteredAt(profileId: string, segmentIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 export class DynamoMembershipStore implements MembershipStore {
@@ -19,6 +22,11 @@ export class DynamoMembershipStore implements MembershipStore {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  async enteredAt(profileId: string, segmentIds: readonly string[]): Promise<Map<string, string>> {
+    const items = await batchGet<{ segmentId: string; enteredAt: string }>(this.client, this.tableName, segmentIds.map((segmentId) => ({ segmentId, profileId })));
+    return new Map(items.map((item) => [item.segmentId, item.enteredAt]));
+  }
 
   async enter(segmentId: string, profileId: string, at: string): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { segmentId, profileId, enteredAt: at } }));

@@ -1,0 +1,58 @@
+/**
+ * `npm run screenshots`: the pictures in docs/console.md, taken in Debian's Chromium from a local
+ * runtime filled by `npm run demo` (a few hundred people across web, app, store, email and events).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { startLocal } from '../local/runtime';
+import { launchChromium } from '../test/helpers/browser';
+
+const root = resolve(import.meta.dirname, '..');
+const out = resolve(root, 'docs', 'img');
+mkdirSync(out, { recursive: true });
+const progress = (message: string) => process.stderr.write(`screenshots: ${message}\n`);
+
+const runtime = await startLocal({ dataDir: mkdtempSync(join(tmpdir(), 'prisme-shots-')), port: 0, schedules: false, segmentCacheTtlMs: 0, batchingWindowMs: 0, logLevel: 'SILENT' });
+const browser = await launchChromium();
+try {
+  progress('running the demo (400 people)');
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'local/demo.ts', '--url', runtime.url, '--people', '400', '--data-dir', runtime.dataDir], { cwd: root });
+  await runtime.drain(120_000);
+  const admin = async (path: string) => (await fetch(`${runtime.url}${path}`, { headers: { authorization: `Bearer ${runtime.adminToken}` } })).json();
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const shot = async (name: string, hash: string, ready: string) => {
+    await page.goto(`${runtime.url}/console/${hash}`);
+    await page.getByText(ready).first().waitFor();
+    await page.waitForTimeout(600); // previews and charts settle
+    await page.screenshot({ path: join(out, `console-${name}.png`), fullPage: true });
+    progress(`console-${name}.png`);
+  };
+  await page.goto(`${runtime.url}/console/#token=${runtime.adminToken}`);
+
+  const { segments } = (await admin('/v1/segments')) as { segments: Array<{ id: string; size: number; managedBy?: string }> };
+  const biggest = segments.filter((s) => !s.managedBy).sort((a, b) => b.size - a.size)[0]!;
+  const member = ((await admin(`/v1/segments/${biggest.id}/members?limit=1`)) as { members: Array<{ profileId: string }> }).members[0]!;
+
+  await shot('segments', '#/segments', 'Migrations, last 30 days');
+  await shot('segment', `#/segments/${biggest.id}`, 'Size over time');
+  await page.goto(`${runtime.url}/console/#/segments/new`);
+  await page.getByLabel('Id', { exact: true }).fill('store-regulars');
+  await page.getByLabel('Name', { exact: true }).fill('Store regulars');
+  await page.getByLabel('Channel').selectOption('store');
+  await page.getByLabel('How often').selectOption('gte');
+  await page.getByLabel('Times').fill('2');
+  await page.getByLabel('Within days').fill('180');
+  await page.waitForTimeout(1200);
+  await page.screenshot({ path: join(out, 'console-segment-builder.png'), fullPage: true });
+  progress('console-segment-builder.png');
+  await shot('profile', `#/profiles/${member.profileId}`, 'Recent behaviour');
+  await shot('audience', '#/audiences/recent-visitors-email', 'Snapshot runs');
+  await shot('jobs', '#/jobs', 'Daily freeze');
+} finally {
+  await browser.close();
+  await runtime.stop();
+}
