@@ -60,7 +60,17 @@ describe('npm start', () => {
     const { url, output } = await start(mkdtempSync(join(tmpdir(), 'prisme-start-')));
     expect(output()).toContain('Write key    wk_test_key');
     expect(output()).toContain('Admin token  adm_test_token');
+    expect(output()).toContain(`Console      ${url}/console/#token=adm_test_token`);
     expect((await fetch(`${url}/health`)).status).toBe(200);
+    // The console: / leads to it, the page and its files are served, a path out of its folder is not.
+    const root = await fetch(`${url}/`, { redirect: 'manual' });
+    expect([root.status, root.headers.get('location')]).toEqual([302, '/console/']);
+    const page = await fetch(`${url}/console/`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const script = /src="\/console\/(assets\/[^"]+\.js)"/.exec(await page.text())![1]!;
+    const asset = await fetch(`${url}/console/${script}`);
+    expect([asset.status, asset.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
+    expect((await fetch(`${url}/console/..%2f..%2fpackage.json`)).status).toBe(404);
   });
 
   it('keeps every acknowledged event, exactly once, across kill -9 and restart', async () => {
