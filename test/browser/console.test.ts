@@ -81,6 +81,14 @@ describe('console', () => {
       }, { timeout: 30_000 })
       .toBe('2');
 
+    // Edited: the saved condition comes back into the builder, and the change is a new revision.
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await expect.poll(() => page.getByLabel('Times').inputValue()).toBe('2');
+    await page.getByLabel('Name', { exact: true }).fill('Store regulars (twice or more)');
+    await page.getByRole('button', { name: 'Save segment' }).click();
+    await page.getByRole('heading', { name: 'Store regulars (twice or more)' }).waitFor();
+    expect(await page.getByText('revision 2').count()).toBe(1);
+
     await page.getByRole('link', { name: 'Segments' }).click();
     await expect.poll(() => page.locator('[data-segment-size="store-regulars"]').textContent()).toBe('2');
   });
@@ -107,8 +115,8 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByRole('heading', { name: 'ada@example.com' }).waitFor();
     const segments = page.getByRole('region', { name: 'Segments and identity' });
-    await segments.getByRole('link', { name: 'Store regulars' }).waitFor();
-    expect(await segments.textContent()).toMatch(/Store regulars since \d/);
+    await segments.getByRole('link', { name: 'Store regulars (twice or more)' }).waitFor();
+    expect(await segments.textContent()).toMatch(/Store regulars \(twice or more\) since \d/);
     await segments.getByText('Merged into this profile').waitFor();
     const timeline = page.getByRole('region', { name: 'Recent behaviour' });
     expect(await timeline.textContent()).toMatch(/store Order Completed\s*×2/);

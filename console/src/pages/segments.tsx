@@ -159,7 +159,11 @@ export function SegmentPage({ segmentId }: { segmentId: string }) {
         <>
           <div class="title-row">
             <h1>{s.name}</h1>
-            <a class="button" href={`#/segments/${encodeURIComponent(segmentId)}/edit`}>Edit</a>
+            {s.managedBy ? (
+              <a class="button secondary" href="#/jobs">Managed by Prisme from the indicator definitions</a>
+            ) : (
+              <a class="button" href={`#/segments/${encodeURIComponent(segmentId)}/edit`}>Edit</a>
+            )}
           </div>
           <p>
             <code>{s.id}</code> revision {s.revision} · <Status value={s.status} /> · <strong data-testid="segment-size">{formatNumber(s.size)}</strong> members
