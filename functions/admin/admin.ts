@@ -260,7 +260,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       });
     })
     .on('POST', '/v1/segments/preview', async ({ event }) => {
-      const { condition } = previewInputSchema.parse(jsonBody(event));
+      const { condition, sampleSize, budgetMs } = previewInputSchema.parse(jsonBody(event));
       const { segments, model } = await segmentsWithModel(catalog);
       try {
         orderByDependencies([...segments, { id: '(preview)', condition }]);
@@ -271,7 +271,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       // Filtered figures, sequences and sub-day windows only exist once a saved segment (or an indicator) asks for them.
       const maintained = new Set([...model.specs.map((spec) => spec.id), ...segments.flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id))]);
       const missing = aggregateSpecsOf(condition).filter((spec) => !maintained.has(spec.id));
-      const preview = await previewSegment(condition, model, dependenciesOf(condition).indicators.some(isFrozenIndicator), deps);
+      const preview = await previewSegment(condition, model, dependenciesOf(condition).indicators.some(isFrozenIndicator), deps, { sampleSize, budgetMs });
       return json(200, {
         ...preview,
         ...(missing.length > 0 && {
@@ -613,10 +613,17 @@ const inputOf = ({ name, segmentId, fields, format, preset, consentChannel, sche
   holdoutPercent,
 });
 
-const previewInputSchema = z.strictObject({ condition: conditionSchema, sampleSize: z.number().int().min(0).max(100).optional() });
+const previewInputSchema = z.strictObject({
+  condition: conditionSchema,
+  sampleSize: z.number().int().min(0).max(100).optional(),
+  /** A shorter scan than the server's budget: a quick lower bound while someone is still typing. */
+  budgetMs: z.number().int().min(100).max(60_000).optional(),
+});
 
 /** Scans stored profiles within a time budget: exact when `complete`, otherwise a lower bound over `scanned`. */
-async function previewSegment(condition: Condition, model: IndicatorModel, needsFrozen: boolean, deps: AdminDeps) {
+async function previewSegment(condition: Condition, model: IndicatorModel, needsFrozen: boolean, deps: AdminDeps, options: { sampleSize?: number; budgetMs?: number } = {}) {
+  const budget = Math.min(options.budgetMs ?? Infinity, deps.previewBudgetMs);
+  const sampleSize = options.sampleSize ?? 10;
   const matches = compile(condition);
   const started = Date.now();
   const now = deps.now();
@@ -632,10 +639,10 @@ async function previewSegment(condition: Condition, model: IndicatorModel, needs
       scanned++;
       if (!matches(profile, now, new Set(profile.segments), { ...model.valuesOf(profile, now), ...frozen?.get(profile.profileId) })) continue;
       size++;
-      if (sample.length < 10) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
+      if (sample.length < sampleSize) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
     }
     cursor = page.cursor;
-  } while (cursor && Date.now() - started < deps.previewBudgetMs);
+  } while (cursor && Date.now() - started < budget);
   return { size, complete: cursor === undefined, scanned, sample, durationMs: Date.now() - started };
 }
 

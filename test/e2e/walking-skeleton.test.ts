@@ -412,6 +412,9 @@ describe('walking skeleton, end to end', () => {
     expect(preview.body.scanned).toBeGreaterThan(withTier.length);
 
     expect(preview.body.warning).toBeUndefined();
+    const one = await admin.post('/v1/segments/preview', { condition: { type: 'segment', segment: 'store-customers' }, sampleSize: 1, budgetMs: 500 });
+    expect([one.body.sample.length, one.body.complete]).toEqual([1, true]); // a small store is scanned whole within any budget
+    expect((await admin.post('/v1/segments/preview', { condition: { type: 'segment', segment: 'store-customers' }, budgetMs: 5 })).body.error.details[0].path).toBe('budgetMs');
     const unkept = await admin.post('/v1/segments/preview', { condition: { type: 'event', event: 'Order Completed', where: [{ property: 'coupon', operator: 'exists' }] } });
     expect(unkept.body.warning).toMatch(/not kept yet/);
 

@@ -216,18 +216,27 @@ interface Preview {
   warning?: string;
 }
 
-/** Size and sample of the condition as it is now, asked again 400 ms after the last edit. */
+/**
+ * Size and sample of the condition as it is now, asked again 400 ms after the last edit: first a scan of
+ * about a second (a lower bound on a large store), then, if that was not all of it, the full count.
+ */
 function usePreview(condition: Condition) {
   const [state, setState] = useState<{ preview?: Preview; error?: Error; busy: boolean }>({ busy: false });
   const key = JSON.stringify(condition);
   useEffect(() => {
     let current = true;
     setState((s) => ({ ...s, busy: true }));
-    const timer = setTimeout(() => {
-      post<Preview>('/v1/segments/preview', { condition, sampleSize: 10 }).then(
-        (preview) => current && setState({ preview, busy: false }),
-        (error: Error) => current && setState({ error, busy: false }),
-      );
+    const timer = setTimeout(async () => {
+      try {
+        const quick = await post<Preview>('/v1/segments/preview', { condition, sampleSize: 10, budgetMs: 1000 });
+        if (!current) return;
+        setState({ preview: quick, busy: !quick.complete });
+        if (quick.complete) return;
+        const full = await post<Preview>('/v1/segments/preview', { condition, sampleSize: 10 });
+        if (current) setState({ preview: full, busy: false });
+      } catch (error) {
+        if (current) setState({ error: error as Error, busy: false });
+      }
     }, 400);
     return () => {
       current = false;
@@ -332,7 +341,7 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
               </ul>
             </>
           )}
-          {preview.busy && <p class="muted">Counting…</p>}
+          {preview.busy && <p class="muted">{preview.preview && !preview.preview.complete ? 'Counting every profile…' : 'Counting…'}</p>}
         </aside>
       </div>
       <ErrorBox error={saveError} />
