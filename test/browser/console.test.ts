@@ -93,6 +93,24 @@ describe('console', () => {
     await expect.poll(() => page.locator('[data-segment-size="store-regulars"]').textContent()).toBe('2');
   });
 
+  it('nests conditions: any of an event and a trait, each labelled by its place', async () => {
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('link', { name: 'New segment' }).click();
+    await page.getByLabel('Condition type', { exact: true }).selectOption('or');
+    await page.getByRole('button', { name: '+ condition' }).click();
+    await page.getByLabel('Condition 2 type', { exact: true }).selectOption('trait');
+    await page.getByLabel('Trait').fill('firstName');
+    await page.getByLabel('Operator').selectOption('exists');
+    const json = JSON.parse(await page.getByLabel('Condition as JSON').inputValue());
+    expect(json).toEqual({
+      type: 'or',
+      conditions: [{ type: 'event', event: 'Order Completed', within: { days: 30 } }, { type: 'trait', trait: 'firstName', operator: 'exists' }],
+    });
+    await expect.poll(text('preview-size')).toMatch(/^4\b/); // ada (trait and orders), bob, dee, eve
+    await page.getByRole('button', { name: 'Remove condition 1' }).click();
+    await expect.poll(text('preview-size')).toMatch(/^1\b/); // ada only
+  });
+
   it('creates an audience, shows its size against the last approval, and approves it', async () => {
     await page.getByRole('link', { name: 'Audiences' }).click();
     await page.getByText('New audience').click();

@@ -147,14 +147,17 @@ function EventFields({ value, onChange }: { value: Condition; onChange: Change }
   );
 }
 
-function ConditionEditor({ value, onChange, onRemove, segments, indicators }: { value: Condition; onChange: Change; onRemove?: () => void; segments: string[]; indicators: string[] }) {
+/** `place` names the node for assistive technology: "Condition", "Condition 2", "Condition 2.1", ... */
+function ConditionEditor({ value, onChange, onRemove, segments, indicators, place = '' }: { value: Condition; onChange: Change; onRemove?: () => void; segments: string[]; indicators: string[]; place?: string }) {
   const known = value.type in STARTERS;
-  const child = (c: Condition, change: Change, remove?: () => void) => <ConditionEditor value={c} onChange={change} onRemove={remove} segments={segments} indicators={indicators} />;
+  const child = (c: Condition, change: Change, remove?: () => void, at = '') => (
+    <ConditionEditor value={c} onChange={change} onRemove={remove} segments={segments} indicators={indicators} place={place ? `${place}.${at || '1'}` : at || '1'} />
+  );
   return (
     <fieldset class={`condition condition-${value.type}`}>
       <legend>
-        <Select label="Condition" value={known ? value.type : ''} options={[...(known ? [] : [['', value.type] as [string, string]]), ...Object.keys(STARTERS).map((t) => [t, TYPE_LABELS[t] ?? t] as [string, string])]} onChange={(t) => t && onChange(STARTERS[t]!())} />
-        {onRemove && <button type="button" class="link" onClick={onRemove}>Remove</button>}
+        <Select label={place ? `Condition ${place} type` : 'Condition type'} value={known ? value.type : ''} options={[...(known ? [] : [['', value.type] as [string, string]]), ...Object.keys(STARTERS).map((t) => [t, TYPE_LABELS[t] ?? t] as [string, string])]} onChange={(t) => t && onChange(STARTERS[t]!())} />
+        {onRemove && <button type="button" class="link" aria-label={`Remove condition ${place}`} onClick={onRemove}>Remove</button>}
       </legend>
       {(value.type === 'and' || value.type === 'or') && (
         <>
@@ -163,6 +166,7 @@ function ConditionEditor({ value, onChange, onRemove, segments, indicators }: { 
               c,
               (next) => onChange({ ...value, conditions: value.conditions.map((d: Condition, j: number) => (j === i ? next : d)) }),
               value.conditions.length > 1 ? () => onChange({ ...value, conditions: value.conditions.filter((_: Condition, j: number) => j !== i) }) : undefined,
+              String(i + 1),
             ),
           )}
           <button type="button" class="link" onClick={() => onChange({ ...value, conditions: [...value.conditions, STARTERS.event!()] })}>+ condition</button>
