@@ -266,7 +266,15 @@ const workloadSample = () => {
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, rates: { type: 'string' }, 'sweep-seconds': { type: 'string' } } });
+  const { values } = parseArgs({ options: { seconds: { type: 'string' }, rates: { type: 'string' }, 'sweep-seconds': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log(`Usage: npx tsx bench/end-to-end.ts [--seconds 15] [--rates 100,500,1000] [--sweep-seconds 5]
+
+Starts npm start as a child process, measures ingest alone, then posts the reference workload at each
+rate for --seconds (latency to a visible membership, peak memory) and prices the AWS calls counted;
+then the cost as batch size, profile size and the share of returning people move (--sweep-seconds each).`);
+    process.exit(0);
+  }
   const result = await run({
     seconds: values.seconds ? Number(values.seconds) : undefined,
     rates: values.rates ? values.rates.split(',').map(Number) : undefined,

@@ -15,6 +15,15 @@ import * as snapshot from './snapshot';
 
 const all = { 'segment-evaluation': segmentEvaluation, 'identity-resolution': identityResolution, freeze, snapshot, 'end-to-end': endToEnd } as const;
 // `npm run bench -- end-to-end freeze` runs those only; no names, all of them.
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(`Usage: npm run bench [-- <name> ...]
+
+Runs the benchmarks (all of them, about 8 minutes, when no name is given), prints each one's figures,
+ratios against peers run in the same process and targets met or missed, and writes bench/results.json
+(a partial run replaces only its own results). Names: ${Object.keys(all).join(', ')}.
+Each also runs alone with its own options: npx tsx bench/<name>.ts (see the top of each file).`);
+  process.exit(0);
+}
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = names.filter((n) => !(n in all));
 if (unknown.length > 0) {
