@@ -62,8 +62,8 @@ export class ProfileWriter {
 
   /**
    * Applies a change with optimistic locking. Safe to repeat: folded events are
-   * recognised by message id, and transitions left in the outbox by a crash are
-   * applied before anything else.
+   * recognised by message id, and transitions of the previous write that a crash
+   * left unapplied are applied before anything else (see `settle`).
    */
   async apply(change: ProfileChange, catalog: CompiledCatalog, existing?: Profile): Promise<WriteOutcome> {
     let current = existing;
@@ -76,7 +76,7 @@ export class ProfileWriter {
         if (change.identifiers.length > 0) await this.repoint(change.identifiers, current.profileId, survivor);
         return this.apply({ ...change, profileId: survivor }, catalog);
       }
-      if (current && current.pending.length > 0) await this.applyTransitions(current.pending);
+      if (current) await this.settle(current.pending, catalog);
       if (!current && change.backfill) return { applied: 0, duplicates: 0, transitions: [], written: false }; // erased, or rebuilt without it
 
       const now = this.deps.now();
@@ -121,10 +121,9 @@ export class ProfileWriter {
       if (limits.length > 0) {
         this.deps.logger.warn('profile limit reached: the profile stays bounded and left something out', { profileId: next.profileId, limits });
       }
-      if (transitions.length > 0) {
-        await this.applyTransitions(transitions);
-        await this.deps.profiles.clearPending(next.profileId, next.version);
-      }
+      // Left in the item: the next write checks them against the membership table (`settle`) and replaces
+      // them, which saves clearing them here with an update billed at the whole item's size.
+      if (transitions.length > 0) await this.applyTransitions(transitions);
       return { ...outcome, written: true };
     }
   }
@@ -167,7 +166,7 @@ export class ProfileWriter {
       if (loser.mergeCompleted) return target;
       survivorId = target;
     }
-    if (loser.pending.length > 0) await this.applyTransitions(loser.pending);
+    await this.settle(loser.pending, catalog);
     if (loser.mergeCompleted) return survivorId;
 
     await this.apply({ profileId: survivorId, events: [], identifiers: [], reason: 'merge', absorb: loser }, catalog);
@@ -217,8 +216,29 @@ export class ProfileWriter {
     await Promise.all(identifiers.map((id) => this.deps.identities!.repoint(identifierKey(id), from, to)));
   }
 
-  /** Idempotent: membership puts and deletes converge, and each event carries its transition id. */
+  /**
+   * The outbox of the profile's previous write: the transitions a crash left unapplied are applied now.
+   * The membership table says which: an entry is applied once its item holds the transition's time, an
+   * exit once the item is gone (memberships are written after publishing, so an applied one was
+   * published). Segments deleted since are left alone.
+   */
+  private async settle(pending: readonly Transition[], catalog: CompiledCatalog): Promise<void> {
+    const known = new Set(catalog.segments.map((s) => s.id));
+    const open = pending.filter((t) => known.has(t.segmentId));
+    if (open.length === 0) return;
+    const entered = await this.deps.memberships.enteredAt(open[0]!.profileId, open.map((t) => t.segmentId), { consistent: true });
+    const unapplied = open.filter((t) => (t.change === 'entered' ? entered.get(t.segmentId) !== t.at : entered.has(t.segmentId)));
+    if (unapplied.length > 0) await this.applyTransitions(unapplied);
+  }
+
+  /**
+   * Publish, then write the memberships, then count: a membership in the table means its event went out.
+   * Repeatable: membership puts and deletes converge, and each event carries its transition id.
+   */
   private async applyTransitions(transitions: readonly Transition[]): Promise<void> {
+    await this.deps.publisher.publish(
+      transitions.map((t) => ({ detailType: DETAIL_TYPES.membershipChanged, detail: { ...t, version: 1 } })),
+    );
     await Promise.all(
       transitions.map((t) =>
         t.change === 'entered'
@@ -229,9 +249,6 @@ export class ProfileWriter {
     await this.deps.stats.countTransitions(dailyChanges(transitions));
     const moves = migrationsOf(transitions);
     if (moves.length > 0) await this.deps.stats.countMigrations(moves);
-    await this.deps.publisher.publish(
-      transitions.map((t) => ({ detailType: DETAIL_TYPES.membershipChanged, detail: { ...t, version: 1 } })),
-    );
     for (const t of transitions) {
       this.deps.logger.debug('segment membership changed', { segmentId: t.segmentId, profileId: t.profileId, change: t.change });
     }

@@ -33,7 +33,6 @@ function crashingStore(inner: ProfileStore, crashAt: number): ProfileStore {
     get: (id) => inner.get(id),
     getMany: (ids) => inner.getMany(ids),
     put: async (profile, expected) => (crash(), inner.put(profile, expected)),
-    clearPending: async (id, version) => (crash(), inner.clearPending(id, version)),
     scan: (cursor, limit, segment) => inner.scan(cursor, limit, segment),
     due: (key, cursor, limit) => inner.due(key, cursor, limit),
     delete: (id) => inner.delete(id),

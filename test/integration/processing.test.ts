@@ -246,6 +246,39 @@ describe('processEvents', () => {
     expect(own((await stores.profiles.get(profileId))!.segments)).toEqual(['vip']);
   });
 
+  it('keeps a write\'s transitions in the item, applied once: the next write checks them against the membership table instead of an extra write', async () => {
+    const identify = (tier: string, at: string) => anEvent({ type: 'identify', userId: 'u-11', event: undefined, traits: { tier }, at });
+    const vipEvents = () => publisher.events.filter((e) => e.detail.segmentId === 'vip').map((e) => e.detail.change);
+    await processEvents(sourced([identify('vip', '2026-03-01T00:00:00.000Z')]), deps);
+    const profileId = (await ownerOf('userId', 'u-11'))!;
+    expect((await stores.profiles.get(profileId))!.pending.map((t) => [t.segmentId, t.change])).toContainEqual(['vip', 'entered']);
+    await processEvents(sourced([identify('gold', '2026-03-02T00:00:00.000Z')]), deps); // settles the entry, exits
+    await processEvents(sourced([identify('silver', '2026-03-03T00:00:00.000Z')]), deps); // settles the exit
+    expect(vipEvents()).toEqual(['entered', 'exited']);
+    expect(await stores.memberships.count('vip')).toBe(0);
+    expect((await stores.profiles.get(profileId))!.pending).toEqual([]);
+  });
+
+  it('publishes again and writes the membership when a crash came between the two', async () => {
+    let failures = 1;
+    // The real store, but its first membership write dies: after the event was published.
+    const memberships: typeof stores.memberships = Object.assign(Object.create(stores.memberships), {
+      enter: async (segmentId: string, profileId: string, at: string) => {
+        if (failures-- > 0) throw new Error('process died (injected)');
+        await stores.memberships.enter(segmentId, profileId, at);
+      },
+    });
+    const writer = new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships, stats: stores.catalog, publisher, logger: silentLogger(), now: Date.now });
+    const event = anEvent({ type: 'identify', userId: 'u-12', event: undefined, traits: { tier: 'vip' } });
+    expect((await processEvents(sourced([event]), { ...deps, writer })).failed.size).toBe(1);
+    expect(await stores.memberships.count('vip')).toBe(0);
+    expect((await processEvents(sourced([event]), { ...deps, writer })).failed.size).toBe(0);
+    const published = publisher.events.filter((e) => e.detail.segmentId === 'vip');
+    expect(published).toHaveLength(2); // at least once: the same transition, which consumers drop by its id
+    expect(new Set(published.map((e) => e.detail.id)).size).toBe(1);
+    expect(await stores.memberships.count('vip')).toBe(1);
+  });
+
   it('rejects an event whose only identifiers are blocked values as poison', async () => {
     const result = await processEvents(sourced([anEvent({ userId: 'anonymous' })], 'poison'), deps);
     expect(result.failed.get('poison')?.name).toBe('PoisonMessageError');

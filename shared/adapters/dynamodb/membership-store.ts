@@ -13,8 +13,8 @@ export interface MembershipStore {
   exit(segmentId: string, profileId: string): Promise<void>;
   members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>>;
   count(segmentId: string): Promise<number>;
-  /** When the profile entered each of these segments (those it is in). */
-  enteredAt(profileId: string, segmentIds: readonly string[]): Promise<Map<string, string>>;
+  /** When the profile entered each of these segments (those it is in); `consistent` sees every write made before. */
+  enteredAt(profileId: string, segmentIds: readonly string[], options?: { consistent?: boolean }): Promise<Map<string, string>>;
 }
 
 export class DynamoMembershipStore implements MembershipStore {
@@ -23,8 +23,9 @@ export class DynamoMembershipStore implements MembershipStore {
     private readonly tableName: string,
   ) {}
 
-  async enteredAt(profileId: string, segmentIds: readonly string[]): Promise<Map<string, string>> {
-    const items = await batchGet<{ segmentId: string; enteredAt: string }>(this.client, this.tableName, segmentIds.map((segmentId) => ({ segmentId, profileId })));
+  async enteredAt(profileId: string, segmentIds: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, string>> {
+    const keys = [...new Set(segmentIds)].map((segmentId) => ({ segmentId, profileId }));
+    const items = await batchGet<{ segmentId: string; enteredAt: string }>(this.client, this.tableName, keys, { consistentRead: options.consistent });
     return new Map(items.map((item) => [item.segmentId, item.enteredAt]));
   }
 

@@ -4,7 +4,6 @@ import {
   PutCommand,
   QueryCommand,
   ScanCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -24,7 +23,6 @@ export interface ProfileStore {
   getMany(profileIds: readonly string[]): Promise<Profile[]>;
   /** Writes `profile` (version already bumped) only if the stored version is still `expectedVersion`. */
   put(profile: Profile, expectedVersion: number): Promise<void>;
-  clearPending(profileId: string, version: number): Promise<void>;
   /** Erasure: the item goes, whatever its version. */
   delete(profileId: string): Promise<void>;
   scan(cursor: string | undefined, limit: number, segment?: { index: number; total: number }): Promise<Page<Profile>>;
@@ -73,23 +71,6 @@ export class DynamoProfileStore implements ProfileStore {
         throw new VersionConflictError(`profile ${profile.profileId} changed since version ${expectedVersion}`);
       }
       throw error;
-    }
-  }
-
-  async clearPending(profileId: string, version: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { profileId },
-          UpdateExpression: 'SET pending = :none',
-          ConditionExpression: 'version = :version',
-          ExpressionAttributeValues: { ':none': [], ':version': version },
-        }),
-      );
-    } catch (error) {
-      // A newer write already replaced the outbox, after applying it: nothing left to clear.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 
