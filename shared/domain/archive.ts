@@ -2,9 +2,10 @@
  * The raw event archive, erasable: each event is kept encrypted with a key of its own person
  * (AES-256-GCM), so erasing the person's key makes every archived copy unreadable at once, without
  * rewriting a file (crypto-shredding). One gzip JSON Lines object per processed batch, partitioned by
- * the day events were received. Pure (node:crypto only).
+ * the day events were received. Pure (node:crypto and node:zlib only).
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import type { EnrichedEvent } from './events';
 
 /** One archived event: who it belongs to (a pseudonymous profile id), when it came, and the sealed event. */
@@ -40,6 +41,12 @@ export function unseal(record: ArchivedEvent, key: string | undefined): Enriched
   }
 }
 
+export const ARCHIVE_PREFIX = 'archive/events/';
+/** The folder of the objects archived on one day (YYYY-MM-DD). */
+export const archiveDayPrefix = (day: string): string => `${ARCHIVE_PREFIX}dt=${day}/`;
+/** The day (YYYY-MM-DD) an archive object's key files it under. */
+export const archiveDayOf = (key: string): string => key.slice(ARCHIVE_PREFIX.length + 'dt='.length, ARCHIVE_PREFIX.length + 'dt='.length + 10);
+
 /**
  * Where a batch is archived: by the day its first event was received, named by a hash of its message
  * ids, so a redelivered batch overwrites its own object instead of adding a copy.
@@ -47,5 +54,9 @@ export function unseal(record: ArchivedEvent, key: string | undefined): Enriched
 export function archiveKey(records: readonly ArchivedEvent[]): string {
   const day = records.map((r) => r.receivedAt).sort()[0]!.slice(0, 10);
   const hash = createHash('sha256').update(records.map((r) => r.messageId).sort().join('\n')).digest('hex').slice(0, 32);
-  return `archive/events/dt=${day}/${hash}.jsonl.gz`;
+  return `${archiveDayPrefix(day)}${hash}.jsonl.gz`;
 }
+
+/** The records of one archive object (gzip JSON Lines), still sealed. */
+export const archivedRecords = (body: Buffer): ArchivedEvent[] =>
+  gunzipSync(body).toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ArchivedEvent);

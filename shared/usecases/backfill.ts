@@ -9,21 +9,20 @@
  * redelivered step adds nothing twice. At the end the specs are marked whole in every segment, and
  * the segment's first evaluation over stored profiles starts.
  */
-import { gunzipSync } from 'node:zlib';
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
-import { unseal, type ArchivedEvent } from '../domain/archive';
+import { ARCHIVE_PREFIX, archiveDayOf } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 import { PROFILE_LIMITS, BACKFILL_MAX_DAYS, behaviourName, dayIndex } from '../domain/profile';
 import { DAY_MS } from '../domain/time';
+import { openArchiveObject } from './archive-reader';
 import { loadCatalog } from './catalog-view';
 import type { ProfileWriter } from './profile-writer';
 
 export const BACKFILL_SCOPE = 'job#backfill';
 export const backfillRunId = (segmentId: string, revision: number): string => `${segmentId}-r${revision}`;
-const ARCHIVE_PREFIX = 'archive/events/';
 const OBJECTS_PER_STEP = 5;
 
 export interface BackfillDeps {
@@ -38,7 +37,6 @@ export interface BackfillDeps {
 
 export type BackfillMessage = Extract<QueueMessage, { kind: 'backfill' }>;
 
-const dayOf = (key: string): string => key.slice(ARCHIVE_PREFIX.length + 'dt='.length, ARCHIVE_PREFIX.length + 'dt='.length + 10);
 
 export async function backfillStep(message: BackfillMessage, deps: BackfillDeps): Promise<'continued' | 'done' | 'superseded' | 'skipped' | 'failed'> {
   const { runId } = message;
@@ -60,7 +58,8 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
     await finish('skipped', { reason: 'no segment needs these aggregates any more' });
     return 'superseded';
   }
-  if (!deps.archive) {
+  const { archive } = deps;
+  if (!archive) {
     await finish('skipped', { reason: `no event archive: the aggregates count events received from ${message.since}` });
     return 'skipped';
   }
@@ -75,25 +74,19 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
   const firstDay = new Date((dayIndex(since) - PROFILE_LIMITS.horizonDays) * DAY_MS).toISOString().slice(0, 10);
   const startDay = dayIndex(Date.parse(startedAt));
   // From the first key (older days skipped here): s3rver fails a listing that starts after a key it lacks.
-  const page = await deps.archive.list(ARCHIVE_PREFIX, message.after, OBJECTS_PER_STEP);
-  const keys = page.keys.filter((key) => dayOf(key) <= lastDay);
+  const page = await archive.list(ARCHIVE_PREFIX, message.after, OBJECTS_PER_STEP);
+  const keys = page.keys.filter((key) => archiveDayOf(key) <= lastDay);
   for (const key of keys) {
-    if (dayOf(key) < firstDay) continue; // beyond the longest window a segment reads
-    const body = await deps.archive.get(key);
-    if (!body) continue;
-    const records = gunzipSync(body).toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ArchivedEvent);
+    if (archiveDayOf(key) < firstDay) continue; // beyond the longest window a segment reads
+    const opened = await openArchiveObject(key, { archive, identities: deps.identities }, (record) => Date.parse(record.receivedAt) < since);
+    if (!opened) continue;
+    counts.unreadable += opened.unreadable; // erased
     const byProfile = new Map<string, EnrichedEvent[]>();
-    const sealed = records.filter((r) => Date.parse(r.receivedAt) < since);
-    const archiveKeys = await deps.identities.archiveKeys(sealed.map((r) => r.profileId));
-    for (const record of sealed) {
-      const event = unseal(record, archiveKeys.get(record.profileId));
-      if (!event) {
-        counts.unreadable++; // erased
-        continue;
-      }
+    for (const { profileId, event } of opened.events) {
+      // Only events some spec takes: a profile with none is not even read.
       const name = behaviourName(event);
       if (!specs.some((spec) => spec.event === name && spec.valueOf(event, now) !== undefined)) continue;
-      byProfile.get(record.profileId)?.push(event) ?? byProfile.set(record.profileId, [event]);
+      byProfile.get(profileId)?.push(event) ?? byProfile.set(profileId, [event]);
       counts.events++;
     }
     // In profile id order: the position must only grow within the run.
@@ -107,7 +100,7 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
   }
 
   if (page.more && keys.length === page.keys.length) {
-    await deps.catalog.putRun(BACKFILL_SCOPE, { runId, status: 'running', startedAt, progress: progress({ day: dayOf(keys.at(-1)!) }) });
+    await deps.catalog.putRun(BACKFILL_SCOPE, { runId, status: 'running', startedAt, progress: progress({ day: archiveDayOf(keys.at(-1)!) }) });
     await deps.queue.send({ ...message, after: keys.at(-1) });
     return 'continued';
   }

@@ -5,14 +5,14 @@
  * replaying into live profiles changes nothing they already hold, and replaying into emptied tables
  * rebuilds them. Erased people stay unreadable: their keys are gone.
  */
-import { gunzipSync } from 'node:zlib';
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
-import { unseal, type ArchivedEvent } from '../domain/archive';
+import { archiveDayPrefix } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 import { DAY_MS } from '../domain/time';
+import { openArchiveObject } from './archive-reader';
 
 export const REPLAY_SCOPE = 'job#replay';
 const OBJECTS_PER_STEP = 5;
@@ -31,18 +31,12 @@ const nextDay = (day: string): string => new Date(Date.parse(`${day}T00:00:00Z`)
 export async function replayStep(message: ReplayMessage, deps: ReplayDeps): Promise<'continued' | 'done'> {
   const run = await deps.catalog.getRun(REPLAY_SCOPE, message.runId);
   const counts = { objects: 0, events: 0, unreadable: 0, ...(run?.progress as Record<string, number> | undefined) };
-  const page = await deps.archive.list(`archive/events/dt=${message.day}/`, message.after, OBJECTS_PER_STEP);
+  const page = await deps.archive.list(archiveDayPrefix(message.day), message.after, OBJECTS_PER_STEP);
   for (const key of page.keys) {
-    const body = await deps.archive.get(key);
-    if (!body) continue;
-    const records = gunzipSync(body).toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ArchivedEvent);
-    const keys = await deps.identities.archiveKeys(records.map((r) => r.profileId));
-    const events: EnrichedEvent[] = [];
-    for (const record of records) {
-      const event = unseal(record, keys.get(record.profileId));
-      if (event) events.push({ ...event, replayed: true });
-      else counts.unreadable++; // erased
-    }
+    const opened = await openArchiveObject(key, deps);
+    if (!opened) continue;
+    counts.unreadable += opened.unreadable; // erased
+    const events = opened.events.map(({ event }): EnrichedEvent => ({ ...event, replayed: true }));
     if (events.length > 0) await deps.queue.sendEvents(events);
     counts.objects++;
     counts.events += events.length;
