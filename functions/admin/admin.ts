@@ -44,6 +44,7 @@ import {
   orderByDependencies,
   segmentInputSchema,
   aggregateSpecsOf,
+  aggregateStarts,
   dependenciesOf,
   segmentHistory,
   segmentJsonSchema,
@@ -314,7 +315,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       // A stage segment is refused by the catalog's own put (409), like its deletion.
       const existing = segments.find((s) => s.id === id);
       const revision = (existing?.revision ?? 0) + 1;
-      const starts = aggregateStarts(input.condition, existing ? [...others, existing] : others, model.specs, deps.now() + deps.segmentEvaluationDelaySeconds * 1000);
+      const starts = startsOf(input.condition, existing ? [...others, existing] : others, model.specs, deps.now() + deps.segmentEvaluationDelaySeconds * 1000);
       const segment: Segment = {
         ...input,
         id,
@@ -652,22 +653,15 @@ async function previewSegment(condition: Condition, model: IndicatorModel, needs
  * backfill adds the older ones. Aggregates shared with other segments keep the start they recorded
  * (none once whole); indicators' aggregates are whole from the start.
  */
-function aggregateStarts(condition: Condition, others: readonly Segment[], indicatorSpecs: readonly AggregateSpec[], foldedFrom: number) {
-  const whole = new Set(indicatorSpecs.map((spec) => spec.id));
-  const since = new Map<string, string>();
-  for (const other of others) {
-    for (const spec of aggregateSpecsOf(other.condition)) {
-      const start = other.specsSince?.[spec.id];
-      if (start) since.set(spec.id, start);
-      else whole.add(spec.id);
-    }
-  }
+function startsOf(condition: Condition, others: readonly Segment[], indicatorSpecs: readonly AggregateSpec[], foldedFrom: number) {
+  const kept = aggregateStarts(others, indicatorSpecs);
   const specsSince: Record<string, string> = {};
   const newSpecs: string[] = [];
   for (const spec of aggregateSpecsOf(condition)) {
-    if (whole.has(spec.id)) continue;
-    if (!since.has(spec.id)) newSpecs.push(spec.id);
-    specsSince[spec.id] = since.get(spec.id) ?? new Date(foldedFrom).toISOString();
+    const known = kept.get(spec.id);
+    if (known && known.since === undefined) continue; // whole already
+    if (!known) newSpecs.push(spec.id);
+    specsSince[spec.id] = known?.since ?? new Date(foldedFrom).toISOString();
   }
   return { specsSince, newSpecs };
 }

@@ -848,25 +848,27 @@ export interface CompiledCatalog {
   needsFrozen: boolean;
 }
 
-export function compileCatalog(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledCatalog {
-  const specs = new Map<string, AggregateSpec>();
-  // When a spec holds live events from (undefined: all of them, so any segment holding it whole wins).
-  const receivedFrom = new Map<string, number | undefined>();
-  for (const spec of indicators.specs) {
-    specs.set(spec.id, spec);
-    receivedFrom.set(spec.id, undefined);
-  }
+/**
+ * The aggregate specs kept for these segments and indicators, each with the ISO time its live events count
+ * from (`specsSince`, until a backfill adds the older ones), or undefined when it holds every event: any
+ * indicator or segment holding a spec whole makes it whole.
+ */
+export function aggregateStarts(segments: readonly Segment[], indicatorSpecs: readonly AggregateSpec[]): Map<string, { spec: AggregateSpec; since?: string }> {
+  const starts = new Map<string, { spec: AggregateSpec; since?: string }>(indicatorSpecs.map((spec) => [spec.id, { spec }]));
   for (const segment of segments) {
     for (const spec of aggregateSpecsOf(segment.condition)) {
-      specs.set(spec.id, spec);
-      const since = segment.specsSince?.[spec.id];
-      const from = since === undefined ? undefined : Date.parse(since);
-      const known = receivedFrom.has(spec.id) ? receivedFrom.get(spec.id) : from;
-      receivedFrom.set(spec.id, from === undefined || known === undefined ? undefined : Math.min(from, known));
+      const mine = segment.specsSince?.[spec.id];
+      const known = starts.get(spec.id);
+      const since = !known ? mine : known.since === undefined || mine === undefined ? undefined : mine < known.since ? mine : known.since;
+      starts.set(spec.id, { spec, ...(since !== undefined && { since }) });
     }
   }
+  return starts;
+}
+
+export function compileCatalog(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledCatalog {
   const compiled = orderByDependencies(segments).map(compileSegment);
   const needsFrozen = compiled.some((s) => s.dependsOn.indicators.some(isFrozenIndicator));
-  const compiledSpecs = [...specs.values()].map((spec) => compileSpec(spec, receivedFrom.get(spec.id)));
+  const compiledSpecs = [...aggregateStarts(segments, indicators.specs).values()].map(({ spec, since }) => compileSpec(spec, since === undefined ? undefined : Date.parse(since)));
   return { segments: compiled, specs: compiledSpecs, indicators, needsFrozen };
 }
