@@ -140,7 +140,7 @@ async function entryLatencies(local: LocalProcess, load: LoadResult, samples = 2
     const start = load.starts[i]!;
     const accepted = acceptedAt(start.index);
     if (accepted === undefined) continue;
-    const profile = await local.admin('GET', `/v1/profiles?userId=${encodeURIComponent(start.userId)}`);
+    const profile = await local.admin.get(`/v1/profiles?userId=${encodeURIComponent(start.userId)}`);
     const entered = entries.get(profile.body?.profileId);
     if (entered !== undefined) latencies.push(entered - accepted);
   }
@@ -183,11 +183,11 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
   const local = await startLocalProcess();
   try {
     for (const [id, condition] of Object.entries(SEGMENTS)) {
-      const saved = await local.admin('PUT', `/v1/segments/${id}`, { name: id, condition });
+      const saved = await local.admin.put(`/v1/segments/${id}`, { name: id, condition });
       if (saved.status >= 300) throw new Error(`segment ${id}: ${JSON.stringify(saved.body)}`);
     }
     for (const id of Object.keys(SEGMENTS)) {
-      for (let end = Date.now() + 60_000; (await local.admin('GET', `/v1/segments/${id}`)).body.status !== 'ready'; ) {
+      for (let end = Date.now() + 60_000; (await local.admin.get(`/v1/segments/${id}`)).body.status !== 'ready'; ) {
         if (Date.now() > end) throw new Error(`segment ${id} not ready`);
         await sleep(200);
       }
@@ -230,7 +230,7 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
     }
     for (const traits of [0, 20, 60]) {
       await sweep(`${traits} traits a profile`, { traits }, async (run) => {
-        const profile = await local.admin('GET', `/v1/profiles?userId=${encodeURIComponent(run.load.starts[0]!.userId)}`);
+        const profile = await local.admin.get(`/v1/profiles?userId=${encodeURIComponent(run.load.starts[0]!.userId)}`);
         return `~${(JSON.stringify(profile.body?.traits ?? {}).length / 1024).toFixed(1)} KB of traits, ${lineOf(run, 'DynamoDB write')} DynamoDB writes, ${lineOf(run, 'DynamoDB read')} reads`;
       });
     }

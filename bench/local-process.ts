@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { adminClient } from '../local/admin-client';
 import type { Usage } from '../local/usage-meter';
 
 export interface LocalProcess {
@@ -21,7 +22,7 @@ export interface LocalProcess {
   resetUsage(): Promise<void>;
   /** Waits until the event queue is empty and nothing is in flight. */
   drain(timeoutMs?: number): Promise<void>;
-  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  admin: ReturnType<typeof adminClient>;
   stop(): Promise<void>;
 }
 
@@ -74,15 +75,7 @@ export async function startLocalProcess(env: Record<string, string> = {}): Promi
         quiet = queue.messages === 0 && queue.inFlight === 0 ? quiet + 1 : 0;
       }
     },
-    async admin(method, path, body) {
-      const response = await fetch(`${url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    },
+    admin: adminClient({ url, adminToken }),
     async stop() {
       child.kill('SIGTERM');
       await exited;

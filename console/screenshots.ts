@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { adminClient } from '../local/admin-client';
 import { startLocal } from '../local/runtime';
 import { launchChromium } from '../test/helpers/browser';
 
@@ -21,7 +22,7 @@ try {
   progress('running the demo (400 people)');
   await promisify(execFile)(process.execPath, ['--import', 'tsx', 'local/demo.ts', '--url', runtime.url, '--people', '400', '--data-dir', runtime.dataDir], { cwd: root });
   await runtime.drain(120_000);
-  const admin = async (path: string) => (await fetch(`${runtime.url}${path}`, { headers: { authorization: `Bearer ${runtime.adminToken}` } })).json();
+  const admin = async (path: string) => (await adminClient(runtime).get(path)).body;
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const shot = async (name: string, hash: string, ready: string) => {

@@ -32,24 +32,7 @@ export function useTestRuntime(options: Partial<LocalOptions> = {}): () => Local
   return () => runtime!;
 }
 
-/** A tiny admin API client: bearer token, JSON in and out. */
-export function adminClient(runtime: LocalRuntime) {
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${runtime.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${runtime.adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  };
-  return {
-    get: (path: string) => call('GET', path),
-    put: (path: string, body: unknown) => call('PUT', path, body),
-    post: (path: string, body?: unknown) => call('POST', path, body),
-    delete: (path: string) => call('DELETE', path),
-  };
-}
+export { adminClient } from '../../local/admin-client';
 
 export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
