@@ -102,13 +102,17 @@ export class UsageMeter {
     );
   }
 
+  private table(name: string): Usage['dynamodb'][string] {
+    return (this.usage.dynamodb[name] ??= { readUnits: 0, writeUnits: 0, indexWrites: 0 });
+  }
+
   private count(service: string, operation: string, input: Record<string, unknown>, output: Record<string, unknown>): void {
     const key = `${service}.${operation}`;
     this.usage.calls[key] = (this.usage.calls[key] ?? 0) + 1;
     if (service === 'DynamoDB') {
       const consumed = output.ConsumedCapacity as Capacity | Capacity[] | undefined;
       for (const capacity of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-        const table = (this.usage.dynamodb[capacity.TableName ?? '?'] ??= { readUnits: 0, writeUnits: 0, indexWrites: 0 });
+        const table = this.table(capacity.TableName ?? '?');
         const units = capacity.CapacityUnits ?? 0;
         if (/^(Get|Query|Scan|BatchGet|TransactGet)/.test(operation)) table.readUnits += capacity.ReadCapacityUnits ?? units;
         else table.writeUnits += capacity.WriteCapacityUnits ?? units;
@@ -117,8 +121,7 @@ export class UsageMeter {
       // one entry (later moves of that key, an hour boundary crossed, are not counted).
       const item = input.Item as Record<string, unknown> | undefined;
       if (operation === 'PutItem' && item && 'due' in item && String(input.ConditionExpression ?? '').includes('attribute_not_exists')) {
-        const table = (this.usage.dynamodb[String(input.TableName)] ??= { readUnits: 0, writeUnits: 0, indexWrites: 0 });
-        table.indexWrites++;
+        this.table(String(input.TableName)).indexWrites++;
       }
     } else if (service === 'SQS') {
       const bodies = operation === 'SendMessageBatch' ? ((input.Entries as Array<{ MessageBody?: string }>) ?? []).map((e) => e.MessageBody ?? '') : operation === 'SendMessage' ? [String(input.MessageBody ?? '')] : [];

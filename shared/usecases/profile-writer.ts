@@ -223,6 +223,7 @@ export class ProfileWriter {
    * published). Segments deleted since are left alone.
    */
   private async settle(pending: readonly Transition[], catalog: CompiledCatalog): Promise<void> {
+    if (pending.length === 0) return;
     const known = new Set(catalog.segments.map((s) => s.id));
     const open = pending.filter((t) => known.has(t.segmentId));
     if (open.length === 0) return;
