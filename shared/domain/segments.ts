@@ -22,7 +22,7 @@ import {
 } from './comparisons';
 import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
 import { INDICATOR_IDS, compileIndicators, indicatorInfo, indicatorKey, isFrozenIndicator, type IndicatorModel, type IndicatorValues } from './indicators';
-import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition } from './profile';
+import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition, transitionId } from './profile';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
@@ -772,9 +772,6 @@ export function evaluateMemberships(
   return { segments: after.sort(), transitions };
 }
 
-/** Deterministic, so a retried write publishes the same id and consumers can drop the duplicate. */
-const transitionId = (profileId: string, segmentId: string, change: string, version: number): string =>
-  createHash('sha256').update(`${profileId}\u0000${segmentId}\u0000${change}\u0000${version}`).digest('hex').slice(0, 32);
 
 export interface HistoryDay {
   day: string;

@@ -13,7 +13,7 @@ import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, type Identifier } from '../domain/identity';
 import { mergeProfiles } from '../domain/merge';
 import { dueKey, nextCheckAt } from '../domain/next-change';
-import { behaviourName, foldBackfill, foldEvents, newProfile, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
+import { behaviourName, foldBackfill, foldEvents, newProfile, packPending, pendingTransitions, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
@@ -76,7 +76,7 @@ export class ProfileWriter {
         if (change.identifiers.length > 0) await this.repoint(change.identifiers, current.profileId, survivor);
         return this.apply({ ...change, profileId: survivor }, catalog);
       }
-      if (current) await this.settle(current.pending, catalog);
+      if (current) await this.settle(pendingTransitions(current), catalog);
       if (!current && change.backfill) return { applied: 0, duplicates: 0, transitions: [], written: false }; // erased, or rebuilt without it
 
       const now = this.deps.now();
@@ -103,7 +103,7 @@ export class ProfileWriter {
 
       const next: Profile = {
         ...evaluated,
-        pending: transitions,
+        pending: packPending(transitions),
         version: fresh.version + 1,
         nextCheckAt: checkAt === Infinity ? undefined : checkAt,
         due: checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId),
@@ -166,7 +166,7 @@ export class ProfileWriter {
       if (loser.mergeCompleted) return target;
       survivorId = target;
     }
-    await this.settle(loser.pending, catalog);
+    await this.settle(pendingTransitions(loser), catalog);
     if (loser.mergeCompleted) return survivorId;
 
     await this.apply({ profileId: survivorId, events: [], identifiers: [], reason: 'merge', absorb: loser }, catalog);

@@ -7,7 +7,7 @@ import { eraseProfile } from '../../shared/usecases/erase-profile';
 import { replayStep } from '../../shared/usecases/replay';
 import { BACKFILL_SCOPE, backfillStep, type BackfillMessage } from '../../shared/usecases/backfill';
 import { aggregateSpec, emptyWindow, readValues, specKey } from '../../shared/domain/aggregates';
-import { dayIndex } from '../../shared/domain/profile';
+import { dayIndex, pendingTransitions } from '../../shared/domain/profile';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import type { QueueMessage } from '../../shared/adapters/sqs/event-queue';
@@ -236,7 +236,7 @@ describe('processEvents', () => {
     const first = await processEvents(sourced([event]), deps);
     expect(first.failed.size).toBe(1);
     const profileId = (await ownerOf('userId', 'u-9'))!;
-    expect((await stores.profiles.get(profileId))!.pending.map((t) => t.segmentId)).toContain('vip');
+    expect(pendingTransitions((await stores.profiles.get(profileId))!).map((t) => t.segmentId)).toContain('vip');
 
     const retry = await processEvents(sourced([event]), deps);
     expect(retry.failed.size).toBe(0);
@@ -251,12 +251,12 @@ describe('processEvents', () => {
     const vipEvents = () => publisher.events.filter((e) => e.detail.segmentId === 'vip').map((e) => e.detail.change);
     await processEvents(sourced([identify('vip', '2026-03-01T00:00:00.000Z')]), deps);
     const profileId = (await ownerOf('userId', 'u-11'))!;
-    expect((await stores.profiles.get(profileId))!.pending.map((t) => [t.segmentId, t.change])).toContainEqual(['vip', 'entered']);
+    expect(pendingTransitions((await stores.profiles.get(profileId))!).map((t) => [t.segmentId, t.change])).toContainEqual(['vip', 'entered']);
     await processEvents(sourced([identify('gold', '2026-03-02T00:00:00.000Z')]), deps); // settles the entry, exits
     await processEvents(sourced([identify('silver', '2026-03-03T00:00:00.000Z')]), deps); // settles the exit
     expect(vipEvents()).toEqual(['entered', 'exited']);
     expect(await stores.memberships.count('vip')).toBe(0);
-    expect((await stores.profiles.get(profileId))!.pending).toEqual([]);
+    expect(pendingTransitions((await stores.profiles.get(profileId))!)).toEqual([]);
   });
 
   it('publishes again and writes the membership when a crash came between the two', async () => {

@@ -28,15 +28,7 @@ function worstCase(): Profile {
   profile.categories = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [long(`category-${i}-`, 100), [123_456.789, today]]));
   profile.channels = { web: 1e9, app: 1e9, email: 1e9, store: 1e9, call_center: 1e9, event: 1e9, crm: 1e9 };
   profile.segments = Array.from({ length: MAX_SEGMENTS }, (_, i) => long(`segment-${i}-`, 64));
-  profile.pending = profile.segments.map((segmentId) => ({
-    id: 'f'.repeat(32),
-    segmentId,
-    segmentRevision: 1000,
-    profileId: profile.profileId,
-    change: 'entered' as const,
-    at: new Date(now).toISOString(),
-    reason: 'definition' as const,
-  }));
+  profile.pending = { at: now, reason: 'definition', entered: Object.fromEntries(profile.segments.map((segmentId) => [segmentId, 1000])) };
   const events = Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) => anEvent({ type: 'alias', event: undefined, messageId: `m${i}`, at: new Date(now).toISOString() }));
   return foldEvents(profile, events, [], now).profile; // prunes and coarsens like any write
 }
@@ -59,7 +51,10 @@ describe('profile item size', () => {
     // With the aggregates the shipped indicators keep (order revenue and instants) and category interest.
     const { specs, indicators } = compileCatalog([], compileIndicators());
     const profile = foldEvents(newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp), events, [{ type: 'userId', value: 'ada' }, { type: 'email', value: 'ada@example.com' }], now, specs, indicators.categoryRule).profile;
-    const size = itemSize({ ...profile, segments: ['vip-store', 'recent-visitors', 'lifecycle-customer'] } as unknown as Record<string, unknown>);
+    // As written by the write that made it enter its three segments: with that write's outbox.
+    const segments = ['vip-store', 'recent-visitors', 'lifecycle-customer'];
+    const pending = { at: now, reason: 'events', entered: Object.fromEntries(segments.map((id) => [id, 3])) };
+    const size = itemSize({ ...profile, segments, pending } as unknown as Record<string, unknown>);
     console.log(`typical profile item: ${size} bytes`);
     expect(size).toBeLessThan(1500);
   });

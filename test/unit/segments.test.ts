@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
+import { DAY_MS, foldEvents, newProfile, packPending, pendingTransitions, type Profile } from '../../shared/domain/profile';
+import { itemSize } from '../../shared/domain/item-size';
 import {
   SegmentGraphError,
   bucketOf,
@@ -323,6 +324,21 @@ describe('evaluateMemberships', () => {
       ['old-one', 'exited'],
     ]);
     expect(evaluateMemberships(profile, segments, now).transitions.map((t) => t.id)).toEqual(first.transitions.map((t) => t.id));
+  });
+
+  it('keeps a write\'s transitions in the profile item compactly, and gives them back whole, ids included', () => {
+    const profile = { ...profileWith({ tier: 'VIP' }), segments: ['old-one'], version: 6 };
+    const segments = [
+      segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),
+      segment('old-one', { type: 'trait', trait: 'tier', operator: 'eq', value: 'bronze' }),
+    ].map(compileSegment);
+    const { transitions } = evaluateMemberships(profile, segments, now);
+    const pending = packPending(transitions)!;
+    expect(pending).toEqual({ at: now, reason: 'time', entered: { vip: 1 }, exited: { 'old-one': 1 } });
+    // Stored with the write that makes version 7.
+    expect(pendingTransitions({ profileId: profile.profileId, version: 7, pending })).toEqual(transitions);
+    expect(itemSize({ pending })).toBeLessThan(itemSize({ pending: transitions }) / 4);
+    expect(packPending([])).toBeUndefined();
   });
 
   it('evaluates a segment of segments against this pass\'s results', () => {
