@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DETAIL_TYPES, type DetailType } from '../adapters/eventbridge/event-publisher';
+import { changeId, type Transition } from '../domain/profile';
 
 const isoTime = z.iso.datetime({ offset: true });
 const counts = z.strictObject({ members: z.number().int().min(0), added: z.number().int().min(0), removed: z.number().int().min(0) });
@@ -12,18 +13,22 @@ const counts = z.strictObject({ members: z.number().int().min(0), added: z.numbe
 export const eventContracts = {
   [DETAIL_TYPES.membershipChanged]: z
     .strictObject({
-      version: z.literal(1),
-      id: z.string().describe('Deterministic per transition: drop repeats with the same id (delivery is at least once).'),
-      segmentId: z.string(),
-      segmentRevision: z.number().int().min(1).describe('The revision of the segment definition that decided the change.'),
+      version: z.literal(2),
+      id: z.string().describe('Deterministic per change: drop repeats with the same id (delivery is at least once).'),
       profileId: z.string(),
-      change: z.enum(['entered', 'exited']),
       at: isoTime,
       reason: z
         .enum(['events', 'definition', 'time', 'merge'])
         .describe('New events for the profile, a saved segment definition, time passing, or a merge of two profiles.'),
+      entered: z
+        .array(z.string())
+        .describe('Ids of the segments the profile entered. An EventBridge rule matches one of them: {"detail": {"entered": ["vip"]}}.'),
+      exited: z.array(z.string()).describe('Ids of the segments the profile left, at the same moment.'),
+      revisions: z
+        .record(z.string(), z.number().int().min(1))
+        .describe('Segment id -> the revision of its definition that decided the change.'),
     })
-    .describe('A profile entered or left a segment.'),
+    .describe('One change of a profile\'s memberships: every segment it entered and left at once (a move from cold to warm is one event).'),
   [DETAIL_TYPES.snapshotRequested]: z
     .strictObject({ version: z.literal(1), audienceId: z.string(), runId: z.string() })
     .describe('An audience snapshot was asked for through the admin API; the snapshot function takes it.'),
@@ -71,7 +76,25 @@ export const eventContracts = {
     .describe('A person exercised the right to erasure: downstream copies keyed by this profile id should go too.'),
 } satisfies Record<DetailType, z.ZodType>;
 
-export const schemaFileName = (detailType: string): string => `${detailType.toLowerCase().replaceAll(' ', '-')}.v1.json`;
+export type MembershipChangedDetail = z.infer<(typeof eventContracts)[typeof DETAIL_TYPES.membershipChanged]>;
+
+/** The detail published for one change of a profile's memberships (its transitions share profile, time and reason). */
+export function membershipChangedDetail(transitions: readonly Transition[], id = changeId(transitions)): MembershipChangedDetail {
+  const { profileId, at, reason } = transitions[0]!;
+  const of = (change: Transition['change']) => transitions.filter((t) => t.change === change).map((t) => t.segmentId);
+  return { version: 2, id, profileId, at, reason, entered: of('entered'), exited: of('exited'), revisions: Object.fromEntries(transitions.map((t) => [t.segmentId, t.segmentRevision])) };
+}
+
+/** One line per segment of a published change, for consumers that handle segments one at a time. */
+export function transitionsOf(detail: MembershipChangedDetail): Array<{ segmentId: string; segmentRevision: number; profileId: string; change: 'entered' | 'exited'; at: string; reason: MembershipChangedDetail['reason'] }> {
+  return (['entered', 'exited'] as const).flatMap((change) =>
+    detail[change].map((segmentId) => ({ segmentId, segmentRevision: detail.revisions[segmentId]!, profileId: detail.profileId, change, at: detail.at, reason: detail.reason })),
+  );
+}
+
+const versionOf = (detailType: DetailType): number => eventContracts[detailType].shape.version.value;
+
+export const schemaFileName = (detailType: DetailType): string => `${detailType.toLowerCase().replaceAll(' ', '-')}.v${versionOf(detailType)}.json`;
 
 export function jsonSchemaOf(detailType: DetailType): Record<string, unknown> {
   return {

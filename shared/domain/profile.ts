@@ -157,6 +157,10 @@ export function pendingTransitions(profile: Pick<Profile, 'profileId' | 'version
 export const transitionId = (profileId: string, segmentId: string, change: string, version: number): string =>
   createHash('sha256').update(`${profileId}\u0000${segmentId}\u0000${change}\u0000${version}`).digest('hex').slice(0, 32);
 
+/** The id of a change made of these transitions (published as one event): the same transitions, the same id. */
+export const changeId = (transitions: readonly Pick<Transition, 'id'>[]): string =>
+  createHash('sha256').update(transitions.map((t) => t.id).sort().join('\u0000')).digest('hex').slice(0, 32);
+
 /** The name under which an event's occurrences are counted, or undefined for events that are not behaviour. */
 export function behaviourName(event: Pick<EnrichedEvent, 'type' | 'event'>): string | undefined {
   switch (event.type) {

@@ -13,12 +13,13 @@ import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, type Identifier } from '../domain/identity';
 import { mergeProfiles } from '../domain/merge';
 import { dueKey, nextCheckAt } from '../domain/next-change';
-import { behaviourName, foldBackfill, foldEvents, newProfile, packPending, pendingTransitions, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
+import { behaviourName, changeId, foldBackfill, foldEvents, newProfile, packPending, pendingTransitions, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
 import type { FrozenValues } from '../domain/frozen';
+import { membershipChangedDetail } from '../contracts/events';
 
 export interface ProfileWriterDeps {
   profiles: ProfileStore;
@@ -217,10 +218,10 @@ export class ProfileWriter {
   }
 
   /**
-   * The outbox of the profile's previous write: the transitions a crash left unapplied are applied now.
-   * The membership table says which: an entry is applied once its item holds the transition's time, an
+   * The outbox of the profile's previous write: applied again if a crash left any of it out. The
+   * membership table says whether: an entry is applied once its item holds the transition's time, an
    * exit once the item is gone (memberships are written after publishing, so an applied one was
-   * published). Segments deleted since are left alone.
+   * published, and counted after all of them). Segments deleted since are left alone.
    */
   private async settle(pending: readonly Transition[], catalog: CompiledCatalog): Promise<void> {
     if (pending.length === 0) return;
@@ -228,18 +229,18 @@ export class ProfileWriter {
     const open = pending.filter((t) => known.has(t.segmentId));
     if (open.length === 0) return;
     const entered = await this.deps.memberships.enteredAt(open[0]!.profileId, open.map((t) => t.segmentId), { consistent: true });
-    const unapplied = open.filter((t) => (t.change === 'entered' ? entered.get(t.segmentId) !== t.at : entered.has(t.segmentId)));
-    if (unapplied.length > 0) await this.applyTransitions(unapplied);
+    const applied = (t: Transition) => (t.change === 'entered' ? entered.get(t.segmentId) === t.at : !entered.has(t.segmentId));
+    // Published again whole, with the id the write published it under: consumers drop the repeat.
+    if (!open.every(applied)) await this.applyTransitions(open, changeId(pending));
   }
 
   /**
-   * Publish, then write the memberships, then count: a membership in the table means its event went out.
-   * Repeatable: membership puts and deletes converge, and each event carries its transition id.
+   * One profile's change: publish it as one event, then write the memberships, then count. A
+   * membership in the table means its event went out. Repeatable: membership puts and deletes
+   * converge, and the event's id is deterministic.
    */
-  private async applyTransitions(transitions: readonly Transition[]): Promise<void> {
-    await this.deps.publisher.publish(
-      transitions.map((t) => ({ detailType: DETAIL_TYPES.membershipChanged, detail: { ...t, version: 1 } })),
-    );
+  private async applyTransitions(transitions: readonly Transition[], id?: string): Promise<void> {
+    await this.deps.publisher.publish([{ detailType: DETAIL_TYPES.membershipChanged, detail: membershipChangedDetail(transitions, id) }]);
     await Promise.all(
       transitions.map((t) =>
         t.change === 'entered'

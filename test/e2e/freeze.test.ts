@@ -8,6 +8,7 @@ import type { LocalRuntime } from '../../local/runtime';
 import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
 import { eventContracts } from '../../shared/contracts/events';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+import { membershipChanges } from '../helpers/events';
 
 let runtime: LocalRuntime;
 let admin: ReturnType<typeof adminClient>;
@@ -73,9 +74,9 @@ describe('the daily freeze, run now', () => {
     const members = (await admin.get('/v1/segments/champions/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
     expect(members).toContain(best.profileId);
     expect(members).not.toContain(reader.profileId);
-    const entries = runtime.bus.published.filter((e) => e['detail-type'] === 'Segment Membership Changed' && e.detail.segmentId === 'champions');
+    const entries = membershipChanges(runtime.bus.published).filter((t) => t.segmentId === 'champions');
     expect(entries).toHaveLength(members.length);
-    expect(entries.every((e) => e.detail.reason === 'time' && e.detail.change === 'entered')).toBe(true);
+    expect(entries.every((t) => t.reason === 'time' && t.change === 'entered')).toBe(true);
 
     // Every event the run published (its workers' requests too) keeps its published contract.
     for (const event of runtime.bus.published) eventContracts[event['detail-type'] as DetailType].parse(event.detail);

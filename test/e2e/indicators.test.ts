@@ -7,15 +7,16 @@ import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+import { membershipChanges } from '../helpers/events';
 
 let runtime: LocalRuntime;
 let admin: ReturnType<typeof adminClient>;
 const ago = (days: number) => new Date(Date.now() - days * 86_400_000);
 const profileOf = async (userId: string) => (await admin.get(`/v1/profiles?userId=${userId}`)).body;
 const stageChanges = (segmentId: string) =>
-  runtime.bus.published
-    .filter((e) => e['detail-type'] === 'Segment Membership Changed' && e.detail.segmentId === segmentId)
-    .map((e) => [e.detail.change, e.detail.reason]);
+  membershipChanges(runtime.bus.published)
+    .filter((t) => t.segmentId === segmentId)
+    .map((t) => [t.change, t.reason]);
 
 beforeAll(async () => {
   runtime = await startTestRuntime();

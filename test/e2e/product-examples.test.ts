@@ -7,6 +7,7 @@ import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+import { membershipChanges } from '../helpers/events';
 
 let runtime: LocalRuntime;
 let admin: ReturnType<typeof adminClient>;
@@ -223,9 +224,9 @@ describe('the examples of PRODUCT.md', () => {
   });
 
   it('publishes the entry of a prospect who warms up (cold -> warm triggers an event)', async () => {
-    const warmed = runtime.bus.published.filter((e) => e['detail-type'] === 'Segment Membership Changed' && e.detail.segmentId === 'warm-prospect');
+    const warmed = membershipChanges(runtime.bus.published).filter((t) => t.segmentId === 'warm-prospect');
     const gaspard = (await admin.get('/v1/profiles?userId=gaspard')).body.profileId;
-    expect(warmed.map((e) => [e.detail.profileId, e.detail.change])).toEqual([[gaspard, 'entered']]);
+    expect(warmed.map((t) => [t.profileId, t.change])).toEqual([[gaspard, 'entered']]);
   });
 
   it('counts the migration of a prospect from cold to warm, over a period', async () => {
@@ -253,9 +254,11 @@ describe('the examples of PRODUCT.md', () => {
     await send([1]);
     expect((await admin.get(`/v1/profiles/${hugo.profileId}`)).body.segments.map((s: { id: string }) => s.id)).toEqual(['warm-prospect']);
 
-    const today = String(
-      runtime.bus.published.find((e) => e.detail.profileId === hugo.profileId && e.detail.segmentId === 'warm-prospect')!.detail.at,
-    ).slice(0, 10);
+    // The move is one event: a rule on {"detail": {"exited": ["cold-prospect"], "entered": ["warm-prospect"]}} sees it whole.
+    const moves = runtime.bus.published.filter((e) => e['detail-type'] === 'Segment Membership Changed' && e.detail.profileId === hugo.profileId && (e.detail.entered as string[]).includes('warm-prospect'));
+    expect(moves).toHaveLength(1);
+    expect(moves[0]!.detail).toMatchObject({ exited: ['cold-prospect'], reason: 'events' });
+    const today = String(moves[0]!.detail.at).slice(0, 10);
     const matrix = (await admin.get(`/v1/migrations?from=${today}&to=${today}`)).body;
     expect(matrix).toEqual({ from: today, to: today, migrations: [{ from: 'cold-prospect', to: 'warm-prospect', profiles: 1 }] });
     expect((await admin.get('/v1/migrations?from=2026-13-01')).status).toBe(400);

@@ -19,6 +19,7 @@ import type { DetailType } from '../../shared/adapters/eventbridge/event-publish
 import { eventContracts } from '../../shared/contracts/events';
 import type { LatestPointer, Manifest } from '../../shared/domain/audiences';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+import { membershipChanges } from '../helpers/events';
 
 let runtime: LocalRuntime;
 let admin: ReturnType<typeof adminClient>;
@@ -43,9 +44,9 @@ afterAll(async () => {
 const profileOf = async (query: string) => (await admin.get(`/v1/profiles?${query}`)).body;
 /** Transitions of the segments these tests create (not of the lifecycle and intent stages). */
 const membershipEvents = () =>
-  runtime.bus.published
-    .filter((e) => e['detail-type'] === 'Segment Membership Changed' && !isStageSegmentId(String(e.detail.segmentId)))
-    .map((e) => [e.detail.segmentId, e.detail.profileId, e.detail.change]);
+  membershipChanges(runtime.bus.published)
+    .filter((t) => !isStageSegmentId(t.segmentId))
+    .map((t) => [t.segmentId, t.profileId, t.change]);
 
 async function sendHybridStream(): Promise<void> {
   const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 25, flushInterval: 20 });
@@ -141,7 +142,7 @@ describe('walking skeleton, end to end', () => {
       ['vip-store', 1],
     ]);
     // Those entries came from the new definition, not from events: the transitions say why.
-    const reasons = runtime.bus.published.filter((e) => e.detail.segmentId === 'store-buyers').map((e) => e.detail.reason);
+    const reasons = membershipChanges(runtime.bus.published).filter((t) => t.segmentId === 'store-buyers').map((t) => t.reason);
     expect(reasons).toEqual(['definition', 'definition', 'definition']);
 
     // Ada is downgraded: she leaves, and the bus says so.
@@ -225,7 +226,7 @@ describe('walking skeleton, end to end', () => {
 
     // Ada entered then left, Cy entered: today's history says so, and the size walks back to 0.
     const history = (await admin.get('/v1/segments/vip-store/history?days=2')).body.days;
-    const transitionDay = String(runtime.bus.published.find((e) => e.detail.segmentId === 'vip-store')!.detail.at).slice(0, 10);
+    const transitionDay = membershipChanges(runtime.bus.published).find((t) => t.segmentId === 'vip-store')!.at.slice(0, 10);
     expect(history.at(-1)).toEqual({ day: transitionDay, entered: 2, exited: 1, size: 1 });
     expect(history[0]).toMatchObject({ entered: 0, exited: 0, size: 0 });
 
@@ -475,9 +476,9 @@ describe('walking skeleton, end to end', () => {
     );
 
     // Memberships were re-evaluated: the merged-away profile left, the survivor holds them all, and said why.
-    const changes = runtime.bus.published
-      .filter((e) => e['detail-type'] === 'Segment Membership Changed' && String(e.detail.segmentId).startsWith('jules-'))
-      .map((e) => [e.detail.segmentId, e.detail.profileId === survivor ? 'survivor' : 'merged', e.detail.change, e.detail.reason]);
+    const changes = membershipChanges(runtime.bus.published)
+      .filter((t) => t.segmentId.startsWith('jules-'))
+      .map((t) => [t.segmentId, t.profileId === survivor ? 'survivor' : 'merged', t.change, t.reason]);
     expect(changes).toEqual(
       expect.arrayContaining([
         ['jules-web', webProfile === survivor ? 'survivor' : 'merged', 'entered', 'events'],

@@ -1,4 +1,6 @@
 import type { Channel, EnrichedEvent } from '../../shared/domain/events';
+import { DETAIL_TYPES } from '../../shared/adapters/eventbridge/event-publisher';
+import { transitionsOf, type MembershipChangedDetail } from '../../shared/contracts/events';
 
 let counter = 0;
 
@@ -20,4 +22,14 @@ export function anEvent(overrides: Partial<EnrichedEvent> & { at?: string } = {}
     sourceId: 'test',
     ...rest,
   };
+}
+
+/**
+ * The segment transitions in published events, one line per segment: each `Segment Membership Changed`
+ * lists one profile's change (every segment entered and left at once), under the event's id.
+ */
+export function membershipChanges(events: ReadonlyArray<{ detailType?: string; 'detail-type'?: string; detail: Record<string, unknown> }>) {
+  return events
+    .filter((e) => (e.detailType ?? e['detail-type']) === DETAIL_TYPES.membershipChanged)
+    .flatMap((e) => transitionsOf(e.detail as MembershipChangedDetail).map((t) => ({ ...t, id: String(e.detail.id) })));
 }

@@ -13,7 +13,7 @@ import { FREEZE_SCOPE } from '../../shared/usecases/reevaluate';
 import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
 import { newProfileId } from '../../shared/wiring';
 import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
-import { anEvent } from '../helpers/events';
+import { anEvent, membershipChanges } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;
 let publisher: RecordingPublisher;
@@ -100,7 +100,7 @@ describe('daily freeze', () => {
     const second = await runFreeze();
     expect(second.run).toMatchObject({ status: 'succeeded', progress: { profiles: 1, transitions: 1 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
-    expect(publisher.events.filter((e) => e.detail.segmentId === 'recent-visitors').map((e) => [e.detail.change, e.detail.reason])).toEqual([
+    expect(membershipChanges(publisher.events).filter((t) => t.segmentId === 'recent-visitors').map((t) => [t.change, t.reason])).toEqual([
       ['entered', 'events'],
       ['exited', 'time'],
     ]);
@@ -145,7 +145,9 @@ describe('daily freeze', () => {
     const members = await stores.memberships.count('rfm-champions');
     expect(members).toBeGreaterThan(0);
     expect(members).toBe([...frozen.values()].filter((v) => v.rfm_label === 'champions').length);
-    expect(publisher.events.filter((e) => e.detail.segmentId === 'rfm-champions').every((e) => e.detail.reason === 'time')).toBe(true);
+    const championChanges = membershipChanges(publisher.events).filter((t) => t.segmentId === 'rfm-champions');
+    expect(championChanges).toHaveLength(members);
+    expect(championChanges.every((t) => t.reason === 'time' && t.change === 'entered')).toBe(true);
 
     // The next day nothing moved: no frozen value is rewritten.
     now += 1000;

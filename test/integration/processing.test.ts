@@ -19,7 +19,7 @@ import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
 import { newProfileId } from '../../shared/wiring';
 import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
-import { anEvent } from '../helpers/events';
+import { anEvent, membershipChanges } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;
 let publisher: RecordingPublisher;
@@ -222,9 +222,9 @@ describe('processEvents', () => {
     expect((await stores.memberships.members('vip', undefined, 10)).items.map((m) => m.profileId)).toEqual([profileId]);
     await processEvents(sourced([anEvent({ type: 'identify', userId: 'u-7', event: undefined, traits: { tier: 'gold' }, at: '2026-03-02T00:00:00.000Z' })]), deps);
     expect(await stores.memberships.count('vip')).toBe(0);
-    expect(publisher.events.filter((e) => e.detail.segmentId === 'vip').map((e) => [e.detailType, e.detail.change])).toEqual([
-      ['Segment Membership Changed', 'entered'],
-      ['Segment Membership Changed', 'exited'],
+    expect(membershipChanges(publisher.events).filter((t) => t.segmentId === 'vip').map((t) => [t.change, t.profileId, t.reason])).toEqual([
+      ['entered', profileId, 'events'],
+      ['exited', profileId, 'events'],
     ]);
     const today = new Date().toISOString().slice(0, 10);
     expect(await stores.catalog.dailyChanges('vip', today)).toEqual([{ segmentId: 'vip', day: today, entered: 1, exited: 1 }]);
@@ -242,13 +242,13 @@ describe('processEvents', () => {
     expect(retry.failed.size).toBe(0);
     expect(retry.duplicates).toBe(1);
     expect(await stores.memberships.count('vip')).toBe(1);
-    expect(publisher.events.filter((e) => e.detail.segmentId === 'vip')).toHaveLength(1);
+    expect(membershipChanges(publisher.events).filter((t) => t.segmentId === 'vip')).toHaveLength(1);
     expect(own((await stores.profiles.get(profileId))!.segments)).toEqual(['vip']);
   });
 
   it('keeps a write\'s transitions in the item, applied once: the next write checks them against the membership table instead of an extra write', async () => {
     const identify = (tier: string, at: string) => anEvent({ type: 'identify', userId: 'u-11', event: undefined, traits: { tier }, at });
-    const vipEvents = () => publisher.events.filter((e) => e.detail.segmentId === 'vip').map((e) => e.detail.change);
+    const vipEvents = () => membershipChanges(publisher.events).filter((t) => t.segmentId === 'vip').map((t) => t.change);
     await processEvents(sourced([identify('vip', '2026-03-01T00:00:00.000Z')]), deps);
     const profileId = (await ownerOf('userId', 'u-11'))!;
     expect(pendingTransitions((await stores.profiles.get(profileId))!).map((t) => [t.segmentId, t.change])).toContainEqual(['vip', 'entered']);
@@ -273,9 +273,9 @@ describe('processEvents', () => {
     expect((await processEvents(sourced([event]), { ...deps, writer })).failed.size).toBe(1);
     expect(await stores.memberships.count('vip')).toBe(0);
     expect((await processEvents(sourced([event]), { ...deps, writer })).failed.size).toBe(0);
-    const published = publisher.events.filter((e) => e.detail.segmentId === 'vip');
-    expect(published).toHaveLength(2); // at least once: the same transition, which consumers drop by its id
-    expect(new Set(published.map((e) => e.detail.id)).size).toBe(1);
+    const published = membershipChanges(publisher.events).filter((t) => t.segmentId === 'vip');
+    expect(published).toHaveLength(2); // at least once: the same change, which consumers drop by its id
+    expect(new Set(published.map((t) => t.id)).size).toBe(1);
     expect(await stores.memberships.count('vip')).toBe(1);
   });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
-import { eventContracts, jsonSchemaOf, schemaFileName } from '../../shared/contracts/events';
+import { eventContracts, jsonSchemaOf, membershipChangedDetail, schemaFileName, transitionsOf } from '../../shared/contracts/events';
 import { segmentJsonSchema } from '../../shared/domain/segments';
 
 describe('EventBridge contracts', () => {
@@ -19,7 +19,24 @@ describe('EventBridge contracts', () => {
 
   it('rejects a detail that breaks the contract', () => {
     const contract = eventContracts['Segment Membership Changed'];
-    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', segmentRevision: 2, profileId: 'p', change: 'entered', at: '2026-03-15T10:00:00.000Z', reason: 'events' }).success).toBe(true);
-    expect(contract.safeParse({ version: 1, id: 'x', segmentId: 's', segmentRevision: 2, profileId: 'p', change: 'joined', at: '2026-03-15T10:00:00.000Z', reason: 'events' }).success).toBe(false);
+    const detail = { version: 2, id: 'x', profileId: 'p', at: '2026-03-15T10:00:00.000Z', reason: 'events', entered: ['warm'], exited: ['cold'], revisions: { warm: 2, cold: 1 } };
+    expect(contract.safeParse(detail).success).toBe(true);
+    expect(contract.safeParse({ ...detail, version: 1 }).success).toBe(false);
+    expect(contract.safeParse({ ...detail, entered: 'warm' }).success).toBe(false);
+    expect(contract.safeParse({ ...detail, revisions: { warm: 0 } }).success).toBe(false);
+  });
+
+  it('publishes one event per change of a profile\'s memberships, and gives back its transitions', () => {
+    const at = '2026-03-15T10:00:00.000Z';
+    const transitions = [
+      { id: 'a', segmentId: 'warm', segmentRevision: 2, profileId: 'p', change: 'entered' as const, at, reason: 'events' as const },
+      { id: 'b', segmentId: 'cold', segmentRevision: 1, profileId: 'p', change: 'exited' as const, at, reason: 'events' as const },
+    ];
+    const detail = membershipChangedDetail(transitions);
+    expect(eventContracts['Segment Membership Changed'].parse(detail)).toEqual(detail);
+    expect(detail).toMatchObject({ version: 2, profileId: 'p', at, reason: 'events', entered: ['warm'], exited: ['cold'], revisions: { warm: 2, cold: 1 } });
+    expect(membershipChangedDetail([...transitions].reverse()).id).toBe(detail.id); // the same change, the same id
+    expect(membershipChangedDetail(transitions.slice(0, 1)).id).not.toBe(detail.id);
+    expect(transitionsOf(detail)).toEqual(transitions.map(({ id: _, ...t }) => t));
   });
 });
