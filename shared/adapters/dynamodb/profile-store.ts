@@ -10,6 +10,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { VersionConflictError } from '../../errors';
 import { batchGet } from './batch-get';
 import type { Profile } from '../../domain/profile';
+import { decodeProfile, encodeProfile } from './profile-codec';
 
 export interface Page<T> {
   items: T[];
@@ -17,7 +18,7 @@ export interface Page<T> {
   cursor?: string;
 }
 
-/** Port: where profiles live. Every write is conditional on the version read. */
+/** Port: where profiles live. Every write is conditional on the version read. Stored compressed (profile-codec.ts). */
 export interface ProfileStore {
   get(profileId: string): Promise<Profile | undefined>;
   getMany(profileIds: readonly string[]): Promise<Profile[]>;
@@ -45,7 +46,7 @@ export class DynamoProfileStore implements ProfileStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { profileId }, ConsistentRead: true }),
     );
-    return Item as Profile | undefined;
+    return Item ? decodeProfile(Item) : undefined;
   }
 
   async delete(profileId: string): Promise<void> {
@@ -53,7 +54,7 @@ export class DynamoProfileStore implements ProfileStore {
   }
 
   async getMany(profileIds: readonly string[]): Promise<Profile[]> {
-    return batchGet<Profile>(this.client, this.tableName, profileIds.map((profileId) => ({ profileId })));
+    return (await batchGet<Record<string, unknown>>(this.client, this.tableName, profileIds.map((profileId) => ({ profileId })))).map(decodeProfile);
   }
 
   async put(profile: Profile, expectedVersion: number): Promise<void> {
@@ -61,7 +62,7 @@ export class DynamoProfileStore implements ProfileStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: profile,
+          Item: encodeProfile(profile),
           ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(profileId)' : 'version = :expected',
           ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': expectedVersion },
         }),
@@ -99,7 +100,7 @@ export class DynamoProfileStore implements ProfileStore {
         TotalSegments: segment?.total,
       }),
     );
-    return { items: (Items ?? []) as Profile[], cursor: encodeCursor(LastEvaluatedKey) };
+    return { items: (Items ?? []).map(decodeProfile), cursor: encodeCursor(LastEvaluatedKey) };
   }
 }
 
