@@ -24,7 +24,18 @@ export interface CostBreakdown {
   events: number;
   lines: CostLine[];
   dollarsPerMillion: number;
+  /**
+   * The part of `dollarsPerMillion` that membership changes made, whatever the events: membership
+   * items (their writes, and the next write's check of them), segment history counters, and the
+   * changes' events on the bus (the only events processing publishes, merges aside). It grows with
+   * how often people move between segments, which the segment catalog decides, not with events.
+   */
+  membershipChanges: number;
 }
+
+/** A table's usage, whether keyed by its logical name or by a deployed name ending in it (`prisme-memberships`). */
+const tableUsage = (usage: Usage, logical: string) =>
+  Object.entries(usage.dynamodb).find(([name]) => name === logical || name.endsWith(`-${logical}`))?.[1] ?? { readUnits: 0, writeUnits: 0, indexWrites: 0 };
 
 /** What Lambda adds to each invocation's log stream (START, END, REPORT lines), bytes. */
 const PLATFORM_LOG_BYTES = 350;
@@ -53,5 +64,11 @@ export function costPerMillionEvents(usage: Usage, events: number, logBytes: num
   add('S3 archive storage, one month', usage.s3.bytesPut / 1024 ** 3, 'GB-month', prices.s3GbMonth);
   add('EventBridge events (64 KB chunks)', usage.eventbridge.chunks, 'events', prices.eventBridgeEvent);
   add('CloudWatch Logs ingestion', (logBytes + invocations * PLATFORM_LOG_BYTES) / 1024 ** 3, 'GB', prices.logsIngestGb);
-  return { events, lines, dollarsPerMillion: lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0) };
+  const memberships = tableUsage(usage, 'memberships');
+  const counters = tableUsage(usage, 'catalog');
+  const changeDollars =
+    (memberships.writeUnits + memberships.indexWrites + counters.writeUnits) * prices.dynamoWriteUnit +
+    memberships.readUnits * prices.dynamoReadUnit +
+    usage.eventbridge.chunks * prices.eventBridgeEvent;
+  return { events, lines, dollarsPerMillion: lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0), membershipChanges: (changeDollars * 1e6) / events };
 }

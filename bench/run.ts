@@ -18,7 +18,7 @@ const all = { 'segment-evaluation': segmentEvaluation, 'identity-resolution': id
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`Usage: npm run bench [-- <name> ...]
 
-Runs the benchmarks (all of them, about 8 minutes, when no name is given), prints each one's figures,
+Runs the benchmarks (all of them, about 12 minutes, when no name is given), prints each one's figures,
 ratios against peers run in the same process and targets met or missed, and writes bench/results.json
 (a partial run replaces only its own results). Names: ${Object.keys(all).join(', ')}.
 Each also runs alone with its own options: npx tsx bench/<name>.ts (see the top of each file).`);

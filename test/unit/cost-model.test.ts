@@ -36,6 +36,23 @@ describe('cost model', () => {
     expect(breakdown.dollarsPerMillion).toBeCloseTo(breakdown.lines.reduce((sum, l) => sum + l.dollarsPerMillion, 0));
   });
 
+  it('tells the part membership changes make: membership items, history counters, their events on the bus', () => {
+    const breakdown = costPerMillionEvents(
+      usage({
+        dynamodb: {
+          'prisme-profiles': { readUnits: 200_000, writeUnits: 300_000, indexWrites: 0 },
+          'prisme-memberships': { readUnits: 40_000, writeUnits: 80_000, indexWrites: 0 },
+          'prisme-catalog': { readUnits: 10, writeUnits: 20_000, indexWrites: 0 },
+        },
+        eventbridge: { entries: 50_000, chunks: 50_000 },
+      }),
+      1_000_000,
+      0,
+    );
+    expect(breakdown.membershipChanges).toBeCloseTo(100_000 * 0.625e-6 + 40_000 * 0.125e-6 + 50_000 * 1e-6);
+    expect(breakdown.dollarsPerMillion - breakdown.membershipChanges).toBeCloseTo(300_000 * 0.625e-6 + 200_010 * 0.125e-6);
+  });
+
   it('scales with the events the usage was measured over', () => {
     const measured = usage({ http: { ingest: 10 } });
     expect(line(costPerMillionEvents(measured, 200, 0), 'API Gateway').dollarsPerMillion).toBeCloseTo(0.05);
