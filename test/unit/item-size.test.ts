@@ -71,6 +71,7 @@ describe('profile item size', () => {
     expect(size).toBeGreaterThan(1024);
     expect(stored).toBeLessThanOrEqual(1024);
     expect(decodeProfile(encodeProfile(typical) as unknown as Record<string, unknown>)).toEqual(typical);
+    expect(decodeProfile(typical as unknown as Record<string, unknown>)).toEqual(typical); // written before compression
   });
 
   it('merges buckets older than the daily span into weeks, adding counts and sums', () => {
