@@ -112,9 +112,13 @@ export function newProfile(profileId: string, at: string): Profile {
 /**
  * The outbox as the profile item keeps it. Every write is billed by the whole item's size, so it is
  * compact: the transitions of one write share their profile, time and reason, and their ids follow
- * from the version (a fifth of the size of the transitions written out).
+ * from the version the write read (a fifth of the size of the transitions written out). That version
+ * is kept, not inferred from the item's: marking a profile merged bumps the item's version and
+ * carries the outbox over as it is.
  */
 export interface PendingChanges {
+  /** The version the write read (it made the next one): the transitions' ids follow from it. */
+  baseVersion: number;
   /** Epoch ms of the evaluation. */
   at: number;
   reason: TransitionReason;
@@ -123,23 +127,23 @@ export interface PendingChanges {
   exited?: Record<string, number>;
 }
 
-/** The outbox to store with the write that makes `version`, from that write's transitions. */
-export function packPending(transitions: readonly Transition[]): PendingChanges | undefined {
+/** The outbox to store with a write, from that write's transitions and the version it read. */
+export function packPending(transitions: readonly Transition[], baseVersion: number): PendingChanges | undefined {
   const first = transitions[0];
   if (!first) return undefined;
-  const pending: PendingChanges = { at: Date.parse(first.at), reason: first.reason };
+  const pending: PendingChanges = { baseVersion, at: Date.parse(first.at), reason: first.reason };
   for (const t of transitions) (pending[t.change] ??= {})[t.segmentId] = t.segmentRevision;
   return pending;
 }
 
-/** The transitions a stored profile's outbox holds, as the write that made its version produced them. */
-export function pendingTransitions(profile: Pick<Profile, 'profileId' | 'version' | 'pending'>): Transition[] {
+/** The transitions a stored profile's outbox holds, ids included, as the write that made them produced them. */
+export function pendingTransitions(profile: Pick<Profile, 'profileId' | 'pending'>): Transition[] {
   const { pending } = profile;
   if (!pending) return [];
   const at = new Date(pending.at).toISOString();
   return (['entered', 'exited'] as const).flatMap((change) =>
     Object.entries(pending[change] ?? {}).map(([segmentId, segmentRevision]) => ({
-      id: transitionId(profile.profileId, segmentId, change, profile.version - 1),
+      id: transitionId(profile.profileId, segmentId, change, pending.baseVersion),
       segmentId,
       segmentRevision,
       profileId: profile.profileId,

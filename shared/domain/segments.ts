@@ -772,7 +772,6 @@ export function evaluateMemberships(
   return { segments: after.sort(), transitions };
 }
 
-
 export interface HistoryDay {
   day: string;
   entered: number;

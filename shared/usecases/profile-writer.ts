@@ -104,7 +104,7 @@ export class ProfileWriter {
 
       const next: Profile = {
         ...evaluated,
-        pending: packPending(transitions),
+        pending: packPending(transitions, evaluated.version),
         version: fresh.version + 1,
         nextCheckAt: checkAt === Infinity ? undefined : checkAt,
         due: checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId),

@@ -33,7 +33,7 @@ function worstCase(): Profile {
   profile.categories = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [long(`category-${i}-`, 100), [123_456.789, today]]));
   profile.channels = { web: 1e9, app: 1e9, email: 1e9, store: 1e9, call_center: 1e9, event: 1e9, crm: 1e9 };
   profile.segments = Array.from({ length: MAX_SEGMENTS }, (_, i) => long(`segment-${i}-`, 64));
-  profile.pending = { at: now, reason: 'definition', entered: Object.fromEntries(profile.segments.map((segmentId) => [segmentId, 1000])) };
+  profile.pending = { baseVersion: 1000, at: now, reason: 'definition', entered: Object.fromEntries(profile.segments.map((segmentId) => [segmentId, 1000])) };
   const events = Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) => anEvent({ type: 'alias', event: undefined, messageId: `m${i}`, at: new Date(now).toISOString() }));
   return foldEvents(profile, events, [], now).profile; // prunes and coarsens like any write
 }
@@ -61,7 +61,7 @@ describe('profile item size', () => {
     const profile = foldEvents(newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp), events, [{ type: 'userId', value: 'ada' }, { type: 'email', value: 'ada@example.com' }], now, specs, indicators.categoryRule).profile;
     // As written by the write that made it enter its three segments: with that write's outbox.
     const segments = ['vip-store', 'recent-visitors', 'lifecycle-customer'];
-    const pending = { at: now, reason: 'events', entered: Object.fromEntries(segments.map((id) => [id, 3])) };
+    const pending = { baseVersion: 41, at: now, reason: 'events', entered: Object.fromEntries(segments.map((id) => [id, 3])) };
     const typical = { ...profile, segments, pending } as Profile;
     const size = itemSize(typical as unknown as Record<string, unknown>);
     // As stored: compressed, one write unit (1 KB) where the attributes written out would take two.
