@@ -1,12 +1,29 @@
-/** A private dynalite for a benchmark, Prisme's tables created, and the DynamoDB calls counted on the SDK client. */
+/**
+ * A private dynalite for a benchmark, Prisme's tables created, and what the DynamoDB calls cost counted
+ * on the SDK client by the local runtime's usage meter: calls by operation and request units.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { createTables } from '../local/bootstrap';
+import { UsageMeter, type Usage } from '../local/usage-meter';
 import { documentClient } from '../shared/adapters/clients';
 
-const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand']);
-const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+
+/** Calls and request units in a usage, over all tables. */
+export function dynamoCost(usage: Usage): { reads: number; writes: number; readUnits: number; writeUnits: number } {
+  const calls = (operations: Set<string>) =>
+    Object.entries(usage.calls).reduce((sum, [key, n]) => sum + (operations.has(key.replace(/^DynamoDB\./, '')) && key.startsWith('DynamoDB.') ? n : 0), 0);
+  const tables = Object.values(usage.dynamodb);
+  return {
+    reads: calls(READS),
+    writes: calls(WRITES),
+    readUnits: tables.reduce((sum, t) => sum + t.readUnits, 0),
+    writeUnits: tables.reduce((sum, t) => sum + t.writeUnits + t.indexWrites, 0),
+  };
+}
 
 export async function benchDynamo() {
   const server = dynalite({ createTableMs: 0 });
@@ -17,18 +34,13 @@ export async function benchDynamo() {
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
   await createTables(raw, (table) => `bench-${table}`);
-  const calls = { reads: 0, writes: 0, counting: true };
-  raw.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (calls.counting && READS.has(context.commandName!)) calls.reads++;
-      if (calls.counting && WRITES.has(context.commandName!)) calls.writes++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCalls' },
-  );
+  const meter = new UsageMeter();
+  meter.instrument(raw, 'DynamoDB');
   return {
     dynamo: documentClient(raw),
-    calls,
+    /** What the calls since the last reset cost. */
+    cost: () => dynamoCost(meter.read()),
+    reset: () => meter.reset(),
     stop: async () => {
       raw.destroy();
       await new Promise<void>((done) => server.close(() => done()));

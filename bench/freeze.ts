@@ -126,8 +126,7 @@ const time = (work: () => void): number => {
 
 /** The real handler on dynalite: a start, workers per scan segment, hand-offs; profiles/s and calls per profile. */
 async function freezeOnDynalite(profiles: readonly Profile[]) {
-  const { dynamo, calls, stop } = await benchDynamo();
-  calls.counting = false;
+  const { dynamo, cost, reset, stop } = await benchDynamo();
   const stores = {
     profiles: new DynamoProfileStore(dynamo, 'bench-profiles'),
     frozen: new DynamoFrozenStore(dynamo, 'bench-frozen'),
@@ -135,7 +134,6 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     memberships: new DynamoMembershipStore(dynamo, 'bench-memberships'),
   };
   for (let i = 0; i < profiles.length; i += 50) await Promise.all(profiles.slice(i, i + 50).map((p) => stores.profiles.put({ ...p, version: 1 }, 0)));
-  calls.counting = true;
   const published: DomainEvent[] = [];
   const logger = new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
   const publisher = { publish: async (events: readonly DomainEvent[]) => void published.push(...events) };
@@ -148,7 +146,7 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     segments: 4,
   });
   const run = async () => {
-    calls.reads = calls.writes = 0;
+    reset();
     const start = process.hrtime.bigint();
     let seen = published.length;
     await handler({ 'detail-type': 'Scheduled Event', detail: {} } as never, lambdaContext('freeze', 900_000));
@@ -161,7 +159,8 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const record = (await stores.catalog.listRuns(FREEZE_SCOPE, 1))[0]!;
     if (record.status !== 'succeeded') throw new Error(`freeze run ${record.runId} ${record.status}: ${record.error}`);
-    return { seconds, reads: calls.reads / profiles.length, writes: calls.writes / profiles.length, written: Number(record.progress?.frozenWritten) };
+    const used = cost();
+    return { seconds, reads: used.reads / profiles.length, writes: used.writes / profiles.length, writeUnits: used.writeUnits / profiles.length, written: Number(record.progress?.frozenWritten) };
   };
   const first = await run();
   const quiet = await run(); // the next day, nothing changed
@@ -199,6 +198,7 @@ export async function run(options: { sizes?: number[]; dynalite?: number } = {})
   figures['DynamoDB reads per profile, first run'] = onDynalite.first.reads;
   figures['DynamoDB writes per profile, first run'] = onDynalite.first.writes;
   figures['DynamoDB writes per profile, quiet day'] = onDynalite.quiet.writes;
+  figures['DynamoDB write units per profile, first run'] = onDynalite.first.writeUnits;
   return {
     name: 'freeze',
     description: `both passes in process at ${sizes.map(formatRate).join(' and ')} generated profiles (4 habits) vs a naive freeze (exact sorts, K-means over everyone); then the real handler on dynalite over ${formatRate(n)} profiles, 4 scan segments`,

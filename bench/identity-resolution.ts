@@ -25,7 +25,7 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
   // The rest of the people split 4:3:2 between anonymous, returning and logging in.
   const mergeShare = options.mergeShare ?? 0.1;
   const [anonymousBelow, returningBelow, loginBelow] = [4, 7, 9].map((k) => (k / 9) * (1 - mergeShare));
-  const { dynamo, calls, stop } = await benchDynamo();
+  const { dynamo, cost, stop } = await benchDynamo();
   const profiles = new DynamoProfileStore(dynamo, 'bench-profiles');
   const identities = new DynamoIdentityStore(dynamo, 'bench-identities');
   const catalog = withManagedSegments(new DynamoCatalogStore(dynamo, 'bench-catalog'));
@@ -89,6 +89,7 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     if (result.failed.size > 0) throw new Error(`batch failed: ${[...result.failed.values()][0]?.message}`);
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = cost();
   await stop();
 
   return {
@@ -97,8 +98,10 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     unit: 'events/s',
     figures: {
       'prisme events/s': stream.length / seconds,
-      'DynamoDB reads per event': calls.reads / stream.length,
-      'DynamoDB writes per event': calls.writes / stream.length,
+      'DynamoDB reads per event': used.reads / stream.length,
+      'DynamoDB writes per event': used.writes / stream.length,
+      'DynamoDB read units per event': used.readUnits / stream.length,
+      'DynamoDB write units per event': used.writeUnits / stream.length,
     },
     ratios: {},
   };
