@@ -140,6 +140,7 @@ export function packPending(transitions: readonly Transition[], baseVersion: num
 export function pendingTransitions(profile: Pick<Profile, 'profileId' | 'pending'>): Transition[] {
   const { pending } = profile;
   if (!pending) return [];
+  if (Array.isArray(pending)) return pending as Transition[]; // written before the outbox was compact: the transitions themselves
   const at = new Date(pending.at).toISOString();
   return (['entered', 'exited'] as const).flatMap((change) =>
     Object.entries(pending[change] ?? {}).map(([segmentId, segmentRevision]) => ({

@@ -339,6 +339,8 @@ describe('evaluateMemberships', () => {
     expect(pendingTransitions({ profileId: profile.profileId, pending })).toEqual(transitions);
     expect(itemSize({ pending })).toBeLessThan(itemSize({ pending: transitions }) / 3);
     expect(packPending([], 6)).toBeUndefined();
+    // A profile written before the outbox was compact keeps the transitions themselves.
+    expect(pendingTransitions({ profileId: profile.profileId, pending: transitions as never })).toEqual(transitions);
   });
 
   it('evaluates a segment of segments against this pass\'s results', () => {
