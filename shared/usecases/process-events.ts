@@ -234,8 +234,9 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     // The value itself may be personal data: log its type and length only.
     deps.logger.warn('blocked identifier value ignored', { messageId: event.messageId, type: blocked.type, length: blocked.value.length }),
   );
+  const named = [...identifiers, ...previousIdentifiersOf(event, deps.identity)];
   // An erased person's identifiers bring nothing back, unless the event grants consent again.
-  const erased = [...identifiers, ...previousIdentifiersOf(event, deps.identity)].map(identifierKey).filter((key) => context.erased.has(key));
+  const erased = named.map(identifierKey).filter((key) => context.erased.has(key));
   if (erased.length > 0) {
     if (!consentStatements(event).some((s) => s.granted === 1)) {
       deps.logger.warn('event of an erased person dropped: no new consent', { messageId: event.messageId });
@@ -247,7 +248,7 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     }
     deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
   }
-  const candidates = await withinLimits([...identifiers, ...previousIdentifiersOf(event, deps.identity)], event, context, deps);
+  const candidates = await withinLimits(named, event, context, deps);
   const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
 
   let profileId = known[0];
