@@ -7,6 +7,9 @@ import type { ObjectStore } from '../adapters/s3/object-store';
 import { archivedRecords, unseal, type ArchivedEvent } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 
+/** Archive objects a replay or backfill step reads before handing on to the next step (a queue message). */
+export const OBJECTS_PER_STEP = 5;
+
 export interface ArchiveReaderDeps {
   archive: Pick<ObjectStore, 'get'>;
   identities: Pick<IdentityStore, 'archiveKeys'>;

@@ -17,13 +17,12 @@ import { ARCHIVE_PREFIX, archiveDayOf } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 import { PROFILE_LIMITS, BACKFILL_MAX_DAYS, behaviourName, dayIndex } from '../domain/profile';
 import { DAY_MS } from '../domain/time';
-import { openArchiveObject } from './archive-reader';
+import { OBJECTS_PER_STEP, openArchiveObject } from './archive-reader';
 import { loadCatalog } from './catalog-view';
 import type { ProfileWriter } from './profile-writer';
 
 export const BACKFILL_SCOPE = 'job#backfill';
 export const backfillRunId = (segmentId: string, revision: number): string => `${segmentId}-r${revision}`;
-const OBJECTS_PER_STEP = 5;
 
 export interface BackfillDeps {
   catalog: CatalogStore;
@@ -36,7 +35,6 @@ export interface BackfillDeps {
 }
 
 export type BackfillMessage = Extract<QueueMessage, { kind: 'backfill' }>;
-
 
 export async function backfillStep(message: BackfillMessage, deps: BackfillDeps): Promise<'continued' | 'done' | 'superseded' | 'skipped' | 'failed'> {
   const { runId } = message;

@@ -12,10 +12,9 @@ import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
 import { archiveDayPrefix } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 import { DAY_MS } from '../domain/time';
-import { openArchiveObject } from './archive-reader';
+import { OBJECTS_PER_STEP, openArchiveObject } from './archive-reader';
 
 export const REPLAY_SCOPE = 'job#replay';
-const OBJECTS_PER_STEP = 5;
 
 export interface ReplayDeps {
   catalog: Pick<CatalogStore, 'getRun' | 'putRun'>;

@@ -31,7 +31,8 @@ export interface IdentityStore {
  * appear in an identifier type, so these keys never meet a real identifier's.
  */
 export const tombstoneKey = (key: string): string => `erased#${createHash('sha256').update(key).digest('hex')}`;
-const archiveKeyItem = (profileId: string): string => `archivekey#${profileId}`;
+const ARCHIVE_KEY_PREFIX = 'archivekey#';
+const archiveKeyItem = (profileId: string): string => `${ARCHIVE_KEY_PREFIX}${profileId}`;
 
 export class DynamoIdentityStore implements IdentityStore {
   constructor(
@@ -82,7 +83,7 @@ export class DynamoIdentityStore implements IdentityStore {
   async archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>> {
     const unique = [...new Set(profileIds)];
     const found = await batchGet<{ identifier: string; key: string }>(this.client, this.tableName, unique.map((id) => ({ identifier: archiveKeyItem(id) })));
-    const keys = new Map(found.map((item) => [item.identifier.slice('archivekey#'.length), item.key]));
+    const keys = new Map(found.map((item) => [item.identifier.slice(ARCHIVE_KEY_PREFIX.length), item.key]));
     for (const profileId of create ? unique.filter((id) => !keys.has(id)) : []) {
       const key = create!();
       try {
