@@ -110,7 +110,7 @@ export class PrismeAppStack extends Stack {
     admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
     data.deadLetterQueue.grant(admin.fn, 'sqs:GetQueueAttributes'); // its size, for the console; never its messages
     for (const [name, value] of Object.entries(props.settings ?? {})) {
-      for (const fn of [processor, admin]) fn.fn.addEnvironment(name, value);
+      for (const fn of [ingest, processor, admin]) fn.fn.addEnvironment(name, value);
     }
 
     const snapshot = new PrismeFunction(this, 'Snapshot', {

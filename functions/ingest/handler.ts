@@ -1,6 +1,6 @@
 import { getNumberFromEnv } from '../../shared/env';
 import { createLogger } from '../../shared/logger';
-import { fromEnv } from '../../shared/wiring';
+import { fromEnv, identityConfigFromEnv } from '../../shared/wiring';
 import { cachedSourceResolver, createIngestHandler } from './ingest';
 
 export const handler = createIngestHandler({
@@ -9,4 +9,5 @@ export const handler = createIngestHandler({
   logger: createLogger('ingest'),
   now: Date.now,
   eventsPerSecondPerSource: getNumberFromEnv('INGEST_EVENTS_PER_SECOND_PER_SOURCE', 0) || undefined,
+  identity: identityConfigFromEnv(),
 });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { LIMITS, jsonDepth, parseEvents, type Source } from '../../shared/domain/events';
+import type { IdentityConfig } from '../../shared/domain/identity';
 import { hashWriteKey } from '../../shared/domain/sources';
 import { ApiError } from '../../shared/errors';
 import { header, httpHandler, json, rawBody, type HttpEvent, type HttpHandler } from '../../shared/http/api';
@@ -19,6 +20,8 @@ export interface IngestDeps {
   now: () => number;
   /** Events per second one source may send to this instance (a burst of one second is allowed); unlimited when absent. */
   eventsPerSecondPerSource?: number;
+  /** The processor's identity settings, so that what is accepted here is what the processor can use. */
+  identity?: IdentityConfig;
 }
 
 /**
@@ -123,12 +126,21 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
         throw new ApiError(413, 'batch_too_large', `a batch holds at most ${LIMITS.batchEvents} events, got ${payload.batch.length}`);
       }
     }
-    const { accepted, rejected } = parseEvents(endpoint, payload, {
+    const { accepted, rejected, queuedBytes } = parseEvents(endpoint, payload, {
       source,
       receivedAt,
+      identity: deps.identity,
       // A retried request must dedupe even for events sent without a messageId: derive it from the request.
       newMessageId: (index) => `gen-${createHash('sha256').update(`${source.sourceId}\u0000${index}\u0000`).update(bytes).digest('hex').slice(0, 40)}`,
     });
+    if (queuedBytes > LIMITS.queuedBytesPerRequestByte * Math.max(bytes.length, LIMITS.eventBytes)) {
+      throw new ApiError(
+        413,
+        'batch_context_too_large',
+        `the batch's context, copied into each of its ${accepted.length} events, would make them ${Math.round(queuedBytes / 1024)} KB: send fewer events per batch, or the context with each event; nothing of this request was kept`,
+        [{ path: 'context', message: 'too large to copy into every event of the batch' }],
+      );
+    }
     const wait = limiter?.take(source.sourceId, accepted.length) ?? 0;
     if (wait > 0) {
       deps.logger.warn('source over its rate, asked to retry', { sourceId: source.sourceId, events: accepted.length, retryAfter: wait });

@@ -3,6 +3,7 @@
  * turned into the enriched events the processor folds. Pure: no I/O.
  */
 import { z } from 'zod';
+import { cleanIdentifierText, identifiersOf, type IdentityConfig } from './identity';
 
 export const CHANNELS = ['web', 'app', 'email', 'store', 'call_center', 'event', 'crm'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -21,7 +22,16 @@ export const LIMITS = {
   objectDepth: 16,
   /** Nesting of a whole request: deeper is refused before parsing (a parser would recurse that deep). */
   requestDepth: 64,
+  /**
+   * A batch's shared context is copied into each of its events: with those copies, the events of a request
+   * may weigh at most this many times the request itself (enrichment adds at most ~300 bytes per event on top).
+   */
+  queuedBytesPerRequestByte: 8,
 } as const;
+
+/** Event times are kept in [this, the time received]: earlier ones are refused, and so is a skew correction landing earlier. */
+export const EARLIEST_EVENT_TIME = Date.UTC(1900, 0, 1);
+const LATEST_DATE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** The deepest nesting of arrays and objects in JSON text, outside strings; stops counting past `limit`. */
 export function jsonDepth(text: string, limit = Infinity): number {
@@ -61,12 +71,16 @@ const messages = (expected: string) => ({
 const jsonObject = z.record(z.string(), z.unknown(), messages('a JSON object'));
 const identifier = z
   .union([z.string(), z.number()], messages('a string'))
-  .transform((v) => String(v))
+  .transform((v) => cleanIdentifierText(String(v)))
   .pipe(z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'));
 const isoDate = z.union([z.string(), z.date()], messages('an ISO-8601 date')).transform((value, ctx) => {
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
   if (Number.isNaN(ms)) {
     ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date' });
+    return z.NEVER;
+  }
+  if (ms < EARLIEST_EVENT_TIME || ms > LATEST_DATE) {
+    ctx.addIssue({ code: 'custom', message: 'must be between 1900-01-01 and 9999-12-31' });
     return z.NEVER;
   }
   return ms;
@@ -130,6 +144,8 @@ export interface Source {
 export interface ParsedRequest {
   accepted: EnrichedEvent[];
   rejected: Rejection[];
+  /** What the accepted events weigh with the batch's context copied into each, in bytes (see `LIMITS.queuedBytesPerRequestByte`). */
+  queuedBytes: number;
 }
 
 export interface ParseOptions {
@@ -137,6 +153,8 @@ export interface ParseOptions {
   receivedAt: number;
   /** Id for an event sent without one; given the event's index in the request. */
   newMessageId: (index: number) => string;
+  /** The processor's identity settings: an event none of whose identifiers it would use is refused here. */
+  identity?: IdentityConfig;
 }
 
 /**
@@ -150,15 +168,22 @@ export function parseEvents(
 ): ParsedRequest {
   const items: unknown[] = endpoint === 'batch' ? (body.batch as unknown[]) : [{ ...body, type: endpoint }];
   const shared = endpoint === 'batch' ? { context: asObject(body.context), integrations: asObject(body.integrations) } : {};
+  // Its keys may repeat the event's own: counting it whole errs on the safe side.
+  const sharedContextBytes = shared.context ? Buffer.byteLength(JSON.stringify(shared.context)) : 0;
   const requestSentAt = parseDate(body.sentAt);
   const accepted: EnrichedEvent[] = [];
   const rejected: Rejection[] = [];
+  let queuedBytes = 0;
 
   items.forEach((item, index) => {
     const reject = (field: string, reason: string) => rejected.push({ index, field, reason });
     if (!isPlainObject(item)) return reject('', 'must be a JSON object');
-    if (Buffer.byteLength(JSON.stringify(item)) > LIMITS.eventBytes) {
+    const eventBytes = Buffer.byteLength(JSON.stringify(item));
+    if (eventBytes > LIMITS.eventBytes) {
       return reject('', `event is larger than ${LIMITS.eventBytes / 1024} KB`);
+    }
+    if (eventBytes + sharedContextBytes > LIMITS.eventBytes) {
+      return reject('context', `event is larger than ${LIMITS.eventBytes / 1024} KB with the batch's context merged into it`);
     }
     const type = item.type;
     if (!(EVENT_TYPES as readonly unknown[]).includes(type)) {
@@ -188,7 +213,7 @@ export function parseEvents(
       traits: event.traits ?? (type === 'identify' ? {} : asObject(context.traits) ?? {}),
       context,
       timestamp: new Date(
-        correctedTimestamp(options.receivedAt, event.timestamp, event.originalTimestamp, event.sentAt ?? requestSentAt),
+        Math.max(EARLIEST_EVENT_TIME, correctedTimestamp(options.receivedAt, event.timestamp, event.originalTimestamp, event.sentAt ?? requestSentAt)),
       ).toISOString(),
       receivedAt: new Date(options.receivedAt).toISOString(),
       channel: channelOf(context, properties, options.source.defaultChannel),
@@ -198,10 +223,18 @@ export function parseEvents(
       const value = event[key];
       if (typeof value === 'string') enriched[key] = value;
     }
+    if (identifiersOf(enriched, options.identity).length === 0) {
+      // Accepted means processable: the processor would have no one to fold this event into.
+      return reject(event.userId !== undefined || event.anonymousId === undefined ? 'userId' : 'anonymousId', UNUSABLE_IDENTIFIERS);
+    }
+    queuedBytes += eventBytes + sharedContextBytes;
     accepted.push(enriched);
   });
-  return { accepted, rejected };
+  return { accepted, rejected, queuedBytes };
 }
+
+const UNUSABLE_IDENTIFIERS =
+  'identifies nobody: a placeholder such as "0", "null", "anonymous" or "test" (or a blocked pattern) is never used to match a person; send a real userId, or an anonymousId';
 
 /**
  * Segment's clock-skew rule: `timestamp = receivedAt - (sentAt - originalTimestamp)`.
@@ -220,10 +253,11 @@ function channelOf(context: Record<string, unknown>, properties: Record<string, 
   return fallback;
 }
 
+/** The batch's own `sentAt`, when it is a usable date (otherwise the events' own times stand uncorrected). */
 function parseDate(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+  return Number.isNaN(ms) || ms < EARLIEST_EVENT_TIME || ms > LATEST_DATE ? undefined : ms;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -68,6 +68,20 @@ export function breaksLimits(identifiers: ReadonlyMap<string, ReadonlySet<string
 /** Storage key of an identifier, e.g. `email:ada@example.com`. */
 export const identifierKey = (id: Identifier): string => `${id.type}:${id.value}`;
 
+/**
+ * Identifier text as DynamoDB will key it: well-formed Unicode (a lone surrogate becomes U+FFFD, as it
+ * would in DynamoDB's UTF-8, where two ids differing only by one would otherwise be one key), NFC (the
+ * same name typed on two keyboards is one id), no control characters, trimmed.
+ */
+export function cleanIdentifierText(value: string): string {
+  return value.replace(LONE_SURROGATE, '\uFFFD').normalize('NFC').replace(CONTROL_CHARACTERS, '').trim();
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const CONTROL_CHARACTERS = /\p{Cc}/gu;
+
+/** Longest identifier value kept, in UTF-8 bytes: its key (`type:value`) stays far inside DynamoDB's 2,048. */
+export const IDENTIFIER_MAX_BYTES = 1024;
+
 const BLOCKED_VALUES = new Set(['', 'null', 'undefined', 'anonymous', 'unknown', 'none', 'nil', '0', '-1', 'n/a', 'test', 'guest']);
 
 export const isBlockedValue = (value: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): boolean =>
@@ -101,6 +115,8 @@ const text = (value: unknown): string | undefined =>
 export interface BlockedIdentifier {
   type: IdentifierType;
   value: string;
+  /** A shared placeholder ("0", "anonymous", a blocked pattern), or too long to be a key. */
+  why: 'placeholder' | 'too long';
 }
 
 /**
@@ -113,14 +129,16 @@ export function identifiersOf(
   onBlocked?: (blocked: BlockedIdentifier) => void,
 ): Identifier[] {
   const found: Identifier[] = [];
-  const add = (type: IdentifierType, value: string | undefined) => {
-    if (value === undefined) return;
-    if (isBlockedValue(value, config)) return onBlocked?.({ type, value });
+  const add = (type: IdentifierType, raw: string | undefined) => {
+    if (raw === undefined) return;
+    const value = cleanIdentifierText(raw);
+    if (isBlockedValue(value, config)) return onBlocked?.({ type, value, why: 'placeholder' });
+    if (Buffer.byteLength(value) > IDENTIFIER_MAX_BYTES) return onBlocked?.({ type, value, why: 'too long' });
     if (!found.some((id) => id.type === type && id.value === value)) found.push({ type, value });
   };
   const fromEither = (name: string) => event.traits[name] ?? event.properties[name];
 
-  add('userId', event.userId?.trim());
+  add('userId', event.userId);
   add('email', normaliseEmail(fromEither('email')));
   add('phone', normalisePhone(fromEither('phone'), config.phoneRegion));
   for (const trait of config.loyaltyTraits) add('loyaltyCard', text(fromEither(trait)));
@@ -132,7 +150,7 @@ export function identifiersOf(
       if (type) add(type, text(entry.id));
     }
   }
-  add('anonymousId', event.anonymousId?.trim());
+  add('anonymousId', event.anonymousId);
   // Stable: values of one type keep the order they came in.
   return found.sort((a, b) => priorityRank(a.type, config.priority) - priorityRank(b.type, config.priority));
 }
@@ -142,8 +160,8 @@ export function identifiersOf(
  * it was a userId or an anonymousId, so both readings are looked up.
  */
 export function previousIdentifiersOf(event: EnrichedEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): Identifier[] {
-  const previous = event.type === 'alias' ? event.previousId?.trim() : undefined;
-  if (!previous || isBlockedValue(previous, config)) return [];
+  const previous = event.type === 'alias' && event.previousId !== undefined ? cleanIdentifierText(event.previousId) : undefined;
+  if (!previous || isBlockedValue(previous, config) || Buffer.byteLength(previous) > IDENTIFIER_MAX_BYTES) return [];
   return [
     { type: 'userId', value: previous },
     { type: 'anonymousId', value: previous },
@@ -151,13 +169,14 @@ export function previousIdentifiersOf(event: EnrichedEvent, config: IdentityConf
 }
 
 /** Normalises a value given for a lookup (`?phone=06...`), the same way as on ingest. */
-export function normaliseLookup(type: IdentifierType, value: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
+export function normaliseLookup(type: IdentifierType, raw: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
+  const value = cleanIdentifierText(raw);
   switch (type) {
     case 'email':
       return normaliseEmail(value);
     case 'phone':
       return normalisePhone(value, config.phoneRegion);
     default:
-      return value.trim() || undefined;
+      return value || undefined;
   }
 }

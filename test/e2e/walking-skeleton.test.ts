@@ -266,13 +266,17 @@ describe('walking skeleton, end to end', () => {
     const sqs = new SQSClient({ endpoint: runtime.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: runtime.queues.events.name }));
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'not json at all' }));
-    // Accepted at the edge (Segment accepts it), but "anonymous" is a blocked identifier: nobody to fold it into.
+    // "anonymous" is a blocked identifier: ingest refuses the event (nobody to fold it into)...
     const blocked = await fetch(`${runtime.url}/v1/track`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ writeKey: runtime.writeKey, userId: 'anonymous', event: 'Clicked' }),
     });
-    expect(blocked.status).toBe(200);
+    expect(blocked.status).toBe(400);
+    expect(await blocked.json()).toMatchObject({ rejected: [{ index: 0, field: 'userId', reason: expect.stringMatching(/identifies nobody/) }] });
+    // ...and one already in the queue (sent before a pattern was blocked) is parked, not dropped.
+    const queued = { messageId: 'm-blocked', type: 'track', userId: 'anonymous', event: 'Clicked', properties: {}, traits: {}, context: {}, timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), channel: 'web', sourceId: 'local' };
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ v: 1, kind: 'events', events: [queued] }) }));
     await runtime.drain();
 
     const { QueueUrl: dlqUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: runtime.queues.deadLetter.name }));

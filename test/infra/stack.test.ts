@@ -239,7 +239,11 @@ describe('cdk-nag AwsSolutions', () => {
     const withSetting = resources(service, 'AWS::Lambda::Function')
       .filter((fn) => fn.Properties.Environment?.Variables?.PRISME_IDENTITY_LIMITS === 'email:2')
       .map((fn) => fn.Properties.Description);
-    expect(withSetting.sort()).toEqual(['Admin API: profiles, segments, audiences, jobs', 'Resolve identities, fold events into profiles, evaluate segments']);
+    expect(withSetting.sort()).toEqual([
+      'Admin API: profiles, segments, audiences, jobs',
+      'Resolve identities, fold events into profiles, evaluate segments',
+      'Segment Tracking API: validate, authenticate, enqueue', // it refuses events that would identify nobody
+    ]);
   });
 
   it('refuses a malformed freeze schedule at synth time', () => {
