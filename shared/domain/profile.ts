@@ -457,5 +457,19 @@ export function coarsen(buckets: number[], stride: number, cutoff: number): void
 /** Keys of filtered and valued aggregates have a third part, the spec id. */
 export const isSpecKey = (key: string): boolean => key.split('|').length === 3;
 
+/**
+ * The plain counts (not the filtered aggregates kept for segments) by event name, then channel, each
+ * channel's buckets read through `read`. Keyed by names a client chose: records without a prototype.
+ */
+export function perEventAndChannel<T>(profile: Pick<Profile, 'aggregates'>, read: (buckets: Buckets) => T): Record<string, Record<string, T>> {
+  const events = emptyRecord<Record<string, T>>();
+  for (const [key, buckets] of Object.entries(profile.aggregates)) {
+    if (isSpecKey(key)) continue;
+    const [event, channel] = key.split('|') as [string, string];
+    (events[event] ??= emptyRecord())[channel] = read(buckets);
+  }
+  return events;
+}
+
 /** Email of a profile for display and export: the most recently seen address. */
 export const primaryEmail = (profile: Profile): string | undefined => profile.identifiers.email?.at(-1);
