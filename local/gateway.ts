@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { HttpEvent, HttpHandler } from '../shared/http/api';
 import { ADMIN_ROUTE_PREFIX, HEALTH_PATH, ingestEndpointOf } from '../shared/routes';
 import { lambdaContext } from './lambda-context';
+import { emptyRecord, hasKey } from '../shared/domain/records';
 
 /** API Gateway's own payload limit; the ingest handler enforces the tighter Segment limits. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -116,12 +117,13 @@ export class LocalGateway {
 }
 
 function toHttpEvent(req: IncomingMessage, url: URL, body: Buffer): HttpEvent {
-  const headers: Record<string, string> = {};
+  // Names a client chose, kept as plain keys: `?constructor=1` must not read Object's function.
+  const headers = emptyRecord<string>();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const query = emptyRecord<string>();
+  for (const [name, value] of url.searchParams) query[name] = hasKey(query, name) ? `${query[name]},${value}` : value;
   const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const now = Date.now();
   return {

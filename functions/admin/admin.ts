@@ -30,7 +30,7 @@ import {
   type IndicatorSettings,
 } from '../../shared/domain/indicators';
 import { IDENTIFIER_TYPES, identifierKey, normaliseIdentifierType, normaliseLookup, type IdentityConfig } from '../../shared/domain/identity';
-import { isSpecKey, totalCount, type Profile } from '../../shared/domain/profile';
+import { perEventAndChannel, totalCount, type Profile } from '../../shared/domain/profile';
 import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
 import { z } from 'zod';
 import {
@@ -118,12 +118,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
     const names = new Map(segments.filter((s) => !s.managedBy).map((s) => [s.id, s.name]));
     const member = profile.segments.filter((id) => names.has(id));
     const entered = member.length > 0 ? await memberships.enteredAt(profile.profileId, member) : new Map<string, string>();
-    const events: Record<string, Record<string, number>> = {};
-    for (const [key, buckets] of Object.entries(profile.aggregates)) {
-      if (isSpecKey(key)) continue; // filtered aggregates kept for segments, not counts of all occurrences
-      const [event, channel] = key.split('|') as [string, string];
-      (events[event] ??= {})[channel] = totalCount(buckets);
-    }
+    const events = perEventAndChannel(profile, totalCount);
     return {
       profileId: profile.profileId,
       firstSeen: profile.firstSeen,
@@ -203,14 +198,11 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
       const profile = await followMerges(await deps.profiles.get(params.profileId!));
       if (!profile) throw notFound(`profile ${params.profileId}`);
       const view = await profileView(profile);
-      const events: Record<string, Record<string, Array<{ day: string; count: number }>>> = {};
-      for (const [key, buckets] of Object.entries(profile.aggregates)) {
-        if (isSpecKey(key)) continue; // aggregates kept for segments (filtered, valued, timed), not counts of all occurrences
-        const [event, channel] = key.split('|') as [string, string];
+      const events = perEventAndChannel(profile, (buckets) => {
         const days: Array<{ day: string; count: number }> = [];
         for (let i = 0; i < buckets.length; i += 2) days.push({ day: new Date(buckets[i]! * 86_400_000).toISOString().slice(0, 10), count: buckets[i + 1]! });
-        (events[event] ??= {})[channel] = days;
-      }
+        return days;
+      });
       return json(200, {
         exportedAt: iso(),
         ...view,

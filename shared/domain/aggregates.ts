@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { COMPARISON_OPERATORS, compileComparison, valueProblem, type ComparisonOperator } from './comparisons';
 import type { Channel, EnrichedEvent } from './events';
+import { hasKey, own } from './records';
 
 export interface PropertyFilter {
   /** A property name, or a dotted path into nested objects (`product.category`). */
@@ -86,12 +87,13 @@ export interface CompiledSpec extends AggregateSpec {
   valueOf(event: EnrichedEvent, now: number): number | undefined;
 }
 
+// Own properties only: a filter on `constructor` must not find Object's function on every event.
 const readPath = (properties: Record<string, unknown>, path: string): unknown => {
-  if (path in properties) return properties[path];
+  if (hasKey(properties, path)) return properties[path];
   let current: unknown = properties;
   for (const part of path.split('.')) {
     if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<string, unknown>)[part];
+    current = own(current as Record<string, unknown>, part);
   }
   return current;
 };

@@ -6,6 +6,7 @@
  */
 import type { EnrichedEvent } from './events';
 import type { Profile } from './profile';
+import { emptyRecord, own } from './records';
 import { dayIndex } from './time';
 
 export interface CategoryRule {
@@ -23,7 +24,7 @@ const round = (value: number) => Math.round(value * 1000) / 1000;
 
 /** Adds `weight` of interest on `day`; commutative, so out-of-order events end the same. */
 export function addInterest(categories: Record<string, [number, number]>, category: string, weight: number, day: number, rule: CategoryRule): void {
-  const current = categories[category];
+  const current = own(categories, category);
   if (!current) categories[category] = [round(weight), day];
   else {
     const latest = Math.max(current[1], day);
@@ -40,10 +41,10 @@ export function addInterest(categories: Record<string, [number, number]>, catego
 
 /** Folds one event's category interest into the profile, when the event carries a category and counts. */
 export function foldCategory(profile: Profile, event: EnrichedEvent, behaviour: string | undefined, rule: CategoryRule): void {
-  const weight = behaviour === undefined ? undefined : rule.weights[behaviour];
-  const category = event.properties[rule.property];
+  const weight = behaviour === undefined ? undefined : own(rule.weights, behaviour);
+  const category = own(event.properties, rule.property);
   if (!weight || typeof category !== 'string' || category.trim() === '' || category.length > 100) return;
-  addInterest((profile.categories ??= {}), category.trim().toLowerCase(), weight, dayIndex(Date.parse(event.timestamp)), rule);
+  addInterest((profile.categories ??= emptyRecord()), category.trim().toLowerCase(), weight, dayIndex(Date.parse(event.timestamp)), rule);
 }
 
 /** Interest per category as of `now`, strongest first. */
@@ -56,5 +57,5 @@ export function interestsAt(profile: Pick<Profile, 'categories'>, now: number, h
 
 /** The loser's interests added to the survivor's. */
 export function mergeInterests(into: Profile, from: Pick<Profile, 'categories'>, rule: CategoryRule): void {
-  for (const [name, [score, day]] of Object.entries(from.categories ?? {})) addInterest((into.categories ??= {}), name, score, day, rule);
+  for (const [name, [score, day]] of Object.entries(from.categories ?? {})) addInterest((into.categories ??= emptyRecord()), name, score, day, rule);
 }

@@ -68,7 +68,8 @@ export function valueDepth(value: unknown, limit: number, depth = 0): number {
 const messages = (expected: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}`),
 });
-const jsonObject = z.record(z.string(), z.unknown(), messages('a JSON object'));
+// Not z.record: it drops a `__proto__` key, and a client's keys are data to keep as sent.
+const jsonObject = z.custom<Record<string, unknown>>((value) => isPlainObject(value), messages('a JSON object'));
 const identifier = z
   .union([z.string(), z.number()], messages('a string'))
   .transform((v) => cleanIdentifierText(String(v)))

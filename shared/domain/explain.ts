@@ -5,6 +5,7 @@
  */
 import { CHANNELS, type Channel } from './events';
 import { aggregateKey, DAY_MS, type Profile } from './profile';
+import { own } from './records';
 import { timesKey } from './aggregates';
 import { dateThreshold } from './comparisons';
 import { indicatorKey, type IndicatorValues } from './indicators';
@@ -59,7 +60,7 @@ export function explain(condition: Condition, profile: Profile, now: number, mem
       return {
         condition: `trait ${condition.trait} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
         held,
-        seen: profile.traits[condition.trait] ?? null,
+        seen: own(profile.traits, condition.trait) ?? null,
       };
     case 'event': {
       const values = eventWindowReader(condition)(profile, now);
@@ -128,7 +129,7 @@ export function explain(condition: Condition, profile: Profile, now: number, mem
       return {
         condition: `indicator ${key.replace('|', ' on ')} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
         held,
-        seen: { [key]: indicators?.[key] ?? null },
+        seen: { [key]: own(indicators, key) ?? null },
       };
     }
     default:

@@ -15,6 +15,7 @@ import { CHANNELS } from './events';
 import { interestsAt } from './categories';
 import { RFM_LABELS, type IndicatorModel } from './indicators';
 import { DAY_MS, isSpecKey, type Profile } from './profile';
+import { emptyRecord, own, recordFrom } from './records';
 import { dayIndex } from './time';
 
 export { RFM_LABELS };
@@ -135,7 +136,7 @@ export class Measure {
   seen = 0;
   sample: number[][] = [];
   /** Interest per category summed over the population, for each person's lift. */
-  categories: Record<string, number> = {};
+  categories = emptyRecord<number>();
 
   constructor(
     readonly sampleSize: number,
@@ -148,7 +149,7 @@ export class Measure {
     this.frequency.accept(features.frequency);
     this.monetary.accept(features.monetary);
     if (features.orders > 1 && features.orderSpanDays > 0) this.rate.accept((features.orders - 1) / features.orderSpanDays);
-    for (const [name, interest] of features.categories) this.categories[name] = (this.categories[name] ?? 0) + interest;
+    for (const [name, interest] of features.categories) this.categories[name] = (own(this.categories, name) ?? 0) + interest;
     const input = clusterInput(features.vector);
     this.count++;
     input.forEach((x, i) => {
@@ -170,7 +171,7 @@ export class Measure {
     this.frequency.merge(other.frequency);
     this.monetary.merge(other.monetary);
     this.rate.merge(other.rate);
-    for (const [name, interest] of Object.entries(other.categories)) this.categories[name] = (this.categories[name] ?? 0) + interest;
+    for (const [name, interest] of Object.entries(other.categories)) this.categories[name] = (own(this.categories, name) ?? 0) + interest;
     // Chan et al.'s parallel update of mean and M2.
     const n = this.count + other.count;
     if (other.count > 0) {
@@ -221,7 +222,7 @@ export class Measure {
       m2: json.m2,
       seen: json.seen,
       sample: json.sample,
-      categories: { ...json.categories },
+      categories: recordFrom(Object.entries(json.categories)),
     });
     return measure;
   }
@@ -318,10 +319,10 @@ const shares = (interests: Record<string, number>): Record<string, number> => {
  * everyone's (the lift), if it is at least 1.2 and the category holds a fifth of their interest.
  */
 export function favouriteCategory(categories: ReadonlyArray<[string, number]>, population: Record<string, number>): { category: string; lift: number } | undefined {
-  const own = shares(Object.fromEntries(categories));
+  const mine = shares(Object.fromEntries(categories));
   let best: { category: string; lift: number } | undefined;
-  for (const [category, share] of Object.entries(own)) {
-    const everyone = population[category];
+  for (const [category, share] of Object.entries(mine)) {
+    const everyone = own(population, category);
     if (!everyone || share < 0.2) continue;
     const lift = share / everyone;
     if (lift >= 1.2 && (!best || lift > best.lift)) best = { category, lift: Math.round(lift * 100) / 100 };

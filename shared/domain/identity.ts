@@ -4,6 +4,7 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { EnrichedEvent } from './events';
+import { own } from './records';
 
 /** Built-in identifier types, most trusted first; custom ones (`context.externalIds`) rank before anonymousId. */
 export const IDENTIFIER_TYPES = ['userId', 'email', 'phone', 'loyaltyCard', 'anonymousId'] as const;
@@ -59,7 +60,7 @@ export function priorityRank(type: string, priority: readonly string[]): number 
 /** True when a set of identifiers (by type) breaks one of the limits. */
 export function breaksLimits(identifiers: ReadonlyMap<string, ReadonlySet<string>>, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
   for (const [type, values] of identifiers) {
-    const limit = config.limits[type];
+    const limit = own(config.limits, type);
     if (limit !== undefined && values.size > limit) return type;
   }
   return undefined;
@@ -136,7 +137,7 @@ export function identifiersOf(
     if (Buffer.byteLength(value) > IDENTIFIER_MAX_BYTES) return onBlocked?.({ type, value, why: 'too long' });
     if (!found.some((id) => id.type === type && id.value === value)) found.push({ type, value });
   };
-  const fromEither = (name: string) => event.traits[name] ?? event.properties[name];
+  const fromEither = (name: string) => own(event.traits, name) ?? own(event.properties, name);
 
   add('userId', event.userId);
   add('email', normaliseEmail(fromEither('email')));

@@ -12,6 +12,7 @@ import { VALUE_STRIDE, aggregateSpec, isTimesKey, occurrenceSpec, propertyFilter
 import { interestsAt, type CategoryRule } from './categories';
 import { CHANNELS, type Channel } from './events';
 import { DAY_MS, aggregateKey, isSpecKey, type Profile } from './profile';
+import { emptyRecord, own } from './records';
 import { dayIndex } from './time';
 
 const eventName = z.string().min(1).max(200);
@@ -277,9 +278,10 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
     const today = now / DAY_MS;
     // Days are bucketed by their first instant; an occurrence is taken at the middle of its bucket's day.
     const age = (day: number) => today - (day + 0.5);
-    const orders: Record<string, number> = {};
-    const revenue: Record<string, number> = {};
-    const priced: Record<string, number> = {};
+    // Per channel as read from aggregate keys, which hold event names a client chose.
+    const orders = emptyRecord<number>();
+    const revenue = emptyRecord<number>();
+    const priced = emptyRecord<number>();
     let lastPurchaseDay = -Infinity;
     let lastSignificantDay = -Infinity;
     let score = 0;
@@ -308,7 +310,7 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
       const latest = buckets[0]!;
       let count = 0;
       let weight = 0;
-      const signal = engagement.signals[event];
+      const signal = own(engagement.signals, event);
       for (let i = 0; i < buckets.length; i += 2) {
         count += buckets[i + 1]!;
         weight += buckets[i + 1]! * decay(age(buckets[i]!), affinity.halfLifeDays);

@@ -8,6 +8,7 @@ import { VALUE_STRIDE, addTime, isTimesKey } from './aggregates';
 import { mergeInterests, type CategoryRule } from './categories';
 import { mergeConsents } from './consent';
 import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, type LimitReached, type Profile } from './profile';
+import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */
 export const MAX_MERGES = 20;
@@ -20,7 +21,7 @@ export const survivorOf = (profileIds: readonly string[]): string => [...profile
  */
 export function mergeProfiles(survivor: Profile, loser: Profile, now: number, limits: LimitReached[] = [], categories?: CategoryRule): Profile {
   if (survivor.mergedFrom?.includes(loser.profileId)) return survivor;
-  const merged = structuredClone(survivor);
+  const merged = withoutPrototypes(survivor);
   if (Date.parse(loser.firstSeen) < Date.parse(merged.firstSeen)) merged.firstSeen = loser.firstSeen;
   if (Date.parse(loser.lastSeen) > Date.parse(merged.lastSeen)) merged.lastSeen = loser.lastSeen;
   for (const [type, values] of Object.entries(loser.identifiers)) {
@@ -34,9 +35,9 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
     }
   }
   for (const [trait, value] of Object.entries(loser.traits)) {
-    const at = loser.traitsAt[trait] ?? -Infinity;
-    if ((merged.traitsAt[trait] ?? -Infinity) >= at && trait in merged.traits) continue;
-    if (!(trait in merged.traits) && Object.keys(merged.traits).length >= PROFILE_LIMITS.traits) {
+    const at = own(loser.traitsAt, trait) ?? -Infinity;
+    if ((merged.traitsAt[trait] ?? -Infinity) >= at && hasKey(merged.traits, trait)) continue;
+    if (!hasKey(merged.traits, trait) && Object.keys(merged.traits).length >= PROFILE_LIMITS.traits) {
       limits.push({ limit: 'traits', what: trait });
       continue;
     }
@@ -58,7 +59,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
   // A backfill has added every position up to the later of the two markers to one profile or the other.
   for (const [runId, marker] of Object.entries(loser.backfills ?? {})) {
     const mine = merged.backfills?.[runId];
-    if (!mine || mine[1] < marker[1]) (merged.backfills ??= {})[runId] = marker;
+    if (!mine || mine[1] < marker[1]) (merged.backfills ??= emptyRecord())[runId] = marker;
   }
   merged.pushToken ??= loser.pushToken;
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.

@@ -9,6 +9,7 @@ import { VALUE_STRIDE, isTimesKey, specKey, timesKey } from './aggregates';
 import { timeOf } from './comparisons';
 import { CHANNELS, type Channel } from './events';
 import { aggregateKey, isSpecKey, type Profile } from './profile';
+import { own } from './records';
 import {
   assertUnreachable,
   sequenceStepSpec,
@@ -54,7 +55,7 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
       return nextChange(condition.condition, profile, now);
     case 'trait': {
       const daysAgo = relativeDays(condition.value);
-      const at = timeOf(profile.traits[condition.trait]);
+      const at = timeOf(own(profile.traits, condition.trait));
       if (daysAgo === undefined || at === undefined) return Infinity;
       return future(at + daysAgo * DAY_MS + 1);
     }

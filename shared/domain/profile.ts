@@ -9,6 +9,7 @@ import { VALUE_STRIDE, addTime, addValue, isTimesKey, specKey, timesKey, type Co
 import type { Identifier, IdentifierType } from './identity';
 import { foldCategory, type CategoryRule } from './categories';
 import { foldConsent, type Consents } from './consent';
+import { emptyRecord, hasKey, withoutPrototypes } from './records';
 import { DAY_MS, dayIndex } from './time';
 
 export { DAY_MS, dayIndex };
@@ -99,11 +100,12 @@ export function newProfile(profileId: string, at: string): Profile {
     version: 0,
     firstSeen: at,
     lastSeen: at,
-    identifiers: {},
-    traits: {},
-    traitsAt: {},
-    channels: {},
-    aggregates: {},
+    // Keyed by names clients chose (`__proto__` included): records without a prototype (see records.ts).
+    identifiers: emptyRecord(),
+    traits: emptyRecord(),
+    traitsAt: emptyRecord(),
+    channels: emptyRecord(),
+    aggregates: emptyRecord(),
     segments: [],
     recent: '',
   };
@@ -132,7 +134,7 @@ export function packPending(transitions: readonly Transition[], baseVersion: num
   const first = transitions[0];
   if (!first) return undefined;
   const pending: PendingChanges = { baseVersion, at: Date.parse(first.at), reason: first.reason };
-  for (const t of transitions) (pending[t.change] ??= {})[t.segmentId] = t.segmentRevision;
+  for (const t of transitions) (pending[t.change] ??= emptyRecord())[t.segmentId] = t.segmentRevision;
   return pending;
 }
 
@@ -255,7 +257,7 @@ export function foldEvents(
   specs: readonly CompiledSpec[] = [],
   categories?: CategoryRule,
 ): FoldResult {
-  const profile = structuredClone(original);
+  const profile = withoutPrototypes(original);
   const applied: EnrichedEvent[] = [];
   const duplicates: EnrichedEvent[] = [];
   const seenInBatch = new Set<string>();
@@ -292,7 +294,7 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
     if (trait === 'email' || value === undefined) continue; // email is an identifier, kept normalised there
     if ((profile.traitsAt[trait] ?? -Infinity) > at) continue;
     // Bounded, so one noisy source cannot push the item towards DynamoDB's 400 KB limit.
-    if (!(trait in profile.traits) && Object.keys(profile.traits).length >= PROFILE_LIMITS.traits) {
+    if (!hasKey(profile.traits, trait) && Object.keys(profile.traits).length >= PROFILE_LIMITS.traits) {
       limits.push({ limit: 'traits', what: trait.slice(0, 200) });
       continue;
     }
@@ -364,7 +366,7 @@ export function foldBackfill(profile: Profile, change: BackfillChange, now: numb
     if (name !== undefined && foldSpecs(profile, event, name, change.specs, now, () => true)) folded = true;
   }
   if (!folded) return false;
-  (profile.backfills ??= {})[change.runId] = [change.startDay, change.position];
+  (profile.backfills ??= emptyRecord())[change.runId] = [change.startDay, change.position];
   pruneAggregates(profile, now, limits);
   return true;
 }
@@ -381,7 +383,7 @@ function storable(value: unknown): boolean {
 export function addIdentifier(profile: Profile, id: Identifier, limits?: LimitReached[]): void {
   const values = (profile.identifiers[id.type] ??= []);
   if (id.seenAt !== undefined) {
-    const seen = (profile.identifierSeen ??= {});
+    const seen = (profile.identifierSeen ??= emptyRecord());
     const key = `${id.type}:${id.value}`;
     const previous = seen[key];
     seen[key] = previous
@@ -454,6 +456,20 @@ export function coarsen(buckets: number[], stride: number, cutoff: number): void
 
 /** Keys of filtered and valued aggregates have a third part, the spec id. */
 export const isSpecKey = (key: string): boolean => key.split('|').length === 3;
+
+/**
+ * The plain counts (not the filtered aggregates kept for segments) by event name, then channel, each
+ * channel's buckets read through `read`. Keyed by names a client chose: records without a prototype.
+ */
+export function perEventAndChannel<T>(profile: Pick<Profile, 'aggregates'>, read: (buckets: Buckets) => T): Record<string, Record<string, T>> {
+  const events = emptyRecord<Record<string, T>>();
+  for (const [key, buckets] of Object.entries(profile.aggregates)) {
+    if (isSpecKey(key)) continue;
+    const [event, channel] = key.split('|') as [string, string];
+    (events[event] ??= emptyRecord())[channel] = read(buckets);
+  }
+  return events;
+}
 
 /** Email of a profile for display and export: the most recently seen address. */
 export const primaryEmail = (profile: Profile): string | undefined => profile.identifiers.email?.at(-1);

@@ -23,6 +23,7 @@ import {
 import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
 import { INDICATOR_IDS, compileIndicators, indicatorInfo, indicatorKey, isFrozenIndicator, type IndicatorModel, type IndicatorValues } from './indicators';
 import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition, transitionId } from './profile';
+import { own } from './records';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
@@ -368,7 +369,7 @@ export function compile(condition: Condition): Evaluator {
       const key = indicatorKey(condition.indicator, condition.channel);
       const test = compileComparison(condition.operator, condition.value);
       // Without values (a caller that does not compute indicators) nothing holds, not even not_exists.
-      return (_profile, now, _memberOf, indicators) => indicators !== undefined && test(indicators[key], now);
+      return (_profile, now, _memberOf, indicators) => indicators !== undefined && test(own(indicators, key), now);
     }
     default:
       return assertUnreachable(condition);
@@ -377,7 +378,7 @@ export function compile(condition: Condition): Evaluator {
 
 function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
   const comparison = compileComparison(operator, value);
-  return (profile, now) => comparison(profile.traits[trait], now);
+  return (profile, now) => comparison(own(profile.traits, trait), now);
 }
 
 /** "Last purchase more than 90 days ago": compares the first or last day the event was performed. */

@@ -7,6 +7,7 @@
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import type { Profile } from '../../domain/profile';
+import { withoutPrototypes } from '../../domain/records';
 
 export interface StoredProfile {
   profileId: string;
@@ -26,9 +27,12 @@ export function encodeProfile(profile: Profile): StoredProfile {
   return { profileId, version, ...(due === undefined ? {} : { due }), body };
 }
 
-/** Items written before profiles were compressed have no body and are read as they are. */
+/**
+ * Items written before profiles were compressed have no body and are read as they are. Every record
+ * comes back without a prototype: its keys (event names, traits, categories) are a client's.
+ */
 export function decodeProfile(item: Record<string, unknown>): Profile {
   const { body, ...keys } = item as Partial<StoredProfile> & Record<string, unknown>;
-  if (!(body instanceof Uint8Array)) return item as unknown as Profile;
-  return { ...(JSON.parse(brotliDecompressSync(body).toString()) as Omit<Profile, 'profileId' | 'version'>), ...keys } as Profile;
+  if (!(body instanceof Uint8Array)) return withoutPrototypes(item) as unknown as Profile;
+  return withoutPrototypes({ ...(JSON.parse(brotliDecompressSync(body).toString()) as Omit<Profile, 'profileId' | 'version'>), ...keys } as Profile);
 }
