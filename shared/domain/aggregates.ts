@@ -60,11 +60,26 @@ export function occurrenceSpec(event: string, where: readonly PropertyFilter[] =
   return { id, kind: 'times', event, where: filters, channels: sortedChannels };
 }
 
+/**
+ * Aggregate keys join an event's name, a channel and a spec id with `|`. Inside a key, a name's own `|`
+ * is written as U+001F, which no event name holds (ingest removes control characters), so a name such
+ * as `Checkout | Step 2` or `A|store` can pass neither for a channel nor for a spec.
+ */
+const nameInKey = (event: string): string => event.replaceAll('|', '\u001F');
+
+/** Storage key of an event's counts on one channel: `event|channel`. */
+export const eventKey = (event: string, channel: string): string => `${nameInKey(event)}|${channel}`;
 /** Storage key of a `values` spec's buckets for one channel: `event|channel|specId`. */
-export const specKey = (spec: Pick<AggregateSpec, 'id' | 'event'>, channel: string): string => `${spec.event}|${channel}|${spec.id}`;
+export const specKey = (spec: Pick<AggregateSpec, 'id' | 'event'>, channel: string): string => `${nameInKey(spec.event)}|${channel}|${spec.id}`;
 /** Storage key of a `times` spec: `event|*|specId` (its channels are part of the spec). */
-export const timesKey = (spec: Pick<AggregateSpec, 'id' | 'event'>): string => `${spec.event}|*|${spec.id}`;
+export const timesKey = (spec: Pick<AggregateSpec, 'id' | 'event'>): string => `${nameInKey(spec.event)}|*|${spec.id}`;
 export const isTimesKey = (key: string): boolean => key.split('|')[1] === '*';
+
+/** What a key of any kind names: the event (with its own `|` back), the channel (`*` for times), the spec. */
+export function keyParts(key: string): { event: string; channel: string; specId?: string } {
+  const [name, channel, specId] = key.split('|') as [string, string, string | undefined];
+  return { event: name.replaceAll('\u001F', '|'), channel, specId };
+}
 
 /** Latest occurrences kept per `times` spec: enough for sequences over recent behaviour, bounded. */
 export const MAX_OCCURRENCES = 50;

@@ -3,7 +3,7 @@
  * turned into the enriched events the processor folds. Pure: no I/O.
  */
 import { z } from 'zod';
-import { cleanIdentifierText, identifiersOf, type IdentityConfig } from './identity';
+import { CONTROL_CHARACTERS, cleanIdentifierText, identifiersOf, type IdentityConfig } from './identity';
 
 export const CHANNELS = ['web', 'app', 'email', 'store', 'call_center', 'event', 'crm'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -102,7 +102,8 @@ const baseEvent = z.looseObject({
 
 const eventSchemas = {
   identify: baseEvent,
-  track: baseEvent.extend({ event: z.string(messages('a string')).trim().min(1, 'is required').max(200) }),
+  // Control characters are removed: event names join aggregate keys, where U+001F stands for a name's own `|`.
+  track: baseEvent.extend({ event: z.string(messages('a string')).transform((name) => name.replace(CONTROL_CHARACTERS, '').trim()).pipe(z.string().min(1, 'is required').max(200)) }),
   page: baseEvent.extend({ name: z.string(messages('a string')).max(200).optional() }),
   screen: baseEvent.extend({ name: z.string(messages('a string')).max(200).optional() }),
   group: baseEvent.extend({ groupId: identifier }),

@@ -7,7 +7,7 @@
  * clusters, `score` gives each profile its values. Pure: no I/O.
  */
 import { DDSketch } from '@datadog/sketches-js';
-import { VALUE_STRIDE, specKey, timesKey } from './aggregates';
+import { VALUE_STRIDE, keyParts, specKey, timesKey } from './aggregates';
 import { CLUSTER_FEATURES, fitClusters, nearestCluster, type ClusterModel } from './clustering';
 
 export { CLUSTER_FEATURES };
@@ -56,7 +56,7 @@ export function featuresOf(profile: Profile, now: number, model: IndicatorModel)
   let lastOrderDay = -Infinity;
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
     if (isSpecKey(key)) continue; // filtered, valued and timed aggregates: the plain counts are read here
-    const [event, channel] = key.split('|') as [string, string];
+    const { event, channel } = keyParts(key);
     const significant = !insignificant.has(event);
     const purchase = event === settings.purchases.event;
     const email = channel === 'email';

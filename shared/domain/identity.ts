@@ -78,7 +78,7 @@ export function cleanIdentifierText(value: string): string {
   return value.replace(LONE_SURROGATE, '\uFFFD').normalize('NFC').replace(CONTROL_CHARACTERS, '').trim();
 }
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const CONTROL_CHARACTERS = /\p{Cc}/gu;
+export const CONTROL_CHARACTERS = /\p{Cc}/gu;
 
 /** Longest identifier value kept, in UTF-8 bytes: its key (`type:value`) stays far inside DynamoDB's 2,048. */
 export const IDENTIFIER_MAX_BYTES = 1024;

@@ -8,7 +8,7 @@
  * Their definitions are data, validated here and stored in the catalog. Pure.
  */
 import { z } from 'zod';
-import { VALUE_STRIDE, aggregateSpec, isTimesKey, occurrenceSpec, propertyFilterSchema, timesKey, type AggregateSpec, type PropertyFilter } from './aggregates';
+import { VALUE_STRIDE, aggregateSpec, isTimesKey, keyParts, occurrenceSpec, propertyFilterSchema, timesKey, type AggregateSpec, type PropertyFilter } from './aggregates';
 import { interestsAt, type CategoryRule } from './categories';
 import { CHANNELS, type Channel } from './events';
 import { DAY_MS, aggregateKey, isSpecKey, type Profile } from './profile';
@@ -292,7 +292,8 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
 
     for (const [key, buckets] of Object.entries(profile.aggregates)) {
       if (isTimesKey(key)) continue;
-      const [event, channel, specId] = key.split('|') as [string, Channel, string | undefined];
+      const { event, channel: keyChannel, specId } = keyParts(key);
+      const channel = keyChannel as Channel;
       if (isSpecKey(key)) {
         if (specId === revenueSpec.id) {
           for (let i = 0; i < buckets.length; i += VALUE_STRIDE) {

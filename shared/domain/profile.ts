@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel, EnrichedEvent } from './events';
-import { VALUE_STRIDE, addTime, addValue, isTimesKey, specKey, timesKey, type CompiledSpec } from './aggregates';
+import { VALUE_STRIDE, addTime, addValue, eventKey, isTimesKey, keyParts, specKey, timesKey, type CompiledSpec } from './aggregates';
 import type { Identifier, IdentifierType } from './identity';
 import { foldCategory, type CategoryRule } from './categories';
 import { foldConsent, type Consents } from './consent';
@@ -184,7 +184,7 @@ export function behaviourName(event: Pick<EnrichedEvent, 'type' | 'event'>): str
   }
 }
 
-export const aggregateKey = (event: string, channel: Channel): string => `${event}|${channel}`;
+export const aggregateKey = (event: string, channel: Channel): string => eventKey(event, channel);
 
 /**
  * Daily counts of one `event|channel`, flat and newest first: `[day, count, day, count, ...]`
@@ -465,7 +465,7 @@ export function perEventAndChannel<T>(profile: Pick<Profile, 'aggregates'>, read
   const events = emptyRecord<Record<string, T>>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
     if (isSpecKey(key)) continue;
-    const [event, channel] = key.split('|') as [string, string];
+    const { event, channel } = keyParts(key);
     (events[event] ??= emptyRecord())[channel] = read(buckets);
   }
   return events;

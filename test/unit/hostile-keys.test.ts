@@ -17,8 +17,9 @@ import { compileSpec, type CompiledSpec } from '../../shared/domain/aggregates';
 import { aggregateSpecsOf, compile, type Condition } from '../../shared/domain/segments';
 
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
-// `|` separates the parts of aggregate keys and `email` is an identifier, not a trait: other names only.
-const name = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ minLength: 1, maxLength: 8 }).filter((s) => !s.includes('|') && s.trim() === s && s !== 'email'));
+// `|` separates the parts of aggregate keys: names holding it must stay names. (`email` is an identifier, not a trait.)
+const KEY_SEPARATOR_NAMES = ['A|store', 'x|*|y', 'Checkout | Step 2', '|'];
+const name = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES, ...KEY_SEPARATOR_NAMES), fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s.trim() === s && s !== 'email'));
 // Views count towards category interest; its category is a name too.
 const eventName = fc.oneof(fc.constant('Product Viewed'), name);
 
