@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
-import type { EnrichedEvent } from '../../shared/domain/events';
+import { parseEvents } from '../../shared/domain/events';
 import { identifiersOf } from '../../shared/domain/identity';
 import { adminClient, startTestRuntime } from '../helpers/local';
 
@@ -41,7 +41,7 @@ const hostileValue = fc.oneof(hostileName, fc.integer(), fc.double({ noNaN: true
 const record = (values: fc.Arbitrary<unknown>) => fc.array(fc.tuple(hostileName, values), { maxLength: 5 }).map((entries) => Object.fromEntries(entries));
 const placeholderOrWorse = fc.oneof(fc.constantFrom('0', '-1', 'null', 'test', 'anonymous', '', '\u0000', 'N/A'), loneSurrogates, fc.string({ unit: 'binary', maxLength: 10 }), fc.integer());
 const time = fc.oneof(
-  fc.date({ min: new Date('2020-01-01'), max: new Date('2026-12-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.integer({ min: 0, max: 500 }).map((days) => new Date(Date.now() - days * 86_400_000).toISOString()),
   fc.constantFrom('+275760-09-13T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '1899-12-31T00:00:00Z', 'yesterday', ''),
 );
 const context = fc.record(
@@ -122,7 +122,8 @@ describe('hostile requests at the running runtime', () => {
           expect(answer.error?.message).toEqual(expect.any(String));
           return;
         }
-        sent.forEach((e, index) => refused.has(index) || acceptedEvents.push({ ...e, type: generated.endpoint === 'batch' ? e.type : generated.endpoint }));
+        const batchContext = 'context' in generated ? generated.context : undefined;
+        sent.forEach((e, index) => refused.has(index) || acceptedEvents.push({ ...e, type: generated.endpoint === 'batch' ? e.type : generated.endpoint, batchContext }));
       }),
       { numRuns: 1500, seed: 15_2026 },
     );
@@ -137,16 +138,24 @@ describe('hostile requests at the running runtime', () => {
     const controlled = acceptedEvents.filter((e) => e.controlled);
     expect(controlled.length).toBeGreaterThan(300);
     const missing: string[] = [];
+    // As ingest made it (the batch's context merged in, the time corrected): what the profile should show.
+    const enrichedOf = ({ controlled, batchContext, ...fields }: Sent) =>
+      parseEvents('batch', { batch: [fields], ...(batchContext ? { context: batchContext } : {}) }, { source: { sourceId: 'local', defaultChannel: 'web' }, receivedAt: Date.now(), newMessageId: () => 'm' }).accepted[0];
+    // Profiles keep 400 days of behaviour: an older event is folded, then aged out (documented).
+    const recent = (at: string) => Date.now() - Date.parse(at) < 390 * 86_400_000;
     const check = async (e: Sent) => {
       const profile = await admin.get(`/v1/profiles?userId=${e.userId}`);
       if (profile.status !== 200) return missing.push(`${e.userId}: profile ${profile.status}`);
-      const name = typeof e.event === 'string' ? e.event.trim() : undefined;
-      if (e.type === 'track' && !(name !== undefined && Object.hasOwn(profile.body.events, name))) missing.push(`${e.userId}: no ${JSON.stringify(name)} in ${JSON.stringify(Object.keys(profile.body.events))}`);
+      const enriched = enrichedOf(e);
+      if (enriched?.type === 'track' && recent(enriched.timestamp) && !Object.hasOwn(profile.body.events, enriched.event!)) {
+        missing.push(`${e.userId}: no ${JSON.stringify(enriched.event)} in ${JSON.stringify(Object.keys(profile.body.events))}`);
+      }
     };
     // And every other accepted event reached the profile of one of its usable identifiers.
     const others = acceptedEvents.filter((e) => !e.controlled);
     const checkOther = async (e: Sent) => {
-      const [id] = identifiersOf({ properties: {}, traits: {}, context: {}, ...e } as unknown as EnrichedEvent);
+      const enriched = enrichedOf(e);
+      const [id] = enriched ? identifiersOf(enriched) : [];
       if (!id) return missing.push(`accepted with no usable identifier: ${JSON.stringify(e).slice(0, 200)}`);
       const profile = await admin.get(`/v1/profiles?${encodeURIComponent(id.type)}=${encodeURIComponent(id.value)}`);
       if (profile.status !== 200) missing.push(`${id.type} ${JSON.stringify(id.value)}: profile ${profile.status}`);
@@ -155,7 +164,7 @@ describe('hostile requests at the running runtime', () => {
     await Promise.all(Array.from({ length: 8 }, async () => {
       for (let task = work.shift(); task; task = work.shift()) await task();
     }));
-    expect(missing).toEqual([]);
+    expect(missing.join("\n")).toEqual("");
 
     const parked = runtime.queues.deadLetter.receive(1000, 1).map((m) => m.attributes?.reason?.StringValue);
     expect(parked).toEqual([]);
