@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
-import { batchGet } from './batch-get';
+import { batchGet, storedForm } from './batch-get';
 
 /** Port: which profile owns each identifier. */
 export interface IdentityStore {
@@ -41,9 +41,10 @@ export class DynamoIdentityStore implements IdentityStore {
   ) {}
 
   async owners(keys: readonly string[]): Promise<Map<string, string>> {
-    const unique = [...new Set(keys)].map((identifier) => ({ identifier }));
-    const items = await batchGet<{ identifier: string; profileId: string }>(this.client, this.tableName, unique, { consistentRead: true });
-    return new Map(items.map((item) => [item.identifier, item.profileId]));
+    const items = await batchGet<{ identifier: string; profileId: string }>(this.client, this.tableName, keys.map((identifier) => ({ identifier })), { consistentRead: true });
+    // Keys that differ only by lone surrogates are one item: each of them has its owner.
+    const owners = new Map(items.map((item) => [storedForm(item.identifier), item.profileId]));
+    return new Map(keys.filter((key) => owners.has(storedForm(key))).map((key) => [key, owners.get(storedForm(key))!]));
   }
 
   async repoint(key: string, from: string, to: string): Promise<void> {
@@ -75,9 +76,9 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async erasedAmong(keys: readonly string[]): Promise<Set<string>> {
-    const byTombstone = new Map(keys.map((key) => [tombstoneKey(key), key]));
-    const found = await batchGet<{ identifier: string }>(this.client, this.tableName, [...byTombstone.keys()].map((identifier) => ({ identifier })));
-    return new Set(found.map((item) => byTombstone.get(item.identifier)!));
+    const found = await batchGet<{ identifier: string }>(this.client, this.tableName, keys.map((key) => ({ identifier: tombstoneKey(key) })));
+    const tombstones = new Set(found.map((item) => item.identifier));
+    return new Set(keys.filter((key) => tombstones.has(tombstoneKey(key))));
   }
 
   async archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>> {
