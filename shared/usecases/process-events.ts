@@ -15,6 +15,7 @@ import type { CompiledCatalog } from '../domain/segments';
 import { PoisonMessageError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
+import { IdentityLimits } from './identity-limits';
 import type { SegmentCatalog } from './segment-catalog';
 
 export interface ProcessEventsDeps {
@@ -85,12 +86,13 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   // Not one event's doing: if the catalog cannot be read, the whole batch is retried.
   const segments = await deps.segments.current();
   const redirects = new Map<string, string>();
+  const limits = new IdentityLimits({ identities: deps.identities, profiles: deps.profiles, config: deps.identity ?? DEFAULT_IDENTITY_CONFIG });
   let suppressed = 0;
   const groups = new Map<string, Group>();
   for (const item of ordered) {
     if (errors.has(item)) continue;
     try {
-      const resolved = await resolve(item.event, { owners, redirects, erased }, deps, segments);
+      const resolved = await resolve(item.event, { owners, redirects, erased, limits }, deps, segments);
       if (!resolved) {
         suppressed++;
         continue;
@@ -268,14 +270,10 @@ async function withinLimits(candidates: Identifier[], event: EnrichedEvent, cont
     const union = new Map([...collected].map(([type, values]) => [type, new Set(values)]));
     const add = (type: string, value: string) => (union.get(type) ?? union.set(type, new Set()).get(type)!).add(value);
     add(id.type, id.value);
-    if (owner && !included.has(owner)) for (const known of await identifiersHeldBy(owner, context, deps)) add(known.type, known.value);
+    if (owner && !included.has(owner)) for (const known of await identifiersHeldBy(owner, context)) add(known.type, known.value);
     const broken = breaksLimits(union, config);
     if (broken) {
-      deps.logger.warn('identifier left out of the match: it would join profiles beyond an identity limit', {
-        messageId: event.messageId,
-        type: id.type,
-        limit: broken,
-      });
+      leftOut([id], event, `the ${broken} limit`, deps);
       continue;
     }
     collected.clear();
@@ -286,17 +284,24 @@ async function withinLimits(candidates: Identifier[], event: EnrichedEvent, cont
   return kept;
 }
 
-/** The identifiers a profile holds: stored ones (following merges) and those claimed in this batch. */
-async function identifiersHeldBy(profileId: string, context: ResolveContext, deps: ProcessEventsDeps): Promise<Identifier[]> {
+/** Logged by type only: the values may be personal data. */
+function leftOut(ids: readonly Identifier[], event: EnrichedEvent, why: string, deps: ProcessEventsDeps): void {
+  for (const id of ids) {
+    deps.logger.warn('identifier left out of the match: it would join profiles beyond an identity limit', { messageId: event.messageId, type: id.type, why });
+  }
+}
+
+/** The identifiers a profile holds: its holdings (following merges) and those claimed in this batch. */
+async function identifiersHeldBy(profileId: string, context: ResolveContext): Promise<Identifier[]> {
   const held: Identifier[] = [];
   for (const [key, owner] of context.owners) {
     if (owner !== profileId) continue;
     const separator = key.indexOf(':');
     held.push({ type: key.slice(0, separator), value: key.slice(separator + 1) });
   }
-  let profile = await deps.profiles.get(profileId);
-  for (let hops = 0; profile?.mergedInto && hops < 10; hops++) profile = await deps.profiles.get(profile.mergedInto);
-  for (const [type, values] of Object.entries(profile?.identifiers ?? {})) for (const value of values ?? []) held.push({ type, value });
+  // Not the profile item: it is written after the claims, and a concurrent batch's would be missed.
+  const { held: stored } = await context.limits.current(profileId);
+  for (const [type, values] of Object.entries(stored)) for (const value of values) held.push({ type, value });
   return held;
 }
 
@@ -307,6 +312,7 @@ interface ResolveContext {
   redirects: Map<string, string>;
   /** Identifier keys of erased people (from their tombstones). */
   erased: Set<string>;
+  limits: IdentityLimits;
 }
 
 /**
@@ -334,25 +340,50 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     }
     deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
   }
-  const candidates = await withinLimits(named, event, context, deps);
-  const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
+  let candidates = await withinLimits(named, event, context, deps);
+  const { limits } = context;
+  const known = candidates.map((id) => owners.get(identifierKey(id))).find((id) => id !== undefined);
 
-  let profileId = known[0];
-  for (const id of identifiers.filter((i) => candidates.includes(i))) {
+  // Room is taken in the target's holdings before the claims, so whoever finds a claim finds it counted.
+  const fresh = known === undefined ? deps.newProfileId() : undefined;
+  let profileId = known ?? fresh!;
+  const toClaim = identifiers.filter((i) => candidates.includes(i) && !owners.has(identifierKey(i)));
+  const refused = await limits.reserve(profileId, toClaim, fresh !== undefined);
+  let claimed = false;
+  for (const [index, id] of toClaim.entries()) {
+    if (refused.includes(id)) continue;
     const key = identifierKey(id);
-    if (owners.has(key)) continue;
     // A claim can lose to a concurrent batch: the owner it returns is then another profile of this person.
-    const owner = await deps.identities.claim(key, profileId ?? deps.newProfileId(), event.timestamp);
+    const owner = await deps.identities.claim(key, profileId, event.timestamp);
     owners.set(key, owner);
-    profileId ??= owner;
+    if (owner === profileId) claimed = true;
+    else if (profileId === fresh && !claimed) {
+      // A concurrent first event of this person won: its profile is this event's, the fresh one is given up.
+      await limits.drop(fresh);
+      profileId = owner;
+      refused.push(...(await limits.reserve(profileId, toClaim.slice(index + 1).filter((i) => !refused.includes(i)))));
+    } else await limits.release(profileId, [id]);
   }
-  const distinct = new Set(candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined));
-  if (distinct.size > 1) {
-    // One person, several profiles: merge them into the deterministic survivor, whatever the order of arrival.
-    profileId = await mergeAll([...distinct], context, deps, catalog);
-    for (const [key, owner] of owners) if (distinct.has(owner)) owners.set(key, profileId);
+  if (refused.length > 0) leftOut(refused, event, 'taken by a concurrent batch', deps);
+  candidates = candidates.filter((id) => !refused.includes(id));
+
+  // One person, several profiles: they merge only if the union of their holdings keeps every limit,
+  // checked and taken in one conditional write, so two racing batches cannot both merge past a limit.
+  const distinct = [...new Set(candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined))];
+  const joined = distinct.slice(0, 1);
+  for (const other of distinct.slice(1)) {
+    if (await limits.join(joined[0]!, other)) joined.push(other);
+    else {
+      leftOut(candidates.filter((id) => owners.get(identifierKey(id)) === other), event, 'its profile would break a limit', deps);
+      candidates = candidates.filter((id) => owners.get(identifierKey(id)) !== other);
+    }
   }
-  if (!profileId) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
+  if (joined.length > 1) {
+    // Merged into the deterministic survivor, whatever the order of arrival.
+    profileId = await mergeAll(joined, context, deps, catalog);
+    for (const [key, owner] of owners) if (joined.includes(owner)) owners.set(key, profileId);
+  } else if (joined.length === 1) profileId = joined[0]!;
+  if (joined.length === 0) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
   const ownIdentifiers = identifiers.filter((id) => candidates.includes(id) && owners.get(identifierKey(id)) === profileId);
   const seenAt = Date.parse(event.timestamp);
   return { profileId, identifiers: ownIdentifiers.map((id) => ({ ...id, seenAt, source: event.sourceId })) };

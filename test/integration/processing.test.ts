@@ -16,9 +16,7 @@ import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/iden
 import { isStageSegmentId } from '../../shared/domain/stages';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
-import { newProfileId } from '../../shared/wiring';
-import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
+import { RecordingPublisher, emulatedStores, processEventsDeps, silentLogger } from '../helpers/aws';
 import { anEvent, membershipChanges } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;
@@ -40,16 +38,7 @@ beforeEach(async () => {
   stores = await emulatedStores();
   publisher = new RecordingPublisher();
   await stores.catalog.segments.put(vip);
-  const logger = silentLogger();
-  deps = {
-    identities: stores.identities,
-    profiles: stores.profiles,
-    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
-    segments: new SegmentCatalog(stores.catalog, 0),
-    logger,
-    newProfileId: () => newProfileId(),
-    concurrency: 4,
-  };
+  deps = processEventsDeps(stores, publisher);
 });
 
 const sourced = (events: ReturnType<typeof anEvent>[], origin = 'msg-1'): SourcedEvent[] => events.map((event) => ({ event, origin }));

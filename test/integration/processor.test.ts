@@ -19,10 +19,7 @@ import { SqsEventQueue, type QueueMessage } from '../../shared/adapters/sqs/even
 import type { ArchivedEvent } from '../../shared/domain/archive';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { identifierKey } from '../../shared/domain/identity';
-import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
-import { newProfileId } from '../../shared/wiring';
-import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
+import { RecordingPublisher, emulatedStores, processEventsDeps } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;
@@ -40,19 +37,14 @@ beforeAll(async () => {
   const endpoint = await sqs.start();
   const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   deadLetters = new DeadLetters(client, sqs.queueUrl('dlq'), sqs.queueUrl('events'));
-  const logger = silentLogger();
   const publisher = new RecordingPublisher();
   handler = createProcessorHandler({
     ...stores,
+    ...processEventsDeps(stores, publisher),
     publisher,
     now: Date.now,
     queue: new SqsEventQueue(client, sqs.queueUrl('events'), sqs.queueUrl('dlq'), 240_000),
     archive: stores.objects,
-    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
-    segments: new SegmentCatalog(stores.catalog, 0),
-    logger,
-    newProfileId: () => newProfileId(),
-    concurrency: 4,
     maxReceiveCount: MAX_RECEIVES,
   });
 });

@@ -24,6 +24,26 @@ export interface IdentityStore {
   archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>>;
   /** Erasure: without its key, everything archived of a person is unreadable. */
   dropArchiveKeys(profileIds: readonly string[]): Promise<void>;
+  /** The limit-bearing identifiers a profile holds, as stored (consistent read); undefined when none is. */
+  holdings(profileId: string): Promise<Holdings | undefined>;
+  /** Writes holdings if they are still at `expectedVersion` (0: none stored); false when someone changed them first. */
+  putHoldings(next: Holdings, expectedVersion: number): Promise<boolean>;
+  /** Erasure (and a fresh profile given up before it held anything): its holdings go. */
+  dropHoldings(profileIds: readonly string[]): Promise<void>;
+}
+
+/**
+ * What a profile holds of the identifier types that have a limit (userId, email, phone, loyalty card),
+ * kept in one small item of its own so that a limit is checked and taken in one conditional write:
+ * two processors adding to (or merging) the same profile at once see each other through `version`.
+ */
+export interface Holdings {
+  profileId: string;
+  version: number;
+  /** Type -> values. */
+  held: Record<string, string[]>;
+  /** Joined into that profile's holdings by a merge: they count there now. */
+  into?: string;
 }
 
 /**
@@ -32,6 +52,8 @@ export interface IdentityStore {
  */
 export const tombstoneKey = (key: string): string => `erased#${createHash('sha256').update(key).digest('hex')}`;
 const ARCHIVE_KEY_PREFIX = 'archivekey#';
+/** `holds#<profileId>`: a profile's holdings (see `Holdings`); no `profileId` attribute, so no index by profile picks it up. */
+export const holdingsKey = (profileId: string): string => `holds#${profileId}`;
 const archiveKeyItem = (profileId: string): string => `${ARCHIVE_KEY_PREFIX}${profileId}`;
 
 export class DynamoIdentityStore implements IdentityStore {
@@ -126,5 +148,33 @@ export class DynamoIdentityStore implements IdentityStore {
       );
       return Item!.profileId as string;
     }
+  }
+
+  async holdings(profileId: string): Promise<Holdings | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) }, ConsistentRead: true }));
+    if (!Item) return undefined;
+    return { profileId, version: Item.version as number, held: (Item.held ?? {}) as Record<string, string[]>, ...(Item.into ? { into: Item.into as string } : {}) };
+  }
+
+  async putHoldings(next: Holdings, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { identifier: holdingsKey(next.profileId), version: next.version, held: next.held, ...(next.into ? { into: next.into } : {}) },
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(identifier)' }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async dropHoldings(profileIds: readonly string[]): Promise<void> {
+    for (const profileId of profileIds) await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) } }));
   }
 }
