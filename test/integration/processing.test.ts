@@ -295,7 +295,9 @@ describe('processEvents', () => {
     const mine = records.find((r) => r.profileId === owner)!;
     expect(unseal(mine, keys.get(owner))).toMatchObject({ messageId: 'a1', userId: 'arch-1', properties: { revenue: 12 } });
 
+    expect((await stores.identities.holdings(owner))?.held).toEqual({ userId: ['arch-1'] });
     await eraseProfile(owner, 'er_test', { ...stores, publisher, logger: silentLogger(), now: Date.now });
+    expect(await stores.identities.holdings(owner)).toBeUndefined(); // its userId in clear goes with it
     const after = await stores.identities.archiveKeys([owner], () => 'a-brand-new-key-that-cannot-open-the-old-records=');
     expect(after.get(owner)).not.toBe(keys.get(owner));
     expect(unseal(mine, after.get(owner))).toBeUndefined();
