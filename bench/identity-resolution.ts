@@ -86,7 +86,8 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
   const start = process.hrtime.bigint();
   for (const batch of batches) {
     const result = await processEvents(batch, deps);
-    if (result.failed.size > 0) throw new Error(`batch failed: ${[...result.failed.values()][0]?.message}`);
+    const failure = [...result.failed.values()][0] ?? result.parked[0]?.error;
+    if (failure) throw new Error(`batch failed: ${failure.message}`);
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = cost();

@@ -43,17 +43,24 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
 
   const process = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchItemFailure[] = [];
+    const receivesOf = (record: SQSRecord) => Number(record.attributes.ApproximateReceiveCount ?? '1');
+    /** Parks a body with its reason; false when the DLQ cannot take it (the message is then retried). */
+    const park = async (record: SQSRecord, body: string, error: Error, events?: number): Promise<boolean> => {
+      const reason = `${error.name}: ${error.message}`;
+      const receiveCount = receivesOf(record);
+      try {
+        await deps.queue.deadLetter(body, reason, receiveCount);
+        logger.error('moved to the dead-letter queue', { messageId: record.messageId, reason, receiveCount, ...(events === undefined ? {} : { events }) });
+        return true;
+      } catch (dlqError) {
+        logger.error('could not dead-letter; leaving the message for retry', { messageId: record.messageId, error: dlqError as Error });
+        return false;
+      }
+    };
     const fail = async (record: SQSRecord, error: Error) => {
-      const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+      const receiveCount = receivesOf(record);
       if (error instanceof PoisonMessageError || receiveCount >= deps.maxReceiveCount) {
-        const reason = `${error.name}: ${error.message}`;
-        try {
-          await deps.queue.deadLetter(record.body, reason, receiveCount);
-          logger.error('message moved to the dead-letter queue', { messageId: record.messageId, reason, receiveCount });
-          return;
-        } catch (dlqError) {
-          logger.error('could not dead-letter message; leaving it for retry', { messageId: record.messageId, error: dlqError as Error });
-        }
+        if (await park(record, record.body, error)) return;
       } else {
         logger.warn('message will be retried', { messageId: record.messageId, receiveCount, error: error.message });
       }
@@ -66,7 +73,8 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
       try {
         const message = parseMessage(record);
         if (message.kind === 'events') {
-          for (const e of message.events) events.push({ event: e, origin: record.messageId });
+          const lastAttempt = receivesOf(record) >= deps.maxReceiveCount;
+          for (const e of message.events) events.push({ event: e, origin: record.messageId, lastAttempt });
         } else if (message.kind === 'evaluate-segment') {
           const outcome = await evaluateSegmentStep(message, deps);
           logger.info('segment evaluation step', { segmentId: message.segmentId, revision: message.revision, outcome });
@@ -91,14 +99,26 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     }
 
     if (events.length > 0) {
-      const result = await processEvents(events, deps);
-      for (const [origin, error] of result.failed) await fail(byId.get(origin)!, error);
+      const result = await processEvents(events, deps).catch(async (error: Error) => {
+        // A step no event caused (the segment catalog unreadable): every events message is retried.
+        for (const origin of new Set(events.map((e) => e.origin))) await fail(byId.get(origin)!, error);
+        return undefined;
+      });
+      for (const [origin, error] of result?.failed ?? []) await fail(byId.get(origin)!, error);
+      // Each event that will not succeed is parked alone, in a message of its own, so a redrive sends
+      // back only it; the rest of its message is done, and the message is deleted.
+      for (const { event: parked, origin, error } of result?.parked ?? []) {
+        const message: QueueMessage = { v: 1, kind: 'events', events: [parked] };
+        const retried = failures.some((f) => f.itemIdentifier === origin);
+        if (!(await park(byId.get(origin)!, JSON.stringify(message), error, 1)) && !retried) failures.push({ itemIdentifier: origin });
+      }
       logger.info('batch processed', {
         messages: event.Records.length,
         events: events.length,
-        profiles: result.profiles,
-        applied: result.applied,
-        duplicates: result.duplicates,
+        profiles: result?.profiles,
+        applied: result?.applied,
+        duplicates: result?.duplicates,
+        parkedEvents: result?.parked.length,
         failedMessages: failures.length,
       });
     }

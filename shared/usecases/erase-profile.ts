@@ -19,7 +19,7 @@ export const ERASURES_SCOPE = 'erasures';
 
 export interface ErasureDeps {
   profiles: Pick<ProfileStore, 'get' | 'delete'>;
-  identities: Pick<IdentityStore, 'erase' | 'dropArchiveKeys'>;
+  identities: Pick<IdentityStore, 'erase' | 'dropArchiveKeys' | 'dropHoldings'>;
   memberships: Pick<MembershipStore, 'exit'>;
   frozen: Pick<FrozenStore, 'delete'>;
   catalog: Pick<CatalogStore, 'putRun'>;
@@ -41,6 +41,8 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   for (const key of identifiers) await deps.identities.erase(key, profile.profileId, at);
   // Archived raw events are sealed with the person's keys: dropping them makes every copy unreadable.
   await deps.identities.dropArchiveKeys([profile.profileId, ...(profile.mergedFrom ?? [])]);
+  // The holdings list the person's userId, emails and phones in clear: they go too.
+  await deps.identities.dropHoldings([profile.profileId, ...(profile.mergedFrom ?? [])]);
   for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
   await deps.frozen.delete(profile.profileId);
   for (const absorbed of profile.mergedFrom ?? []) await deps.profiles.delete(absorbed);

@@ -15,6 +15,7 @@ import type { CompiledCatalog } from '../domain/segments';
 import { PoisonMessageError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
+import { IdentityLimits } from './identity-limits';
 import type { SegmentCatalog } from './segment-catalog';
 
 export interface ProcessEventsDeps {
@@ -36,11 +37,20 @@ export interface ProcessEventsDeps {
 export interface SourcedEvent {
   event: EnrichedEvent;
   origin: string;
+  /** Its message is on its last receive: a failure now is final, and the event is parked. */
+  lastAttempt?: boolean;
+}
+
+/** An event that will not succeed (poison, or failing on its message's last receive), to park alone. */
+export interface ParkedEvent extends SourcedEvent {
+  error: Error;
 }
 
 export interface ProcessResult {
-  /** Origins with at least one event that could not be applied; they must be retried. */
+  /** Origins to retry whole: one of their events failed in a way a redelivery may fix (refolding is a no-op). */
   failed: Map<string, Error>;
+  /** Events to park one by one; the rest of their messages succeeded. */
+  parked: ParkedEvent[];
   profiles: number;
   applied: number;
   duplicates: number;
@@ -53,36 +63,47 @@ interface Resolved {
   identifiers: Identifier[];
 }
 
+interface Group {
+  items: SourcedEvent[];
+  identifiers: Identifier[];
+}
+
+/** DynamoDB refuses the request itself (a key too long): the same event fails the same way every time. */
+const isFinal = (item: SourcedEvent, error: Error) => error instanceof PoisonMessageError || error.name === 'ValidationException' || item.lastAttempt === true;
+
+/**
+ * Failures are kept per event, so one event or one person never fails the others of the batch: a step
+ * shared by the batch that fails is done again event by event (or person by person), and only the
+ * events that fail that way are parked or retried.
+ */
 export async function processEvents(input: readonly SourcedEvent[], deps: ProcessEventsDeps): Promise<ProcessResult> {
-  const failed = new Map<string, Error>();
+  const errors = new Map<SourcedEvent, Error>();
   // Identities resolve in arrival order, not event time: an import of old store orders must not
   // create a profile before the login that, in the stream, already linked its identifiers.
   const ordered = input;
 
-  const keys = ordered.flatMap(({ event }) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey));
-  const owners = await deps.identities.owners(keys);
-  // Identifiers nobody owns may have been erased: their hashed tombstones say so (read only for those).
-  const unknown = keys.filter((key) => !owners.has(key));
-  const erased = unknown.length > 0 ? await deps.identities.erasedAmong(unknown) : new Set<string>();
+  const { owners, erased } = await lookUp(ordered, errors, deps);
+  // Not one event's doing: if the catalog cannot be read, the whole batch is retried.
   const segments = await deps.segments.current();
   const redirects = new Map<string, string>();
+  const limits = new IdentityLimits({ identities: deps.identities, profiles: deps.profiles, config: deps.identity ?? DEFAULT_IDENTITY_CONFIG });
   let suppressed = 0;
-  const groups = new Map<string, { events: EnrichedEvent[]; identifiers: Identifier[]; origins: Set<string> }>();
+  const groups = new Map<string, Group>();
   for (const item of ordered) {
+    if (errors.has(item)) continue;
     try {
-      const resolved = await resolve(item.event, { owners, redirects, erased }, deps, segments);
+      const resolved = await resolve(item.event, { owners, redirects, erased, limits }, deps, segments);
       if (!resolved) {
         suppressed++;
         continue;
       }
       const { profileId, identifiers } = resolved;
       let group = groups.get(profileId);
-      if (!group) groups.set(profileId, (group = { events: [], identifiers: [], origins: new Set() }));
-      group.events.push(item.event);
+      if (!group) groups.set(profileId, (group = { items: [], identifiers: [] }));
+      group.items.push(item);
       group.identifiers.push(...identifiers);
-      group.origins.add(item.origin);
     } catch (error) {
-      failed.set(item.origin, error as Error);
+      errors.set(item, error as Error);
     }
   }
 
@@ -98,49 +119,116 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     const into = groups.get(target);
     if (!into) groups.set(target, group);
     else {
-      into.events.push(...group.events);
+      into.items.push(...group.items);
       into.identifiers.push(...group.identifiers);
-      for (const origin of group.origins) into.origins.add(origin);
     }
   }
 
   let applied = 0;
   let duplicates = 0;
+  const written: Array<[string, Group]> = [];
   const queue = [...groups.entries()];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [profileId, group] = next;
       try {
-        const outcome = await deps.writer.apply({ profileId, events: group.events, identifiers: group.identifiers, reason: 'events' }, segments);
+        const outcome = await deps.writer.apply({ profileId, events: group.items.map((i) => i.event), identifiers: group.identifiers, reason: 'events' }, segments);
         applied += outcome.applied;
         duplicates += outcome.duplicates;
+        written.push(next);
       } catch (error) {
         deps.logger.error('profile update failed', { profileId, error: error as Error });
-        for (const origin of group.origins) failed.set(origin, error as Error);
+        for (const item of group.items) errors.set(item, error as Error);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, queue.length) }, worker));
-  if (deps.archive) await archiveBatch([...groups].filter(([, g]) => ![...g.origins].some((o) => failed.has(o))), failed, deps);
-  return { failed, profiles: groups.size, applied, duplicates, suppressed };
+
+  // A message retried whole is archived when it succeeds, so nothing is archived twice.
+  const retried = () => new Set([...errors].filter(([item, error]) => !isFinal(item, error)).map(([item]) => item.origin));
+  const toRetry = retried();
+  if (deps.archive) {
+    const done = written.map(([profileId, group]) => [profileId, group.items.filter((i) => !toRetry.has(i.origin))] as const).filter(([, items]) => items.length > 0);
+    await archiveBatch(done, errors, deps);
+  }
+
+  const failed = new Map<string, Error>();
+  const parked: ParkedEvent[] = [];
+  const finallyRetried = retried();
+  for (const [item, error] of errors) {
+    if (finallyRetried.has(item.origin)) failed.set(item.origin, failed.get(item.origin) ?? error);
+    else parked.push({ ...item, error });
+  }
+  return { failed, parked, profiles: groups.size, applied, duplicates, suppressed };
+}
+
+/**
+ * Owners and tombstones of the batch's identifiers, in one BatchGet each. If that fails (one event's
+ * identifier can make the whole call invalid), each event is looked up alone, and only those that
+ * still fail are marked.
+ */
+async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<{ owners: Map<string, string>; erased: Set<string> }> {
+  const keysOf = ({ event }: SourcedEvent) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey);
+  const lookUpKeys = async (keys: string[]) => {
+    const owners = await deps.identities.owners(keys);
+    // Identifiers nobody owns may have been erased: their hashed tombstones say so (read only for those).
+    const unknown = keys.filter((key) => !owners.has(key));
+    const erased = unknown.length > 0 ? await deps.identities.erasedAmong(unknown) : new Set<string>();
+    return { owners, erased };
+  };
+  try {
+    return await lookUpKeys(items.flatMap(keysOf));
+  } catch (error) {
+    if (items.length === 1) errors.set(items[0]!, error as Error);
+    else deps.logger.warn('identity lookup failed for the batch: looking up each event alone', { error: error as Error });
+  }
+  const owners = new Map<string, string>();
+  const erased = new Set<string>();
+  for (const item of items.length === 1 ? [] : items) {
+    try {
+      const found = await lookUpKeys(keysOf(item));
+      for (const [key, owner] of found.owners) owners.set(key, owner);
+      for (const key of found.erased) erased.add(key);
+    } catch (error) {
+      errors.set(item, error as Error);
+    }
+  }
+  return { owners, erased };
 }
 
 /**
  * Archives the events of the profiles written, each sealed with its person's key, as one object.
- * If the archive cannot be written the messages are retried (folding again is a no-op), so no event
- * is processed without being archived.
+ * If that fails, each person's events are archived as an object of their own, so one person's key
+ * or object does not hold back the others. Events that cannot be archived are marked failed: their
+ * messages are retried (folding again is a no-op), so no event is processed without being archived.
  */
-async function archiveBatch(written: Array<[string, { events: EnrichedEvent[]; origins: Set<string> }]>, failed: Map<string, Error>, deps: ProcessEventsDeps): Promise<void> {
+async function archiveBatch(written: ReadonlyArray<readonly [string, SourcedEvent[]]>, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<void> {
   if (written.length === 0) return;
-  try {
-    const keys = await deps.identities.archiveKeys(written.map(([profileId]) => profileId), newArchiveKey);
+  const archive = async (part: ReadonlyArray<readonly [string, SourcedEvent[]]>) => {
+    const keys = await deps.identities.archiveKeys(part.map(([profileId]) => profileId), newArchiveKey);
     // Replayed events came from the archive: they are there already.
-    const records = written.flatMap(([profileId, group]) => group.events.filter((e) => !e.replayed).map((event) => seal(event, profileId, keys.get(profileId)!)));
+    const records = part.flatMap(([profileId, items]) => items.filter((i) => !i.event.replayed).map((i) => seal(i.event, profileId, keys.get(profileId)!)));
     if (records.length === 0) return;
     await deps.archive!.put(archiveKey(records), gzipSync(`${records.map((r) => JSON.stringify(r)).join('\n')}\n`), 'application/gzip');
+  };
+  try {
+    await archive(written);
+    return;
   } catch (error) {
-    deps.logger.error('archive write failed: the batch will be retried', { error: error as Error });
-    for (const [, group] of written) for (const origin of group.origins) failed.set(origin, error as Error);
+    if (written.length > 1) deps.logger.warn('archive write failed for the batch: archiving each person alone', { error: error as Error });
+    else {
+      deps.logger.error('archive write failed: its events will be retried', { error: error as Error });
+      for (const item of written[0]![1]) errors.set(item, error as Error);
+      return;
+    }
+  }
+  for (const part of written) {
+    try {
+      await archive([part]);
+    } catch (error) {
+      deps.logger.error('archive write failed: its events will be retried', { profileId: part[0], error: error as Error });
+      for (const item of part[1]) errors.set(item, error as Error);
+    }
   }
 }
 
@@ -182,14 +270,10 @@ async function withinLimits(candidates: Identifier[], event: EnrichedEvent, cont
     const union = new Map([...collected].map(([type, values]) => [type, new Set(values)]));
     const add = (type: string, value: string) => (union.get(type) ?? union.set(type, new Set()).get(type)!).add(value);
     add(id.type, id.value);
-    if (owner && !included.has(owner)) for (const known of await identifiersHeldBy(owner, context, deps)) add(known.type, known.value);
+    if (owner && !included.has(owner)) for (const known of await identifiersHeldBy(owner, context)) add(known.type, known.value);
     const broken = breaksLimits(union, config);
     if (broken) {
-      deps.logger.warn('identifier left out of the match: it would join profiles beyond an identity limit', {
-        messageId: event.messageId,
-        type: id.type,
-        limit: broken,
-      });
+      leftOut([id], event, `the ${broken} limit`, deps);
       continue;
     }
     collected.clear();
@@ -200,17 +284,24 @@ async function withinLimits(candidates: Identifier[], event: EnrichedEvent, cont
   return kept;
 }
 
-/** The identifiers a profile holds: stored ones (following merges) and those claimed in this batch. */
-async function identifiersHeldBy(profileId: string, context: ResolveContext, deps: ProcessEventsDeps): Promise<Identifier[]> {
+/** Logged by type only: the values may be personal data. */
+function leftOut(ids: readonly Identifier[], event: EnrichedEvent, why: string, deps: ProcessEventsDeps): void {
+  for (const id of ids) {
+    deps.logger.warn('identifier left out of the match: it would join profiles beyond an identity limit', { messageId: event.messageId, type: id.type, why });
+  }
+}
+
+/** The identifiers a profile holds: its holdings (following merges) and those claimed in this batch. */
+async function identifiersHeldBy(profileId: string, context: ResolveContext): Promise<Identifier[]> {
   const held: Identifier[] = [];
   for (const [key, owner] of context.owners) {
     if (owner !== profileId) continue;
     const separator = key.indexOf(':');
     held.push({ type: key.slice(0, separator), value: key.slice(separator + 1) });
   }
-  let profile = await deps.profiles.get(profileId);
-  for (let hops = 0; profile?.mergedInto && hops < 10; hops++) profile = await deps.profiles.get(profile.mergedInto);
-  for (const [type, values] of Object.entries(profile?.identifiers ?? {})) for (const value of values ?? []) held.push({ type, value });
+  // Not the profile item: it is written after the claims, and a concurrent batch's would be missed.
+  const { held: stored } = await context.limits.current(profileId);
+  for (const [type, values] of Object.entries(stored)) for (const value of values) held.push({ type, value });
   return held;
 }
 
@@ -221,6 +312,7 @@ interface ResolveContext {
   redirects: Map<string, string>;
   /** Identifier keys of erased people (from their tombstones). */
   erased: Set<string>;
+  limits: IdentityLimits;
 }
 
 /**
@@ -248,25 +340,50 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     }
     deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
   }
-  const candidates = await withinLimits(named, event, context, deps);
-  const known = candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined);
+  let candidates = await withinLimits(named, event, context, deps);
+  const { limits } = context;
+  const known = candidates.map((id) => owners.get(identifierKey(id))).find((id) => id !== undefined);
 
-  let profileId = known[0];
-  for (const id of identifiers.filter((i) => candidates.includes(i))) {
+  // Room is taken in the target's holdings before the claims, so whoever finds a claim finds it counted.
+  const fresh = known === undefined ? deps.newProfileId() : undefined;
+  let profileId = known ?? fresh!;
+  const toClaim = identifiers.filter((i) => candidates.includes(i) && !owners.has(identifierKey(i)));
+  const refused = await limits.reserve(profileId, toClaim, fresh !== undefined);
+  let claimed = false;
+  for (const [index, id] of toClaim.entries()) {
+    if (refused.includes(id)) continue;
     const key = identifierKey(id);
-    if (owners.has(key)) continue;
     // A claim can lose to a concurrent batch: the owner it returns is then another profile of this person.
-    const owner = await deps.identities.claim(key, profileId ?? deps.newProfileId(), event.timestamp);
+    const owner = await deps.identities.claim(key, profileId, event.timestamp);
     owners.set(key, owner);
-    profileId ??= owner;
+    if (owner === profileId) claimed = true;
+    else if (profileId === fresh && !claimed) {
+      // A concurrent first event of this person won: its profile is this event's, the fresh one is given up.
+      await limits.drop(fresh);
+      profileId = owner;
+      refused.push(...(await limits.reserve(profileId, toClaim.slice(index + 1).filter((i) => !refused.includes(i)))));
+    } else await limits.release(profileId, [id]);
   }
-  const distinct = new Set(candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined));
-  if (distinct.size > 1) {
-    // One person, several profiles: merge them into the deterministic survivor, whatever the order of arrival.
-    profileId = await mergeAll([...distinct], context, deps, catalog);
-    for (const [key, owner] of owners) if (distinct.has(owner)) owners.set(key, profileId);
+  if (refused.length > 0) leftOut(refused, event, 'taken by a concurrent batch', deps);
+  candidates = candidates.filter((id) => !refused.includes(id));
+
+  // One person, several profiles: they merge only if the union of their holdings keeps every limit,
+  // checked and taken in one conditional write, so two racing batches cannot both merge past a limit.
+  const distinct = [...new Set(candidates.map((id) => owners.get(identifierKey(id))).filter((id): id is string => id !== undefined))];
+  const joined = distinct.slice(0, 1);
+  for (const other of distinct.slice(1)) {
+    if (await limits.join(joined[0]!, other)) joined.push(other);
+    else {
+      leftOut(candidates.filter((id) => owners.get(identifierKey(id)) === other), event, 'its profile would break a limit', deps);
+      candidates = candidates.filter((id) => owners.get(identifierKey(id)) !== other);
+    }
   }
-  if (!profileId) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
+  if (joined.length > 1) {
+    // Merged into the deterministic survivor, whatever the order of arrival.
+    profileId = await mergeAll(joined, context, deps, catalog);
+    for (const [key, owner] of owners) if (joined.includes(owner)) owners.set(key, profileId);
+  } else if (joined.length === 1) profileId = joined[0]!;
+  if (joined.length === 0) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);
   const ownIdentifiers = identifiers.filter((id) => candidates.includes(id) && owners.get(identifierKey(id)) === profileId);
   const seenAt = Date.parse(event.timestamp);
   return { profileId, identifiers: ownIdentifiers.map((id) => ({ ...id, seenAt, source: event.sourceId })) };

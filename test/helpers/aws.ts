@@ -18,6 +18,10 @@ import { DynamoProfileStore } from '../../shared/adapters/dynamodb/profile-store
 import type { DomainEvent, EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
 import type { TableName } from '../../shared/resources';
+import type { ProcessEventsDeps } from '../../shared/usecases/process-events';
+import { ProfileWriter } from '../../shared/usecases/profile-writer';
+import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { newProfileId } from '../../shared/wiring';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -63,5 +67,18 @@ export async function emulatedStores() {
     frozen: new DynamoFrozenStore(dynamo, nameOf('frozen')),
     catalog: withManagedSegments(new DynamoCatalogStore(dynamo, nameOf('catalog'))),
     objects: new S3ObjectStore(s3, prefix),
+  };
+}
+
+/** The processor's use case wired to the emulated stores, as the processor wires it (segments read fresh). */
+export function processEventsDeps(stores: Awaited<ReturnType<typeof emulatedStores>>, publisher: EventPublisher, logger = silentLogger()): ProcessEventsDeps {
+  return {
+    identities: stores.identities,
+    profiles: stores.profiles,
+    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
+    segments: new SegmentCatalog(stores.catalog, 0),
+    logger,
+    newProfileId: () => newProfileId(),
+    concurrency: 4,
   };
 }

@@ -16,9 +16,7 @@ import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/iden
 import { isStageSegmentId } from '../../shared/domain/stages';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
-import { newProfileId } from '../../shared/wiring';
-import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
+import { RecordingPublisher, emulatedStores, processEventsDeps, silentLogger } from '../helpers/aws';
 import { anEvent, membershipChanges } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;
@@ -40,16 +38,7 @@ beforeEach(async () => {
   stores = await emulatedStores();
   publisher = new RecordingPublisher();
   await stores.catalog.segments.put(vip);
-  const logger = silentLogger();
-  deps = {
-    identities: stores.identities,
-    profiles: stores.profiles,
-    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
-    segments: new SegmentCatalog(stores.catalog, 0),
-    logger,
-    newProfileId: () => newProfileId(),
-    concurrency: 4,
-  };
+  deps = processEventsDeps(stores, publisher);
 });
 
 const sourced = (events: ReturnType<typeof anEvent>[], origin = 'msg-1'): SourcedEvent[] => events.map((event) => ({ event, origin }));
@@ -281,7 +270,8 @@ describe('processEvents', () => {
 
   it('rejects an event whose only identifiers are blocked values as poison', async () => {
     const result = await processEvents(sourced([anEvent({ userId: 'anonymous' })], 'poison'), deps);
-    expect(result.failed.get('poison')?.name).toBe('PoisonMessageError');
+    expect(result.failed.size).toBe(0); // never retried: parked at once
+    expect(result.parked.map((p) => [p.origin, p.error.name])).toEqual([['poison', 'PoisonMessageError']]);
   });
 
   it('archives every processed event sealed with its person\'s key, once per batch, unreadable after erasure', async () => {
@@ -305,7 +295,9 @@ describe('processEvents', () => {
     const mine = records.find((r) => r.profileId === owner)!;
     expect(unseal(mine, keys.get(owner))).toMatchObject({ messageId: 'a1', userId: 'arch-1', properties: { revenue: 12 } });
 
+    expect((await stores.identities.holdings(owner))?.held).toEqual({ userId: ['arch-1'] });
     await eraseProfile(owner, 'er_test', { ...stores, publisher, logger: silentLogger(), now: Date.now });
+    expect(await stores.identities.holdings(owner)).toBeUndefined(); // its userId in clear goes with it
     const after = await stores.identities.archiveKeys([owner], () => 'a-brand-new-key-that-cannot-open-the-old-records=');
     expect(after.get(owner)).not.toBe(keys.get(owner));
     expect(unseal(mine, after.get(owner))).toBeUndefined();

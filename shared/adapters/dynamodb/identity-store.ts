@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
-import { batchGet } from './batch-get';
+import { batchGet, storedForm } from './batch-get';
 
 /** Port: which profile owns each identifier. */
 export interface IdentityStore {
@@ -24,6 +24,26 @@ export interface IdentityStore {
   archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>>;
   /** Erasure: without its key, everything archived of a person is unreadable. */
   dropArchiveKeys(profileIds: readonly string[]): Promise<void>;
+  /** The limit-bearing identifiers a profile holds, as stored (consistent read); undefined when none is. */
+  holdings(profileId: string): Promise<Holdings | undefined>;
+  /** Writes holdings if they are still at `expectedVersion` (0: none stored); false when someone changed them first. */
+  putHoldings(next: Holdings, expectedVersion: number): Promise<boolean>;
+  /** Erasure (and a fresh profile given up before it held anything): its holdings go. */
+  dropHoldings(profileIds: readonly string[]): Promise<void>;
+}
+
+/**
+ * What a profile holds of the identifier types that have a limit (userId, email, phone, loyalty card),
+ * kept in one small item of its own so that a limit is checked and taken in one conditional write:
+ * two processors adding to (or merging) the same profile at once see each other through `version`.
+ */
+export interface Holdings {
+  profileId: string;
+  version: number;
+  /** Type -> values. */
+  held: Record<string, string[]>;
+  /** Joined into that profile's holdings by a merge: they count there now. */
+  into?: string;
 }
 
 /**
@@ -32,6 +52,8 @@ export interface IdentityStore {
  */
 export const tombstoneKey = (key: string): string => `erased#${createHash('sha256').update(key).digest('hex')}`;
 const ARCHIVE_KEY_PREFIX = 'archivekey#';
+/** `holds#<profileId>`: a profile's holdings (see `Holdings`); no `profileId` attribute, so no index by profile picks it up. */
+export const holdingsKey = (profileId: string): string => `holds#${profileId}`;
 const archiveKeyItem = (profileId: string): string => `${ARCHIVE_KEY_PREFIX}${profileId}`;
 
 export class DynamoIdentityStore implements IdentityStore {
@@ -41,9 +63,10 @@ export class DynamoIdentityStore implements IdentityStore {
   ) {}
 
   async owners(keys: readonly string[]): Promise<Map<string, string>> {
-    const unique = [...new Set(keys)].map((identifier) => ({ identifier }));
-    const items = await batchGet<{ identifier: string; profileId: string }>(this.client, this.tableName, unique, { consistentRead: true });
-    return new Map(items.map((item) => [item.identifier, item.profileId]));
+    const items = await batchGet<{ identifier: string; profileId: string }>(this.client, this.tableName, keys.map((identifier) => ({ identifier })), { consistentRead: true });
+    // Keys that differ only by lone surrogates are one item: each of them has its owner.
+    const owners = new Map(items.map((item) => [storedForm(item.identifier), item.profileId]));
+    return new Map(keys.filter((key) => owners.has(storedForm(key))).map((key) => [key, owners.get(storedForm(key))!]));
   }
 
   async repoint(key: string, from: string, to: string): Promise<void> {
@@ -75,9 +98,9 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async erasedAmong(keys: readonly string[]): Promise<Set<string>> {
-    const byTombstone = new Map(keys.map((key) => [tombstoneKey(key), key]));
-    const found = await batchGet<{ identifier: string }>(this.client, this.tableName, [...byTombstone.keys()].map((identifier) => ({ identifier })));
-    return new Set(found.map((item) => byTombstone.get(item.identifier)!));
+    const found = await batchGet<{ identifier: string }>(this.client, this.tableName, keys.map((key) => ({ identifier: tombstoneKey(key) })));
+    const tombstones = new Set(found.map((item) => item.identifier));
+    return new Set(keys.filter((key) => tombstones.has(tombstoneKey(key))));
   }
 
   async archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>> {
@@ -125,5 +148,33 @@ export class DynamoIdentityStore implements IdentityStore {
       );
       return Item!.profileId as string;
     }
+  }
+
+  async holdings(profileId: string): Promise<Holdings | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) }, ConsistentRead: true }));
+    if (!Item) return undefined;
+    return { profileId, version: Item.version as number, held: (Item.held ?? {}) as Record<string, string[]>, ...(Item.into ? { into: Item.into as string } : {}) };
+  }
+
+  async putHoldings(next: Holdings, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { identifier: holdingsKey(next.profileId), version: next.version, held: next.held, ...(next.into ? { into: next.into } : {}) },
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(identifier)' }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async dropHoldings(profileIds: readonly string[]): Promise<void> {
+    for (const profileId of profileIds) await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) } }));
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * Identity limits that hold under concurrency. Reading what a profile holds and then claiming or
+ * merging is a race: two processors each see room for one more userId and both take it. So the
+ * limit-bearing identifiers of a profile are kept in its holdings (one small item), and room is taken
+ * there by a conditional write before an identifier is claimed and before two profiles merge: of two
+ * racers, the second sees the first, and is refused if the limit is reached.
+ */
+import type { Holdings, IdentityStore } from '../adapters/dynamodb/identity-store';
+import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import { breaksLimits, type Identifier, type IdentityConfig } from '../domain/identity';
+import { survivorOf } from '../domain/merge';
+import { VersionConflictError } from '../errors';
+
+export interface IdentityLimitsDeps {
+  identities: Pick<IdentityStore, 'holdings' | 'putHoldings' | 'dropHoldings'>;
+  profiles: Pick<ProfileStore, 'get'>;
+  config: IdentityConfig;
+}
+
+const MAX_ATTEMPTS = 8;
+
+export class IdentityLimits {
+  constructor(private readonly deps: IdentityLimitsDeps) {}
+
+  limited(ids: readonly Identifier[]): Identifier[] {
+    return ids.filter((id) => this.deps.config.limits[id.type] !== undefined);
+  }
+
+  /**
+   * The holdings that count for a profile, following merges. A profile without any (written before
+   * holdings existed, or holding no limited identifier yet) is read from its profile item.
+   */
+  async current(profileId: string): Promise<Holdings> {
+    let id = profileId;
+    for (let hops = 0; hops < 20; hops++) {
+      const stored = await this.deps.identities.holdings(id);
+      if (stored?.into) id = stored.into;
+      else return stored ?? { profileId: id, version: 0, held: await this.seed(id) };
+    }
+    throw new Error(`holdings of ${profileId} lead through more than 20 merges`);
+  }
+
+  /**
+   * Takes room for these identifiers in the profile's holdings; returns those refused (their type is
+   * full). `fresh`: a profile id made for this event, which nobody else can know yet: one blind write.
+   */
+  async reserve(profileId: string, ids: readonly Identifier[], fresh = false): Promise<Identifier[]> {
+    const wanted = this.limited(ids);
+    if (wanted.length === 0) return [];
+    let holdings: Holdings = { profileId, version: 0, held: {} };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0 || !fresh) holdings = await this.current(profileId);
+      const held = Object.fromEntries(Object.entries(holdings.held).map(([type, values]) => [type, [...values]]));
+      const refused: Identifier[] = [];
+      let added = false;
+      for (const id of wanted) {
+        const values = (held[id.type] ??= []);
+        if (values.includes(id.value)) continue;
+        if (values.length >= this.deps.config.limits[id.type]!) refused.push(id);
+        else (values.push(id.value), (added = true));
+      }
+      if (!added || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return refused;
+    }
+    throw new VersionConflictError(`holdings of ${profileId} kept changing`);
+  }
+
+  /** Gives back room taken for identifiers whose claim was lost. Left as it is after repeated conflicts: too much held only refuses more. */
+  async release(profileId: string, ids: readonly Identifier[]): Promise<void> {
+    const given = this.limited(ids);
+    for (let attempt = 0; given.length > 0 && attempt < MAX_ATTEMPTS; attempt++) {
+      const holdings = await this.current(profileId);
+      const held = Object.fromEntries(Object.entries(holdings.held).map(([type, values]) => [type, values.filter((v) => !given.some((id) => id.type === type && id.value === v))]));
+      if (JSON.stringify(held) === JSON.stringify(holdings.held) || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return;
+    }
+  }
+
+  /** A fresh profile given up before anyone could know it. */
+  async drop(profileId: string): Promise<void> {
+    await this.deps.identities.dropHoldings([profileId]);
+  }
+
+  /**
+   * Joins the holdings of two profiles, into the one that survives their merge, if their union keeps
+   * every limit; false (nothing written) when it would not. The survivor's holdings are written first,
+   * on their version, then the loser's redirected, on its version: one that changed meanwhile is
+   * read again and the union checked again.
+   */
+  async join(a: string, b: string): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const [first, second] = await Promise.all([this.current(a), this.current(b)]);
+      if (first.profileId === second.profileId) return true;
+      const [survivor, loser] = survivorOf([first.profileId, second.profileId]) === first.profileId ? [first, second] : [second, first];
+      const union = new Map<string, Set<string>>();
+      for (const holdings of [survivor, loser]) for (const [type, values] of Object.entries(holdings.held)) for (const v of values) (union.get(type) ?? union.set(type, new Set()).get(type)!).add(v);
+      if (breaksLimits(union, this.deps.config)) return false;
+      const held = Object.fromEntries([...union].map(([type, values]) => [type, [...values]]));
+      if (!(await this.deps.identities.putHoldings({ ...survivor, version: survivor.version + 1, held }, survivor.version))) continue;
+      if (await this.deps.identities.putHoldings({ ...loser, version: loser.version + 1, into: survivor.profileId }, loser.version)) return true;
+    }
+    throw new VersionConflictError(`holdings of ${a} and ${b} kept changing`);
+  }
+
+  private async seed(profileId: string): Promise<Record<string, string[]>> {
+    const identifiers = (await this.deps.profiles.get(profileId))?.identifiers ?? {};
+    return Object.fromEntries(Object.entries(identifiers).flatMap(([type, values]) => (this.deps.config.limits[type] !== undefined && values?.length ? [[type, values]] : [])));
+  }
+}
