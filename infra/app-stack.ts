@@ -75,13 +75,17 @@ export class PrismeAppStack extends Stack {
       memorySize: functionMemoryMb.processor,
     })
       .bindTable('profiles', t.profiles, 'readWrite')
-      .bindTable('identities', t.identities, 'readWrite')
+      .bindTable('identities', t.identities, 'readWrite', ['byProfile']) // erasure finds every identifier of a person
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('frozen', t.frozen, 'readDelete') // erasure removes a person's frozen values
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
       .bindBucket(data.bucket, 'archive/', 'readWrite') // raw events, sealed per person
+      // Erasure rewrites the snapshot runs and ESP files that hold the person.
+      .bindBucket(data.bucket, 'audiences/', 'readWrite', { list: true })
+      .bindBucket(data.bucket, 'holdouts/', 'readWrite')
+      .bindBucket(data.bucket, 'esp/', 'readWrite')
       .bindBus(data.bus);
     processor.fn.addEventSource(
       new SqsEventSource(data.eventsQueue, {

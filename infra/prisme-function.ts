@@ -108,12 +108,17 @@ export class PrismeFunction extends Construct {
   }
 
   /** Object reads (and writes) under one key prefix, nothing else of the bucket. */
-  bindBucket(data: Bucket, prefix: string, access: 'read' | 'readWrite'): this {
+  bindBucket(data: Bucket, prefix: string, access: 'read' | 'readWrite', options: { list?: boolean } = {}): this {
     this.fn.addEnvironment(bucket.envVar, data.bucketName);
     const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject'];
     // Built from the bucket's deterministic name, so the acknowledgement below names exactly this grant.
     const objects = 'arn:${AWS::Partition}:s3:::' + `${dataBucketName}/${prefix}*`;
     this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: [Fn.sub(objects)] }));
+    if (options.list) {
+      this.fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['s3:ListBucket'], resources: [Fn.sub('arn:${AWS::Partition}:s3:::' + dataBucketName)], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+      );
+    }
     Validations.of(this.fn.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${objects.replace(/\$\{([^}]+)\}/g, '<$1>')}]`,
       reason: `Snapshot objects are created under the ${prefix} prefix at run time; access is limited to that prefix.`,

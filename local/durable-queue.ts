@@ -57,6 +57,7 @@ export class DurableQueue {
   private flushing?: Promise<void>;
   private deletesSinceCompaction = 0;
   private compactRequested = false;
+  private compactWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private readonly listeners = new Set<() => void>();
 
   private constructor(
@@ -165,9 +166,17 @@ export class DurableQueue {
         }
         if (this.compactRequested) {
           this.compactRequested = false;
+          const compacted = this.compactWaiters;
+          this.compactWaiters = [];
           await this.handle.close();
-          this.compactSync();
-          this.handle = await open(this.file, 'a');
+          try {
+            this.compactSync();
+            for (const waiter of compacted) waiter.resolve();
+          } catch (error) {
+            for (const waiter of compacted) waiter.reject(error as Error);
+          } finally {
+            this.handle = await open(this.file, 'a');
+          }
         }
       }
     } finally {
@@ -244,6 +253,33 @@ export class DurableQueue {
     }
     // Deletes need no fsync: replaying a lost delete only redelivers, which consumers already tolerate.
     this.flushing ??= this.flushLoop();
+  }
+
+  /**
+   * Passes every live message's body through `edit` (its new body, or undefined to drop it), then
+   * compacts the journal (write, sync, atomic rename), so what was edited out is on disk nowhere.
+   * In-flight messages keep their receipts: a rewritten one is delivered rewritten if it comes back,
+   * a dropped one's delete is ignored like a stale one.
+   */
+  async rewrite(edit: (body: string) => Promise<string | undefined>): Promise<{ rewritten: number; dropped: number }> {
+    const result = { rewritten: 0, dropped: 0 };
+    for (const message of [...this.messages.values()]) {
+      const body = await edit(message.body);
+      if (!this.messages.has(message.id) || body === message.body) continue;
+      if (body === undefined) {
+        this.forget(message.id);
+        result.dropped++;
+      } else {
+        message.body = body;
+        result.rewritten++;
+      }
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.compactWaiters.push({ resolve, reject });
+      this.compactRequested = true;
+      this.flushing ??= this.flushLoop();
+    });
+    return result;
   }
 
   changeVisibility(receiptHandle: string, timeoutMs: number): boolean {

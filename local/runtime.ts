@@ -13,6 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { documentClient, resetAwsClients } from '../shared/adapters/clients';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
+import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
+import { withoutErasedEvents } from '../shared/usecases/erased-events';
+import { identityConfigFromEnv } from '../shared/wiring';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
 import { hashWriteKey } from '../shared/domain/sources';
 import type { HttpHandler } from '../shared/http/api';
@@ -232,6 +235,14 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     const invokeSweep = timed('sweep', (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', 900_000)));
     bus.route([DETAIL_TYPES.snapshotRequested], invokeSnapshot);
     bus.route([DETAIL_TYPES.freezeRequested], invokeFreeze);
+    // SQS deletes messages for good; these journals would keep an erased person's events on disk until
+    // their next compaction. Queued events of the person go (the processor would drop them anyway).
+    const identities = new DynamoIdentityStore(documentClient(new DynamoDBClient({})), LOCAL_NAMES.table(tables.identities.logicalName));
+    const identity = identityConfigFromEnv();
+    bus.route([DETAIL_TYPES.profileErased], async (event) => {
+      const { at } = event.detail as { at: string };
+      for (const queue of [events, deadLetter]) await queue.rewrite((body) => withoutErasedEvents(body, at, { identities, identity }));
+    });
 
     const poller = new QueuePoller(events, timed('processor', processor.handler, true), {
       batchSize: processorSettings.batchSize,

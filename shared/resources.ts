@@ -38,6 +38,11 @@ export const tables = {
     logicalName: 'Identities',
     envVar: 'IDENTITIES_TABLE',
     partitionKey: { name: 'identifier', type: 'S' },
+    /**
+     * Sparse (only items with a profileId): every identifier a profile owns, beyond the 10 per type its
+     * item lists, so an erasure tombstones them all. Only the processor (erasure) may query it.
+     */
+    indexes: [{ name: 'byProfile', partitionKey: { name: 'profileId', type: 'S' }, sortKey: { name: 'identifier', type: 'S' } }],
   },
   /** Current members of each segment, queried page by page for listings and snapshots. */
   memberships: {

@@ -1,34 +1,44 @@
 /**
  * The right to erasure (GDPR art. 17). In an order that can be repeated after a crash: tombstones
  * first (so events arriving meanwhile cannot bring the person back), then memberships, frozen values,
- * merged-away redirects, and the profile last (a repeated request still finds it and finishes). What
- * is kept: a hash of each erased identifier (to recognise later events, see process-events) and a
- * log entry with counts, no personal data.
+ * the snapshot files that hold the person, merged-away redirects, and the profile last (a repeated
+ * request still finds it and finishes). What is kept: a hash of each erased identifier (to recognise
+ * later events, see process-events) and a log entry with counts and the files rewritten, no personal data.
  */
 import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { ObjectStore } from '../adapters/s3/object-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import { newRunId } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
 import type { Logger } from '../logger';
+import { scrubSnapshots } from './scrub-snapshots';
 
 export const ERASURES_SCOPE = 'erasures';
 
 export interface ErasureDeps {
   profiles: Pick<ProfileStore, 'get' | 'delete'>;
-  identities: Pick<IdentityStore, 'erase' | 'dropArchiveKeys' | 'dropHoldings'>;
+  identities: Pick<IdentityStore, 'erase' | 'ownedBy' | 'dropArchiveKeys' | 'dropHoldings'>;
   memberships: Pick<MembershipStore, 'exit'>;
   frozen: Pick<FrozenStore, 'delete'>;
   catalog: Pick<CatalogStore, 'putRun'>;
+  /** The data bucket: earlier snapshot runs and ESP files are rewritten without the person. */
+  objects: Pick<ObjectStore, 'get' | 'put' | 'list'>;
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;
 }
 
 export const newErasureId = (now: number): string => `er_${newRunId(now)}`;
+
+/** The index is eventually consistent: a pass that still finds new identifiers is followed by another, up to this many. */
+const MAX_INDEX_PASSES = 10;
+
+/** When a profile was made: its id starts with the milliseconds in base 36 (see newProfileId). */
+const createdAt = (profileId: string): number => parseInt(profileId.slice(2, 11), 36);
 
 /** Erases the person behind `profileId` (following merges); undefined when there is no such profile. */
 export async function eraseProfile(profileId: string, erasureId: string, deps: ErasureDeps): Promise<RunRecord | undefined> {
@@ -37,14 +47,32 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   if (!profile) return undefined;
   const at = new Date(deps.now()).toISOString();
 
-  const identifiers = Object.entries(profile.identifiers).flatMap(([type, values]) => (values ?? []).map((value) => identifierKey({ type, value })));
-  for (const key of identifiers) await deps.identities.erase(key, profile.profileId, at);
+  const owners = [profile.profileId, ...(profile.mergedFrom ?? [])];
+  // The item lists at most 10 identifiers per type: the index has every one the person owns, under
+  // the survivor or, while a merge is unfinished, an absorbed profile. Erased once per owner: a key
+  // erased under the wrong owner (its delete is conditional) comes back from the index with the right one.
+  const erased = new Set<string>();
+  let pending = Object.entries(profile.identifiers).flatMap(([type, values]) => (values ?? []).map((value) => ({ identifier: identifierKey({ type, value }), profileId: profile.profileId })));
+  for (let pass = 0; pending.length > 0; pass++) {
+    if (pass === MAX_INDEX_PASSES) throw new Error(`erasure ${erasureId}: identifiers still appearing after ${pass} passes; retried`);
+    for (const { identifier, profileId: owner } of pending) {
+      await deps.identities.erase(identifier, owner, at);
+      erased.add(`${owner} ${identifier}`);
+    }
+    pending = (await deps.identities.ownedBy(owners)).filter((item) => !erased.has(`${item.profileId} ${item.identifier}`));
+  }
+  const identifiers = new Set([...erased].map((entry) => entry.slice(entry.indexOf(' ') + 1)));
   // Archived raw events are sealed with the person's keys: dropping them makes every copy unreadable.
   await deps.identities.dropArchiveKeys([profile.profileId, ...(profile.mergedFrom ?? [])]);
   // The holdings list the person's userId, emails and phones in clear: they go too.
   await deps.identities.dropHoldings([profile.profileId, ...(profile.mergedFrom ?? [])]);
   for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
   await deps.frozen.delete(profile.profileId);
+  const since = Math.min(Date.parse(profile.firstSeen), ...owners.map(createdAt).filter(Number.isFinite));
+  const snapshots = await scrubSnapshots(
+    { profileIds: owners, userIds: profile.identifiers.userId ?? [], since: Number.isFinite(since) ? new Date(since).toISOString() : '' },
+    deps.objects,
+  );
   for (const absorbed of profile.mergedFrom ?? []) await deps.profiles.delete(absorbed);
   if (profile.profileId !== profileId) await deps.profiles.delete(profileId);
   await deps.profiles.delete(profile.profileId);
@@ -54,7 +82,14 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
     status: 'succeeded',
     startedAt: at,
     finishedAt: new Date(deps.now()).toISOString(),
-    progress: { identifiers: identifiers.length, segments: profile.segments.length, mergedProfiles: profile.mergedFrom?.length ?? 0 },
+    progress: {
+      identifiers: identifiers.size,
+      segments: profile.segments.length,
+      mergedProfiles: profile.mergedFrom?.length ?? 0,
+      snapshotRuns: snapshots.runs,
+      // Keys name audiences and runs, never the person.
+      rewrittenFiles: snapshots.rewritten,
+    },
   };
   await deps.catalog.putRun(ERASURES_SCOPE, record);
   await deps.publisher.publish([{ detailType: DETAIL_TYPES.profileErased, detail: { version: 1, erasureId, profileId: profile.profileId, at } }]);

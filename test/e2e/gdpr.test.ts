@@ -1,10 +1,17 @@
 /** GDPR rights end to end: access (export) and erasure, and what happens when an erased person writes again. */
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_NAMES, type LocalRuntime } from '../../local/runtime';
 import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
 import { eventContracts } from '../../shared/contracts/events';
+import type { Manifest } from '../../shared/domain/audiences';
+import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
 import { tables } from '../../shared/resources';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
@@ -51,7 +58,7 @@ describe('GDPR rights', () => {
     const requested = await admin.delete('/v1/profiles?email=gina%40example.com');
     expect(requested).toMatchObject({ status: 202, body: { status: 'requested' } });
     const erasure = await eventually(async () => (await admin.get(`/v1/erasures/${requested.body.erasureId}`)).body, (e) => e.status === 'succeeded');
-    expect(erasure.progress).toEqual({ identifiers: 2, segments: 2, mergedProfiles: 0 }); // buyers, and the customer stage
+    expect(erasure.progress).toEqual({ identifiers: 2, segments: 2, mergedProfiles: 0, snapshotRuns: 0, rewrittenFiles: [] }); // buyers, and the customer stage
     expect(JSON.stringify((await admin.get('/v1/erasures')).body)).not.toMatch(/gina/i);
 
     expect((await admin.get('/v1/profiles?userId=gina')).status).toBe(404);
@@ -74,6 +81,90 @@ describe('GDPR rights', () => {
     const back = (await admin.get('/v1/profiles?userId=gina')).body;
     expect(back.profileId).not.toBe(gina.profileId);
     expect(back).toMatchObject({ identifiers: { userId: ['gina'] }, traits: {}, channels: { web: 1 }, consents: { email: { status: 'granted' } } });
+  });
+
+  it('erases every identifier a person ever had, rewrites the snapshot and ESP files that hold them, and leaves no clear value in the queue journals', async () => {
+    const devices = Array.from({ length: 12 }, (_, i) => `hana-device-${i + 1}`);
+    await send((a) => {
+      a.identify({ userId: 'hana', traits: { email: 'hana@example.com', firstName: 'Hanako', consent: { email: true } } });
+      for (const anonymousId of devices) a.track({ userId: 'hana', anonymousId, event: 'Order Completed', context: { channel: 'web' } });
+      a.identify({ userId: 'ivo', traits: { email: 'ivo@example.com', firstName: 'Ivo', consent: { email: true } } });
+      a.track({ userId: 'ivo', event: 'Order Completed', context: { channel: 'store' } });
+    });
+    const hana = (await admin.get('/v1/profiles?userId=hana')).body;
+    // The item keeps 10 per type: two of her devices are only in the identities table.
+    const unlisted = devices.filter((device) => !hana.identifiers.anonymousId.includes(device));
+    expect(unlisted).toHaveLength(2);
+    for (const device of unlisted) expect((await admin.get(`/v1/profiles?anonymousId=${device}`)).body.profileId).toBe(hana.profileId);
+
+    // Two audiences on the buyers, one with two runs; ESP files keyed by profile id (sfmc) and by userId (braze).
+    for (const [id, preset, format] of [['buyers-sfmc', 'sfmc', 'csv'], ['buyers-braze', 'braze', 'jsonl']] as const) {
+      const definition = { name: id, segmentId: 'buyers', fields: ['email', 'traits.firstName'], minSize: 1, preset, format };
+      expect((await admin.put(`/v1/audiences/${id}`, definition)).status).toBe(201);
+      expect((await admin.post(`/v1/audiences/${id}/approve`, { approvedBy: 'marie' })).status).toBe(200);
+      for (let run = 0; run < (preset === 'sfmc' ? 2 : 1); run++) {
+        const { runId } = (await admin.post(`/v1/audiences/${id}/snapshots`)).body;
+        await eventually(async () => (await admin.get(`/v1/audiences/${id}/snapshots/${runId}`)).body, (r) => r.status === 'succeeded');
+      }
+    }
+    const objects = new S3ObjectStore(
+      new S3Client({ endpoint: runtime.endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+      runtime.bucket,
+    );
+    const manifests = async () => {
+      const { keys } = await objects.list('audiences/buyers-', undefined, 1000);
+      return Promise.all(keys.filter((k) => k.endsWith('/manifest.json')).map(async (k) => JSON.parse((await objects.get(k))!.toString()) as Manifest));
+    };
+    const text = async (key: string) => {
+      const body = (await objects.get(key))!;
+      return (body[0] === 0x1f ? gunzipSync(body) : body).toString();
+    };
+    const runFiles = (manifest: Manifest) => [...manifest.files.map((f) => f.key), manifest.esp!.key];
+    const before = await manifests();
+    expect(before).toHaveLength(3);
+    const sfmcFile = await text(before.find((m) => m.esp?.preset === 'sfmc')!.esp!.key);
+    expect(sfmcFile).toContain('hana@example.com');
+    expect(await text(before.find((m) => m.esp?.preset === 'braze')!.esp!.key)).toContain('Hanako');
+    // A message of hana's parked in the DLQ (her consent in it predates the erasure), which also carries ivo's events.
+    const parked = readFileSync(join(runtime.dataDir, 'queues', 'events.journal'), 'utf8')
+      .split('\n')
+      .map((line) => (line ? (JSON.parse(line) as { s?: { body: string } }).s?.body : undefined))
+      .find((body) => body?.includes('hana@example.com') && body.includes('ivo@example.com'))!;
+    await runtime.queues.deadLetter.send([{ body: parked }]);
+
+    const requested = await admin.delete(`/v1/profiles/${hana.profileId}`);
+    const erasure = await eventually(async () => (await admin.get(`/v1/erasures/${requested.body.erasureId}`)).body, (e) => e.status === 'succeeded');
+    await runtime.drain();
+    expect(erasure.progress).toMatchObject({ identifiers: 14, mergedProfiles: 0, snapshotRuns: 3 }); // userId, email, 12 anonymousIds
+    const after = await manifests();
+    expect(erasure.progress.rewrittenFiles).toEqual(expect.arrayContaining(after.flatMap((m) => [m.esp!.key, `audiences/${m.audienceId}/runs/${m.runId}/manifest.json`])));
+    expect(JSON.stringify(erasure)).not.toMatch(/hana/i);
+
+    // Every run still verifies, holds ivo, and no longer hana.
+    for (const manifest of after) {
+      expect(await verifySnapshot(manifest, (key) => objects.get(key))).toMatchObject({ ok: true });
+      const earlier = before.find((m) => m.audienceId === manifest.audienceId && m.runId === manifest.runId)!;
+      expect(manifest.counts.members).toBe(earlier.counts.members - 1);
+      const contents = (await Promise.all(runFiles(manifest).map(text))).join('\n');
+      expect(contents).toContain('ivo@example.com');
+      expect(contents).not.toMatch(/hana|Hanako/);
+    }
+
+    // Nothing of hers on disk in the queue journals; ivo's events in the parked message stay.
+    const journals = readdirSync(join(runtime.dataDir, 'queues')).map((file) => readFileSync(join(runtime.dataDir, 'queues', file)));
+    for (const journal of journals) {
+      expect(journal.includes('hana@example.com')).toBe(false);
+      expect(journal.includes('Hanako')).toBe(false);
+    }
+    expect(runtime.queues.deadLetter.stats().messages).toBe(1);
+    expect(readFileSync(join(runtime.dataDir, 'queues', 'dead-letter.journal'), 'utf8')).toContain('ivo@example.com');
+
+    // The identifiers the profile item did not list bring nobody back.
+    await send((a) => {
+      for (const anonymousId of unlisted) a.track({ anonymousId, event: 'Page Viewed', context: { channel: 'web' } });
+    });
+    for (const device of unlisted) expect((await admin.get(`/v1/profiles?anonymousId=${device}`)).status).toBe(404);
+    expect((await admin.get(`/v1/profiles/${hana.profileId}`)).status).toBe(404);
   });
 
   it('answers 404 for a person it does not know', async () => {

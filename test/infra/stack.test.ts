@@ -118,7 +118,7 @@ describe('service stack', () => {
     expect(onProfiles.flatMap((s) => s.Action)).not.toContain('dynamodb:PutItem');
     // Only the sweep queries the due index, and no function gets an index wildcard.
     expect(policyOf('SweepRole')).toMatch(/\/index\/due/);
-    expect(policyOf('ProcessorRole')).not.toMatch(/\/index\//);
+    expect(policyOf('ProcessorRole')).not.toMatch(/\/index\/due/);
     // The snapshot function writes audiences and their control groups, nothing else in the bucket.
     expect(policyOf('SnapshotRole').match(/prisme-data-[^"]*?\/[a-z]+\/\*/g)?.map((arn) => arn.replace(/^.*?\//, '')).sort()).toEqual(['audiences/*', 'esp/*', 'holdouts/*']);
     // Frozen indicators: only the freeze writes them.
@@ -153,7 +153,8 @@ describe('least privilege', () => {
         const actions = [statement.Action].flat();
         if (actions.every((a) => a.startsWith('logs:'))) continue;
         const matched = JSON.stringify(statement.Resource).match(RESOURCE) ?? ['?'];
-        const resource = matched.includes('index/due') ? 'Profiles/index/due' : matched[0]!;
+        const index = matched.find((m) => m.startsWith('index/'));
+        const resource = index ? `${matched[0]}/${index}` : matched[0]!;
         (granted[fn] ??= {})[resource] = [...new Set([...(granted[fn]![resource] ?? []), access(actions)])].sort();
       }
     }
@@ -162,6 +163,9 @@ describe('least privilege', () => {
       Processor: {
         Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'],
         EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'], '/archive/*': ['objects:readWrite'],
+        // Erasure: every identifier of the person, and the snapshot files that hold them.
+        'Identities/index/byProfile': ['query'], '/audiences/*': ['objects:readWrite'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'],
+        '?': ['ListBucket'],
       },
       Admin: {
         Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], EventsQueue: ['send'],

@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { batchGet, storedForm } from './batch-get';
@@ -16,6 +16,11 @@ export interface IdentityStore {
    * recognised without keeping it), then removes the identifier if it still belongs to `profileId`.
    */
   erase(key: string, profileId: string, at: string): Promise<void>;
+  /**
+   * Every identifier key owned by these profiles, from the `byProfile` index: eventually consistent,
+   * so a key claimed or repointed a moment ago may be missing (the erasure asks again until nothing is new).
+   */
+  ownedBy(profileIds: readonly string[]): Promise<Array<{ identifier: string; profileId: string }>>;
   /** Which of these identifier keys were erased. */
   erasedAmong(keys: readonly string[]): Promise<Set<string>>;
   /** The person came back with consent: the tombstone goes. */
@@ -54,6 +59,9 @@ export const tombstoneKey = (key: string): string => `erased#${createHash('sha25
 const ARCHIVE_KEY_PREFIX = 'archivekey#';
 /** `holds#<profileId>`: a profile's holdings (see `Holdings`); no `profileId` attribute, so no index by profile picks it up. */
 export const holdingsKey = (profileId: string): string => `holds#${profileId}`;
+/** Other kinds of items share the table (`erased#`, `archivekey#`, ...): only `type:value` keys are identifiers. */
+const isIdentifierKey = (key: string): boolean => /^[^#:]+:/.test(key);
+export const BY_PROFILE_INDEX = 'byProfile';
 const archiveKeyItem = (profileId: string): string => `${ARCHIVE_KEY_PREFIX}${profileId}`;
 
 export class DynamoIdentityStore implements IdentityStore {
@@ -95,6 +103,27 @@ export class DynamoIdentityStore implements IdentityStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error; // gone already, or someone else's now
     }
+  }
+
+  async ownedBy(profileIds: readonly string[]): Promise<Array<{ identifier: string; profileId: string }>> {
+    const keys: Array<{ identifier: string; profileId: string }> = [];
+    for (const profileId of new Set(profileIds)) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: BY_PROFILE_INDEX,
+            KeyConditionExpression: 'profileId = :p',
+            ExpressionAttributeValues: { ':p': profileId },
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) if (isIdentifierKey(item.identifier as string)) keys.push({ identifier: item.identifier as string, profileId });
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    return keys;
   }
 
   async erasedAmong(keys: readonly string[]): Promise<Set<string>> {
