@@ -8,6 +8,7 @@ import { extname, join, normalize } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpEvent, HttpHandler } from '../shared/http/api';
+import { CONSOLE_SECURITY_HEADERS, NO_SNIFF } from '../shared/http/security-headers';
 import { ADMIN_ROUTE_PREFIX, HEALTH_PATH, ingestEndpointOf } from '../shared/routes';
 import { lambdaContext } from './lambda-context';
 import { emptyRecord, hasKey } from '../shared/domain/records';
@@ -59,13 +60,19 @@ export class LocalGateway {
 
   /** A file of the built console; the page itself for /console/ (its routes are hash routes). */
   private async serveConsole(path: string, send: (status: number, body: string | Buffer, headers?: Record<string, string>) => void): Promise<void> {
-    const relative = normalize(decodeURIComponent(path.slice(CONSOLE_PATH.length)) || 'index.html');
+    let name: string;
+    try {
+      name = decodeURIComponent(path.slice(CONSOLE_PATH.length));
+    } catch {
+      return send(400, 'Bad Request: malformed %-encoding in the path', { 'content-type': 'text/plain' });
+    }
+    const relative = normalize(name || 'index.html');
     if (relative.startsWith('..')) return send(404, 'Not Found', { 'content-type': 'text/plain' });
     try {
       const body = await readFile(join(this.routes.consoleDir!, relative));
       // Hashed asset names never change content; the page must be fetched afresh to find the new ones.
       const cache = relative === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable';
-      send(200, body, { 'content-type': CONTENT_TYPES[extname(relative)] ?? 'application/octet-stream', 'cache-control': cache });
+      send(200, body, { ...CONSOLE_SECURITY_HEADERS, 'content-type': CONTENT_TYPES[extname(relative)] ?? 'application/octet-stream', 'cache-control': cache });
     } catch {
       send(404, 'Not Found: run npm run build:console', { 'content-type': 'text/plain' });
     }
@@ -73,17 +80,12 @@ export class LocalGateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
-      res.writeHead(status, headers);
+      res.writeHead(status, { ...NO_SNIFF, ...headers });
       res.end(body);
     };
     try {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_BODY_BYTES) return send(413, JSON.stringify({ message: 'Request Entity Too Large' }));
-        chunks.push(chunk as Buffer);
-      }
+      const body = await readBody(req);
+      if (!body) return send(413, JSON.stringify({ message: 'Request Entity Too Large' }));
       const url = new URL(req.url ?? '/', 'http://local');
       if (url.pathname === HEALTH_PATH) return send(200, JSON.stringify(this.routes.health()));
       if (url.pathname === '/' && this.routes.consoleDir) return send(302, '', { location: CONSOLE_PATH });
@@ -102,10 +104,10 @@ export class LocalGateway {
       if (!handler) return send(404, JSON.stringify({ message: 'Not Found' }));
       usage?.countHttp(handler === this.routes.ingest ? 'ingest' : 'admin');
 
-      const event = toHttpEvent(req, url, Buffer.concat(chunks));
+      const event = toHttpEvent(req, url, body);
       const result = await handler(event, lambdaContext('prisme-api', 30_000));
-      const body = result.body ?? '';
-      send(result.statusCode ?? 200, result.isBase64Encoded ? Buffer.from(body, 'base64').toString('binary') : body, {
+      const answer = result.body ?? '';
+      send(result.statusCode ?? 200, result.isBase64Encoded ? Buffer.from(answer, 'base64').toString('binary') : answer, {
         ...(result.headers as Record<string, string> | undefined),
       });
     } catch (error) {
@@ -114,6 +116,20 @@ export class LocalGateway {
       if (!res.headersSent) send(500, JSON.stringify({ message: 'Internal Server Error' }));
     }
   }
+}
+
+/**
+ * The body, or undefined when it is over the limit. An oversized body is still read to its end
+ * (and dropped): a connection left with unread bytes cannot carry the client's next request.
+ */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+  }
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks);
 }
 
 function toHttpEvent(req: IncomingMessage, url: URL, body: Buffer): HttpEvent {

@@ -53,7 +53,7 @@ import {
 } from '../../shared/domain/segments';
 import { ApiError, VersionConflictError, badRequest, conflict, notFound } from '../../shared/errors';
 import { header, httpHandler, json, jsonBody, secretsEqual, type HttpEvent, type HttpHandler, type HttpResult } from '../../shared/http/api';
-import { Router } from '../../shared/http/router';
+import { Router, type RouteSpec } from '../../shared/http/router';
 import type { Logger } from '../../shared/logger';
 import { indicatorModel, segmentsWithModel } from '../../shared/usecases/catalog-view';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from '../../shared/usecases/reevaluate';
@@ -100,7 +100,7 @@ function bearerToken(token: string): middy.MiddlewareObj<HttpEvent, HttpResult> 
   };
 }
 
-export function createAdminHandler(deps: AdminDeps): HttpHandler {
+export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: RouteSpec[] } {
   const { catalog, memberships } = deps;
   const iso = () => new Date(deps.now()).toISOString();
   const router = new Router();
@@ -581,7 +581,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler {
   }
 
   const middlewares = deps.adminToken ? [bearerToken(deps.adminToken)] : [];
-  return httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares);
+  return Object.assign(httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares), { routes: router.table });
 }
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD');

@@ -4,7 +4,11 @@
 import { Cron } from 'croner';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { parse } from 'csv-parse';
+import { stringify, type Options } from 'csv-stringify/sync';
 import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { CONSENT_CHANNELS } from './consent';
 import { INDICATOR_IDS, type IndicatorValues } from './indicators';
@@ -159,16 +163,30 @@ export function fieldValue(profile: Profile, field: string, indicators?: Indicat
   }
 }
 
-/** RFC 4180: quote a field holding a comma, quote, or line break; double inner quotes. */
+/**
+ * A CSV line (RFC 4180, by csv-stringify). A cell a spreadsheet would run as a formula (OWASP CSV
+ * injection: starting with `=`, `+`, `-`, `@`, tab or CR, or their full-width forms) is prefixed with `'`
+ * and quoted. Numbers are constants, not formulas: a number value such as -5 and a phone number in E.164
+ * (`+33612345678`, as Prisme stores phones) are written as they are; the text "-5" becomes `'-5`.
+ */
 export function csvRow(values: readonly unknown[]): string {
-  return `${values.map(csvField).join(',')}\n`;
+  return stringify([values as unknown[]], CSV_OPTIONS);
 }
 
-function csvField(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
+/** The first characters csv-stringify's `escape_formulas` prefixes with `'`. */
+export const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+const CSV_OPTIONS: Options = {
+  escape_formulas: true,
+  record_delimiter: 'unix',
+  // A lone CR or LF in a cell is quoted too: csv-stringify stops doing so once a record_delimiter is set.
+  quote_record_delimiter: true,
+  cast: {
+    boolean: (value) => String(value),
+    string: (value) => (E164.test(value) ? { value, escape_formulas: false } : FORMULA_START.test(value) ? { value, quoted: true } : value),
+  },
+};
 
 /** Sortable, unique enough for one audience: `20261123T195100123Z`. */
 export const newRunId = (now: number): string => new Date(now).toISOString().replace(/[-:.]/g, '');
@@ -183,11 +201,19 @@ export type SnapshotFileKind = 'members' | 'added' | 'removed';
 export const partFileName = (kind: SnapshotFileKind, part: number, format: SnapshotFormat = 'csv'): string =>
   `${kind}-${String(part).padStart(5, '0')}.${FORMAT_EXTENSIONS[format]}`;
 
-/** The profile id of one line of a CSV (first field; Prisme's ids never need quoting) or JSON Lines file. */
-export function profileIdOfLine(format: Manifest['format'], line: string): string {
-  if (format === 'jsonl.gz') return String((JSON.parse(line) as { profileId: unknown }).profileId);
-  const comma = line.indexOf(',');
-  return comma === -1 ? line : line.slice(0, comma);
+/**
+ * The profile ids of a CSV or JSON Lines part (gunzipped), in order: the first cell of each CSV
+ * record after the header (parsed, not split by lines: a quoted cell may hold a line break), the
+ * `profileId` of each JSON line.
+ */
+export async function* profileIdsOfText(format: 'csv.gz' | 'jsonl.gz', text: Readable): AsyncGenerator<string> {
+  if (format === 'csv.gz') {
+    for await (const [id] of text.pipe(parse({ from_line: 2 })) as AsyncIterable<string[]>) yield id!;
+    return;
+  }
+  for await (const line of createInterface({ input: text, crlfDelay: Infinity })) {
+    if (line) yield String((JSON.parse(line) as { profileId: unknown }).profileId);
+  }
 }
 
 /** A Buffer's bytes as the ArrayBuffer Parquet readers take. */

@@ -5,13 +5,14 @@ import { timingSafeEqual } from 'node:crypto';
 import { ZodError } from 'zod';
 import { ApiError } from '../errors';
 import type { Logger } from '../logger';
+import { NO_SNIFF } from './security-headers';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+  return { statusCode, headers: { 'content-type': 'application/json', ...NO_SNIFF, ...headers }, body: JSON.stringify(body) };
 }
 
 export const header = (event: HttpEvent, name: string): string | undefined => {

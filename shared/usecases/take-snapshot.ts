@@ -5,7 +5,6 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { PassThrough, Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
@@ -26,7 +25,7 @@ import {
   holdReason,
   holdoutFileKey,
   parquetProfileIds,
-  profileIdOfLine,
+  profileIdsOfText,
   isHeldOut,
   type Audience,
   latestKey,
@@ -351,14 +350,7 @@ export async function* idsInFiles(keys: readonly string[], format: Manifest['for
     }
     const body = await objects.getStream(key);
     if (!body) throw new Error(`run file ${key} is missing`);
-    let header = format === 'csv.gz';
-    for await (const line of createInterface({ input: body.pipe(createGunzip()), crlfDelay: Infinity })) {
-      if (header) {
-        header = false;
-        continue;
-      }
-      if (line) yield profileIdOfLine(format, line);
-    }
+    yield* profileIdsOfText(format, body.pipe(createGunzip()));
   }
 }
 

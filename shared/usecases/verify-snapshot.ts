@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parquetMetadata, parquetSchema } from 'hyparquet';
-import { arrayBufferOf, parquetProfileIds, profileIdOfLine, type Manifest } from '../domain/audiences';
+import { parse } from 'csv-parse/sync';
+import { arrayBufferOf, parquetProfileIds, type Manifest } from '../domain/audiences';
 
 export interface FileCheck {
   key: string;
@@ -72,12 +73,13 @@ async function decode(format: Manifest['format'], body: Buffer): Promise<{ colum
     const columns = parquetSchema(parquetMetadata(arrayBufferOf(body))).children.map((c) => c.element.name);
     return { columns, ids: await parquetProfileIds(body) };
   }
-  const lines = gunzipSync(body).toString().split('\n').filter(Boolean);
-  if (format === 'jsonl.gz') {
-    const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    // An empty JSON Lines file has no rows to name its columns: nothing to contradict.
-    return { columns: objects[0] ? Object.keys(objects[0]) : undefined, ids: objects.map((o) => String(o.profileId)) };
+  const text = gunzipSync(body).toString();
+  if (format === 'csv.gz') {
+    // Parsed, not split by lines: a quoted cell may hold a line break.
+    const [header = [], ...rows] = parse(text) as string[][];
+    return { columns: header, ids: rows.map(([id]) => id!) };
   }
-  const [header = '', ...rows] = lines;
-  return { columns: header.split(','), ids: rows.map((row) => profileIdOfLine(format, row)) };
+  const objects = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  // An empty JSON Lines file has no rows to name its columns: nothing to contradict.
+  return { columns: objects[0] ? Object.keys(objects[0]) : undefined, ids: objects.map((o) => String(o.profileId)) };
 }

@@ -11,10 +11,23 @@ import { useTestRuntime } from '../helpers/local';
 const local = useTestRuntime();
 let browser: Browser;
 let page: Page;
+const cspViolations: string[] = [];
+const cspHeaders: string[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  // Every Content-Security-Policy violation of every page visited, as the browser reports it.
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+  await page.exposeFunction('reportCspViolation', (violation: string) => cspViolations.push(violation));
+  await page.addInitScript({
+    content: "document.addEventListener('securitypolicyviolation', (e) => reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`))",
+  });
+  page.on('response', (response) => {
+    if (response.request().resourceType() === 'document') cspHeaders.push(response.headers()['content-security-policy'] ?? '');
+  });
   const runtime = local();
   const shop = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 20 });
   shop.identify({ userId: 'ada', traits: { email: 'ada@example.com', firstName: 'Ada', consent: { email: true } } });
@@ -152,5 +165,11 @@ describe('console', () => {
     await expect.poll(text('dlq-size')).toContain('Empty');
     await page.getByRole('button', { name: 'Run the freeze now' }).click();
     await page.getByRole('status').filter({ hasText: /Freeze .* requested/ }).waitFor();
+  });
+
+  it('runs every page above under its Content-Security-Policy without a single violation', () => {
+    expect(cspHeaders.length).toBeGreaterThan(0);
+    for (const policy of cspHeaders) expect(policy).toContain("script-src 'self'");
+    expect(cspViolations).toEqual([]);
   });
 });

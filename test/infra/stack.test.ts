@@ -204,6 +204,27 @@ describe('console hosting', () => {
     expect(resources(service, 'Custom::CDKBucketDeployment').map((d) => d.Properties.DestinationBucketKeyPrefix)).toEqual(['console/', 'console/']);
     expect(Object.keys(service.findOutputs('*')).some((key) => key.startsWith('ConsoleConsoleUrl'))).toBe(true);
   });
+
+  it('serves the console with a tight Content-Security-Policy, nosniff, no framing, no referrer and HSTS', () => {
+    const distribution = resources(service, 'AWS::CloudFront::Distribution')[0]!.Properties.DistributionConfig;
+    const [policyId] = Object.keys(service.findResources('AWS::CloudFront::ResponseHeadersPolicy'));
+    expect(distribution.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+    service.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: {
+        SecurityHeadersConfig: {
+          ContentSecurityPolicy: {
+            ContentSecurityPolicy:
+              "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            Override: true,
+          },
+          ContentTypeOptions: { Override: true },
+          FrameOptions: { FrameOption: 'DENY', Override: true },
+          ReferrerPolicy: { ReferrerPolicy: 'no-referrer', Override: true },
+          StrictTransportSecurity: { AccessControlMaxAgeSec: 31_536_000, IncludeSubdomains: true, Override: true },
+        },
+      },
+    });
+  });
 });
 
 describe('admin API behind a JWT authorizer', () => {

@@ -4,12 +4,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { isHeldOut, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
+import { csvRow, isHeldOut, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
 import { newProfile, type Profile } from '../../shared/domain/profile';
 import type { Segment } from '../../shared/domain/segments';
 import { takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
 import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
 import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
+import { parse } from 'csv-parse/sync';
+import fc from 'fast-check';
 import { parquetReadObjects } from 'hyparquet';
 import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
 
@@ -317,5 +319,61 @@ describe('S3ObjectStore against s3rver', () => {
     expect(back!.length).toBe(body.length);
     expect(createHash('sha256').update(back!).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
     expect(await stores.objects.getStream('big/missing.bin')).toBeUndefined();
+  });
+});
+
+describe('CSV injection (OWASP)', () => {
+  const HOSTILE = ['=HYPERLINK("http://x")', '+1', '@SUM(A1)', '-2+3', '\tx', '\rx', '\uFF1D1+1', 'a\nb'];
+  const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+  const E164 = /^\+[1-9]\d{6,14}$/;
+  const cells = (text: string) => parse(text, { relax_column_count: false }) as string[][];
+
+  it('escapes every cell that starts like a formula, in member and delta files and every ESP file, keeping numbers, deltas and verification', async () => {
+    const hostile = async (i: number, value: string) => {
+      const profile = { ...newProfile(`p_${i}`, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [`m${i}@example.com`], userId: [i === 0 ? '=cmd|calc' : `u${i}`] }, traits: { firstName: value, score: -5 } };
+      await stores.profiles.put(profile, 0);
+      await stores.memberships.enter('buyers', profile.profileId, '2026-01-01T00:00:00.000Z');
+    };
+    for (const [i, value] of HOSTILE.entries()) await hostile(i, value);
+    const escaped = HOSTILE.map((value) => (FORMULA_START.test(value) ? `'${value}` : value));
+    for (const preset of ['braze', 'sfmc', 'iterable', 'brevo'] as const) {
+      const revision = (await stores.catalog.audiences.get('buyers-email'))!.revision + 1;
+      await stores.catalog.audiences.put({ ...audience, revision, preset, fields: ['email', 'traits.firstName', 'traits.score'], minSize: 1, maxSizeChange: 100 });
+      const manifest = (await takeSnapshot('buyers-email', `run-${preset}`, deps))!;
+      expect(await verifySnapshot(manifest, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
+      const tables = await Promise.all([...manifest.files.map(async (f) => gunzipSync((await stores.objects.get(f.key))!).toString()), (await stores.objects.get(manifest.esp!.key))!.toString()]).then((texts) => texts.map(cells));
+      for (const table of tables) for (const row of table) for (const cell of row) if (cell !== '-5') expect(cell, JSON.stringify(cell)).not.toMatch(FORMULA_START);
+      const [members, , , esp] = tables;
+      if (manifest.counts.members === HOSTILE.length && manifest.counts.added === HOSTILE.length) {
+        expect(members!.slice(1).map((row) => row[2])).toEqual(escaped);
+      }
+      // The numeric column keeps its number: -5 is no formula.
+      expect(members!.slice(1).map((row) => row[3])).toEqual(HOSTILE.map(() => '-5'));
+      if (preset === 'braze') {
+        const payloads = esp!.slice(1).map(([id, payload]) => [id, JSON.parse(payload!) as Record<string, unknown>] as const);
+        expect(payloads.find(([id]) => id === "'=cmd|calc")).toBeDefined();
+        expect(payloads.map(([, payload]) => payload.firstName).sort()).toEqual([...HOSTILE].sort()); // JSON inside the cell: no spreadsheet reads it
+      } else {
+        expect(esp!.slice(1).map((row) => row[2])).toEqual(escaped);
+      }
+      expect(manifest.counts.removed).toBe(0); // the previous run's members were read back whole
+    }
+  });
+
+  it('any value round-trips through a CSV parser to its escaped text, never starting like a formula (fast-check)', () => {
+    const value = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n', '"', ',', "'", '\uFF1D', 'a', ' '), maxLength: 8 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.stringMatching(/^[+-]\d{1,16}$/), // phone numbers in E.164 and signed counts
+    );
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 5 }), (values) => {
+        const [row] = cells(csvRow(values));
+        expect(row).toEqual(values.map((v) => (FORMULA_START.test(v) && !E164.test(v) ? `'${v}` : v)));
+        for (const cell of row!) if (!E164.test(cell)) expect(cell).not.toMatch(FORMULA_START);
+      }),
+      { seed: 15, numRuns: 2000 },
+    );
   });
 });
