@@ -57,10 +57,13 @@ export function priorityRank(type: string, priority: readonly string[]): number 
   return anonymous >= 0 ? anonymous - 0.5 : priority.length;
 }
 
+/** The most identifiers of this type one profile may hold; undefined when unlimited (types are client-chosen: own keys only). */
+export const limitOf = (type: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): number | undefined => own(config.limits, type);
+
 /** True when a set of identifiers (by type) breaks one of the limits. */
 export function breaksLimits(identifiers: ReadonlyMap<string, ReadonlySet<string>>, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
   for (const [type, values] of identifiers) {
-    const limit = own(config.limits, type);
+    const limit = limitOf(type, config);
     if (limit !== undefined && values.size > limit) return type;
   }
   return undefined;

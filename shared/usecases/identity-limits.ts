@@ -7,7 +7,7 @@
  */
 import type { Holdings, IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import { breaksLimits, type Identifier, type IdentityConfig } from '../domain/identity';
+import { breaksLimits, limitOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { survivorOf } from '../domain/merge';
 import { VersionConflictError } from '../errors';
 
@@ -23,7 +23,7 @@ export class IdentityLimits {
   constructor(private readonly deps: IdentityLimitsDeps) {}
 
   limited(ids: readonly Identifier[]): Identifier[] {
-    return ids.filter((id) => this.deps.config.limits[id.type] !== undefined);
+    return ids.filter((id) => limitOf(id.type, this.deps.config) !== undefined);
   }
 
   /**
@@ -56,7 +56,7 @@ export class IdentityLimits {
       for (const id of wanted) {
         const values = (held[id.type] ??= []);
         if (values.includes(id.value)) continue;
-        if (values.length >= this.deps.config.limits[id.type]!) refused.push(id);
+        if (values.length >= limitOf(id.type, this.deps.config)!) refused.push(id);
         else (values.push(id.value), (added = true));
       }
       if (!added || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return refused;
@@ -102,6 +102,6 @@ export class IdentityLimits {
 
   private async seed(profileId: string): Promise<Record<string, string[]>> {
     const identifiers = (await this.deps.profiles.get(profileId))?.identifiers ?? {};
-    return Object.fromEntries(Object.entries(identifiers).flatMap(([type, values]) => (this.deps.config.limits[type] !== undefined && values?.length ? [[type, values]] : [])));
+    return Object.fromEntries(Object.entries(identifiers).flatMap(([type, values]) => (limitOf(type, this.deps.config) !== undefined && values?.length ? [[type, values]] : [])));
   }
 }

@@ -5,7 +5,7 @@
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, limitOf, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { gzipSync } from 'node:zlib';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import { archiveKey, newArchiveKey, seal } from '../domain/archive';
@@ -259,7 +259,7 @@ async function mergeAll(profileIds: string[], context: ResolveContext, deps: Pro
 async function withinLimits(candidates: Identifier[], event: EnrichedEvent, context: ResolveContext, deps: ProcessEventsDeps): Promise<Identifier[]> {
   const config = deps.identity ?? DEFAULT_IDENTITY_CONFIG;
   const ownersOf = new Set(candidates.map((id) => context.owners.get(identifierKey(id))).filter((o): o is string => o !== undefined));
-  const adds = candidates.some((id) => !context.owners.has(identifierKey(id)) && config.limits[id.type] !== undefined);
+  const adds = candidates.some((id) => !context.owners.has(identifierKey(id)) && limitOf(id.type, config) !== undefined);
   if (ownersOf.size === 0 || (ownersOf.size === 1 && !adds)) return candidates;
 
   const collected = new Map<string, Set<string>>();

@@ -38,7 +38,7 @@ describe('logs', () => {
     analytics.page({ anonymousId: 'anon-ada-99', name: 'Home' });
     analytics.identify({ userId: 'ada-user-4711', anonymousId: 'anon-ada-99', traits: { firstName: 'Adalinda', lastName: 'Lovelacewski', email: 'Ada.Secret@example.com', phone: '0612345678', address: { street: '12 rue Secrète' }, loyaltyCard: 'LC-SECRET-1' } });
     analytics.track({ userId: 'ada-user-4711', event: 'Order Completed', properties: { revenue: 10 }, context: { channel: 'store' } });
-    analytics.track({ userId: 'anonymous', event: 'Blocked' }); // a blocked identifier: logged by type and length only
+    analytics.track({ userId: 'anonymous', anonymousId: 'anon-ada-99', event: 'Blocked' }); // a blocked identifier: logged by type and length only
     await analytics.closeAndFlush();
     await runtime.drain();
     await admin.put('/v1/audiences/buyers', { name: 'Buyers', segmentId: 'buyers', fields: ['email', 'phone', 'traits.firstName'], minSize: 1 });
