@@ -81,7 +81,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('frozen', t.frozen, 'readDelete') // erasure removes a person's frozen values
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
-      .bindBucket(data.bucket, 'archive/', 'readWrite') // raw events, sealed per person
+      .bindBucket(data.bucket, 'archive/', 'readWrite', { list: true }) // raw events, sealed per person; replay and backfill list them
       // Erasure rewrites the snapshot runs and ESP files that hold the person.
       .bindBucket(data.bucket, 'audiences/', 'readWrite', { list: true })
       .bindBucket(data.bucket, 'holdouts/', 'readWrite')

@@ -149,10 +149,12 @@ describe('least privilege', () => {
     const granted: Record<string, Record<string, string[]>> = {};
     for (const policy of resources(service, 'AWS::IAM::Policy')) {
       const fn = JSON.stringify(policy.Properties.Roles).match(/"(\w+?)Role[0-9A-F]*"/)?.[1] ?? '?';
-      for (const statement of policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: { StringLike?: Record<string, string[]> } }>) {
         const actions = [statement.Action].flat();
         if (actions.every((a) => a.startsWith('logs:'))) continue;
-        const matched = JSON.stringify(statement.Resource).match(RESOURCE) ?? ['?'];
+        // A listing is granted on the bucket, for one prefix: named by its prefix.
+        const listed = statement.Condition?.StringLike?.['s3:prefix']?.map((prefix) => `/${prefix}`);
+        const matched = listed ?? JSON.stringify(statement.Resource).match(RESOURCE) ?? ['?'];
         const index = matched.find((m) => m.startsWith('index/'));
         const resource = index ? `${matched[0]}/${index}` : matched[0]!;
         (granted[fn] ??= {})[resource] = [...new Set([...(granted[fn]![resource] ?? []), access(actions)])].sort();
@@ -162,10 +164,10 @@ describe('least privilege', () => {
       Ingest: { Catalog: ['read'], EventsQueue: ['send'] },
       Processor: {
         Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'],
-        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'], '/archive/*': ['objects:readWrite'],
+        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'],
         // Erasure: every identifier of the person, and the snapshot files that hold them.
-        'Identities/index/byProfile': ['query'], '/audiences/*': ['objects:readWrite'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'],
-        '?': ['ListBucket'],
+        'Identities/index/byProfile': ['query'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'],
+        '/archive/*': ['ListBucket', 'objects:readWrite'], '/audiences/*': ['ListBucket', 'objects:readWrite'],
       },
       Admin: {
         Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], EventsQueue: ['send'],
