@@ -167,13 +167,13 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
  * identifier can make the whole call invalid), each event is looked up alone, and only those that
  * still fail are marked.
  */
-async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<{ owners: Map<string, string>; erased: Set<string> }> {
+async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<{ owners: Map<string, string>; erased: Map<string, string> }> {
   const keysOf = ({ event }: SourcedEvent) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey);
   const lookUpKeys = async (keys: string[]) => {
     const owners = await deps.identities.owners(keys);
     // Identifiers nobody owns may have been erased: their hashed tombstones say so (read only for those).
     const unknown = keys.filter((key) => !owners.has(key));
-    const erased = unknown.length > 0 ? await deps.identities.erasedAmong(unknown) : new Set<string>();
+    const erased = unknown.length > 0 ? await deps.identities.erasedAmong(unknown) : new Map<string, string>();
     return { owners, erased };
   };
   try {
@@ -183,12 +183,12 @@ async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, 
     else deps.logger.warn('identity lookup failed for the batch: looking up each event alone', { error: error as Error });
   }
   const owners = new Map<string, string>();
-  const erased = new Set<string>();
+  const erased = new Map<string, string>();
   for (const item of items.length === 1 ? [] : items) {
     try {
       const found = await lookUpKeys(keysOf(item));
       for (const [key, owner] of found.owners) owners.set(key, owner);
-      for (const key of found.erased) erased.add(key);
+      for (const [key, at] of found.erased) erased.set(key, at);
     } catch (error) {
       errors.set(item, error as Error);
     }
@@ -310,8 +310,8 @@ interface ResolveContext {
   owners: Map<string, string>;
   /** Profiles merged away in this batch -> where they went. */
   redirects: Map<string, string>;
-  /** Identifier keys of erased people (from their tombstones). */
-  erased: Set<string>;
+  /** Identifier keys of erased people -> when they were erased (from their tombstones). */
+  erased: Map<string, string>;
   limits: IdentityLimits;
 }
 
@@ -327,10 +327,12 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     deps.logger.warn('blocked identifier value ignored', { messageId: event.messageId, type: blocked.type, length: blocked.value.length }),
   );
   const named = [...identifiers, ...previousIdentifiersOf(event, deps.identity)];
-  // An erased person's identifiers bring nothing back, unless the event grants consent again.
+  // An erased person's identifiers bring nothing back, unless the event grants consent again, after
+  // the erasure: one received before it (retried, or redriven from the DLQ) was sent before they asked.
   const erased = named.map(identifierKey).filter((key) => context.erased.has(key));
   if (erased.length > 0) {
-    if (!consentStatements(event).some((s) => s.granted === 1)) {
+    const afterErasure = erased.every((key) => event.receivedAt > context.erased.get(key)!);
+    if (!afterErasure || !consentStatements(event).some((s) => s.granted === 1)) {
       deps.logger.warn('event of an erased person dropped: no new consent', { messageId: event.messageId });
       return undefined;
     }

@@ -274,6 +274,24 @@ describe('processEvents', () => {
     expect(result.parked.map((p) => [p.origin, p.error.name])).toEqual([['poison', 'PoisonMessageError']]);
   });
 
+  it('lets an erased person come back only with consent given after the erasure, not with a retried or redriven older event', async () => {
+    const consenting = (messageId: string, receivedAt: string) =>
+      anEvent({ type: 'identify', event: undefined, userId: 'erased-jo', messageId, traits: { consent: { email: true } }, at: receivedAt });
+    await processEvents(sourced([consenting('jo-1', '2026-03-15T10:00:00.000Z')]), deps);
+    const owner = (await ownerOf('userId', 'erased-jo'))!;
+    const erasedAt = Date.parse('2026-03-16T10:00:00.000Z');
+    await eraseProfile(owner, 'er_jo', { ...stores, publisher, logger: silentLogger(), now: () => erasedAt });
+
+    // Received before the erasure (a retry, or a redrive from the DLQ), consent and all: still dropped.
+    const before = await processEvents(sourced([consenting('jo-2', '2026-03-15T11:00:00.000Z')]), deps);
+    expect(before.suppressed).toBe(1);
+    expect(await ownerOf('userId', 'erased-jo')).toBeUndefined();
+    // Received after it, with consent: the person starts afresh.
+    const after = await processEvents(sourced([consenting('jo-3', '2026-03-17T10:00:00.000Z')]), deps);
+    expect(after.suppressed).toBe(0);
+    expect(await ownerOf('userId', 'erased-jo')).toBeDefined();
+  });
+
   it('archives every processed event sealed with its person\'s key, once per batch, unreadable after erasure', async () => {
     const archived = { ...deps, archive: stores.objects };
     const batch = sourced([

@@ -21,8 +21,8 @@ export interface IdentityStore {
    * so a key claimed or repointed a moment ago may be missing (the erasure asks again until nothing is new).
    */
   ownedBy(profileIds: readonly string[]): Promise<Array<{ identifier: string; profileId: string }>>;
-  /** Which of these identifier keys were erased. */
-  erasedAmong(keys: readonly string[]): Promise<Set<string>>;
+  /** Which of these identifier keys were erased, and when (their tombstone's `erasedAt`). */
+  erasedAmong(keys: readonly string[]): Promise<Map<string, string>>;
   /** The person came back with consent: the tombstone goes. */
   release(key: string): Promise<void>;
   /** Each profile's archive key, created on first use when `create` is given (by conditional put, so concurrent writers agree). */
@@ -126,10 +126,10 @@ export class DynamoIdentityStore implements IdentityStore {
     return keys;
   }
 
-  async erasedAmong(keys: readonly string[]): Promise<Set<string>> {
-    const found = await batchGet<{ identifier: string }>(this.client, this.tableName, keys.map((key) => ({ identifier: tombstoneKey(key) })));
-    const tombstones = new Set(found.map((item) => item.identifier));
-    return new Set(keys.filter((key) => tombstones.has(tombstoneKey(key))));
+  async erasedAmong(keys: readonly string[]): Promise<Map<string, string>> {
+    const found = await batchGet<{ identifier: string; erasedAt: string }>(this.client, this.tableName, keys.map((key) => ({ identifier: tombstoneKey(key) })));
+    const tombstones = new Map(found.map((item) => [item.identifier, item.erasedAt]));
+    return new Map(keys.flatMap((key) => (tombstones.has(tombstoneKey(key)) ? [[key, tombstones.get(tombstoneKey(key))!]] : [])));
   }
 
   async archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>> {
