@@ -198,9 +198,11 @@ async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, 
 
 /**
  * Archives the events of the profiles written, each sealed with its person's key, as one object.
- * If that fails, each person's events are archived as an object of their own, so one person's key
- * or object does not hold back the others. Events that cannot be archived are marked failed: their
- * messages are retried (folding again is a no-op), so no event is processed without being archived.
+ * If that fails, each queue message's events are archived as an object of their own, so one person's
+ * key or object does not hold back the other messages. Events that cannot be archived are marked
+ * failed: their messages are retried whole (folding again is a no-op), so no event is processed
+ * without being archived, and a message is archived once, when all of it is (an object per person
+ * would archive the others of a retried message twice).
  */
 async function archiveBatch(written: ReadonlyArray<readonly [string, SourcedEvent[]]>, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<void> {
   if (written.length === 0) return;
@@ -215,19 +217,28 @@ async function archiveBatch(written: ReadonlyArray<readonly [string, SourcedEven
     await archive(written);
     return;
   } catch (error) {
-    if (written.length > 1) deps.logger.warn('archive write failed for the batch: archiving each person alone', { error: error as Error });
+    if (written.length > 1) deps.logger.warn('archive write failed for the batch: archiving each message alone', { error: error as Error });
     else {
       deps.logger.error('archive write failed: its events will be retried', { error: error as Error });
       for (const item of written[0]![1]) errors.set(item, error as Error);
       return;
     }
   }
-  for (const part of written) {
+  const byOrigin = new Map<string, Array<readonly [string, SourcedEvent[]]>>();
+  for (const [profileId, items] of written) {
+    for (const item of items) {
+      const parts = byOrigin.get(item.origin) ?? byOrigin.set(item.origin, []).get(item.origin)!;
+      const part = parts.find(([id]) => id === profileId);
+      if (part) part[1].push(item);
+      else parts.push([profileId, [item]]);
+    }
+  }
+  for (const [origin, parts] of byOrigin) {
     try {
-      await archive([part]);
+      await archive(parts);
     } catch (error) {
-      deps.logger.error('archive write failed: its events will be retried', { profileId: part[0], error: error as Error });
-      for (const item of part[1]) errors.set(item, error as Error);
+      deps.logger.error('archive write failed: its message will be retried', { origin, error: error as Error });
+      for (const [, items] of parts) for (const item of items) errors.set(item, error as Error);
     }
   }
 }

@@ -321,6 +321,32 @@ describe('processEvents', () => {
     expect(unseal(mine, after.get(owner))).toBeUndefined();
   });
 
+  it('archives a message once when the batch object fails: message by message, a retried one whole', async () => {
+    const puts: string[][] = [];
+    let failing = true;
+    // The batch's object is refused, and so is any object holding bob's event, until the retry.
+    const flaky = {
+      ...stores.objects,
+      put: async (key: string, body: Buffer | string, type: string) => {
+        const ids = gunzipSync(body as Buffer).toString().trim().split('\n').map((line) => (JSON.parse(line) as ArchivedEvent).messageId).sort();
+        if (failing && (ids.length > 2 || ids.includes('arc-bob'))) throw new Error('S3 is unwell');
+        puts.push(ids);
+        return stores.objects.put(key, body, type);
+      },
+    };
+    const archived = { ...deps, archive: flaky as typeof stores.objects };
+    const m1 = sourced([anEvent({ userId: 'arc-alice', messageId: 'arc-alice' }), anEvent({ userId: 'arc-bob', messageId: 'arc-bob' })], 'arc-m1');
+    const m2 = sourced([anEvent({ userId: 'arc-carol', messageId: 'arc-carol' })], 'arc-m2');
+    const first = await processEvents([...m1, ...m2], archived);
+    expect([...first.failed.keys()]).toEqual(['arc-m1']);
+    expect(puts).toEqual([['arc-carol']]);
+
+    failing = false;
+    const retry = await processEvents(m1, archived); // SQS sends arc-m1 again, whole
+    expect(retry.failed.size).toBe(0);
+    expect(puts).toEqual([['arc-carol'], ['arc-alice', 'arc-bob']]); // each event archived once
+  });
+
   it('replays the archive: nothing changes in live profiles, and emptied tables are rebuilt', async () => {
     const archived = { ...deps, archive: stores.objects };
     // More events than a profile's message ring remembers (64): the live watermark is what recognises them.
