@@ -93,6 +93,6 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   for (const absorbed of profile.mergedFrom ?? []) await deps.profiles.delete(absorbed);
   if (profile.profileId !== profileId) await deps.profiles.delete(profileId);
   await deps.profiles.delete(profile.profileId);
-  deps.logger.info('profile erased; snapshot files follow', { erasureId, ...record.progress });
+  deps.logger.info('profile erased', { erasureId, ...record.progress });
   return record;
 }
