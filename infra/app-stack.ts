@@ -82,10 +82,6 @@ export class PrismeAppStack extends Stack {
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
       .bindBucket(data.bucket, 'archive/', 'readWrite', { list: true }) // raw events, sealed per person; replay and backfill list them
-      // Erasure rewrites the snapshot runs and ESP files that hold the person.
-      .bindBucket(data.bucket, 'audiences/', 'readWrite', { list: true })
-      .bindBucket(data.bucket, 'holdouts/', 'readWrite')
-      .bindBucket(data.bucket, 'esp/', 'readWrite')
       .bindBus(data.bus);
     processor.fn.addEventSource(
       new SqsEventSource(data.eventsQueue, {
@@ -127,7 +123,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('memberships', t.memberships, 'read')
       .bindTable('profiles', t.profiles, 'read')
       .bindTable('frozen', t.frozen, 'read')
-      .bindBucket(data.bucket, 'audiences/', 'readWrite')
+      .bindBucket(data.bucket, 'audiences/', 'readWrite', { list: true }) // an erasure's scrub lists the run folders
       .bindBucket(data.bucket, 'holdouts/', 'readWrite')
       .bindBucket(data.bucket, 'esp/', 'readWrite')
       .bindBus(data.bus);
@@ -195,6 +191,9 @@ export class PrismeAppStack extends Stack {
 
     onDetail('SnapshotRequested', DETAIL_TYPES.snapshotRequested, fns.snapshot);
     onDetail('FreezeRequested', DETAIL_TYPES.freezeRequested, fns.freeze);
+    // Erasure: the snapshot function rewrites earlier runs without the person, handing off to itself.
+    onDetail('ProfileErased', DETAIL_TYPES.profileErased, fns.snapshot);
+    onDetail('SnapshotScrubRequested', DETAIL_TYPES.snapshotScrubRequested, fns.snapshot);
     onSchedule('FreezeSchedule', this.schedules.freeze, fns.freeze);
     onSchedule('SnapshotSchedule', this.schedules.snapshots, fns.snapshot);
     onSchedule('SweepSchedule', this.schedules.sweep, fns.sweep);

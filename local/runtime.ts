@@ -235,6 +235,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     const invokeSweep = timed('sweep', (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', 900_000)));
     bus.route([DETAIL_TYPES.snapshotRequested], invokeSnapshot);
     bus.route([DETAIL_TYPES.freezeRequested], invokeFreeze);
+    // An erasure's rewrite of earlier snapshot runs: started by Profile Erased, continued by its own hand-offs.
+    bus.route([DETAIL_TYPES.profileErased, DETAIL_TYPES.snapshotScrubRequested], invokeSnapshot);
     // SQS deletes messages for good; these journals would keep an erased person's events on disk until
     // their next compaction. Queued events of the person go (the processor would drop them anyway).
     const identities = new DynamoIdentityStore(documentClient(new DynamoDBClient({})), LOCAL_NAMES.table(tables.identities.logicalName));

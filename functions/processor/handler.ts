@@ -19,7 +19,6 @@ export const handler = createProcessorHandler({
   now: Date.now,
   queue: fromEnv.queue(),
   archive: fromEnv.objects(),
-  objects: fromEnv.objects(),
   writer: profileWriter(logger, { merges: true, counters }),
   counters,
   segments: new SegmentCatalog(fromEnv.catalog(), getNumberFromEnv('SEGMENT_CACHE_TTL_MS', processorSettings.segmentCacheSeconds * 1000)),

@@ -1,18 +1,29 @@
 /**
  * Snapshot: takes audience snapshots on request (an EventBridge event from the
- * admin API) and on schedule (a sweep that takes those whose cron is due).
+ * admin API) and on schedule (a sweep that takes those whose cron is due), and
+ * rewrites earlier runs without an erased person (`Profile Erased`, then its own
+ * `Snapshot Scrub Requested` hand-offs).
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { DETAIL_TYPES } from '../../shared/adapters/eventbridge/event-publisher';
 import { isSnapshotDue, newRunId } from '../../shared/domain/audiences';
+import { scrubSnapshotsStep } from '../../shared/usecases/scrub-snapshots';
 import { runScope, takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
 
-export type SnapshotEvent = EventBridgeEvent<string, { audienceId?: string; runId?: string }>;
+export type SnapshotEvent = EventBridgeEvent<string, { audienceId?: string; runId?: string; erasureId?: string; step?: number }>;
 export type SnapshotHandler = (event: SnapshotEvent, context: Context) => Promise<{ runs: string[] }>;
 
-export function createSnapshotHandler(deps: SnapshotDeps): SnapshotHandler {
-  const handle = async (event: SnapshotEvent) => {
+export function createSnapshotHandler(deps: SnapshotDeps & { scrubSafetyMs?: number }): SnapshotHandler {
+  const handle = async (event: SnapshotEvent, context: Context) => {
+    const detailType = event['detail-type'];
+    if (detailType === DETAIL_TYPES.profileErased || detailType === DETAIL_TYPES.snapshotScrubRequested) {
+      const { erasureId, step = 0 } = event.detail;
+      if (!erasureId) throw new Error(`${detailType} without erasureId`);
+      const outcome = await scrubSnapshotsStep(erasureId, step, deps, () => context.getRemainingTimeInMillis(), deps.scrubSafetyMs);
+      deps.logger.info('erasure scrub step', { erasureId, step, outcome });
+      return { runs: [] };
+    }
     if (event['detail-type'] === DETAIL_TYPES.snapshotRequested) {
       const { audienceId, runId } = event.detail;
       if (!audienceId || !runId) throw new Error('snapshot request without audienceId and runId');

@@ -74,6 +74,13 @@ export const eventContracts = {
       at: isoTime,
     })
     .describe('A person exercised the right to erasure: downstream copies keyed by this profile id should go too.'),
+  [DETAIL_TYPES.snapshotScrubRequested]: z
+    .strictObject({
+      version: z.literal(1),
+      erasureId: z.string(),
+      step: z.number().int().min(1).describe('The step to run; the cursor it starts from is on the erasure record.'),
+    })
+    .describe('An erasure\'s rewrite of earlier snapshot runs continues in a fresh invocation of the snapshot function.'),
 } satisfies Record<DetailType, z.ZodType>;
 
 export type MembershipChangedDetail = z.infer<(typeof eventContracts)[typeof DETAIL_TYPES.membershipChanged]>;

@@ -1,32 +1,30 @@
 /**
  * The right to erasure (GDPR art. 17). In an order that can be repeated after a crash: tombstones
  * first (so events arriving meanwhile cannot bring the person back), then memberships, frozen values,
- * the snapshot files that hold the person, merged-away redirects, and the profile last (a repeated
- * request still finds it and finishes). What is kept: a hash of each erased identifier (to recognise
- * later events, see process-events) and a log entry with counts and the files rewritten, no personal data.
+ * the scrub of the snapshot files handed to the snapshot function (see scrub-snapshots: it has the
+ * time and the grants; `Profile Erased` starts it), merged-away redirects, and the profile last (a
+ * repeated request still finds it and finishes). What is kept: a hash of each erased identifier (to
+ * recognise later events, see process-events) and a log entry with counts, no personal data.
  */
 import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import type { ObjectStore } from '../adapters/s3/object-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import { newRunId } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
 import type { Logger } from '../logger';
-import { scrubSnapshots } from './scrub-snapshots';
+import { ERASURES_SCOPE, hashUserId, SCRUB_PART, scrubPhase, type ErasedPerson, type SnapshotsProgress } from './scrub-snapshots';
 
-export const ERASURES_SCOPE = 'erasures';
+export { ERASURES_SCOPE };
 
 export interface ErasureDeps {
   profiles: Pick<ProfileStore, 'get' | 'delete'>;
   identities: Pick<IdentityStore, 'erase' | 'ownedBy' | 'dropArchiveKeys' | 'dropHoldings'>;
   memberships: Pick<MembershipStore, 'exit'>;
   frozen: Pick<FrozenStore, 'delete'>;
-  catalog: Pick<CatalogStore, 'putRun'>;
-  /** The data bucket: earlier snapshot runs and ESP files are rewritten without the person. */
-  objects: Pick<ObjectStore, 'get' | 'put' | 'list'>;
+  catalog: Pick<CatalogStore, 'putRun' | 'putRunPart'>;
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;
@@ -69,30 +67,32 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
   await deps.frozen.delete(profile.profileId);
   const since = Math.min(Date.parse(profile.firstSeen), ...owners.map(createdAt).filter(Number.isFinite));
-  const snapshots = await scrubSnapshots(
-    { profileIds: owners, userIds: profile.identifiers.userId ?? [], since: Number.isFinite(since) ? new Date(since).toISOString() : '' },
-    deps.objects,
-  );
-  for (const absorbed of profile.mergedFrom ?? []) await deps.profiles.delete(absorbed);
-  if (profile.profileId !== profileId) await deps.profiles.delete(profileId);
-  await deps.profiles.delete(profile.profileId);
-
+  // What the snapshot function's scrub looks for, kept until it ends: ids and hashes, no value in clear.
+  const person: ErasedPerson = {
+    profileIds: owners,
+    // Every userId the index knew of, not only those the profile item lists.
+    userIdHashes: [...identifiers].filter((key) => key.startsWith('userId:')).map((key) => hashUserId(key.slice('userId:'.length))),
+    since: Number.isFinite(since) ? new Date(since).toISOString() : '',
+  };
+  await deps.catalog.putRunPart(ERASURES_SCOPE, erasureId, SCRUB_PART, person);
   const record: RunRecord = {
     runId: erasureId,
-    status: 'succeeded',
+    status: 'running',
+    phase: scrubPhase(0),
     startedAt: at,
-    finishedAt: new Date(deps.now()).toISOString(),
     progress: {
       identifiers: identifiers.size,
       segments: profile.segments.length,
       mergedProfiles: profile.mergedFrom?.length ?? 0,
-      snapshotRuns: snapshots.runs,
-      // Keys name audiences and runs, never the person.
-      rewrittenFiles: snapshots.rewritten,
+      snapshots: { status: 'rewriting', runs: 0, rewrittenFiles: 0 } satisfies SnapshotsProgress,
     },
   };
   await deps.catalog.putRun(ERASURES_SCOPE, record);
+  // Before the profile goes: a crash before this publish is retried while the profile still leads here.
   await deps.publisher.publish([{ detailType: DETAIL_TYPES.profileErased, detail: { version: 1, erasureId, profileId: profile.profileId, at } }]);
+  for (const absorbed of profile.mergedFrom ?? []) await deps.profiles.delete(absorbed);
+  if (profile.profileId !== profileId) await deps.profiles.delete(profileId);
+  await deps.profiles.delete(profile.profileId);
   deps.logger.info('profile erased', { erasureId, ...record.progress });
   return record;
 }

@@ -3,66 +3,192 @@
  * first profile was created) has its member, delta and control-group files and its ESP file rewritten
  * without them, and its manifest re-hashed, so `verify-snapshot` still passes. Rewritten rather than
  * removed: an audience's latest run is the base of its next deltas, and almost every erasure of a
- * member would otherwise cost the audience its whole history. Idempotent: a repeat finds nothing left.
+ * member would otherwise cost the audience its whole history.
+ *
+ * A year of daily runs does not fit in one invocation, so this is a job of the snapshot function, in
+ * steps: the erasure leaves what the scrub needs as a part of its record (profile ids, hashes of the
+ * userIds, never a value in clear) and publishes `Profile Erased` (step 0); a step walks the run folders
+ * in key order from its cursor, and near its time limit hands the cursor to the next step through the
+ * erasure record and a `Snapshot Scrub Requested` event. A step runs only while the record's phase is
+ * `snapshots#<n>` and ends by moving it on conditionally, so of two deliveries of a step only one hands
+ * off or finishes (the other's rewrites are the same bytes: files are recomputed, not patched), and a
+ * late duplicate does nothing. The last step closes the erasure and deletes the part.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { parquetReadObjects } from 'hyparquet';
+import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import type { ObjectStore } from '../adapters/s3/object-store';
-import { arrayBufferOf, encodingFor, latestKey, type LatestPointer, type Manifest } from '../domain/audiences';
+import { arrayBufferOf, encodingFor, FORMULA_START, latestKey, newRunId, type LatestPointer, type Manifest } from '../domain/audiences';
+import { identifierKey } from '../domain/identity';
+import type { Logger } from '../logger';
 import { sha256 } from './take-snapshot';
+
+export const ERASURES_SCOPE = 'erasures';
+/** The erasure's part holding the `ErasedPerson`, from the erasure to the end of the scrub. */
+export const SCRUB_PART = 'snapshots';
 
 export interface ErasedPerson {
   /** The profile and every profile merged into it: the ids their rows were written under. */
   profileIds: readonly string[];
-  /** Braze rows are keyed by userId. */
-  userIds: readonly string[];
-  /** When the oldest of those profiles was created: earlier runs cannot hold them. */
+  /** Braze rows are keyed by userId: matched by the SHA-256 of `userId:<value>`, so none is kept in clear. */
+  userIdHashes: readonly string[];
+  /** When the oldest of those profiles was created: earlier runs cannot hold them ('' when unknown: every run). */
   since: string;
 }
 
-export interface SnapshotScrub {
+/** `progress.snapshots` of the erasure record. Counts only: which runs held the person is theirs. */
+export interface SnapshotsProgress {
+  status: 'rewriting' | 'done';
   /** Runs read (taken since the person existed). */
   runs: number;
-  /** Keys of the files rewritten without the person, manifests included. */
-  rewritten: string[];
+  /** Files rewritten without the person, manifests and `latest.json` included. */
+  rewrittenFiles: number;
+  /** The last run folder done, while rewriting: where the next step starts. */
+  cursor?: string;
 }
 
+export const hashUserId = (value: string): string => createHash('sha256').update(identifierKey({ type: 'userId', value })).digest('hex');
+
+export const scrubPhase = (step: number): string => `snapshots#${step}`;
+
+export interface ScrubDeps {
+  catalog: Pick<CatalogStore, 'getRun' | 'getRunPart' | 'advanceRun' | 'deleteRunParts'>;
+  objects: Pick<ObjectStore, 'get' | 'put' | 'listFolders'>;
+  publisher: EventPublisher;
+  logger: Logger;
+  now: () => number;
+}
+
+/** Leave this much of the invocation when starting another run: one run's files are read and written whole. */
+export const SCRUB_SAFETY_MS = 120_000;
+/** A run is named when it was asked for and read a little later: runs named this long before the person are read too. */
+const RUN_ID_MARGIN_MS = 24 * 3600_000;
 const PAGE = 1000;
 
-export async function scrubSnapshots(person: ErasedPerson, objects: Pick<ObjectStore, 'get' | 'put' | 'list'>): Promise<SnapshotScrub> {
-  const result: SnapshotScrub = { runs: 0, rewritten: [] };
-  const ids = new Set(person.profileIds);
-  const userIds = new Set(person.userIds);
-  let after: string | undefined;
-  for (let more = true; more; ) {
-    const page = await objects.list('audiences/', after, PAGE);
-    for (const key of page.keys.filter((k) => k.endsWith('/manifest.json'))) {
-      const manifest = JSON.parse((await objects.get(key))!.toString()) as Manifest;
-      if (manifest.asOf < person.since) continue;
-      result.runs++;
-      const changed = await scrubRun(manifest, ids, userIds, objects);
-      if (changed.length === 0) continue;
-      await objects.put(key, JSON.stringify(manifest, null, 2), 'application/json');
-      result.rewritten.push(...changed, key);
-      const latestBody = await objects.get(latestKey(manifest.audienceId));
-      const latest = latestBody && (JSON.parse(latestBody.toString()) as LatestPointer);
-      if (latest && latest.manifestKey === key) {
-        await objects.put(latestKey(manifest.audienceId), JSON.stringify({ ...latest, counts: manifest.counts }, null, 2), 'application/json');
-        result.rewritten.push(latestKey(manifest.audienceId));
-      }
-    }
-    after = page.keys.at(-1);
-    more = page.more;
+export type ScrubOutcome = 'finished' | 'handed-off' | 'skipped';
+
+/**
+ * Step `step` of erasure `erasureId`'s scrub: rewrites runs until none is left (and closes the erasure)
+ * or until `remainingMs()` falls under `safetyMs` with runs left (and hands off). Every step does one
+ * run at least, so a budget too small for more still ends.
+ */
+export async function scrubSnapshotsStep(
+  erasureId: string,
+  step: number,
+  deps: ScrubDeps,
+  remainingMs: () => number,
+  safetyMs = SCRUB_SAFETY_MS,
+): Promise<ScrubOutcome> {
+  const { catalog, logger } = deps;
+  const record = await catalog.getRun(ERASURES_SCOPE, erasureId);
+  if (record?.phase === 'done') {
+    // A crash after closing could leave the part behind: it goes now.
+    await catalog.deleteRunParts(ERASURES_SCOPE, erasureId);
+    return 'skipped';
   }
-  return result;
+  // Another delivery of this step (or an erasure from before scrubs were steps): nothing to do.
+  if (!record || record.phase !== scrubPhase(step)) return 'skipped';
+  const person = await catalog.getRunPart<ErasedPerson>(ERASURES_SCOPE, erasureId, SCRUB_PART);
+  if (!person) throw new Error(`erasure ${erasureId}: the scrub has no erased person to look for`);
+
+  const progress = { ...(record.progress?.snapshots as SnapshotsProgress) };
+  const matches = { ids: new Set(person.profileIds), userIdHashes: new Set(person.userIdHashes) };
+  let done = 0;
+  for await (const folder of runFolders(person.since, progress.cursor, deps.objects)) {
+    if (done > 0 && remainingMs() < safetyMs) {
+      const next = { ...progress, status: 'rewriting' } satisfies SnapshotsProgress;
+      const handedOver = { progress: { ...record.progress, snapshots: next } };
+      if (!(await catalog.advanceRun(ERASURES_SCOPE, erasureId, scrubPhase(step), scrubPhase(step + 1), handedOver))) return 'skipped'; // another delivery got there first
+      await publishStep(erasureId, step + 1, deps).catch(async (error: unknown) => {
+        // Nobody will run the next step: this one takes its phase back (with the cursor it reached) and is retried.
+        await catalog.advanceRun(ERASURES_SCOPE, erasureId, scrubPhase(step + 1), scrubPhase(step), handedOver);
+        throw error;
+      });
+      logger.info('erasure scrub continues in a new invocation', { erasureId, step: step + 1, runs: progress.runs, rewrittenFiles: progress.rewrittenFiles });
+      return 'handed-off';
+    }
+    const scrubbed = await scrubRunFolder(folder, person.since, matches, deps.objects);
+    progress.runs += scrubbed.read ? 1 : 0;
+    progress.rewrittenFiles += scrubbed.rewritten;
+    progress.cursor = folder;
+    done++;
+  }
+  const { cursor: _, ...counts } = progress;
+  const closed = await catalog.advanceRun(ERASURES_SCOPE, erasureId, scrubPhase(step), 'done', {
+    status: 'succeeded',
+    finishedAt: new Date(deps.now()).toISOString(),
+    progress: { ...record.progress, snapshots: { ...counts, status: 'done' } satisfies SnapshotsProgress },
+  });
+  if (!closed) return 'skipped';
+  await catalog.deleteRunParts(ERASURES_SCOPE, erasureId);
+  logger.info('erasure scrub finished', { erasureId, steps: step + 1, runs: counts.runs, rewrittenFiles: counts.rewrittenFiles });
+  return 'finished';
 }
+
+const publishStep = (erasureId: string, step: number, deps: Pick<ScrubDeps, 'publisher'>) =>
+  deps.publisher.publish([{ detailType: DETAIL_TYPES.snapshotScrubRequested, detail: { version: 1, erasureId, step } }]);
+
+/**
+ * The run folders (`audiences/<id>/runs/<runId>/`) that can hold the person, after `cursor`, in key
+ * order. Listed by folder, not by object: one entry per run however many parts it has, and runs named
+ * before the person existed are not listed at all (run ids sort by time).
+ */
+async function* runFolders(since: string, cursor: string | undefined, objects: Pick<ObjectStore, 'listFolders'>): AsyncGenerator<string> {
+  const first = since ? newRunId(Date.parse(since) - RUN_ID_MARGIN_MS) : '';
+  for await (const audience of folders('audiences/', undefined, objects)) {
+    if (cursor && audience < cursor && !cursor.startsWith(audience)) continue; // done in an earlier step
+    const runs = `${audience}runs/`;
+    // After a folder is after every key in it: `a/` then `a0` (`0` follows `/`).
+    const after = cursor?.startsWith(runs) ? `${cursor.slice(0, -1)}0` : `${runs}${first}`;
+    yield* folders(runs, after, objects);
+  }
+}
+
+async function* folders(prefix: string, startAfter: string | undefined, objects: Pick<ObjectStore, 'listFolders'>): AsyncGenerator<string> {
+  for (let after = startAfter, more = true; more; ) {
+    const page = await objects.listFolders(prefix, after, PAGE);
+    yield* page.folders;
+    more = page.more;
+    after = page.next;
+  }
+}
+
+interface Matches {
+  ids: ReadonlySet<string>;
+  userIdHashes: ReadonlySet<string>;
+}
+
+/** One run folder scrubbed: whether its manifest was read (a run since the person existed), and how many files were rewritten. */
+async function scrubRunFolder(folder: string, since: string, matches: Matches, objects: Pick<ObjectStore, 'get' | 'put'>): Promise<{ read: boolean; rewritten: number }> {
+  const key = `${folder}manifest.json`;
+  const body = await objects.get(key);
+  if (!body) return { read: false, rewritten: 0 }; // a run under way, or one that failed: no manifest, nothing published
+  const manifest = JSON.parse(body.toString()) as Manifest;
+  if (manifest.asOf < since) return { read: false, rewritten: 0 };
+  const changed = await scrubRun(manifest, matches, objects);
+  if (changed.length === 0) return { read: true, rewritten: 0 };
+  await objects.put(key, JSON.stringify(manifest, null, 2), 'application/json');
+  let rewritten = changed.length + 1;
+  const latestBody = await objects.get(latestKey(manifest.audienceId));
+  const latest = latestBody && (JSON.parse(latestBody.toString()) as LatestPointer);
+  if (latest && latest.manifestKey === key) {
+    await objects.put(latestKey(manifest.audienceId), JSON.stringify({ ...latest, counts: manifest.counts }, null, 2), 'application/json');
+    rewritten++;
+  }
+  return { read: true, rewritten };
+}
+
+/** A Braze EXTERNAL_ID cell back to its userId: a value that starts like a formula was written prefixed with `'`. */
+const userIdOfCell = (cell: string): string => (cell.startsWith("'") && FORMULA_START.test(cell.slice(1)) ? cell.slice(1) : cell);
 
 /**
  * Rewrites the run's files that hold the person and updates `manifest` in place; the keys changed.
  * Each entry is recomputed from the file as it is now, not patched: a scrub interrupted between a
  * file and its manifest (a crash, a timeout) leaves a file the retry finds clean but hashed wrongly.
  */
-async function scrubRun(manifest: Manifest, ids: ReadonlySet<string>, userIds: ReadonlySet<string>, objects: Pick<ObjectStore, 'get' | 'put'>): Promise<string[]> {
+async function scrubRun(manifest: Manifest, { ids, userIdHashes }: Matches, objects: Pick<ObjectStore, 'get' | 'put'>): Promise<string[]> {
   const changed: string[] = [];
   const counts = { members: 0, added: 0, removed: 0 };
   for (const file of manifest.files) {
@@ -89,7 +215,8 @@ async function scrubRun(manifest: Manifest, ids: ReadonlySet<string>, userIds: R
   if (esp && espBody) {
     // Braze's rows are keyed by userId; the full-list presets' first column is the profile id.
     const records = csvRecords(espBody.toString());
-    const kept = records.filter((record, i) => i === 0 || !(esp.preset === 'braze' ? userIds : ids).has(firstField(record)));
+    const erased = esp.preset === 'braze' ? (cell: string) => userIdHashes.has(hashUserId(userIdOfCell(cell))) : (cell: string) => ids.has(cell);
+    const kept = records.filter((record, i) => i === 0 || !erased(firstField(record)));
     const body = Buffer.from(kept.join(''));
     if (kept.length < records.length) await objects.put(esp.key, body, 'text/csv');
     const hash = sha256(body);

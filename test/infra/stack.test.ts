@@ -104,7 +104,10 @@ describe('service stack', () => {
     const rules = resources(service, 'AWS::Events::Rule');
     expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0/15 * * * ? *)', 'cron(30 2 * * ? *)', 'cron(5 * * * ? *)']);
     const detailTypes = rules.flatMap((r) => r.Properties.EventPattern?.['detail-type'] ?? []);
-    expect(detailTypes.sort()).toEqual(['Audience Snapshot Requested', 'Freeze Requested']);
+    expect(detailTypes.sort()).toEqual(['Audience Snapshot Requested', 'Freeze Requested', 'Profile Erased', 'Snapshot Scrub Requested']);
+    // An erasure's snapshot files are rewritten by the snapshot function (15 minutes, hand-offs), not the processor (30 s).
+    const targetOf = (detailType: string) => JSON.stringify(rules.find((r) => r.Properties.EventPattern?.['detail-type']?.includes(detailType))!.Properties.Targets);
+    for (const detailType of ['Profile Erased', 'Snapshot Scrub Requested']) expect(targetOf(detailType)).toMatch(/Snapshot[A-Za-z0-9]*Function/);
   });
 
   it('gives the ingest function no access to profiles and the admin function no write to them', () => {
@@ -121,6 +124,9 @@ describe('service stack', () => {
     expect(policyOf('ProcessorRole')).not.toMatch(/\/index\/due/);
     // The snapshot function writes audiences and their control groups, nothing else in the bucket.
     expect(policyOf('SnapshotRole').match(/prisme-data-[^"]*?\/[a-z]+\/\*/g)?.map((arn) => arn.replace(/^.*?\//, '')).sort()).toEqual(['audiences/*', 'esp/*', 'holdouts/*']);
+    // It lists run folders under audiences/ for an erasure's scrub; the processor no longer touches snapshot files.
+    expect(policyOf('SnapshotRole')).toContain('"s3:prefix":["audiences/*"]');
+    expect(policyOf('ProcessorRole')).not.toMatch(/audiences|holdouts|esp\//);
     // Frozen indicators: only the freeze writes them.
     const writesFrozen = (role: string) =>
       (JSON.parse(policyOf(role)).Statement as Array<{ Action: string[]; Resource: unknown }>)
@@ -164,10 +170,9 @@ describe('least privilege', () => {
       Ingest: { Catalog: ['read'], EventsQueue: ['send'] },
       Processor: {
         Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'],
-        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'],
-        // Erasure: every identifier of the person, and the snapshot files that hold them.
-        'Identities/index/byProfile': ['query'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'],
-        '/archive/*': ['ListBucket', 'objects:readWrite'], '/audiences/*': ['ListBucket', 'objects:readWrite'],
+        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'], '/archive/*': ['ListBucket', 'objects:readWrite'],
+        // Erasure: every identifier of the person; the snapshot files are the snapshot function's.
+        'Identities/index/byProfile': ['query'],
       },
       Admin: {
         Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], EventsQueue: ['send'],
@@ -175,7 +180,8 @@ describe('least privilege', () => {
       },
       Snapshot: {
         Catalog: ['readWrite'], Memberships: ['read'], Profiles: ['read'], Frozen: ['read'],
-        '/audiences/*': ['objects:readWrite'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'], Bus: ['publish'],
+        // Listing under audiences/ only: an erasure's scrub lists the run folders.
+        '/audiences/*': ['ListBucket', 'objects:readWrite'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'], Bus: ['publish'],
       },
       Freeze: { Catalog: ['readWrite'], Profiles: ['readWrite'], Memberships: ['readWrite'], Frozen: ['readWrite'], Bus: ['publish'] },
       Sweep: { Catalog: ['readWrite'], Profiles: ['readWrite'], 'Profiles/index/due': ['query'], Memberships: ['readWrite'], Frozen: ['read'], Bus: ['publish'] },

@@ -4,7 +4,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { csvRow, isHeldOut, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
+import type { Context } from 'aws-lambda';
+import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snapshot/snapshot';
+import { DETAIL_TYPES } from '../../shared/adapters/eventbridge/event-publisher';
+import { csvRow, isHeldOut, newRunId, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
+import { ERASURES_SCOPE, eraseProfile } from '../../shared/usecases/erase-profile';
+import { SCRUB_PART, SCRUB_SAFETY_MS } from '../../shared/usecases/scrub-snapshots';
 import { newProfile, type Profile } from '../../shared/domain/profile';
 import type { Segment } from '../../shared/domain/segments';
 import { takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
@@ -120,7 +125,7 @@ describe('takeSnapshot', () => {
       (body as { resume?: () => void } | undefined)?.resume?.();
       throw new Error('S3 is down (injected)');
     };
-    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), presignedGetUrl: stores.objects.presignedGetUrl.bind(stores.objects), list: stores.objects.list.bind(stores.objects), put: down, putStream: down } };
+    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), presignedGetUrl: stores.objects.presignedGetUrl.bind(stores.objects), list: stores.objects.list.bind(stores.objects), listFolders: stores.objects.listFolders.bind(stores.objects), put: down, putStream: down } };
     await expect(takeSnapshot('buyers-email', 'run-2', failing)).rejects.toThrow('S3 is down');
     expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.status).toBe('failed');
     expect(JSON.parse((await read('audiences/buyers-email/latest.json')).toString()).runId).toBe('run-1');
@@ -306,6 +311,81 @@ describe('ESP presets', () => {
       await stores.catalog.audiences.put({ ...audience, revision: (await stores.catalog.audiences.get('buyers-email'))!.revision + 1, preset, minSize: 1, maxSizeChange: 100 });
       const manifest = (await takeSnapshot('buyers-email', `run-${preset}`, deps))!;
       expect(await text(manifest.esp!.key)).toBe(`${header}\np_a,ada@example.com,p_a\n`);
+    }
+  });
+});
+
+describe('erasure scrub', () => {
+  const member = async (profileId: string, userId: string, email: string) => {
+    const profile = { ...newProfile(profileId, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { userId: [userId], email: [email] }, traits: { firstName: profileId }, segments: ['buyers'] };
+    await stores.profiles.put(profile, 0);
+    await stores.memberships.enter('buyers', profileId, '2026-01-01T00:00:00.000Z');
+  };
+  const text = async (key: string) => {
+    const body = (await stores.objects.get(key))!;
+    return (body[0] === 0x1f ? gunzipSync(body) : body).toString();
+  };
+  const manifests = async () => {
+    const { keys } = await stores.objects.list('audiences/', undefined, 1000);
+    return Promise.all(keys.filter((k) => k.endsWith('/manifest.json')).map(async (k) => JSON.parse((await stores.objects.get(k))!.toString()) as Manifest));
+  };
+  const filesOf = (manifest: Manifest) => [...manifest.files.map((f) => f.key), ...(manifest.esp ? [manifest.esp.key] : [])];
+
+  it('rewrites many runs over several invocations of a tiny time budget, each handing its cursor to the next; duplicates do nothing; every run verifies without the person', async () => {
+    // Her userId starts like a formula: the Braze file holds it escaped, as '-hana.
+    await member('p_hana', '-hana', 'hana@example.com');
+    await member('p_ivo', 'ivo', 'ivo@example.com');
+    await stores.catalog.audiences.put({ ...audience, revision: 2, preset: 'sfmc', maxSizeChange: 100 });
+    await stores.catalog.audiences.put({ ...audience, id: 'buyers-braze', preset: 'braze', format: 'jsonl', maxSizeChange: 100 });
+    for (const [audienceId, runs] of [['buyers-email', 4], ['buyers-braze', 3]] as const) {
+      for (let run = 0; run < runs; run++) {
+        if (run === 2) await member(`p_new${audienceId}`, `new-${audienceId}`, `new@${audienceId}.example`); // deltas differ from run to run
+        expect((await takeSnapshot(audienceId, newRunId(deps.now()), deps))?.runId).toBeDefined();
+      }
+    }
+    const before = await manifests();
+    expect(before).toHaveLength(7);
+    // The files that hold her, each run's manifest, and each audience's latest.json.
+    let holding = 0;
+    for (const manifest of before) for (const key of filesOf(manifest)) if (/hana/.test(await text(key))) holding++;
+    expect(holding).toBeGreaterThanOrEqual(7 * 2); // her member rows and ESP rows in every run
+
+    const from = publisher.events.length;
+    await stores.catalog.putRun(ERASURES_SCOPE, { runId: 'er_scrub', status: 'requested', startedAt: new Date(deps.now()).toISOString() });
+    await eraseProfile('p_hana', 'er_scrub', { ...stores, publisher, logger: silentLogger(), now: deps.now });
+    expect((await stores.catalog.getRun(ERASURES_SCOPE, 'er_scrub'))).toMatchObject({ status: 'running', progress: { snapshots: { status: 'rewriting', runs: 0, rewrittenFiles: 0 } } });
+
+    // As EventBridge would, at least once: every event to the snapshot function, each delivered twice.
+    const handler = createSnapshotHandler(deps);
+    // Always just under the margin the scrub keeps: one run per invocation (middy still sees time left).
+    const tiny = { getRemainingTimeInMillis: () => SCRUB_SAFETY_MS - 1 } as unknown as Context;
+    const scrubEvents = () => publisher.events.slice(from).filter((e) => e.detailType === DETAIL_TYPES.profileErased || e.detailType === DETAIL_TYPES.snapshotScrubRequested);
+    for (let i = 0; i < scrubEvents().length && i < 50; i++) {
+      const event = { 'detail-type': scrubEvents()[i]!.detailType, detail: scrubEvents()[i]!.detail } as unknown as SnapshotEvent;
+      await handler(event, tiny);
+      await handler(event, tiny);
+    }
+    const handOffs = scrubEvents().filter((e) => e.detailType === DETAIL_TYPES.snapshotScrubRequested);
+    expect(handOffs.map((e) => e.detail.step)).toEqual([1, 2, 3, 4, 5, 6]); // seven runs, seven invocations, no duplicate step
+
+    const erasure = (await stores.catalog.getRun(ERASURES_SCOPE, 'er_scrub'))!;
+    expect(erasure).toMatchObject({ status: 'succeeded', phase: 'done', finishedAt: expect.any(String) });
+    expect(erasure.progress!.snapshots).toEqual({ status: 'done', runs: 7, rewrittenFiles: holding + 7 + 2 });
+    expect(JSON.stringify(erasure)).not.toMatch(/hana/);
+    expect(await stores.catalog.getRunPart(ERASURES_SCOPE, 'er_scrub', SCRUB_PART)).toBeUndefined(); // what it looked for is gone
+
+    const after = await manifests();
+    for (const manifest of after) {
+      expect(await verifySnapshot(manifest, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
+      const earlier = before.find((m) => m.runId === manifest.runId && m.audienceId === manifest.audienceId)!;
+      expect(manifest.counts.members).toBe(earlier.counts.members - 1);
+      const contents = (await Promise.all(filesOf(manifest).map(text))).join('\n');
+      expect(contents).not.toMatch(/hana/);
+      expect(contents).toContain('ivo');
+    }
+    for (const audienceId of ['buyers-email', 'buyers-braze']) {
+      const latest = JSON.parse((await stores.objects.get(`audiences/${audienceId}/latest.json`))!.toString()) as LatestPointer;
+      expect(latest.counts).toEqual(after.find((m) => latest.manifestKey.includes(m.runId))!.counts);
     }
   });
 });

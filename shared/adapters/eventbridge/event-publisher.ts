@@ -11,6 +11,7 @@ export const DETAIL_TYPES = {
   freezeRequested: 'Freeze Requested',
   profileMerged: 'Profile Merged',
   profileErased: 'Profile Erased',
+  snapshotScrubRequested: 'Snapshot Scrub Requested',
 } as const;
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 

@@ -14,6 +14,11 @@ export interface ObjectStore {
   getStream(key: string): Promise<Readable | undefined>;
   /** Up to `limit` keys under `prefix`, in key order, after `startAfter`; `more` when others follow. */
   list(prefix: string, startAfter: string | undefined, limit: number): Promise<{ keys: string[]; more: boolean }>;
+  /**
+   * The folders right under `prefix` (`audiences/a/` under `audiences/`), in key order, after
+   * `startAfter`: one entry per folder, however many objects it holds. `next` resumes when `more`.
+   */
+  listFolders(prefix: string, startAfter: string | undefined, limit: number): Promise<{ folders: string[]; more: boolean; next?: string }>;
   /** A URL anyone holding it can GET the object with, for `expiresInSeconds`. */
   presignedGetUrl(key: string, expiresInSeconds: number): Promise<string>;
 }
@@ -49,6 +54,13 @@ export class S3ObjectStore implements ObjectStore {
     // token with DES, which Node 17+ lacks, so every truncated v2 listing fails locally.
     const page = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: startAfter, MaxKeys: limit }));
     return { keys: (page.Contents ?? []).map((o) => o.Key!), more: page.IsTruncated === true };
+  }
+
+  async listFolders(prefix: string, startAfter: string | undefined, limit: number): Promise<{ folders: string[]; more: boolean; next?: string }> {
+    const page = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', Marker: startAfter, MaxKeys: limit }));
+    const folders = (page.CommonPrefixes ?? []).map((p) => p.Prefix!);
+    const more = page.IsTruncated === true;
+    return { folders, more, ...(more && { next: page.NextMarker ?? [...folders, ...(page.Contents ?? []).map((o) => o.Key!)].sort().at(-1) }) };
   }
 
   presignedGetUrl(key: string, expiresInSeconds: number): Promise<string> {
