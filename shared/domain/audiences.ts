@@ -168,10 +168,18 @@ export function fieldValue(profile: Profile, field: string, indicators?: Indicat
  * injection: starting with `=`, `+`, `-`, `@`, tab or CR, or their full-width forms) is prefixed with `'`
  * and quoted. Numbers are constants, not formulas: a number value such as -5 and a phone number in E.164
  * (`+33612345678`, as Prisme stores phones) are written as they are; the text "-5" becomes `'-5`.
+ * Key cells (`keys`: the columns an ESP matches people on) are written exactly, quoted only as RFC 4180
+ * needs: an ESP given `'-ada@example.com` for `-ada@example.com` would update someone else, or nobody.
  */
-export function csvRow(values: readonly unknown[]): string {
-  return stringify([values as unknown[]], CSV_OPTIONS);
+export function csvRow(values: readonly unknown[], keys: ReadonlySet<number> = NO_KEYS): string {
+  return stringify([values as unknown[]], keys.size === 0 ? CSV_OPTIONS : keyedOptions(keys));
 }
+
+/** The columns people are matched on, exact in every file: Prisme's ids and the identifiers ESPs key on. */
+export const KEY_COLUMNS: ReadonlySet<string> = new Set(['profileId', 'userId', 'email', 'phone', 'anonymousId', 'email_sha256', 'phone_sha256']);
+/** Where the key columns are among `columns`. */
+export const keyIndexes = (columns: readonly string[]): ReadonlySet<number> => new Set(columns.flatMap((column, i) => (KEY_COLUMNS.has(column) ? [i] : [])));
+const NO_KEYS: ReadonlySet<number> = new Set();
 
 /** The first characters csv-stringify's `escape_formulas` prefixes with `'`. */
 export const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
@@ -187,6 +195,17 @@ const CSV_OPTIONS: Options = {
     string: (value) => (E164.test(value) ? { value, escape_formulas: false } : FORMULA_START.test(value) ? { value, quoted: true } : value),
   },
 };
+
+function keyedOptions(keys: ReadonlySet<number>): Options {
+  return {
+    ...CSV_OPTIONS,
+    cast: {
+      ...CSV_OPTIONS.cast,
+      string: (value, context) =>
+        keys.has(context.index) ? { value, escape_formulas: false } : E164.test(value) ? { value, escape_formulas: false } : FORMULA_START.test(value) ? { value, quoted: true } : value,
+    },
+  };
+}
 
 /** Sortable, unique enough for one audience: `20261123T195100123Z`. */
 export const newRunId = (now: number): string => new Date(now).toISOString().replace(/[-:.]/g, '');
@@ -239,7 +258,7 @@ const asText = (value: unknown): string | null =>
 export function encodingFor(format: SnapshotFormat, columns: readonly string[]): Encoding {
   switch (format) {
     case 'csv':
-      return { contentType: 'application/gzip', text: { header: csvRow(columns), line: csvRow } };
+      return { contentType: 'application/gzip', text: { header: csvRow(columns), line: (values) => csvRow(values, keyIndexes(columns)) } };
     case 'jsonl':
       return {
         contentType: 'application/gzip',

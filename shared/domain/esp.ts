@@ -11,6 +11,8 @@
  */
 import { csvRow, type EspPreset } from './audiences';
 
+const EXTERNAL_ID = new Set([0]);
+
 export { ESP_PRESETS, type EspPreset } from './audiences';
 
 export const espFileKey = (preset: EspPreset, audienceId: string, runId: string): string => `esp/${preset}/${audienceId}/${runId}.csv`;
@@ -22,7 +24,7 @@ export const brazeAttribute = (audienceId: string): string => `prisme_${audience
 export function brazeRow(audienceId: string, userId: string | undefined, member: boolean, attributes: Record<string, unknown> = {}): string | undefined {
   if (!userId) return undefined;
   const payload = { ...Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)), [brazeAttribute(audienceId)]: member };
-  return csvRow([userId, JSON.stringify(payload)]);
+  return csvRow([userId, JSON.stringify(payload)], EXTERNAL_ID);
 }
 
 export const BRAZE_HEADER = csvRow(['EXTERNAL_ID', 'PAYLOAD']);

@@ -20,7 +20,7 @@ import { parquetReadObjects } from 'hyparquet';
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import type { ObjectStore } from '../adapters/s3/object-store';
-import { arrayBufferOf, encodingFor, FORMULA_START, latestKey, newRunId, type LatestPointer, type Manifest } from '../domain/audiences';
+import { arrayBufferOf, encodingFor, latestKey, newRunId, type LatestPointer, type Manifest } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
 import type { Logger } from '../logger';
 import { sha256 } from './take-snapshot';
@@ -180,9 +180,6 @@ async function scrubRunFolder(folder: string, since: string, matches: Matches, o
   return { read: true, rewritten };
 }
 
-/** A Braze EXTERNAL_ID cell back to its userId: a value that starts like a formula was written prefixed with `'`. */
-const userIdOfCell = (cell: string): string => (cell.startsWith("'") && FORMULA_START.test(cell.slice(1)) ? cell.slice(1) : cell);
-
 /**
  * Rewrites the run's files that hold the person and updates `manifest` in place; the keys changed.
  * Each entry is recomputed from the file as it is now, not patched: a scrub interrupted between a
@@ -215,7 +212,7 @@ async function scrubRun(manifest: Manifest, { ids, userIdHashes }: Matches, obje
   if (esp && espBody) {
     // Braze's rows are keyed by userId; the full-list presets' first column is the profile id.
     const records = csvRecords(espBody.toString());
-    const erased = esp.preset === 'braze' ? (cell: string) => userIdHashes.has(hashUserId(userIdOfCell(cell))) : (cell: string) => ids.has(cell);
+    const erased = esp.preset === 'braze' ? (cell: string) => userIdHashes.has(hashUserId(cell)) : (cell: string) => ids.has(cell);
     const kept = records.filter((record, i) => i === 0 || !erased(firstField(record)));
     const body = Buffer.from(kept.join(''));
     if (kept.length < records.length) await objects.put(esp.key, body, 'text/csv');

@@ -17,6 +17,7 @@ import {
   ROWS_PER_PART,
   SNAPSHOT_SCHEMA_VERSION,
   csvRow,
+  keyIndexes,
   encodingFor,
   type Encoding,
   type EspPreset,
@@ -378,10 +379,11 @@ class EspWriter {
   ) {
     this.preset = audience.preset!;
     this.key = espFileKey(this.preset, audience.id, runId);
+    const keys = keyIndexes(columns);
     const encoding: Encoding =
       this.preset === 'braze'
         ? { contentType: 'text/csv', text: { header: BRAZE_HEADER, line: ([row]) => String(row), plain: true } }
-        : { contentType: 'text/csv', text: { header: csvRow(presetColumns(this.preset, columns)), line: csvRow, plain: true } };
+        : { contentType: 'text/csv', text: { header: csvRow(presetColumns(this.preset, columns)), line: (values) => csvRow(values, keys), plain: true } };
     this.writer = new PartWriter('members', encoding, deps.objects, () => this.key);
   }
 

@@ -332,7 +332,7 @@ describe('erasure scrub', () => {
   const filesOf = (manifest: Manifest) => [...manifest.files.map((f) => f.key), ...(manifest.esp ? [manifest.esp.key] : [])];
 
   it('rewrites many runs over several invocations of a tiny time budget, each handing its cursor to the next; duplicates do nothing; every run verifies without the person', async () => {
-    // Her userId starts like a formula: the Braze file holds it escaped, as '-hana.
+    // Her userId starts like a formula: the Braze file holds it exactly (a key column), as -hana.
     await member('p_hana', '-hana', 'hana@example.com');
     await member('p_ivo', 'ivo', 'ivo@example.com');
     await stores.catalog.audiences.put({ ...audience, revision: 2, preset: 'sfmc', maxSizeChange: 100 });
@@ -408,9 +408,11 @@ describe('CSV injection (OWASP)', () => {
   const E164 = /^\+[1-9]\d{6,14}$/;
   const cells = (text: string) => parse(text, { relax_column_count: false }) as string[][];
 
-  it('escapes every cell that starts like a formula, in member and delta files and every ESP file, keeping numbers, deltas and verification', async () => {
+  it('escapes every cell that starts like a formula, in member and delta files and every ESP file, keeping numbers, keys, deltas and verification', async () => {
+    // Key columns (ids and identifiers an ESP matches people on) are written exactly: here a userId and an email.
+    const KEYS = new Set(['=cmd|calc', '-m1@example.com']);
     const hostile = async (i: number, value: string) => {
-      const profile = { ...newProfile(`p_${i}`, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [`m${i}@example.com`], userId: [i === 0 ? '=cmd|calc' : `u${i}`] }, traits: { firstName: value, score: -5 } };
+      const profile = { ...newProfile(`p_${i}`, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [i === 1 ? '-m1@example.com' : `m${i}@example.com`], userId: [i === 0 ? '=cmd|calc' : `u${i}`] }, traits: { firstName: value, score: -5 } };
       await stores.profiles.put(profile, 0);
       await stores.memberships.enter('buyers', profile.profileId, '2026-01-01T00:00:00.000Z');
     };
@@ -422,19 +424,21 @@ describe('CSV injection (OWASP)', () => {
       const manifest = (await takeSnapshot('buyers-email', `run-${preset}`, deps))!;
       expect(await verifySnapshot(manifest, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
       const tables = await Promise.all([...manifest.files.map(async (f) => gunzipSync((await stores.objects.get(f.key))!).toString()), (await stores.objects.get(manifest.esp!.key))!.toString()]).then((texts) => texts.map(cells));
-      for (const table of tables) for (const row of table) for (const cell of row) if (cell !== '-5') expect(cell, JSON.stringify(cell)).not.toMatch(FORMULA_START);
+      for (const table of tables) for (const row of table) for (const cell of row) if (cell !== '-5' && !KEYS.has(cell)) expect(cell, JSON.stringify(cell)).not.toMatch(FORMULA_START);
       const [members, , , esp] = tables;
       if (manifest.counts.members === HOSTILE.length && manifest.counts.added === HOSTILE.length) {
         expect(members!.slice(1).map((row) => row[2])).toEqual(escaped);
       }
+      expect(members!.slice(1).map((row) => row[1])).toContain('-m1@example.com');
       // The numeric column keeps its number: -5 is no formula.
       expect(members!.slice(1).map((row) => row[3])).toEqual(HOSTILE.map(() => '-5'));
       if (preset === 'braze') {
         const payloads = esp!.slice(1).map(([id, payload]) => [id, JSON.parse(payload!) as Record<string, unknown>] as const);
-        expect(payloads.find(([id]) => id === "'=cmd|calc")).toBeDefined();
+        expect(payloads.find(([id]) => id === '=cmd|calc')).toBeDefined(); // the EXTERNAL_ID Braze matches on, exactly
         expect(payloads.map(([, payload]) => payload.firstName).sort()).toEqual([...HOSTILE].sort()); // JSON inside the cell: no spreadsheet reads it
       } else {
         expect(esp!.slice(1).map((row) => row[2])).toEqual(escaped);
+        expect(esp!.slice(1).map((row) => row[1])).toContain('-m1@example.com');
       }
       expect(manifest.counts.removed).toBe(0); // the previous run's members were read back whole
     }
