@@ -209,7 +209,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     resetAwsClients(meter && ((client, service) => meter.instrument(client, service)));
     const timed = <A extends unknown[], R>(name: string, handler: (...args: A) => Promise<R>, polled = false) => (meter ? meter.wrap(name, handler, { polled }) : handler);
     const bootstrapClient = new DynamoDBClient({ endpoint: endpoints.dynamodb });
-    await createTables(bootstrapClient, (table) => LOCAL_NAMES.table(tables[table].logicalName));
+    await createTables(bootstrapClient, (table) => LOCAL_NAMES.table(tables[table].logicalName), {
+      rebuildDir: dataDir,
+      log: (message) => console.log(JSON.stringify({ level: 'INFO', service: 'local-runtime', message })),
+    });
     bootstrapClient.destroy();
 
     const catalog = new DynamoCatalogStore(documentClient(new DynamoDBClient({})), LOCAL_NAMES.table(tables.catalog.logicalName));
