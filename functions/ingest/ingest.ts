@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
-import { LIMITS, jsonDepth, parseEvents, type Source } from '../../shared/domain/events';
+import { LIMITS, jsonDepth, parseEvents, queuedBytesAllowed, type Source } from '../../shared/domain/events';
 import type { IdentityConfig } from '../../shared/domain/identity';
 import { hashWriteKey } from '../../shared/domain/sources';
 import { ApiError } from '../../shared/errors';
@@ -133,7 +133,7 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
       // A retried request must dedupe even for events sent without a messageId: derive it from the request.
       newMessageId: (index) => `gen-${createHash('sha256').update(`${source.sourceId}\u0000${index}\u0000`).update(bytes).digest('hex').slice(0, 40)}`,
     });
-    if (queuedBytes > LIMITS.queuedBytesPerRequestByte * Math.max(bytes.length, LIMITS.eventBytes)) {
+    if (queuedBytes > queuedBytesAllowed(bytes.length)) {
       throw new ApiError(
         413,
         'batch_context_too_large',

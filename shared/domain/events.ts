@@ -24,10 +24,15 @@ export const LIMITS = {
   requestDepth: 64,
   /**
    * A batch's shared context is copied into each of its events: with those copies, the events of a request
-   * may weigh at most this many times the request itself (enrichment adds at most ~300 bytes per event on top).
+   * may weigh at most this many times the request itself, or 1 MB for a request under 128 KB (a batch of
+   * small events with a few KB of shared context is ordinary); enrichment adds ~300 bytes per event on top.
    */
   queuedBytesPerRequestByte: 8,
+  queuedBytesFloor: 1024 * 1024,
 } as const;
+
+/** Most bytes the accepted events of a request of `requestBytes` may queue (see `LIMITS.queuedBytesPerRequestByte`). */
+export const queuedBytesAllowed = (requestBytes: number): number => Math.max(LIMITS.queuedBytesPerRequestByte * requestBytes, LIMITS.queuedBytesFloor);
 
 /** Event times are kept in [this, the time received]: earlier ones are refused, and so is a skew correction landing earlier. */
 export const EARLIEST_EVENT_TIME = Date.UTC(1900, 0, 1);

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EARLIEST_EVENT_TIME, LIMITS, parseEvents, type ParseOptions } from '../../shared/domain/events';
+import { EARLIEST_EVENT_TIME, LIMITS, parseEvents, queuedBytesAllowed, type ParseOptions } from '../../shared/domain/events';
 import { DEFAULT_IDENTITY_CONFIG, cleanIdentifierText, identifiersOf } from '../../shared/domain/identity';
 
 const receivedAt = Date.parse('2026-12-03T10:00:00.000Z');
@@ -142,6 +142,14 @@ describe('the batch context', () => {
     const { accepted, queuedBytes } = parseEvents('batch', request, options);
     expect(accepted).toHaveLength(100);
     expect(queuedBytes).toBeGreaterThan(100 * 30_000);
-    expect(queuedBytes).toBeGreaterThan(LIMITS.queuedBytesPerRequestByte * Buffer.byteLength(JSON.stringify(request)));
+    expect(queuedBytes).toBeGreaterThan(queuedBytesAllowed(Buffer.byteLength(JSON.stringify(request))));
+  });
+
+  it('allows an ordinary batch with a shared context: 100 events of 300 bytes sharing 2.4 KB', () => {
+    const request = { context: { app: { name: 'x'.repeat(2400) } }, batch: Array.from({ length: 100 }, (_, i) => track({ userId: `u${i}`, properties: { p: 'y'.repeat(240) } })) };
+    const { accepted, queuedBytes } = parseEvents('batch', request, options);
+    expect(accepted).toHaveLength(100);
+    expect(queuedBytes).toBeGreaterThan(LIMITS.queuedBytesPerRequestByte * Buffer.byteLength(JSON.stringify(request))); // over 8x its size...
+    expect(queuedBytes).toBeLessThanOrEqual(queuedBytesAllowed(Buffer.byteLength(JSON.stringify(request)))); // ...within the floor
   });
 });
