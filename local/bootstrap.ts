@@ -5,6 +5,7 @@ import {
   DeleteTableCommand,
   DescribeTableCommand,
   ListTablesCommand,
+  ResourceNotFoundException,
   ScanCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -93,7 +94,7 @@ async function rebuild(client: DynamoDBClient, name: string, def: TableDefinitio
     closeSync(fd);
     renameSync(`${dump}.partial`, dump);
   }
-  if ((await client.send(new ListTablesCommand({}))).TableNames?.includes(name)) {
+  if (await tableExists(client, name)) {
     await client.send(new DeleteTableCommand({ TableName: name }));
     await untilGone(client, name);
   }
@@ -111,9 +112,19 @@ async function rebuild(client: DynamoDBClient, name: string, def: TableDefinitio
   options.log?.(`table ${name}: rebuilt with ${items.length} items`);
 }
 
+async function tableExists(client: DynamoDBClient, name: string): Promise<boolean> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: name }));
+    return true;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return false;
+    throw error;
+  }
+}
+
 async function untilGone(client: DynamoDBClient, name: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await client.send(new ListTablesCommand({}))).TableNames?.includes(name)) {
+  while (await tableExists(client, name)) {
     if (Date.now() > deadline) throw new Error(`table ${name} is still there ${timeoutMs} ms after its deletion`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

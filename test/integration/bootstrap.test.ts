@@ -21,6 +21,7 @@ async function oldIdentitiesTable(prefix: string): Promise<string> {
   await client.send(
     new CreateTableCommand({ TableName: name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'identifier', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'identifier', KeyType: 'HASH' }] }),
   );
+  while ((await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== 'ACTIVE') await new Promise((resolve) => setTimeout(resolve, 20));
   for (const Item of items) await client.send(new PutItemCommand({ TableName: name, Item }));
   return name;
 }
@@ -48,6 +49,7 @@ describe('local tables of an earlier version', () => {
     const dumped = (await client.send(new ScanCommand({ TableName: name }))).Items!;
     writeFileSync(join(dir, `${name}.rebuild.jsonl`), dumped.map((item) => `${JSON.stringify(item)}\n`).join(''));
     await client.send(new DeleteTableCommand({ TableName: name }));
+    while (await client.send(new DescribeTableCommand({ TableName: name })).then(() => true, () => false)) await new Promise((resolve) => setTimeout(resolve, 20));
     await createTables(client, (table: TableName) => `${prefix}-${table}`, { rebuildDir: dir });
     expect(await indexesOf(name)).toEqual(['byProfile']);
     expect(await countOf(name)).toBe(items.length);
