@@ -43,8 +43,10 @@ export class IdentityLimits {
   /**
    * Takes room for these identifiers in the profile's holdings; returns those refused (their type is
    * full). `fresh`: a profile id made for this event, which nobody else can know yet: one blind write.
+   * `required`: if one of these is refused, nothing is taken at all (the caller chose the profile on
+   * holdings that have changed since, and resolves again).
    */
-  async reserve(profileId: string, ids: readonly Identifier[], fresh = false): Promise<Identifier[]> {
+  async reserve(profileId: string, ids: readonly Identifier[], fresh = false, required: readonly Identifier[] = []): Promise<Identifier[]> {
     const wanted = this.limited(ids);
     if (wanted.length === 0) return [];
     let holdings: Holdings = { profileId, version: 0, held: {} };
@@ -59,6 +61,7 @@ export class IdentityLimits {
         if (values.length >= limitOf(id.type, this.deps.config)!) refused.push(id);
         else (values.push(id.value), (added = true));
       }
+      if (refused.some((id) => required.includes(id))) return refused;
       if (!added || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return refused;
     }
     throw new VersionConflictError(`holdings of ${profileId} kept changing`);

@@ -12,7 +12,7 @@ import { archiveKey, newArchiveKey, seal } from '../domain/archive';
 import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
 import type { CompiledCatalog } from '../domain/segments';
-import { PoisonMessageError } from '../errors';
+import { PoisonMessageError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
 import { IdentityLimits } from './identity-limits';
@@ -315,6 +315,9 @@ interface ResolveContext {
   limits: IdentityLimits;
 }
 
+/** Matches made again when the profile chosen filled up meanwhile, before the message is retried. */
+const RESOLVE_ATTEMPTS = 3;
+
 /**
  * Picks the profile an event belongs to: the owner of its most trusted known
  * identifier, else a new profile. Unclaimed identifiers are claimed for it by
@@ -342,15 +345,26 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     }
     deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
   }
-  let candidates = await withinLimits(named, event, context, deps);
   const { limits } = context;
-  const known = candidates.map((id) => owners.get(identifierKey(id))).find((id) => id !== undefined);
-
-  // Room is taken in the target's holdings before the claims, so whoever finds a claim finds it counted.
-  const fresh = known === undefined ? deps.newProfileId() : undefined;
-  let profileId = known ?? fresh!;
-  const toClaim = identifiers.filter((i) => candidates.includes(i) && !owners.has(identifierKey(i)));
-  const refused = await limits.reserve(profileId, toClaim, fresh !== undefined);
+  let candidates: Identifier[], toClaim: Identifier[], refused: Identifier[];
+  let fresh: string | undefined, profileId: string;
+  for (let attempt = 1; ; attempt++) {
+    candidates = await withinLimits(named, event, context, deps);
+    // The most trusted identifier someone owns chooses the profile.
+    const chooser = candidates.findIndex((id) => owners.has(identifierKey(id)));
+    fresh = chooser < 0 ? deps.newProfileId() : undefined;
+    profileId = fresh ?? owners.get(identifierKey(candidates[chooser]!))!;
+    toClaim = identifiers.filter((i) => candidates.includes(i) && !owners.has(identifierKey(i)));
+    // Room is taken in the target's holdings before the claims, so whoever finds a claim finds it counted.
+    // One more trusted than the chooser must fit: refused, the holdings read changed meanwhile (a
+    // concurrent login took the profile's userId), and dropping it would fold this person into someone
+    // else's profile. Nothing is taken then, and the match is made again on the holdings as they are now.
+    const above = toClaim.filter((id) => candidates.indexOf(id) < chooser);
+    refused = await limits.reserve(profileId, toClaim, fresh !== undefined, above);
+    if (!refused.some((id) => above.includes(id))) break;
+    if (attempt >= RESOLVE_ATTEMPTS) throw new VersionConflictError(`event ${event.messageId}: the profile it matched kept filling up under it`);
+    deps.logger.warn('profile matched filled up meanwhile: matching again', { messageId: event.messageId, attempt });
+  }
   let claimed = false;
   for (const [index, id] of toClaim.entries()) {
     if (refused.includes(id)) continue;
