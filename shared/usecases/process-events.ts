@@ -2,7 +2,7 @@
  * The processor's use case: resolve each event to a profile, coalesce a batch's
  * events per profile into one write, and report which inputs failed.
  */
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
+import { heldForm, type IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, limitOf, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
@@ -267,10 +267,11 @@ async function withinLimits(candidates: Identifier[], event: EnrichedEvent, cont
   const kept: Identifier[] = [];
   for (const id of candidates) {
     const owner = context.owners.get(identifierKey(id));
+    // Values by their `heldForm`, as holdings keep them, so one value read from both sides counts once.
     const union = new Map([...collected].map(([type, values]) => [type, new Set(values)]));
-    const add = (type: string, value: string) => (union.get(type) ?? union.set(type, new Set()).get(type)!).add(value);
-    add(id.type, id.value);
-    if (owner && !included.has(owner)) for (const known of await identifiersHeldBy(owner, context)) add(known.type, known.value);
+    const add = (type: string, hash: string) => (union.get(type) ?? union.set(type, new Set()).get(type)!).add(hash);
+    add(id.type, heldForm(id.type, id.value));
+    if (owner && !included.has(owner)) for (const [type, hash] of await identifiersHeldBy(owner, context)) add(type, hash);
     const broken = breaksLimits(union, config);
     if (broken) {
       leftOut([id], event, `the ${broken} limit`, deps);
@@ -291,17 +292,20 @@ function leftOut(ids: readonly Identifier[], event: EnrichedEvent, why: string, 
   }
 }
 
-/** The identifiers a profile holds: its holdings (following merges) and those claimed in this batch. */
-async function identifiersHeldBy(profileId: string, context: ResolveContext): Promise<Identifier[]> {
-  const held: Identifier[] = [];
+/**
+ * The identifiers a profile holds, as [type, heldForm] (holdings keep no value in clear): its holdings
+ * (following merges) and those claimed in this batch.
+ */
+async function identifiersHeldBy(profileId: string, context: ResolveContext): Promise<Array<[string, string]>> {
+  const held: Array<[string, string]> = [];
   for (const [key, owner] of context.owners) {
     if (owner !== profileId) continue;
     const separator = key.indexOf(':');
-    held.push({ type: key.slice(0, separator), value: key.slice(separator + 1) });
+    held.push([key.slice(0, separator), heldForm(key.slice(0, separator), key.slice(separator + 1))]);
   }
   // Not the profile item: it is written after the claims, and a concurrent batch's would be missed.
   const { held: stored } = await context.limits.current(profileId);
-  for (const [type, values] of Object.entries(stored)) for (const value of values) held.push({ type, value });
+  for (const [type, hashes] of Object.entries(stored)) for (const hash of hashes) held.push([type, hash]);
   return held;
 }
 

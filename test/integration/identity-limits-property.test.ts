@@ -5,11 +5,14 @@
  * profile that holds its userId, never into a stranger's (some people visited first without logging
  * in: their profiles are what the logins race for). Against dynalite.
  */
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichedEvent } from '../../shared/domain/events';
-import { identifierKey } from '../../shared/domain/identity';
+import { heldForm } from '../../shared/adapters/dynamodb/identity-store';
+import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/identity';
 import { hasSeen } from '../../shared/domain/profile';
+import { IdentityLimits } from '../../shared/usecases/identity-limits';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { RecordingPublisher, emulatedStores, processEventsDeps } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
@@ -139,5 +142,58 @@ describe('a login racing another on a shared device', () => {
     const sons = (await stores.profiles.get(sonProfile!))!;
     expect(hasSeen(sons, 'race-son-1')).toBe(true);
     expect(sons.identifiers.anonymousId).toBeUndefined(); // as if run one after the other: the tablet stays hers
+  });
+});
+
+describe('holdings keep no identifier in clear', () => {
+  /** Every item of the identities table, as stored. */
+  const scan = async () => {
+    const items: Array<Record<string, unknown>> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await stores.dynamo.send(new ScanCommand({ TableName: stores.tableOf('identities'), ExclusiveStartKey: start }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
+
+  it('writes no userId, email, phone or device id into any item but the identifier items themselves, after the runs above', async () => {
+    // And a merge: its loser's holdings become a redirect.
+    for (const [i, event] of [
+      anEvent({ type: 'identify', event: undefined, userId: 'merge-user', anonymousId: 'merge-phone' }),
+      anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'merge-laptop', traits: { email: 'merge@example.com' } }),
+      anEvent({ type: 'identify', event: undefined, userId: 'merge-user', traits: { email: 'merge@example.com' } }),
+    ].entries()) expect((await processEvents([{ event, origin: `merge-${i}` }], deps)).failed.size).toBe(0);
+    const items = await scan();
+    const identifierItems = items.filter((item) => /^[^#:]+:/.test(item.identifier as string));
+    const clear = new Set(identifierItems.map((item) => (item.identifier as string).slice((item.identifier as string).indexOf(':') + 1)));
+    const others = items.filter((item) => !identifierItems.includes(item));
+    // Not vacuous: the runs above left holdings of fresh profiles, of joined ones, and a redirect.
+    expect(others.filter((item) => (item.identifier as string).startsWith('holds#') && item.hashed).length).toBeGreaterThan(20);
+    expect(others.filter((item) => item.into).length).toBeGreaterThan(0);
+    expect(clear.size).toBeGreaterThan(100);
+    for (const item of others) {
+      const stored = JSON.stringify(item);
+      for (const value of clear) expect(stored.includes(JSON.stringify(value)), `${item.identifier as string} holds a value in clear`).toBe(false);
+    }
+  });
+
+  it('counts holdings written in clear by the previous version, and writes them back hashed', async () => {
+    const legacy = { identifier: 'holds#p_legacy', version: 3, held: { userId: ['legacy-user'], email: ['a@legacy.example', 'b@legacy.example'] } };
+    await stores.dynamo.send(new PutCommand({ TableName: stores.tableOf('identities'), Item: legacy }));
+    const limits = new IdentityLimits({ identities: stores.identities, profiles: stores.profiles, config: DEFAULT_IDENTITY_CONFIG });
+    const refused = await limits.reserve('p_legacy', [
+      { type: 'userId', value: 'someone-else' },
+      { type: 'email', value: 'a@legacy.example' }, // held already: takes no more room
+      { type: 'email', value: 'c@legacy.example' },
+    ]);
+    expect(refused).toEqual([{ type: 'userId', value: 'someone-else' }]);
+    const { Item } = await stores.dynamo.send(new GetCommand({ TableName: stores.tableOf('identities'), Key: { identifier: 'holds#p_legacy' }, ConsistentRead: true }));
+    expect(Item).toEqual({
+      identifier: 'holds#p_legacy',
+      version: 4,
+      hashed: { userId: [heldForm('userId', 'legacy-user')], email: ['a', 'b', 'c'].map((x) => heldForm('email', `${x}@legacy.example`)) },
+    });
   });
 });
