@@ -62,7 +62,7 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   const identifiers = new Set([...erased].map((entry) => entry.slice(entry.indexOf(' ') + 1)));
   // Archived raw events are sealed with the person's keys: dropping them makes every copy unreadable.
   await deps.identities.dropArchiveKeys([profile.profileId, ...(profile.mergedFrom ?? [])]);
-  // The holdings list the person's userId, emails and phones in clear: they go too.
+  // The holdings keep only hashes of the person's userId, emails and phones, but one who knows an email can still test for it: they go too.
   await deps.identities.dropHoldings([profile.profileId, ...(profile.mergedFrom ?? [])]);
   for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
   await deps.frozen.delete(profile.profileId);

@@ -5,7 +5,7 @@
  * there by a conditional write before an identifier is claimed and before two profiles merge: of two
  * racers, the second sees the first, and is refused if the limit is reached.
  */
-import type { Holdings, IdentityStore } from '../adapters/dynamodb/identity-store';
+import { heldForm, type Holdings, type IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { breaksLimits, limitOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { survivorOf } from '../domain/merge';
@@ -43,8 +43,10 @@ export class IdentityLimits {
   /**
    * Takes room for these identifiers in the profile's holdings; returns those refused (their type is
    * full). `fresh`: a profile id made for this event, which nobody else can know yet: one blind write.
+   * `required`: if one of these is refused, nothing is taken at all (the caller chose the profile on
+   * holdings that have changed since, and resolves again).
    */
-  async reserve(profileId: string, ids: readonly Identifier[], fresh = false): Promise<Identifier[]> {
+  async reserve(profileId: string, ids: readonly Identifier[], fresh = false, required: readonly Identifier[] = []): Promise<Identifier[]> {
     const wanted = this.limited(ids);
     if (wanted.length === 0) return [];
     let holdings: Holdings = { profileId, version: 0, held: {} };
@@ -55,10 +57,12 @@ export class IdentityLimits {
       let added = false;
       for (const id of wanted) {
         const values = (held[id.type] ??= []);
-        if (values.includes(id.value)) continue;
+        const hash = heldForm(id.type, id.value);
+        if (values.includes(hash)) continue;
         if (values.length >= limitOf(id.type, this.deps.config)!) refused.push(id);
-        else (values.push(id.value), (added = true));
+        else (values.push(hash), (added = true));
       }
+      if (refused.some((id) => required.includes(id))) return refused;
       if (!added || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return refused;
     }
     throw new VersionConflictError(`holdings of ${profileId} kept changing`);
@@ -69,7 +73,7 @@ export class IdentityLimits {
     const given = this.limited(ids);
     for (let attempt = 0; given.length > 0 && attempt < MAX_ATTEMPTS; attempt++) {
       const holdings = await this.current(profileId);
-      const held = Object.fromEntries(Object.entries(holdings.held).map(([type, values]) => [type, values.filter((v) => !given.some((id) => id.type === type && id.value === v))]));
+      const held = Object.fromEntries(Object.entries(holdings.held).map(([type, values]) => [type, values.filter((v) => !given.some((id) => id.type === type && heldForm(id.type, id.value) === v))]));
       if (JSON.stringify(held) === JSON.stringify(holdings.held) || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return;
     }
   }
@@ -95,13 +99,13 @@ export class IdentityLimits {
       if (breaksLimits(union, this.deps.config)) return false;
       const held = Object.fromEntries([...union].map(([type, values]) => [type, [...values]]));
       if (!(await this.deps.identities.putHoldings({ ...survivor, version: survivor.version + 1, held }, survivor.version))) continue;
-      if (await this.deps.identities.putHoldings({ ...loser, version: loser.version + 1, into: survivor.profileId }, loser.version)) return true;
+      if (await this.deps.identities.putHoldings({ ...loser, version: loser.version + 1, held: {}, into: survivor.profileId }, loser.version)) return true;
     }
     throw new VersionConflictError(`holdings of ${a} and ${b} kept changing`);
   }
 
   private async seed(profileId: string): Promise<Record<string, string[]>> {
     const identifiers = (await this.deps.profiles.get(profileId))?.identifiers ?? {};
-    return Object.fromEntries(Object.entries(identifiers).flatMap(([type, values]) => (limitOf(type, this.deps.config) !== undefined && values?.length ? [[type, values]] : [])));
+    return Object.fromEntries(Object.entries(identifiers).flatMap(([type, values]) => (limitOf(type, this.deps.config) !== undefined && values?.length ? [[type, values.map((v) => heldForm(type, v))]] : [])));
   }
 }

@@ -2,7 +2,7 @@
  * The processor's use case: resolve each event to a profile, coalesce a batch's
  * events per profile into one write, and report which inputs failed.
  */
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
+import { heldForm, type IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, limitOf, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
@@ -12,7 +12,7 @@ import { archiveKey, newArchiveKey, seal } from '../domain/archive';
 import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
 import type { CompiledCatalog } from '../domain/segments';
-import { PoisonMessageError } from '../errors';
+import { PoisonMessageError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
 import { IdentityLimits } from './identity-limits';
@@ -278,10 +278,11 @@ async function withinLimits(candidates: Identifier[], event: EnrichedEvent, cont
   const kept: Identifier[] = [];
   for (const id of candidates) {
     const owner = context.owners.get(identifierKey(id));
+    // Values by their `heldForm`, as holdings keep them, so one value read from both sides counts once.
     const union = new Map([...collected].map(([type, values]) => [type, new Set(values)]));
-    const add = (type: string, value: string) => (union.get(type) ?? union.set(type, new Set()).get(type)!).add(value);
-    add(id.type, id.value);
-    if (owner && !included.has(owner)) for (const known of await identifiersHeldBy(owner, context)) add(known.type, known.value);
+    const add = (type: string, hash: string) => (union.get(type) ?? union.set(type, new Set()).get(type)!).add(hash);
+    add(id.type, heldForm(id.type, id.value));
+    if (owner && !included.has(owner)) for (const [type, hash] of await identifiersHeldBy(owner, context)) add(type, hash);
     const broken = breaksLimits(union, config);
     if (broken) {
       leftOut([id], event, `the ${broken} limit`, deps);
@@ -302,17 +303,20 @@ function leftOut(ids: readonly Identifier[], event: EnrichedEvent, why: string, 
   }
 }
 
-/** The identifiers a profile holds: its holdings (following merges) and those claimed in this batch. */
-async function identifiersHeldBy(profileId: string, context: ResolveContext): Promise<Identifier[]> {
-  const held: Identifier[] = [];
+/**
+ * The identifiers a profile holds, as [type, heldForm] (holdings keep no value in clear): its holdings
+ * (following merges) and those claimed in this batch.
+ */
+async function identifiersHeldBy(profileId: string, context: ResolveContext): Promise<Array<[string, string]>> {
+  const held: Array<[string, string]> = [];
   for (const [key, owner] of context.owners) {
     if (owner !== profileId) continue;
     const separator = key.indexOf(':');
-    held.push({ type: key.slice(0, separator), value: key.slice(separator + 1) });
+    held.push([key.slice(0, separator), heldForm(key.slice(0, separator), key.slice(separator + 1))]);
   }
   // Not the profile item: it is written after the claims, and a concurrent batch's would be missed.
   const { held: stored } = await context.limits.current(profileId);
-  for (const [type, values] of Object.entries(stored)) for (const value of values) held.push({ type, value });
+  for (const [type, hashes] of Object.entries(stored)) for (const hash of hashes) held.push([type, hash]);
   return held;
 }
 
@@ -325,6 +329,9 @@ interface ResolveContext {
   erased: Map<string, string>;
   limits: IdentityLimits;
 }
+
+/** Matches made again when the profile chosen filled up meanwhile, before the message is retried. */
+const RESOLVE_ATTEMPTS = 3;
 
 /**
  * Picks the profile an event belongs to: the owner of its most trusted known
@@ -353,15 +360,26 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     }
     deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
   }
-  let candidates = await withinLimits(named, event, context, deps);
   const { limits } = context;
-  const known = candidates.map((id) => owners.get(identifierKey(id))).find((id) => id !== undefined);
-
-  // Room is taken in the target's holdings before the claims, so whoever finds a claim finds it counted.
-  const fresh = known === undefined ? deps.newProfileId() : undefined;
-  let profileId = known ?? fresh!;
-  const toClaim = identifiers.filter((i) => candidates.includes(i) && !owners.has(identifierKey(i)));
-  const refused = await limits.reserve(profileId, toClaim, fresh !== undefined);
+  let candidates: Identifier[], toClaim: Identifier[], refused: Identifier[];
+  let fresh: string | undefined, profileId: string;
+  for (let attempt = 1; ; attempt++) {
+    candidates = await withinLimits(named, event, context, deps);
+    // The most trusted identifier someone owns chooses the profile.
+    const chooser = candidates.findIndex((id) => owners.has(identifierKey(id)));
+    fresh = chooser < 0 ? deps.newProfileId() : undefined;
+    profileId = fresh ?? owners.get(identifierKey(candidates[chooser]!))!;
+    toClaim = identifiers.filter((i) => candidates.includes(i) && !owners.has(identifierKey(i)));
+    // Room is taken in the target's holdings before the claims, so whoever finds a claim finds it counted.
+    // One more trusted than the chooser must fit: refused, the holdings read changed meanwhile (a
+    // concurrent login took the profile's userId), and dropping it would fold this person into someone
+    // else's profile. Nothing is taken then, and the match is made again on the holdings as they are now.
+    const above = toClaim.filter((id) => candidates.indexOf(id) < chooser);
+    refused = await limits.reserve(profileId, toClaim, fresh !== undefined, above);
+    if (!refused.some((id) => above.includes(id))) break;
+    if (attempt >= RESOLVE_ATTEMPTS) throw new VersionConflictError(`event ${event.messageId}: the profile it matched kept filling up under it`);
+    deps.logger.warn('profile matched filled up meanwhile: matching again', { messageId: event.messageId, attempt });
+  }
   let claimed = false;
   for (const [index, id] of toClaim.entries()) {
     if (refused.includes(id)) continue;

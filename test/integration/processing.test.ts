@@ -11,6 +11,7 @@ import { dayIndex, pendingTransitions } from '../../shared/domain/profile';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import type { QueueMessage } from '../../shared/adapters/sqs/event-queue';
+import { heldForm } from '../../shared/adapters/dynamodb/identity-store';
 import type { Condition, Segment } from '../../shared/domain/segments';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/identity';
 import { isStageSegmentId } from '../../shared/domain/stages';
@@ -313,9 +314,9 @@ describe('processEvents', () => {
     const mine = records.find((r) => r.profileId === owner)!;
     expect(unseal(mine, keys.get(owner))).toMatchObject({ messageId: 'a1', userId: 'arch-1', properties: { revenue: 12 } });
 
-    expect((await stores.identities.holdings(owner))?.held).toEqual({ userId: ['arch-1'] });
+    expect((await stores.identities.holdings(owner))?.held).toEqual({ userId: [heldForm('userId', 'arch-1')] });
     await eraseProfile(owner, 'er_test', { ...stores, publisher, logger: silentLogger(), now: Date.now });
-    expect(await stores.identities.holdings(owner)).toBeUndefined(); // its userId in clear goes with it
+    expect(await stores.identities.holdings(owner)).toBeUndefined(); // even its userId's hash goes with it
     const after = await stores.identities.archiveKeys([owner], () => 'a-brand-new-key-that-cannot-open-the-old-records=');
     expect(after.get(owner)).not.toBe(keys.get(owner));
     expect(unseal(mine, after.get(owner))).toBeUndefined();

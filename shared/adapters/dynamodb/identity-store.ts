@@ -45,7 +45,11 @@ export interface IdentityStore {
 export interface Holdings {
   profileId: string;
   version: number;
-  /** Type -> values. */
+  /**
+   * Type -> the values' `heldForm`, never the values: limits need only counts and equality, and these
+   * items are not found by the erasure's identifier index (a fresh profile's orphaned by a crash, a
+   * redirect, a join half done).
+   */
   held: Record<string, string[]>;
   /** Joined into that profile's holdings by a merge: they count there now. */
   into?: string;
@@ -57,6 +61,16 @@ export interface Holdings {
  */
 export const tombstoneKey = (key: string): string => `erased#${createHash('sha256').update(key).digest('hex')}`;
 const ARCHIVE_KEY_PREFIX = 'archivekey#';
+/** What holdings keep of an identifier: the first 16 bytes of SHA-256(`type:value`), base64url. */
+export const heldForm = (type: string, value: string): string => createHash('sha256').update(`${type}:${value}`).digest().subarray(0, 16).toString('base64url');
+/**
+ * Holdings store their hashes as `hashed`; items written before that kept the values in clear as
+ * `held`: those are hashed on read, and the next write of the item replaces them.
+ */
+const storedHeld = (item: Record<string, unknown>): Record<string, string[]> => {
+  if (item.hashed) return item.hashed as Record<string, string[]>;
+  return Object.fromEntries(Object.entries((item.held ?? {}) as Record<string, string[]>).map(([type, values]) => [type, values.map((v) => heldForm(type, v))]));
+};
 /** `holds#<profileId>`: a profile's holdings (see `Holdings`); no `profileId` attribute, so no index by profile picks it up. */
 export const holdingsKey = (profileId: string): string => `holds#${profileId}`;
 /** Other kinds of items share the table (`erased#`, `archivekey#`, ...): only `type:value` keys are identifiers. */
@@ -182,7 +196,7 @@ export class DynamoIdentityStore implements IdentityStore {
   async holdings(profileId: string): Promise<Holdings | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) }, ConsistentRead: true }));
     if (!Item) return undefined;
-    return { profileId, version: Item.version as number, held: (Item.held ?? {}) as Record<string, string[]>, ...(Item.into ? { into: Item.into as string } : {}) };
+    return { profileId, version: Item.version as number, held: Item.into ? {} : storedHeld(Item), ...(Item.into ? { into: Item.into as string } : {}) };
   }
 
   async putHoldings(next: Holdings, expectedVersion: number): Promise<boolean> {
@@ -190,7 +204,8 @@ export class DynamoIdentityStore implements IdentityStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { identifier: holdingsKey(next.profileId), version: next.version, held: next.held, ...(next.into ? { into: next.into } : {}) },
+          // A redirect keeps only where its holdings went: they count there.
+          Item: { identifier: holdingsKey(next.profileId), version: next.version, ...(next.into ? { into: next.into } : { hashed: next.held }) },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(identifier)' }
             : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
