@@ -16,8 +16,9 @@ import {
   FORMAT_EXTENSIONS,
   ROWS_PER_PART,
   SNAPSHOT_SCHEMA_VERSION,
+  csvOptionsFor,
   csvRow,
-  keyIndexes,
+  csvRows,
   encodingFor,
   type Encoding,
   type EspPreset,
@@ -247,8 +248,8 @@ export class PartWriter {
   private readonly files: ManifestFile[] = [];
   private current?: { key: string; rows: number; bytes: number; hash: Hash; gzip?: Transform; uploaded: Promise<void>; buffered: unknown[][] };
   private part = 0;
-  /** Text not yet handed to gzip: batched, as one write per row costs more than the compression. */
-  private pending: string[] = [];
+  /** Rows not yet handed to gzip: batched, as one write (and one CSV encoding) per row costs more than the compression. */
+  private pending: Array<readonly unknown[]> = [];
 
   constructor(
     private readonly kind: SnapshotFileKind | 'holdout',
@@ -266,7 +267,7 @@ export class PartWriter {
     current.rows++;
     if (this.encoding.binary) current.buffered.push([...values]);
     else {
-      this.pending.push(this.encoding.text!.line(values));
+      this.pending.push([...values]); // encoded at the flush: a copy, in case the caller reuses its row
       if (this.pending.length >= 1000) await this.flush();
     }
   }
@@ -279,7 +280,7 @@ export class PartWriter {
 
   private async flush(): Promise<void> {
     const current = this.current!;
-    const chunk = this.pending.join('');
+    const chunk = this.encoding.text!.lines(this.pending);
     this.pending = [];
     if (!current.gzip!.write(chunk)) {
       // Wait for the upload to take more, or for it to fail (then never wait for a drain that will not come).
@@ -379,11 +380,11 @@ class EspWriter {
   ) {
     this.preset = audience.preset!;
     this.key = espFileKey(this.preset, audience.id, runId);
-    const keys = keyIndexes(columns);
+    const options = csvOptionsFor(columns);
     const encoding: Encoding =
       this.preset === 'braze'
-        ? { contentType: 'text/csv', text: { header: BRAZE_HEADER, line: ([row]) => String(row), plain: true } }
-        : { contentType: 'text/csv', text: { header: csvRow(presetColumns(this.preset, columns)), line: (values) => csvRow(values, keys), plain: true } };
+        ? { contentType: 'text/csv', text: { header: BRAZE_HEADER, lines: (rows) => rows.map(([row]) => String(row)).join(''), plain: true } }
+        : { contentType: 'text/csv', text: { header: csvRow(presetColumns(this.preset, columns)), lines: (rows) => csvRows(rows, options), plain: true } };
     this.writer = new PartWriter('members', encoding, deps.objects, () => this.key);
   }
 
