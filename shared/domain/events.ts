@@ -3,7 +3,7 @@
  * turned into the enriched events the processor folds. Pure: no I/O.
  */
 import { z } from 'zod';
-import { CONTROL_CHARACTERS, cleanIdentifierText, identifiersOf, type IdentityConfig } from './identity';
+import { CONTROL_CHARACTERS, cleanIdentifierText, hasUsableIdentifier, type IdentityConfig } from './identity';
 
 export const CHANNELS = ['web', 'app', 'email', 'store', 'call_center', 'event', 'crm'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -230,7 +230,7 @@ export function parseEvents(
       const value = event[key];
       if (typeof value === 'string') enriched[key] = value;
     }
-    if (identifiersOf(enriched, options.identity).length === 0) {
+    if (!hasUsableIdentifier(enriched, options.identity)) {
       // Accepted means processable: the processor would have no one to fold this event into.
       return reject(event.userId !== undefined || event.anonymousId === undefined ? 'userId' : 'anonymousId', UNUSABLE_IDENTIFIERS);
     }

@@ -159,6 +159,16 @@ export function identifiersOf(
   return found.sort((a, b) => priorityRank(a.type, config.priority) - priorityRank(b.type, config.priority));
 }
 
+/** Whether `identifiersOf` would find one: the userId or anonymousId answers at once, as they mostly do. */
+export function hasUsableIdentifier(event: EnrichedEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): boolean {
+  for (const raw of [event.userId, event.anonymousId]) {
+    if (raw === undefined) continue;
+    const value = cleanIdentifierText(raw);
+    if (!isBlockedValue(value, config) && Buffer.byteLength(value) <= IDENTIFIER_MAX_BYTES) return true;
+  }
+  return identifiersOf(event, config).length > 0;
+}
+
 /**
  * An alias names an earlier id of the same person; Segment does not say whether
  * it was a userId or an anonymousId, so both readings are looked up.
