@@ -182,6 +182,10 @@ export function previousIdentifiersOf(event: EnrichedEvent, config: IdentityConf
   ];
 }
 
+/** Storage keys of every identifier an event names, its own and an alias's earlier one: what a batch looks up. */
+export const identifierKeysOf = (event: EnrichedEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string[] =>
+  [...identifiersOf(event, config), ...previousIdentifiersOf(event, config)].map(identifierKey);
+
 /** Normalises a value given for a lookup (`?phone=06...`), the same way as on ingest. */
 export function normaliseLookup(type: IdentifierType, raw: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
   const value = cleanIdentifierText(raw);

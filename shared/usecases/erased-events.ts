@@ -7,7 +7,7 @@ import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { QueueMessage } from '../adapters/sqs/event-queue';
 import { consentStatements } from '../domain/consent';
 import type { EnrichedEvent } from '../domain/events';
-import { identifierKey, identifiersOf, previousIdentifiersOf, type IdentityConfig } from '../domain/identity';
+import { identifierKeysOf, type IdentityConfig } from '../domain/identity';
 
 export interface ErasedEventsDeps {
   identities: Pick<IdentityStore, 'erasedAmong'>;
@@ -27,7 +27,7 @@ export async function withoutErasedEvents(body: string, erasedAt: string, deps: 
     return body; // not ours to judge: the processor parks it in the DLQ as it is
   }
   if (message?.kind !== 'events' || !Array.isArray(message.events)) return body;
-  const keysOf = (event: EnrichedEvent) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey);
+  const keysOf = (event: EnrichedEvent) => identifierKeysOf(event, deps.identity);
   const erased = await deps.identities.erasedAmong(message.events.flatMap(keysOf));
   if (erased.size === 0) return body;
   const comesBack = (event: EnrichedEvent) => event.receivedAt > erasedAt && consentStatements(event).some((s) => s.granted === 1);

@@ -5,7 +5,7 @@
 import { heldForm, type IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, limitOf, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, identifierKeysOf, limitOf, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { gzipSync } from 'node:zlib';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import { archiveKey, newArchiveKey, seal } from '../domain/archive';
@@ -168,7 +168,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
  * still fail are marked.
  */
 async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<{ owners: Map<string, string>; erased: Map<string, string> }> {
-  const keysOf = ({ event }: SourcedEvent) => [...identifiersOf(event, deps.identity), ...previousIdentifiersOf(event, deps.identity)].map(identifierKey);
+  const keysOf = ({ event }: SourcedEvent) => identifierKeysOf(event, deps.identity);
   const lookUpKeys = async (keys: string[]) => {
     const owners = await deps.identities.owners(keys);
     // Identifiers nobody owns may have been erased: their hashed tombstones say so (read only for those).
