@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { recordFrom } from '../domain/records';
 import { ApiError, badRequest } from '../errors';
 import type { HttpEvent, HttpResult } from './api';
 
@@ -52,9 +53,10 @@ export class Router {
       if (!match) continue;
       pathMatched = true;
       if (route.method !== method) continue;
-      const params = Object.fromEntries(route.names.map((name, i) => [name, checkedValue(name, decoded(name, match[i + 1]!))]));
+      const params = recordFrom(route.names.map((name, i) => [name, checkedValue(name, decoded(name, match[i + 1]!))] as const));
       checkQueryEncoding(event.rawQueryString);
-      const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [checkedValue('query parameter name', k), checkedValue(k, v ?? '')]));
+      // Query names are the client's: no prototype, so `?constructor=` is a name like any other.
+      const query = recordFrom(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [checkedValue('query parameter name', k), checkedValue(k, v ?? '')] as const));
       return route.handler({ event, context, params, query });
     }
     if (pathMatched) throw new ApiError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
