@@ -16,6 +16,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
@@ -213,8 +214,8 @@ async function scrubRun(manifest: Manifest, { ids, userIdHashes }: Matches, obje
     // Braze's rows are keyed by userId; the full-list presets' first column is the profile id.
     const records = csvRecords(espBody.toString());
     const erased = esp.preset === 'braze' ? (cell: string) => userIdHashes.has(hashUserId(cell)) : (cell: string) => ids.has(cell);
-    const kept = records.filter((record, i) => i === 0 || !erased(firstField(record)));
-    const body = Buffer.from(kept.join(''));
+    const kept = records.filter((record, i) => i === 0 || !erased(record.first));
+    const body = Buffer.from(kept.map((record) => record.raw).join(''));
     if (kept.length < records.length) await objects.put(esp.key, body, 'text/csv');
     const hash = sha256(body);
     if (hash !== esp.sha256) {
@@ -241,37 +242,16 @@ async function withoutRows(
   }
   const text = gunzipSync(body).toString();
   // JSON Lines escape line breaks; a CSV field may hold one, quoted, so CSV is split by record.
-  const records = format === 'jsonl.gz' ? text.split(/(?<=\n)/).filter(Boolean) : csvRecords(text).slice(1);
-  const idOf = (record: string) => (format === 'jsonl.gz' ? String((JSON.parse(record) as { profileId: unknown }).profileId) : firstField(record));
-  const kept = records.filter((record) => !ids.has(idOf(record)));
+  const [header, ...records] =
+    format === 'jsonl.gz'
+      ? [{ raw: '', first: '' }, ...text.split(/(?<=\n)/).filter(Boolean).map((raw) => ({ raw, first: String((JSON.parse(raw) as { profileId: unknown }).profileId) }))]
+      : csvRecords(text);
+  const kept = records.filter((record) => !ids.has(record.first));
   if (kept.length === records.length) return { body, rows: records.length, dropped: 0 };
-  const header = format === 'csv.gz' ? csvRecords(text)[0]! : '';
-  return { body: gzipSync(header + kept.join('')), rows: kept.length, dropped: records.length - kept.length };
+  return { body: gzipSync([header!, ...kept].map((record) => record.raw).join('')), rows: kept.length, dropped: records.length - kept.length };
 }
 
-/** CSV text cut into records, each with its line break; a record goes on while a quote is open. */
-export function csvRecords(text: string): string[] {
-  const records: string[] = [];
-  let current = '';
-  for (const line of text.split(/(?<=\n)/)) {
-    current += line;
-    if ((current.match(/"/g)?.length ?? 0) % 2 === 0) {
-      records.push(current);
-      current = '';
-    }
-  }
-  if (current) records.push(current);
-  return records;
-}
-
-/** The first field of a CSV record, unquoted. */
-export function firstField(record: string): string {
-  if (!record.startsWith('"')) return record.split(/[,\r\n]/, 1)[0]!;
-  let value = '';
-  for (let i = 1; i < record.length; i++) {
-    if (record[i] !== '"') value += record[i];
-    else if (record[i + 1] === '"') value += record[++i];
-    else break;
-  }
-  return value;
+/** CSV text as its records, each as written (line break included) and its first cell, by csv-parse: a quoted cell may hold a line break. */
+function csvRecords(text: string): Array<{ raw: string; first: string }> {
+  return (parse(text, { raw: true, relax_column_count: true }) as unknown as Array<{ raw: string; record: string[] }>).map(({ raw, record }) => ({ raw, first: record[0] ?? '' }));
 }
