@@ -37,6 +37,8 @@ export const queuedBytesAllowed = (requestBytes: number): number => Math.max(LIM
 /** Event times are kept in [this, the time received]: earlier ones are refused, and so is a skew correction landing earlier. */
 export const EARLIEST_EVENT_TIME = Date.UTC(1900, 0, 1);
 const LATEST_DATE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** Between 1900-01-01 and 9999-12-31 (false for NaN): the times a client may give. */
+const withinCalendar = (ms: number): boolean => ms >= EARLIEST_EVENT_TIME && ms <= LATEST_DATE;
 
 /** The deepest nesting of arrays and objects in JSON text, outside strings; stops counting past `limit`. */
 export function jsonDepth(text: string, limit = Infinity): number {
@@ -85,7 +87,7 @@ const isoDate = z.union([z.string(), z.date()], messages('an ISO-8601 date')).tr
     ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date' });
     return z.NEVER;
   }
-  if (ms < EARLIEST_EVENT_TIME || ms > LATEST_DATE) {
+  if (!withinCalendar(ms)) {
     ctx.addIssue({ code: 'custom', message: 'must be between 1900-01-01 and 9999-12-31' });
     return z.NEVER;
   }
@@ -264,7 +266,7 @@ function channelOf(context: Record<string, unknown>, properties: Record<string, 
 function parseDate(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);
-  return Number.isNaN(ms) || ms < EARLIEST_EVENT_TIME || ms > LATEST_DATE ? undefined : ms;
+  return withinCalendar(ms) ? ms : undefined;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
