@@ -49,21 +49,22 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   // The item lists at most 10 identifiers per type: the index has every one the person owns, under
   // the survivor or, while a merge is unfinished, an absorbed profile. Erased once per owner: a key
   // erased under the wrong owner (its delete is conditional) comes back from the index with the right one.
-  const erased = new Set<string>();
+  const erased = new Set<string>(); // `owner identifier`
+  const identifiers = new Set<string>();
   let pending = Object.entries(profile.identifiers).flatMap(([type, values]) => (values ?? []).map((value) => ({ identifier: identifierKey({ type, value }), profileId: profile.profileId })));
   for (let pass = 0; pending.length > 0; pass++) {
     if (pass === MAX_INDEX_PASSES) throw new Error(`erasure ${erasureId}: identifiers still appearing after ${pass} passes; retried`);
     for (const { identifier, profileId: owner } of pending) {
       await deps.identities.erase(identifier, owner, at);
       erased.add(`${owner} ${identifier}`);
+      identifiers.add(identifier);
     }
     pending = (await deps.identities.ownedBy(owners)).filter((item) => !erased.has(`${item.profileId} ${item.identifier}`));
   }
-  const identifiers = new Set([...erased].map((entry) => entry.slice(entry.indexOf(' ') + 1)));
   // Archived raw events are sealed with the person's keys: dropping them makes every copy unreadable.
-  await deps.identities.dropArchiveKeys([profile.profileId, ...(profile.mergedFrom ?? [])]);
+  await deps.identities.dropArchiveKeys(owners);
   // The holdings keep only hashes of the person's userId, emails and phones, but one who knows an email can still test for it: they go too.
-  await deps.identities.dropHoldings([profile.profileId, ...(profile.mergedFrom ?? [])]);
+  await deps.identities.dropHoldings(owners);
   for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
   await deps.frozen.delete(profile.profileId);
   const since = Math.min(Date.parse(profile.firstSeen), ...owners.map(createdAt).filter(Number.isFinite));
