@@ -242,17 +242,20 @@ const CSV_OPTIONS: Options = {
   quote_record_delimiter: true,
   cast: {
     boolean: (value) => String(value),
-    string: (value) => (E164.test(value) ? { value, escape_formulas: false } : FORMULA_START.test(value) ? { value, quoted: true } : value),
+    string: (value) => castText(value),
   },
 };
 
-export function keyedOptions(keys: ReadonlySet<number>): Options {
+/** A text cell: exact when a key or a phone number, escaped (and quoted) when it starts like a formula. */
+const castText = (value: string, key = false) =>
+  key || E164.test(value) ? { value, escape_formulas: false } : FORMULA_START.test(value) ? { value, quoted: true } : value;
+
+function keyedOptions(keys: ReadonlySet<number>): Options {
   return {
     ...CSV_OPTIONS,
     cast: {
       ...CSV_OPTIONS.cast,
-      string: (value, context) =>
-        keys.has(context.index) ? { value, escape_formulas: false } : E164.test(value) ? { value, escape_formulas: false } : FORMULA_START.test(value) ? { value, quoted: true } : value,
+      string: (value, context) => castText(value, keys.has(context.index)),
     },
   };
 }
