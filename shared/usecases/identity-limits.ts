@@ -19,6 +19,12 @@ export interface IdentityLimitsDeps {
 
 const MAX_ATTEMPTS = 8;
 
+/** What a reservation refused (their type is full), and what it took room for (the others were held already). */
+export interface Reservation {
+  refused: Identifier[];
+  taken: Identifier[];
+}
+
 export class IdentityLimits {
   constructor(private readonly deps: IdentityLimitsDeps) {}
 
@@ -41,34 +47,34 @@ export class IdentityLimits {
   }
 
   /**
-   * Takes room for these identifiers in the profile's holdings; returns those refused (their type is
-   * full). `fresh`: a profile id made for this event, which nobody else can know yet: one blind write.
+   * Takes room for these identifiers in the profile's holdings; says which were refused (their type is
+   * full) and which it took room for (a value held already is not taken again). `fresh`: a profile id made for this event, which nobody else can know yet: one blind write.
    * `required`: if one of these is refused, nothing is taken at all (the caller chose the profile on
    * holdings that have changed since, and resolves again).
    */
-  async reserve(profileId: string, ids: readonly Identifier[], fresh = false, required: readonly Identifier[] = []): Promise<Identifier[]> {
+  async reserve(profileId: string, ids: readonly Identifier[], fresh = false, required: readonly Identifier[] = []): Promise<Reservation> {
     const wanted = this.limited(ids);
-    if (wanted.length === 0) return [];
+    if (wanted.length === 0) return { refused: [], taken: [] };
     let holdings: Holdings = { profileId, version: 0, held: {} };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt > 0 || !fresh) holdings = await this.current(profileId);
       const held = Object.fromEntries(Object.entries(holdings.held).map(([type, values]) => [type, [...values]]));
       const refused: Identifier[] = [];
-      let added = false;
+      const taken: Identifier[] = [];
       for (const id of wanted) {
         const values = (held[id.type] ??= []);
         const hash = heldForm(id.type, id.value);
-        if (values.includes(hash)) continue;
+        if (values.includes(hash)) continue; // held already (a profile merged into this one has it): not taken here
         if (values.length >= limitOf(id.type, this.deps.config)!) refused.push(id);
-        else (values.push(hash), (added = true));
+        else (values.push(hash), taken.push(id));
       }
-      if (refused.some((id) => required.includes(id))) return refused;
-      if (!added || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return refused;
+      if (refused.some((id) => required.includes(id))) return { refused, taken: [] };
+      if (taken.length === 0 || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return { refused, taken };
     }
     throw new VersionConflictError(`holdings of ${profileId} kept changing`);
   }
 
-  /** Gives back room taken for identifiers whose claim was lost. Left as it is after repeated conflicts: too much held only refuses more. */
+  /** Gives back room `reserve` took (only what it says it took: a value held before stays) for identifiers whose claim was lost. Left as it is after repeated conflicts: too much held only refuses more. */
   async release(profileId: string, ids: readonly Identifier[]): Promise<void> {
     const given = this.limited(ids);
     for (let attempt = 0; given.length > 0 && attempt < MAX_ATTEMPTS; attempt++) {

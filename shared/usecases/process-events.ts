@@ -361,7 +361,7 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
   }
   const { limits } = context;
-  let candidates: Identifier[], toClaim: Identifier[], refused: Identifier[];
+  let candidates: Identifier[], toClaim: Identifier[], refused: Identifier[], taken: Identifier[];
   let fresh: string | undefined, profileId: string;
   for (let attempt = 1; ; attempt++) {
     candidates = await withinLimits(named, event, context, deps);
@@ -375,7 +375,7 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     // concurrent login took the profile's userId), and dropping it would fold this person into someone
     // else's profile. Nothing is taken then, and the match is made again on the holdings as they are now.
     const above = toClaim.filter((id) => candidates.indexOf(id) < chooser);
-    refused = await limits.reserve(profileId, toClaim, fresh !== undefined, above);
+    ({ refused, taken } = await limits.reserve(profileId, toClaim, fresh !== undefined, above));
     if (!refused.some((id) => above.includes(id))) break;
     if (attempt >= RESOLVE_ATTEMPTS) throw new VersionConflictError(`event ${event.messageId}: the profile it matched kept filling up under it`);
     deps.logger.warn('profile matched filled up meanwhile: matching again', { messageId: event.messageId, attempt });
@@ -392,8 +392,10 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
       // A concurrent first event of this person won: its profile is this event's, the fresh one is given up.
       await limits.drop(fresh);
       profileId = owner;
-      refused.push(...(await limits.reserve(profileId, toClaim.slice(index + 1).filter((i) => !refused.includes(i)))));
-    } else await limits.release(profileId, [id]);
+      const rest = await limits.reserve(profileId, toClaim.slice(index + 1).filter((i) => !refused.includes(i)));
+      refused.push(...rest.refused);
+      taken = rest.taken;
+    } else if (taken.includes(id)) await limits.release(profileId, [id]); // room it held already (a merged profile's) stays
   }
   if (refused.length > 0) leftOut(refused, event, 'taken by a concurrent batch', deps);
   candidates = candidates.filter((id) => !refused.includes(id));

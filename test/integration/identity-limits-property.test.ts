@@ -145,6 +145,49 @@ describe('a login racing another on a shared device', () => {
   });
 });
 
+describe('a lost claim gives back only the room it took', () => {
+  it("keeps a merged profile's userId counted when a login loses the claim of that userId to it", async () => {
+    const ownerOf = async (key: string) => (await stores.identities.owners([key])).get(key);
+    const finalOf = async (profileId: string) => {
+      let profile = (await stores.profiles.get(profileId))!;
+      for (let hops = 0; profile.mergedInto && hops < 10; hops++) profile = (await stores.profiles.get(profile.mergedInto))!;
+      return profile;
+    };
+    const phone = '+33611112222';
+    // A visit from the family's phone, no login: profile P holds the phone.
+    await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'lost-a1', traits: { phone }, messageId: 'lost-0' }), origin: 'lost-m0' }], deps);
+    const shared = (await ownerOf(`phone:${phone}`))!;
+    // Léa logs in on the phone; her batch finds the phone's profile, but not yet her userId...
+    const lea = anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', traits: { phone }, messageId: 'lost-lea-1' });
+    let hooked = false;
+    const real = stores.identities;
+    const racing = Object.assign(Object.create(real) as typeof real, {
+      holdings: async (profileId: string) => {
+        const read = await real.holdings(profileId);
+        if (profileId === shared && !hooked) {
+          hooked = true;
+          // ...which, meanwhile, her laptop claims (for a profile whose id a concurrent processor made earlier,
+          // so it survives the merge), and a visit links the laptop to the phone: one person, merged.
+          const older = { ...deps, newProfileId: () => `p_000000000${'0'.repeat(19)}1ea` };
+          await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', anonymousId: 'lost-laptop', messageId: 'lost-lea-0' }), origin: 'lost-m1' }], older);
+          await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'lost-laptop', traits: { phone }, messageId: 'lost-link' }), origin: 'lost-m2' }], deps);
+        }
+        return read;
+      },
+    });
+    const result = await processEvents([{ event: lea, origin: 'lost-m3' }], { ...deps, identities: racing });
+    expect(hooked).toBe(true);
+    expect(result.failed.size + result.parked.length).toBe(0);
+    // Then her brother logs in on the same phone: his userId must not join hers.
+    await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: 'lost-tom', traits: { phone }, messageId: 'lost-tom-1' }), origin: 'lost-m4' }], deps);
+    const leaProfile = await finalOf((await ownerOf('userId:lost-lea'))!);
+    const tomProfile = await finalOf((await ownerOf('userId:lost-tom'))!);
+    expect(leaProfile.identifiers.userId).toEqual(['lost-lea']);
+    expect(tomProfile.identifiers.userId).toEqual(['lost-tom']);
+    expect(tomProfile.profileId).not.toBe(leaProfile.profileId);
+  });
+});
+
 describe('holdings keep no identifier in clear', () => {
   /** Every item of the identities table, as stored. */
   const scan = async () => {
@@ -183,12 +226,13 @@ describe('holdings keep no identifier in clear', () => {
     const legacy = { identifier: 'holds#p_legacy', version: 3, held: { userId: ['legacy-user'], email: ['a@legacy.example', 'b@legacy.example'] } };
     await stores.dynamo.send(new PutCommand({ TableName: stores.tableOf('identities'), Item: legacy }));
     const limits = new IdentityLimits({ identities: stores.identities, profiles: stores.profiles, config: DEFAULT_IDENTITY_CONFIG });
-    const refused = await limits.reserve('p_legacy', [
+    const { refused, taken } = await limits.reserve('p_legacy', [
       { type: 'userId', value: 'someone-else' },
       { type: 'email', value: 'a@legacy.example' }, // held already: takes no more room
       { type: 'email', value: 'c@legacy.example' },
     ]);
     expect(refused).toEqual([{ type: 'userId', value: 'someone-else' }]);
+    expect(taken).toEqual([{ type: 'email', value: 'c@legacy.example' }]);
     const { Item } = await stores.dynamo.send(new GetCommand({ TableName: stores.tableOf('identities'), Key: { identifier: 'holds#p_legacy' }, ConsistentRead: true }));
     expect(Item).toEqual({
       identifier: 'holds#p_legacy',
