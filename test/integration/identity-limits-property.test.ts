@@ -24,6 +24,26 @@ beforeAll(async () => {
   deps = processEventsDeps(stores, new RecordingPublisher());
 });
 
+/**
+ * The identity store, but the first read of `profileId`'s holdings runs `meanwhile` before it answers
+ * (with what it read before): another batch's work lands between a batch's read and its write.
+ */
+function racingStore(profileId: string, meanwhile: () => Promise<void>) {
+  const real = stores.identities;
+  const race = { ran: false };
+  const identities = Object.assign(Object.create(real) as typeof real, {
+    holdings: async (id: string) => {
+      const read = await real.holdings(id);
+      if (id === profileId && !race.ran) {
+        race.ran = true;
+        await meanwhile();
+      }
+      return read;
+    },
+  });
+  return { identities, race };
+}
+
 type Shared = 'email' | 'phone' | 'anonymousId';
 let run = 0;
 
@@ -112,22 +132,13 @@ describe('a login racing another on a shared device', () => {
     const son = anEvent({ type: 'identify', event: undefined, userId: 'race-son', anonymousId: tablet, traits: { email: 'race-son@example.com' }, messageId: 'race-son-1' });
 
     // The son's batch reads the mother's holdings (no userId yet); right then her own login is processed whole.
-    let hooked = false;
-    const real = stores.identities;
-    const racing = Object.assign(Object.create(real) as typeof real, {
-      holdings: async (profileId: string) => {
-        const read = await real.holdings(profileId);
-        if (profileId === mumProfile && !hooked) {
-          hooked = true;
-          const login = await processEvents([{ event: mumLogin, origin: 'race-m1' }], deps);
-          expect(login.failed.size + login.parked.length).toBe(0);
-        }
-        return read;
-      },
+    const { identities: racing, race } = racingStore(mumProfile, async () => {
+      const login = await processEvents([{ event: mumLogin, origin: 'race-m1' }], deps);
+      expect(login.failed.size + login.parked.length).toBe(0);
     });
     let result = await processEvents([{ event: son, origin: 'race-s1' }], { ...deps, identities: racing });
     for (let retry = 0; result.failed.size > 0 && retry < 3; retry++) result = await processEvents([{ event: son, origin: 'race-s1' }], deps);
-    expect(hooked).toBe(true);
+    expect(race.ran).toBe(true);
     expect(result.failed.size + result.parked.length).toBe(0);
 
     const ownerOf = async (key: string) => (await stores.identities.owners([key])).get(key);
@@ -159,24 +170,15 @@ describe('a lost claim gives back only the room it took', () => {
     const shared = (await ownerOf(`phone:${phone}`))!;
     // Léa logs in on the phone; her batch finds the phone's profile, but not yet her userId...
     const lea = anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', traits: { phone }, messageId: 'lost-lea-1' });
-    let hooked = false;
-    const real = stores.identities;
-    const racing = Object.assign(Object.create(real) as typeof real, {
-      holdings: async (profileId: string) => {
-        const read = await real.holdings(profileId);
-        if (profileId === shared && !hooked) {
-          hooked = true;
-          // ...which, meanwhile, her laptop claims (for a profile whose id a concurrent processor made earlier,
-          // so it survives the merge), and a visit links the laptop to the phone: one person, merged.
-          const older = { ...deps, newProfileId: () => `p_000000000${'0'.repeat(19)}1ea` };
-          await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', anonymousId: 'lost-laptop', messageId: 'lost-lea-0' }), origin: 'lost-m1' }], older);
-          await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'lost-laptop', traits: { phone }, messageId: 'lost-link' }), origin: 'lost-m2' }], deps);
-        }
-        return read;
-      },
+    const { identities: racing, race } = racingStore(shared, async () => {
+      // ...which, meanwhile, her laptop claims (for a profile whose id a concurrent processor made earlier,
+      // so it survives the merge), and a visit links the laptop to the phone: one person, merged.
+      const older = { ...deps, newProfileId: () => `p_000000000${'0'.repeat(19)}1ea` };
+      await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', anonymousId: 'lost-laptop', messageId: 'lost-lea-0' }), origin: 'lost-m1' }], older);
+      await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'lost-laptop', traits: { phone }, messageId: 'lost-link' }), origin: 'lost-m2' }], deps);
     });
     const result = await processEvents([{ event: lea, origin: 'lost-m3' }], { ...deps, identities: racing });
-    expect(hooked).toBe(true);
+    expect(race.ran).toBe(true);
     expect(result.failed.size + result.parked.length).toBe(0);
     // Then her brother logs in on the same phone: his userId must not join hers.
     await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: 'lost-tom', traits: { phone }, messageId: 'lost-tom-1' }), origin: 'lost-m4' }], deps);
