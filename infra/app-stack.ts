@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Annotations, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -15,7 +15,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
 import { deadLetterQueue, eventBus, eventQueue, functionMemoryMb, processorSettings, schedules } from '../shared/resources';
-import { INGEST_ENDPOINTS, ingestPath } from '../shared/routes';
+import { LIBRARY_PACKAGE_DIR } from '../functions/ingest/browser-library';
+import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';
 import type { Schedules } from '../shared/schedule-settings';
 import { ConsoleHosting } from './console-hosting';
 import { PrismeFunction } from './prisme-function';
@@ -31,6 +32,8 @@ export interface PrismeAppStackProps extends StackProps {
   schedules?: Schedules;
   /** Admin API callers authenticated by JWT (an OIDC issuer such as Cognito) instead of IAM SigV4. */
   adminJwt?: { issuer: string; audience: string[] };
+  /** Where browsers reach the ingest API when it is behind a custom domain (the settings analytics.js loads name it). */
+  publicUrl?: string;
 }
 
 /** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
@@ -63,10 +66,13 @@ export class PrismeAppStack extends Stack {
       description: 'Segment Tracking API: validate, authenticate, enqueue',
       timeout: Duration.seconds(10),
       memorySize: functionMemoryMb.ingest,
+      bundleFiles: { from: LIBRARY_PACKAGE_DIR, into: 'browser-library' },
+      environment: { PRISME_BROWSER_LIBRARY_DIR: '/var/task/browser-library' },
     })
       .bindTable('catalog', t.catalog, 'read')
       .bindQueue(eventQueue.envVar, data.eventsQueue);
     ingest.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
+    if (props.publicUrl) ingest.fn.addEnvironment('PRISME_PUBLIC_URL', props.publicUrl);
 
     const processor = new PrismeFunction(this, 'Processor', {
       name: 'processor',
@@ -159,10 +165,15 @@ export class PrismeAppStack extends Stack {
       createDefaultStage: true,
     });
     const ingestIntegration = new HttpLambdaIntegration('Ingest', ingest.fn);
-    for (const endpoint of INGEST_ENDPOINTS) {
-      // Write keys are verified by the ingest function itself: Segment SDKs send HTTP Basic, which no API Gateway authorizer speaks.
-      this.api.addRoutes({ path: ingestPath(endpoint), methods: [HttpMethod.POST], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() });
-    }
+    // Write keys are verified by the ingest function itself: Segment SDKs send HTTP Basic, which no API Gateway
+    // authorizer speaks. CORS is answered there too, per source: the API's own CORS setting is one list for every route.
+    const publicRoute = (path: string, method: HttpMethod) =>
+      this.api.addRoutes({ path, methods: [method, HttpMethod.OPTIONS], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() });
+    const ingestRoutes = [
+      ...INGEST_ENDPOINTS.flatMap((endpoint) => ingestPaths(endpoint).flatMap((path) => publicRoute(path, HttpMethod.POST))),
+      ...publicRoute(SETTINGS_ROUTE, HttpMethod.GET),
+      ...LIBRARY_ROUTES.flatMap((path) => this.api.addRoutes({ path, methods: [HttpMethod.GET], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() })),
+    ];
     this.api.addRoutes({
       path: '/v1/{proxy+}',
       methods: [HttpMethod.ANY],
@@ -172,6 +183,13 @@ export class PrismeAppStack extends Stack {
         : new HttpIamAuthorizer(),
     });
     this.configureStage(props.throttleRateLimit ?? 1000);
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Where the libraries send events (their host, apiHost or dataPlaneUrl); the admin API too' });
+    for (const route of ingestRoutes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Ingest routes authenticate the Segment write key (HTTP Basic or in the body) in the ingest function; IAM would break every Segment SDK, and preflights carry no credentials.',
+      });
+    }
 
     const consoleDir = resolve(import.meta.dirname, '..', 'console', 'dist');
     if (existsSync(resolve(consoleDir, 'index.html'))) {
@@ -216,13 +234,5 @@ export class PrismeAppStack extends Stack {
       }),
     };
     stage.defaultRouteSettings = { throttlingRateLimit: rateLimit, throttlingBurstLimit: rateLimit * 2 };
-    for (const route of this.api.node.children) {
-      if (route.node.id.startsWith('POST--v1-')) {
-        Validations.of(route).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason: 'Ingest routes authenticate the Segment write key (HTTP Basic) in the ingest function; IAM would break every Segment SDK.',
-        });
-      }
-    }
   }
 }

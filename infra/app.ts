@@ -19,6 +19,7 @@ export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack
     settings,
     schedules: configuredSchedules(),
     adminJwt: fromContext(app, 'prisme:adminJwt', adminJwtSchema),
+    publicUrl: fromContext(app, 'prisme:publicUrl', publicUrlSchema),
     description: 'Prisme: HTTP API, functions, schedules',
   });
   Tags.of(app).add('application', 'prisme');
@@ -38,9 +39,18 @@ function espAccessOf(app: App): EspAccess[] {
 function fromContext<T>(app: App, key: string, schema: z.ZodType<T>): T | undefined {
   const raw = app.node.tryGetContext(key) as unknown;
   if (raw === undefined) return undefined;
-  const parsed = schema.safeParse(typeof raw === 'string' ? JSON.parse(raw) : raw);
+  const parsed = schema.safeParse(typeof raw === 'string' ? jsonOrText(raw) : raw);
   if (!parsed.success) throw new Error(`${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+/** `-c key=value` gives text: JSON when it reads as JSON (objects, lists), the text itself otherwise (a URL). */
+function jsonOrText(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
 }
 
 /**
@@ -51,6 +61,9 @@ const adminJwtSchema = z.strictObject({
   issuer: z.string().url().startsWith('https://', 'must be an https URL'),
   audience: z.array(z.string().min(1)).min(1),
 });
+
+/** The ingest API's address behind a custom domain: context `prisme:publicUrl`, e.g. `-c prisme:publicUrl=https://events.example.com`. */
+const publicUrlSchema = z.string().url().startsWith('https://', 'must be an https URL');
 
 const espAccessSchema = z.array(
   z.strictObject({

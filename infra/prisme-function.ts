@@ -3,11 +3,12 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bucket, eventBus, tables, type TableName } from '../shared/resources';
 
@@ -23,6 +24,17 @@ export interface PrismeFunctionProps {
   timeout: Duration;
   memorySize?: number;
   environment?: Record<string, string>;
+  /** Files shipped beside the code: `from` (a folder, relative to the project) is copied to `into` in the bundle. */
+  bundleFiles?: { from: string; into: string };
+}
+
+function copyAfterBundling(from: string, into: string): ICommandHooks {
+  if (!existsSync(from)) throw new Error(`${from} is missing: run npm ci before the synth`);
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_input, output) => [`mkdir -p "${output}/${into}"`, `cp "${from}"/*.js "${output}/${into}/"`],
+  };
 }
 
 /**
@@ -69,6 +81,7 @@ export class PrismeFunction extends Construct {
         logLevel: LogLevel.ERROR,
         // The Node.js 22 runtime ships AWS SDK v3; bundling our own pins the version we test against.
         externalModules: [],
+        ...(props.bundleFiles && { commandHooks: copyAfterBundling(resolve(root, props.bundleFiles.from), props.bundleFiles.into) }),
       },
     });
     Validations.of(this.fn).acknowledge({

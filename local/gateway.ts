@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { HttpEvent, HttpHandler } from '../shared/http/api';
 import { CONSOLE_SECURITY_HEADERS, NO_SNIFF } from '../shared/http/security-headers';
-import { ADMIN_ROUTE_PREFIX, HEALTH_PATH, ingestEndpointOf } from '../shared/routes';
+import { ADMIN_ROUTE_PREFIX, HEALTH_PATH, ingestRouteOf } from '../shared/routes';
 import { lambdaContext } from './lambda-context';
 import { emptyRecord, hasKey } from '../shared/domain/records';
 
@@ -96,7 +96,7 @@ export class LocalGateway {
         return send(200, JSON.stringify(usage.read()));
       }
 
-      const handler = ingestEndpointOf(url.pathname)
+      const handler = ingestRouteOf(url.pathname)
         ? this.routes.ingest
         : url.pathname.startsWith(ADMIN_ROUTE_PREFIX)
           ? this.routes.admin
@@ -140,7 +140,11 @@ function toHttpEvent(req: IncomingMessage, url: URL, body: Buffer): HttpEvent {
   }
   const query = emptyRecord<string>();
   for (const [name, value] of url.searchParams) query[name] = hasKey(query, name) ? `${query[name]},${value}` : value;
-  const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
+  // API Gateway forwards scheme and client as headers; a compressed body is binary whatever its type.
+  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-for'] ??= req.socket.remoteAddress ?? '127.0.0.1';
+  const encoded = (headers['content-encoding'] ?? 'identity').trim().toLowerCase() !== 'identity';
+  const isText = !encoded && TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const now = Date.now();
   return {
     version: '2.0',

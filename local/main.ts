@@ -1,6 +1,19 @@
 /** `npm start`: Prisme on this machine, same handlers as on AWS. */
 import { startLocal } from './runtime';
 import { UsageMeter } from './usage-meter';
+import { originPatternSchema } from '../shared/domain/sources';
+
+/** `PRISME_ALLOWED_ORIGINS=http://localhost:8080,https://*.example.com`: the sites whose pages may send with the default write key. */
+function allowedOriginsFromEnv(): string[] | undefined {
+  const raw = process.env.PRISME_ALLOWED_ORIGINS;
+  if (raw === undefined) return undefined;
+  const parsed = originPatternSchema.array().safeParse(raw.split(',').filter((origin) => origin.trim() !== ''));
+  if (!parsed.success) {
+    console.error(`PRISME_ALLOWED_ORIGINS: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+    process.exit(1);
+  }
+  return parsed.data;
+}
 
 const port = Number(process.env.PORT ?? 3000);
 const runtime = await startLocal({
@@ -9,6 +22,7 @@ const runtime = await startLocal({
   host: process.env.HOST ?? '127.0.0.1',
   writeKey: process.env.PRISME_WRITE_KEY,
   adminToken: process.env.PRISME_ADMIN_TOKEN,
+  allowedOrigins: allowedOriginsFromEnv(),
   visibilityTimeoutMs: process.env.PRISME_VISIBILITY_TIMEOUT_S ? Number(process.env.PRISME_VISIBILITY_TIMEOUT_S) * 1000 : undefined,
   pollers: process.env.PRISME_PROCESSORS ? Number(process.env.PRISME_PROCESSORS) : undefined,
   usageMeter: process.env.PRISME_USAGE_METER === '1' ? new UsageMeter() : undefined,
@@ -27,6 +41,7 @@ Prisme is running locally.
   API          ${runtime.url}
   Write key    ${runtime.writeKey}
   Admin token  ${runtime.adminToken}
+  Browsers     ${runtime.allowedOrigins.length > 0 ? runtime.allowedOrigins.join(', ') : 'none allowed (PRISME_ALLOWED_ORIGINS=http://localhost:8080 npm start)'}
   Data         ${runtime.dataDir}  (DynamoDB via dynalite, S3 bucket "${runtime.bucket}" via s3rver, queues, events.jsonl)
 
 Send an event:

@@ -39,6 +39,8 @@ export interface LocalOptions {
   host?: string;
   writeKey?: string;
   adminToken?: string;
+  /** Browser origins the default source accepts (CORS); when absent, those it was given before (none at first). */
+  allowedOrigins?: string[];
   /** Visibility timeout of the local event queue: how long a failed batch waits before its retry. */
   visibilityTimeoutMs?: number;
   /** Run the freeze and snapshot schedules (default true). */
@@ -59,6 +61,8 @@ export interface LocalRuntime {
   url: string;
   writeKey: string;
   adminToken: string;
+  /** Browser origins the default write key accepts at start. */
+  allowedOrigins: string[];
   dataDir: string;
   bucket: string;
   bus: LocalEventBus;
@@ -216,12 +220,16 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     bootstrapClient.destroy();
 
     const catalog = new DynamoCatalogStore(documentClient(new DynamoDBClient({})), LOCAL_NAMES.table(tables.catalog.logicalName));
+    const keyHash = hashWriteKey(credentials.writeKey);
+    const previous = await catalog.findSource(keyHash);
+    const allowedOrigins = options.allowedOrigins ?? previous?.allowedOrigins ?? [];
     await catalog.putSource({
       sourceId: 'local',
       name: 'Local default source',
       defaultChannel: 'web',
-      keyHash: hashWriteKey(credentials.writeKey),
-      createdAt: new Date().toISOString(),
+      keyHash,
+      allowedOrigins,
+      createdAt: previous?.createdAt ?? new Date().toISOString(),
     });
 
     // Imported only now: each handler module reads its configuration at load, as on a Lambda cold start.
@@ -290,6 +298,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     return {
       url,
       ...credentials,
+      allowedOrigins,
       dataDir,
       bucket: LOCAL_NAMES.bucket,
       bus,

@@ -31,7 +31,7 @@ import {
 } from '../../shared/domain/indicators';
 import { IDENTIFIER_TYPES, identifierKey, normaliseIdentifierType, normaliseLookup, type IdentityConfig } from '../../shared/domain/identity';
 import { perEventAndChannel, totalCount, type Profile } from '../../shared/domain/profile';
-import { hashWriteKey, newWriteKey, sourceInputSchema } from '../../shared/domain/sources';
+import { hashWriteKey, newWriteKey, sourceInputSchema, sourceUpdateSchema } from '../../shared/domain/sources';
 import { z } from 'zod';
 import {
   CONDITION_LANGUAGE_VERSION,
@@ -494,6 +494,15 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
       const { keyHash: _hash, ...visible } = source;
       // The key is shown once, here; only its hash is kept.
       return json(201, { ...visible, writeKey });
+    })
+    .on('PATCH', '/v1/sources/{sourceId}', async ({ event, params }) => {
+      const changes = sourceUpdateSchema.parse(jsonBody(event));
+      const keys = (await catalog.listSources()).filter((s) => s.sourceId === params.sourceId && !s.revokedAt);
+      if (keys.length === 0) throw notFound(`active source ${params.sourceId}`);
+      for (const key of keys) await catalog.putSource({ ...key, ...changes });
+      deps.logger.info('source updated', { sourceId: params.sourceId, changed: Object.keys(changes) });
+      const { keyHash: _hash, ...visible } = { ...keys[0]!, ...changes };
+      return json(200, visible);
     })
     .on('DELETE', '/v1/sources/{sourceId}', async ({ params }) => {
       const keys = (await catalog.listSources()).filter((s) => s.sourceId === params.sourceId && !s.revokedAt);

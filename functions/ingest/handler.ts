@@ -10,4 +10,5 @@ export const handler = createIngestHandler({
   now: Date.now,
   eventsPerSecondPerSource: getNumberFromEnv('INGEST_EVENTS_PER_SECOND_PER_SOURCE', 0) || undefined,
   identity: identityConfigFromEnv(),
+  publicUrl: process.env.PRISME_PUBLIC_URL || undefined,
 });

@@ -297,7 +297,7 @@ describe('walking skeleton, end to end', () => {
     const { sourceId, writeKey } = created.body as { sourceId: string; writeKey: string };
     expect(writeKey).toMatch(/^wk_[0-9a-f]{48}$/);
     const listed = (await admin.get('/v1/sources')).body.sources as Array<Record<string, unknown>>;
-    expect(listed.find((s) => s.sourceId === sourceId)).toEqual({ sourceId, name: 'Nice store tills', defaultChannel: 'store', createdAt: expect.any(String) });
+    expect(listed.find((s) => s.sourceId === sourceId)).toEqual({ sourceId, name: 'Nice store tills', defaultChannel: 'store', allowedOrigins: [], createdAt: expect.any(String) });
     expect(JSON.stringify(listed)).not.toContain(writeKey);
 
     const till = new Analytics({ writeKey, host: runtime.url, flushAt: 1 });

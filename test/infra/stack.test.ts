@@ -4,7 +4,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
 import { eventQueue, processorSettings } from '../../shared/resources';
-import { INGEST_ENDPOINTS } from '../../shared/routes';
+import { INGEST_ENDPOINTS, LIBRARY_ROUTES } from '../../shared/routes';
 
 let data: Template;
 let service: Template;
@@ -89,10 +89,21 @@ describe('service stack', () => {
     });
   });
 
-  it('routes the Segment endpoints to ingest without an authorizer and the admin API behind IAM', () => {
+  it('routes the Segment endpoints, their preflights and the browser settings to ingest without an authorizer, and the admin API behind IAM', () => {
     const routes = resources(service, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]);
-    for (const endpoint of INGEST_ENDPOINTS) expect(routes).toContainEqual([`POST /v1/${endpoint}`, 'NONE']);
+    for (const endpoint of INGEST_ENDPOINTS) {
+      for (const path of [`/v1/${endpoint}`, `/v1/${endpoint.charAt(0)}`]) {
+        expect(routes).toContainEqual([`POST ${path}`, 'NONE']);
+        expect(routes).toContainEqual([`OPTIONS ${path}`, 'NONE']);
+      }
+    }
+    expect(routes).toContainEqual(['GET /v1/projects/{writeKey}/settings', 'NONE']);
+    expect(routes).toContainEqual(['OPTIONS /v1/projects/{writeKey}/settings', 'NONE']);
     expect(routes).toContainEqual(['ANY /v1/{proxy+}', 'AWS_IAM']);
+    for (const path of LIBRARY_ROUTES) expect(routes).toContainEqual([`GET ${path}`, 'NONE']);
+    expect(routes.filter(([, auth]) => auth === 'NONE')).toHaveLength(INGEST_ENDPOINTS.length * 4 + 2 + LIBRARY_ROUTES.length);
+    // CORS is the ingest function's, per source: the API's own setting would open every route, the admin API's too.
+    for (const api of resources(service, 'AWS::ApiGatewayV2::Api')) expect(api.Properties.CorsConfiguration).toBeUndefined();
     service.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),

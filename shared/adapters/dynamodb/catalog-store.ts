@@ -19,6 +19,8 @@ export interface SourceRecord {
   defaultChannel: Channel;
   /** SHA-256 of the write key; the key itself is never stored. */
   keyHash: string;
+  /** Browser origins allowed to send (CORS); absent on sources made before origins were kept, which allow none. */
+  allowedOrigins?: string[];
   createdAt: string;
   revokedAt?: string;
 }
