@@ -19,6 +19,7 @@ import { open, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { costPerMillionEvents, type CostBreakdown } from './cost-model';
 import type { BenchResult } from './harness';
@@ -97,16 +98,23 @@ async function postAtRate(url: string, writeKey: string, stream: Workload, optio
   return result;
 }
 
-/** Batches of 100 from `clients` concurrent clients, each posting the next as soon as one is answered. */
-async function postFlatOut(url: string, writeKey: string, seconds: number, clients = 8): Promise<number> {
-  const stream = workload({ label: `flat-${Date.now()}`, ...SHOP });
-  const bodies = Array.from({ length: 50 }, () => JSON.stringify({ batch: Array.from({ length: 100 }, () => stream.next()) }));
+/**
+ * Batches of 100 from `clients` concurrent clients, each posting the next as soon as one is answered;
+ * gzip-compressed beforehand with `gzip` (as mobile and RudderStack clients send), so only the server's work is timed.
+ */
+async function postFlatOut(url: string, writeKey: string, seconds: number, { clients = 8, gzip = false } = {}): Promise<number> {
+  const stream = workload({ label: `flat-${Date.now()}${gzip ? '-gzip' : ''}`, ...SHOP });
+  const bodies = Array.from({ length: 50 }, () => {
+    const body = JSON.stringify({ batch: Array.from({ length: 100 }, () => stream.next()) });
+    return gzip ? gzipSync(body) : body;
+  });
+  const headers = { authorization: basic(writeKey), 'content-type': 'application/json', ...(gzip && { 'content-encoding': 'gzip' }) };
   let accepted = 0;
   const end = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       for (let i = c; Date.now() < end; i += clients) {
-        const response = await fetch(`${url}/v1/batch`, { method: 'POST', headers: { authorization: basic(writeKey), 'content-type': 'application/json' }, body: bodies[i % bodies.length]! });
+        const response = await fetch(`${url}/v1/batch`, { method: 'POST', headers, body: bodies[i % bodies.length]! });
         await response.arrayBuffer();
         if (response.status === 200) accepted += 100;
       }
@@ -243,11 +251,13 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
   progress('ingest alone (processors off)');
   const ingestOnly = await startLocalProcess({ PRISME_PROCESSORS: '0' });
   const ingestRate = await postFlatOut(ingestOnly.url, ingestOnly.writeKey, Math.min(seconds, 8));
+  const gzipRate = await postFlatOut(ingestOnly.url, ingestOnly.writeKey, Math.min(seconds, 8), { gzip: true });
   await ingestOnly.stop();
   const bare = await bareCollector();
   const bareRate = await postFlatOut(bare.url, 'none', Math.min(seconds, 8));
   await bare.stop();
   figures['ingest alone events/s'] = ingestRate;
+  figures['ingest alone, gzip bodies events/s'] = gzipRate;
   figures['bare durable collector events/s'] = bareRate;
 
   // 2. Fixed rates, latency to membership, peak memory.
@@ -352,7 +362,7 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
     unit: 'events/s',
     figures,
     units,
-    ratios: { 'ingest / bare durable collector': ingestRate / bareRate },
+    ratios: { 'ingest / bare durable collector': ingestRate / bareRate, 'ingest gzip / ingest JSON': gzipRate / ingestRate },
     checks: [
       { name: 'ingest alone', value: ingestRate, unit: 'events/s', target: '>= 5,000', met: ingestRate >= 5000 },
       ...(p95 === undefined ? [] : [{ name: 'p95 to membership at 500 events/s', value: p95, unit: 'ms', target: '< 1,000', met: p95 < 1000 }]),
