@@ -6,12 +6,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
-import { INGEST_ENDPOINTS } from '../../shared/routes';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { INGEST_ENDPOINTS, ingestPaths } from '../../shared/routes';
 import { startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;
+const SHOP = 'https://shop.example.com';
 beforeAll(async () => {
-  runtime = await startTestRuntime();
+  runtime = await startTestRuntime({ allowedOrigins: [SHOP] });
 }, 120_000);
 afterAll(async () => {
   await runtime?.stop();
@@ -84,5 +86,47 @@ describe('the ingest API, fuzzed', () => {
     await runtime.drain();
     const parked = runtime.queues.deadLetter.receive(1000, 60_000).map((m) => m.attributes?.reason?.StringValue ?? '');
     for (const reason of parked) expect(reason).toMatch(/^PoisonMessageError: /);
+  }, 300_000);
+
+  it('answers every path, method, encoding and origin a careless or hostile client sends, and lets only allowed origins read it', async () => {
+    const valid = JSON.stringify({ userId: 'door-fuzz', event: 'Knocked', writeKey: runtime.writeKey });
+    // Each way of sending the body: its Content-Encoding header, and the bytes (true to it or not).
+    const encoded: Record<string, (bytes: Buffer) => [string | undefined, Buffer]> = {
+      plain: (bytes) => [undefined, bytes],
+      gzip: (bytes) => ['gzip', gzipSync(bytes)],
+      deflate: (bytes) => ['deflate', deflateSync(bytes)],
+      'raw deflate': (bytes) => ['deflate', deflateRawSync(bytes)],
+      br: (bytes) => ['br', brotliCompressSync(bytes)],
+      'gzip twice': (bytes) => ['gzip, gzip', gzipSync(gzipSync(bytes))],
+      'says gzip, is not': (bytes) => ['gzip', bytes],
+      unknown: (bytes) => ['zstd', bytes],
+    };
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...INGEST_ENDPOINTS.flatMap(ingestPaths), `/v1/projects/${runtime.writeKey}/settings`, '/v1/projects/wk_nope/settings'),
+        fc.constantFrom('POST', 'OPTIONS', 'GET', 'PUT'),
+        fc.oneof(body, fc.constant(valid)),
+        fc.constantFrom(...Object.keys(encoded)),
+        fc.oneof(fc.constantFrom(undefined, SHOP, 'https://evil.example', 'null', 'https://shop.example.com.evil.example', `${SHOP}:443`), fc.string({ maxLength: 300 })),
+        async (path, method, text, encoding, origin) => {
+          const [contentEncoding, bytes] = encoded[encoding]!(Buffer.from(text));
+          const headers: Record<string, string> = { 'content-type': 'text/plain' };
+          if (contentEncoding) headers['content-encoding'] = contentEncoding;
+          if (origin !== undefined) headers.origin = origin;
+          if (method === 'OPTIONS') headers['access-control-request-method'] = 'POST';
+          const response = await fetch(`${runtime.url}${path}`, { method, headers, body: method === 'GET' || method === 'OPTIONS' ? undefined : bytes }).catch((error: Error) => error);
+          if (response instanceof Error) return expect(origin).toBeDefined(); // fetch refused a header value before sending
+          seen.add(response.status);
+          expect(response.status).toBeLessThan(500);
+          const allowOrigin = response.headers.get('access-control-allow-origin');
+          if (allowOrigin !== null) expect([allowOrigin, origin]).toEqual([SHOP, SHOP]);
+          await response.arrayBuffer();
+        },
+      ),
+      { numRuns: 300, seed: 20261203 },
+    );
+    for (const status of [200, 204, 400, 401, 403, 405, 413, 415]) expect(seen, `status ${status}`).toContain(status);
+    await runtime.drain(60_000);
   }, 300_000);
 });
