@@ -40,7 +40,7 @@ function fromContext<T>(app: App, key: string, schema: z.ZodType<T>): T | undefi
   const raw = app.node.tryGetContext(key) as unknown;
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(typeof raw === 'string' ? jsonOrText(raw) : raw);
-  if (!parsed.success) throw new Error(`${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${key}: ${parsed.error.issues.map((i) => [i.path.join('.'), i.message].filter(Boolean).join(' ')).join('; ')}`);
   return parsed.data;
 }
 

@@ -272,6 +272,13 @@ describe('ESP access', () => {
     expect(Object.keys(data.findOutputs('*')).filter((id) => id.startsWith('EspAccessBrazeRoleArn'))).toHaveLength(1);
   });
 
+  it('refuses a public URL that is not https at synth time, and ships the browser library with ingest', () => {
+    expect(() => buildApp(new App({ context: { 'prisme:publicUrl': 'http://events.example.com' } }))).toThrow(/prisme:publicUrl: must be an https URL/);
+    const ingest = resources(service, 'AWS::Lambda::Function').find((fn) => fn.Properties.Description?.startsWith('Segment Tracking API'))!;
+    expect(ingest.Properties.Environment.Variables.PRISME_BROWSER_LIBRARY_DIR).toBe('/var/task/browser-library');
+    expect(ingest.Properties.Environment.Variables.PRISME_PUBLIC_URL).toBeUndefined();
+  });
+
   it('refuses a malformed ESP access at synth time', () => {
     const context = { 'prisme:espAccess': [{ preset: 'braze', account: '42', externalId: 'x' }] };
     expect(() => buildApp(new App({ context }))).toThrow(/prisme:espAccess: 0\.account must be a 12-digit AWS account id; 0\.externalId must be at least 8 characters/);
