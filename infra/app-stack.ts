@@ -85,6 +85,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindTable('catalog', t.catalog, 'readWrite')
       .bindTable('frozen', t.frozen, 'readDelete') // erasure removes a person's frozen values
+      .bindTable('groups', t.groups, 'readWrite') // group calls' traits and member items; erasure removes a person's
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
       .bindBucket(data.bucket, 'archive/', 'readWrite', { list: true }) // raw events, sealed per person; replay and backfill list them
@@ -108,6 +109,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('identities', t.identities, 'read')
       .bindTable('memberships', t.memberships, 'read')
       .bindTable('frozen', t.frozen, 'read')
+      .bindTable('groups', t.groups, 'read') // a profile's groups with their traits
       .bindQueue(eventQueue.envVar, data.eventsQueue)
       .bindBucket(data.bucket, 'esp/', 'read') // presigned links to ESP files are signed with its role
       .bindBucket(data.bucket, 'audiences/', 'read') // run files, for the audience KPIs
@@ -129,6 +131,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('memberships', t.memberships, 'read')
       .bindTable('profiles', t.profiles, 'read')
       .bindTable('frozen', t.frozen, 'read')
+      .bindTable('groups', t.groups, 'read') // groups.<trait> columns
       .bindBucket(data.bucket, 'audiences/', 'readWrite', { list: true }) // an erasure's scrub lists the run folders
       .bindBucket(data.bucket, 'holdouts/', 'readWrite')
       .bindBucket(data.bucket, 'esp/', 'readWrite')
@@ -144,6 +147,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('profiles', t.profiles, 'readWrite')
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindTable('frozen', t.frozen, 'readWrite')
+      .bindTable('groups', t.groups, 'read') // segments comparing the traits of a profile's groups
       .bindBus(data.bus);
 
     const sweep = new PrismeFunction(this, 'Sweep', {
@@ -156,6 +160,7 @@ export class PrismeAppStack extends Stack {
       .bindTable('profiles', t.profiles, 'readWrite', ['due'])
       .bindTable('memberships', t.memberships, 'readWrite')
       .bindTable('frozen', t.frozen, 'read')
+      .bindTable('groups', t.groups, 'read') // segments comparing the traits of a profile's groups
       .bindBus(data.bus);
     this.functions = { ingest, processor, admin, snapshot, freeze, sweep };
     this.routeEvents(data.bus, { snapshot, freeze, sweep });

@@ -193,11 +193,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       S3_FORCE_PATH_STYLE: 'true',
-      [tables.profiles.envVar]: LOCAL_NAMES.table(tables.profiles.logicalName),
-      [tables.identities.envVar]: LOCAL_NAMES.table(tables.identities.logicalName),
-      [tables.memberships.envVar]: LOCAL_NAMES.table(tables.memberships.logicalName),
-      [tables.catalog.envVar]: LOCAL_NAMES.table(tables.catalog.logicalName),
-      [tables.frozen.envVar]: LOCAL_NAMES.table(tables.frozen.logicalName),
+      // Every table of resources.ts, so one added there is there locally too.
+      ...Object.fromEntries(Object.values(tables).map((table) => [table.envVar, LOCAL_NAMES.table(table.logicalName)])),
       [eventQueue.envVar]: sqs.queueUrl(events.name),
       [deadLetterQueue.envVar]: sqs.queueUrl(deadLetter.name),
       [bucket.envVar]: LOCAL_NAMES.bucket,

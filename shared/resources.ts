@@ -57,6 +57,16 @@ export const tables = {
     envVar: 'FROZEN_TABLE',
     partitionKey: { name: 'profileId', type: 'S' },
   },
+  /**
+   * Groups (accounts) of Segment's `group` calls: per groupId, the `group` item (traits, version) and a
+   * `member#<profileId>` item per person in it, paged through when the group's traits change.
+   */
+  groups: {
+    logicalName: 'Groups',
+    envVar: 'GROUPS_TABLE',
+    partitionKey: { name: 'groupId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+  },
   /** Control plane: segments, audiences, sources (hashed write keys), job and snapshot runs. */
   catalog: {
     logicalName: 'Catalog',

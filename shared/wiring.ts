@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { awsClients } from './adapters/clients';
 import { DynamoCatalogStore } from './adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from './adapters/dynamodb/frozen-store';
+import { DynamoGroupStore } from './adapters/dynamodb/group-store';
 import { withManagedSegments } from './usecases/catalog-view';
 import { DynamoIdentityStore } from './adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from './adapters/dynamodb/membership-store';
@@ -32,6 +33,7 @@ export const fromEnv = {
   identities: once(() => new DynamoIdentityStore(awsClients().dynamo, getStringFromEnv(tables.identities.envVar))),
   memberships: once(() => new DynamoMembershipStore(awsClients().dynamo, getStringFromEnv(tables.memberships.envVar))),
   frozen: once(() => new DynamoFrozenStore(awsClients().dynamo, getStringFromEnv(tables.frozen.envVar))),
+  groups: once(() => new DynamoGroupStore(awsClients().dynamo, getStringFromEnv(tables.groups.envVar))),
   catalog: once(() => withManagedSegments(new DynamoCatalogStore(awsClients().dynamo, getStringFromEnv(tables.catalog.envVar)))),
   queue: once(
     () =>
@@ -96,6 +98,7 @@ export const profileWriter = (logger: Logger, options: { merges?: boolean; count
     memberships: fromEnv.memberships(),
     stats: options.counters ?? fromEnv.catalog(),
     frozen: fromEnv.frozen(),
+    groups: fromEnv.groups(),
     publisher: fromEnv.publisher(),
     logger,
     now: Date.now,

@@ -8,6 +8,8 @@ import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store'
 import type { IdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../../shared/adapters/dynamodb/membership-store';
 import type { FrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
+import type { GroupStore } from '../../shared/adapters/dynamodb/group-store';
+import { GroupTraitsReader } from '../../shared/usecases/group-traits';
 import type { ObjectStore } from '../../shared/adapters/s3/object-store';
 import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
@@ -69,6 +71,8 @@ export interface AdminDeps {
   identities: IdentityStore;
   memberships: MembershipStore;
   frozen: Pick<FrozenStore, 'getMany'>;
+  /** The profile's groups (accounts) and their traits, for the profile view, explain and previews. */
+  groups: Pick<GroupStore, 'getMany'>;
   /** Presigns links to ESP files, for ESPs that import from a URL; reads runs for their KPIs. */
   objects: Pick<ObjectStore, 'presignedGetUrl' | 'get' | 'getStream'>;
   queue: EventQueue;
@@ -111,8 +115,19 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
     return { values: { ...model.valuesOf(profile, now), ...frozen?.values }, frozenAt: frozen?.frozenAt };
   };
 
+  /** The profile's groups with their traits, the most recently joined first. */
+  const groupsOf = async (profile: Profile) => {
+    const stored = await new GroupTraitsReader(deps.groups).groupsOf(profile);
+    return stored.map((group) => ({
+      groupId: group.groupId,
+      joinedAt: new Date(profile.groups![group.groupId]!).toISOString(),
+      traits: group.traits,
+      ...(group.updatedAt && { updatedAt: group.updatedAt }),
+    }));
+  };
+
   const profileView = async (profile: Profile) => {
-    const { segments, model } = await segmentsWithModel(catalog);
+    const [{ segments, model }, groups] = await Promise.all([segmentsWithModel(catalog), groupsOf(profile)]);
     const { values, frozenAt } = await indicatorsOf(profile, model);
     // Stage memberships show as indicators (lifecycle_stage, intent_stage), not among the segments.
     const names = new Map(segments.filter((s) => !s.managedBy).map((s) => [s.id, s.name]));
@@ -131,6 +146,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
         }),
       ),
       traits: profile.traits,
+      groups,
       channels: profile.channels,
       events,
       segments: member.map((id) => ({ id, name: names.get(id), ...(entered.has(id) && { enteredAt: entered.get(id) }) })),
@@ -241,7 +257,8 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
       if (!profile) throw notFound(`profile ${params.profileId}`);
       if (!segment) throw notFound(`segment ${params.segmentId}`);
       const now = deps.now();
-      const explanation = explain(segment.condition, profile, now, new Set(profile.segments), (await indicatorsOf(profile, model, now)).values);
+      const [{ values }, groups] = await Promise.all([indicatorsOf(profile, model, now), new GroupTraitsReader(deps.groups).groupsOf(profile)]);
+      const explanation = explain(segment.condition, profile, now, new Set(profile.segments), values, groups);
       return json(200, {
         profileId: profile.profileId,
         segmentId: segment.id,
@@ -627,6 +644,8 @@ async function previewSegment(condition: Condition, model: IndicatorModel, needs
   const budget = Math.min(options.budgetMs ?? Infinity, deps.previewBudgetMs);
   const sampleSize = options.sampleSize ?? 10;
   const matches = compile(condition);
+  // Read once per group for the whole preview: the people of one account share it.
+  const groups = dependenciesOf(condition).groupTraits.length > 0 ? new GroupTraitsReader(deps.groups) : undefined;
   const started = Date.now();
   const now = deps.now();
   const sample: Array<{ profileId: string; userId?: string; email?: string }> = [];
@@ -636,10 +655,12 @@ async function previewSegment(condition: Condition, model: IndicatorModel, needs
   do {
     const page = await deps.profiles.scan(cursor, 1000);
     const frozen = needsFrozen ? new Map((await deps.frozen.getMany(page.items.map((p) => p.profileId))).map((r) => [r.profileId, r.values])) : undefined;
+    await groups?.prefetch(page.items);
     for (const profile of page.items) {
       if (profile.mergedInto) continue;
       scanned++;
-      if (!matches(profile, now, new Set(profile.segments), { ...model.valuesOf(profile, now), ...frozen?.get(profile.profileId) })) continue;
+      const groupTraits = groups && (await groups.groupsOf(profile)).map((g) => g.traits);
+      if (!matches(profile, now, new Set(profile.segments), { ...model.valuesOf(profile, now), ...frozen?.get(profile.profileId) }, groupTraits)) continue;
       size++;
       if (sample.length < sampleSize) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
     }

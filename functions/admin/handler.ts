@@ -10,6 +10,7 @@ export const handler = createAdminHandler({
   identities: fromEnv.identities(),
   memberships: fromEnv.memberships(),
   frozen: fromEnv.frozen(),
+  groups: fromEnv.groups(),
   objects: fromEnv.objects(),
   queue: fromEnv.queue(),
   publisher: fromEnv.publisher(),

@@ -15,6 +15,7 @@ export const handler = createProcessorHandler({
   catalog: fromEnv.catalog(),
   memberships: fromEnv.memberships(),
   frozen: fromEnv.frozen(),
+  groups: fromEnv.groups(),
   publisher: fromEnv.publisher(),
   now: Date.now,
   queue: fromEnv.queue(),

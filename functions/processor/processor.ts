@@ -13,10 +13,12 @@ import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../
 import { eraseProfile, type ErasureDeps } from '../../shared/usecases/erase-profile';
 import { replayStep } from '../../shared/usecases/replay';
 import { backfillStep } from '../../shared/usecases/backfill';
-import { evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
+import { evaluateGroupStep, evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
+import type { GroupStore } from '../../shared/adapters/dynamodb/group-store';
 
-export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger'> {
+export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger' | 'groups'> {
   queue: EventQueue;
+  groups: GroupStore;
   logger: Logger;
   maxReceiveCount: number;
   /** Segment history counters the writer adds up; written once at the end of each invocation. */
@@ -34,7 +36,7 @@ function parseMessage(record: SQSRecord): QueueMessage {
   }
   const kind = (message as { kind?: unknown })?.kind;
   if (kind === 'events' && Array.isArray((message as { events?: unknown }).events)) return message as QueueMessage;
-  if (kind === 'evaluate-segment' || kind === 'evaluate-indicators' || kind === 'erase-profile' || kind === 'replay' || kind === 'backfill') return message as QueueMessage;
+  if (kind === 'evaluate-segment' || kind === 'evaluate-group' || kind === 'evaluate-indicators' || kind === 'erase-profile' || kind === 'replay' || kind === 'backfill') return message as QueueMessage;
   throw new PoisonMessageError(`unknown message kind ${JSON.stringify(kind)}`);
 }
 
@@ -78,6 +80,9 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         } else if (message.kind === 'evaluate-segment') {
           const outcome = await evaluateSegmentStep(message, deps);
           logger.info('segment evaluation step', { segmentId: message.segmentId, revision: message.revision, outcome });
+        } else if (message.kind === 'evaluate-group') {
+          const outcome = await evaluateGroupStep(message, deps);
+          logger.info('group members evaluation step', { version: message.version, outcome });
         } else if (message.kind === 'evaluate-indicators') {
           const outcome = await evaluateIndicatorsStep(message, deps);
           logger.info('indicator re-evaluation step', { definition: message.definition, revision: message.revision, outcome });

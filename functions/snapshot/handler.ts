@@ -7,6 +7,7 @@ export const handler = createSnapshotHandler({
   memberships: fromEnv.memberships(),
   profiles: fromEnv.profiles(),
   frozen: fromEnv.frozen(),
+  groups: fromEnv.groups(),
   objects: fromEnv.objects(),
   publisher: fromEnv.publisher(),
   logger: createLogger('snapshot'),

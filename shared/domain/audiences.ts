@@ -12,7 +12,9 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { CONSENT_CHANNELS } from './consent';
 import { INDICATOR_IDS, type IndicatorValues } from './indicators';
-import { primaryEmail, type Profile } from './profile';
+import { groupIdsOf, primaryEmail, type Profile } from './profile';
+import type { GroupTraits } from './groups';
+import { own } from './records';
 
 export const AUDIENCE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const DEFAULT_MIN_SIZE = 50;
@@ -21,15 +23,19 @@ export const SNAPSHOT_SCHEMA_VERSION = 1;
 export const ROWS_PER_PART = 100_000;
 
 /** `email_sha256` and `phone_sha256`: SHA-256 of the normalised address, for ad platforms' matching. */
-const BUILT_IN_FIELDS = ['profileId', 'userId', 'email', 'phone', 'anonymousId', 'firstSeen', 'lastSeen', 'email_sha256', 'phone_sha256'] as const;
+/** `groups`: the ids of the person's groups (accounts), the most recently joined first, separated by `;`. */
+const BUILT_IN_FIELDS = ['profileId', 'userId', 'email', 'phone', 'anonymousId', 'firstSeen', 'lastSeen', 'email_sha256', 'phone_sha256', 'groups'] as const;
+/** `groups.<trait>`: a trait of the person's group, the most recently joined that has it ("groups.name": the company name). */
+export const isGroupTraitField = (field: string): boolean => /^groups\.[\w.-]{1,100}$/.test(field);
 const fieldSchema = z
   .string()
   .refine(
     (f) =>
       (BUILT_IN_FIELDS as readonly string[]).includes(f) ||
       /^traits\.[\w.-]{1,100}$/.test(f) ||
+      isGroupTraitField(f) ||
       (f.startsWith('indicators.') && INDICATOR_IDS.includes(f.slice('indicators.'.length).split('|')[0]!)),
-    { message: `must be one of ${BUILT_IN_FIELDS.join(', ')}, traits.<name> or indicators.<indicator> (GET /v1/indicators)` },
+    { message: `must be one of ${BUILT_IN_FIELDS.join(', ')}, traits.<name>, groups.<trait> or indicators.<indicator> (GET /v1/indicators)` },
   );
 
 /** Email service providers with a ready-made file (see esp.ts). */
@@ -135,9 +141,20 @@ export const exportColumns = (audience: Pick<Audience, 'fields'>): string[] => [
 
 const sha256Hex = (value: string | undefined) => (value === undefined ? undefined : createHash('sha256').update(value).digest('hex'));
 
-/** A column's value for a profile; `indicators` are needed for `indicators.<id>` columns. */
-export function fieldValue(profile: Profile, field: string, indicators?: IndicatorValues): unknown {
+/**
+ * A column's value for a profile; `indicators` are needed for `indicators.<id>` columns, `groups` (the
+ * traits of the profile's groups, the most recently joined first) for `groups.<trait>` columns.
+ */
+export function fieldValue(profile: Profile, field: string, indicators?: IndicatorValues, groups?: readonly GroupTraits[]): unknown {
   if (field.startsWith('indicators.')) return indicators?.[field.slice('indicators.'.length)];
+  if (isGroupTraitField(field)) {
+    const trait = field.slice('groups.'.length);
+    for (const traits of groups ?? []) {
+      const value = own(traits, trait);
+      if (value !== undefined && value !== null) return value;
+    }
+    return undefined;
+  }
   switch (field) {
     case 'profileId':
       return profile.profileId;
@@ -158,8 +175,10 @@ export function fieldValue(profile: Profile, field: string, indicators?: Indicat
       return profile.firstSeen;
     case 'lastSeen':
       return profile.lastSeen;
+    case 'groups':
+      return groupIdsOf(profile).join(';') || undefined;
     default:
-      return profile.traits[field.slice('traits.'.length)];
+      return own(profile.traits, field.slice('traits.'.length));
   }
 }
 

@@ -219,7 +219,8 @@ export function parseEvents(
       messageId: event.messageId ?? options.newMessageId(index),
       type: type as EventType,
       properties,
-      traits: event.traits ?? (type === 'identify' ? {} : asObject(context.traits) ?? {}),
+      // A group call's traits are the group's: the person's context.traits never stand in for them.
+      traits: event.traits ?? (type === 'identify' || type === 'group' ? {} : asObject(context.traits) ?? {}),
       context,
       timestamp: new Date(
         Math.max(EARLIEST_EVENT_TIME, correctedTimestamp(options.receivedAt, event.timestamp, event.originalTimestamp, event.sentAt ?? requestSentAt)),

@@ -9,6 +9,7 @@ import { own } from './records';
 import { timesKey } from './aggregates';
 import { dateThreshold } from './comparisons';
 import { indicatorKey, type IndicatorValues } from './indicators';
+import type { GroupTraits } from './groups';
 import {
   aggregateValue,
   assertUnreachable,
@@ -44,23 +45,43 @@ const windowText = ({ within, between }: EventCondition): string => {
 };
 const dayText = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
-export function explain(condition: Condition, profile: Profile, now: number, memberOf: ReadonlySet<string>, indicators?: IndicatorValues): Explanation {
-  const held = compile(condition)(profile, now, memberOf, indicators);
+/** A group of the profile as explain shows it: its id and traits. */
+export interface ExplainedGroup {
+  groupId: string;
+  traits: GroupTraits;
+}
+
+export function explain(
+  condition: Condition,
+  profile: Profile,
+  now: number,
+  memberOf: ReadonlySet<string>,
+  indicators?: IndicatorValues,
+  groups?: readonly ExplainedGroup[],
+): Explanation {
+  const held = compile(condition)(profile, now, memberOf, indicators, groups?.map((g) => g.traits));
   switch (condition.type) {
     case 'and':
     case 'or':
       return {
         condition: condition.type === 'and' ? 'all of' : 'any of',
         held,
-        parts: condition.conditions.map((part) => explain(part, profile, now, memberOf, indicators)),
+        parts: condition.conditions.map((part) => explain(part, profile, now, memberOf, indicators, groups)),
       };
     case 'not':
-      return { condition: 'not', held, parts: [explain(condition.condition, profile, now, memberOf, indicators)] };
+      return { condition: 'not', held, parts: [explain(condition.condition, profile, now, memberOf, indicators, groups)] };
     case 'trait':
       return {
         condition: `trait ${condition.trait} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
         held,
         seen: own(profile.traits, condition.trait) ?? null,
+      };
+    case 'group':
+      return {
+        condition: `a group's trait ${condition.trait} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
+        held,
+        // Each of the profile's groups with its value of the trait.
+        seen: { groups: (groups ?? []).map((g) => ({ groupId: g.groupId, value: own(g.traits, condition.trait) ?? null })) },
       };
     case 'event': {
       const values = eventWindowReader(condition)(profile, now);

@@ -7,7 +7,7 @@
 import { VALUE_STRIDE, addTime, isTimesKey } from './aggregates';
 import { mergeInterests, type CategoryRule } from './categories';
 import { mergeConsents } from './consent';
-import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, type LimitReached, type Profile } from './profile';
+import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, joinGroup, type LimitReached, type Profile } from './profile';
 import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */
@@ -53,6 +53,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
     else if (isSpecKey(key)) for (let i = 0; i < buckets.length; i += VALUE_STRIDE) mergeValueBucket(into, buckets.slice(i, i + VALUE_STRIDE));
     else for (let i = 0; i < buckets.length; i += 2) addToBuckets(into, buckets[i]!, buckets[i + 1]!);
   }
+  // The person belongs to the groups of both, the most recently joined kept.
+  for (const [groupId, at] of Object.entries(loser.groups ?? {})) joinGroup(merged, groupId, at);
   if (categories) mergeInterests(merged, loser, categories);
   mergeConsents(merged, loser);
   if ((loser.liveWatermark ?? -Infinity) > (merged.liveWatermark ?? -Infinity)) merged.liveWatermark = loser.liveWatermark;

@@ -93,6 +93,8 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
     }
     case 'segment':
     case 'bucket':
+    // Group traits live apart from the profile: a relative date on one is re-checked on each event and by the daily freeze.
+    case 'group':
     // Indicators fade continuously; the daily freeze re-evaluates every profile, which bounds the delay.
     case 'indicator':
       return Infinity;

@@ -9,7 +9,8 @@ import { VALUE_STRIDE, addTime, addValue, eventKey, isTimesKey, keyParts, specKe
 import type { Identifier, IdentifierType } from './identity';
 import { foldCategory, type CategoryRule } from './categories';
 import { foldConsent, type Consents } from './consent';
-import { emptyRecord, hasKey, withoutPrototypes } from './records';
+import { emptyRecord, withoutPrototypes } from './records';
+import { foldTraits } from './traits';
 import { DAY_MS, dayIndex } from './time';
 
 export { DAY_MS, dayIndex };
@@ -28,6 +29,8 @@ export const PROFILE_LIMITS = {
   traitBytes: 1024,
   /** Message ids remembered to drop redelivered duplicates without an extra table. */
   recentMessages: 64,
+  /** Groups (accounts) listed on the profile, by id: the most recently joined are kept. */
+  groups: 10,
 } as const;
 
 /**
@@ -66,6 +69,8 @@ export interface Profile {
   aggregates: Record<string, Buckets>;
   /** Ids of the segments the profile is in. */
   segments: string[];
+  /** Groups (accounts, Segment's `group` calls) the person belongs to: groupId -> epoch ms of the latest call, at most PROFILE_LIMITS.groups. */
+  groups?: Record<string, number>;
   /** Fixed-width tokens of the last message ids folded, newest last. */
   recent: string;
   /** The membership changes of the write that made this version, perhaps not yet applied (the outbox). */
@@ -290,24 +295,12 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
   if (at < Date.parse(profile.firstSeen)) profile.firstSeen = event.timestamp;
   if (at > Date.parse(profile.lastSeen)) profile.lastSeen = event.timestamp;
 
-  for (const [trait, value] of Object.entries(event.traits)) {
-    if (trait === 'email' || value === undefined) continue; // email is an identifier, kept normalised there
-    if ((profile.traitsAt[trait] ?? -Infinity) > at) continue;
-    // Bounded, so one noisy source cannot push the item towards DynamoDB's 400 KB limit.
-    if (!hasKey(profile.traits, trait) && Object.keys(profile.traits).length >= PROFILE_LIMITS.traits) {
-      limits.push({ limit: 'traits', what: trait.slice(0, 200) });
-      continue;
-    }
-    if (trait.length > 200 || Buffer.byteLength(JSON.stringify(value)) > PROFILE_LIMITS.traitBytes) {
-      limits.push({ limit: 'traitBytes', what: trait.slice(0, 200) });
-      continue;
-    }
-    if (!storable(value)) {
-      limits.push({ limit: 'traitValue', what: trait.slice(0, 200) });
-      continue;
-    }
-    profile.traits[trait] = value;
-    profile.traitsAt[trait] = at;
+  // A group call's traits describe the account (Segment's semantics): kept on the group, not on the person.
+  if (event.type === 'group') {
+    if (event.groupId !== undefined) joinGroup(profile, event.groupId, at);
+  } else {
+    // Email is an identifier, kept normalised there.
+    foldTraits(profile, event.traits, at, PROFILE_LIMITS, limits, (trait) => trait === 'email');
   }
   profile.channels[event.channel] = (profile.channels[event.channel] ?? 0) + 1;
   foldConsent(profile, event);
@@ -371,14 +364,29 @@ export function foldBackfill(profile: Profile, change: BackfillChange, now: numb
   return true;
 }
 
-/** DynamoDB keeps numbers of magnitude 1e-130 to 1e126: JSON allows more. A value holding others is not stored. */
-export const storableNumber = (n: number): boolean => Number.isFinite(n) && (n === 0 || (Math.abs(n) < 1e125 && Math.abs(n) > 1e-129));
-
-function storable(value: unknown): boolean {
-  if (typeof value === 'number') return storableNumber(value);
-  if (typeof value !== 'object' || value === null) return true;
-  return (Array.isArray(value) ? value : Object.values(value)).every(storable);
+/**
+ * Records the profile's membership of a group (account) as of `at`: the profile lists the groups of
+ * its latest group calls, ids only (their traits live in the groups table), the newest few.
+ */
+export function joinGroup(profile: Pick<Profile, 'groups'>, groupId: string, at: number): void {
+  const groups = (profile.groups ??= emptyRecord());
+  if ((groups[groupId] ?? -Infinity) >= at) return;
+  groups[groupId] = at;
+  keepNewestGroups(groups);
 }
+
+/** Drops the groups last joined longest ago beyond PROFILE_LIMITS.groups, in place. */
+export function keepNewestGroups(groups: Record<string, number>): void {
+  const ids = Object.keys(groups);
+  if (ids.length <= PROFILE_LIMITS.groups) return;
+  for (const id of groupIdsOf({ groups }).slice(PROFILE_LIMITS.groups)) delete groups[id];
+}
+
+/** The profile's group ids, the most recently joined first (ties by id, so every reader agrees). */
+export const groupIdsOf = (profile: Pick<Profile, 'groups'>): string[] =>
+  Object.entries(profile.groups ?? {})
+    .sort(([a, at], [b, bt]) => bt - at || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id]) => id);
 
 export function addIdentifier(profile: Profile, id: Identifier, limits?: LimitReached[]): void {
   const values = (profile.identifiers[id.type] ??= []);

@@ -24,6 +24,7 @@ import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpe
 import { INDICATOR_IDS, compileIndicators, indicatorInfo, indicatorKey, isFrozenIndicator, type IndicatorModel, type IndicatorValues } from './indicators';
 import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition, transitionId } from './profile';
 import { own } from './records';
+import type { GroupTraits } from './groups';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
@@ -31,6 +32,8 @@ export interface AndCondition { type: 'and'; conditions: Condition[] }
 export interface OrCondition { type: 'or'; conditions: Condition[] }
 export interface NotCondition { type: 'not'; condition: Condition }
 export interface TraitCondition { type: 'trait'; trait: string; operator: TraitOperator; value?: unknown }
+/** A trait of the profile's groups (accounts): true when at least one of its groups has the trait matching. */
+export interface GroupTraitCondition { type: 'group'; trait: string; operator: TraitOperator; value?: unknown }
 export interface EventCondition {
   type: 'event';
   event: string;
@@ -100,6 +103,7 @@ export type Condition =
   | OrCondition
   | NotCondition
   | TraitCondition
+  | GroupTraitCondition
   | EventCondition
   | PerformedDateCondition
   | SequenceCondition
@@ -117,17 +121,21 @@ export type { CountOperator, DateOperator, DateValue } from './comparisons';
 export const TRAIT_OPERATORS = COMPARISON_OPERATORS;
 export type TraitOperator = ComparisonOperator;
 
-const traitConditionSchema = z
-  .strictObject({
-    type: z.literal('trait'),
-    trait: z.string().min(1).max(200),
-    operator: z.enum(TRAIT_OPERATORS),
-    value: z.unknown().optional(),
-  })
-  .superRefine((c, ctx) => {
-    const problem = valueProblem(c.operator, c.value);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
-  });
+/** A trait comparison, of the person's traits (`trait`) or of their groups' (`group`). */
+const traitComparisonSchema = <T extends 'trait' | 'group'>(type: T) =>
+  z
+    .strictObject({
+      type: z.literal(type),
+      trait: z.string().min(1).max(200),
+      operator: z.enum(TRAIT_OPERATORS),
+      value: z.unknown().optional(),
+    })
+    .superRefine((c, ctx) => {
+      const problem = valueProblem(c.operator, c.value);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
+    });
+const traitConditionSchema = traitComparisonSchema('trait');
+const groupTraitConditionSchema = traitComparisonSchema('group');
 
 const eventConditionSchema = z
   .strictObject({
@@ -251,6 +259,7 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.strictObject({ type: z.literal('or'), conditions: z.array(conditionSchema).min(1).max(100) }),
     z.strictObject({ type: z.literal('not'), condition: conditionSchema }),
     traitConditionSchema,
+    groupTraitConditionSchema,
     eventConditionSchema,
     performedDateSchema,
     sequenceConditionSchema,
@@ -311,9 +320,10 @@ export interface Segment extends SegmentInput {
 /**
  * A compiled condition. `memberOf` holds the segments the profile is in as evaluated so far
  * in this pass (segments are evaluated in dependency order), for `segment` conditions;
- * `indicators` the profile's indicator values at `now`, for `indicator` conditions.
+ * `indicators` the profile's indicator values at `now`, for `indicator` conditions; `groups` the
+ * traits of the profile's groups, for `group` conditions.
  */
-export type Evaluator = (profile: Profile, now: number, memberOf: ReadonlySet<string>, indicators?: IndicatorValues) => boolean;
+export type Evaluator = (profile: Profile, now: number, memberOf: ReadonlySet<string>, indicators?: IndicatorValues, groups?: readonly GroupTraits[]) => boolean;
 
 
 /** Compiles a condition tree once into closures, so evaluation never walks the JSON. */
@@ -322,24 +332,26 @@ export function compile(condition: Condition): Evaluator {
     // Plain loops: no closure allocated per evaluation on the hot path.
     case 'and': {
       const parts = condition.conditions.map(compile);
-      return (profile, now, memberOf, indicators) => {
-        for (const part of parts) if (!part(profile, now, memberOf, indicators)) return false;
+      return (profile, now, memberOf, indicators, groups) => {
+        for (const part of parts) if (!part(profile, now, memberOf, indicators, groups)) return false;
         return true;
       };
     }
     case 'or': {
       const parts = condition.conditions.map(compile);
-      return (profile, now, memberOf, indicators) => {
-        for (const part of parts) if (part(profile, now, memberOf, indicators)) return true;
+      return (profile, now, memberOf, indicators, groups) => {
+        for (const part of parts) if (part(profile, now, memberOf, indicators, groups)) return true;
         return false;
       };
     }
     case 'not': {
       const inner = compile(condition.condition);
-      return (profile, now, memberOf, indicators) => !inner(profile, now, memberOf, indicators);
+      return (profile, now, memberOf, indicators, groups) => !inner(profile, now, memberOf, indicators, groups);
     }
     case 'trait':
       return compileTrait(condition);
+    case 'group':
+      return compileGroupTrait(condition);
     case 'event':
       return compileEvent(condition);
     case 'performed_date':
@@ -379,6 +391,19 @@ export function compile(condition: Condition): Evaluator {
 function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
   const comparison = compileComparison(operator, value);
   return (profile, now) => comparison(own(profile.traits, trait), now);
+}
+
+/**
+ * "Their company has more than 50 employees": at least one of the profile's groups has the trait
+ * matching. Without the groups' traits (a caller that does not read them), or with no group, nothing holds.
+ */
+function compileGroupTrait({ trait, operator, value }: GroupTraitCondition): Evaluator {
+  const comparison = compileComparison(operator, value);
+  return (_profile, now, _memberOf, _indicators, groups) => {
+    if (groups === undefined) return false;
+    for (const traits of groups) if (comparison(own(traits, trait), now)) return true;
+    return false;
+  };
 }
 
 /** "Last purchase more than 90 days ago": compares the first or last day the event was performed. */
@@ -588,12 +613,14 @@ export interface Dependencies {
   segments: string[];
   /** Indicators compared: any new event can move them. */
   indicators: string[];
+  /** Traits of the profile's groups compared: a group call, or a change of a group's traits, can move them. */
+  groupTraits: string[];
   /** The result can change with time alone (rolling windows, "more than 30 days ago"). */
   time: boolean;
 }
 
 export function dependenciesOf(condition: Condition): Dependencies {
-  const deps: Dependencies = { traits: [], events: [], segments: [], indicators: [], time: false };
+  const deps: Dependencies = { traits: [], events: [], segments: [], indicators: [], groupTraits: [], time: false };
   const relative = (value: unknown) => typeof value === 'object' && value !== null && 'daysAgo' in value;
   const visit = (c: Condition): void => {
     switch (c.type) {
@@ -604,6 +631,10 @@ export function dependenciesOf(condition: Condition): Dependencies {
         return visit(c.condition);
       case 'trait':
         deps.traits.push(c.trait);
+        deps.time ||= (c.operator === 'date_before' || c.operator === 'date_after') && relative(c.value);
+        return;
+      case 'group':
+        deps.groupTraits.push(c.trait);
         deps.time ||= (c.operator === 'date_before' || c.operator === 'date_after') && relative(c.value);
         return;
       case 'event':
@@ -643,6 +674,7 @@ export function dependenciesOf(condition: Condition): Dependencies {
     events: [...new Set(deps.events)],
     segments: [...new Set(deps.segments)],
     indicators: [...new Set(deps.indicators)],
+    groupTraits: [...new Set(deps.groupTraits)],
     time: deps.time,
   };
 }
@@ -667,6 +699,8 @@ export const compileSegment = (segment: Segment): CompiledSegment => ({
 export interface ProfileChanges {
   events: ReadonlySet<string>;
   traits: ReadonlySet<string>;
+  /** A group call was folded: the profile's groups, or their traits, may have changed. */
+  groups?: boolean;
 }
 
 /** Ids of the segments a condition refers to. */
@@ -730,6 +764,8 @@ export function evaluateMemberships(
   reason: TransitionReason = changes ? 'events' : 'time',
   /** The profile's indicator values at `now`, for segments that compare indicators. */
   indicators?: IndicatorValues,
+  /** The traits of the profile's groups, for segments that compare them. */
+  groups?: readonly GroupTraits[],
 ): MembershipResult {
   const before = new Set(profile.segments);
   const after: string[] = [];
@@ -748,7 +784,11 @@ export function evaluateMemberships(
   const memberOf = new Set<string>();
   const changedSegments = new Set<string>();
   const affected = (d: Dependencies) =>
-    d.time || d.events.some((e) => changes!.events.has(e)) || d.traits.some((t) => changes!.traits.has(t)) || d.segments.some((s) => changedSegments.has(s));
+    d.time ||
+    d.events.some((e) => changes!.events.has(e)) ||
+    d.traits.some((t) => changes!.traits.has(t)) ||
+    (changes!.groups === true && d.groupTraits.length > 0) ||
+    d.segments.some((s) => changedSegments.has(s));
   for (const segment of segments) {
     if (changes && !affected(segment.dependsOn)) {
       if (before.has(segment.id)) {
@@ -757,7 +797,7 @@ export function evaluateMemberships(
       }
       continue;
     }
-    const isIn = segment.matches(profile, now, memberOf, indicators);
+    const isIn = segment.matches(profile, now, memberOf, indicators, groups);
     const wasIn = before.has(segment.id);
     if (isIn !== wasIn) changedSegments.add(segment.id);
     if (isIn) {
@@ -823,6 +863,7 @@ export function aggregateSpecsOf(condition: Condition): AggregateSpec[] {
       return spec ? [spec] : [];
     }
     case 'trait':
+    case 'group':
     case 'performed_date':
     case 'segment':
     case 'bucket':
@@ -843,6 +884,8 @@ export interface CompiledCatalog {
   indicators: IndicatorModel;
   /** A segment compares a frozen indicator: writers must read the profile's frozen values. */
   needsFrozen: boolean;
+  /** A segment compares the traits of a profile's groups: writers must read them. */
+  needsGroups: boolean;
 }
 
 /**
@@ -867,5 +910,6 @@ export function compileCatalog(segments: readonly Segment[], indicators: Indicat
   const compiled = orderByDependencies(segments).map(compileSegment);
   const needsFrozen = compiled.some((s) => s.dependsOn.indicators.some(isFrozenIndicator));
   const compiledSpecs = [...aggregateStarts(segments, indicators.specs).values()].map(({ spec, since }) => compileSpec(spec, since === undefined ? undefined : Date.parse(since)));
-  return { segments: compiled, specs: compiledSpecs, indicators, needsFrozen };
+  const needsGroups = compiled.some((s) => s.dependsOn.groupTraits.length > 0);
+  return { segments: compiled, specs: compiledSpecs, indicators, needsFrozen, needsGroups };
 }

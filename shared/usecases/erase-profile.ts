@@ -8,6 +8,7 @@
  */
 import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
+import type { GroupStore } from '../adapters/dynamodb/group-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
@@ -24,6 +25,8 @@ export interface ErasureDeps {
   identities: Pick<IdentityStore, 'erase' | 'ownedBy' | 'dropArchiveKeys' | 'dropHoldings'>;
   memberships: Pick<MembershipStore, 'exit'>;
   frozen: Pick<FrozenStore, 'delete'>;
+  /** The person leaves the member lists of their groups (the groups' traits describe accounts, and stay). */
+  groups?: Pick<GroupStore, 'removeMember'>;
   catalog: Pick<CatalogStore, 'putRun' | 'putRunPart'>;
   publisher: EventPublisher;
   logger: Logger;
@@ -67,6 +70,7 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   await deps.identities.dropHoldings(owners);
   for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
   await deps.frozen.delete(profile.profileId);
+  for (const groupId of Object.keys(profile.groups ?? {})) for (const owner of owners) await deps.groups?.removeMember(groupId, owner);
   const since = Math.min(Date.parse(profile.firstSeen), ...owners.map(createdAt).filter(Number.isFinite));
   // What the snapshot function's scrub looks for, kept until it ends: ids and hashes, no value in clear.
   const person: ErasedPerson = {

@@ -16,6 +16,9 @@ import { PoisonMessageError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
 import { IdentityLimits } from './identity-limits';
+import { writeGroupCalls, type GroupWriterDeps } from './group-writer';
+import type { GroupStore } from '../adapters/dynamodb/group-store';
+import { GroupTraitsReader } from './group-traits';
 import type { SegmentCatalog } from './segment-catalog';
 
 export interface ProcessEventsDeps {
@@ -31,6 +34,10 @@ export interface ProcessEventsDeps {
   /** Where raw events are archived (sealed per person); no archive when absent. */
   archive?: Pick<ObjectStore, 'put' | 'list' | 'get'>;
   identity?: IdentityConfig;
+  /** Where group calls keep their traits; a batch with group calls fails without it. */
+  groups?: GroupStore;
+  /** Takes the re-evaluation of a group's members when its traits change. */
+  queue?: GroupWriterDeps['queue'];
 }
 
 /** An event and the queue message it came in, so failures map back to messages. */
@@ -124,6 +131,9 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     }
   }
 
+  // Groups first, so the batch's profiles are evaluated with the traits their group calls just set.
+  const groupTraits = await writeGroups(groups, segments, errors, deps);
+
   let applied = 0;
   let duplicates = 0;
   const written: Array<[string, Group]> = [];
@@ -132,7 +142,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [profileId, group] = next;
       try {
-        const outcome = await deps.writer.apply({ profileId, events: group.items.map((i) => i.event), identifiers: group.identifiers, reason: 'events' }, segments);
+        const outcome = await deps.writer.apply({ profileId, events: group.items.map((i) => i.event), identifiers: group.identifiers, reason: 'events', groups: groupTraits }, segments);
         applied += outcome.applied;
         duplicates += outcome.duplicates;
         written.push(next);
@@ -160,6 +170,42 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     else parked.push({ ...item, error });
   }
   return { failed, parked, profiles: groups.size, applied, duplicates, suppressed };
+}
+
+/**
+ * Writes the traits of the batch's group calls, one conditional write per group, and returns the reader
+ * of groups' traits the batch's profile writes share (seeded with the groups just written). A group that
+ * cannot be written fails its calls' messages, which are retried whole (folding again is a no-op).
+ */
+async function writeGroups(byProfile: ReadonlyMap<string, Group>, catalog: CompiledCatalog, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<GroupTraitsReader | undefined> {
+  const calls = new Map<string, SourcedEvent[]>();
+  for (const { items } of byProfile.values()) {
+    for (const item of items) {
+      const { groupId } = item.event;
+      if (item.event.type === 'group' && groupId !== undefined) (calls.get(groupId) ?? calls.set(groupId, []).get(groupId)!).push(item);
+    }
+  }
+  const { groups, queue } = deps;
+  if (!groups || !queue) {
+    const missing = new Error('this processor has no group store: group calls cannot be kept');
+    for (const items of calls.values()) for (const item of items) errors.set(item, missing);
+    return undefined;
+  }
+  const written: Awaited<ReturnType<typeof writeGroupCalls>>[] = [];
+  const queued = [...calls];
+  const worker = async () => {
+    for (let next = queued.shift(); next; next = queued.shift()) {
+      const [groupId, items] = next;
+      try {
+        written.push(await writeGroupCalls(groupId, items.map((i) => i.event), { groups, queue, logger: deps.logger, now: Date.now }, catalog.needsGroups));
+      } catch (error) {
+        deps.logger.error('group update failed', { error: error as Error });
+        for (const item of items) errors.set(item, error as Error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, queued.length) }, worker));
+  return new GroupTraitsReader(groups, written);
 }
 
 /**

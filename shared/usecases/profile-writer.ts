@@ -20,6 +20,9 @@ import type { Logger } from '../logger';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
 import type { FrozenValues } from '../domain/frozen';
 import { membershipChangedDetail } from '../contracts/events';
+import type { GroupStore } from '../adapters/dynamodb/group-store';
+import { hasKey } from '../domain/records';
+import { GroupTraitsReader } from './group-traits';
 
 export interface ProfileWriterDeps {
   profiles: ProfileStore;
@@ -33,6 +36,8 @@ export interface ProfileWriterDeps {
   now: () => number;
   /** Read when a segment compares a frozen indicator (RFM, cluster, churn risk). */
   frozen?: Pick<FrozenStore, 'getMany'>;
+  /** Read when a segment compares the traits of a profile's groups; lists a profile among a group's members when it joins one. */
+  groups?: Pick<GroupStore, 'getMany' | 'addMember'>;
 }
 
 export interface ProfileChange {
@@ -47,6 +52,8 @@ export interface ProfileChange {
   frozen?: FrozenValues;
   /** Archived events for the aggregates a new segment needs; never creates a profile. */
   backfill?: BackfillChange;
+  /** Groups' traits known to the caller (a batch, a job step), shared by the profiles it writes. */
+  groups?: GroupTraitsReader;
 }
 
 export interface WriteOutcome {
@@ -92,7 +99,8 @@ export class ProfileWriter {
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
       const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
       const indicators = { ...catalog.indicators.valuesOf(folded.profile, now), ...frozen };
-      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason, indicators);
+      const groupTraits = catalog.needsGroups ? (await this.groupsReader(change).groupsOf(folded.profile)).map((g) => g.traits) : undefined;
+      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason, indicators, groupTraits);
       const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };
@@ -109,6 +117,8 @@ export class ProfileWriter {
         nextCheckAt: checkAt === Infinity ? undefined : checkAt,
         due: checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId),
       };
+      // Listed among the members before the profile names the group, so a change of the group's traits always finds it.
+      await this.addToGroups(next, fresh);
       try {
         await this.deps.profiles.put(next, fresh.version);
       } catch (error) {
@@ -196,6 +206,20 @@ export class ProfileWriter {
     return survivorId;
   }
 
+  private groupsReader(change: ProfileChange): GroupTraitsReader {
+    if (change.groups) return change.groups;
+    if (!this.deps.groups) throw new Error('ProfileWriter needs the group store: a segment compares the traits of groups');
+    return new GroupTraitsReader(this.deps.groups);
+  }
+
+  /** Member items for the groups `next` lists and `stored` did not (a group call, or a merge bringing the other profile's). */
+  private async addToGroups(next: Profile, stored: Profile): Promise<void> {
+    const joined = Object.keys(next.groups ?? {}).filter((groupId) => !hasKey(stored.groups ?? {}, groupId));
+    if (joined.length === 0) return;
+    if (!this.deps.groups) throw new Error('ProfileWriter needs the group store: a profile joined a group');
+    await Promise.all(joined.map((groupId) => this.deps.groups!.addMember(groupId, next.profileId)));
+  }
+
   private async frozenValues(profileId: string): Promise<FrozenValues | undefined> {
     if (!this.deps.frozen) throw new Error('ProfileWriter needs the frozen store: a segment compares a frozen indicator');
     return (await this.deps.frozen.getMany([profileId]))[0]?.values;
@@ -273,12 +297,15 @@ export function dailyChanges(transitions: readonly Transition[]): DailyChanges[]
 function changesOf(events: readonly EnrichedEvent[]): ProfileChanges {
   const names = new Set<string>();
   const traits = new Set<string>();
+  let groups = false;
   for (const event of events) {
     const name = behaviourName(event);
     if (name !== undefined) names.add(name);
-    for (const trait of Object.keys(event.traits)) traits.add(trait);
+    // A group call's traits are the group's: they change the person's groups, not their traits.
+    if (event.type === 'group') groups = true;
+    else for (const trait of Object.keys(event.traits)) traits.add(trait);
   }
-  return { events: names, traits };
+  return { events: names, traits, groups };
 }
 
 /**

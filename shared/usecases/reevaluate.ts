@@ -8,6 +8,10 @@ import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
 import type { TransitionReason } from '../domain/profile';
 import type { CompiledCatalog } from '../domain/segments';
 import { loadCatalog } from './catalog-view';
+import type { GroupStore } from '../adapters/dynamodb/group-store';
+import { hasKey } from '../domain/records';
+import { PrismeError } from '../errors';
+import { GroupTraitsReader } from './group-traits';
 import type { ProfileWriter } from './profile-writer';
 
 export interface ReevaluateDeps {
@@ -114,4 +118,36 @@ export async function evaluateIndicatorsStep(
       return deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'succeeded', startedAt, finishedAt, progress: { ...progress(page), durationMs } });
     },
   });
+}
+
+type EvaluateGroupMessage = Extract<QueueMessage, { kind: 'evaluate-group' }>;
+
+/** The group a re-evaluation was sent for is not written yet: the message is retried after the visibility timeout. */
+export class GroupNotWrittenError extends PrismeError {}
+
+/**
+ * One step of the re-evaluation of a group's members after its traits changed: a page of member items,
+ * each member evaluated with the group's traits as stored now, then the next page is queued. Repeatable:
+ * an evaluation with unchanged inputs writes nothing.
+ */
+export async function evaluateGroupStep(
+  message: EvaluateGroupMessage,
+  deps: ReevaluateDeps & { queue: EventQueue; groups: Pick<GroupStore, 'getMany' | 'members'> },
+): Promise<'continued' | 'done'> {
+  const [group] = await deps.groups.getMany([message.groupId]);
+  if (!group || group.version < message.version) throw new GroupNotWrittenError(`group ${message.groupId} is not at version ${message.version} yet`);
+  const segments = await loadSegments(deps.catalog);
+  if (!segments.needsGroups) return 'done'; // the segments comparing group traits were deleted meanwhile
+  const page = await deps.groups.members(message.groupId, message.cursor, PROFILES_PER_PAGE);
+  const profiles = await deps.profiles.getMany(page.items);
+  const reader = new GroupTraitsReader(deps.groups, [group]);
+  await reader.prefetch(profiles);
+  for (const profile of profiles) {
+    // A member item outlives the profile's listing (it kept its newest groups only); a merged-away one leads to the survivor.
+    if (!profile.mergedInto && !hasKey(profile.groups ?? {}, message.groupId)) continue;
+    await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason: 'events', groups: reader }, segments, profile);
+  }
+  if (!page.cursor) return 'done';
+  await deps.queue.send({ ...message, cursor: page.cursor });
+  return 'continued';
 }

@@ -28,6 +28,7 @@ import {
   holdoutFileKey,
   parquetProfileIds,
   profileIdsOfText,
+  isGroupTraitField,
   isHeldOut,
   type Audience,
   latestKey,
@@ -43,6 +44,9 @@ import { reachable } from '../domain/consent';
 import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
 import type { FrozenValues } from '../domain/frozen';
+import type { GroupStore } from '../adapters/dynamodb/group-store';
+import type { GroupTraits } from '../domain/groups';
+import { GroupTraitsReader } from './group-traits';
 import { isFrozenIndicator } from '../domain/indicators';
 import { indicatorModel } from './catalog-view';
 
@@ -54,6 +58,8 @@ export interface SnapshotDeps {
   catalog: CatalogStore;
   /** Read for `indicators.<frozen indicator>` columns. */
   frozen?: Pick<FrozenStore, 'getMany'>;
+  /** Read for `groups.<trait>` columns. */
+  groups?: Pick<GroupStore, 'getMany'>;
   memberships: MembershipStore;
   profiles: ProfileStore;
   objects: ObjectStore;
@@ -68,20 +74,25 @@ const MEMBERS_PER_PAGE = 500;
 /** The exported members of an audience now: its segment's members, less the holdout group, by profile id. */
 export async function* exportedMembers(
   audience: Audience,
-  deps: Pick<SnapshotDeps, 'memberships' | 'profiles'> & { frozen?: Pick<FrozenStore, 'getMany'>; withFrozen?: boolean },
-): AsyncGenerator<{ profile: Profile; heldOut: boolean; frozen?: FrozenValues }> {
+  deps: Pick<SnapshotDeps, 'memberships' | 'profiles'> & { frozen?: Pick<FrozenStore, 'getMany'>; withFrozen?: boolean; groups?: Pick<GroupStore, 'getMany'>; withGroups?: boolean },
+): AsyncGenerator<{ profile: Profile; heldOut: boolean; frozen?: FrozenValues; groups?: GroupTraits[] }> {
   let cursor: string | undefined;
   do {
     const page = await deps.memberships.members(audience.segmentId, cursor, MEMBERS_PER_PAGE);
     const ids = page.items.map((m) => m.profileId);
     const profiles = new Map((await deps.profiles.getMany(ids)).map((p) => [p.profileId, p]));
     const frozen = deps.withFrozen && deps.frozen ? new Map((await deps.frozen.getMany(ids)).map((r) => [r.profileId, r.values])) : undefined;
+    if (deps.withGroups && !deps.groups) throw new Error('the snapshot needs the group store: the audience exports groups.<trait> columns');
+    // A reader per page: memory stays bounded by a page's groups whatever the audience's size.
+    const groups = deps.withGroups ? new GroupTraitsReader(deps.groups!) : undefined;
+    await groups?.prefetch(profiles.values());
     for (const member of page.items) {
       const profile = profiles.get(member.profileId);
       if (!profile) continue; // erased or not yet written: never export a row we cannot fill
       // Only people who may be contacted on the audience's channel; the control group is drawn from them.
       if (audience.consentChannel && !reachable(profile, audience.consentChannel)) continue;
-      yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId) };
+      const groupTraits = groups && (await groups.groupsOf(profile)).map((g) => g.traits);
+      yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId), groups: groupTraits };
     }
     cursor = page.cursor;
   } while (cursor);
@@ -143,7 +154,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     const counts = { members: 0, added: 0, removed: 0, holdout: 0 };
 
     let previousId = (await previousIds.next()).value as string | undefined;
-    for await (const { profile, heldOut, frozen } of exportedMembers(audience, { ...deps, withFrozen: columns.some(isFrozenColumn) })) {
+    for await (const { profile, heldOut, frozen, groups } of exportedMembers(audience, { ...deps, withFrozen: columns.some(isFrozenColumn), withGroups: columns.some(isGroupTraitField) })) {
       const id = profile.profileId;
       if (heldOut) {
         await holdout?.write([id]);
@@ -151,7 +162,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
         continue;
       }
       const indicators = model && { ...model.valuesOf(profile, now), ...frozen };
-      const row = columns.map((field) => fieldValue(profile, field, indicators));
+      const row = columns.map((field) => fieldValue(profile, field, indicators, groups));
       await writers.members.write(row);
       await esp?.member(row);
       counts.members++;

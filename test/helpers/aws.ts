@@ -11,6 +11,7 @@ import { createTables } from '../../local/bootstrap';
 import { documentClient } from '../../shared/adapters/clients';
 import { DynamoCatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
+import { DynamoGroupStore } from '../../shared/adapters/dynamodb/group-store';
 import { withManagedSegments } from '../../shared/usecases/catalog-view';
 import { DynamoIdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '../../shared/adapters/dynamodb/membership-store';
@@ -65,6 +66,7 @@ export async function emulatedStores() {
     identities: new DynamoIdentityStore(dynamo, nameOf('identities')),
     memberships: new DynamoMembershipStore(dynamo, nameOf('memberships')),
     frozen: new DynamoFrozenStore(dynamo, nameOf('frozen')),
+    groups: new DynamoGroupStore(dynamo, nameOf('groups')),
     catalog: withManagedSegments(new DynamoCatalogStore(dynamo, nameOf('catalog'))),
     objects: new S3ObjectStore(s3, prefix),
   };
@@ -75,8 +77,9 @@ export function processEventsDeps(stores: Awaited<ReturnType<typeof emulatedStor
   return {
     identities: stores.identities,
     profiles: stores.profiles,
-    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
+    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, groups: stores.groups, stats: stores.catalog, publisher, logger, now: Date.now }),
     segments: new SegmentCatalog(stores.catalog, 0),
+    groups: stores.groups,
     logger,
     newProfileId: () => newProfileId(),
     concurrency: 4,

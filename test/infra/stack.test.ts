@@ -36,9 +36,18 @@ describe('stateful stack', () => {
     });
   });
 
-  it('has the five tables, on demand, with point-in-time recovery and encryption', () => {
+  it('keeps groups by groupId, their member items under a sort key', () => {
+    data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'groupId', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('has the six tables, on demand, with point-in-time recovery and encryption', () => {
     const tables = resources(data, 'AWS::DynamoDB::GlobalTable');
-    expect(tables).toHaveLength(5);
+    expect(tables).toHaveLength(6);
     for (const table of tables) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
@@ -144,6 +153,12 @@ describe('service stack', () => {
         .filter((st) => JSON.stringify(st.Resource).includes('Frozen'))
         .some((st) => [st.Action].flat().includes('dynamodb:PutItem'));
     expect(['FreezeRole', 'ProcessorRole', 'AdminRole', 'SweepRole'].map(writesFrozen)).toEqual([true, false, false, false]);
+    // Groups: only the processor writes them (group calls, member items); the others read their traits.
+    const writesGroups = (role: string) =>
+      (JSON.parse(policyOf(role)).Statement as Array<{ Action: string[]; Resource: unknown }>)
+        .filter((st) => JSON.stringify(st.Resource).includes('Groups'))
+        .some((st) => [st.Action].flat().includes('dynamodb:PutItem'));
+    expect(['ProcessorRole', 'AdminRole', 'SnapshotRole', 'FreezeRole', 'SweepRole', 'IngestRole'].map(writesGroups)).toEqual([true, false, false, false, false, false]);
   });
 });
 
@@ -162,7 +177,7 @@ describe('least privilege', () => {
       if (names.length === 1 && names[0] === 'Query') return 'query';
       return names.join('+');
     };
-    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|EventsDeadLetterQueue|EventsQueue|Bus|ConsoleAssets|cdk-\w+-assets|\/(?:audiences|holdouts|esp|archive)\/\*|index\/\w+|^"\*"$/g;
+    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|Groups|EventsDeadLetterQueue|EventsQueue|Bus|ConsoleAssets|cdk-\w+-assets|\/(?:audiences|holdouts|esp|archive)\/\*|index\/\w+|^"\*"$/g;
     const granted: Record<string, Record<string, string[]>> = {};
     for (const policy of resources(service, 'AWS::IAM::Policy')) {
       const fn = JSON.stringify(policy.Properties.Roles).match(/"(\w+?)Role[0-9A-F]*"/)?.[1] ?? '?';
@@ -180,22 +195,22 @@ describe('least privilege', () => {
     expect(granted).toEqual({
       Ingest: { Catalog: ['read'], EventsQueue: ['send'] },
       Processor: {
-        Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'],
+        Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'], Groups: ['readWrite'],
         EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'], '/archive/*': ['ListBucket', 'objects:readWrite'],
         // Erasure: every identifier of the person; the snapshot files are the snapshot function's.
         'Identities/index/byProfile': ['query'],
       },
       Admin: {
-        Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], EventsQueue: ['send'],
+        Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], Groups: ['read'], EventsQueue: ['send'],
         EventsDeadLetterQueue: ['GetQueueAttributes'], '/esp/*': ['objects:read'], '/audiences/*': ['objects:read'], '/holdouts/*': ['objects:read'], Bus: ['publish'],
       },
       Snapshot: {
-        Catalog: ['readWrite'], Memberships: ['read'], Profiles: ['read'], Frozen: ['read'],
+        Catalog: ['readWrite'], Memberships: ['read'], Profiles: ['read'], Frozen: ['read'], Groups: ['read'],
         // Listing under audiences/ only: an erasure's scrub lists the run folders.
         '/audiences/*': ['ListBucket', 'objects:readWrite'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'], Bus: ['publish'],
       },
-      Freeze: { Catalog: ['readWrite'], Profiles: ['readWrite'], Memberships: ['readWrite'], Frozen: ['readWrite'], Bus: ['publish'] },
-      Sweep: { Catalog: ['readWrite'], Profiles: ['readWrite'], 'Profiles/index/due': ['query'], Memberships: ['readWrite'], Frozen: ['read'], Bus: ['publish'] },
+      Freeze: { Catalog: ['readWrite'], Profiles: ['readWrite'], Memberships: ['readWrite'], Frozen: ['readWrite'], Groups: ['read'], Bus: ['publish'] },
+      Sweep: { Catalog: ['readWrite'], Profiles: ['readWrite'], 'Profiles/index/due': ['query'], Memberships: ['readWrite'], Frozen: ['read'], Groups: ['read'], Bus: ['publish'] },
       // CDK's console deployer, at deploy time: reads its assets, writes the console's bucket, invalidates the page.
       CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756CService: {
         'cdk-hnb659fds-assets': ['GetObject*+GetBucket*+List*'], ConsoleAssets: ['objects:readWrite'], '"*"': ['GetInvalidation+CreateInvalidation'],

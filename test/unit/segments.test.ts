@@ -381,6 +381,7 @@ describe('evaluateMemberships', () => {
       events: [],
       segments: ['vip'],
       indicators: [],
+      groupTraits: [],
       time: true,
     });
     // Indicators fade and count days: time-dependent, re-checked on every event.

@@ -14,6 +14,7 @@ type Change = (next: Condition) => void;
 const STARTERS: Record<string, () => Condition> = {
   event: () => ({ type: 'event', event: 'Order Completed', within: { days: 30 } }),
   trait: () => ({ type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),
+  group: () => ({ type: 'group', trait: 'employees', operator: 'gt', value: 50 }),
   and: () => ({ type: 'and', conditions: [STARTERS.event!()] }),
   or: () => ({ type: 'or', conditions: [STARTERS.event!()] }),
   not: () => ({ type: 'not', condition: STARTERS.event!() }),
@@ -24,6 +25,7 @@ const STARTERS: Record<string, () => Condition> = {
 const TYPE_LABELS: Record<string, string> = {
   event: 'Performed an event',
   trait: 'Trait',
+  group: "Trait of the person's company (group)",
   and: 'All of',
   or: 'Any of',
   not: 'Not',
@@ -174,10 +176,10 @@ function ConditionEditor({ value, onChange, onRemove, segments, indicators, plac
       )}
       {value.type === 'not' && child(value.condition, (condition) => onChange({ ...value, condition }))}
       {value.type === 'event' && <EventFields value={value} onChange={onChange} />}
-      {value.type === 'trait' && (
+      {(value.type === 'trait' || value.type === 'group') && (
         <div class="row">
-          <TextInput label="Trait" value={value.trait ?? ''} onChange={(trait) => onChange({ ...value, trait })} />
-          <Comparison operator={value.operator} value={value.value} onChange={(operator, v) => onChange({ type: 'trait', trait: value.trait, operator, ...(v !== undefined && { value: v }) })} />
+          <TextInput label={value.type === 'group' ? 'Group trait' : 'Trait'} value={value.trait ?? ''} onChange={(trait) => onChange({ ...value, trait })} />
+          <Comparison operator={value.operator} value={value.value} onChange={(operator, v) => onChange({ type: value.type, trait: value.trait, operator, ...(v !== undefined && { value: v }) })} />
         </div>
       )}
       {value.type === 'segment' && (

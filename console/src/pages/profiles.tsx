@@ -1,4 +1,4 @@
-/** Profiles: find one by any identifier; its page shows identifiers, traits, indicators, consents, memberships and a timeline. */
+/** Profiles: find one by any identifier; its page shows identifiers, traits, groups, indicators, consents, memberships and a timeline. */
 import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { ActionForm, Json, Loading, formatDate, formatNumber, useLoad } from '../components';
@@ -139,6 +139,18 @@ export function ProfilePage({ profileId }: { profileId: string }) {
               <h2 id="traits">Traits</h2>
               <dl class="pairs">{Object.entries(p.traits as Record<string, unknown>).map(([k, v]) => <><dt>{k}</dt><dd>{show(v)}</dd></>)}</dl>
             </section>
+            {(p.groups as unknown[] | undefined)?.length ? (
+              <section aria-labelledby="groups">
+                <h2 id="groups">Groups</h2>
+                {(p.groups as Array<{ groupId: string; traits: Record<string, unknown> }>).map((g) => (
+                  <dl class="pairs">
+                    <dt>group</dt>
+                    <dd>{g.groupId}</dd>
+                    {Object.entries(g.traits).map(([k, v]) => <><dt>{k}</dt><dd>{show(v)}</dd></>)}
+                  </dl>
+                ))}
+              </section>
+            ) : null}
             <section aria-labelledby="timeline">
               <h2 id="timeline">Recent behaviour</h2>
               <Timeline events={p.events} />

@@ -1,13 +1,11 @@
 import {
   DeleteCommand,
   GetCommand,
-  PutCommand,
   QueryCommand,
   ScanCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { VersionConflictError } from '../../errors';
+import { versionedPut } from './versioned-put';
 import { batchGet } from './batch-get';
 import type { Profile } from '../../domain/profile';
 import { decodeProfile, encodeProfile } from './profile-codec';
@@ -58,21 +56,7 @@ export class DynamoProfileStore implements ProfileStore {
   }
 
   async put(profile: Profile, expectedVersion: number): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: encodeProfile(profile),
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(profileId)' : 'version = :expected',
-          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': expectedVersion },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new VersionConflictError(`profile ${profile.profileId} changed since version ${expectedVersion}`);
-      }
-      throw error;
-    }
+    await versionedPut(this.client, this.tableName, { ...encodeProfile(profile) }, 'profileId', expectedVersion, `profile ${profile.profileId}`);
   }
 
   async due(dueKey: string, cursor: string | undefined, limit: number): Promise<Page<string>> {

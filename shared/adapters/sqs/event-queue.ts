@@ -6,6 +6,8 @@ import { PrismeError } from '../../errors';
 export type QueueMessage =
   | { v: 1; kind: 'events'; events: EnrichedEvent[] }
   | { v: 1; kind: 'evaluate-segment'; segmentId: string; revision: number; cursor?: string }
+  /** Re-evaluates a group's members after its traits changed: written at `version` or later; `cursor` pages the member items. */
+  | { v: 1; kind: 'evaluate-group'; groupId: string; version: number; cursor?: string }
   | { v: 1; kind: 'evaluate-indicators'; definition: string; revision: number; cursor?: string; profiles?: number }
   | { v: 1; kind: 'erase-profile'; profileId: string; erasureId: string }
   | { v: 1; kind: 'replay'; runId: string; from: string; to: string; day: string; after?: string }
