@@ -1,7 +1,7 @@
 /**
  * A website with Segment's own browser library, unchanged: the real @segment/analytics-next bundle,
  * served from node_modules by a site on another origin, in Chromium, sending to the local runtime.
- * It loads its settings inline or from Prisme (`cdnURL`), sends identify, page and track as
+ * It loads its settings inline or from Prisme (`cdnURL`), sends identify, page, track and group as
  * text/plain to the one-letter paths after a CORS preflight, and a site no source allows is refused.
  */
 import { readFile } from 'node:fs/promises';
@@ -127,6 +127,7 @@ const sendFromPage = (page: Page, how: 'inline' | 'cdnURL', userId: string) =>
         await delivered(analytics.identify(userId, { email: `${userId}@example.com`, plan: 'pro' })),
         await delivered(analytics.page('Pricing', { path: '/pricing' })),
         await delivered(analytics.track('Order Completed', { revenue: 30 })),
+        await delivered(analytics.group(`${userId}-company`, { name: 'Acme', employees: 120 })),
       ];
     },
     { how, userId, writeKey, prisme: local().url },
@@ -152,8 +153,8 @@ describe('@segment/analytics-next in Chromium', () => {
     const { page, failed, errors } = await visit(refusedSite);
     await sendFromPage(page, 'inline', 'refused-visitor'); // the library does not say: it only logs the failure
     const prisme = local().url;
-    expect(failed).toEqual([`POST ${prisme}/v1/i`, `POST ${prisme}/v1/p`, `POST ${prisme}/v1/t`]);
-    expect(errors.filter((error) => /blocked by CORS policy: Response to preflight/.test(error))).toHaveLength(3);
+    expect(failed).toEqual([`POST ${prisme}/v1/i`, `POST ${prisme}/v1/p`, `POST ${prisme}/v1/t`, `POST ${prisme}/v1/g`]);
+    expect(errors.filter((error) => /blocked by CORS policy: Response to preflight/.test(error))).toHaveLength(4);
     // Through cdnURL the settings themselves are refused, so the library never starts.
     const viaCdn = await page.evaluate(async ({ writeKey, prisme }) => {
       try {
@@ -167,12 +168,18 @@ describe('@segment/analytics-next in Chromium', () => {
     await page.close();
   });
 
-  it('sends identify, page and track with inline settings, as text/plain to the one-letter paths', async () => {
+  it("sends identify, page, track and group with inline settings, as text/plain to the one-letter paths; the group traits stay the group's", async () => {
     const { page, toPrisme } = await visit(allowedSite);
-    expect(await sendFromPage(page, 'inline', 'browser-ada')).toEqual(['delivered', 'delivered', 'delivered']);
-    expect(toPrisme).toEqual(expect.arrayContaining(['POST /v1/i text/plain', 'POST /v1/p text/plain', 'POST /v1/t text/plain']));
-    const ada = await eventually(() => profileOf('browser-ada'), (profile) => profile?.events?.['Order Completed'] && profile?.events?.['Page Viewed'] && profile?.traits?.plan === 'pro');
+    expect(await sendFromPage(page, 'inline', 'browser-ada')).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    expect(toPrisme).toEqual(expect.arrayContaining(['POST /v1/i text/plain', 'POST /v1/p text/plain', 'POST /v1/t text/plain', 'POST /v1/g text/plain']));
+    const ada = await eventually(
+      () => profileOf('browser-ada'),
+      (profile) => profile?.events?.['Order Completed'] && profile?.events?.['Page Viewed'] && profile?.traits?.plan === 'pro' && profile?.groups?.length === 1,
+    );
     expect(ada.events).toEqual({ 'Page Viewed': { web: 1 }, 'Order Completed': { web: 1 } });
+    // The group call's traits are the company's, not Ada's.
+    expect(ada.groups).toEqual([expect.objectContaining({ groupId: 'browser-ada-company', traits: { name: 'Acme', employees: 120 } })]);
+    expect(ada.traits).not.toHaveProperty('employees');
     expect(ada.identifiers.email).toEqual(['browser-ada@example.com']);
     expect(ada.identifiers.anonymousId).toHaveLength(1); // the browser's own id, linked at identify
     await page.close();
@@ -180,9 +187,9 @@ describe('@segment/analytics-next in Chromium', () => {
 
   it('loads its settings from Prisme as its CDN (cdnURL) and sends there', async () => {
     const { page, toPrisme, failed, errors } = await visit(allowedSite);
-    expect(await sendFromPage(page, 'cdnURL', 'browser-bob')).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(await sendFromPage(page, 'cdnURL', 'browser-bob')).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
     expect(toPrisme[0]).toBe(`GET /v1/projects/${writeKey}/settings`);
-    expect(toPrisme.slice(1).sort()).toEqual(['POST /v1/i text/plain', 'POST /v1/p text/plain', 'POST /v1/t text/plain']); // nothing else, no telemetry
+    expect(toPrisme.slice(1).sort()).toEqual(['POST /v1/g text/plain', 'POST /v1/i text/plain', 'POST /v1/p text/plain', 'POST /v1/t text/plain']); // nothing else, no telemetry
     expect(failed).toEqual([]);
     expect(errors).toEqual([]);
     const bob = await eventually(() => profileOf('browser-bob'), (profile) => profile?.events?.['Order Completed'] && profile?.events?.['Page Viewed']);
