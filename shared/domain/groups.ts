@@ -50,13 +50,14 @@ export function foldGroupCalls(original: Group, events: readonly EnrichedEvent[]
   return { group, changed: [...changed], limits };
 }
 
-/** The group calls of a batch by groupId: one write per group. */
-export function groupCallsById(events: readonly EnrichedEvent[]): Map<string, EnrichedEvent[]> {
-  const byId = new Map<string, EnrichedEvent[]>();
-  for (const event of events) {
-    if (event.type !== 'group' || event.groupId === undefined) continue;
-    const calls = byId.get(event.groupId) ?? byId.set(event.groupId, []).get(event.groupId)!;
-    calls.push(event);
+/** The group calls among `items` (events, or what carries one) by groupId: one write per group. */
+export function groupCallsById<T>(items: readonly T[], eventOf: (item: T) => Pick<EnrichedEvent, 'type' | 'groupId'>): Map<string, T[]> {
+  const byId = new Map<string, T[]>();
+  for (const item of items) {
+    const { type, groupId } = eventOf(item);
+    if (type !== 'group' || groupId === undefined) continue;
+    const calls = byId.get(groupId) ?? byId.set(groupId, []).get(groupId)!;
+    calls.push(item);
   }
   return byId;
 }

@@ -19,6 +19,7 @@ import { IdentityLimits } from './identity-limits';
 import { writeGroupCalls, type GroupWriterDeps } from './group-writer';
 import type { GroupStore } from '../adapters/dynamodb/group-store';
 import { GroupTraitsReader } from './group-traits';
+import { groupCallsById } from '../domain/groups';
 import type { SegmentCatalog } from './segment-catalog';
 
 export interface ProcessEventsDeps {
@@ -70,7 +71,8 @@ interface Resolved {
   identifiers: Identifier[];
 }
 
-interface Group {
+/** The events of one profile in the batch, and the identifiers they bring. */
+interface ProfileBatch {
   items: SourcedEvent[];
   identifiers: Identifier[];
 }
@@ -95,7 +97,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   const redirects = new Map<string, string>();
   const limits = new IdentityLimits({ identities: deps.identities, profiles: deps.profiles, config: deps.identity ?? DEFAULT_IDENTITY_CONFIG });
   let suppressed = 0;
-  const groups = new Map<string, Group>();
+  const byProfile = new Map<string, ProfileBatch>();
   for (const item of ordered) {
     if (errors.has(item)) continue;
     try {
@@ -105,10 +107,10 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
         continue;
       }
       const { profileId, identifiers } = resolved;
-      let group = groups.get(profileId);
-      if (!group) groups.set(profileId, (group = { items: [], identifiers: [] }));
-      group.items.push(item);
-      group.identifiers.push(...identifiers);
+      let batch = byProfile.get(profileId);
+      if (!batch) byProfile.set(profileId, (batch = { items: [], identifiers: [] }));
+      batch.items.push(item);
+      batch.identifiers.push(...identifiers);
     } catch (error) {
       errors.set(item, error as Error);
     }
@@ -119,46 +121,42 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     for (let hops = 0; redirects.has(profileId) && hops < 20; hops++) profileId = redirects.get(profileId)!;
     return profileId;
   };
-  for (const [profileId, group] of [...groups]) {
+  for (const [profileId, batch] of [...byProfile]) {
     const target = finalOf(profileId);
     if (target === profileId) continue;
-    groups.delete(profileId);
-    const into = groups.get(target);
-    if (!into) groups.set(target, group);
+    byProfile.delete(profileId);
+    const into = byProfile.get(target);
+    if (!into) byProfile.set(target, batch);
     else {
-      into.items.push(...group.items);
-      into.identifiers.push(...group.identifiers);
+      into.items.push(...batch.items);
+      into.identifiers.push(...batch.identifiers);
     }
   }
 
   // Groups first, so the batch's profiles are evaluated with the traits their group calls just set.
-  const groupTraits = await writeGroups(groups, segments, errors, deps);
+  const groupTraits = await writeGroups(byProfile, segments, errors, deps);
 
   let applied = 0;
   let duplicates = 0;
-  const written: Array<[string, Group]> = [];
-  const queue = [...groups.entries()];
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [profileId, group] = next;
-      try {
-        const outcome = await deps.writer.apply({ profileId, events: group.items.map((i) => i.event), identifiers: group.identifiers, reason: 'events', groups: groupTraits }, segments);
-        applied += outcome.applied;
-        duplicates += outcome.duplicates;
-        written.push(next);
-      } catch (error) {
-        deps.logger.error('profile update failed', { profileId, error: error as Error });
-        for (const item of group.items) errors.set(item, error as Error);
-      }
+  const written: Array<[string, ProfileBatch]> = [];
+  await eachConcurrently([...byProfile], deps.concurrency, async (next) => {
+    const [profileId, batch] = next;
+    try {
+      const outcome = await deps.writer.apply({ profileId, events: batch.items.map((i) => i.event), identifiers: batch.identifiers, reason: 'events', groups: groupTraits }, segments);
+      applied += outcome.applied;
+      duplicates += outcome.duplicates;
+      written.push(next);
+    } catch (error) {
+      deps.logger.error('profile update failed', { profileId, error: error as Error });
+      for (const item of batch.items) errors.set(item, error as Error);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency, queue.length) }, worker));
+  });
 
   // A message retried whole is archived when it succeeds, so nothing is archived twice.
   const retried = () => new Set([...errors].filter(([item, error]) => !isFinal(item, error)).map(([item]) => item.origin));
   const toRetry = retried();
   if (deps.archive) {
-    const done = written.map(([profileId, group]) => [profileId, group.items.filter((i) => !toRetry.has(i.origin))] as const).filter(([, items]) => items.length > 0);
+    const done = written.map(([profileId, batch]) => [profileId, batch.items.filter((i) => !toRetry.has(i.origin))] as const).filter(([, items]) => items.length > 0);
     await archiveBatch(done, errors, deps);
   }
 
@@ -169,7 +167,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
     if (finallyRetried.has(item.origin)) failed.set(item.origin, failed.get(item.origin) ?? error);
     else parked.push({ ...item, error });
   }
-  return { failed, parked, profiles: groups.size, applied, duplicates, suppressed };
+  return { failed, parked, profiles: byProfile.size, applied, duplicates, suppressed };
 }
 
 /**
@@ -177,14 +175,8 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
  * of groups' traits the batch's profile writes share (seeded with the groups just written). A group that
  * cannot be written fails its calls' messages, which are retried whole (folding again is a no-op).
  */
-async function writeGroups(byProfile: ReadonlyMap<string, Group>, catalog: CompiledCatalog, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<GroupTraitsReader | undefined> {
-  const calls = new Map<string, SourcedEvent[]>();
-  for (const { items } of byProfile.values()) {
-    for (const item of items) {
-      const { groupId } = item.event;
-      if (item.event.type === 'group' && groupId !== undefined) (calls.get(groupId) ?? calls.set(groupId, []).get(groupId)!).push(item);
-    }
-  }
+async function writeGroups(byProfile: ReadonlyMap<string, ProfileBatch>, catalog: CompiledCatalog, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<GroupTraitsReader | undefined> {
+  const calls = groupCallsById([...byProfile.values()].flatMap(({ items }) => items), (item) => item.event);
   const { groups, queue } = deps;
   if (!groups || !queue) {
     const missing = new Error('this processor has no group store: group calls cannot be kept');
@@ -192,20 +184,24 @@ async function writeGroups(byProfile: ReadonlyMap<string, Group>, catalog: Compi
     return undefined;
   }
   const written: Awaited<ReturnType<typeof writeGroupCalls>>[] = [];
-  const queued = [...calls];
-  const worker = async () => {
-    for (let next = queued.shift(); next; next = queued.shift()) {
-      const [groupId, items] = next;
-      try {
-        written.push(await writeGroupCalls(groupId, items.map((i) => i.event), { groups, queue, logger: deps.logger, now: Date.now }, catalog.needsGroups));
-      } catch (error) {
-        deps.logger.error('group update failed', { error: error as Error });
-        for (const item of items) errors.set(item, error as Error);
-      }
+  await eachConcurrently([...calls], deps.concurrency, async ([groupId, items]) => {
+    try {
+      written.push(await writeGroupCalls(groupId, items.map((i) => i.event), { groups, queue, logger: deps.logger, now: Date.now }, catalog.needsGroups));
+    } catch (error) {
+      deps.logger.error('group update failed', { error: error as Error });
+      for (const item of items) errors.set(item, error as Error);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency, queued.length) }, worker));
+  });
   return new GroupTraitsReader(groups, written);
+}
+
+/** Runs `work` on every item, at most `concurrency` at a time. */
+async function eachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /**
