@@ -659,7 +659,7 @@ async function previewSegment(condition: Condition, model: IndicatorModel, needs
     for (const profile of page.items) {
       if (profile.mergedInto) continue;
       scanned++;
-      const groupTraits = groups && (await groups.groupsOf(profile)).map((g) => g.traits);
+      const groupTraits = await groups?.traitsOf(profile);
       if (!matches(profile, now, new Set(profile.segments), { ...model.valuesOf(profile, now), ...frozen?.get(profile.profileId) }, groupTraits)) continue;
       size++;
       if (sample.length < sampleSize) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });

@@ -4,7 +4,7 @@
  * people of one account share its groups.
  */
 import type { GroupStore } from '../adapters/dynamodb/group-store';
-import type { Group } from '../domain/groups';
+import type { Group, GroupTraits } from '../domain/groups';
 import { groupIdsOf, type Profile } from '../domain/profile';
 
 export class GroupTraitsReader {
@@ -23,6 +23,11 @@ export class GroupTraitsReader {
     const ids = groupIdsOf(profile);
     await this.read(ids);
     return ids.map((id) => this.known.get(id)).filter((g): g is Group => g !== undefined);
+  }
+
+  /** The traits of the profile's groups, as segment conditions and export columns compare them. */
+  async traitsOf(profile: Pick<Profile, 'groups'>): Promise<GroupTraits[]> {
+    return (await this.groupsOf(profile)).map((group) => group.traits);
   }
 
   /** Reads the groups of a page of profiles at once (BatchGets of 100), ahead of `groupsOf` for each. */

@@ -99,7 +99,7 @@ export class ProfileWriter {
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
       const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
       const indicators = { ...catalog.indicators.valuesOf(folded.profile, now), ...frozen };
-      const groupTraits = catalog.needsGroups ? (await this.groupsReader(change).groupsOf(folded.profile)).map((g) => g.traits) : undefined;
+      const groupTraits = catalog.needsGroups ? await this.groupsReader(change).traitsOf(folded.profile) : undefined;
       const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason, indicators, groupTraits);
       const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };

@@ -91,7 +91,7 @@ export async function* exportedMembers(
       if (!profile) continue; // erased or not yet written: never export a row we cannot fill
       // Only people who may be contacted on the audience's channel; the control group is drawn from them.
       if (audience.consentChannel && !reachable(profile, audience.consentChannel)) continue;
-      const groupTraits = groups && (await groups.groupsOf(profile)).map((g) => g.traits);
+      const groupTraits = await groups?.traitsOf(profile);
       yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId), groups: groupTraits };
     }
     cursor = page.cursor;
