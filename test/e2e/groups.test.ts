@@ -6,36 +6,26 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Analytics } from '@segment/analytics-node';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
+import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../shared/domain/audiences';
-import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+import { adminClient, eventually, useTestRuntime } from '../helpers/local';
 
-let runtime: LocalRuntime;
-let admin: ReturnType<typeof adminClient>;
+const local = useTestRuntime();
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000);
 
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-  admin = adminClient(runtime);
-}, 120_000);
-afterAll(async () => {
-  await runtime?.stop();
-});
-
 async function send(post: (analytics: Analytics) => void): Promise<void> {
-  const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 20 });
+  const analytics = new Analytics({ writeKey: local().writeKey, host: local().url, flushAt: 20 });
   post(analytics);
   await analytics.closeAndFlush();
-  await runtime.drain();
+  await local().drain();
 }
-const profileOf = async (userId: string) => (await admin.get(`/v1/profiles?userId=${userId}`)).body;
+const profileOf = async (userId: string) => (await adminClient(local()).get(`/v1/profiles?userId=${userId}`)).body;
 const members = async (segmentId: string) =>
-  ((await admin.get(`/v1/segments/${segmentId}/members?limit=1000`)).body.members as Array<{ profileId: string }>).map((m) => m.profileId).sort();
+  ((await adminClient(local()).get(`/v1/segments/${segmentId}/members?limit=1000`)).body.members as Array<{ profileId: string }>).map((m) => m.profileId).sort();
 
 describe('group calls', () => {
   it('keep the company\'s traits on the group, show it on the profile, select the right people and export them', async () => {
-    const saved = await admin.put('/v1/segments/big-company-pricing', {
+    const saved = await adminClient(local()).put('/v1/segments/big-company-pricing', {
       name: 'People whose company has more than 50 employees visited the pricing page',
       condition: {
         type: 'and',
@@ -47,9 +37,9 @@ describe('group calls', () => {
     });
     expect(saved.status).toBe(201);
     // An unknown operator is refused with the path of the problem.
-    const refused = await admin.put('/v1/segments/bad-group', { name: 'bad', condition: { type: 'group', trait: 'employees', operator: 'between', value: 5 } });
+    const refused = await adminClient(local()).put('/v1/segments/bad-group', { name: 'bad', condition: { type: 'group', trait: 'employees', operator: 'between', value: 5 } });
     expect(refused.status).toBe(400);
-    await eventually(async () => (await admin.get('/v1/segments/big-company-pricing')).body.status, (status) => status === 'ready');
+    await eventually(async () => (await adminClient(local()).get('/v1/segments/big-company-pricing')).body.status, (status) => status === 'ready');
 
     await send((analytics) => {
       analytics.identify({ userId: 'ada', traits: { name: 'Ada Lovelace', email: 'ada@acme.example' }, timestamp: hoursAgo(5) });
@@ -70,7 +60,7 @@ describe('group calls', () => {
     expect(Math.abs(Date.parse(ada.groups[0].joinedAt) - hoursAgo(4).getTime())).toBeLessThan(60_000); // the call's time
     expect(bob.groups.map((g: { groupId: string; traits: unknown }) => [g.groupId, g.traits])).toEqual([['acme', { name: 'Acme', employees: 120, plan: 'enterprise' }]]);
     expect(await eventually(() => members('big-company-pricing'), (m) => m.length === 2)).toEqual([ada.profileId, bob.profileId].sort());
-    const why = (await admin.get(`/v1/profiles/${cy.profileId}/segments/big-company-pricing/explain`)).body.explanation;
+    const why = (await adminClient(local()).get(`/v1/profiles/${cy.profileId}/segments/big-company-pricing/explain`)).body.explanation;
     expect(why.parts[0]).toMatchObject({ held: false, seen: { groups: [{ groupId: 'tinyco', value: 8 }] } });
 
     // Dee says Tiny grew to 60: Cy, who viewed pricing, enters with no event of his own; Dee did not view it.
@@ -83,14 +73,14 @@ describe('group calls', () => {
     expect((await profileOf('ada')).traits).toEqual({ name: 'Ada Lovelace' });
 
     // The export: the group ids, and the company's name from the group's traits.
-    const audience = await admin.put('/v1/audiences/b2b-pricing', { name: 'B2B pricing', segmentId: 'big-company-pricing', fields: ['userId', 'groups', 'groups.name', 'groups.employees'], minSize: 1 });
+    const audience = await adminClient(local()).put('/v1/audiences/b2b-pricing', { name: 'B2B pricing', segmentId: 'big-company-pricing', fields: ['userId', 'groups', 'groups.name', 'groups.employees'], minSize: 1 });
     expect(audience.status).toBe(201);
-    await admin.post('/v1/audiences/b2b-pricing/approve', { approvedBy: 'marie' });
-    const { runId } = (await admin.post('/v1/audiences/b2b-pricing/snapshots')).body;
-    const run = await eventually(async () => (await admin.get(`/v1/audiences/b2b-pricing/snapshots/${runId}`)).body, (r) => r.status === 'succeeded' || r.status === 'failed');
+    await adminClient(local()).post('/v1/audiences/b2b-pricing/approve', { approvedBy: 'marie' });
+    const { runId } = (await adminClient(local()).post('/v1/audiences/b2b-pricing/snapshots')).body;
+    const run = await eventually(async () => (await adminClient(local()).get(`/v1/audiences/b2b-pricing/snapshots/${runId}`)).body, (r) => r.status === 'succeeded' || r.status === 'failed');
     expect(run.status).toBe('succeeded');
-    const s3 = new S3Client({ endpoint: runtime.endpoints.s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    const read = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: runtime.bucket, Key: key }))).Body!.transformToByteArray());
+    const s3 = new S3Client({ endpoint: local().endpoints.s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const read = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: local().bucket, Key: key }))).Body!.transformToByteArray());
     const manifest = JSON.parse((await read(`audiences/b2b-pricing/runs/${runId}/manifest.json`)).toString()) as Manifest;
     const file = manifest.files.find((f) => f.kind === 'members')!;
     expect(gunzipSync(await read(file.key)).toString()).toBe(`profileId,userId,groups,groups.name,groups.employees\n${cy.profileId},cy,tinyco,Tiny,60\n`);
