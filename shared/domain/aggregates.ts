@@ -15,6 +15,8 @@ export interface PropertyFilter {
   property: string;
   operator: ComparisonOperator;
   value?: unknown;
+  /** Text compared exactly (`eq`, `in`, `contains`, `regex`...); case is ignored by default. */
+  caseSensitive?: boolean;
 }
 
 export const propertyFilterSchema = z
@@ -22,22 +24,31 @@ export const propertyFilterSchema = z
     property: z.string().min(1).max(200),
     operator: z.enum(COMPARISON_OPERATORS),
     value: z.unknown().optional(),
+    caseSensitive: z.boolean().optional(),
   })
   .superRefine((f, ctx) => {
     const problem = valueProblem(f.operator, f.value);
     if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
   });
 
+/** The event of a spec that takes every behaviour (track, page, screen): "any event on the web". */
+export const ANY_EVENT = '*';
+
+/** Whether a spec takes occurrences of the behaviour `name`. */
+export const takesEvent = (spec: Pick<AggregateSpec, 'event'>, name: string): boolean => spec.event === ANY_EVENT || spec.event === name;
+
 export interface AggregateSpec {
   id: string;
   /**
    * `values`: per channel and day, count, sum, min and max (of `property` when given).
-   * `times`: the instants of the latest occurrences, for sequences ("A then B within 24 h").
+   * `times`: the instants of the latest occurrences (with the value of `property` when given), for
+   * sequences ("A then B within 24 h") and for the edge of rolling windows.
    */
   kind: 'values' | 'times';
+  /** An event name, or ANY_EVENT. */
   event: string;
   where: PropertyFilter[];
-  /** Numeric property whose sum, min and max are kept; only events where it is a number are folded. */
+  /** Numeric property whose sum, min and max (or, for `times`, value) are kept; only events where it is a number are folded. */
   property?: string;
   /** For `times`: the channels that count (all when absent). */
   channels?: Channel[];
@@ -45,19 +56,22 @@ export interface AggregateSpec {
 
 const canonicalFilters = (where: readonly PropertyFilter[]) =>
   [...where].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+/** What identifies a filter in a spec id; `caseSensitive` only when set, so older ids stay as they were. */
+const filterIdentity = (f: PropertyFilter): unknown[] => [f.property, f.operator, f.value ?? null, ...(f.caseSensitive ? ['cs'] : [])];
 const hashOf = (canonical: unknown[]) => createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 10);
 
 export function aggregateSpec(event: string, where: readonly PropertyFilter[] = [], property?: string): AggregateSpec {
   const filters = canonicalFilters(where);
-  const id = hashOf([event, filters.map((f) => [f.property, f.operator, f.value ?? null]), property ?? null]);
+  const id = hashOf([event, filters.map(filterIdentity), property ?? null]);
   return { id, kind: 'values', event, where: filters, property };
 }
 
-export function occurrenceSpec(event: string, where: readonly PropertyFilter[] = [], channels?: readonly Channel[]): AggregateSpec {
+export function occurrenceSpec(event: string, where: readonly PropertyFilter[] = [], channels?: readonly Channel[], property?: string): AggregateSpec {
   const filters = canonicalFilters(where);
   const sortedChannels = channels ? [...new Set(channels)].sort() : undefined;
-  const id = hashOf(['times', event, filters.map((f) => [f.property, f.operator, f.value ?? null]), sortedChannels ?? null]);
-  return { id, kind: 'times', event, where: filters, channels: sortedChannels };
+  // The property joins the hash only when given: the ids of instants-only specs stay as they were.
+  const id = hashOf(['times', event, filters.map(filterIdentity), sortedChannels ?? null, ...(property === undefined ? [] : [property])]);
+  return { id, kind: 'times', event, where: filters, channels: sortedChannels, ...(property !== undefined && { property }) };
 }
 
 /**
@@ -71,9 +85,18 @@ const nameInKey = (event: string): string => event.replaceAll('|', '\u001F');
 export const eventKey = (event: string, channel: string): string => `${nameInKey(event)}|${channel}`;
 /** Storage key of a `values` spec's buckets for one channel: `event|channel|specId`. */
 export const specKey = (spec: Pick<AggregateSpec, 'id' | 'event'>, channel: string): string => `${nameInKey(spec.event)}|${channel}|${spec.id}`;
-/** Storage key of a `times` spec: `event|*|specId` (its channels are part of the spec). */
-export const timesKey = (spec: Pick<AggregateSpec, 'id' | 'event'>): string => `${nameInKey(spec.event)}|*|${spec.id}`;
-export const isTimesKey = (key: string): boolean => key.split('|')[1] === '*';
+/**
+ * Storage key of a `times` spec: `event|*|specId` for instants, `event|+|specId` for instants with a
+ * value (its channels are part of the spec).
+ */
+export const timesKey = (spec: Pick<AggregateSpec, 'id' | 'event' | 'property'>): string =>
+  `${nameInKey(spec.event)}|${spec.property === undefined ? '*' : '+'}|${spec.id}`;
+export const isTimesKey = (key: string): boolean => {
+  const channel = key.split('|')[1];
+  return channel === '*' || channel === '+';
+};
+/** Numbers per occurrence in a `times` key: the instant, and its value for `event|+|...`. */
+export const timesStride = (key: string): 1 | 2 => (key.split('|')[1] === '+' ? 2 : 1);
 
 /** What a key of any kind names: the event (with its own `|` back), the channel (`*` for times), the spec. */
 export function keyParts(key: string): { event: string; channel: string; specId?: string } {
@@ -84,12 +107,17 @@ export function keyParts(key: string): { event: string; channel: string; specId?
 /** Latest occurrences kept per `times` spec: enough for sequences over recent behaviour, bounded. */
 export const MAX_OCCURRENCES = 50;
 
-/** Inserts an instant (epoch seconds) into a newest-first list, capped at MAX_OCCURRENCES. */
-export function addTime(times: number[], seconds: number): void {
+/**
+ * Inserts an occurrence into a newest-first list, capped at MAX_OCCURRENCES: its instant (epoch
+ * seconds), followed by its value when the list keeps values (`stride` 2).
+ */
+export function addTime(times: number[], seconds: number, value?: number): void {
+  const stride = value === undefined ? 1 : 2;
   let i = 0;
-  while (i < times.length && times[i]! > seconds) i++;
-  times.splice(i, 0, seconds);
-  if (times.length > MAX_OCCURRENCES) times.length = MAX_OCCURRENCES;
+  while (i < times.length && times[i]! > seconds) i += stride;
+  if (value === undefined) times.splice(i, 0, seconds);
+  else times.splice(i, 0, seconds, value);
+  if (times.length > MAX_OCCURRENCES * stride) times.length = MAX_OCCURRENCES * stride;
 }
 
 export interface CompiledSpec extends AggregateSpec {
@@ -114,7 +142,7 @@ const readPath = (properties: Record<string, unknown>, path: string): unknown =>
 };
 
 export function compileSpec(spec: AggregateSpec, receivedFrom?: number): CompiledSpec {
-  const filters = spec.where.map((f) => ({ path: f.property, test: compileComparison(f.operator, f.value) }));
+  const filters = spec.where.map((f) => ({ path: f.property, test: compileComparison(f.operator, f.value, f.caseSensitive) }));
   const channels = spec.channels ? new Set<string>(spec.channels) : undefined;
   return {
     ...spec,

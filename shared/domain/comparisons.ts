@@ -74,8 +74,15 @@ export function valueProblem(operator: ComparisonOperator, value: unknown): stri
 /** A compiled comparison of one value (a trait, an event property) against the operator's operand. */
 export type Comparison = (actual: unknown, now: number) => boolean;
 
-/** Compiles `operator value` once; `value` must already be valid for the operator (see `valueProblem`). */
-export function compileComparison(operator: ComparisonOperator, value: unknown): Comparison {
+/**
+ * Compiles `operator value` once; `value` must already be valid for the operator (see `valueProblem`).
+ * Text compares without regard to case unless `caseSensitive`: "VIP" and "vip" are the same tier to a
+ * marketer, but not to a SKU or a coupon code.
+ */
+export function compileComparison(operator: ComparisonOperator, value: unknown, caseSensitive = false): Comparison {
+  const fold = caseSensitive ? (text: string) => text : (text: string) => text.toLowerCase();
+  const same = (actual: unknown, expected: unknown) => sameValue(actual, expected, fold);
+  const key = (v: unknown): unknown => (typeof v === 'string' ? fold(v) : v);
   const compare = (actual: unknown, expected: unknown, test: (a: number | string, b: number | string) => boolean): boolean => {
     if (typeof actual === 'number' && typeof expected === 'number') return test(actual, expected);
     if (typeof actual === 'string' && typeof expected === 'string') return test(actual, expected);
@@ -86,9 +93,9 @@ export function compileComparison(operator: ComparisonOperator, value: unknown):
   };
   switch (operator) {
     case 'eq':
-      return (a) => looselyEqual(a, value);
+      return (a) => same(a, value);
     case 'neq':
-      return (a) => a !== undefined && !looselyEqual(a, value);
+      return (a) => a !== undefined && !same(a, value);
     case 'lt':
       return (a) => compare(a, value, (a, b) => a < b);
     case 'lte':
@@ -109,34 +116,27 @@ export function compileComparison(operator: ComparisonOperator, value: unknown):
       return (a) => compare(a, low, (a, b) => a >= b) && compare(a, high, (a, b) => a <= b);
     }
     case 'in': {
-      const set = new Set((value as unknown[]).map(normalised));
-      return (a) => set.has(normalised(a));
+      const set = new Set((value as unknown[]).map(key));
+      return (a) => set.has(key(a));
     }
     case 'not_in': {
-      const set = new Set((value as unknown[]).map(normalised));
-      return (a) => a !== undefined && !set.has(normalised(a));
+      const set = new Set((value as unknown[]).map(key));
+      return (a) => a !== undefined && !set.has(key(a));
     }
     case 'contains': {
-      const needle = String(value).toLowerCase();
+      const needle = fold(String(value));
       return (a) => {
-        const actual = a;
-        if (Array.isArray(actual)) return actual.some((item) => looselyEqual(item, value));
-        return typeof actual === 'string' && actual.toLowerCase().includes(needle);
+        if (Array.isArray(a)) return a.some((item) => same(item, value));
+        return typeof a === 'string' && fold(a).includes(needle);
       };
     }
     case 'starts_with': {
-      const prefix = String(value).toLowerCase();
-      return (a) => {
-        const actual = a;
-        return typeof actual === 'string' && actual.toLowerCase().startsWith(prefix);
-      };
+      const prefix = fold(String(value));
+      return (a) => typeof a === 'string' && fold(a).startsWith(prefix);
     }
     case 'regex': {
-      const pattern = new RegExp(value as string, 'iu');
-      return (a) => {
-        const actual = a;
-        return typeof actual === 'string' && pattern.test(actual);
-      };
+      const pattern = new RegExp(value as string, caseSensitive ? 'u' : 'iu');
+      return (a) => typeof a === 'string' && pattern.test(a);
     }
     case 'exists':
       return (a) => a !== undefined && a !== null;
@@ -173,14 +173,12 @@ export function dateThreshold(value: DateValue): (now: number) => number {
   return (now) => now - offset;
 }
 
-/** Strings compare case-insensitively: "VIP" and "vip" are the same tier to a marketer. */
-function looselyEqual(actual: unknown, expected: unknown): boolean {
+/** Equal values, strings compared after `fold` (lower case unless case-sensitive). */
+function sameValue(actual: unknown, expected: unknown, fold: (text: string) => string): boolean {
   if (actual === expected) return true;
   if (typeof actual !== 'string' || typeof expected !== 'string') return false;
-  return actual.toLowerCase() === expected.toLowerCase();
+  return fold(actual) === fold(expected);
 }
-
-const normalised = (value: unknown): unknown => (typeof value === 'string' ? value.toLowerCase() : value);
 
 
 export function assertUnreachable(value: never): never {

@@ -4,9 +4,9 @@
  * their categorisation (GDPR). Pure: no I/O.
  */
 import { CHANNELS, type Channel } from './events';
-import { aggregateKey, DAY_MS, type Profile } from './profile';
+import type { Profile } from './profile';
 import { own } from './records';
-import { timesKey } from './aggregates';
+import { ANY_EVENT, timesKey } from './aggregates';
 import { dateThreshold } from './comparisons';
 import { indicatorKey, type IndicatorValues } from './indicators';
 import type { GroupTraits } from './groups';
@@ -19,6 +19,7 @@ import {
   findSequence,
   gapSeconds,
   habitCounts,
+  performedAt,
   sequenceStepSpec,
   type Condition,
   type DateValue,
@@ -40,10 +41,13 @@ const dateText = (value: DateValue) => (typeof value === 'string' ? value : `${v
 const windowText = ({ within, between }: EventCondition): string => {
   if (between) return ` from ${between.from} to ${between.to}`;
   if (!within) return ' ever';
-  const [unit, amount] = Object.entries(within).find(([, v]) => v !== undefined)!;
+  if (within.calendar) return ` in the last ${within.days} calendar days (UTC, today included)`;
+  const [unit, amount] = (['days', 'hours', 'minutes'] as const).map((u) => [u, within[u]] as const).find(([, v]) => v !== undefined)!;
   return ` in the last ${amount} ${unit}`;
 };
-const dayText = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+const eventText = (event?: string) => (event === undefined || event === ANY_EVENT ? 'any event' : event);
+const comparisonText = (operator: string, value: unknown, caseSensitive?: boolean) =>
+  `${operator.replaceAll('_', ' ')}${value === undefined ? '' : ` ${JSON.stringify(value)}`}${caseSensitive ? ' (case-sensitive)' : ''}`;
 
 /** A group of the profile as explain shows it: its id and traits. */
 export interface ExplainedGroup {
@@ -72,13 +76,13 @@ export function explain(
       return { condition: 'not', held, parts: [explain(condition.condition, profile, now, memberOf, indicators, groups)] };
     case 'trait':
       return {
-        condition: `trait ${condition.trait} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
+        condition: `trait ${condition.trait} ${comparisonText(condition.operator, condition.value, condition.caseSensitive)}`,
         held,
         seen: own(profile.traits, condition.trait) ?? null,
       };
     case 'group':
       return {
-        condition: `a group's trait ${condition.trait} ${condition.operator.replaceAll('_', ' ')}${condition.value === undefined ? '' : ` ${JSON.stringify(condition.value)}`}`,
+        condition: `a group's trait ${condition.trait} ${comparisonText(condition.operator, condition.value, condition.caseSensitive)}`,
         held,
         // Each of the profile's groups with its value of the trait.
         seen: { groups: (groups ?? []).map((g) => ({ groupId: g.groupId, value: own(g.traits, condition.trait) ?? null })) },
@@ -88,8 +92,8 @@ export function explain(
       const count = condition.count ?? (condition.aggregate ? undefined : { operator: 'gte', value: 1 });
       const { aggregate, where } = condition;
       const text = [
-        `${condition.event}${onChannels(condition.channel)}`,
-        ...(where ? [`where ${where.map((f) => `${f.property} ${f.operator.replaceAll('_', ' ')}${f.value === undefined ? '' : ` ${JSON.stringify(f.value)}`}`).join(' and ')}`] : []),
+        `${eventText(condition.event)}${onChannels(condition.channel)}`,
+        ...(where ? [`where ${where.map((f) => `${f.property} ${comparisonText(f.operator, f.value, f.caseSensitive)}`).join(' and ')}`] : []),
         ...(count ? [`count ${count.operator} ${count.value}`] : []),
         ...(aggregate ? [`${aggregate.fn} of ${aggregate.property} ${aggregate.operator} ${aggregate.value}`] : []),
       ].join(', ');
@@ -101,15 +105,11 @@ export function explain(
       };
     }
     case 'performed_date': {
-      const days = channelsOf(condition.channel)
-        .map((channel) => profile.aggregates[aggregateKey(condition.event, channel)])
-        .filter((buckets): buckets is number[] => buckets !== undefined && buckets.length > 0)
-        .map((buckets) => (condition.which === 'last' ? buckets[0]! : buckets[buckets.length - 2]!));
-      const day = days.length === 0 ? undefined : condition.which === 'last' ? Math.max(...days) : Math.min(...days);
+      const at = performedAt(condition)(profile);
       return {
-        condition: `${condition.which} ${condition.event}${onChannels(condition.channel)} ${condition.operator.replace('date_', '')} ${dateText(condition.value)}`,
+        condition: `${condition.which} ${eventText(condition.event)}${onChannels(condition.channel)} ${condition.operator.replace('date_', '')} ${dateText(condition.value)}`,
         held,
-        seen: { [condition.which]: day === undefined ? null : dayText(day) },
+        seen: { [condition.which]: at === undefined ? null : new Date(at).toISOString() },
       };
     }
     case 'sequence': {
@@ -128,7 +128,7 @@ export function explain(
       const counts = habitCounts(condition)(profile, now);
       const longer = condition.type === 'stopped' ? `the last ${condition.before!.days} days` : `the ${condition.gap!.days} days before`;
       return {
-        condition: `${condition.type} ${condition.event}${onChannels(condition.channel)}: last ${condition.recent.days} days vs ${longer}`,
+        condition: `${condition.type} ${eventText(condition.event)}${onChannels(condition.channel)}: last ${condition.recent.days} days vs ${longer}`,
         held,
         seen: counts,
       };

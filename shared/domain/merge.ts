@@ -4,10 +4,10 @@
  * processor racing on the same pair agrees. Folding is the same algebra as for
  * events: counts add up, traits keep the latest value, identifiers unite. Pure.
  */
-import { VALUE_STRIDE, addTime, isTimesKey } from './aggregates';
+import { VALUE_STRIDE, addTime, isTimesKey, timesStride } from './aggregates';
 import { mergeInterests, type CategoryRule } from './categories';
 import { mergeConsents } from './consent';
-import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, joinGroup, type LimitReached, type Profile } from './profile';
+import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, joinGroup, notePerformed, type LimitReached, type Profile } from './profile';
 import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */
@@ -49,10 +49,14 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
   }
   for (const [key, buckets] of Object.entries(loser.aggregates)) {
     const into = (merged.aggregates[key] ??= []);
-    if (isTimesKey(key)) for (const t of buckets) addTime(into, t);
+    if (isTimesKey(key)) {
+      const stride = timesStride(key);
+      for (let i = 0; i < buckets.length; i += stride) addTime(into, buckets[i]!, stride === 2 ? buckets[i + 1] : undefined);
+    }
     else if (isSpecKey(key)) for (let i = 0; i < buckets.length; i += VALUE_STRIDE) mergeValueBucket(into, buckets.slice(i, i + VALUE_STRIDE));
     else for (let i = 0; i < buckets.length; i += 2) addToBuckets(into, buckets[i]!, buckets[i + 1]!);
   }
+  for (const [key, [first, last]] of Object.entries(loser.performed ?? {})) notePerformed(merged, key, first, last);
   // The person belongs to the groups of both, the most recently joined kept.
   for (const [groupId, at] of Object.entries(loser.groups ?? {})) joinGroup(merged, groupId, at);
   if (categories) mergeInterests(merged, loser, categories);

@@ -5,45 +5,42 @@
  * profiles that are due, and memberships end on time. Conservative: an
  * instant may come with no actual change, never the reverse. Pure.
  */
-import { VALUE_STRIDE, isTimesKey, specKey, timesKey } from './aggregates';
+import { timesKey, timesStride } from './aggregates';
 import { timeOf } from './comparisons';
-import { CHANNELS, type Channel } from './events';
-import { aggregateKey, isSpecKey, type Profile } from './profile';
+import type { Profile } from './profile';
 import { own } from './records';
 import {
   assertUnreachable,
+  eventSourcesOf,
+  performedAt,
+  rollingSeconds,
   sequenceStepSpec,
-  specOfCondition,
-  subDaySeconds,
   type CompiledCatalog,
   type Condition,
   type DateValue,
   type EventCondition,
 } from './segments';
 import { DAY_MS, dayIndex } from './time';
+import { oldestDayAfter, rollingExit } from './windows';
 
 const relativeDays = (value: unknown): number | undefined =>
   typeof value === 'object' && value !== null && 'daysAgo' in value ? (value as { daysAgo: number }).daysAgo : undefined;
 
-/** The instant the oldest bucket inside a `days` window leaves it, over the condition's keys. */
-function windowExit(condition: Pick<EventCondition, 'event' | 'channel' | 'where' | 'aggregate'>, days: number, profile: Profile, now: number): number {
-  const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
-  const spec = specOfCondition({ type: 'event', ...condition });
-  const firstDay = dayIndex(now) - days + 1;
-  let oldest = Infinity;
-  for (const channel of channels) {
-    const key = spec ? specKey(spec, channel) : aggregateKey(condition.event, channel);
-    const buckets = profile.aggregates[key];
-    if (!buckets) continue;
-    const stride = isTimesKey(key) ? 1 : isSpecKey(key) ? VALUE_STRIDE : 2;
-    for (let i = 0; i < buckets.length && buckets[i]! >= firstDay; i += stride) oldest = Math.min(oldest, buckets[i]!);
+type WindowCondition = Pick<EventCondition, 'event' | 'channel' | 'where' | 'aggregate' | 'within'>;
+
+/** The next instant an occurrence, or a bucket, leaves the condition's window (Infinity: none inside). */
+function windowExit(condition: WindowCondition, profile: Profile, now: number): number {
+  const { bucketKeys, stride, edgeKey } = eventSourcesOf(condition);
+  const seconds = rollingSeconds(condition.within);
+  if (seconds !== undefined) {
+    const buckets = bucketKeys(profile).map((key) => profile.aggregates[key] ?? []);
+    return rollingExit((edgeKey && profile.aggregates[edgeKey]) || [], edgeKey ? timesStride(edgeKey) : 1, buckets, stride, now, seconds);
   }
+  // Calendar days: the oldest bucket inside leaves when its day is `days` days old.
+  const days = condition.within!.days!;
+  const oldest = Math.min(...bucketKeys(profile).map((key) => oldestDayAfter(profile.aggregates[key] ?? [], stride, dayIndex(now) - days)));
   return oldest === Infinity ? Infinity : (oldest + days) * DAY_MS;
 }
-
-/** A day-granular relative comparison flips when `day + daysAgo` days have passed. */
-const dayFlip = (day: number | undefined, daysAgo: number | undefined): number =>
-  day === undefined || daysAgo === undefined ? Infinity : (day + 1 + daysAgo) * DAY_MS;
 
 export function nextChange(condition: Condition, profile: Profile, now: number): number {
   const future = (at: number) => (at > now ? at : Infinity);
@@ -59,24 +56,13 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
       if (daysAgo === undefined || at === undefined) return Infinity;
       return future(at + daysAgo * DAY_MS + 1);
     }
-    case 'event': {
-      if (!condition.within) return Infinity;
-      const seconds = subDaySeconds(condition.within);
-      if (seconds === undefined) return future(windowExit(condition, condition.within.days!, profile, now));
-      // The oldest occurrence still inside an hours or minutes window leaves it `seconds` after it happened.
-      const times = profile.aggregates[timesKey(specOfCondition(condition)!)] ?? [];
-      const inside = times.filter((t) => t >= now / 1000 - seconds);
-      return inside.length === 0 ? Infinity : future((Math.min(...inside) + seconds) * 1000 + 1);
-    }
+    case 'event':
+      return condition.within ? future(windowExit(condition, profile, now)) : Infinity;
     case 'performed_date': {
-      const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
-      const days = channels
-        .map((channel) => profile.aggregates[aggregateKey(condition.event, channel)])
-        .filter((b): b is number[] => b !== undefined && b.length > 0)
-        .map((b) => (condition.which === 'last' ? b[0]! : b[b.length - 2]!));
-      if (days.length === 0) return Infinity;
-      const day = condition.which === 'last' ? Math.max(...days) : Math.min(...days);
-      return future(dayFlip(day, relativeDays(condition.value)));
+      const at = performedAt(condition)(profile);
+      const daysAgo = relativeDays(condition.value);
+      // "Before n days ago" turns true, "after" false, once the instant is n days old.
+      return at === undefined || daysAgo === undefined ? Infinity : future(at + daysAgo * DAY_MS + 1);
     }
     case 'sequence': {
       const daysAgo = relativeDays(condition.since as DateValue | undefined);
@@ -89,7 +75,8 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
     case 'stopped':
     case 'restarted': {
       const longer = condition.type === 'stopped' ? condition.before!.days : condition.recent.days + condition.gap!.days;
-      return future(Math.min(windowExit(condition, condition.recent.days, profile, now), windowExit(condition, longer, profile, now)));
+      const window = (days: number) => windowExit({ ...condition, within: { days } }, profile, now);
+      return future(Math.min(window(condition.recent.days), window(longer)));
     }
     case 'segment':
     case 'bucket':

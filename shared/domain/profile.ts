@@ -5,13 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel, EnrichedEvent } from './events';
-import { VALUE_STRIDE, addTime, addValue, eventKey, isTimesKey, keyParts, specKey, timesKey, type CompiledSpec } from './aggregates';
+import { VALUE_STRIDE, addTime, addValue, eventKey, isTimesKey, keyParts, specKey, takesEvent, timesKey, timesStride, type CompiledSpec } from './aggregates';
 import type { Identifier, IdentifierType } from './identity';
 import { foldCategory, type CategoryRule } from './categories';
 import { foldConsent, type Consents } from './consent';
 import { emptyRecord, withoutPrototypes } from './records';
 import { foldTraits } from './traits';
 import { DAY_MS, dayIndex } from './time';
+import { DAILY_DAYS, weekStart } from './windows';
 
 export { DAY_MS, dayIndex };
 
@@ -19,7 +20,7 @@ export const PROFILE_LIMITS = {
   /** Daily buckets older than this are dropped: the longest window a segment can look back. */
   horizonDays: 400,
   /** Buckets stay daily this long; older ones are merged into weeks, so a key holds at most ~90 buckets. */
-  dailyDays: 35,
+  dailyDays: DAILY_DAYS,
   /** Distinct aggregate keys kept; the least recently active is evicted first. */
   aggregateKeys: 64,
   identifiersPerType: 10,
@@ -67,6 +68,11 @@ export interface Profile {
   channels: Partial<Record<Channel, number>>;
   /** `event|channel` -> daily counts as flat `[day, count, day, count, ...]`, newest day first (see `Buckets`). */
   aggregates: Record<string, Buckets>;
+  /**
+   * `event|channel` -> [first, last] instant performed, epoch seconds: exact whatever the buckets'
+   * granularity, and kept past their horizon, for "last purchase more than 90 days ago".
+   */
+  performed?: Record<string, [number, number]>;
   /** Ids of the segments the profile is in. */
   segments: string[];
   /** Groups (accounts, Segment's `group` calls) the person belongs to: groupId -> epoch ms of the latest call, at most PROFILE_LIMITS.groups. */
@@ -309,7 +315,9 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
 
   const name = behaviourName(event);
   if (name !== undefined) {
-    addToBuckets((profile.aggregates[aggregateKey(name, event.channel)] ??= []), dayIndex(at), 1);
+    const key = aggregateKey(name, event.channel);
+    addToBuckets((profile.aggregates[key] ??= []), dayIndex(at), 1);
+    notePerformed(profile, key, Math.floor(at / 1000));
     const received = Date.parse(event.receivedAt);
     // Older live events of a new spec are the backfill's (replayed ones were never folded: no backfill adds them).
     foldSpecs(profile, event, name, specs, now, (spec) => spec.receivedFrom === undefined || event.replayed === true || received >= spec.receivedFrom);
@@ -322,14 +330,21 @@ function foldSpecs(profile: Profile, event: EnrichedEvent, name: string, specs: 
   const at = Date.parse(event.timestamp);
   let folded = false;
   for (const spec of specs) {
-    if (spec.event !== name || !takes(spec)) continue;
+    if (!takesEvent(spec, name) || !takes(spec)) continue;
     const value = spec.valueOf(event, now);
     if (value === undefined) continue;
-    if (spec.kind === 'times') addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000));
+    if (spec.kind === 'times') addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000), spec.property === undefined ? undefined : value);
     else addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
     folded = true;
   }
   return folded;
+}
+
+/** Widens the first and last instants an `event|channel` was performed to take `seconds`. */
+export function notePerformed(profile: Pick<Profile, 'performed'>, key: string, first: number, last = first): void {
+  const performed = (profile.performed ??= emptyRecord());
+  const known = performed[key];
+  performed[key] = known ? [Math.min(known[0], first), Math.max(known[1], last)] : [first, last];
 }
 
 /** A backfill runs at most this long: its markers on profiles are dropped after it. */
@@ -416,8 +431,8 @@ function pruneAggregates(profile: Profile, now: number, limits: LimitReached[]):
   const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
   const lastActive = new Map<string, number>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
-    // Times are epoch seconds, one per entry; buckets start with a day index.
-    const [stride, oldestEntry] = isTimesKey(key) ? [1, oldest * 86_400] : [isSpecKey(key) ? VALUE_STRIDE : 2, oldest];
+    // Times start with epoch seconds (one or two numbers per entry); buckets start with a day index.
+    const [stride, oldestEntry] = isTimesKey(key) ? [timesStride(key), oldest * 86_400] : [isSpecKey(key) ? VALUE_STRIDE : 2, oldest];
     let keep = 0;
     while (keep < buckets.length && buckets[keep]! >= oldestEntry) keep += stride;
     buckets.length = keep;
@@ -433,6 +448,11 @@ function pruneAggregates(profile: Profile, now: number, limits: LimitReached[]):
       limits.push({ limit: 'aggregateKeys', what: key });
     }
   }
+  // First and last instants outlive the buckets' horizon, under the same bound on keys.
+  const performed = Object.entries(profile.performed ?? {});
+  if (performed.length > PROFILE_LIMITS.aggregateKeys) {
+    for (const [key] of performed.sort((a, b) => a[1][1] - b[1][1]).slice(0, performed.length - PROFILE_LIMITS.aggregateKeys)) delete profile.performed![key];
+  }
 }
 
 /**
@@ -444,7 +464,7 @@ export function coarsen(buckets: number[], stride: number, cutoff: number): void
   let write = 0;
   for (let read = 0; read < buckets.length; read += stride) {
     const day = buckets[read]!;
-    const target = day >= cutoff ? day : day - (((day % 7) + 7) % 7);
+    const target = day >= cutoff ? day : weekStart(day);
     const previous = write - stride;
     if (previous >= 0 && buckets[previous] === target) {
       buckets[previous + 1]! += buckets[read + 1]!;

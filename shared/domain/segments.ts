@@ -20,9 +20,10 @@ import {
   type DateOperator,
   type DateValue,
 } from './comparisons';
-import { MAX_OCCURRENCES, aggregateSpec, compileSpec, emptyWindow, occurrenceSpec, timesKey, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
+import { ANY_EVENT, MAX_OCCURRENCES, VALUE_STRIDE, aggregateSpec, compileSpec, emptyWindow, isTimesKey, keyParts, occurrenceSpec, timesKey, timesStride, propertyFilterSchema, readValues, specKey, type AggregateSpec, type CompiledSpec, type PropertyFilter, type WindowValues } from './aggregates';
 import { INDICATOR_IDS, compileIndicators, indicatorInfo, indicatorKey, isFrozenIndicator, type IndicatorModel, type IndicatorValues } from './indicators';
-import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, type Profile, type Transition, transitionId } from './profile';
+import { DAY_MS, aggregateKey, countBetween, type TransitionReason, countSince, dayIndex, isSpecKey, type Profile, type Transition, transitionId } from './profile';
+import { addEdgeOccurrences, hasBucket, windowEdge } from './windows';
 import { own } from './records';
 import type { GroupTraits } from './groups';
 
@@ -31,21 +32,24 @@ export const CONDITION_LANGUAGE_VERSION = 1;
 export interface AndCondition { type: 'and'; conditions: Condition[] }
 export interface OrCondition { type: 'or'; conditions: Condition[] }
 export interface NotCondition { type: 'not'; condition: Condition }
-export interface TraitCondition { type: 'trait'; trait: string; operator: TraitOperator; value?: unknown }
+/** `caseSensitive`: text compared exactly; by default "VIP" equals "vip". */
+export interface TraitCondition { type: 'trait'; trait: string; operator: TraitOperator; value?: unknown; caseSensitive?: boolean }
 /** A trait of the profile's groups (accounts): true when at least one of its groups has the trait matching. */
-export interface GroupTraitCondition { type: 'group'; trait: string; operator: TraitOperator; value?: unknown }
+export interface GroupTraitCondition { type: 'group'; trait: string; operator: TraitOperator; value?: unknown; caseSensitive?: boolean }
 export interface EventCondition {
   type: 'event';
-  event: string;
+  /** An event name; absent (or `"*"`) for any event: every track, page and screen call. */
+  event?: string;
   /** One channel or a list; any channel when absent. */
   channel?: Channel | Channel[];
   /** Defaults to "at least once". */
   count?: { operator: CountOperator; value: number };
   /**
-   * Rolling window: `days` in whole UTC days, today included; or `hours` / `minutes` exactly, from the
-   * latest 50 occurrences. All retained history when absent (and no `between`).
+   * A window ending at the evaluation instant: the last `days` x 24 h, `hours` or `minutes`, exactly.
+   * With `calendar: true`, `days` are whole UTC days instead, today included. All retained history when
+   * absent (and no `between`).
    */
-  within?: { days?: number; hours?: number; minutes?: number };
+  within?: { days?: number; hours?: number; minutes?: number; calendar?: boolean };
   /** A fixed period instead: from one date to another, whole UTC days, both included. */
   between?: { from: string; to: string };
   /** Only occurrences whose properties pass every filter count. */
@@ -58,7 +62,8 @@ export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
 /** When an event was first or last performed ("last purchase more than 90 days ago"); false if never. */
 export interface PerformedDateCondition {
   type: 'performed_date';
-  event: string;
+  /** An event name; absent (or `"*"`) for any event ("last seen more than 30 days ago"). */
+  event?: string;
   channel?: Channel | Channel[];
   which: 'first' | 'last';
   operator: DateOperator;
@@ -70,7 +75,8 @@ export interface PerformedDateCondition {
  */
 export interface HabitCondition {
   type: 'stopped' | 'restarted';
-  event: string;
+  /** An event name; absent (or `"*"`) for any event ("stopped visiting the site"). */
+  event?: string;
   channel?: Channel | Channel[];
   where?: PropertyFilter[];
   recent: { days: number };
@@ -85,6 +91,8 @@ export interface SequenceStep {
 /**
  * Steps performed in order, each within `within` of the previous one: "attended the 15 March
  * webinar, then viewed the pricing page within 24 h". `since` bounds when the first step happened.
+ * A step counts from the same second as the previous one on: instants are kept to the second, and two
+ * events sent together (a page and its track) often share one.
  */
 export interface SequenceCondition {
   type: 'sequence';
@@ -129,6 +137,7 @@ const traitComparisonSchema = <T extends 'trait' | 'group'>(type: T) =>
       trait: z.string().min(1).max(200),
       operator: z.enum(TRAIT_OPERATORS),
       value: z.unknown().optional(),
+      caseSensitive: z.boolean().optional(),
     })
     .superRefine((c, ctx) => {
       const problem = valueProblem(c.operator, c.value);
@@ -137,10 +146,13 @@ const traitComparisonSchema = <T extends 'trait' | 'group'>(type: T) =>
 const traitConditionSchema = traitComparisonSchema('trait');
 const groupTraitConditionSchema = traitComparisonSchema('group');
 
+/** An event name, or absent or `"*"` for any event. */
+const eventNameSchema = z.string().min(1).max(200).optional();
+
 const eventConditionSchema = z
   .strictObject({
   type: z.literal('event'),
-  event: z.string().min(1).max(200),
+  event: eventNameSchema,
   channel: channelsSchema.optional(),
   count: z.strictObject({ operator: z.enum(COUNT_OPERATORS), value: z.number().int().min(0) }).optional(),
   within: z
@@ -148,8 +160,10 @@ const eventConditionSchema = z
       days: z.number().int().min(1).max(400).optional(),
       hours: z.number().int().min(1).max(24 * 400).optional(),
       minutes: z.number().int().min(1).max(60 * 24 * 400).optional(),
+      calendar: z.boolean().optional(),
     })
-    .refine((w) => Object.values(w).filter((v) => v !== undefined).length === 1, { message: 'give exactly one of days, hours or minutes' })
+    .refine((w) => [w.days, w.hours, w.minutes].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of days, hours or minutes' })
+    .refine((w) => !w.calendar || w.days !== undefined, { path: ['calendar'], message: 'calendar windows are in days' })
     .optional(),
   between: z.strictObject({ from: isoInstant, to: isoInstant }).refine((b) => Date.parse(b.from) <= Date.parse(b.to), { path: ['to'], message: 'must not be before from' }).optional(),
   where: z.array(propertyFilterSchema).min(1).max(10).optional(),
@@ -164,6 +178,7 @@ const eventConditionSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.within && c.between) ctx.addIssue({ code: 'custom', path: ['between'], message: 'give within or between, not both' });
+    // Inside a day only the latest occurrences have instants: past them, a window in hours cannot count.
     if (c.within && c.within.days === undefined) {
       if (c.aggregate) ctx.addIssue({ code: 'custom', path: ['aggregate'], message: 'needs a window in days (or none): figures are kept per day' });
       if (c.count && c.count.value > MAX_OCCURRENCES) {
@@ -174,7 +189,7 @@ const eventConditionSchema = z
 
 const performedDateSchema = z.strictObject({
   type: z.literal('performed_date'),
-  event: z.string().min(1).max(200),
+  event: eventNameSchema,
   channel: channelsSchema.optional(),
   which: z.enum(['first', 'last']),
   operator: z.enum(DATE_OPERATORS),
@@ -205,7 +220,7 @@ const sequenceConditionSchema = z.strictObject({
 
 const days = z.strictObject({ days: z.number().int().min(1).max(400) });
 const habitBase = {
-  event: z.string().min(1).max(200),
+  event: eventNameSchema,
   channel: channelsSchema.optional(),
   where: z.array(propertyFilterSchema).min(1).max(10).optional(),
   recent: days,
@@ -388,8 +403,8 @@ export function compile(condition: Condition): Evaluator {
   }
 }
 
-function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
-  const comparison = compileComparison(operator, value);
+function compileTrait({ trait, operator, value, caseSensitive }: TraitCondition): Evaluator {
+  const comparison = compileComparison(operator, value, caseSensitive);
   return (profile, now) => comparison(own(profile.traits, trait), now);
 }
 
@@ -397,8 +412,8 @@ function compileTrait({ trait, operator, value }: TraitCondition): Evaluator {
  * "Their company has more than 50 employees": at least one of the profile's groups has the trait
  * matching. Without the groups' traits (a caller that does not read them), or with no group, nothing holds.
  */
-function compileGroupTrait({ trait, operator, value }: GroupTraitCondition): Evaluator {
-  const comparison = compileComparison(operator, value);
+function compileGroupTrait({ trait, operator, value, caseSensitive }: GroupTraitCondition): Evaluator {
+  const comparison = compileComparison(operator, value, caseSensitive);
   return (_profile, now, _memberOf, _indicators, groups) => {
     if (groups === undefined) return false;
     for (const traits of groups) if (comparison(own(traits, trait), now)) return true;
@@ -406,24 +421,60 @@ function compileGroupTrait({ trait, operator, value }: GroupTraitCondition): Eva
   };
 }
 
-/** "Last purchase more than 90 days ago": compares the first or last day the event was performed. */
-function compilePerformedDate(condition: PerformedDateCondition): Evaluator {
-  const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
-  const keys = channels.map((channel) => aggregateKey(condition.event, channel));
-  const threshold = dateThreshold(condition.value);
+/** The event a condition names, ANY_EVENT when it names none. */
+export const eventOf = (condition: { event?: string }): string => condition.event ?? ANY_EVENT;
+const isAnyEvent = (event: string): boolean => event === ANY_EVENT;
+const channelList = (channel?: Channel | Channel[]): readonly Channel[] => (channel === undefined ? CHANNELS : ([] as Channel[]).concat(channel));
+
+/**
+ * The plain `event|channel` keys of the profile a condition reads: fixed for a named event, every
+ * behaviour's on those channels for any event.
+ */
+export function plainKeysOf(event: string, channel?: Channel | Channel[]): (profile: Pick<Profile, 'aggregates' | 'performed'>, from?: 'aggregates' | 'performed') => readonly string[] {
+  const channels = channelList(channel);
+  if (!isAnyEvent(event)) {
+    const keys = channels.map((c) => aggregateKey(event, c));
+    return () => keys;
+  }
+  const wanted = new Set<string>(channels);
+  return (profile, from = 'aggregates') =>
+    Object.keys((from === 'aggregates' ? profile.aggregates : profile.performed) ?? {}).filter((key) => !isSpecKey(key) && !isTimesKey(key) && wanted.has(keyParts(key).channel));
+}
+
+/**
+ * The first or last instant (epoch ms) an event was performed on the condition's channels, exact from
+ * the profile's `performed` record; from the buckets' days for profiles folded before it existed.
+ */
+export function performedAt(condition: Pick<PerformedDateCondition, 'event' | 'channel' | 'which'>): (profile: Profile) => number | undefined {
+  const keysOf = plainKeysOf(eventOf(condition), condition.channel);
   const last = condition.which === 'last';
-  return (profile, now) => {
-    let day: number | undefined;
-    for (const key of keys) {
+  return (profile) => {
+    let at: number | undefined;
+    const consider = (ms: number) => {
+      if (at === undefined || (last ? ms > at : ms < at)) at = ms;
+    };
+    for (const key of new Set([...keysOf(profile), ...keysOf(profile, 'performed')])) {
+      const exact = own(profile.performed, key);
+      if (exact) {
+        consider((last ? exact[1] : exact[0]) * 1000);
+        continue;
+      }
       const buckets = profile.aggregates[key];
       if (!buckets || buckets.length === 0) continue;
-      const candidate = last ? buckets[0]! : buckets[buckets.length - 2]!;
-      if (day === undefined || (last ? candidate > day : candidate < day)) day = candidate;
+      consider(last ? (buckets[0]! + 1) * DAY_MS - 1 : buckets[buckets.length - 2]! * DAY_MS);
     }
-    if (day === undefined) return false;
-    // Day granularity: "before T" means on a day before T's day, "after T" on T's day or later.
-    const limitDay = dayIndex(threshold(now));
-    return condition.operator === 'date_before' ? day < limitDay : day >= limitDay;
+    return at;
+  };
+}
+
+/** "Last purchase more than 90 days ago": compares the exact first or last instant the event was performed. */
+function compilePerformedDate(condition: PerformedDateCondition): Evaluator {
+  const read = performedAt(condition);
+  const threshold = dateThreshold(condition.value);
+  return (profile, now) => {
+    const at = read(profile);
+    if (at === undefined) return false;
+    return condition.operator === 'date_before' ? at < threshold(now) : at > threshold(now);
   };
 }
 
@@ -433,6 +484,7 @@ function compilePerformedDate(condition: PerformedDateCondition): Evaluator {
  */
 export function habitCounts(condition: HabitCondition): (profile: Profile, now: number) => { recent: number; longer: number; ever: number } {
   const base = { type: 'event' as const, event: condition.event, channel: condition.channel, where: condition.where };
+  // Rolling windows, like event conditions': "not in the last 30 days" is the last 30 x 24 h.
   const longerDays = condition.type === 'stopped' ? condition.before!.days : condition.recent.days + condition.gap!.days;
   const recent = eventWindowReader({ ...base, within: condition.recent });
   const longer = eventWindowReader({ ...base, within: { days: longerDays } });
@@ -495,49 +547,63 @@ export function bucketOf(profileId: string, salt: string): number {
   return createHash('sha256').update(`${salt}\u0000${profileId}`).digest().readUInt32BE(0) % 100;
 }
 
-/** Seconds of an hours or minutes window; undefined for day windows and none. */
-export const subDaySeconds = (within: EventCondition['within']): number | undefined =>
-  within && within.days === undefined ? (within.hours ?? 0) * 3_600 + (within.minutes ?? 0) * 60 : undefined;
+/** Seconds of a rolling window (every `within` but calendar days); undefined for calendar days and none. */
+export const rollingSeconds = (within: EventCondition['within']): number | undefined =>
+  within && !within.calendar ? (within.days ?? 0) * 86_400 + (within.hours ?? 0) * 3_600 + (within.minutes ?? 0) * 60 : undefined;
 
-/** The spec an event condition needs maintained, or undefined when plain daily counts suffice. */
-export function specOfCondition(condition: EventCondition): AggregateSpec | undefined {
-  if (subDaySeconds(condition.within) !== undefined) {
-    return occurrenceSpec(condition.event, condition.where, condition.channel === undefined ? undefined : ([] as Channel[]).concat(condition.channel));
-  }
+/**
+ * The daily buckets an event condition reads: its own filtered or valued spec when it filters or
+ * aggregates, otherwise the plain counts (undefined).
+ */
+export function bucketSpecOf(condition: Pick<EventCondition, 'event' | 'where' | 'aggregate'>): AggregateSpec | undefined {
   if (!condition.where && !condition.aggregate) return undefined;
-  return aggregateSpec(condition.event, condition.where, condition.aggregate?.property);
+  return aggregateSpec(eventOf(condition), condition.where, condition.aggregate?.property);
+}
+
+/** The latest occurrences a rolling window reads at its edge (with the aggregated property's value), or undefined. */
+export function edgeSpecOf(condition: Pick<EventCondition, 'event' | 'channel' | 'where' | 'aggregate' | 'within'>): AggregateSpec | undefined {
+  if (rollingSeconds(condition.within) === undefined) return undefined;
+  return occurrenceSpec(eventOf(condition), condition.where, condition.channel === undefined ? undefined : channelList(condition.channel), condition.aggregate?.property);
+}
+
+/** Where an event condition's occurrences are kept on a profile: the bucket keys (and their stride) and the edge's list. */
+export interface EventSources {
+  bucketKeys: (profile: Profile) => readonly string[];
+  stride: number;
+  edgeKey?: string;
+}
+
+export function eventSourcesOf(condition: Pick<EventCondition, 'event' | 'channel' | 'where' | 'aggregate' | 'within'>): EventSources {
+  const spec = bucketSpecOf(condition);
+  const edge = edgeSpecOf(condition);
+  const edgeKey = edge && timesKey(edge);
+  if (!spec) return { bucketKeys: plainKeysOf(eventOf(condition), condition.channel), stride: 2, ...(edgeKey && { edgeKey }) };
+  const keys = channelList(condition.channel).map((channel) => specKey(spec, channel));
+  return { bucketKeys: () => keys, stride: VALUE_STRIDE, ...(edgeKey && { edgeKey }) };
 }
 
 /** Count, sum, min and max of an event condition's occurrences in its window, over its channels. */
 export function eventWindowReader(condition: EventCondition): (profile: Profile, now: number) => WindowValues {
-  const spec = specOfCondition(condition);
-  const seconds = subDaySeconds(condition.within);
-  if (seconds !== undefined) {
-    const key = timesKey(spec!);
-    return (profile, now) => {
-      const values = emptyWindow();
-      const since = now / 1000 - seconds;
-      for (const t of profile.aggregates[key] ?? []) {
-        if (t < since) break;
-        values.count++;
-      }
-      return values;
-    };
-  }
-  // The exact keys are known at compile time: direct lookups, no scan of the profile's keys.
-  const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
-  const keys = channels.map((channel) => (spec ? specKey(spec, channel) : aggregateKey(condition.event, channel)));
+  const { bucketKeys, stride, edgeKey } = eventSourcesOf(condition);
+  const seconds = rollingSeconds(condition.within);
   const days = condition.within?.days;
   const fixed = condition.between && { first: dayIndex(Date.parse(condition.between.from)), last: dayIndex(Date.parse(condition.between.to)) };
   return (profile, now) => {
-    const firstDay = fixed ? fixed.first : days === undefined ? -Infinity : dayIndex(now) - days + 1;
+    // Rolling: every bucket after the edge's day whole, then the edge's own occurrences.
+    const edgeDay = seconds === undefined ? undefined : windowEdge(now, seconds).edgeDay;
+    const firstDay = fixed ? fixed.first : edgeDay !== undefined ? edgeDay + 1 : days === undefined ? -Infinity : dayIndex(now) - days + 1;
     const lastDay = fixed ? fixed.last : Infinity;
     const values = emptyWindow();
+    const keys = bucketKeys(profile);
     for (const key of keys) {
       const buckets = profile.aggregates[key];
       if (buckets === undefined) continue;
-      if (spec) readValues(buckets, firstDay, values, lastDay);
+      if (stride === VALUE_STRIDE) readValues(buckets, firstDay, values, lastDay);
       else values.count += countBetween(buckets, firstDay, lastDay);
+    }
+    if (seconds !== undefined && edgeKey !== undefined) {
+      const times = profile.aggregates[edgeKey];
+      if (times) addEdgeOccurrences(times, timesStride(edgeKey), now, seconds, (day) => keys.some((key) => hasBucket(profile.aggregates[key] ?? [], stride, day)), values);
     }
     return values;
   };
@@ -567,17 +633,23 @@ function compileEvent(condition: EventCondition): Evaluator {
   const { aggregate } = condition;
   const aggregateHolds = aggregate ? countTest(aggregate.operator, aggregate.value) : undefined;
 
-  if (!aggregate && !condition.where && !condition.between && subDaySeconds(condition.within) === undefined) {
-    // The hot path: plain counts, no allocation.
-    const channels = condition.channel === undefined ? CHANNELS : ([] as Channel[]).concat(condition.channel);
-    const keys = channels.map((channel) => aggregateKey(condition.event, channel));
+  const seconds = rollingSeconds(condition.within);
+  if (!aggregate && !condition.where && !condition.between && condition.event !== undefined && condition.event !== ANY_EVENT) {
+    // The hot path: plain counts of a named event, no allocation.
+    const keys = channelList(condition.channel).map((channel) => aggregateKey(condition.event!, channel));
+    const edge = edgeSpecOf(condition);
+    const edgeKey = edge && timesKey(edge);
     const days = condition.within?.days;
     return (profile, now) => {
-      const firstDay = days === undefined ? -Infinity : dayIndex(now) - days + 1;
+      const firstDay = seconds !== undefined ? windowEdge(now, seconds).edgeDay + 1 : days === undefined ? -Infinity : dayIndex(now) - days + 1;
       let total = 0;
       for (const key of keys) {
         const buckets = profile.aggregates[key];
         if (buckets !== undefined) total += countSince(buckets, firstDay);
+      }
+      if (edgeKey !== undefined) {
+        const times = profile.aggregates[edgeKey];
+        if (times) total += addEdgeOccurrences(times, 1, now, seconds!, (day) => keys.some((key) => hasBucket(profile.aggregates[key] ?? [], 2, day)));
       }
       return countHolds(total);
     };
@@ -609,6 +681,7 @@ function countTest(operator: CountOperator, value: number): (count: number) => b
 /** What can change a segment's result: so an event re-evaluates only the segments it can affect. */
 export interface Dependencies {
   traits: string[];
+  /** Event names, ANY_EVENT for conditions on any event. */
   events: string[];
   segments: string[];
   /** Indicators compared: any new event can move them. */
@@ -638,11 +711,11 @@ export function dependenciesOf(condition: Condition): Dependencies {
         deps.time ||= (c.operator === 'date_before' || c.operator === 'date_after') && relative(c.value);
         return;
       case 'event':
-        deps.events.push(c.event);
+        deps.events.push(eventOf(c));
         deps.time ||= c.within !== undefined;
         return;
       case 'performed_date':
-        deps.events.push(c.event);
+        deps.events.push(eventOf(c));
         deps.time ||= relative(c.value);
         return;
       case 'sequence':
@@ -651,7 +724,7 @@ export function dependenciesOf(condition: Condition): Dependencies {
         return;
       case 'stopped':
       case 'restarted':
-        deps.events.push(c.event);
+        deps.events.push(eventOf(c));
         deps.time = true;
         return;
       case 'segment':
@@ -785,7 +858,7 @@ export function evaluateMemberships(
   const changedSegments = new Set<string>();
   const affected = (d: Dependencies) =>
     d.time ||
-    d.events.some((e) => changes!.events.has(e)) ||
+    d.events.some((e) => (e === ANY_EVENT ? changes!.events.size > 0 : changes!.events.has(e))) ||
     d.traits.some((t) => changes!.traits.has(t)) ||
     (changes!.groups === true && d.groupTraits.length > 0) ||
     d.segments.some((s) => changedSegments.has(s));
@@ -851,16 +924,15 @@ export function aggregateSpecsOf(condition: Condition): AggregateSpec[] {
       return condition.conditions.flatMap(aggregateSpecsOf);
     case 'not':
       return aggregateSpecsOf(condition.condition);
-    case 'event': {
-      const spec = specOfCondition(condition);
-      return spec ? [spec] : [];
-    }
+    case 'event':
+      return [bucketSpecOf(condition), edgeSpecOf(condition)].filter((spec) => spec !== undefined);
     case 'sequence':
       return condition.steps.map(sequenceStepSpec);
     case 'stopped':
     case 'restarted': {
-      const spec = condition.where ? aggregateSpec(condition.event, condition.where) : undefined;
-      return spec ? [spec] : [];
+      // Both windows share the population, so the same two specs.
+      const window = { event: condition.event, channel: condition.channel, where: condition.where, within: condition.recent };
+      return [bucketSpecOf(window), edgeSpecOf(window)].filter((spec) => spec !== undefined);
     }
     case 'trait':
     case 'group':

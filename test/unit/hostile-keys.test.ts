@@ -119,7 +119,8 @@ describe('names a client chose', () => {
             const property = condition.where[0]!.property;
             return views.some((r) => property === '__proto__' || property === 'category' || r.propertyKey === property);
           }
-          if (condition.type === 'event') return counted.has(condition.event);
+          // `"*"` in a condition is any event (a client's event named `*` is one of them).
+          if (condition.type === 'event') return condition.event === '*' ? counted.size > 0 : counted.has(condition.event!);
           throw new Error('unexpected condition');
         };
         for (const condition of conditions) {

@@ -22,7 +22,11 @@ describe('windows in hours and minutes', () => {
     expect(matches(profile, now, new Set())).toBe(true);
     // 30 minutes later the 1.5-hour-old view is out.
     expect(matches(profile, now + 31 * 60_000, new Set())).toBe(false);
-    expect(nextChange(lastTwoHours, profile, now)).toBe(Date.parse(hoursAgo(1.5)) + 2 * 3_600_000 + 1);
+    // The window is (now - 2 h, now]: the view leaves exactly 2 h after it happened.
+    const exit = Date.parse(hoursAgo(1.5)) + 2 * 3_600_000;
+    expect(nextChange(lastTwoHours, profile, now)).toBe(exit);
+    expect(matches(profile, exit - 1, new Set())).toBe(true);
+    expect(matches(profile, exit, new Set())).toBe(false);
     expect(explain(lastTwoHours, profile, now, new Set())).toMatchObject({ condition: 'Product Viewed on web, count gte 2 in the last 2 hours', seen: { count: 2 } });
   });
 
@@ -38,10 +42,13 @@ describe('windows in hours and minutes', () => {
   });
 
   it('refuse what they cannot answer', () => {
+    // Inside a day only the latest 50 occurrences have instants.
     const bad = conditionSchema.safeParse({ type: 'event', event: 'X', within: { hours: 2 }, aggregate: { fn: 'sum', property: 'v', operator: 'gt', value: 1 } });
     expect(bad.error!.issues.map((i) => i.path.join('.'))).toContain('aggregate');
-    expect(conditionSchema.safeParse({ type: 'event', event: 'X', within: { hours: 2, days: 1 } }).success).toBe(false);
     expect(conditionSchema.safeParse({ type: 'event', event: 'X', within: { hours: 2 }, count: { operator: 'gte', value: 51 } }).success).toBe(false);
+    expect(conditionSchema.safeParse({ type: 'event', event: 'X', within: { hours: 2, days: 1 } }).success).toBe(false);
+    const calendarHours = conditionSchema.safeParse({ type: 'event', event: 'X', within: { hours: 2, calendar: true } });
+    expect(calendarHours.error!.issues.map((i) => i.path.join('.'))).toContain('within.calendar');
   });
 });
 
