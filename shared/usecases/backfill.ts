@@ -13,6 +13,7 @@ import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
+import { takesEvent } from '../domain/aggregates';
 import { ARCHIVE_PREFIX, archiveDayOf } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 import { PROFILE_LIMITS, BACKFILL_MAX_DAYS, behaviourName, dayIndex } from '../domain/profile';
@@ -83,7 +84,7 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
     for (const { profileId, event } of opened.events) {
       // Only events some spec takes: a profile with none is not even read.
       const name = behaviourName(event);
-      if (!specs.some((spec) => spec.event === name && spec.valueOf(event, now) !== undefined)) continue;
+      if (name === undefined || !specs.some((spec) => takesEvent(spec, name) && spec.valueOf(event, now) !== undefined)) continue;
       byProfile.get(profileId)?.push(event) ?? byProfile.set(profileId, [event]);
       counts.events++;
     }
