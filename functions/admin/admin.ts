@@ -278,14 +278,14 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
         if (error instanceof SegmentGraphError) throw badRequest(error.message, [{ path: 'condition', message: error.message }]);
         throw error;
       }
-      // Filtered figures, sequences and sub-day windows only exist once a saved segment (or an indicator) asks for them.
+      // Filtered figures, sequences and the occurrences at rolling windows' edges only exist once a saved segment (or an indicator) asks for them.
       const maintained = new Set([...model.specs.map((spec) => spec.id), ...segments.flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id))]);
       const missing = aggregateSpecsOf(condition).filter((spec) => !maintained.has(spec.id));
       const preview = await previewSegment(condition, model, dependenciesOf(condition).indicators.some(isFrozenIndicator), deps, { sampleSize, budgetMs });
       return json(200, {
         ...preview,
         ...(missing.length > 0 && {
-          warning: `${missing.length} part(s) of this condition (property filters, figures, sequences or hour windows) are not kept yet, so this preview undercounts them: saving the segment starts keeping them and backfills them from the event archive`,
+          warning: `${missing.length} part(s) of this condition (property filters, figures, sequences or the latest occurrences a rolling window reads at its edge) are not kept yet, so this preview undercounts them: saving the segment starts keeping them and backfills them from the event archive`,
         }),
       });
     })

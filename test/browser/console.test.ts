@@ -124,6 +124,31 @@ describe('console', () => {
     await expect.poll(text('preview-size')).toMatch(/^1\b/); // ada only
   });
 
+  it('writes any event on a channel, calendar days and exact case with the controls', async () => {
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('link', { name: 'New segment' }).click();
+    // No event name: any event. On the web: ada (an order and her merged visit), eve (orders), cid (a visit).
+    await page.getByLabel('Event').fill('');
+    await page.getByLabel('Channel').selectOption('web');
+    await expect.poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse)).toEqual({ type: 'event', channel: 'web', within: { days: 30 } });
+    await expect.poll(text('preview-size')).toMatch(/^3\b/);
+    await page.getByLabel('Calendar days (today and the days before)').check();
+    await expect.poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse)).toEqual({ type: 'event', channel: 'web', within: { days: 30, calendar: true } });
+    await page.getByLabel('Within days').fill('7');
+    expect(JSON.parse(await page.getByLabel('Condition as JSON').inputValue()).within).toEqual({ days: 7, calendar: true });
+
+    // Text ignores case unless asked: "ada" is Ada until "Exact case" is ticked.
+    await page.getByLabel('Condition type', { exact: true }).selectOption('trait');
+    await page.getByLabel('Trait').fill('firstName');
+    await page.getByLabel('Value').fill('ada');
+    await expect.poll(text('preview-size')).toMatch(/^1\b/);
+    await page.getByLabel('Exact case').check();
+    await expect.poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse)).toEqual({ type: 'trait', trait: 'firstName', operator: 'eq', value: 'ada', caseSensitive: true });
+    await expect.poll(text('preview-size')).toMatch(/^0\b/);
+    await page.getByLabel('Value').fill('Ada');
+    await expect.poll(text('preview-size')).toMatch(/^1\b/);
+  });
+
   it('creates an audience, shows its size against the last approval, and approves it', async () => {
     await page.getByRole('link', { name: 'Audiences' }).click();
     await page.getByText('New audience').click();

@@ -47,10 +47,10 @@ function Field({ label, children, block }: { label: string; children: (id: strin
   );
 }
 
-function TextInput({ label, value, onChange, width, type = 'text' }: { label: string; value: string; onChange: (v: string) => void; width?: string; type?: 'text' | 'number' }) {
+function TextInput({ label, value, onChange, width, placeholder, type = 'text' }: { label: string; value: string; onChange: (v: string) => void; width?: string; placeholder?: string; type?: 'text' | 'number' }) {
   const style = width ? { width } : undefined;
   const onInput = (e: { currentTarget: HTMLInputElement }) => onChange(e.currentTarget.value);
-  return <Field label={label}>{(id) => (type === 'number' ? <input id={id} type="number" value={value} style={style} onInput={onInput} /> : <input id={id} type="text" value={value} style={style} onInput={onInput} />)}</Field>;
+  return <Field label={label}>{(id) => (type === 'number' ? <input id={id} type="number" value={value} style={style} onInput={onInput} /> : <input id={id} type="text" value={value} placeholder={placeholder} style={style} onInput={onInput} />)}</Field>;
 }
 
 function Select({ label, value, options, onChange }: { label: string; value: string; options: ReadonlyArray<string | [string, string]>; onChange: (v: string) => void }) {
@@ -65,10 +65,29 @@ function Select({ label, value, options, onChange }: { label: string; value: str
   );
 }
 
+function Checkbox({ label, checked, onChange }: { label: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  const id = useId('c');
+  return (
+    <span class="field checkbox">
+      <input id={id} type="checkbox" checked={checked} onChange={(e) => onChange(e.currentTarget.checked)} />
+      <label for={id}>{label}</label>
+    </span>
+  );
+}
+
+/** Text comparisons ignore case unless asked: the toggle shows only where case can matter. */
+const comparesText = (operator: string, value: unknown) =>
+  ['eq', 'neq', 'in', 'not_in', 'contains', 'starts_with', 'regex'].includes(operator) && (typeof value === 'string' || (Array.isArray(value) && value.some((v) => typeof v === 'string')));
+
+function CaseToggle({ value, onChange }: { value: { operator: string; value?: unknown; caseSensitive?: boolean }; onChange: (caseSensitive: boolean) => void }) {
+  if (!comparesText(value.operator, value.value)) return null;
+  return <Checkbox label="Exact case" checked={value.caseSensitive === true} onChange={onChange} />;
+}
+
 const numberOr = (text: string, fallback: number) => (text.trim() === '' || Number.isNaN(Number(text)) ? fallback : Number(text));
-const without = (c: Condition, field: string): Condition => {
-  const { [field]: _, ...rest } = c;
-  return rest as Condition;
+const without = <T extends object>(c: T, field: string): T => {
+  const { [field]: _, ...rest } = c as Record<string, unknown>;
+  return rest as T;
 };
 
 function Comparison({ operator, value, onChange, valueLabel = 'Value' }: { operator: string; value: unknown; onChange: (operator: string, value: unknown) => void; valueLabel?: string }) {
@@ -91,14 +110,15 @@ function Comparison({ operator, value, onChange, valueLabel = 'Value' }: { opera
   );
 }
 
-function Filters({ filters, onChange }: { filters: Array<{ property: string; operator: string; value?: unknown }>; onChange: (next: typeof filters) => void }) {
+function Filters({ filters, onChange }: { filters: Array<{ property: string; operator: string; value?: unknown; caseSensitive?: boolean }>; onChange: (next: typeof filters) => void }) {
   return (
     <div class="filters">
       {filters.map((f, i) => (
         <div class="row">
           <span class="muted">where</span>
           <TextInput label="Property" value={f.property} onChange={(property) => onChange(filters.map((g, j) => (j === i ? { ...g, property } : g)))} />
-          <Comparison operator={f.operator} value={f.value} onChange={(operator, value) => onChange(filters.map((g, j) => (j === i ? { property: g.property, operator, ...(value !== undefined && { value }) } : g)))} />
+          <Comparison operator={f.operator} value={f.value} onChange={(operator, value) => onChange(filters.map((g, j) => (j === i ? { property: g.property, operator, ...(value !== undefined && { value }), ...(g.caseSensitive && { caseSensitive: true }) } : g)))} />
+          <CaseToggle value={f} onChange={(exact) => onChange(filters.map((g, j) => (j === i ? (exact ? { ...g, caseSensitive: true } : without(g, 'caseSensitive')) : g)))} />
           <button type="button" class="link" aria-label={`Remove filter on ${f.property || 'property'}`} onClick={() => onChange(filters.filter((_, j) => j !== i))}>Remove</button>
         </div>
       ))}
@@ -112,7 +132,7 @@ function EventFields({ value, onChange }: { value: Condition; onChange: Change }
   return (
     <>
       <div class="row">
-        <TextInput label="Event" value={value.event ?? ''} onChange={(event) => onChange({ ...value, event })} />
+        <TextInput label="Event" placeholder="any event" value={value.event ?? ''} onChange={(event) => onChange(event.trim() === '' ? without(value, 'event') : { ...value, event })} />
         <Select label="Channel" value={channel ?? ''} options={[['', 'any channel'], ...CHANNELS.map((c) => [c, c] as [string, string])]} onChange={(c) => onChange(c ? { ...value, channel: c } : without(value, 'channel'))} />
         <Select
           label="How often"
@@ -126,8 +146,15 @@ function EventFields({ value, onChange }: { value: Condition; onChange: Change }
           type="number"
           width="6em"
           value={value.within?.days === undefined ? '' : String(value.within.days)}
-          onChange={(t) => onChange(t.trim() === '' ? without(value, 'within') : { ...value, within: { days: numberOr(t, 30) } })}
+          onChange={(t) => onChange(t.trim() === '' ? without(value, 'within') : { ...value, within: { days: numberOr(t, 30), ...(value.within?.calendar && { calendar: true }) } })}
         />
+        {value.within?.days !== undefined && (
+          <Checkbox
+            label="Calendar days (today and the days before)"
+            checked={value.within.calendar === true}
+            onChange={(calendar) => onChange({ ...value, within: calendar ? { ...value.within, calendar: true } : without(value.within, 'calendar') })}
+          />
+        )}
       </div>
       <Filters filters={value.where ?? []} onChange={(where) => onChange(where.length > 0 ? { ...value, where } : without(value, 'where'))} />
       <div class="row">
@@ -179,7 +206,8 @@ function ConditionEditor({ value, onChange, onRemove, segments, indicators, plac
       {(value.type === 'trait' || value.type === 'group') && (
         <div class="row">
           <TextInput label={value.type === 'group' ? 'Group trait' : 'Trait'} value={value.trait ?? ''} onChange={(trait) => onChange({ ...value, trait })} />
-          <Comparison operator={value.operator} value={value.value} onChange={(operator, v) => onChange({ type: value.type, trait: value.trait, operator, ...(v !== undefined && { value: v }) })} />
+          <Comparison operator={value.operator} value={value.value} onChange={(operator, v) => onChange({ type: value.type, trait: value.trait, operator, ...(v !== undefined && { value: v }), ...(value.caseSensitive && { caseSensitive: true }) })} />
+          <CaseToggle value={{ operator: value.operator, value: value.value, caseSensitive: value.caseSensitive }} onChange={(exact) => onChange(exact ? { ...value, caseSensitive: true } : without(value, 'caseSensitive'))} />
         </div>
       )}
       {value.type === 'segment' && (
