@@ -190,19 +190,19 @@ describe('time sweep', () => {
     );
     const visitor = (await stores.profiles.scan(undefined, 10)).items.find((p) => p.identifiers.userId?.includes('visitor'))!;
     const other = (await stores.profiles.scan(undefined, 10)).items.find((p) => p.identifiers.userId?.includes('never-visits'))!;
-    // The visit (15 March) leaves "the last 3 days" when 18 March begins.
-    expect(visitor.nextCheckAt).toBe(Date.parse('2026-03-18T00:00:00.000Z'));
-    expect(visitor.due).toMatch(/^2026-03-18T00#\d$/);
+    // The visit (15 March, 09:00) leaves "the last 3 days" 72 hours later.
+    expect(visitor.nextCheckAt).toBe(Date.parse('2026-03-18T09:00:00.000Z'));
+    expect(visitor.due).toMatch(/^2026-03-18T09#\d$/);
     expect(other.nextCheckAt).toBeUndefined();
 
     const sweep = createSweepHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: writer(), logger: silentLogger(), now: clock });
-    now = Date.parse('2026-03-17T23:05:00.000Z');
+    now = Date.parse('2026-03-18T08:05:00.000Z');
     expect((await sweep(scheduled(), lambdaContext('sweep', 900_000))).progress).toMatchObject({ profiles: 0, transitions: 0 });
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
-    now = Date.parse('2026-03-18T00:05:00.000Z');
+    now = Date.parse('2026-03-18T09:05:00.000Z');
     const run = await sweep(scheduled(), lambdaContext('sweep', 900_000));
-    expect(run).toMatchObject({ runId: '2026-03-18T00', progress: { fromHour: '2026-03-18T00', profiles: 1, transitions: 1 } });
+    expect(run).toMatchObject({ runId: '2026-03-18T09', progress: { fromHour: '2026-03-18T09', profiles: 1, transitions: 1 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
     const after = await stores.profiles.get(visitor.profileId);
     expect(after!.nextCheckAt).toBeUndefined(); // nothing left that time can change
