@@ -76,7 +76,8 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         const message = parseMessage(record);
         if (message.kind === 'events') {
           const lastAttempt = receivesOf(record) >= deps.maxReceiveCount;
-          for (const e of message.events) events.push({ event: e, origin: record.messageId, lastAttempt });
+          const unarchived = message.unarchived === true;
+          for (const e of message.events) events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
         } else if (message.kind === 'evaluate-segment') {
           const outcome = await evaluateSegmentStep(message, deps);
           logger.info('segment evaluation step', { segmentId: message.segmentId, revision: message.revision, outcome });

@@ -47,6 +47,8 @@ export interface SourcedEvent {
   origin: string;
   /** Its message is on its last receive: a failure now is final, and the event is parked. */
   lastAttempt?: boolean;
+  /** Folded by an earlier delivery that could not archive it: archived though its profile has it. */
+  unarchived?: boolean;
 }
 
 /** An event that will not succeed (poison, or failing on its message's last receive), to park alone. */
@@ -138,27 +140,24 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
 
   let applied = 0;
   let duplicates = 0;
-  const written: Array<[string, ProfileBatch]> = [];
-  await eachConcurrently([...byProfile], deps.concurrency, async (next) => {
-    const [profileId, batch] = next;
+  // Per profile, the events this delivery folded: each event is archived by the delivery that folds it,
+  // so a redelivered message (a timeout, SQS's at-least-once) or a client's retry is never archived twice.
+  const toArchive: Array<[string, SourcedEvent[]]> = [];
+  await eachConcurrently([...byProfile], deps.concurrency, async ([profileId, batch]) => {
     try {
       const outcome = await deps.writer.apply({ profileId, events: batch.items.map((i) => i.event), identifiers: batch.identifiers, reason: 'events', groups: groupTraits }, segments);
       applied += outcome.applied;
       duplicates += outcome.duplicates;
-      written.push(next);
+      const folded = batch.items.filter((i) => i.unarchived === true || !outcome.duplicateEvents.has(i.event));
+      if (folded.length > 0) toArchive.push([profileId, folded]);
     } catch (error) {
       deps.logger.error('profile update failed', { profileId, error: error as Error });
       for (const item of batch.items) errors.set(item, error as Error);
     }
   });
+  if (deps.archive) await archiveBatch(toArchive, deps);
 
-  // A message retried whole is archived when it succeeds, so nothing is archived twice.
   const retried = () => new Set([...errors].filter(([item, error]) => !isFinal(item, error)).map(([item]) => item.origin));
-  const toRetry = retried();
-  if (deps.archive) {
-    const done = written.map(([profileId, batch]) => [profileId, batch.items.filter((i) => !toRetry.has(i.origin))] as const).filter(([, items]) => items.length > 0);
-    await archiveBatch(done, errors, deps);
-  }
 
   const failed = new Map<string, Error>();
   const parked: ParkedEvent[] = [];
@@ -239,15 +238,14 @@ async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, 
 }
 
 /**
- * Archives the events of the profiles written, each sealed with its person's key, as one object.
- * If that fails, each queue message's events are archived as an object of their own, so one person's
- * key or object does not hold back the other messages. Events that cannot be archived are marked
- * failed: their messages are retried whole (folding again is a no-op), so no event is processed
- * without being archived, and a message is archived once, when all of it is (an object per person
- * would archive the others of a retried message twice).
+ * Archives the events this delivery folded, each sealed with its person's key, as one object. If that
+ * fails, each queue message's events are archived as an object of their own, so one person's key or
+ * object does not hold back the other messages. Events still not archived go back to the queue marked
+ * `unarchived`, to be archived though their profiles have them (a retry of their message would find
+ * them folded and archive nothing); if that send fails too, the error log names them.
  */
-async function archiveBatch(written: ReadonlyArray<readonly [string, SourcedEvent[]]>, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<void> {
-  if (written.length === 0) return;
+async function archiveBatch(folded: ReadonlyArray<readonly [string, SourcedEvent[]]>, deps: ProcessEventsDeps): Promise<void> {
+  if (folded.length === 0) return;
   const archive = async (part: ReadonlyArray<readonly [string, SourcedEvent[]]>) => {
     const keys = await deps.identities.archiveKeys(part.map(([profileId]) => profileId), newArchiveKey);
     // Replayed events came from the archive: they are there already.
@@ -256,18 +254,13 @@ async function archiveBatch(written: ReadonlyArray<readonly [string, SourcedEven
     await deps.archive!.put(archiveKey(records), gzipSync(`${records.map((r) => JSON.stringify(r)).join('\n')}\n`), 'application/gzip');
   };
   try {
-    await archive(written);
+    await archive(folded);
     return;
   } catch (error) {
-    if (written.length > 1) deps.logger.warn('archive write failed for the batch: archiving each message alone', { error: error as Error });
-    else {
-      deps.logger.error('archive write failed: its events will be retried', { error: error as Error });
-      for (const item of written[0]![1]) errors.set(item, error as Error);
-      return;
-    }
+    deps.logger.warn('archive write failed for the batch: archiving each message alone', { error: error as Error });
   }
   const byOrigin = new Map<string, Array<readonly [string, SourcedEvent[]]>>();
-  for (const [profileId, items] of written) {
+  for (const [profileId, items] of folded) {
     for (const item of items) {
       const parts = byOrigin.get(item.origin) ?? byOrigin.set(item.origin, []).get(item.origin)!;
       const part = parts.find(([id]) => id === profileId);
@@ -279,8 +272,16 @@ async function archiveBatch(written: ReadonlyArray<readonly [string, SourcedEven
     try {
       await archive(parts);
     } catch (error) {
-      deps.logger.error('archive write failed: its message will be retried', { origin, error: error as Error });
-      for (const [, items] of parts) for (const item of items) errors.set(item, error as Error);
+      const items = parts.flatMap(([, part]) => part);
+      try {
+        if (!deps.queue) throw new Error('this processor has no queue to hand the events back to');
+        await deps.queue.send({ v: 1, kind: 'events', events: items.map((i) => i.event), unarchived: true });
+        deps.logger.warn('archive write failed: the events are queued again to be archived', { origin, events: items.length, error: error as Error });
+      } catch (sendError) {
+        // Their profiles have them: a retry would find them folded. Named, so an operator knows which.
+        const messageIds = items.map((i) => i.event.messageId);
+        deps.logger.error('archive write failed and the events could not be queued again: they are missing from the archive', { origin, messageIds, error: error as Error, sendError: sendError as Error });
+      }
     }
   }
 }

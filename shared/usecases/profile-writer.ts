@@ -59,6 +59,8 @@ export interface ProfileChange {
 export interface WriteOutcome {
   applied: number;
   duplicates: number;
+  /** The change's events the profile had folded already (a redelivery, a client's retry): not archived again. */
+  duplicateEvents: ReadonlySet<EnrichedEvent>;
   transitions: Transition[];
   written: boolean;
 }
@@ -85,7 +87,7 @@ export class ProfileWriter {
         return this.apply({ ...change, profileId: survivor }, catalog);
       }
       if (current) await this.settle(pendingTransitions(current), catalog);
-      if (!current && change.backfill) return { applied: 0, duplicates: 0, transitions: [], written: false }; // erased, or rebuilt without it
+      if (!current && change.backfill) return { applied: 0, duplicates: 0, duplicateEvents: new Set(), transitions: [], written: false }; // erased, or rebuilt without it
 
       const now = this.deps.now();
       const fresh = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
@@ -102,7 +104,7 @@ export class ProfileWriter {
       const groupTraits = catalog.needsGroups ? await this.groupsReader(change).traitsOf(folded.profile) : undefined;
       const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason, indicators, groupTraits);
       const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
-      const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, transitions };
+      const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, duplicateEvents: new Set(folded.duplicates), transitions };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };
       const checkAt = nextCheckAt(catalog, evaluated, now);
       const scheduleChanged = (base.nextCheckAt ?? Infinity) !== checkAt;

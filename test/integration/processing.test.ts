@@ -322,7 +322,28 @@ describe('processEvents', () => {
     expect(unseal(mine, after.get(owner))).toBeUndefined();
   });
 
-  it('archives a message once when the batch object fails: message by message, a retried one whole', async () => {
+  it('archives each event once, by the delivery that folds it: a redelivery in another batch, or a client\'s retry, adds nothing', async () => {
+    const archived = { ...deps, archive: stores.objects };
+    const archivedIds = async () => {
+      const listed = await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'archive/events/' }));
+      const ids: string[] = [];
+      for (const { Key } of listed.Contents ?? []) {
+        ids.push(...gunzipSync((await stores.objects.get(Key!))!).toString().trim().split('\n').map((line) => (JSON.parse(line) as ArchivedEvent).messageId));
+      }
+      return ids.filter((id) => id.startsWith('twice-')).sort();
+    };
+    const m1 = sourced([anEvent({ userId: 'twice-1', messageId: 'twice-a' }), anEvent({ userId: 'twice-2', messageId: 'twice-b' })], 'tw-m1');
+    const m2 = sourced([anEvent({ userId: 'twice-3', messageId: 'twice-c' })], 'tw-m2');
+    const m3 = sourced([anEvent({ userId: 'twice-4', messageId: 'twice-d' })], 'tw-m3');
+    await processEvents([...m1, ...m2], archived);
+    // SQS delivers tw-m1 again (its visibility expired mid-batch), beside another message: a new object, without tw-m1.
+    await processEvents([...m3, ...m1], archived);
+    // The client sends twice-c again (a timeout on its side): a new queue message, received later.
+    await processEvents(sourced([anEvent({ userId: 'twice-3', messageId: 'twice-c', receivedAt: '2026-03-15T12:00:05.000Z' })], 'tw-m4'), archived);
+    expect(await archivedIds()).toEqual(['twice-a', 'twice-b', 'twice-c', 'twice-d']);
+  });
+
+  it('queues the events it could not archive to be archived, not retried: message by message first, each event once', async () => {
     const puts: string[][] = [];
     let failing = true;
     // The batch's object is refused, and so is any object holding bob's event, until the retry.
@@ -335,17 +356,24 @@ describe('processEvents', () => {
         return stores.objects.put(key, body, type);
       },
     };
-    const archived = { ...deps, archive: flaky as typeof stores.objects };
+    const sent: QueueMessage[] = [];
+    const queue = { send: async (message: QueueMessage) => void sent.push(message) };
+    const archived = { ...deps, archive: flaky as typeof stores.objects, queue };
     const m1 = sourced([anEvent({ userId: 'arc-alice', messageId: 'arc-alice' }), anEvent({ userId: 'arc-bob', messageId: 'arc-bob' })], 'arc-m1');
     const m2 = sourced([anEvent({ userId: 'arc-carol', messageId: 'arc-carol' })], 'arc-m2');
     const first = await processEvents([...m1, ...m2], archived);
-    expect([...first.failed.keys()]).toEqual(['arc-m1']);
+    // Folded, so not failed: a retry would find them folded and archive nothing.
+    expect(first.failed.size).toBe(0);
     expect(puts).toEqual([['arc-carol']]);
+    expect(sent).toMatchObject([{ kind: 'events', unarchived: true, events: [{ messageId: 'arc-alice' }, { messageId: 'arc-bob' }] }]);
 
     failing = false;
-    const retry = await processEvents(m1, archived); // SQS sends arc-m1 again, whole
-    expect(retry.failed.size).toBe(0);
-    expect(puts).toEqual([['arc-carol'], ['arc-alice', 'arc-bob']]); // each event archived once
+    const handedBack = sent[0] as Extract<QueueMessage, { kind: 'events' }>;
+    const again = await processEvents(handedBack.events.map((event) => ({ event, origin: 'arc-m3', unarchived: true })), archived);
+    expect(again).toMatchObject({ applied: 0, duplicates: 2 });
+    expect(puts).toEqual([['arc-carol'], ['arc-alice', 'arc-bob']]);
+    await processEvents(m1, archived); // and should SQS deliver arc-m1 again: nothing more
+    expect(puts).toHaveLength(2);
   });
 
   it('replays the archive: nothing changes in live profiles, and emptied tables are rebuilt', async () => {

@@ -4,7 +4,8 @@ import { PrismeError } from '../../errors';
 
 /** What travels in one SQS message: many events (fewer, fuller messages cost less) or a control command. */
 export type QueueMessage =
-  | { v: 1; kind: 'events'; events: EnrichedEvent[] }
+  /** `unarchived`: events a processor folded but could not archive, sent back to be archived. */
+  | { v: 1; kind: 'events'; events: EnrichedEvent[]; unarchived?: true }
   | { v: 1; kind: 'evaluate-segment'; segmentId: string; revision: number; cursor?: string }
   /** Re-evaluates a group's members after its traits changed: written at `version` or later; `cursor` pages the member items. */
   | { v: 1; kind: 'evaluate-group'; groupId: string; version: number; cursor?: string }
