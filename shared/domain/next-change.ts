@@ -61,8 +61,10 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
     case 'performed_date': {
       const at = performedAt(condition)(profile);
       const daysAgo = relativeDays(condition.value);
-      // "Before n days ago" turns true, "after" false, once the instant is n days old.
-      return at === undefined || daysAgo === undefined ? Infinity : future(at + daysAgo * DAY_MS + 1);
+      // "After n days ago" (at > now - n days) turns false once the instant is n days old; "before"
+      // (at < now - n days) turns true a millisecond later.
+      if (at === undefined || daysAgo === undefined) return Infinity;
+      return future(at + daysAgo * DAY_MS + (condition.operator === 'date_before' ? 1 : 0));
     }
     case 'sequence': {
       const daysAgo = relativeDays(condition.since as DateValue | undefined);
