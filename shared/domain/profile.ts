@@ -11,6 +11,7 @@ import { foldCategory, type CategoryRule } from './categories';
 import { foldConsent, type Consents } from './consent';
 import { emptyRecord, withoutPrototypes } from './records';
 import { foldTraits } from './traits';
+import { TOKEN_CHARS, holdsToken, messageToken } from './message-tokens';
 import { DAY_MS, dayIndex } from './time';
 import { DAILY_DAYS, weekStart } from './windows';
 
@@ -227,17 +228,7 @@ export function countBetween(buckets: Buckets, firstDay: number, lastDay: number
   return total;
 }
 
-const TOKEN_CHARS = 8;
-export const messageToken = (messageId: string): string =>
-  createHash('sha256').update(messageId).digest('base64url').slice(0, TOKEN_CHARS);
-
-export function hasSeen(profile: Profile, messageId: string): boolean {
-  const token = messageToken(messageId);
-  for (let i = 0; i < profile.recent.length; i += TOKEN_CHARS) {
-    if (profile.recent.startsWith(token, i)) return true;
-  }
-  return false;
-}
+export const hasSeen = (profile: Profile, messageId: string): boolean => holdsToken(profile.recent, messageToken(messageId));
 
 /**
  * A bound of PROFILE_LIMITS (or of merges) that made a fold leave something out. `what` names a type,
