@@ -8,6 +8,7 @@ import { VALUE_STRIDE, addTime, isTimesKey, timesStride } from './aggregates';
 import { mergeInterests, type CategoryRule } from './categories';
 import { mergeConsents } from './consent';
 import { TOKEN_CHARS } from './message-tokens';
+import { mergeLateFolds } from './late-folds';
 import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, joinGroup, notePerformed, type LimitReached, type Profile } from './profile';
 import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
@@ -68,6 +69,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
     const mine = merged.backfills?.[runId];
     if (!mine || mine[1] < marker[1]) (merged.backfills ??= emptyRecord())[runId] = marker;
   }
+  // The late events either folded stay noted, so the backfill skips them on the survivor too.
+  mergeLateFolds(merged, loser);
   merged.pushToken ??= loser.pushToken;
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
   merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
