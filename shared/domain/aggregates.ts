@@ -122,8 +122,9 @@ export function addTime(times: number[], seconds: number, value?: number): void 
 
 export interface CompiledSpec extends AggregateSpec {
   /**
-   * Epoch ms: live events received before this are left out, because a backfill from the archive
-   * adds them (a spec a new segment introduced). Absent once the spec holds every event.
+   * Epoch ms, on a spec a new segment introduced: a backfill from the archive adds the events
+   * received before this; a live one received before is late, folded and noted on its profile so the
+   * backfill skips it (see late-folds.ts). Absent once the spec holds every event.
    */
   receivedFrom?: number;
   /** The value to fold for this event, or undefined when the event does not qualify. */

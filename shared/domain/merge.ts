@@ -7,6 +7,8 @@
 import { VALUE_STRIDE, addTime, isTimesKey, timesStride } from './aggregates';
 import { mergeInterests, type CategoryRule } from './categories';
 import { mergeConsents } from './consent';
+import { TOKEN_CHARS } from './message-tokens';
+import { mergeLateFolds } from './late-folds';
 import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, joinGroup, notePerformed, type LimitReached, type Profile } from './profile';
 import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
@@ -67,9 +69,11 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
     const mine = merged.backfills?.[runId];
     if (!mine || mine[1] < marker[1]) (merged.backfills ??= emptyRecord())[runId] = marker;
   }
+  // The late events either folded stay noted, so the backfill skips them on the survivor too.
+  mergeLateFolds(merged, loser);
   merged.pushToken ??= loser.pushToken;
   // The loser's recent message ids too, so a redelivery of an event it folded is still recognised.
-  merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * 8);
+  merged.recent = (loser.recent + merged.recent).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
   // Transitive: a profile the loser had absorbed is never absorbed again through another path.
   const mergedFrom = [...new Set([...(merged.mergedFrom ?? []), ...(loser.mergedFrom ?? []), loser.profileId])];
   if (mergedFrom.length > MAX_MERGES) limits.push({ limit: 'merges', what: 'mergedFrom' });

@@ -11,6 +11,8 @@ import { foldCategory, type CategoryRule } from './categories';
 import { foldConsent, type Consents } from './consent';
 import { emptyRecord, withoutPrototypes } from './records';
 import { foldTraits } from './traits';
+import { TOKEN_CHARS, holdsToken, messageToken } from './message-tokens';
+import { forgetLateFolds, hasLateFold, isLate, noteLateFold, type LateFolded } from './late-folds';
 import { DAY_MS, dayIndex } from './time';
 import { DAILY_DAYS, weekStart } from './windows';
 
@@ -32,6 +34,8 @@ export const PROFILE_LIMITS = {
   recentMessages: 64,
   /** Groups (accounts) listed on the profile, by id: the most recently joined are kept. */
   groups: 10,
+  /** Late events noted for the backfills under way, all specs together (see late-folds.ts); beyond, the backfill takes them. */
+  lateFolded: 32,
 } as const;
 
 /**
@@ -103,6 +107,8 @@ export interface Profile {
   liveWatermark?: number;
   /** Backfills under way: run id -> [day index the run started, position of the last archived part added]. */
   backfills?: Record<string, [number, string]>;
+  /** Late live events folded into specs still being backfilled, which their backfill skips (see late-folds.ts). */
+  lateFolded?: LateFolded;
 }
 
 export function newProfile(profileId: string, at: string): Profile {
@@ -227,24 +233,14 @@ export function countBetween(buckets: Buckets, firstDay: number, lastDay: number
   return total;
 }
 
-const TOKEN_CHARS = 8;
-export const messageToken = (messageId: string): string =>
-  createHash('sha256').update(messageId).digest('base64url').slice(0, TOKEN_CHARS);
-
-export function hasSeen(profile: Profile, messageId: string): boolean {
-  const token = messageToken(messageId);
-  for (let i = 0; i < profile.recent.length; i += TOKEN_CHARS) {
-    if (profile.recent.startsWith(token, i)) return true;
-  }
-  return false;
-}
+export const hasSeen = (profile: Profile, messageId: string): boolean => holdsToken(profile.recent, messageToken(messageId));
 
 /**
  * A bound of PROFILE_LIMITS (or of merges) that made a fold leave something out. `what` names a type,
  * trait or aggregate key, never a value: these are logged, and values may be personal data.
  */
 export interface LimitReached {
-  limit: 'identifiersPerType' | 'traits' | 'traitBytes' | 'traitValue' | 'aggregateKeys' | 'merges';
+  limit: 'identifiersPerType' | 'traits' | 'traitBytes' | 'traitValue' | 'aggregateKeys' | 'merges' | 'lateFolded';
   what: string;
 }
 
@@ -289,6 +285,7 @@ export function foldEvents(
     if (categories) foldCategory(profile, event, behaviourName(event), categories);
   }
   for (const id of identifiers) addIdentifier(profile, id, limits);
+  forgetLateFolds(profile, specs, dayIndex(now) - BACKFILL_MAX_DAYS);
   pruneAggregates(profile, now, limits);
   return { profile, applied, duplicates, limits: dedupe(limits) };
 }
@@ -298,6 +295,7 @@ const dedupe = (limits: LimitReached[]): LimitReached[] =>
 
 function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly CompiledSpec[], now: number, limits: LimitReached[]): void {
   const at = Date.parse(event.timestamp);
+  const token = messageToken(event.messageId);
   if (at < Date.parse(profile.firstSeen)) profile.firstSeen = event.timestamp;
   if (at > Date.parse(profile.lastSeen)) profile.lastSeen = event.timestamp;
 
@@ -319,20 +317,32 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
     addToBuckets((profile.aggregates[key] ??= []), dayIndex(at), 1);
     notePerformed(profile, key, Math.floor(at / 1000));
     const received = Date.parse(event.receivedAt);
-    // Older live events of a new spec are the backfill's (replayed ones were never folded: no backfill adds them).
-    foldSpecs(profile, event, name, specs, now, (spec) => spec.receivedFrom === undefined || event.replayed === true || received >= spec.receivedFrom);
+    // A replayed event was never folded live, and no backfill is left to add it: every spec takes it.
+    // A live one received before a spec's start is late (the queue does not keep order): folded once,
+    // and noted so the backfill skips it if the archive has it by then.
+    foldSpecs(profile, event, name, specs, now, (spec) => event.replayed === true || !isLate(spec, received) || lateFoldNoted(profile, spec.id, token, now, limits));
   }
-  profile.recent = (profile.recent + messageToken(event.messageId)).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
+  profile.recent = (profile.recent + token).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
 }
 
-/** Adds an event to the filtered and valued aggregates of the specs that take it; true if any did. */
-function foldSpecs(profile: Profile, event: EnrichedEvent, name: string, specs: readonly CompiledSpec[], now: number, takes: (spec: CompiledSpec) => boolean): boolean {
+/** Whether a late event may be folded into the spec: noted now; not when noted already or when the notes are full. */
+function lateFoldNoted(profile: Profile, specId: string, token: string, now: number, limits: LimitReached[]): boolean {
+  const noted = noteLateFold(profile, specId, token, dayIndex(now), PROFILE_LIMITS.lateFolded);
+  if (noted === 'full') limits.push({ limit: 'lateFolded', what: specId });
+  return noted === 'noted';
+}
+
+/**
+ * Adds an event to the filtered and valued aggregates of the specs that take it and that `claims`
+ * (asked only for a spec the event qualifies for, so it may note the fold); true if any did.
+ */
+function foldSpecs(profile: Profile, event: EnrichedEvent, name: string, specs: readonly CompiledSpec[], now: number, claims: (spec: CompiledSpec) => boolean): boolean {
   const at = Date.parse(event.timestamp);
   let folded = false;
   for (const spec of specs) {
-    if (!takesEvent(spec, name) || !takes(spec)) continue;
+    if (!takesEvent(spec, name)) continue;
     const value = spec.valueOf(event, now);
-    if (value === undefined) continue;
+    if (value === undefined || !claims(spec)) continue;
     if (spec.kind === 'times') addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000), spec.property === undefined ? undefined : value);
     else addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
     folded = true;
@@ -363,7 +373,8 @@ export interface BackfillChange {
 
 /**
  * Adds archived events to the aggregates of the backfilled specs, in place, unless the profile has
- * already taken this position of the run (a redelivered step): true when the profile changed.
+ * already taken this position of the run (a redelivered step), or folded the event live, late, into
+ * that spec: true when the profile changed.
  */
 export function foldBackfill(profile: Profile, change: BackfillChange, now: number, limits: LimitReached[] = []): boolean {
   const marker = profile.backfills?.[change.runId];
@@ -371,7 +382,8 @@ export function foldBackfill(profile: Profile, change: BackfillChange, now: numb
   let folded = false;
   for (const event of change.events) {
     const name = behaviourName(event);
-    if (name !== undefined && foldSpecs(profile, event, name, change.specs, now, () => true)) folded = true;
+    const token = messageToken(event.messageId);
+    if (name !== undefined && foldSpecs(profile, event, name, change.specs, now, (spec) => !hasLateFold(profile, spec.id, token))) folded = true;
   }
   if (!folded) return false;
   (profile.backfills ??= emptyRecord())[change.runId] = [change.startDay, change.position];

@@ -1,8 +1,12 @@
 /**
  * Backfill: when a segment needs filtered or valued aggregates no profile kept yet, live events fold
  * into them from `since` (the segment's save, plus the processors' cache delay) and this job adds the
- * older ones from the raw event archive. The partition is by `receivedAt`, fixed at ingest, so every
- * event is counted once: live if received from `since` on, here if received before.
+ * older ones from the raw event archive: those received before `since` (`receivedAt` is fixed at
+ * ingest). The queue does not keep order, so one received before may reach the processor only after
+ * this job has read its part of the archive, or before it is archived at all: the live fold takes
+ * such a late event and notes it on its profile, and this job skips the events noted. What this job
+ * reads was archived after its profile folded it live, so a later delivery is a redelivery. Every
+ * event is counted once (see late-folds.ts).
  *
  * Archive objects are read in key order, a few per step (each step a queue message). Each profile
  * remembers the last position of the run it took (object key, then archived profile id), so a

@@ -34,6 +34,8 @@ function worstCase(): Profile {
   profile.channels = { web: 1e9, app: 1e9, email: 1e9, store: 1e9, call_center: 1e9, event: 1e9, crm: 1e9 };
   profile.segments = Array.from({ length: MAX_SEGMENTS }, (_, i) => long(`segment-${i}-`, 64));
   profile.pending = { baseVersion: 1000, at: now, reason: 'definition', entered: Object.fromEntries(profile.segments.map((segmentId) => [segmentId, 1000])) };
+  // Late events noted for the backfills under way, at their bound.
+  profile.lateFolded = { abcdefghij: [today, long('', PROFILE_LIMITS.lateFolded * 8)] };
   const events = Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) => anEvent({ type: 'alias', event: undefined, messageId: `m${i}`, at: new Date(now).toISOString() }));
   return foldEvents(profile, events, [], now).profile; // prunes and coarsens like any write
 }
