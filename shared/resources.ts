@@ -30,7 +30,7 @@ export const tables = {
     logicalName: 'Profiles',
     envVar: 'PROFILES_TABLE',
     partitionKey: { name: 'profileId', type: 'S' },
-    /** Sparse: profiles whose memberships can change with time, by the hour (and shard) they are due. */
+    /** Sparse: profiles whose memberships can change with time, by the minute (and shard) they are due. */
     indexes: [{ name: 'due', partitionKey: { name: 'due', type: 'S' }, sortKey: { name: 'profileId', type: 'S' } }],
   },
   /** `type:value` (e.g. `email:ada@example.com`) -> profileId; claimed by conditional put. */

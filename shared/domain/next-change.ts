@@ -98,14 +98,3 @@ export function nextCheckAt(catalog: CompiledCatalog, profile: Profile, now: num
   for (const segment of catalog.segments) if (segment.dependsOn.time) earliest = Math.min(earliest, nextChange(segment.condition, profile, now));
   return earliest;
 }
-
-/** Shards of the due index: spreads the profiles due in one hour over several partitions. */
-export const DUE_SHARDS = 8;
-
-/** The due-index key of an instant: its hour and a shard from the profile id, `2026-03-15T14#3`. */
-export function dueKey(at: number, profileId: string): string {
-  const hour = new Date(Math.ceil(at / 3_600_000) * 3_600_000).toISOString().slice(0, 13);
-  let hash = 0;
-  for (let i = 0; i < profileId.length; i++) hash = (hash * 31 + profileId.charCodeAt(i)) | 0;
-  return `${hour}#${Math.abs(hash) % DUE_SHARDS}`;
-}

@@ -40,7 +40,7 @@ export const PROFILE_LIMITS = {
 
 /**
  * Why a membership changed: new `events` for the profile, a saved segment `definition` evaluated over
- * stored profiles, `time` passing (the hourly sweep, the daily freeze), or a `merge` of two profiles.
+ * stored profiles, `time` passing (the time sweep, the daily freeze), or a `merge` of two profiles.
  */
 export type TransitionReason = 'events' | 'definition' | 'time' | 'merge';
 
@@ -87,7 +87,7 @@ export interface Profile {
   pending?: PendingChanges;
   /** Epoch ms when a membership can next change with time alone (absent: never). */
   nextCheckAt?: number;
-  /** Key of the sparse `due` index: the hour (and shard) of `nextCheckAt`. */
+  /** Key of the sparse `due` index: the minute (and shard) `nextCheckAt` rounds up to (shared/domain/due-index.ts). */
   due?: string;
   /** Set on a profile merged into another: reads and writes follow it to the survivor. */
   mergedInto?: string;

@@ -2,6 +2,7 @@
  * The processor's use case: resolve each event to a profile, coalesce a batch's
  * events per profile into one write, and report which inputs failed.
  */
+import { eachConcurrently } from '../concurrency';
 import { heldForm, type IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { EnrichedEvent } from '../domain/events';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
@@ -192,15 +193,6 @@ async function writeGroups(byProfile: ReadonlyMap<string, ProfileBatch>, catalog
     }
   });
   return new GroupTraitsReader(groups, written);
-}
-
-/** Runs `work` on every item, at most `concurrency` at a time. */
-async function eachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /**

@@ -12,7 +12,8 @@ import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event
 import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, type Identifier } from '../domain/identity';
 import { mergeProfiles } from '../domain/merge';
-import { dueKey, nextCheckAt } from '../domain/next-change';
+import { dueKey } from '../domain/due-index';
+import { nextCheckAt } from '../domain/next-change';
 import { behaviourName, changeId, foldBackfill, foldEvents, newProfile, packPending, pendingTransitions, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
@@ -107,7 +108,9 @@ export class ProfileWriter {
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, duplicateEvents: new Set(folded.duplicates), transitions };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };
       const checkAt = nextCheckAt(catalog, evaluated, now);
-      const scheduleChanged = (base.nextCheckAt ?? Infinity) !== checkAt;
+      const due = checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId);
+      // A key of an earlier format (by the hour) is filed anew, even when the instant is unchanged.
+      const scheduleChanged = (base.nextCheckAt ?? Infinity) !== checkAt || base.due !== due;
       if (folded.applied.length === 0 && !backfilled && transitions.length === 0 && !identifiersChanged && !scheduleChanged) {
         return { ...outcome, written: false };
       }
@@ -117,7 +120,7 @@ export class ProfileWriter {
         pending: packPending(transitions, evaluated.version),
         version: fresh.version + 1,
         nextCheckAt: checkAt === Infinity ? undefined : checkAt,
-        due: checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId),
+        due,
       };
       // Listed among the members before the profile names the group, so a change of the group's traits always finds it.
       await this.addToGroups(next, fresh);
