@@ -14,7 +14,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
-import { deadLetterQueue, eventBus, eventQueue, functionMemoryMb, processorSettings, schedules } from '../shared/resources';
+import { deadLetterQueue, eventBus, eventQueue, functionMemoryMb, processorSettings, schedules, sweepSettings } from '../shared/resources';
 import { LIBRARY_PACKAGE_DIR } from '../functions/ingest/browser-library';
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';
 import type { Schedules } from '../shared/schedule-settings';
@@ -38,6 +38,7 @@ export interface PrismeAppStackProps extends StackProps {
 
 /** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
 export function eventBridgeSchedule(cron: string): Schedule {
+  if (cron.trim() === '* * * * *') return Schedule.rate(Duration.minutes(1));
   const [minute, hour, day, month, weekDay] = cron.trim().split(/\s+/) as [string, string, string, string, string];
   const field = (value: string) => value.replace(/^\*\//, '0/');
   return Schedule.cron({
@@ -152,8 +153,8 @@ export class PrismeAppStack extends Stack {
 
     const sweep = new PrismeFunction(this, 'Sweep', {
       name: 'sweep',
-      description: 'Hourly: re-evaluate the profiles whose memberships are due to change with time',
-      timeout: Duration.minutes(15),
+      description: 'Every minute: re-evaluate the profiles whose memberships are due to change with time',
+      timeout: Duration.seconds(sweepSettings.timeoutSeconds),
       memorySize: functionMemoryMb.sweep,
     })
       .bindTable('catalog', t.catalog, 'readWrite')

@@ -19,7 +19,7 @@ import { identityConfigFromEnv } from '../shared/wiring';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
 import { hashWriteKey } from '../shared/domain/sources';
 import type { HttpHandler } from '../shared/http/api';
-import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, schedules, tables } from '../shared/resources';
+import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, schedules, sweepSettings, tables } from '../shared/resources';
 import { createTables } from './bootstrap';
 import { DurableQueue } from './durable-queue';
 import { LocalEventBus, type BusEvent } from './event-bus';
@@ -240,7 +240,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     ]);
     const invokeSnapshot = timed('snapshot', (event: BusEvent) => snapshot.handler(event as never, lambdaContext('prisme-snapshot', 900_000)));
     const invokeFreeze = timed('freeze', (event: BusEvent) => freeze.handler(event as never, lambdaContext('prisme-freeze', 900_000)));
-    const invokeSweep = timed('sweep', (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', 900_000)));
+    const invokeSweep = timed('sweep', (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', sweepSettings.timeoutSeconds * 1000)));
     bus.route([DETAIL_TYPES.snapshotRequested], invokeSnapshot);
     bus.route([DETAIL_TYPES.freezeRequested], invokeFreeze);
     // An erasure's rewrite of earlier snapshot runs: started by Profile Erased, continued by its own hand-offs.

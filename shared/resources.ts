@@ -105,6 +105,17 @@ export const functionMemoryMb = {
   sweep: 1024,
 } as const;
 
+/** The time sweep runs every minute (`schedules.sweep`); a run that cannot finish leaves the rest to the next. */
+export const sweepSettings = {
+  timeoutSeconds: 120,
+  /** How long one run works before it records where it stopped: under the minute, so runs rarely overlap. */
+  budgetSeconds: 45,
+  /** After an outage, how far back the sweep catches up; the daily freeze re-evaluates anything older. */
+  catchUpHours: 48,
+  /** Profiles of a page re-evaluated at once: each write is conditional on its own version. */
+  concurrency: 10,
+} as const;
+
 export const freezeSettings = {
   /** Parallel scan segments of the daily freeze, one worker (invocation) each. */
   scanSegments: 4,
@@ -142,8 +153,8 @@ export const eventBus = {
 export const schedules = {
   /** Daily freeze of slow indicators and re-evaluation of time-dependent memberships. */
   freeze: { cron: '0 3 * * *', description: 'Daily freeze' },
-  /** Re-evaluates the profiles whose memberships are due to change with time (after each hour). */
-  sweep: { cron: '5 * * * *', description: 'Time sweep of due profiles' },
+  /** Re-evaluates the profiles whose memberships are due to change with time, minute by minute. */
+  sweep: { cron: '* * * * *', description: 'Time sweep of due profiles' },
   /** Audience snapshots due by their own cron are taken by this sweep. */
   snapshots: { cron: '*/15 * * * *', description: 'Audience snapshot sweep' },
 } as const;

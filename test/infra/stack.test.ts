@@ -122,7 +122,12 @@ describe('service stack', () => {
 
   it('schedules the daily freeze (at the time PRISME_FREEZE_CRON gave) and the sweeps, and routes requests from the bus', () => {
     const rules = resources(service, 'AWS::Events::Rule');
-    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0/15 * * * ? *)', 'cron(30 2 * * ? *)', 'cron(5 * * * ? *)']);
+    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0/15 * * * ? *)', 'cron(30 2 * * ? *)', 'rate(1 minute)']);
+    // The time sweep: every minute, on the sweep function, which stops working well within its own timeout.
+    const sweepRule = rules.find((r) => r.Properties.ScheduleExpression === 'rate(1 minute)')!;
+    expect(JSON.stringify(sweepRule.Properties.Targets)).toMatch(/Sweep[A-Za-z0-9]*Function/);
+    const sweepFunction = resources(service, 'AWS::Lambda::Function').find((f) => String(f.Properties.Description).startsWith('Every minute'))!;
+    expect(sweepFunction.Properties.Timeout).toBe(120);
     const detailTypes = rules.flatMap((r) => r.Properties.EventPattern?.['detail-type'] ?? []);
     expect(detailTypes.sort()).toEqual(['Audience Snapshot Requested', 'Freeze Requested', 'Profile Erased', 'Snapshot Scrub Requested']);
     // An erasure's snapshot files are rewritten by the snapshot function (15 minutes, hand-offs), not the processor (30 s).

@@ -179,34 +179,105 @@ describe('daily freeze', () => {
 });
 
 describe('time sweep', () => {
-  it('re-evaluates exactly the profiles that are due, so a membership ends on time', async () => {
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 };
+  const processDeps = () => ({ identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 4 });
+  const sweeper = (options: { budgetMs?: number; pageSize?: number; writer?: ProfileWriter } = {}) =>
+    createSweepHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: options.writer ?? writer(), logger: silentLogger(), now: clock, ...options });
+  const sweepAt = (iso: string, sweep = sweeper()) => {
+    now = Date.parse(iso);
+    return sweep(scheduled(), lambdaContext('sweep', 120_000));
+  };
+  const profileOf = async (userId: string) => (await stores.profiles.scan(undefined, 1000)).items.find((p) => p.identifiers.userId?.includes(userId))!;
+  const visits = (users: string[], at: string) => processEvents(users.map((userId) => ({ event: anEvent({ type: 'page', event: undefined, userId, at }), origin: 'm' })), processDeps());
+
+  it('re-evaluates exactly the profiles that are due, so a membership ends within the minute of its end', async () => {
     await processEvents(
       [
         { event: anEvent({ type: 'page', event: undefined, userId: 'visitor', at: '2026-03-15T09:00:00.000Z' }), origin: 'm' },
         { event: anEvent({ type: 'identify', event: undefined, userId: 'never-visits', traits: { tier: 'vip' } }), origin: 'm' },
       ],
-      deps,
+      processDeps(),
     );
-    const visitor = (await stores.profiles.scan(undefined, 10)).items.find((p) => p.identifiers.userId?.includes('visitor'))!;
-    const other = (await stores.profiles.scan(undefined, 10)).items.find((p) => p.identifiers.userId?.includes('never-visits'))!;
-    // The visit (15 March, 09:00) leaves "the last 3 days" 72 hours later.
+    const visitor = await profileOf('visitor');
+    // The visit (15 March, 09:00) leaves "the last 3 days" 72 hours later, filed under that minute.
     expect(visitor.nextCheckAt).toBe(Date.parse('2026-03-18T09:00:00.000Z'));
-    expect(visitor.due).toMatch(/^2026-03-18T09#\d$/);
-    expect(other.nextCheckAt).toBeUndefined();
+    expect(visitor.due).toMatch(/^2026-03-18T09:00#\d$/);
+    expect((await profileOf('never-visits')).nextCheckAt).toBeUndefined();
 
-    const sweep = createSweepHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: writer(), logger: silentLogger(), now: clock });
-    now = Date.parse('2026-03-18T08:05:00.000Z');
-    expect((await sweep(scheduled(), lambdaContext('sweep', 900_000))).progress).toMatchObject({ profiles: 0, transitions: 0 });
+    expect((await sweepAt('2026-03-18T08:59:30.000Z')).progress).toMatchObject({ profiles: 0, transitions: 0, sweptTo: '2026-03-18T08:59' });
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
-    now = Date.parse('2026-03-18T09:05:00.000Z');
-    const run = await sweep(scheduled(), lambdaContext('sweep', 900_000));
-    expect(run).toMatchObject({ runId: '2026-03-18T09', progress: { fromHour: '2026-03-18T09', profiles: 1, transitions: 1 } });
+    const run = await sweepAt('2026-03-18T09:00:20.000Z');
+    expect(run).toMatchObject({ runId: 'latest', status: 'succeeded', progress: { from: '2026-03-18T09:00', sweptTo: '2026-03-18T09:00', profiles: 1, transitions: 1 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
     const after = await stores.profiles.get(visitor.profileId);
     expect(after!.nextCheckAt).toBeUndefined(); // nothing left that time can change
     expect(after!.due).toBeUndefined();
+    // The same minute again (EventBridge delivers at least once): nothing to do.
+    expect((await sweepAt('2026-03-18T09:00:40.000Z')).progress).toMatchObject({ profiles: 0, sweptTo: '2026-03-18T09:00' });
+  });
+
+  it('ends "in the last 30 minutes" at 30 minutes, not at the next hour', async () => {
+    await stores.catalog.segments.put({ ...recentVisitors, id: 'just-visited', name: 'Visited in the last 30 minutes', condition: { type: 'event', within: { minutes: 30 } } });
+    await visits(['quick'], '2026-03-15T12:00:00.000Z');
+    expect(await stores.memberships.count('just-visited')).toBe(1);
+    await sweepAt('2026-03-15T12:29:59.000Z');
+    expect(await stores.memberships.count('just-visited')).toBe(1);
+    await sweepAt('2026-03-15T12:30:01.000Z');
+    expect(await stores.memberships.count('just-visited')).toBe(0);
+    expect(membershipChanges(publisher.events).filter((t) => t.segmentId === 'just-visited').map((t) => [t.change, t.reason, t.at])).toEqual([
+      ['entered', 'events', '2026-03-15T12:00:00.000Z'],
+      ['exited', 'time', '2026-03-15T12:30:01.000Z'],
+    ]);
+  });
+
+  it('catches up the minutes it missed, and after an upgrade finds the profiles earlier versions filed by the hour', async () => {
+    await visits(['early', 'late'], '2026-03-15T09:00:00.000Z');
+    await sweepAt('2026-03-18T08:00:10.000Z');
+    // An earlier version filed "late" under the hour its end rounds up to, and recorded its hourly runs.
+    const late = await profileOf('late');
+    const hourly = { ...late, nextCheckAt: Date.parse('2026-03-18T09:20:00.000Z'), due: `2026-03-18T10#${late.due!.split('#')[1]}`, version: late.version + 1 };
+    await stores.profiles.put(hourly, late.version);
+    // Down from 08:00 to 11:30: the run that comes back sweeps every minute since, and the old hour key.
+    const run = await sweepAt('2026-03-18T11:30:05.000Z');
+    expect(run.progress).toMatchObject({ from: '2026-03-18T08:01', sweptTo: '2026-03-18T11:30', profiles: 2, transitions: 2 });
+    expect(await stores.memberships.count('recent-visitors')).toBe(0);
+  });
+
+  it('stops within its budget when many profiles are due, and the next runs go on where it stopped, each profile once', async () => {
+    const people = Array.from({ length: 250 }, (_, i) => `crowd-${i}`);
+    await visits(people, '2026-03-15T09:00:00.000Z');
+    expect(await stores.memberships.count('recent-visitors')).toBe(250);
+    await sweepAt('2026-03-18T08:59:10.000Z');
+
+    // No time to spare: one page a run, pages of 10 (about 32 profiles in each of the 8 shards).
+    const tight = sweeper({ budgetMs: 0, pageSize: 10 });
+    const runs = [];
+    while (runs.at(-1)?.status !== 'succeeded') {
+      if (runs.length > 100) throw new Error('the sweep does not catch up');
+      runs.push(await sweepAt('2026-03-18T09:00:10.000Z', tight));
+    }
+    // A run for each page of the minute's 8 shards (25 pages at least) and each of the 8 hour keys earlier versions wrote.
+    expect(runs.length).toBeGreaterThanOrEqual(Math.ceil(250 / 10) + 8);
+    expect(runs.slice(0, -1).every((r) => r.status === 'running')).toBe(true);
+    expect(runs.reduce((sum, r) => sum + (r.progress!.transitions as number), 0)).toBe(250);
+    expect(runs.reduce((sum, r) => sum + (r.progress!.profiles as number), 0)).toBe(250);
+    expect(await stores.memberships.count('recent-visitors')).toBe(0);
+    expect(runs.at(-1)!.progress).toMatchObject({ sweptTo: '2026-03-18T09:00' });
+  });
+
+  it('leaves a profile it cannot re-evaluate to the freeze, and ends everyone else\'s membership', async () => {
+    await visits(['sound-1', 'broken', 'sound-2'], '2026-03-15T09:00:00.000Z');
+    const broken = (await profileOf('broken')).profileId;
+    const flaky = writer();
+    const apply = flaky.apply.bind(flaky);
+    flaky.apply = async (change, catalog, existing) => {
+      if (change.profileId === broken) throw new Error('DynamoDB is unwell for this item');
+      return apply(change, catalog, existing);
+    };
+    await sweepAt('2026-03-18T08:59:10.000Z');
+    const run = await sweepAt('2026-03-18T09:00:10.000Z', sweeper({ writer: flaky }));
+    expect(run).toMatchObject({ status: 'succeeded', progress: { profiles: 3, transitions: 2, failed: 1 } });
+    expect((await stores.memberships.members('recent-visitors', undefined, 10)).items.map((m) => m.profileId)).toEqual([broken]);
   });
 });
 
