@@ -38,7 +38,7 @@ const tableUsage = (usage: Usage, logical: string) =>
   Object.entries(usage.dynamodb).find(([name]) => name === logical || name.endsWith(`-${logical}`))?.[1] ?? { readUnits: 0, writeUnits: 0, indexWrites: 0 };
 
 /** What Lambda adds to each invocation's log stream (START, END, REPORT lines), bytes. */
-const PLATFORM_LOG_BYTES = 350;
+export const PLATFORM_LOG_BYTES = 350;
 const EVENT_FUNCTIONS = ['ingest', 'processor'] as const;
 
 export function costPerMillionEvents(usage: Usage, events: number, logBytes: number, prices: AwsPrices = AWS_PRICES): CostBreakdown {

@@ -12,8 +12,9 @@ import * as freeze from './freeze';
 import * as identityResolution from './identity-resolution';
 import * as segmentEvaluation from './segment-evaluation';
 import * as snapshot from './snapshot';
+import * as sweep from './sweep';
 
-const all = { 'segment-evaluation': segmentEvaluation, 'identity-resolution': identityResolution, freeze, snapshot, 'end-to-end': endToEnd } as const;
+const all = { 'segment-evaluation': segmentEvaluation, 'identity-resolution': identityResolution, freeze, snapshot, sweep, 'end-to-end': endToEnd } as const;
 // `npm run bench -- end-to-end freeze` runs those only; no names, all of them.
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`Usage: npm run bench [-- <name> ...]
