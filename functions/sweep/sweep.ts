@@ -47,9 +47,10 @@ async function startingPosition(catalog: CatalogStore, until: number): Promise<S
     // An hourly record of an earlier version swept the hour keys up to its hour; none: a first run,
     // whose profiles were all filed at or after their write, so an hour back is plenty.
     const [hourly] = await catalog.listRuns(SWEEP_SCOPE, 1);
-    position = { minute: hourly ? Date.parse(`${hourly.runId}:00:00.000Z`) + MINUTE_MS : until - HOUR_MS + MINUTE_MS, key: 0 };
+    const hour = hourly ? Date.parse(`${hourly.runId}:00:00.000Z`) : NaN;
+    position = { minute: Number.isFinite(hour) ? hour + MINUTE_MS : until - HOUR_MS + MINUTE_MS, key: 0 };
   }
-  return position.minute < earliest ? { minute: earliest, key: 0 } : position;
+  return !(position.minute >= earliest) ? { minute: earliest, key: 0 } : position;
 }
 
 export function createSweepHandler(deps: SweepDeps) {
