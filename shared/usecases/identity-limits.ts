@@ -23,6 +23,8 @@ const MAX_ATTEMPTS = 8;
 export interface Reservation {
   refused: Identifier[];
   taken: Identifier[];
+  /** The holdings the room was taken in (the profile's, or those it was joined into), and their `joins` then. */
+  in?: { profileId: string; joins: number };
 }
 
 export class IdentityLimits {
@@ -69,16 +71,30 @@ export class IdentityLimits {
         else (values.push(hash), taken.push(id));
       }
       if (refused.some((id) => required.includes(id))) return { refused, taken: [] };
-      if (taken.length === 0 || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return { refused, taken };
+      if (taken.length === 0) return { refused, taken };
+      if (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version)) {
+        return { refused, taken, in: { profileId: holdings.profileId, joins: holdings.joins ?? 0 } };
+      }
     }
     throw new VersionConflictError(`holdings of ${profileId} kept changing`);
   }
 
-  /** Gives back room `reserve` took (only what it says it took: a value held before stays) for identifiers whose claim was lost. Left as it is after repeated conflicts: too much held only refuses more. */
-  async release(profileId: string, ids: readonly Identifier[]): Promise<void> {
-    const given = this.limited(ids);
-    for (let attempt = 0; given.length > 0 && attempt < MAX_ATTEMPTS; attempt++) {
-      const holdings = await this.current(profileId);
+  /**
+   * Gives back room a reservation took (only what it says it took: a value held before stays) for
+   * identifiers whose claim was lost to `winner`. Once the room is taken, the value may count for someone
+   * else too, and then it stays: a concurrent reservation found it held and claimed it (the winner's
+   * holdings are these), or the winner's holdings were joined into these (their union holds it once;
+   * `joins` changed, even for a join half done, whose redirect is not written yet). The write is
+   * conditional on the version these checks read. Left as it is after repeated conflicts, or when the
+   * holdings were joined into others since: too much held only refuses more, never merges.
+   */
+  async release(reservation: Reservation, ids: readonly Identifier[], winner: string): Promise<void> {
+    const given = this.limited(ids).filter((id) => reservation.taken.includes(id));
+    const where = reservation.in;
+    for (let attempt = 0; where && given.length > 0 && attempt < MAX_ATTEMPTS; attempt++) {
+      const holdings = await this.current(where.profileId);
+      if (holdings.profileId !== where.profileId || (holdings.joins ?? 0) !== where.joins) return;
+      if ((await this.current(winner)).profileId === holdings.profileId) return;
       const held = Object.fromEntries(Object.entries(holdings.held).map(([type, values]) => [type, values.filter((v) => !given.some((id) => id.type === type && heldForm(id.type, id.value) === v))]));
       if (JSON.stringify(held) === JSON.stringify(holdings.held) || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return;
     }
@@ -104,7 +120,8 @@ export class IdentityLimits {
       for (const holdings of [survivor, loser]) for (const [type, values] of Object.entries(holdings.held)) for (const v of values) (union.get(type) ?? union.set(type, new Set()).get(type)!).add(v);
       if (breaksLimits(union, this.deps.config)) return false;
       const held = Object.fromEntries([...union].map(([type, values]) => [type, [...values]]));
-      if (!(await this.deps.identities.putHoldings({ ...survivor, version: survivor.version + 1, held }, survivor.version))) continue;
+      // Counted on the survivor's write itself: a lost claim that took room here sees it, even before the loser's redirect.
+      if (!(await this.deps.identities.putHoldings({ ...survivor, version: survivor.version + 1, held, joins: (survivor.joins ?? 0) + 1 }, survivor.version))) continue;
       if (await this.deps.identities.putHoldings({ ...loser, version: loser.version + 1, held: {}, into: survivor.profileId }, loser.version)) return true;
     }
     throw new VersionConflictError(`holdings of ${a} and ${b} kept changing`);

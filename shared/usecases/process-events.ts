@@ -16,7 +16,7 @@ import type { CompiledCatalog } from '../domain/segments';
 import { PoisonMessageError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
-import { IdentityLimits } from './identity-limits';
+import { IdentityLimits, type Reservation } from './identity-limits';
 import { writeGroupCalls, type GroupWriterDeps } from './group-writer';
 import type { GroupStore } from '../adapters/dynamodb/group-store';
 import { GroupTraitsReader } from './group-traits';
@@ -396,7 +396,7 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     deps.logger.info('an erased person came back with consent', { messageId: event.messageId });
   }
   const { limits } = context;
-  let candidates: Identifier[], toClaim: Identifier[], refused: Identifier[], taken: Identifier[];
+  let candidates: Identifier[], toClaim: Identifier[], refused: Identifier[], reservation: Reservation;
   let fresh: string | undefined, profileId: string;
   for (let attempt = 1; ; attempt++) {
     candidates = await withinLimits(named, event, context, deps);
@@ -410,7 +410,8 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
     // concurrent login took the profile's userId), and dropping it would fold this person into someone
     // else's profile. Nothing is taken then, and the match is made again on the holdings as they are now.
     const above = toClaim.filter((id) => candidates.indexOf(id) < chooser);
-    ({ refused, taken } = await limits.reserve(profileId, toClaim, fresh !== undefined, above));
+    reservation = await limits.reserve(profileId, toClaim, fresh !== undefined, above);
+    ({ refused } = reservation);
     if (!refused.some((id) => above.includes(id))) break;
     if (attempt >= RESOLVE_ATTEMPTS) throw new VersionConflictError(`event ${event.messageId}: the profile it matched kept filling up under it`);
     deps.logger.warn('profile matched filled up meanwhile: matching again', { messageId: event.messageId, attempt });
@@ -429,8 +430,8 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
       profileId = owner;
       const rest = await limits.reserve(profileId, toClaim.slice(index + 1).filter((i) => !refused.includes(i)));
       refused.push(...rest.refused);
-      taken = rest.taken;
-    } else if (taken.includes(id)) await limits.release(profileId, [id]); // room it held already (a merged profile's) stays
+      reservation = rest;
+    } else await limits.release(reservation, [id], owner); // only room it took, and none that counts for the winner too
   }
   if (refused.length > 0) leftOut(refused, event, 'taken by a concurrent batch', deps);
   candidates = candidates.filter((id) => !refused.includes(id));

@@ -3,7 +3,9 @@
  * and send their first events at once, spread over concurrent batches: whatever the interleaving, no
  * profile ever holds two userIds, every event is folded exactly once, and a login is folded into the
  * profile that holds its userId, never into a stranger's (some people visited first without logging
- * in: their profiles are what the logins race for). Against dynalite.
+ * in: their profiles are what the logins race for). Against dynalite, with generated delays before and
+ * after each store call, so the batches interleave as on a loaded machine and a failing case is one a
+ * quiet machine runs again.
  */
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
@@ -25,24 +27,58 @@ beforeAll(async () => {
 });
 
 /**
- * The identity store, but the first read of `profileId`'s holdings runs `meanwhile` before it answers
- * (with what it read before): another batch's work lands between a batch's read and its write.
+ * The store, but each call waits before it starts and after it answers, the next of `delays` in turn
+ * (tenths of a millisecond), and claims wait longer: a claim is where two batches' reserves and joins cross.
  */
-function racingStore(profileId: string, meanwhile: () => Promise<void>) {
+function delayed<T extends object>(real: T, delays: readonly number[]): T {
+  let next = 0;
+  const wait = (factor: number) => new Promise((resolve) => setTimeout(resolve, (factor * delays[next++ % delays.length]!) / 10));
+  return new Proxy(real, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await wait(name === 'claim' ? 2 : 1);
+        const answer = await value.apply(target, args);
+        await wait(0.5);
+        return answer;
+      };
+    },
+  });
+}
+
+/**
+ * The identity store, but another batch's work (`meanwhile`) lands in the middle of this one's, once: by
+ * default between its first read of `target`'s holdings and what it does with them (it answers what it
+ * read before); with `claim`, just before it claims the identifier key `target`, after its reserve.
+ */
+function racingStore(target: string, meanwhile: () => Promise<void>, method: 'holdings' | 'claim' = 'holdings') {
   const real = stores.identities;
   const race = { ran: false };
+  const first = () => !race.ran && (race.ran = true);
   const identities = Object.assign(Object.create(real) as typeof real, {
     holdings: async (id: string) => {
       const read = await real.holdings(id);
-      if (id === profileId && !race.ran) {
-        race.ran = true;
-        await meanwhile();
-      }
+      if (method === 'holdings' && id === target && first()) await meanwhile();
       return read;
+    },
+    claim: async (key: string, profileId: string, at: string) => {
+      if (method === 'claim' && key === target && first()) await meanwhile();
+      return real.claim(key, profileId, at);
     },
   });
   return { identities, race };
 }
+
+const ownerOf = async (key: string) => (await stores.identities.owners([key])).get(key);
+/** The live profile a profile id leads to, following merges. */
+const finalOf = async (profileId: string) => {
+  let profile = (await stores.profiles.get(profileId))!;
+  for (let hops = 0; profile.mergedInto && hops < 10; hops++) profile = (await stores.profiles.get(profile.mergedInto))!;
+  return profile;
+};
+const identify = (messageId: string, userId: string | undefined, rest: { anonymousId?: string; traits?: Record<string, string> }) =>
+  anEvent({ type: 'identify', event: undefined, userId, anonymousId: rest.anonymousId, traits: rest.traits ?? {}, messageId });
 
 type Shared = 'email' | 'phone' | 'anonymousId';
 let run = 0;
@@ -57,8 +93,10 @@ describe('identity limits under concurrency', () => {
         fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
         fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
         fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
-        async (shared, people, batchCount, assignment, twice, anonymousFirst) => {
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 31, maxLength: 31 }),
+        async (shared, people, batchCount, assignment, twice, anonymousFirst, delays) => {
           run++;
+          const racing = processEventsDeps({ ...stores, identities: delayed(stores.identities, delays), profiles: delayed(stores.profiles, delays) }, new RecordingPublisher());
           const traits: Record<string, string> = {};
           if (shared.includes('email')) traits.email = `family${run}@example.com`;
           if (shared.includes('phone')) traits.phone = `+336${String(10_000_000 + run).padStart(8, '0')}`;
@@ -82,17 +120,11 @@ describe('identity limits under concurrency', () => {
           let pending = batches.filter((b) => b.length > 0);
           for (let round = 0; pending.length > 0; round++) {
             if (round > 10) throw new Error('did not converge');
-            const results = await Promise.all(pending.map((batch) => processEvents(batch, deps)));
+            const results = await Promise.all(pending.map((batch) => processEvents(batch, racing)));
             expect(results.flatMap((r) => r.parked)).toEqual([]);
             pending = pending.filter((_, i) => results[i]!.failed.size > 0);
           }
 
-          const finalOf = async (profileId: string) => {
-            let profile = await stores.profiles.get(profileId);
-            while (profile?.mergedInto) profile = await stores.profiles.get(profile.mergedInto);
-            return profile!;
-          };
-          const ownerOf = async (key: string) => (await stores.identities.owners([key])).get(key);
           const profiles = new Map<string, Awaited<ReturnType<typeof finalOf>>>();
           for (let p = 0; p < people; p++) {
             const owner = await ownerOf(identifierKey({ type: 'userId', value: `r${run}-user${p}` }));
@@ -116,7 +148,7 @@ describe('identity limits under concurrency', () => {
           expect([...profiles.values()].reduce((sum, profile) => sum + (profile.channels.web ?? 0), 0)).toBe(events.length);
         },
       ),
-      { numRuns: 30, seed: 20261501 },
+      { numRuns: 30, seed: 314302 },
     );
   }, 240_000);
 });
@@ -158,12 +190,6 @@ describe('a login racing another on a shared device', () => {
 
 describe('a lost claim gives back only the room it took', () => {
   it("keeps a merged profile's userId counted when a login loses the claim of that userId to it", async () => {
-    const ownerOf = async (key: string) => (await stores.identities.owners([key])).get(key);
-    const finalOf = async (profileId: string) => {
-      let profile = (await stores.profiles.get(profileId))!;
-      for (let hops = 0; profile.mergedInto && hops < 10; hops++) profile = (await stores.profiles.get(profile.mergedInto))!;
-      return profile;
-    };
     const phone = '+33611112222';
     // A visit from the family's phone, no login: profile P holds the phone.
     await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'lost-a1', traits: { phone }, messageId: 'lost-0' }), origin: 'lost-m0' }], deps);
@@ -187,6 +213,67 @@ describe('a lost claim gives back only the room it took', () => {
     expect(leaProfile.identifiers.userId).toEqual(['lost-lea']);
     expect(tomProfile.identifiers.userId).toEqual(['lost-tom']);
     expect(tomProfile.profileId).not.toBe(leaProfile.profileId);
+  });
+});
+
+describe('a lost claim gives back no room that counts for someone else', () => {
+  /** Then her brother logs in on the same phone: his userId must not join hers. */
+  const expectApart = async (phone: string, lea: string, tom: string) => {
+    const tomLogin = await processEvents([{ event: identify(`${tom}-1`, tom, { traits: { phone } }), origin: `${tom}-m` }], deps);
+    expect(tomLogin.failed.size + tomLogin.parked.length).toBe(0);
+    const leaProfile = await finalOf((await ownerOf(`userId:${lea}`))!);
+    const tomProfile = await finalOf((await ownerOf(`userId:${tom}`))!);
+    expect(leaProfile.identifiers.userId).toEqual([lea]);
+    expect(tomProfile.identifiers.userId).toEqual([tom]);
+    expect(tomProfile.profileId).not.toBe(leaProfile.profileId);
+  };
+
+  it('keeps her userId counted when, between her reserve and her claim, her laptop claims it and is joined to the phone, surviving', async () => {
+    const phone = '+33633334444';
+    // A visit from the family's phone, no login: profile P holds the phone.
+    await processEvents([{ event: identify('after-0', undefined, { anonymousId: 'after-a1', traits: { phone } }), origin: 'after-m0' }], deps);
+    // Léa logs in on the phone: her batch takes room for her userId on P; before it claims it...
+    const { identities: racing, race } = racingStore('userId:after-lea', async () => {
+      // ...her laptop claims it (for a profile whose id a concurrent processor made earlier, so it survives the
+      // merge), and a visit links the laptop to the phone: P is joined into it, her userId counted once there.
+      const older = { ...deps, newProfileId: () => `p_000000000${'0'.repeat(19)}2ea` };
+      await processEvents([{ event: identify('after-lea-0', 'after-lea', { anonymousId: 'after-laptop' }), origin: 'after-m1' }], older);
+      await processEvents([{ event: identify('after-link', undefined, { anonymousId: 'after-laptop', traits: { phone } }), origin: 'after-m2' }], deps);
+    }, 'claim');
+    const result = await processEvents([{ event: identify('after-lea-1', 'after-lea', { traits: { phone } }), origin: 'after-m3' }], { ...deps, identities: racing });
+    expect(race.ran).toBe(true);
+    expect(result.failed.size + result.parked.length).toBe(0);
+    await expectApart(phone, 'after-lea', 'after-tom');
+  });
+
+  it('keeps her userId counted when, between her reserve and her claim, a batch joins her laptop profile into the phone one and has not merged them yet', async () => {
+    const phone = '+33655556666';
+    await processEvents([{ event: identify('half-0', undefined, { anonymousId: 'half-a1', traits: { phone } }), origin: 'half-m0' }], deps);
+    // A batch that has joined the holdings, stopped before it merges the profiles (her userId is still the laptop's).
+    let reached!: () => void;
+    const joined = new Promise<void>((resolve) => (reached = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const writer = Object.assign(Object.create(deps.writer) as typeof deps.writer, {
+      merge: async (...args: Parameters<typeof deps.writer.merge>) => {
+        reached();
+        await gate;
+        return deps.writer.merge(...args);
+      },
+    });
+    let linking: ReturnType<typeof processEvents> | undefined;
+    const { identities: racing, race } = racingStore('userId:half-lea', async () => {
+      // Her laptop claims her userId (a newer profile: the phone's survives), then a login on the phone links them.
+      await processEvents([{ event: identify('half-lea-0', 'half-lea', { anonymousId: 'half-laptop' }), origin: 'half-m1' }], deps);
+      linking = processEvents([{ event: identify('half-lea-2', 'half-lea', { traits: { phone } }), origin: 'half-m2' }], { ...deps, writer });
+      await joined;
+    }, 'claim');
+    const result = await processEvents([{ event: identify('half-lea-1', 'half-lea', { traits: { phone } }), origin: 'half-m3' }], { ...deps, identities: racing });
+    open();
+    const linked = await linking!;
+    expect(race.ran).toBe(true);
+    expect(result.failed.size + result.parked.length + linked.failed.size + linked.parked.length).toBe(0);
+    await expectApart(phone, 'half-lea', 'half-tom');
   });
 });
 

@@ -53,6 +53,11 @@ export interface Holdings {
   held: Record<string, string[]>;
   /** Joined into that profile's holdings by a merge: they count there now. */
   into?: string;
+  /**
+   * How many joins wrote these holdings as the survivor's (absent: none). Changes when another
+   * profile's holdings are joined into them: a value held then may count for that profile too.
+   */
+  joins?: number;
 }
 
 /**
@@ -196,7 +201,13 @@ export class DynamoIdentityStore implements IdentityStore {
   async holdings(profileId: string): Promise<Holdings | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) }, ConsistentRead: true }));
     if (!Item) return undefined;
-    return { profileId, version: Item.version as number, held: Item.into ? {} : storedHeld(Item), ...(Item.into ? { into: Item.into as string } : {}) };
+    return {
+      profileId,
+      version: Item.version as number,
+      held: Item.into ? {} : storedHeld(Item),
+      ...(Item.into ? { into: Item.into as string } : {}),
+      ...(typeof Item.joins === 'number' ? { joins: Item.joins } : {}),
+    };
   }
 
   async putHoldings(next: Holdings, expectedVersion: number): Promise<boolean> {
@@ -205,7 +216,7 @@ export class DynamoIdentityStore implements IdentityStore {
         new PutCommand({
           TableName: this.tableName,
           // A redirect keeps only where its holdings went: they count there.
-          Item: { identifier: holdingsKey(next.profileId), version: next.version, ...(next.into ? { into: next.into } : { hashed: next.held }) },
+          Item: { identifier: holdingsKey(next.profileId), version: next.version, ...(next.into ? { into: next.into } : { hashed: next.held, ...(next.joins ? { joins: next.joins } : {}) }) },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(identifier)' }
             : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
