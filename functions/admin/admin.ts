@@ -12,6 +12,7 @@ import type { GroupStore } from '../../shared/adapters/dynamodb/group-store';
 import { GroupTraitsReader } from '../../shared/usecases/group-traits';
 import type { ObjectStore } from '../../shared/adapters/s3/object-store';
 import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
+import { followMerges } from '../../shared/usecases/follow-merges';
 import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
 import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
 import { AUDIENCE_ID_PATTERN, audienceInputSchema, changesExport, newRunId, type Approval, type Audience, type AudienceInput, type Manifest } from '../../shared/domain/audiences';
@@ -169,7 +170,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
     const value = normaliseLookup(type, query[type]!, deps.identity);
     if (!value) throw badRequest(`not a valid ${type}`, [{ path: type, message: 'invalid' }]);
     const owner = (await deps.identities.owners([identifierKey({ type, value })])).values().next().value;
-    const profile = owner ? await followMerges(await deps.profiles.get(owner)) : undefined;
+    const profile = owner ? await liveProfile(owner) : undefined;
     if (!profile) throw notFound(`profile with ${type} ${value}`);
     return profile;
   };
@@ -184,10 +185,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
   };
 
   /** A merged-away id leads to the profile that absorbed it. */
-  const followMerges = async (profile: Profile | undefined): Promise<Profile | undefined> => {
-    for (let hops = 0; profile?.mergedInto && hops < 10; hops++) profile = await deps.profiles.get(profile.mergedInto);
-    return profile;
-  };
+  const liveProfile = async (profileId: string): Promise<Profile | undefined> => (await followMerges(deps.profiles, profileId)).profile;
 
   const limitOf = (query: Record<string, string>) => {
     const limit = query.limit === undefined ? 100 : Number(query.limit);
@@ -199,7 +197,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
     .on('GET', '/v1/profiles', async ({ query }) => json(200, await profileView(await profileByIdentifier(query))))
     .on('DELETE', '/v1/profiles', async ({ query }) => requestErasure(await profileByIdentifier(query)))
     .on('DELETE', '/v1/profiles/{profileId}', async ({ params }) => {
-      const profile = await followMerges(await deps.profiles.get(params.profileId!));
+      const profile = await liveProfile(params.profileId!);
       if (!profile) throw notFound(`profile ${params.profileId}`);
       return requestErasure(profile);
     })
@@ -211,7 +209,7 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
     })
     .on('GET', '/v1/profiles/{profileId}/export', async ({ params }) => {
       // The right of access (GDPR art. 15): everything Prisme keeps about the person, in JSON.
-      const profile = await followMerges(await deps.profiles.get(params.profileId!));
+      const profile = await liveProfile(params.profileId!);
       if (!profile) throw notFound(`profile ${params.profileId}`);
       const view = await profileView(profile);
       const events = perEventAndChannel(profile, (buckets) => {
@@ -230,12 +228,12 @@ export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: Rou
       });
     })
     .on('GET', '/v1/profiles/{profileId}', async ({ params }) => {
-      const profile = await followMerges(await deps.profiles.get(params.profileId!));
+      const profile = await liveProfile(params.profileId!);
       if (!profile) throw notFound(`profile ${params.profileId}`);
       return json(200, await profileView(profile));
     })
     .on('GET', '/v1/profiles/{profileId}/identity', async ({ params }) => {
-      const profile = await followMerges(await deps.profiles.get(params.profileId!));
+      const profile = await liveProfile(params.profileId!);
       if (!profile) throw notFound(`profile ${params.profileId}`);
       const absorbed = await deps.profiles.getMany(profile.mergedFrom ?? []);
       return json(200, {

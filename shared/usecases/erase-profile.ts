@@ -12,6 +12,7 @@ import type { GroupStore } from '../adapters/dynamodb/group-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import { followMerges } from './follow-merges';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import { newRunId } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
@@ -43,8 +44,7 @@ const createdAt = (profileId: string): number => parseInt(profileId.slice(2, 11)
 
 /** Erases the person behind `profileId` (following merges); undefined when there is no such profile. */
 export async function eraseProfile(profileId: string, erasureId: string, deps: ErasureDeps): Promise<RunRecord | undefined> {
-  let profile = await deps.profiles.get(profileId);
-  for (let hops = 0; profile?.mergedInto && hops < 10; hops++) profile = await deps.profiles.get(profile.mergedInto);
+  const { profile } = await followMerges(deps.profiles, profileId);
   if (!profile) return undefined;
   const at = new Date(deps.now()).toISOString();
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { MembershipStore } from '../adapters/dynamodb/membership-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import { followMerges } from './follow-merges';
 import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
 import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, type Identifier } from '../domain/identity';
@@ -230,15 +231,8 @@ export class ProfileWriter {
     return (await this.deps.frozen.getMany([profileId]))[0]?.values;
   }
 
-  /** Follows the redirects left by merges to the profile that holds the data now. */
   private async finalProfileId(profileId: string): Promise<string> {
-    let id = profileId;
-    for (let hops = 0; hops < 20; hops++) {
-      const profile = await this.deps.profiles.get(id);
-      if (!profile?.mergedInto) return id;
-      id = profile.mergedInto;
-    }
-    return id;
+    return (await followMerges(this.deps.profiles, profileId)).profileId;
   }
 
   private async repoint(identifiers: readonly Identifier[], from: string, to: string): Promise<void> {
