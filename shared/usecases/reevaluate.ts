@@ -18,6 +18,7 @@ export interface ReevaluateDeps {
   catalog: CatalogStore;
   profiles: ProfileStore;
   writer: ProfileWriter;
+  now: () => number;
 }
 
 export const PROFILES_PER_PAGE = 100;
@@ -102,7 +103,7 @@ export async function evaluateIndicatorsStep(
   if (!definition || definition.revision !== message.revision) return 'superseded';
   const runId = indicatorRunId(message.definition, message.revision);
   const run = await deps.catalog.getRun(INDICATORS_SCOPE, runId);
-  const startedAt = run?.startedAt ?? new Date().toISOString();
+  const startedAt = run?.startedAt ?? new Date(deps.now()).toISOString();
   const progress = (page: PageResult) => ({
     definition: message.definition,
     revision: message.revision,
@@ -113,7 +114,7 @@ export async function evaluateIndicatorsStep(
     next: (cursor, page) => ({ ...message, cursor, profiles: progress(page).profiles }),
     page: (page) => (page.cursor ? deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'running', startedAt, progress: progress(page) }) : Promise.resolve()),
     done: (page) => {
-      const finishedAt = new Date().toISOString();
+      const finishedAt = new Date(deps.now()).toISOString();
       const durationMs = Date.parse(finishedAt) - Date.parse(startedAt);
       return deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'succeeded', startedAt, finishedAt, progress: { ...progress(page), durationMs } });
     },

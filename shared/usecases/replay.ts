@@ -21,6 +21,7 @@ export interface ReplayDeps {
   identities: Pick<IdentityStore, 'archiveKeys'>;
   archive: Pick<ObjectStore, 'list' | 'get'>;
   queue: Pick<EventQueue, 'send' | 'sendEvents'>;
+  now: () => number;
 }
 
 type ReplayMessage = Extract<QueueMessage, { kind: 'replay' }>;
@@ -40,7 +41,7 @@ export async function replayStep(message: ReplayMessage, deps: ReplayDeps): Prom
     counts.objects++;
     counts.events += events.length;
   }
-  const startedAt = run?.startedAt ?? new Date().toISOString();
+  const startedAt = run?.startedAt ?? new Date(deps.now()).toISOString();
   const progress = { from: message.from, to: message.to, day: message.day, ...counts };
   const next: ReplayMessage | undefined = page.more
     ? { ...message, after: page.keys.at(-1) }
@@ -52,6 +53,6 @@ export async function replayStep(message: ReplayMessage, deps: ReplayDeps): Prom
     await deps.queue.send(next);
     return 'continued';
   }
-  await deps.catalog.putRun(REPLAY_SCOPE, { runId: message.runId, status: 'succeeded', startedAt, finishedAt: new Date().toISOString(), progress });
+  await deps.catalog.putRun(REPLAY_SCOPE, { runId: message.runId, status: 'succeeded', startedAt, finishedAt: new Date(deps.now()).toISOString(), progress });
   return 'done';
 }

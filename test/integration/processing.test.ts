@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { unseal, type ArchivedEvent } from '../../shared/domain/archive';
 import { eraseProfile } from '../../shared/usecases/erase-profile';
-import { replayStep } from '../../shared/usecases/replay';
+import { REPLAY_SCOPE, replayStep } from '../../shared/usecases/replay';
 import { BACKFILL_SCOPE, backfillStep, type BackfillMessage } from '../../shared/usecases/backfill';
 import { aggregateSpec, emptyWindow, readValues, specKey } from '../../shared/domain/aggregates';
 import { dayIndex, pendingTransitions } from '../../shared/domain/profile';
@@ -399,11 +399,15 @@ describe('processEvents', () => {
         send: async (next: QueueMessage) => void steps.push(next as Extract<QueueMessage, { kind: 'replay' }>),
       };
       // Archived by the day they were received: the 11th (first batch) and the 13th.
-      let message: Extract<QueueMessage, { kind: 'replay' }> | undefined = { v: 1, kind: 'replay', runId: `r${Date.now()}`, from: '2026-03-10', to: '2026-03-14', day: '2026-03-10' };
+      const runId = `r${Date.now()}`;
+      let message: Extract<QueueMessage, { kind: 'replay' }> | undefined = { v: 1, kind: 'replay', runId, from: '2026-03-10', to: '2026-03-14', day: '2026-03-10' };
+      // The run record is dated by the injected clock.
+      const now = () => Date.parse('2026-03-20T08:00:00.000Z');
       while (message) {
-        await replayStep(message, { catalog: stores.catalog, identities: stores.identities, archive: stores.objects, queue });
+        await replayStep(message, { catalog: stores.catalog, identities: stores.identities, archive: stores.objects, queue, now });
         message = steps.shift();
       }
+      expect(await stores.catalog.getRun(REPLAY_SCOPE, runId)).toMatchObject({ status: 'succeeded', startedAt: '2026-03-20T08:00:00.000Z', finishedAt: '2026-03-20T08:00:00.000Z' });
       expect(sent).toHaveLength(70);
       expect(sent.every((s) => s.event.replayed)).toBe(true);
       await processEvents(sent, archived);
