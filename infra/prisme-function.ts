@@ -76,6 +76,8 @@ export class PrismeFunction extends Construct {
         forceDockerBundling: false,
         format: OutputFormat.CJS,
         minify: true,
+        // Error classes name themselves (PrismeError reads new.target.name): keep the names in the logs.
+        keepNames: true,
         sourceMap: true,
         target: 'node22',
         logLevel: LogLevel.ERROR,

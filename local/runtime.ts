@@ -4,6 +4,7 @@
  * emulator, a local EventBridge bus and croner schedules. Resources are made
  * from `shared/resources.ts`, the same definitions the CDK stack uses.
  */
+import { PrismeError } from '../shared/errors';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Cron } from 'croner';
 import { configuredSchedules } from '../shared/schedule-settings';
@@ -103,10 +104,9 @@ async function listen(server: { listen: (port: number, host: string, cb: () => v
   return (server.address() as AddressInfo).port;
 }
 
-export class DataDirInUseError extends Error {
+export class DataDirInUseError extends PrismeError {
   constructor(dataDir: string, pid: number) {
     super(`The data folder ${dataDir} is in use by another Prisme (process ${pid}). Stop it, or set PRISME_DATA_DIR to another folder.`);
-    this.name = 'DataDirInUseError';
   }
 }
 

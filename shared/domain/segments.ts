@@ -2,6 +2,7 @@
  * Segment definitions: a versioned, validated condition tree compiled once into
  * plain closures, then evaluated against profiles. Pure: no I/O.
  */
+import { PrismeError } from '../errors';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CHANNELS, type Channel } from './events';
@@ -779,13 +780,12 @@ export interface ProfileChanges {
 /** Ids of the segments a condition refers to. */
 export const segmentReferences = (condition: Condition): string[] => dependenciesOf(condition).segments;
 
-export class SegmentGraphError extends Error {
+export class SegmentGraphError extends PrismeError {
   constructor(
     message: string,
     readonly path: string[],
   ) {
     super(message);
-    this.name = 'SegmentGraphError';
   }
 }
 
