@@ -4,7 +4,6 @@
  * emulator, a local EventBridge bus and croner schedules. Resources are made
  * from `shared/resources.ts`, the same definitions the CDK stack uses.
  */
-import { PrismeError } from '../shared/errors';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Cron } from 'croner';
 import { configuredSchedules } from '../shared/schedule-settings';
@@ -17,6 +16,7 @@ import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
 import { withoutErasedEvents } from '../shared/usecases/erased-events';
 import { identityConfigFromEnv } from '../shared/wiring';
+import { PrismeError } from '../shared/errors';
 import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
 import { hashWriteKey } from '../shared/domain/sources';
 import type { HttpHandler } from '../shared/http/api';

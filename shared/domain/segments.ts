@@ -2,10 +2,10 @@
  * Segment definitions: a versioned, validated condition tree compiled once into
  * plain closures, then evaluated against profiles. Pure: no I/O.
  */
-import { PrismeError } from '../errors';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CHANNELS, type Channel } from './events';
+import { PrismeError } from '../errors';
 import {
   COMPARISON_OPERATORS,
   COUNT_OPERATORS,

@@ -89,7 +89,7 @@ export class IdentityLimits {
    * holdings were joined into others since: too much held only refuses more, never merges.
    */
   async release(reservation: Reservation, ids: readonly Identifier[], winner: string): Promise<void> {
-    const given = this.limited(ids).filter((id) => reservation.taken.includes(id));
+    const given = ids.filter((id) => reservation.taken.includes(id)); // taken: limited types only
     const where = reservation.in;
     for (let attempt = 0; where && given.length > 0 && attempt < MAX_ATTEMPTS; attempt++) {
       const holdings = await this.current(where.profileId);

@@ -173,7 +173,6 @@ describe('a login racing another on a shared device', () => {
     expect(race.ran).toBe(true);
     expect(result.failed.size + result.parked.length).toBe(0);
 
-    const ownerOf = async (key: string) => (await stores.identities.owners([key])).get(key);
     const mum = (await stores.profiles.get(mumProfile))!;
     expect(mum.identifiers.userId).toEqual(['race-mum']);
     expect(mum.identifiers.email).toEqual(['race-mum@example.com']);
