@@ -5,8 +5,10 @@
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { EventQueue, QueueMessage } from '../../shared/adapters/sqs/event-queue';
+import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
+import { queueMessageSchema, type QueueMessage } from '../../shared/contracts/queue-messages';
 import { PoisonMessageError } from '../../shared/errors';
+import { assertUnreachable } from '../../shared/domain/comparisons';
 import type { CounterBuffer } from '../../shared/usecases/counter-buffer';
 import type { Logger } from '../../shared/logger';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
@@ -28,16 +30,16 @@ export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<E
 export type ProcessorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 function parseMessage(record: SQSRecord): QueueMessage {
-  let message: unknown;
+  let body: unknown;
   try {
-    message = JSON.parse(record.body);
+    body = JSON.parse(record.body);
   } catch {
     throw new PoisonMessageError('message body is not JSON');
   }
-  const kind = (message as { kind?: unknown })?.kind;
-  if (kind === 'events' && Array.isArray((message as { events?: unknown }).events)) return message as QueueMessage;
-  if (kind === 'evaluate-segment' || kind === 'evaluate-group' || kind === 'evaluate-indicators' || kind === 'erase-profile' || kind === 'replay' || kind === 'backfill') return message as QueueMessage;
-  throw new PoisonMessageError(`unknown message kind ${JSON.stringify(kind)}`);
+  const parsed = queueMessageSchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`);
+  throw new PoisonMessageError(`not a message this processor knows (${issues.join('; ')})`);
 }
 
 export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
@@ -74,30 +76,45 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     for (const record of event.Records) {
       try {
         const message = parseMessage(record);
-        if (message.kind === 'events') {
-          const lastAttempt = receivesOf(record) >= deps.maxReceiveCount;
-          const unarchived = message.unarchived === true;
-          for (const e of message.events) events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
-        } else if (message.kind === 'evaluate-segment') {
-          const outcome = await evaluateSegmentStep(message, deps);
-          logger.info('segment evaluation step', { segmentId: message.segmentId, revision: message.revision, outcome });
-        } else if (message.kind === 'evaluate-group') {
-          const outcome = await evaluateGroupStep(message, deps);
-          logger.info('group members evaluation step', { version: message.version, outcome });
-        } else if (message.kind === 'evaluate-indicators') {
-          const outcome = await evaluateIndicatorsStep(message, deps);
-          logger.info('indicator re-evaluation step', { definition: message.definition, revision: message.revision, outcome });
-        } else if (message.kind === 'erase-profile') {
-          // Erased already (a redelivery) when the profile is gone: nothing left to do.
-          await eraseProfile(message.profileId, message.erasureId, deps);
-        } else if (message.kind === 'backfill') {
-          const outcome = await backfillStep(message, deps);
-          logger.info('backfill step', { runId: message.runId, outcome });
-        } else if (deps.archive) {
-          const outcome = await replayStep(message, { ...deps, archive: deps.archive });
-          logger.info('replay step', { runId: message.runId, day: message.day, outcome });
-        } else {
-          throw new PoisonMessageError('replay needs the archive, and this processor has none');
+        switch (message.kind) {
+          case 'events': {
+            const lastAttempt = receivesOf(record) >= deps.maxReceiveCount;
+            const unarchived = message.unarchived === true;
+            for (const e of message.events) events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
+            break;
+          }
+          case 'evaluate-segment': {
+            const outcome = await evaluateSegmentStep(message, deps);
+            logger.info('segment evaluation step', { segmentId: message.segmentId, revision: message.revision, outcome });
+            break;
+          }
+          case 'evaluate-group': {
+            const outcome = await evaluateGroupStep(message, deps);
+            logger.info('group members evaluation step', { version: message.version, outcome });
+            break;
+          }
+          case 'evaluate-indicators': {
+            const outcome = await evaluateIndicatorsStep(message, deps);
+            logger.info('indicator re-evaluation step', { definition: message.definition, revision: message.revision, outcome });
+            break;
+          }
+          case 'erase-profile':
+            // Erased already (a redelivery) when the profile is gone: nothing left to do.
+            await eraseProfile(message.profileId, message.erasureId, deps);
+            break;
+          case 'backfill': {
+            const outcome = await backfillStep(message, deps);
+            logger.info('backfill step', { runId: message.runId, outcome });
+            break;
+          }
+          case 'replay': {
+            if (!deps.archive) throw new PoisonMessageError('replay needs the archive, and this processor has none');
+            const outcome = await replayStep(message, { ...deps, archive: deps.archive });
+            logger.info('replay step', { runId: message.runId, day: message.day, outcome });
+            break;
+          }
+          default:
+            assertUnreachable(message);
         }
       } catch (error) {
         await fail(record, error as Error);

@@ -4,7 +4,7 @@
  * Used where queued messages sit on a disk Prisme owns (the local runtime's journals); SQS needs none.
  */
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { QueueMessage } from '../adapters/sqs/event-queue';
+import type { QueueMessage } from '../contracts/queue-messages';
 import { consentStatements } from '../domain/consent';
 import type { EnrichedEvent } from '../domain/events';
 import { identifierKeysOf, type IdentityConfig } from '../domain/identity';

@@ -4,7 +4,8 @@
  */
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
+import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { QueueMessage } from '../contracts/queue-messages';
 import type { TransitionReason } from '../domain/profile';
 import type { CompiledCatalog } from '../domain/segments';
 import { loadCatalog } from './catalog-view';

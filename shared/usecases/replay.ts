@@ -8,7 +8,8 @@
 import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { IdentityStore } from '../adapters/dynamodb/identity-store';
 import type { ObjectStore } from '../adapters/s3/object-store';
-import type { EventQueue, QueueMessage } from '../adapters/sqs/event-queue';
+import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { QueueMessage } from '../contracts/queue-messages';
 import { archiveDayPrefix } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 import { DAY_MS } from '../domain/time';

@@ -1,5 +1,5 @@
 /** Drives a backfill run step by step, as the queue hands each step to the next, with a hook between steps. */
-import type { QueueMessage } from '../../shared/adapters/sqs/event-queue';
+import type { QueueMessage } from '../../shared/contracts/queue-messages';
 import { backfillStep, type BackfillDeps, type BackfillMessage } from '../../shared/usecases/backfill';
 
 export function backfillRunner(deps: Omit<BackfillDeps, 'queue'>) {

@@ -10,7 +10,7 @@ import { aggregateSpec, emptyWindow, readValues, specKey } from '../../shared/do
 import { dayIndex, pendingTransitions } from '../../shared/domain/profile';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedEvent } from '../../shared/domain/events';
-import type { QueueMessage } from '../../shared/adapters/sqs/event-queue';
+import type { QueueMessage } from '../../shared/contracts/queue-messages';
 import { heldForm } from '../../shared/adapters/dynamodb/identity-store';
 import type { Condition, Segment } from '../../shared/domain/segments';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey } from '../../shared/domain/identity';

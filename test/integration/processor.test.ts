@@ -15,7 +15,8 @@ import { createProcessorHandler, type ProcessorHandler } from '../../functions/p
 import { DurableQueue } from '../../local/durable-queue';
 import { SqsEmulator } from '../../local/sqs-emulator';
 import { DeadLetters } from '../../shared/adapters/sqs/dead-letters';
-import { SqsEventQueue, type QueueMessage } from '../../shared/adapters/sqs/event-queue';
+import { SqsEventQueue } from '../../shared/adapters/sqs/event-queue';
+import type { QueueMessage } from '../../shared/contracts/queue-messages';
 import type { ArchivedEvent } from '../../shared/domain/archive';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { identifierKey } from '../../shared/domain/identity';
@@ -100,6 +101,30 @@ describe('processor: one bad event or person never fails the others', () => {
     }
     expect(await archived()).toEqual(['alice-1', 'bob-0', 'carol-1', 'eve-1', 'eve-2', 'too-long']);
     expect((await stores.profiles.get((await ownerOf('userId', 'dan'))!))!.identifiers.crm_id).toBeUndefined();
+  });
+});
+
+describe('processor: messages it cannot act on', () => {
+  it('parks a message of an unknown kind or with a wrong field at once, naming the field; the events beside it are folded', async () => {
+    const raw = (messageId: string, body: unknown): SQSRecord => ({ messageId, body: JSON.stringify(body), attributes: { ApproximateReceiveCount: '1' } }) as unknown as SQSRecord;
+    const before = new Set((await deadLetters.peek(10)).map((m) => m.body));
+    const result = await invoke(
+      raw('unknown', { v: 1, kind: 'rebuild-everything' }),
+      raw('no-segment', { v: 1, kind: 'evaluate-segment', revision: 3 }),
+      raw('bad-cursor', { v: 1, kind: 'replay', runId: 'r1', from: '2026-01-01', to: '2026-01-02', day: '2026-01-01', after: 42 }),
+      raw('not-a-list', { v: 1, kind: 'events', events: 'alice' }),
+      record('good', [anEvent({ userId: 'frank', messageId: 'frank-1' })], 1),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    const parked = (await deadLetters.peek(10)).filter((m) => !before.has(m.body));
+    const reasonOf = new Map(parked.map((m) => [(JSON.parse(m.body) as { kind: string }).kind, m.reason]));
+    expect([...reasonOf.keys()].sort()).toEqual(['evaluate-segment', 'events', 'rebuild-everything', 'replay']);
+    for (const reason of reasonOf.values()) expect(reason).toMatch(/^PoisonMessageError: not a message this processor knows/);
+    expect(reasonOf.get('rebuild-everything')).toMatch(/kind: /);
+    expect(reasonOf.get('evaluate-segment')).toMatch(/segmentId: /);
+    expect(reasonOf.get('replay')).toMatch(/after: /);
+    expect(reasonOf.get('events')).toMatch(/events: /);
+    expect((await stores.profiles.get((await ownerOf('userId', 'frank'))!))!.channels.web).toBe(1);
   });
 });
 

@@ -1,18 +1,7 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { EnrichedEvent } from '../../domain/events';
 import { PrismeError } from '../../errors';
-
-/** What travels in one SQS message: many events (fewer, fuller messages cost less) or a control command. */
-export type QueueMessage =
-  /** `unarchived`: events a processor folded but could not archive, sent back to be archived. */
-  | { v: 1; kind: 'events'; events: EnrichedEvent[]; unarchived?: true }
-  | { v: 1; kind: 'evaluate-segment'; segmentId: string; revision: number; cursor?: string }
-  /** Re-evaluates a group's members after its traits changed: written at `version` or later; `cursor` pages the member items. */
-  | { v: 1; kind: 'evaluate-group'; groupId: string; version: number; cursor?: string }
-  | { v: 1; kind: 'evaluate-indicators'; definition: string; revision: number; cursor?: string; profiles?: number }
-  | { v: 1; kind: 'erase-profile'; profileId: string; erasureId: string }
-  | { v: 1; kind: 'replay'; runId: string; from: string; to: string; day: string; after?: string }
-  | { v: 1; kind: 'backfill'; runId: string; segmentId: string; revision: number; specs: string[]; since: string; after?: string };
+import type { QueueMessage } from '../../contracts/queue-messages';
 
 /** Port: the durable hand-off between ingest and the processor. */
 export interface EventQueue {
