@@ -29,8 +29,29 @@ export class ApiError extends PrismeError {
 }
 
 export const badRequest = (message: string, details: ErrorDetail[] = []) => new ApiError(400, 'bad_request', message, details);
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
-export const conflict = (message: string, details: ErrorDetail[] = []) => new ApiError(409, 'conflict', message, details);
+
+/** What was asked for does not exist (or no longer does). */
+export class NotFoundError extends PrismeError {
+  constructor(
+    readonly what: string,
+    message = `${what} not found`,
+  ) {
+    super(message);
+  }
+}
+
+/** The request contradicts what is stored: a dependant, a limit, a draft, a managed segment. */
+export class ConflictError extends PrismeError {}
+
+/** Input that passed its schema but breaks a rule only the stored state can tell (a cycle, an unknown id). */
+export class InvalidInputError extends PrismeError {
+  constructor(
+    message: string,
+    readonly details: ErrorDetail[],
+  ) {
+    super(message);
+  }
+}
 
 /** A conditional write lost a race; the caller re-reads and tries again. */
 export class VersionConflictError extends PrismeError {}

@@ -91,6 +91,20 @@ export interface Audience extends AudienceInput {
   updatedAt: string;
 }
 
+/** The part of an audience its owner sets, for comparing a new version with it. */
+export const audienceInputOf = ({ name, segmentId, fields, format, preset, consentChannel, schedule, minSize, maxSizeChange, holdoutPercent }: Audience): AudienceInput => ({
+  name,
+  segmentId,
+  fields,
+  format,
+  ...(preset !== undefined && { preset }),
+  ...(consentChannel !== undefined && { consentChannel }),
+  ...(schedule !== undefined && { schedule }),
+  minSize,
+  maxSizeChange,
+  holdoutPercent,
+});
+
 /** True when an input changes what the audience exports (so it needs approval again). */
 export function changesExport(existing: AudienceInput, input: AudienceInput): boolean {
   const canonical = (a: AudienceInput) => JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y)));

@@ -49,6 +49,9 @@ export const sourceUpdateSchema = z.strictObject({
   allowedOrigins: sourceInputSchema.shape.allowedOrigins.unwrap().optional(),
 });
 
+export type SourceInput = z.infer<typeof sourceInputSchema>;
+export type SourceUpdate = z.infer<typeof sourceUpdateSchema>;
+
 /** Whether a browser at `origin` (its Origin header) may send with a source allowing `patterns`. */
 export function originAllowed(origin: string, patterns: readonly string[]): boolean {
   const candidate = origin.toLowerCase();

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { timingSafeEqual } from 'node:crypto';
 import { ZodError } from 'zod';
-import { ApiError } from '../errors';
+import { ApiError, ConflictError, InvalidInputError, NotFoundError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import { NO_SNIFF } from './security-headers';
 
@@ -42,23 +42,32 @@ export const zodDetails = (error: ZodError) =>
   error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
 
 /**
- * middy middleware: ApiErrors and validation errors become JSON with a stable
- * code and the offending path; anything else is logged and becomes a bare 500,
- * never leaking internals.
+ * The errors a caller can act on, as HTTP: use cases throw the project's errors, and only this edge
+ * knows their status codes. Anything else is a fault of ours.
+ */
+export function apiErrorOf(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) return new ApiError(400, 'validation_failed', 'request is not valid', zodDetails(error));
+  if (error instanceof InvalidInputError) return new ApiError(400, 'bad_request', error.message, error.details);
+  if (error instanceof NotFoundError) return new ApiError(404, 'not_found', error.message);
+  if (error instanceof ConflictError) return new ApiError(409, 'conflict', error.message);
+  if (error instanceof VersionConflictError) return new ApiError(409, 'conflict', 'changed concurrently by another request; read it again and retry');
+  return undefined;
+}
+
+/**
+ * middy middleware: errors a caller can act on become JSON with a stable code and the offending
+ * path; anything else is logged and becomes a bare 500, never leaking internals.
  */
 export function httpErrors(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpResult> {
   return {
     onError: async (request) => {
-      const { error } = request;
-      if (error instanceof ApiError) {
-        request.response = json(error.statusCode, { error: { code: error.code, message: error.message, details: error.details } }, error.headers);
+      const answer = apiErrorOf(request.error);
+      if (answer) {
+        request.response = json(answer.statusCode, { error: { code: answer.code, message: answer.message, details: answer.details } }, answer.headers);
         return;
       }
-      if (error instanceof ZodError) {
-        request.response = json(400, { error: { code: 'validation_failed', message: 'request is not valid', details: zodDetails(error) } });
-        return;
-      }
-      logger.error('request failed', { error: error as Error, path: request.event?.rawPath });
+      logger.error('request failed', { error: request.error as Error, path: request.event?.rawPath });
       request.response = json(500, { error: { code: 'internal', message: 'internal error' } });
     },
   };

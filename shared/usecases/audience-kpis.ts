@@ -6,6 +6,7 @@ import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
 import type { ProfileStore } from '../adapters/dynamodb/profile-store';
 import type { ObjectStore } from '../adapters/s3/object-store';
 import type { Manifest } from '../domain/audiences';
+import { NotFoundError } from '../errors';
 import { orderedSince } from '../domain/indicators';
 import { indicatorModel } from './catalog-view';
 import { idsInFiles, runScope } from './take-snapshot';
@@ -79,4 +80,23 @@ export async function conversion(manifest: Manifest, deps: KpiDeps, budgetMs: nu
   const holdout = manifest.holdout ? await measure(await idsOf([manifest.holdout.key], 'csv.gz', deps.objects)) : null;
   const uplift = holdout?.rate != null && exported.rate != null ? Math.round((exported.rate - holdout.rate) * 10_000) / 100 : null;
   return { runId: manifest.runId, exportedAt: manifest.asOf, complete, exported, holdout, uplift };
+}
+
+/** Sizes over the last `limit` runs, and the conversion of one published run (`runId`, or the latest). */
+export async function audienceKpis(audienceId: string, request: { runId?: string; limit: number }, deps: KpiDeps & { previewBudgetMs: number }) {
+  const audience = await deps.catalog.audiences.get(audienceId);
+  if (!audience) throw new NotFoundError(`audience ${audienceId}`);
+  const sizes = await audienceSizes(audience.id, deps, request.limit);
+  // Conversion of a published run (the latest by default): exported members against the holdout.
+  const runId = request.runId ?? sizes.find((s) => s.status === 'succeeded')?.runId;
+  const run = runId === undefined ? undefined : await deps.catalog.getRun(runScope(audience.id), runId);
+  if (request.runId && !run) throw new NotFoundError(`snapshot run ${request.runId}`);
+  const manifestKey = run?.progress?.manifestKey;
+  const manifest = typeof manifestKey === 'string' ? (JSON.parse((await deps.objects.get(manifestKey))!.toString()) as Manifest) : undefined;
+  return {
+    audienceId: audience.id,
+    segmentId: audience.segmentId,
+    sizes,
+    conversion: manifest && manifest.format === 'csv.gz' ? await conversion(manifest, deps, deps.previewBudgetMs) : null,
+  };
 }

@@ -7,7 +7,7 @@ import type { CatalogStore, Collection } from '../adapters/dynamodb/catalog-stor
 import { compileIndicators, type IndicatorDefinition, type IndicatorModel } from '../domain/indicators';
 import { compileCatalog, type CompiledCatalog, type Segment } from '../domain/segments';
 import { isStageSegmentId, stageSegments } from '../domain/stages';
-import { conflict } from '../errors';
+import { ConflictError } from '../errors';
 
 export async function indicatorModel(store: Pick<CatalogStore, 'indicators'>): Promise<IndicatorModel> {
   return compileIndicators(await store.indicators.list());
@@ -23,7 +23,7 @@ function managed(store: CatalogStore): Collection<Segment> {
   const stored = store.segments;
   const stages = async () => stagesOf(await store.indicators.list());
   const refuse = (id: string) =>
-    conflict(`segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`);
+    new ConflictError(`segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`);
   return {
     get: async (id) => (isStageSegmentId(id) ? (await stages()).find((s) => s.id === id) : stored.get(id)),
     list: async () => {

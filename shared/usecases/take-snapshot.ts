@@ -39,7 +39,7 @@ import {
   type ManifestFile,
   type SnapshotFileKind,
 } from '../domain/audiences';
-import { notFound } from '../errors';
+import { NotFoundError } from '../errors';
 import { reachable } from '../domain/consent';
 import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
@@ -109,9 +109,9 @@ export async function* exportedMembers(
  */
 export async function takeSnapshot(audienceId: string, runId: string, deps: SnapshotDeps): Promise<Manifest | undefined> {
   const audience = await deps.catalog.audiences.get(audienceId);
-  if (!audience) throw notFound(`audience ${audienceId}`);
+  if (!audience) throw new NotFoundError(`audience ${audienceId}`);
   const segment = await deps.catalog.segments.get(audience.segmentId);
-  if (!segment) throw notFound(`segment ${audience.segmentId}`);
+  if (!segment) throw new NotFoundError(`segment ${audience.segmentId}`);
 
   const startedAt = new Date(deps.now()).toISOString();
   const run: RunRecord = { runId, status: 'running', startedAt };

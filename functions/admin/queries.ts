@@ -1,0 +1,28 @@
+/** Query parameters the admin routes share, as schemas: a bad one is a 400 naming it. */
+import { z } from 'zod';
+
+/** `?limit=` given empty is the same as not given. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+export const MAX_PAGE = 1000;
+
+export const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD');
+
+export const limitQuery = z.object({
+  limit: optional(z.coerce.number().int().min(1).max(MAX_PAGE)).transform((limit) => limit ?? 100),
+});
+
+export const pageQuery = limitQuery.extend({ cursor: optional(z.string()) });
+
+export const periodQuery = z.object({ from: optional(day), to: optional(day) });
+
+export const historyQuery = z.object({
+  days: optional(z.coerce.number().int().min(1).max(400)).transform((days) => days ?? 30),
+});
+
+export const kpiQuery = limitQuery.extend({ runId: optional(z.string()) });
+
+/** Seconds an ESP link stays valid: a minute to a week (S3's longest presigned link). */
+export const linkQuery = z.object({
+  expiresIn: optional(z.coerce.number().int().min(60).max(604_800)).transform((seconds) => seconds ?? 86_400),
+});

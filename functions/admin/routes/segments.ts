@@ -1,0 +1,103 @@
+/** Segments: save (then evaluated by a job), preview before saving, sizes, members, history, migrations. */
+import { z } from 'zod';
+import { SEGMENT_ID_PATTERN, conditionSchema, dependenciesOf, segmentHistory, segmentInputSchema, segmentJsonSchema } from '../../../shared/domain/segments';
+import { DAY_MS } from '../../../shared/domain/time';
+import { InvalidInputError, NotFoundError } from '../../../shared/errors';
+import { json } from '../../../shared/http/api';
+import { deleteSegment } from '../../../shared/usecases/delete-segment';
+import { previewSegment } from '../../../shared/usecases/preview-segment';
+import { saveSegment } from '../../../shared/usecases/save-segment';
+import { segmentMigrations } from '../../../shared/usecases/segment-migrations';
+import { route, type AdminDeps } from '../deps';
+import { historyQuery, pageQuery, periodQuery } from '../queries';
+
+const previewBody = z.strictObject({
+  condition: conditionSchema,
+  sampleSize: z.number().int().min(0).max(100).optional(),
+  /** A shorter scan than the server's budget: a quick lower bound while someone is still typing. */
+  budgetMs: z.number().int().min(100).max(60_000).optional(),
+});
+
+const segmentOf = async (segmentId: string, deps: AdminDeps) => {
+  const segment = await deps.catalog.segments.get(segmentId);
+  if (!segment) throw new NotFoundError(`segment ${segmentId}`);
+  return segment;
+};
+
+export const segmentRoutes = [
+  route({
+    method: 'POST',
+    path: '/v1/segments/preview',
+    body: previewBody,
+    handle: async ({ body }, deps) => json(200, await previewSegment(body, deps)),
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/migrations',
+    query: periodQuery,
+    handle: async ({ query }, deps) => json(200, await segmentMigrations(query, deps)),
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/schemas/segment',
+    handle: async () => json(200, segmentJsonSchema()),
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/segments',
+    handle: async (_, deps) => {
+      const segments = await deps.catalog.segments.list();
+      return json(200, { segments: await Promise.all(segments.map(async (s) => ({ ...s, size: await deps.memberships.count(s.id) }))) });
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: '/v1/segments/{segmentId}',
+    body: segmentInputSchema,
+    handle: async ({ params, body }, deps) => {
+      if (!SEGMENT_ID_PATTERN.test(params.segmentId)) {
+        throw new InvalidInputError('segment id must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit', [{ path: 'segmentId', message: 'invalid id' }]);
+      }
+      const { segment, created, backfillRunId } = await saveSegment(params.segmentId, body, deps);
+      return json(created ? 201 : 200, backfillRunId ? { ...segment, links: { backfill: `/v1/jobs/backfill/runs/${backfillRunId}` } } : segment);
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/segments/{segmentId}',
+    handle: async ({ params }, deps) => {
+      const segment = await segmentOf(params.segmentId, deps);
+      return json(200, { ...segment, size: await deps.memberships.count(segment.id), dependsOn: dependenciesOf(segment.condition) });
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/v1/segments/{segmentId}',
+    handle: async ({ params }, deps) => {
+      await deleteSegment(params.segmentId, deps);
+      return { statusCode: 204 };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/segments/{segmentId}/history',
+    query: historyQuery,
+    handle: async ({ params, query }, deps) => {
+      const segment = await segmentOf(params.segmentId, deps);
+      const now = deps.now();
+      const fromDay = new Date(now - (query.days - 1) * DAY_MS).toISOString().slice(0, 10);
+      const [size, changes] = await Promise.all([deps.memberships.count(segment.id), deps.catalog.dailyChanges(segment.id, fromDay)]);
+      return json(200, { segmentId: segment.id, days: segmentHistory(size, changes, query.days, now) });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/segments/{segmentId}/members',
+    query: pageQuery,
+    handle: async ({ params, query }, deps) => {
+      await segmentOf(params.segmentId, deps);
+      const page = await deps.memberships.members(params.segmentId, query.cursor, query.limit);
+      return json(200, { members: page.items, cursor: page.cursor ?? null });
+    },
+  }),
+];

@@ -1,0 +1,48 @@
+/**
+ * Approving an audience: its export is counted as the snapshot's governance counts it, and that size
+ * recorded, so later snapshots that move too far from it are held for a person to look at again.
+ */
+import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { Approval, Audience } from '../domain/audiences';
+import { NotFoundError } from '../errors';
+import type { Logger } from '../logger';
+import { exportSize, type SnapshotDeps } from './take-snapshot';
+
+export interface ApproveAudienceDeps extends Pick<SnapshotDeps, 'memberships' | 'profiles'> {
+  catalog: Pick<CatalogStore, 'audiences'>;
+  logger: Logger;
+  now: () => number;
+}
+
+async function audienceOf(audienceId: string, deps: Pick<ApproveAudienceDeps, 'catalog'>): Promise<Audience> {
+  const audience = await deps.catalog.audiences.get(audienceId);
+  if (!audience) throw new NotFoundError(`audience ${audienceId}`);
+  return audience;
+}
+
+/** What an approval now would record, next to what was approved: the size change a reviewer weighs. */
+export async function approvalPreview(audienceId: string, deps: ApproveAudienceDeps) {
+  const audience = await audienceOf(audienceId, deps);
+  const { members, holdout } = await exportSize(audience, deps);
+  const approvedSize = audience.approval?.size ?? null;
+  const change = approvedSize === null || approvedSize === 0 ? null : (members - approvedSize) / approvedSize;
+  return { audienceId: audience.id, status: audience.status, members, holdout, approvedSize, change };
+}
+
+/** `by`: who approves, as the edge knows them (an IAM or JWT identity on AWS, a given name locally). */
+export async function approveAudience(audienceId: string, by: string, deps: ApproveAudienceDeps) {
+  const audience = await audienceOf(audienceId, deps);
+  const { members: size, holdout } = await exportSize(audience, deps);
+  const at = new Date(deps.now()).toISOString();
+  const approval: Approval = { by, at, size, audienceRevision: audience.revision };
+  const approved: Audience = { ...audience, revision: audience.revision + 1, status: 'approved', approval, updatedAt: at };
+  await deps.catalog.audiences.put(approved);
+  deps.logger.info('audience approved', { audienceId: audience.id, by, size, previousSize: audience.approval?.size ?? null });
+  return {
+    ...approved,
+    previewedSize: size,
+    holdout,
+    previousApprovedSize: audience.approval?.size ?? null,
+    ...(size < audience.minSize && { warning: `${size} members is under the minimum size of ${audience.minSize}: snapshots stay held until the audience grows` }),
+  };
+}
