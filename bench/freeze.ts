@@ -16,7 +16,7 @@ import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from '../shared/adapters/dynamodb/frozen-store';
 import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
-import type { DomainEvent } from '../shared/adapters/eventbridge/event-publisher';
+import type { DomainEvent } from '../shared/ports/event-publisher';
 import { silhouette } from '../shared/domain/clustering';
 import type { EnrichedEvent } from '../shared/domain/events';
 import { Measure, clusterInput, featuresOf, fitModel, scoreProfile, seededRandom as seeded } from '../shared/domain/frozen';

@@ -13,7 +13,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DETAIL_TYPES } from '../shared/adapters/eventbridge/event-publisher';
+import { DETAIL_TYPES } from '../shared/contracts/detail-types';
 import { deadLetterQueue, eventBus, eventQueue, functionMemoryMb, processorSettings, schedules, sweepSettings } from '../shared/resources';
 import { LIBRARY_PACKAGE_DIR } from '../functions/ingest/browser-library';
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';

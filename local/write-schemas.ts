@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventContracts, jsonSchemaOf, schemaFileName } from '../shared/contracts/events';
-import type { DetailType } from '../shared/adapters/eventbridge/event-publisher';
+import type { DetailType } from '../shared/contracts/detail-types';
 import { CONDITION_LANGUAGE_VERSION, segmentJsonSchema } from '../shared/domain/segments';
 
 for (const detailType of Object.keys(eventContracts) as DetailType[]) {

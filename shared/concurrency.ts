@@ -6,3 +6,7 @@ export async function eachConcurrently<T>(items: readonly T[], concurrency: numb
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
+
+/** Waits before retry `attempt` (from 1): exponential up to a second, jittered so racing writers spread out. */
+export const backoff = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random())));

@@ -1,11 +1,5 @@
 /** Errors Prisme raises on purpose. They become HTTP responses or batch item failures only at the edge. */
-
-export class PrismeError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { PrismeError } from './domain/errors';
 
 export interface ErrorDetail {
   /** Dotted path of the offending field, '' for the whole body. */

@@ -1,13 +1,13 @@
 /** What the admin API works with: the stores, the queue and bus, and its settings. */
-import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
-import type { FrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
-import type { GroupStore } from '../../shared/adapters/dynamodb/group-store';
-import type { IdentityStore } from '../../shared/adapters/dynamodb/identity-store';
-import type { MembershipStore } from '../../shared/adapters/dynamodb/membership-store';
-import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
-import type { EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
-import type { ObjectStore } from '../../shared/adapters/s3/object-store';
-import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
+import type { CatalogStore } from '../../shared/ports/catalog';
+import type { FrozenStore } from '../../shared/ports/frozen';
+import type { GroupStore } from '../../shared/ports/groups';
+import type { IdentityStore } from '../../shared/ports/identities';
+import type { MembershipStore } from '../../shared/ports/memberships';
+import type { ProfileStore } from '../../shared/ports/profiles';
+import type { EventPublisher } from '../../shared/ports/event-publisher';
+import type { ObjectStore } from '../../shared/ports/objects';
+import type { EventQueue } from '../../shared/ports/event-queue';
 import type { IdentityConfig } from '../../shared/domain/identity';
 import type { Logger } from '../../shared/logger';
 import { routeFor } from '../../shared/http/router';

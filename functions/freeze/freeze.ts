@@ -15,9 +15,10 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { CatalogStore, RunRecord } from '../../shared/adapters/dynamodb/catalog-store';
-import type { FrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
-import { DETAIL_TYPES, type EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
+import type { CatalogStore, RunRecord } from '../../shared/ports/catalog';
+import type { FrozenStore } from '../../shared/ports/frozen';
+import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
+import type { EventPublisher } from '../../shared/ports/event-publisher';
 import { newRunId } from '../../shared/domain/audiences';
 import { Measure, featuresOf, fitModel, scoreProfile, seededRandom, type FreezeModel, type FrozenValues, type SerialisedMeasure } from '../../shared/domain/frozen';
 import type { Logger } from '../../shared/logger';
@@ -67,7 +68,7 @@ const SAFETY_MS = 60_000;
 export function createFreezeHandler(deps: FreezeDeps) {
   const { catalog, logger } = deps;
   const iso = () => new Date(deps.now()).toISOString();
-  const publish = (detail: FreezeDetail) => deps.publisher.publish([{ detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, ...detail } }]);
+  const publish = (detail: FreezeDetail & { runId: string }) => deps.publisher.publish([{ detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, ...detail } }]);
 
   const start = async (runId: string): Promise<RunRecord> => {
     const segments = deps.segments ?? freezeSettings.scanSegments;

@@ -5,8 +5,8 @@
  * every accepted event is durable in the queue.
  */
 import { createHash } from 'node:crypto';
-import type { CatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
-import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
+import type { SourceStore } from '../../shared/ports/catalog';
+import type { EventQueue } from '../../shared/ports/event-queue';
 import { LIMITS, jsonDepth, parseEvents, queuedBytesAllowed, type Source } from '../../shared/domain/events';
 import type { IdentityConfig } from '../../shared/domain/identity';
 import { hashWriteKey, originAllowed } from '../../shared/domain/sources';
@@ -76,7 +76,7 @@ export interface SourceResolver {
 }
 
 /** Caches hits and misses briefly: a revoked key, or a changed list of origins, takes effect within `ttlMs`. */
-export function cachedSourceResolver(catalog: Pick<CatalogStore, 'findSource' | 'listSources'>, ttlMs: number, now: () => number = Date.now): SourceResolver {
+export function cachedSourceResolver(catalog: Pick<SourceStore, 'findSource' | 'listSources'>, ttlMs: number, now: () => number = Date.now): SourceResolver {
   const cache = new Map<string, { at: number; source: ResolvedSource | undefined }>();
   let origins: { at: number; patterns: string[] } | undefined;
   return {

@@ -5,7 +5,7 @@
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { EventQueue } from '../../shared/adapters/sqs/event-queue';
+import type { EventQueue } from '../../shared/ports/event-queue';
 import { queueMessageSchema, type QueueMessage } from '../../shared/contracts/queue-messages';
 import { PoisonMessageError } from '../../shared/errors';
 import { assertUnreachable } from '../../shared/domain/comparisons';
@@ -16,7 +16,7 @@ import { eraseProfile, type ErasureDeps } from '../../shared/usecases/erase-prof
 import { replayStep } from '../../shared/usecases/replay';
 import { backfillStep } from '../../shared/usecases/backfill';
 import { evaluateGroupStep, evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
-import type { GroupStore } from '../../shared/adapters/dynamodb/group-store';
+import type { GroupStore } from '../../shared/ports/groups';
 
 export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger' | 'groups'> {
   queue: EventQueue;

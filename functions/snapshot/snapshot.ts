@@ -6,7 +6,7 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { DETAIL_TYPES } from '../../shared/adapters/eventbridge/event-publisher';
+import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
 import { isSnapshotDue, newRunId } from '../../shared/domain/audiences';
 import { scrubSnapshotsStep } from '../../shared/usecases/scrub-snapshots';
 import { runScope, takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';

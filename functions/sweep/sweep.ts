@@ -7,8 +7,8 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { CatalogStore, RunRecord } from '../../shared/adapters/dynamodb/catalog-store';
-import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
+import type { CatalogStore, RunRecord } from '../../shared/ports/catalog';
+import type { ProfileStore } from '../../shared/ports/profiles';
 import { MINUTE_MS, dueKeysAt, floorMinute, minuteOf, nextPosition, parseMinute, type SweepPosition } from '../../shared/domain/due-index';
 import { eachConcurrently } from '../../shared/concurrency';
 import type { Logger } from '../../shared/logger';

@@ -4,7 +4,7 @@
  * (`npm run schemas`) and a test keeps the two identical.
  */
 import { z } from 'zod';
-import { DETAIL_TYPES, type DetailType } from '../adapters/eventbridge/event-publisher';
+import { DETAIL_TYPES, type DetailType } from './detail-types';
 import { changeId, type Transition } from '../domain/profile';
 
 const isoTime = z.iso.datetime({ offset: true });

@@ -3,7 +3,7 @@
  * it held, and the value Prisme saw. For people to understand, and contest,
  * their categorisation (GDPR). Pure: no I/O.
  */
-import { CHANNELS, type Channel } from './events';
+import type { Channel } from './events';
 import type { Profile } from './profile';
 import { own } from './records';
 import { ANY_EVENT, timesKey } from './aggregates';
@@ -35,7 +35,6 @@ export interface Explanation {
   parts?: Explanation[];
 }
 
-const channelsOf = (channel?: Channel | Channel[]): readonly Channel[] => (channel === undefined ? CHANNELS : ([] as Channel[]).concat(channel));
 const onChannels = (channel?: Channel | Channel[]) => (channel === undefined ? '' : ` on ${([] as Channel[]).concat(channel).join(' or ')}`);
 const dateText = (value: DateValue) => (typeof value === 'string' ? value : `${value.daysAgo} days ago`);
 const windowText = ({ within, between }: EventCondition): string => {

@@ -3,6 +3,7 @@
  * when choosing the profile an event belongs to. Pure: no I/O.
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { createHash } from 'node:crypto';
 import type { EnrichedEvent } from './events';
 import { own } from './records';
 
@@ -198,3 +199,6 @@ export function normaliseLookup(type: IdentifierType, raw: string, config: Ident
       return value || undefined;
   }
 }
+
+/** What holdings keep of an identifier: the first 16 bytes of SHA-256(`type:value`), base64url. */
+export const heldForm = (type: string, value: string): string => createHash('sha256').update(`${type}:${value}`).digest().subarray(0, 16).toString('base64url');

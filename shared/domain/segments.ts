@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CHANNELS, type Channel } from './events';
-import { PrismeError } from '../errors';
+import { PrismeError } from './errors';
 import {
   COMPARISON_OPERATORS,
   COUNT_OPERATORS,
@@ -121,7 +121,6 @@ export type Condition =
   | BucketCondition
   | IndicatorCondition;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const channelSchema = z.enum(CHANNELS);
 const channelsSchema = z.union([channelSchema, z.array(channelSchema).min(1)]);
 export { COUNT_OPERATORS, DATE_OPERATORS, assertUnreachable } from './comparisons';

@@ -2,14 +2,14 @@
  * Approving an audience: its export is counted as the snapshot's governance counts it, and that size
  * recorded, so later snapshots that move too far from it are held for a person to look at again.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { DefinitionStore } from '../ports/catalog';
 import type { Approval, Audience } from '../domain/audiences';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import { exportSize, type SnapshotDeps } from './take-snapshot';
 
 export interface ApproveAudienceDeps extends Pick<SnapshotDeps, 'memberships' | 'profiles'> {
-  catalog: Pick<CatalogStore, 'audiences'>;
+  catalog: Pick<DefinitionStore, 'audiences'>;
   logger: Logger;
   now: () => number;
 }

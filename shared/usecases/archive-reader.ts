@@ -2,8 +2,8 @@
  * Reading the raw event archive back, for replays and backfills: one object's records unsealed with
  * their people's keys. An erased person's records stay unreadable (the key is gone): counted, not returned.
  */
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { ObjectStore } from '../adapters/s3/object-store';
+import type { IdentityStore } from '../ports/identities';
+import type { ObjectStore } from '../ports/objects';
 import { archivedRecords, unseal, type ArchivedEvent } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 

@@ -2,9 +2,9 @@
  * Audience KPIs: size over time from its runs, and conversion of the exported members against the
  * holdout group of one run (an order after the export): the uplift the campaign can claim.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import type { ObjectStore } from '../adapters/s3/object-store';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { ProfileStore } from '../ports/profiles';
+import type { ObjectStore } from '../ports/objects';
 import type { Manifest } from '../domain/audiences';
 import { NotFoundError } from '../errors';
 import { orderedSince } from '../domain/indicators';
@@ -29,7 +29,7 @@ export interface Conversion {
 }
 
 export interface KpiDeps {
-  catalog: CatalogStore;
+  catalog: DefinitionStore & RunStore;
   profiles: Pick<ProfileStore, 'getMany'>;
   objects: Pick<ObjectStore, 'get' | 'getStream'>;
 }

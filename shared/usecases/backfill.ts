@@ -13,10 +13,10 @@
  * redelivered step adds nothing twice. At the end the specs are marked whole in every segment, and
  * the segment's first evaluation over stored profiles starts.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { ObjectStore } from '../adapters/s3/object-store';
-import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { CatalogStore } from '../ports/catalog';
+import type { IdentityStore } from '../ports/identities';
+import type { ObjectStore } from '../ports/objects';
+import type { EventQueue } from '../ports/event-queue';
 import type { QueueMessage } from '../contracts/queue-messages';
 import { takesEvent } from '../domain/aggregates';
 import { ARCHIVE_PREFIX, archiveDayOf } from '../domain/archive';

@@ -3,13 +3,13 @@
  * segments Prisme manages from the indicator definitions, which can be read,
  * listed, evaluated and exported like any segment but not replaced or deleted.
  */
-import type { CatalogStore, Collection } from '../adapters/dynamodb/catalog-store';
+import type { DefinitionStore, Collection } from '../ports/catalog';
 import { compileIndicators, type IndicatorDefinition, type IndicatorModel } from '../domain/indicators';
 import { compileCatalog, type CompiledCatalog, type Segment } from '../domain/segments';
 import { isStageSegmentId, stageSegments } from '../domain/stages';
 import { ConflictError } from '../errors';
 
-export async function indicatorModel(store: Pick<CatalogStore, 'indicators'>): Promise<IndicatorModel> {
+export async function indicatorModel(store: Pick<DefinitionStore, 'indicators'>): Promise<IndicatorModel> {
   return compileIndicators(await store.indicators.list());
 }
 
@@ -19,7 +19,7 @@ const stagesOf = (definitions: readonly IndicatorDefinition[], model = compileIn
 /** The stored segments behind each wrapped store, for reading them with the definitions in one go. */
 const storedSegments = new WeakMap<object, Collection<Segment>>();
 
-function managed(store: CatalogStore): Collection<Segment> {
+function managed(store: DefinitionStore): Collection<Segment> {
   const stored = store.segments;
   const stages = async () => stagesOf(await store.indicators.list());
   const refuse = (id: string) =>
@@ -42,7 +42,7 @@ function managed(store: CatalogStore): Collection<Segment> {
 }
 
 /** Wraps a catalog store so its `segments` include the managed stage segments. */
-export function withManagedSegments<T extends CatalogStore>(store: T): T {
+export function withManagedSegments<T extends DefinitionStore>(store: T): T {
   const segments = managed(store);
   const wrapped = new Proxy(store, {
     get(target, property, receiver) {
@@ -56,14 +56,14 @@ export function withManagedSegments<T extends CatalogStore>(store: T): T {
 }
 
 /** Every segment (stage ones included) and the indicator model, reading the definitions once. */
-export async function segmentsWithModel(store: CatalogStore): Promise<{ segments: Segment[]; model: IndicatorModel }> {
+export async function segmentsWithModel(store: DefinitionStore): Promise<{ segments: Segment[]; model: IndicatorModel }> {
   const [own, definitions] = await Promise.all([(storedSegments.get(store) ?? store.segments).list(), store.indicators.list()]);
   const model = compileIndicators(definitions);
   return { segments: [...own, ...stagesOf(definitions, model)], model };
 }
 
 /** Fresh, uncached: segments (stage ones included) compiled with the current indicator definitions. */
-export async function loadCatalog(store: CatalogStore): Promise<CompiledCatalog> {
+export async function loadCatalog(store: DefinitionStore): Promise<CompiledCatalog> {
   const { segments, model } = await segmentsWithModel(store);
   return compileCatalog(segments, model);
 }

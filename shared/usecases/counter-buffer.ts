@@ -3,9 +3,9 @@
  * per segment and day (and per migration) instead of one per profile write, which made the counters
  * the catalog table's largest write bill. A flush that fails keeps its counts for the next one.
  */
-import type { CatalogStore, DailyChanges, Migration } from '../adapters/dynamodb/catalog-store';
+import type { StatsStore, DailyChanges, Migration } from '../ports/catalog';
 
-type Counters = Pick<CatalogStore, 'countTransitions' | 'countMigrations'>;
+type Counters = Pick<StatsStore, 'countTransitions' | 'countMigrations'>;
 
 export class CounterBuffer implements Counters {
   private daily = new Map<string, DailyChanges>();

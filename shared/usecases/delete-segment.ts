@@ -1,9 +1,9 @@
 /** Deleting a segment nothing depends on: no audience exports it and no segment refers to it. */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { DefinitionStore } from '../ports/catalog';
 import { segmentReferences } from '../domain/segments';
 import { ConflictError, NotFoundError } from '../errors';
 
-export async function deleteSegment(segmentId: string, deps: { catalog: Pick<CatalogStore, 'segments' | 'audiences'> }): Promise<void> {
+export async function deleteSegment(segmentId: string, deps: { catalog: Pick<DefinitionStore, 'segments' | 'audiences'> }): Promise<void> {
   const dependants = (await deps.catalog.audiences.list()).filter((a) => a.segmentId === segmentId);
   if (dependants.length > 0) throw new ConflictError(`segment is used by audience(s) ${dependants.map((a) => a.id).join(', ')}`);
   const referrers = (await deps.catalog.segments.list()).filter((s) => segmentReferences(s.condition).includes(segmentId));

@@ -6,14 +6,15 @@
  * repeated request still finds it and finishes). What is kept: a hash of each erased identifier (to
  * recognise later events, see process-events) and a log entry with counts, no personal data.
  */
-import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
-import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
-import type { GroupStore } from '../adapters/dynamodb/group-store';
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { MembershipStore } from '../adapters/dynamodb/membership-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { RunStore, RunRecord } from '../ports/catalog';
+import type { FrozenStore } from '../ports/frozen';
+import type { GroupStore } from '../ports/groups';
+import type { IdentityStore } from '../ports/identities';
+import type { MembershipStore } from '../ports/memberships';
+import type { ProfileStore } from '../ports/profiles';
 import { followMerges } from './follow-merges';
-import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
+import { DETAIL_TYPES } from '../contracts/detail-types';
+import type { EventPublisher } from '../ports/event-publisher';
 import { newRunId } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
 import type { Logger } from '../logger';
@@ -28,7 +29,7 @@ export interface ErasureDeps {
   frozen: Pick<FrozenStore, 'delete'>;
   /** The person leaves the member lists of their groups (the groups' traits describe accounts, and stay). */
   groups?: Pick<GroupStore, 'removeMember'>;
-  catalog: Pick<CatalogStore, 'putRun' | 'putRunPart'>;
+  catalog: Pick<RunStore, 'putRun' | 'putRunPart'>;
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;

@@ -1,12 +1,12 @@
 /** A time-limited link to a run's ESP file, for ESPs that import from a URL rather than from the bucket. */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { ObjectStore } from '../adapters/s3/object-store';
+import type { RunStore } from '../ports/catalog';
+import type { ObjectStore } from '../ports/objects';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import { runScope } from './take-snapshot';
 
 export interface EspLinkDeps {
-  catalog: Pick<CatalogStore, 'getRun'>;
+  catalog: Pick<RunStore, 'getRun'>;
   objects: Pick<ObjectStore, 'presignedGetUrl'>;
   logger: Logger;
   now: () => number;

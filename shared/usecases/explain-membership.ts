@@ -1,6 +1,6 @@
 /** Why a person is, or is not, in a segment as of now: each condition with what it found. */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { DefinitionStore } from '../ports/catalog';
+import type { ProfileStore } from '../ports/profiles';
 import { explain } from '../domain/explain';
 import { NotFoundError } from '../errors';
 import { indicatorModel } from './catalog-view';
@@ -8,7 +8,7 @@ import { GroupTraitsReader } from './group-traits';
 import { indicatorsOf, type ProfileViewDeps } from './profile-view';
 
 export interface ExplainDeps extends Pick<ProfileViewDeps, 'frozen' | 'groups' | 'now'> {
-  catalog: Pick<CatalogStore, 'segments' | 'indicators'>;
+  catalog: Pick<DefinitionStore, 'segments' | 'indicators'>;
   profiles: Pick<ProfileStore, 'get'>;
 }
 

@@ -2,8 +2,8 @@
  * Finding the person a caller means: by profile id (a merged-away id leads to the profile that
  * absorbed it) or by exactly one identifier (`?email=...`, `?crm_id=...`).
  */
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { IdentityStore } from '../ports/identities';
+import type { ProfileStore } from '../ports/profiles';
 import { IDENTIFIER_TYPES, identifierKey, normaliseIdentifierType, normaliseLookup, type IdentityConfig } from '../domain/identity';
 import type { Profile } from '../domain/profile';
 import { InvalidInputError, NotFoundError } from '../errors';

@@ -2,7 +2,7 @@
  * A merge leaves the loser's profile item as a redirect (`mergedInto`) to its survivor: reading a
  * person by an id they once had means following those redirects to the profile that holds the data now.
  */
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { ProfileStore } from '../ports/profiles';
 import type { Profile } from '../domain/profile';
 
 /** Longer chains than this are a loop, not a history of merges. */

@@ -3,7 +3,7 @@
  * per profile for the groups not known yet, and kept for the rest of a batch or job step, where the
  * people of one account share its groups.
  */
-import type { GroupStore } from '../adapters/dynamodb/group-store';
+import type { GroupStore } from '../ports/groups';
 import type { Group, GroupTraits } from '../domain/groups';
 import { groupIdsOf, type Profile } from '../domain/profile';
 

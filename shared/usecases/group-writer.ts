@@ -2,12 +2,12 @@
  * Writes the traits of a batch's group calls onto their groups, before the batch's profiles are
  * evaluated (so they see them), and starts the re-evaluation of a group's members when its traits change.
  */
-import type { GroupStore } from '../adapters/dynamodb/group-store';
-import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { GroupStore } from '../ports/groups';
+import type { EventQueue } from '../ports/event-queue';
 import type { EnrichedEvent } from '../domain/events';
 import { foldGroupCalls, newGroup, type Group } from '../domain/groups';
 import { VersionConflictError } from '../errors';
-import { backoff } from '../adapters/dynamodb/batch-get';
+import { backoff } from '../concurrency';
 import type { Logger } from '../logger';
 
 export interface GroupWriterDeps {

@@ -5,9 +5,9 @@
  * there by a conditional write before an identifier is claimed and before two profiles merge: of two
  * racers, the second sees the first, and is refused if the limit is reached.
  */
-import { heldForm, type Holdings, type IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import { breaksLimits, limitOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import type { Holdings, IdentityStore } from '../ports/identities';
+import type { ProfileStore } from '../ports/profiles';
+import { breaksLimits, heldForm, limitOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { survivorOf } from '../domain/merge';
 import { VersionConflictError } from '../errors';
 

@@ -3,8 +3,8 @@
  * their defaults, and changed by a new revision that re-evaluates every stored profile, and runs the
  * freeze now when a frozen indicator depends on it.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { EventQueue } from '../ports/event-queue';
 import {
   ALL_INDICATORS,
   DEFAULT_INDICATOR_SETTINGS,
@@ -21,7 +21,7 @@ import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from './reevaluate';
 import { requestFreeze, type RequestJobDeps } from './request-job';
 
 export interface DefinitionDeps extends RequestJobDeps {
-  catalog: Pick<CatalogStore, 'indicators' | 'getRun' | 'putRun' | 'listRuns'>;
+  catalog: Pick<DefinitionStore, 'indicators'> & Pick<RunStore, 'getRun' | 'putRun' | 'listRuns'>;
   queue: Pick<EventQueue, 'send'>;
   logger: Logger;
   now: () => number;

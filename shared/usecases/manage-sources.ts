@@ -3,13 +3,13 @@
  * A source may have several keys (a rotation): changes and revocation apply to its active ones.
  */
 import { randomUUID } from 'node:crypto';
-import type { CatalogStore, SourceRecord } from '../adapters/dynamodb/catalog-store';
+import type { SourceStore, SourceRecord } from '../ports/catalog';
 import { hashWriteKey, newWriteKey, type SourceInput, type SourceUpdate } from '../domain/sources';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 
 export interface SourceDeps {
-  catalog: Pick<CatalogStore, 'listSources' | 'putSource'>;
+  catalog: Pick<SourceStore, 'listSources' | 'putSource'>;
   logger: Logger;
   now: () => number;
 }

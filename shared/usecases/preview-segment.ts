@@ -3,10 +3,10 @@
  * within a time budget, so the answer is exact when `complete` and a lower bound over `scanned`
  * otherwise.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
-import type { GroupStore } from '../adapters/dynamodb/group-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { DefinitionStore } from '../ports/catalog';
+import type { FrozenStore } from '../ports/frozen';
+import type { GroupStore } from '../ports/groups';
+import type { ProfileStore } from '../ports/profiles';
 import { isFrozenIndicator, type IndicatorModel } from '../domain/indicators';
 import { aggregateSpecsOf, compile, dependenciesOf, type Condition } from '../domain/segments';
 import { segmentsWithModel } from './catalog-view';
@@ -14,7 +14,7 @@ import { GroupTraitsReader } from './group-traits';
 import { checkReferences } from './save-segment';
 
 export interface PreviewDeps {
-  catalog: CatalogStore;
+  catalog: DefinitionStore;
   profiles: Pick<ProfileStore, 'scan'>;
   frozen: Pick<FrozenStore, 'getMany'>;
   groups: Pick<GroupStore, 'getMany'>;

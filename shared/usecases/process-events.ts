@@ -3,12 +3,12 @@
  * events per profile into one write, and report which inputs failed.
  */
 import { eachConcurrently } from '../concurrency';
-import { heldForm, type IdentityStore } from '../adapters/dynamodb/identity-store';
+import type { IdentityStore } from '../ports/identities';
 import type { EnrichedEvent } from '../domain/events';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import { DEFAULT_IDENTITY_CONFIG, breaksLimits, identifierKey, identifierKeysOf, limitOf, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
+import type { ProfileStore } from '../ports/profiles';
+import { DEFAULT_IDENTITY_CONFIG, breaksLimits, heldForm, identifierKey, identifierKeysOf, limitOf, identifiersOf, previousIdentifiersOf, type Identifier, type IdentityConfig } from '../domain/identity';
 import { gzipSync } from 'node:zlib';
-import type { ObjectStore } from '../adapters/s3/object-store';
+import type { ObjectStore } from '../ports/objects';
 import { archiveKey, newArchiveKey, seal } from '../domain/archive';
 import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
@@ -18,7 +18,7 @@ import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
 import { IdentityLimits, type Reservation } from './identity-limits';
 import { writeGroupCalls, type GroupWriterDeps } from './group-writer';
-import type { GroupStore } from '../adapters/dynamodb/group-store';
+import type { GroupStore } from '../ports/groups';
 import { GroupTraitsReader } from './group-traits';
 import { groupCallsById } from '../domain/groups';
 import type { SegmentCatalog } from './segment-catalog';

@@ -2,11 +2,11 @@
  * A person as the admin API shows them: identifiers, traits, groups, behaviour, memberships and
  * indicators; the full access export (GDPR art. 15); how their identity was assembled by merges.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
-import type { GroupStore } from '../adapters/dynamodb/group-store';
-import type { MembershipStore } from '../adapters/dynamodb/membership-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { DefinitionStore } from '../ports/catalog';
+import type { FrozenStore } from '../ports/frozen';
+import type { GroupStore } from '../ports/groups';
+import type { MembershipStore } from '../ports/memberships';
+import type { ProfileStore } from '../ports/profiles';
 import { consentView } from '../domain/consent';
 import { presentIndicators, type IndicatorModel } from '../domain/indicators';
 import { perEventAndChannel, totalCount, type Profile } from '../domain/profile';
@@ -15,7 +15,7 @@ import { segmentsWithModel } from './catalog-view';
 import { GroupTraitsReader } from './group-traits';
 
 export interface ProfileViewDeps {
-  catalog: CatalogStore;
+  catalog: DefinitionStore;
   memberships: Pick<MembershipStore, 'enteredAt'>;
   frozen: Pick<FrozenStore, 'getMany'>;
   groups: Pick<GroupStore, 'getMany'>;

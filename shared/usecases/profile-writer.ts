@@ -3,13 +3,14 @@
  * write, then apply the membership outbox. Used by the processor (events), the
  * segment evaluation job and the daily freeze (time passing).
  */
-import type { CatalogStore, DailyChanges, Migration } from '../adapters/dynamodb/catalog-store';
+import type { StatsStore, DailyChanges, Migration } from '../ports/catalog';
 import { createHash } from 'node:crypto';
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { MembershipStore } from '../adapters/dynamodb/membership-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
+import type { IdentityStore } from '../ports/identities';
+import type { MembershipStore } from '../ports/memberships';
+import type { ProfileStore } from '../ports/profiles';
 import { followMerges } from './follow-merges';
-import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
+import { DETAIL_TYPES } from '../contracts/detail-types';
+import type { EventPublisher } from '../ports/event-publisher';
 import type { EnrichedEvent } from '../domain/events';
 import { identifierKey, type Identifier } from '../domain/identity';
 import { mergeProfiles } from '../domain/merge';
@@ -19,10 +20,10 @@ import { behaviourName, changeId, foldBackfill, foldEvents, newProfile, packPend
 import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
-import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
+import type { FrozenStore } from '../ports/frozen';
 import type { FrozenValues } from '../domain/frozen';
 import { membershipChangedDetail } from '../contracts/events';
-import type { GroupStore } from '../adapters/dynamodb/group-store';
+import type { GroupStore } from '../ports/groups';
 import { hasKey } from '../domain/records';
 import { GroupTraitsReader } from './group-traits';
 
@@ -31,7 +32,7 @@ export interface ProfileWriterDeps {
   /** Needed to merge profiles: the loser's identifiers are moved to the survivor. */
   identities?: Pick<IdentityStore, 'repoint'>;
   /** Per-day entry and exit counters (segment history). */
-  stats: Pick<CatalogStore, 'countTransitions' | 'countMigrations'>;
+  stats: Pick<StatsStore, 'countTransitions' | 'countMigrations'>;
   memberships: MembershipStore;
   publisher: EventPublisher;
   logger: Logger;

@@ -2,16 +2,16 @@
  * Re-evaluation of stored profiles without new events: after a segment is
  * created or changed, and daily as time windows pass.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { CatalogStore } from '../ports/catalog';
+import type { ProfileStore } from '../ports/profiles';
+import type { EventQueue } from '../ports/event-queue';
 import type { QueueMessage } from '../contracts/queue-messages';
 import type { TransitionReason } from '../domain/profile';
 import type { CompiledCatalog } from '../domain/segments';
 import { loadCatalog } from './catalog-view';
-import type { GroupStore } from '../adapters/dynamodb/group-store';
+import type { GroupStore } from '../ports/groups';
 import { hasKey } from '../domain/records';
-import { PrismeError } from '../errors';
+import { PrismeError } from '../domain/errors';
 import { GroupTraitsReader } from './group-traits';
 import type { ProfileWriter } from './profile-writer';
 

@@ -5,10 +5,10 @@
  * replaying into live profiles changes nothing they already hold, and replaying into emptied tables
  * rebuilds them. Erased people stay unreadable: their keys are gone.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { IdentityStore } from '../adapters/dynamodb/identity-store';
-import type { ObjectStore } from '../adapters/s3/object-store';
-import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { RunStore } from '../ports/catalog';
+import type { IdentityStore } from '../ports/identities';
+import type { ObjectStore } from '../ports/objects';
+import type { EventQueue } from '../ports/event-queue';
 import type { QueueMessage } from '../contracts/queue-messages';
 import { archiveDayPrefix } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
@@ -18,7 +18,7 @@ import { OBJECTS_PER_STEP, openArchiveObject } from './archive-reader';
 export const REPLAY_SCOPE = 'job#replay';
 
 export interface ReplayDeps {
-  catalog: Pick<CatalogStore, 'getRun' | 'putRun'>;
+  catalog: Pick<RunStore, 'getRun' | 'putRun'>;
   identities: Pick<IdentityStore, 'archiveKeys'>;
   archive: Pick<ObjectStore, 'list' | 'get'>;
   queue: Pick<EventQueue, 'send' | 'sendEvents'>;

@@ -2,9 +2,10 @@
  * Jobs the admin API starts and the workers finish: each is recorded as a run first (so it can be
  * followed at once), then handed over through the queue or the bus, where it is retried until done.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
-import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import { DETAIL_TYPES } from '../contracts/detail-types';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { EventQueue } from '../ports/event-queue';
 import { newRunId } from '../domain/audiences';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Logger } from '../logger';
@@ -14,7 +15,7 @@ import { REPLAY_SCOPE } from './replay';
 import { runScope } from './take-snapshot';
 
 export interface RequestJobDeps {
-  catalog: Pick<CatalogStore, 'putRun'>;
+  catalog: Pick<RunStore, 'putRun'>;
   queue: Pick<EventQueue, 'send'>;
   publisher: EventPublisher;
   logger: Logger;
@@ -50,7 +51,7 @@ export async function requestReplay(from: string, to: string, deps: RequestJobDe
 }
 
 /** A snapshot of an approved audience now, taken by the snapshot function. */
-export async function requestSnapshot(audienceId: string, deps: RequestJobDeps & { catalog: Pick<CatalogStore, 'audiences'> }): Promise<string> {
+export async function requestSnapshot(audienceId: string, deps: RequestJobDeps & { catalog: Pick<DefinitionStore, 'audiences'> }): Promise<string> {
   const audience = await deps.catalog.audiences.get(audienceId);
   if (!audience) throw new NotFoundError(`audience ${audienceId}`);
   if (audience.status !== 'approved') throw new ConflictError(`audience ${audience.id} is a draft: approve it first (POST /v1/audiences/${audience.id}/approve)`);

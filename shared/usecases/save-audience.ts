@@ -1,11 +1,11 @@
 /** Saving an audience: a new one, or one whose export changes, waits as a draft for someone to approve it. */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { DefinitionStore } from '../ports/catalog';
 import { audienceInputOf, changesExport, type Audience, type AudienceInput } from '../domain/audiences';
 import { InvalidInputError } from '../errors';
 import type { Logger } from '../logger';
 
 export interface SaveAudienceDeps {
-  catalog: Pick<CatalogStore, 'audiences' | 'segments'>;
+  catalog: Pick<DefinitionStore, 'audiences' | 'segments'>;
   logger: Logger;
   now: () => number;
 }

@@ -3,8 +3,8 @@
  * new revision, then evaluated over stored profiles by a job: directly, or after a backfill from the
  * event archive when it needs aggregates nobody kept yet.
  */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import type { EventQueue } from '../adapters/sqs/event-queue';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { EventQueue } from '../ports/event-queue';
 import type { AggregateSpec } from '../domain/aggregates';
 import {
   CONDITION_LANGUAGE_VERSION,
@@ -23,7 +23,7 @@ import { BACKFILL_SCOPE, backfillRunId } from './backfill';
 import { segmentsWithModel } from './catalog-view';
 
 export interface SaveSegmentDeps {
-  catalog: CatalogStore;
+  catalog: DefinitionStore & Pick<RunStore, 'putRun'>;
   queue: Pick<EventQueue, 'send'>;
   logger: Logger;
   now: () => number;

@@ -18,9 +18,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
-import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
-import type { ObjectStore } from '../adapters/s3/object-store';
+import type { RunStore } from '../ports/catalog';
+import { DETAIL_TYPES } from '../contracts/detail-types';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { ObjectStore } from '../ports/objects';
 import { arrayBufferOf, encodingFor, latestKey, newRunId, type LatestPointer, type Manifest } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
 import type { Logger } from '../logger';
@@ -55,7 +56,7 @@ export const hashUserId = (value: string): string => createHash('sha256').update
 export const scrubPhase = (step: number): string => `snapshots#${step}`;
 
 export interface ScrubDeps {
-  catalog: Pick<CatalogStore, 'getRun' | 'getRunPart' | 'advanceRun' | 'deleteRunParts'>;
+  catalog: Pick<RunStore, 'getRun' | 'getRunPart' | 'advanceRun' | 'deleteRunParts'>;
   objects: Pick<ObjectStore, 'get' | 'put' | 'listFolders'>;
   publisher: EventPublisher;
   logger: Logger;

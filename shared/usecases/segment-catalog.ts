@@ -1,4 +1,4 @@
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { DefinitionStore } from '../ports/catalog';
 import type { CompiledCatalog } from '../domain/segments';
 import { loadCatalog } from './catalog-view';
 
@@ -10,7 +10,7 @@ export class SegmentCatalog {
   private cached?: { at: number; catalog: CompiledCatalog };
 
   constructor(
-    private readonly catalog: CatalogStore,
+    private readonly catalog: DefinitionStore,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
   ) {}

@@ -1,5 +1,5 @@
 /** Who moved from which segment to which over a period: the migration matrix, largest flows first. */
-import type { CatalogStore } from '../adapters/dynamodb/catalog-store';
+import type { StatsStore } from '../ports/catalog';
 import { DAY_MS } from '../domain/time';
 import { InvalidInputError } from '../errors';
 
@@ -8,7 +8,7 @@ const MAX_PERIOD_DAYS = 400;
 /** The period without `from`: the 30 days up to `to`. */
 const DEFAULT_PERIOD_DAYS = 30;
 
-export async function segmentMigrations(period: { from?: string; to?: string }, deps: { catalog: Pick<CatalogStore, 'migrations'>; now: () => number }) {
+export async function segmentMigrations(period: { from?: string; to?: string }, deps: { catalog: Pick<StatsStore, 'migrations'>; now: () => number }) {
   const to = period.to ?? new Date(deps.now()).toISOString().slice(0, 10);
   const from = period.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_PERIOD_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
   if (from > to) throw new InvalidInputError('from and to are days (YYYY-MM-DD), from not after to', [{ path: 'from', message: 'invalid period' }]);

@@ -7,11 +7,12 @@ import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { CatalogStore, RunRecord } from '../adapters/dynamodb/catalog-store';
-import type { MembershipStore } from '../adapters/dynamodb/membership-store';
-import type { ProfileStore } from '../adapters/dynamodb/profile-store';
-import { DETAIL_TYPES, type EventPublisher } from '../adapters/eventbridge/event-publisher';
-import type { ObjectStore } from '../adapters/s3/object-store';
+import type { CatalogStore, RunRecord } from '../ports/catalog';
+import type { MembershipStore } from '../ports/memberships';
+import type { ProfileStore } from '../ports/profiles';
+import { DETAIL_TYPES } from '../contracts/detail-types';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { ObjectStore } from '../ports/objects';
 import {
   FORMAT_EXTENSIONS,
   ROWS_PER_PART,
@@ -42,9 +43,9 @@ import {
 import { NotFoundError } from '../errors';
 import { reachable } from '../domain/consent';
 import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
-import type { FrozenStore } from '../adapters/dynamodb/frozen-store';
+import type { FrozenStore } from '../ports/frozen';
 import type { FrozenValues } from '../domain/frozen';
-import type { GroupStore } from '../adapters/dynamodb/group-store';
+import type { GroupStore } from '../ports/groups';
 import type { GroupTraits } from '../domain/groups';
 import { GroupTraitsReader } from './group-traits';
 import { isFrozenIndicator } from '../domain/indicators';

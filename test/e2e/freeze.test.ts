@@ -5,7 +5,7 @@
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
-import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts } from '../../shared/contracts/events';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 import { membershipChanges } from '../helpers/events';

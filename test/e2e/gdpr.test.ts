@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_NAMES, type LocalRuntime } from '../../local/runtime';
-import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import type { DetailType } from '../../shared/contracts/detail-types';
 import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
 import { eventContracts } from '../../shared/contracts/events';
 import type { Manifest } from '../../shared/domain/audiences';

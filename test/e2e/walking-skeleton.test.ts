@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
-import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts } from '../../shared/contracts/events';
 import type { LatestPointer, Manifest } from '../../shared/domain/audiences';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';

@@ -16,7 +16,7 @@ import { withManagedSegments } from '../../shared/usecases/catalog-view';
 import { DynamoIdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '../../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../../shared/adapters/dynamodb/profile-store';
-import type { DomainEvent, EventPublisher } from '../../shared/adapters/eventbridge/event-publisher';
+import type { DomainEvent, EventPublisher } from '../../shared/ports/event-publisher';
 import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
 import type { TableName } from '../../shared/resources';
 import type { ProcessEventsDeps } from '../../shared/usecases/process-events';

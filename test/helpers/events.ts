@@ -1,5 +1,5 @@
 import type { Channel, EnrichedEvent } from '../../shared/domain/events';
-import { DETAIL_TYPES } from '../../shared/adapters/eventbridge/event-publisher';
+import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
 import { transitionsOf, type MembershipChangedDetail } from '../../shared/contracts/events';
 
 let counter = 0;

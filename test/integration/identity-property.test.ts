@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ProfileStore } from '../../shared/adapters/dynamodb/profile-store';
+import type { ProfileStore } from '../../shared/ports/profiles';
 import { identifierKey } from '../../shared/domain/identity';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';

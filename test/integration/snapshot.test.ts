@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snapshot/snapshot';
-import { DETAIL_TYPES } from '../../shared/adapters/eventbridge/event-publisher';
+import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
 import { csvRow, isHeldOut, newRunId, type Audience, type LatestPointer, type Manifest } from '../../shared/domain/audiences';
 import { ERASURES_SCOPE, eraseProfile } from '../../shared/usecases/erase-profile';
 import { SCRUB_PART, SCRUB_SAFETY_MS } from '../../shared/usecases/scrub-snapshots';

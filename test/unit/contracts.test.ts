@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DetailType } from '../../shared/adapters/eventbridge/event-publisher';
+import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts, jsonSchemaOf, membershipChangedDetail, schemaFileName, transitionsOf } from '../../shared/contracts/events';
 import { segmentJsonSchema } from '../../shared/domain/segments';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DailyChanges, Migration } from '../../shared/adapters/dynamodb/catalog-store';
+import type { DailyChanges, Migration } from '../../shared/ports/catalog';
 import { CounterBuffer } from '../../shared/usecases/counter-buffer';
 
 describe('CounterBuffer', () => {

@@ -1,7 +1,5 @@
+import { backoff } from '../../concurrency';
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-
-export const backoff = (attempt: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random())));
 
 /**
  * A string as DynamoDB stores it: UTF-8, where lone surrogates become U+FFFD. Two keys that differ only

@@ -1,21 +1,6 @@
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { FrozenValues } from '../../domain/frozen';
 import { batchGet } from './batch-get';
-
-/** A profile's frozen indicators, as of one freeze run. Kept apart from the hot profile item. */
-export interface FrozenRecord {
-  profileId: string;
-  runId: string;
-  frozenAt: string;
-  values: FrozenValues;
-}
-
-/** Port: where frozen indicators live. */
-export interface FrozenStore {
-  getMany(profileIds: readonly string[]): Promise<FrozenRecord[]>;
-  put(record: FrozenRecord): Promise<void>;
-  delete(profileId: string): Promise<void>;
-}
+import type { FrozenRecord, FrozenStore } from '../../ports/frozen';
 
 export class DynamoFrozenStore implements FrozenStore {
   constructor(

@@ -1,21 +1,8 @@
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGet } from './batch-get';
-import { decodeCursor, encodeCursor, type Page } from './profile-store';
-
-export interface Member {
-  profileId: string;
-  enteredAt: string;
-}
-
-/** Port: the current members of each segment, in profile id order. */
-export interface MembershipStore {
-  enter(segmentId: string, profileId: string, at: string): Promise<void>;
-  exit(segmentId: string, profileId: string): Promise<void>;
-  members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>>;
-  count(segmentId: string): Promise<number>;
-  /** When the profile entered each of these segments (those it is in); `consistent` sees every write made before. */
-  enteredAt(profileId: string, segmentIds: readonly string[], options?: { consistent?: boolean }): Promise<Map<string, string>>;
-}
+import { decodeCursor, encodeCursor } from './profile-store';
+import type { Page } from '../../ports/profiles';
+import type { Member, MembershipStore } from '../../ports/memberships';
 
 export class DynamoMembershipStore implements MembershipStore {
   constructor(

@@ -1,29 +1,8 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { eventBus } from '../../resources';
-import { PrismeError } from '../../errors';
+import { PrismeError } from '../../domain/errors';
+import type { DomainEvent, EventPublisher } from '../../ports/event-publisher';
 
-/** Detail types Prisme publishes, each with a versioned JSON Schema in `schemas/events/`. */
-export const DETAIL_TYPES = {
-  membershipChanged: 'Segment Membership Changed',
-  snapshotRequested: 'Audience Snapshot Requested',
-  snapshotPublished: 'Audience Snapshot Published',
-  snapshotHeld: 'Audience Snapshot Held',
-  freezeRequested: 'Freeze Requested',
-  profileMerged: 'Profile Merged',
-  profileErased: 'Profile Erased',
-  snapshotScrubRequested: 'Snapshot Scrub Requested',
-} as const;
-export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
-
-export interface DomainEvent {
-  detailType: DetailType;
-  detail: Record<string, unknown>;
-}
-
-/** Port: publishes domain events. At least once: details carry ids so consumers can drop duplicates. */
-export interface EventPublisher {
-  publish(events: readonly DomainEvent[]): Promise<void>;
-}
 
 export class EventPublishError extends PrismeError {}
 

@@ -1,19 +1,8 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { EnrichedEvent } from '../../domain/events';
-import { PrismeError } from '../../errors';
+import { PrismeError } from '../../domain/errors';
 import type { QueueMessage } from '../../contracts/queue-messages';
-
-/** Port: the durable hand-off between ingest and the processor. */
-export interface EventQueue {
-  /** Resolves only once every event is durably queued. */
-  sendEvents(events: readonly EnrichedEvent[]): Promise<void>;
-  /** Sends one message, visible to consumers after `delaySeconds` (at most 900). */
-  send(message: QueueMessage, delaySeconds?: number): Promise<void>;
-  /** Parks a message that will never succeed, with the reason, for an operator. */
-  deadLetter(body: string, reason: string, receiveCount: number): Promise<void>;
-  /** About how many messages are parked in the dead-letter queue (SQS's approximate counts). */
-  parked(): Promise<number>;
-}
+import type { EventQueue } from '../../ports/event-queue';
 
 export class QueueSendError extends PrismeError {}
 

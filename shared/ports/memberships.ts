@@ -1,0 +1,16 @@
+import type { Page } from './profiles';
+
+export interface Member {
+  profileId: string;
+  enteredAt: string;
+}
+
+/** Port: the current members of each segment, in profile id order. */
+export interface MembershipStore {
+  enter(segmentId: string, profileId: string, at: string): Promise<void>;
+  exit(segmentId: string, profileId: string): Promise<void>;
+  members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>>;
+  count(segmentId: string): Promise<number>;
+  /** When the profile entered each of these segments (those it is in); `consistent` sees every write made before. */
+  enteredAt(profileId: string, segmentIds: readonly string[], options?: { consistent?: boolean }): Promise<Map<string, string>>;
+}
