@@ -22,7 +22,7 @@ import type { EnrichedEvent } from '../shared/domain/events';
 import { Measure, clusterInput, featuresOf, fitModel, scoreProfile, seededRandom as seeded } from '../shared/domain/frozen';
 import { compileIndicators } from '../shared/domain/indicators';
 import { DAY_MS, foldEvents, newProfile, type Profile } from '../shared/domain/profile';
-import { compileCatalog, evaluateMemberships } from '../shared/domain/segments';
+import { compileCatalog, evaluateMemberships } from '../shared/domain/memberships';
 import { stageSegments } from '../shared/domain/stages';
 import { withManagedSegments } from '../shared/usecases/catalog-view';
 import { FREEZE_SCOPE } from '../shared/usecases/reevaluate';

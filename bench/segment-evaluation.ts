@@ -11,7 +11,8 @@ import { Engine, type RuleProperties, type TopLevelCondition } from 'json-rules-
 import { Query } from 'mingo';
 import { parseArgs } from 'node:util';
 import { DAY_MS, countSince, dayIndex, newProfile, type Profile } from '../shared/domain/profile';
-import { compile, type Condition } from '../shared/domain/segments';
+import { compile } from '../shared/domain/segment-compiler';
+import type { Condition } from '../shared/domain/segment-definition';
 import { type BenchResult, formatRate, measure, seededRandom } from './harness';
 
 const NOW = Date.parse('2026-03-15T12:00:00.000Z');

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventContracts, jsonSchemaOf, schemaFileName } from '../shared/contracts/events';
 import type { DetailType } from '../shared/contracts/detail-types';
-import { CONDITION_LANGUAGE_VERSION, segmentJsonSchema } from '../shared/domain/segments';
+import { CONDITION_LANGUAGE_VERSION, segmentJsonSchema } from '../shared/domain/segment-definition';
 
 for (const detailType of Object.keys(eventContracts) as DetailType[]) {
   const file = join('schemas', 'events', schemaFileName(detailType));

@@ -10,21 +10,11 @@ import { ANY_EVENT, timesKey } from './aggregates';
 import { dateThreshold } from './comparisons';
 import { indicatorKey, type IndicatorValues } from './indicators';
 import type { GroupTraits } from './groups';
-import {
-  aggregateValue,
-  assertUnreachable,
-  bucketOf,
-  compile,
-  eventWindowReader,
-  findSequence,
-  gapSeconds,
-  habitCounts,
-  performedAt,
-  sequenceStepSpec,
-  type Condition,
-  type DateValue,
-  type EventCondition,
-} from './segments';
+import { aggregateValue, bucketOf, eventWindowReader, findSequence, habitCounts, performedAt, sequenceStepSpec } from './segment-events';
+import { gapSeconds } from './segment-definition';
+import { assertUnreachable, type DateValue } from './comparisons';
+import { compile } from './segment-compiler';
+import type { Condition, EventCondition } from './segment-definition';
 
 export interface Explanation {
   /** The part of the condition, in words. */

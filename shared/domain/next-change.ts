@@ -9,17 +9,10 @@ import { timesKey, timesStride } from './aggregates';
 import { timeOf } from './comparisons';
 import type { Profile } from './profile';
 import { own } from './records';
-import {
-  assertUnreachable,
-  eventSourcesOf,
-  performedAt,
-  rollingSeconds,
-  sequenceStepSpec,
-  type CompiledCatalog,
-  type Condition,
-  type DateValue,
-  type EventCondition,
-} from './segments';
+import { assertUnreachable, type DateValue } from './comparisons';
+import { eventSourcesOf, performedAt, rollingSeconds, sequenceStepSpec } from './segment-events';
+import type { CompiledCatalog } from './memberships';
+import type { Condition, EventCondition } from './segment-definition';
 import { DAY_MS, dayIndex } from './time';
 import { oldestDayAfter, rollingExit } from './windows';
 

@@ -7,7 +7,7 @@
  * item, the day's counters, the outbox) for each; a segment on `lifecycle_stage` can still ask. Pure.
  */
 import { INTENT_STAGES, LIFECYCLE_STAGES, STAGE_INDICATORS, stageSegmentId, type IndicatorModel } from './indicators';
-import { CONDITION_LANGUAGE_VERSION, type Segment } from './segments';
+import { CONDITION_LANGUAGE_VERSION, type Segment } from './segment-definition';
 
 const label = (value: string) => value.replaceAll('_', ' ');
 const MANAGED_LIFECYCLE = LIFECYCLE_STAGES.filter((s) => s !== 'cold_prospect');

@@ -2,7 +2,7 @@
 import type { Audience } from '../domain/audiences';
 import type { Channel } from '../domain/events';
 import type { IndicatorDefinition } from '../domain/indicators';
-import type { Segment } from '../domain/segments';
+import type { Segment } from '../domain/segment-definition';
 
 export interface SourceRecord {
   sourceId: string;

@@ -5,7 +5,8 @@
  */
 import type { DefinitionStore, Collection } from '../ports/catalog';
 import { compileIndicators, type IndicatorDefinition, type IndicatorModel } from '../domain/indicators';
-import { compileCatalog, type CompiledCatalog, type Segment } from '../domain/segments';
+import { compileCatalog, type CompiledCatalog } from '../domain/memberships';
+import type { Segment } from '../domain/segment-definition';
 import { isStageSegmentId, stageSegments } from '../domain/stages';
 import { ConflictError } from '../errors';
 

@@ -1,6 +1,6 @@
 /** Deleting a segment nothing depends on: no audience exports it and no segment refers to it. */
 import type { DefinitionStore } from '../ports/catalog';
-import { segmentReferences } from '../domain/segments';
+import { segmentReferences } from '../domain/segment-dependencies';
 import { ConflictError, NotFoundError } from '../errors';
 
 export async function deleteSegment(segmentId: string, deps: { catalog: Pick<DefinitionStore, 'segments' | 'audiences'> }): Promise<void> {

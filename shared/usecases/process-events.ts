@@ -12,7 +12,7 @@ import type { ObjectStore } from '../ports/objects';
 import { archiveKey, newArchiveKey, seal } from '../domain/archive';
 import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
-import type { CompiledCatalog } from '../domain/segments';
+import type { CompiledCatalog } from '../domain/memberships';
 import { PoisonMessageError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';

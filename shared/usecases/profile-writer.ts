@@ -17,7 +17,7 @@ import { mergeProfiles } from '../domain/merge';
 import { dueKey } from '../domain/due-index';
 import { nextCheckAt } from '../domain/next-change';
 import { behaviourName, changeId, foldBackfill, foldEvents, newProfile, packPending, pendingTransitions, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
-import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/segments';
+import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/memberships';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { FrozenStore } from '../ports/frozen';

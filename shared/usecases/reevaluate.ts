@@ -7,7 +7,7 @@ import type { ProfileStore } from '../ports/profiles';
 import type { EventQueue } from '../ports/event-queue';
 import type { QueueMessage } from '../contracts/queue-messages';
 import type { TransitionReason } from '../domain/profile';
-import type { CompiledCatalog } from '../domain/segments';
+import type { CompiledCatalog } from '../domain/memberships';
 import { loadCatalog } from './catalog-view';
 import type { GroupStore } from '../ports/groups';
 import { hasKey } from '../domain/records';

@@ -6,17 +6,8 @@
 import type { DefinitionStore, RunStore } from '../ports/catalog';
 import type { EventQueue } from '../ports/event-queue';
 import type { AggregateSpec } from '../domain/aggregates';
-import {
-  CONDITION_LANGUAGE_VERSION,
-  MAX_SEGMENTS,
-  SegmentGraphError,
-  aggregateSpecsOf,
-  aggregateStarts,
-  orderByDependencies,
-  type Condition,
-  type Segment,
-  type SegmentInput,
-} from '../domain/segments';
+import { CONDITION_LANGUAGE_VERSION, MAX_SEGMENTS, type Condition, type Segment, type SegmentInput } from '../domain/segment-definition';
+import { SegmentGraphError, aggregateSpecsOf, aggregateStarts, orderByDependencies } from '../domain/segment-dependencies';
 import { ConflictError, InvalidInputError } from '../errors';
 import type { Logger } from '../logger';
 import { BACKFILL_SCOPE, backfillRunId } from './backfill';

@@ -1,5 +1,5 @@
 import type { DefinitionStore } from '../ports/catalog';
-import type { CompiledCatalog } from '../domain/segments';
+import type { CompiledCatalog } from '../domain/memberships';
 import { loadCatalog } from './catalog-view';
 
 /**

@@ -12,7 +12,7 @@ import type { EnrichedEvent } from '../../shared/domain/events';
 import { identifierKey } from '../../shared/domain/identity';
 import { messageToken } from '../../shared/domain/message-tokens';
 import { dayIndex } from '../../shared/domain/profile';
-import type { Condition } from '../../shared/domain/segments';
+import type { Condition } from '../../shared/domain/segment-definition';
 import { BACKFILL_SCOPE, type BackfillMessage } from '../../shared/usecases/backfill';
 import { processEvents, type ProcessEventsDeps } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';

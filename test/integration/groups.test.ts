@@ -14,7 +14,7 @@ import { SqsEmulator } from '../../local/sqs-emulator';
 import { SqsEventQueue } from '../../shared/adapters/sqs/event-queue';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { identifierKey } from '../../shared/domain/identity';
-import type { Condition, Segment } from '../../shared/domain/segments';
+import type { Condition, Segment } from '../../shared/domain/segment-definition';
 import { writeGroupCalls } from '../../shared/usecases/group-writer';
 import { eraseProfile } from '../../shared/usecases/erase-profile';
 import { RecordingPublisher, emulatedStores, processEventsDeps, silentLogger } from '../helpers/aws';

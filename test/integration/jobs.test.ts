@@ -6,7 +6,7 @@ import { createSweepHandler } from '../../functions/sweep/sweep';
 import { lambdaContext } from '../../local/lambda-context';
 import type { Audience } from '../../shared/domain/audiences';
 import { DAY_MS, newProfile } from '../../shared/domain/profile';
-import type { Segment } from '../../shared/domain/segments';
+import type { Segment } from '../../shared/domain/segment-definition';
 import { processEvents } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { FREEZE_SCOPE } from '../../shared/usecases/reevaluate';

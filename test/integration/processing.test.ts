@@ -11,7 +11,7 @@ import { dayIndex, pendingTransitions } from '../../shared/domain/profile';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import type { QueueMessage } from '../../shared/contracts/queue-messages';
-import type { Condition, Segment } from '../../shared/domain/segments';
+import type { Condition, Segment } from '../../shared/domain/segment-definition';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey, heldForm } from '../../shared/domain/identity';
 import { isStageSegmentId } from '../../shared/domain/stages';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';

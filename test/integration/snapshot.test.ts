@@ -11,7 +11,7 @@ import { csvRow, isHeldOut, newRunId, type Audience, type LatestPointer, type Ma
 import { ERASURES_SCOPE, eraseProfile } from '../../shared/usecases/erase-profile';
 import { SCRUB_PART, SCRUB_SAFETY_MS } from '../../shared/usecases/scrub-snapshots';
 import { newProfile, type Profile } from '../../shared/domain/profile';
-import type { Segment } from '../../shared/domain/segments';
+import type { Segment } from '../../shared/domain/segment-definition';
 import { takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
 import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
 import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { VALUE_STRIDE, aggregateSpec, compileSpec, emptyWindow, readValues, specKey } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
 import { DAY_MS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compile, compileCatalog, conditionSchema, type Condition, type Segment } from '../../shared/domain/segments';
+import { compile } from '../../shared/domain/segment-compiler';
+import { compileCatalog } from '../../shared/domain/memberships';
+import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts, jsonSchemaOf, membershipChangedDetail, schemaFileName, transitionsOf } from '../../shared/contracts/events';
-import { segmentJsonSchema } from '../../shared/domain/segments';
+import { segmentJsonSchema } from '../../shared/domain/segment-definition';
 
 describe('EventBridge contracts', () => {
   it.each(Object.keys(eventContracts) as DetailType[])('schemas/events has the current JSON Schema of "%s" (run npm run schemas)', (detailType) => {

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import type { Channel, EnrichedEvent } from '../../shared/domain/events';
 import { nextCheckAt } from '../../shared/domain/next-change';
 import { PROFILE_LIMITS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog, conditionSchema, evaluateMemberships, type CompiledCatalog, type Condition, type Segment } from '../../shared/domain/segments';
+import { compileCatalog, evaluateMemberships, type CompiledCatalog } from '../../shared/domain/memberships';
+import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';
 
 type Sent = { event?: string; type?: EnrichedEvent['type']; channel?: Channel; properties?: Record<string, unknown>; traits?: Record<string, unknown>; at?: string };

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { compileIndicators } from '../../shared/domain/indicators';
 import { foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog } from '../../shared/domain/segments';
+import { compileCatalog } from '../../shared/domain/memberships';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');
 const { specs, indicators } = compileCatalog([], compileIndicators());

@@ -5,7 +5,7 @@ import { interestsAt } from '../../shared/domain/categories';
 import { Measure, churnRisk, favouriteCategory, featuresOf, fitModel, rfmLabel, scoreProfile, seededRandom, type ProfileFeatures } from '../../shared/domain/frozen';
 import { compileIndicators } from '../../shared/domain/indicators';
 import { DAY_MS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog } from '../../shared/domain/segments';
+import { compileCatalog } from '../../shared/domain/memberships';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');

@@ -6,7 +6,10 @@ import { explain } from '../../shared/domain/explain';
 import { GROUP_LIMITS, foldGroupCalls, newGroup } from '../../shared/domain/groups';
 import { mergeProfiles } from '../../shared/domain/merge';
 import { PROFILE_LIMITS, foldEvents, groupIdsOf, newProfile } from '../../shared/domain/profile';
-import { compile, compileCatalog, conditionSchema, dependenciesOf, evaluateMemberships, type Condition, type Segment } from '../../shared/domain/segments';
+import { compile } from '../../shared/domain/segment-compiler';
+import { compileCatalog, evaluateMemberships } from '../../shared/domain/memberships';
+import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
+import { dependenciesOf } from '../../shared/domain/segment-dependencies';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -14,7 +14,9 @@ import { identifiersOf, normaliseIdentifierType } from '../../shared/domain/iden
 import { compileIndicators } from '../../shared/domain/indicators';
 import { foldEvents, newProfile, perEventAndChannel, totalCount, type Profile } from '../../shared/domain/profile';
 import { compileSpec, type CompiledSpec } from '../../shared/domain/aggregates';
-import { aggregateSpecsOf, compile, type Condition } from '../../shared/domain/segments';
+import { aggregateSpecsOf } from '../../shared/domain/segment-dependencies';
+import { compile } from '../../shared/domain/segment-compiler';
+import type { Condition } from '../../shared/domain/segment-definition';
 
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
 // `|` separates the parts of aggregate keys: names holding it must stay names. (`email` is an identifier, not a trait.)

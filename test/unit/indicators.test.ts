@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { DEFAULT_INDICATOR_SETTINGS, compileIndicators, definitionSchemas, presentIndicators, type IndicatorDefinition } from '../../shared/domain/indicators';
 import { DAY_MS, foldEvents, newProfile } from '../../shared/domain/profile';
-import { compileCatalog, conditionSchema, evaluateMemberships, type Segment } from '../../shared/domain/segments';
+import { compileCatalog, evaluateMemberships } from '../../shared/domain/memberships';
+import { conditionSchema, type Segment } from '../../shared/domain/segment-definition';
 import { stageSegments } from '../../shared/domain/stages';
 import { anEvent } from '../helpers/events';
 

@@ -4,7 +4,8 @@ import { MAX_ITEM_BYTES, itemSize } from '../../shared/domain/item-size';
 import { decodeProfile, encodeProfile } from '../../shared/adapters/dynamodb/profile-codec';
 import { DAY_MS, PROFILE_LIMITS, coarsen, dayIndex, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
 import { compileIndicators } from '../../shared/domain/indicators';
-import { MAX_SEGMENTS, compileCatalog } from '../../shared/domain/segments';
+import { MAX_SEGMENTS } from '../../shared/domain/segment-definition';
+import { compileCatalog } from '../../shared/domain/memberships';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { nextChange, nextCheckAt } from '../../shared/domain/next-change';
 import { foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog, compile, type Condition, type Segment } from '../../shared/domain/segments';
+import { compileCatalog } from '../../shared/domain/memberships';
+import { compile } from '../../shared/domain/segment-compiler';
+import type { Condition, Segment } from '../../shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

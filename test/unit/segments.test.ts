@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, foldEvents, newProfile, packPending, pendingTransitions, type Profile } from '../../shared/domain/profile';
 import { itemSize } from '../../shared/domain/item-size';
-import {
-  SegmentGraphError,
-  bucketOf,
-  compile,
-  compileSegment,
-  conditionSchema,
-  dependenciesOf,
-  evaluateMemberships,
-  orderByDependencies,
-  segmentHistory,
-  segmentReferences,
-  type Condition,
-  type Segment,
-} from '../../shared/domain/segments';
+import { SegmentGraphError, dependenciesOf, orderByDependencies, segmentReferences } from '../../shared/domain/segment-dependencies';
+import { bucketOf } from '../../shared/domain/segment-events';
+import { compile } from '../../shared/domain/segment-compiler';
+import { compileSegment, evaluateMemberships } from '../../shared/domain/memberships';
+import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
+import { segmentHistory } from '../../shared/domain/segment-history';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { MAX_OCCURRENCES } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
 import { foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compile, compileCatalog, conditionSchema, findSequence, type Condition } from '../../shared/domain/segments';
+import { compile } from '../../shared/domain/segment-compiler';
+import { compileCatalog } from '../../shared/domain/memberships';
+import { conditionSchema, type Condition } from '../../shared/domain/segment-definition';
+import { findSequence } from '../../shared/domain/segment-events';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-20T12:00:00.000Z');

@@ -1,6 +1,8 @@
 /** Segments: save (then evaluated by a job), preview before saving, sizes, members, history, migrations. */
 import { z } from 'zod';
-import { SEGMENT_ID_PATTERN, conditionSchema, dependenciesOf, segmentHistory, segmentInputSchema, segmentJsonSchema } from '../../../shared/domain/segments';
+import { SEGMENT_ID_PATTERN, conditionSchema, segmentInputSchema, segmentJsonSchema } from '../../../shared/domain/segment-definition';
+import { dependenciesOf } from '../../../shared/domain/segment-dependencies';
+import { segmentHistory } from '../../../shared/domain/segment-history';
 import { DAY_MS } from '../../../shared/domain/time';
 import { InvalidInputError, NotFoundError } from '../../../shared/errors';
 import { json } from '../../../shared/http/api';

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Audience } from '../../domain/audiences';
 import type { IndicatorDefinition } from '../../domain/indicators';
-import type { Segment } from '../../domain/segments';
+import type { Segment } from '../../domain/segment-definition';
 import { VersionConflictError } from '../../errors';
 import type { SourceRecord, RunRecord, DailyChanges, Migration, Collection, CatalogStore } from '../../ports/catalog';
 
