@@ -282,6 +282,11 @@ export class DurableQueue {
     return result;
   }
 
+  /** How long a received message stays invisible unless deleted or changed. */
+  get visibilityTimeoutMs(): number {
+    return this.options.visibilityTimeoutMs;
+  }
+
   changeVisibility(receiptHandle: string, timeoutMs: number): boolean {
     const id = this.receipts.get(receiptHandle);
     const flight = id ? this.inFlight.get(id) : undefined;

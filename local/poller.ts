@@ -2,7 +2,9 @@
  * The local event source mapping: receives batches from a DurableQueue, invokes
  * the processor with an SQS event, and deletes what the handler did not report
  * as failed (`reportBatchItemFailures`). Failed messages reappear after their
- * visibility timeout, as on AWS.
+ * visibility timeout, as on AWS. And as on AWS, where the visibility timeout is set to outlast the
+ * function's timeout, a batch is never delivered again while its invocation may still be running:
+ * a short local timeout (fast retries in tests) then never turns a slow batch into duplicates.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ProcessorHandler } from '../functions/processor/processor';
@@ -73,6 +75,17 @@ export class QueuePoller {
     return messages;
   }
 
+  /** Keeps the batch invisible until the invocation ends or could no longer be running (its timeout). */
+  private hideWhileRunning(messages: readonly ReceivedMessage[]): () => void {
+    const visibility = this.queue.visibilityTimeoutMs;
+    const deadline = Date.now() + this.options.timeoutMs;
+    const renew = () => {
+      if (Date.now() < deadline) for (const message of messages) this.queue.changeVisibility(message.receiptHandle, visibility);
+    };
+    const timer = setInterval(renew, Math.max(50, visibility / 2));
+    return () => clearInterval(timer);
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
       const messages = await this.receiveBatch();
@@ -90,6 +103,7 @@ export class QueuePoller {
         continue;
       }
       this.busy++;
+      const release = this.hideWhileRunning(messages);
       try {
         const response: SQSBatchResponse = await this.handler(
           { Records: messages.map((m) => toRecord(this.queue.name, m)) } satisfies SQSEvent,
@@ -101,6 +115,7 @@ export class QueuePoller {
         // A crashed invocation fails the whole batch: every message comes back after its visibility timeout.
         this.options.onError(error as Error);
       } finally {
+        release();
         this.busy--;
       }
     }

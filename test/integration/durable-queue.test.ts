@@ -84,6 +84,40 @@ describe('DurableQueue', () => {
     await reopened.close();
   });
 
+  it('never delivers a batch again while its invocation may still run, and retries a failure after the visibility timeout', async () => {
+    const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
+    const deliveries: Array<[string, number]> = [];
+    const poller = new QueuePoller(queue, async (event) => {
+      for (const r of event.Records) deliveries.push([r.body, Number(r.attributes.ApproximateReceiveCount)]);
+      // Slower than three visibility timeouts: on AWS the timeout outlasts the function's, so no one else gets the batch.
+      if (event.Records.some((r) => r.body === 'slow')) await sleep(350);
+      return { batchItemFailures: event.Records.filter((r) => r.body === 'fails once' && r.attributes.ApproximateReceiveCount === '1').map((r) => ({ itemIdentifier: r.messageId })) };
+    }, { batchSize: 10, concurrency: 2, timeoutMs: 5000, onError: (error) => { throw error; } });
+    poller.start();
+    await queue.send([{ body: 'slow' }, { body: 'fails once' }]);
+    await sleep(900);
+    await poller.stop();
+    expect(deliveries).toEqual([['slow', 1], ['fails once', 1], ['fails once', 2]]);
+    expect(queue.stats()).toEqual({ messages: 0, inFlight: 0 });
+    await queue.close();
+  });
+
+  it('lets a batch whose invocation outlived its timeout be delivered again, as Lambda does after a timeout', async () => {
+    const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
+    const deliveries: number[] = [];
+    const poller = new QueuePoller(queue, async (event) => {
+      deliveries.push(Number(event.Records[0]!.attributes.ApproximateReceiveCount));
+      if (deliveries.length === 1) await sleep(600); // hangs past its 200 ms timeout
+      return { batchItemFailures: [] };
+    }, { batchSize: 10, concurrency: 2, timeoutMs: 200, onError: (error) => { throw error; } });
+    poller.start();
+    await queue.send([{ body: 'hangs' }]);
+    await sleep(800);
+    await poller.stop();
+    expect(deliveries).toEqual([1, 2]);
+    await queue.close();
+  });
+
   it('waits up to its batching window for a fuller batch, like the event source mapping', async () => {
     const run = async (batchingWindowMs: number) => {
       const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 5000 });
