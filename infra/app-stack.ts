@@ -1,6 +1,6 @@
 /**
- * What runs: the HTTP API, the five functions, the queue's event source, the
- * EventBridge rules and schedules. Every function gets only the access it uses.
+ * What runs: the HTTP API, the functions of `shared/functions.ts` with their triggers (routes, the
+ * queue's event source, EventBridge rules and schedules), each with only the access its entry names.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,14 +8,16 @@ import { Annotations, CfnOutput, Duration, Stack, Validations, type StackProps }
 import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Rule, Schedule, type EventBus } from 'aws-cdk-lib/aws-events';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
-import { deadLetterQueue, eventBus, eventQueue, functionMemoryMb, processorSettings, schedules, sweepSettings } from '../shared/resources';
-import { LIBRARY_PACKAGE_DIR } from '../functions/ingest/browser-library';
+import { assertUnreachable } from '../shared/domain/comparisons';
+import { functionEntries, type FunctionName, type FunctionSpec, type QueueAccess, type TableBinding, type Trigger } from '../shared/functions';
+import { eventBus, queues, schedules, type QueueName, type TableName } from '../shared/resources';
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';
 import type { Schedules } from '../shared/schedule-settings';
 import { ConsoleHosting } from './console-hosting';
@@ -26,7 +28,7 @@ export interface PrismeAppStackProps extends StackProps {
   data: PrismeStatefulStack;
   /** Sustained requests per second the API accepts before answering 429. */
   throttleRateLimit?: number;
-  /** Identity settings (`PRISME_IDENTITY_LIMITS`, ...) for the functions that resolve identifiers. */
+  /** Settings of the deploying shell (`PRISME_IDENTITY_LIMITS`, ...), each for the functions whose entry in shared/functions.ts reads it. */
   settings?: Readonly<Record<string, string>>;
   /** When the schedules run (default: `schedules` in shared/resources.ts). */
   schedules?: Schedules;
@@ -35,6 +37,11 @@ export interface PrismeAppStackProps extends StackProps {
   /** Where browsers reach the ingest API when it is behind a custom domain (the settings analytics.js loads name it). */
   publicUrl?: string;
 }
+
+/** `ingest` -> `Ingest`, `snapshotRequested` -> `SnapshotRequested`: the construct ids deployed stacks know, so a deploy updates, never replaces. */
+const pascalCase = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+
+const queueOf = (data: PrismeStatefulStack, name: QueueName): Queue => ({ events: data.eventsQueue, deadLetter: data.deadLetterQueue })[name];
 
 /** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
 export function eventBridgeSchedule(cron: string): Schedule {
@@ -53,149 +60,25 @@ export class PrismeAppStack extends Stack {
   readonly api: HttpApi;
   /** Absent when the console was not built before the synth. */
   readonly console?: ConsoleHosting;
-  private readonly schedules: Schedules;
-  readonly functions: Record<'ingest' | 'processor' | 'admin' | 'snapshot' | 'freeze' | 'sweep', PrismeFunction>;
+  readonly functions: Record<FunctionName, PrismeFunction>;
 
   constructor(scope: Construct, id: string, props: PrismeAppStackProps) {
     super(scope, id, props);
-    this.schedules = props.schedules ?? schedules;
     const { data } = props;
-    const { tables: t } = data;
-
-    const ingest = new PrismeFunction(this, 'Ingest', {
-      name: 'ingest',
-      description: 'Segment Tracking API: validate, authenticate, enqueue',
-      timeout: Duration.seconds(10),
-      memorySize: functionMemoryMb.ingest,
-      bundleFiles: { from: LIBRARY_PACKAGE_DIR, into: 'browser-library' },
-      environment: { PRISME_BROWSER_LIBRARY_DIR: '/var/task/browser-library' },
-    })
-      .bindTable('catalog', t.catalog, 'read')
-      .bindQueue(eventQueue.envVar, data.eventsQueue);
-    ingest.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
-    if (props.publicUrl) ingest.fn.addEnvironment('PRISME_PUBLIC_URL', props.publicUrl);
-
-    const processor = new PrismeFunction(this, 'Processor', {
-      name: 'processor',
-      description: 'Resolve identities, fold events into profiles, evaluate segments',
-      timeout: Duration.seconds(processorSettings.timeoutSeconds),
-      memorySize: functionMemoryMb.processor,
-    })
-      .bindTable('profiles', t.profiles, 'readWrite')
-      .bindTable('identities', t.identities, 'readWrite', ['byProfile']) // erasure finds every identifier of a person
-      .bindTable('memberships', t.memberships, 'readWrite')
-      .bindTable('catalog', t.catalog, 'readWrite')
-      .bindTable('frozen', t.frozen, 'readDelete') // erasure removes a person's frozen values
-      .bindTable('groups', t.groups, 'readWrite') // group calls' traits and member items; erasure removes a person's
-      .bindQueue(eventQueue.envVar, data.eventsQueue)
-      .bindQueue(deadLetterQueue.envVar, data.deadLetterQueue)
-      .bindBucket(data.bucket, 'archive/', 'readWrite', { list: true }) // raw events, sealed per person; replay and backfill list them
-      .bindBus(data.bus);
-    processor.fn.addEventSource(
-      new SqsEventSource(data.eventsQueue, {
-        batchSize: processorSettings.batchSize,
-        maxBatchingWindow: Duration.seconds(processorSettings.maxBatchingWindowSeconds),
-        reportBatchItemFailures: true,
-      }),
-    );
-
-    const admin = new PrismeFunction(this, 'Admin', {
-      name: 'admin',
-      description: 'Admin API: profiles, segments, audiences, jobs',
-      timeout: Duration.seconds(29),
-      memorySize: functionMemoryMb.admin,
-    })
-      .bindTable('catalog', t.catalog, 'readWrite')
-      .bindTable('profiles', t.profiles, 'read')
-      .bindTable('identities', t.identities, 'read')
-      .bindTable('memberships', t.memberships, 'read')
-      .bindTable('frozen', t.frozen, 'read')
-      .bindTable('groups', t.groups, 'read') // a profile's groups with their traits
-      .bindQueue(eventQueue.envVar, data.eventsQueue)
-      .bindBucket(data.bucket, 'esp/', 'read') // presigned links to ESP files are signed with its role
-      .bindBucket(data.bucket, 'audiences/', 'read') // run files, for the audience KPIs
-      .bindBucket(data.bucket, 'holdouts/', 'read')
-      .bindBus(data.bus);
-    admin.fn.addEnvironment(deadLetterQueue.envVar, data.deadLetterQueue.queueUrl);
-    data.deadLetterQueue.grant(admin.fn, 'sqs:GetQueueAttributes'); // its size, for the console; never its messages
-    for (const [name, value] of Object.entries(props.settings ?? {})) {
-      for (const fn of [ingest, processor, admin]) fn.fn.addEnvironment(name, value);
-    }
-
-    const snapshot = new PrismeFunction(this, 'Snapshot', {
-      name: 'snapshot',
-      description: 'Audience snapshots to S3, on request and on schedule',
-      timeout: Duration.minutes(15),
-      memorySize: functionMemoryMb.snapshot,
-    })
-      .bindTable('catalog', t.catalog, 'readWrite')
-      .bindTable('memberships', t.memberships, 'read')
-      .bindTable('profiles', t.profiles, 'read')
-      .bindTable('frozen', t.frozen, 'read')
-      .bindTable('groups', t.groups, 'read') // groups.<trait> columns
-      .bindBucket(data.bucket, 'audiences/', 'readWrite', { list: true }) // an erasure's scrub lists the run folders
-      .bindBucket(data.bucket, 'holdouts/', 'readWrite')
-      .bindBucket(data.bucket, 'esp/', 'readWrite')
-      .bindBus(data.bus);
-
-    const freeze = new PrismeFunction(this, 'Freeze', {
-      name: 'freeze',
-      description: 'Daily freeze: RFM, clusters and churn risk, fanned out over scan segments; memberships as of now',
-      timeout: Duration.minutes(15),
-      memorySize: functionMemoryMb.freeze,
-    })
-      .bindTable('catalog', t.catalog, 'readWrite')
-      .bindTable('profiles', t.profiles, 'readWrite')
-      .bindTable('memberships', t.memberships, 'readWrite')
-      .bindTable('frozen', t.frozen, 'readWrite')
-      .bindTable('groups', t.groups, 'read') // segments comparing the traits of a profile's groups
-      .bindBus(data.bus);
-
-    const sweep = new PrismeFunction(this, 'Sweep', {
-      name: 'sweep',
-      description: 'Every minute: re-evaluate the profiles whose memberships are due to change with time',
-      timeout: Duration.seconds(sweepSettings.timeoutSeconds),
-      memorySize: functionMemoryMb.sweep,
-    })
-      .bindTable('catalog', t.catalog, 'readWrite')
-      .bindTable('profiles', t.profiles, 'readWrite', ['due'])
-      .bindTable('memberships', t.memberships, 'readWrite')
-      .bindTable('frozen', t.frozen, 'read')
-      .bindTable('groups', t.groups, 'read') // segments comparing the traits of a profile's groups
-      .bindBus(data.bus);
-    this.functions = { ingest, processor, admin, snapshot, freeze, sweep };
-    this.routeEvents(data.bus, { snapshot, freeze, sweep });
+    // Settings given at deploy, each to the functions whose entry reads it.
+    const settings: Record<string, string> = { ...props.settings, ...(props.publicUrl && { PRISME_PUBLIC_URL: props.publicUrl }) };
+    this.functions = Object.fromEntries(functionEntries().map(([name, spec]) => [name, this.createFunction(name, spec, data, settings)])) as Record<FunctionName, PrismeFunction>;
 
     this.api = new HttpApi(this, 'Api', {
       description: 'Prisme: Segment-compatible ingest and the admin API',
       createDefaultStage: true,
     });
-    const ingestIntegration = new HttpLambdaIntegration('Ingest', ingest.fn);
-    // Write keys are verified by the ingest function itself: Segment SDKs send HTTP Basic, which no API Gateway
-    // authorizer speaks. CORS is answered there too, per source: the API's own CORS setting is one list for every route.
-    const publicRoute = (path: string, method: HttpMethod) =>
-      this.api.addRoutes({ path, methods: [method, HttpMethod.OPTIONS], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() });
-    const ingestRoutes = [
-      ...INGEST_ENDPOINTS.flatMap((endpoint) => ingestPaths(endpoint).flatMap((path) => publicRoute(path, HttpMethod.POST))),
-      ...publicRoute(SETTINGS_ROUTE, HttpMethod.GET),
-      ...LIBRARY_ROUTES.flatMap((path) => this.api.addRoutes({ path, methods: [HttpMethod.GET], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() })),
-    ];
-    this.api.addRoutes({
-      path: '/v1/{proxy+}',
-      methods: [HttpMethod.ANY],
-      integration: new HttpLambdaIntegration('Admin', admin.fn),
-      authorizer: props.adminJwt
-        ? new HttpJwtAuthorizer('AdminJwt', props.adminJwt.issuer, { jwtAudience: props.adminJwt.audience })
-        : new HttpIamAuthorizer(),
-    });
+    const triggers = { data, schedules: props.schedules ?? schedules, adminJwt: props.adminJwt };
+    for (const [name, spec] of functionEntries()) {
+      for (const trigger of spec.triggers) this.addTrigger(this.functions[name], trigger, triggers);
+    }
     this.configureStage(props.throttleRateLimit ?? 1000);
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Where the libraries send events (their host, apiHost or dataPlaneUrl); the admin API too' });
-    for (const route of ingestRoutes) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason: 'Ingest routes authenticate the Segment write key (HTTP Basic or in the body) in the ingest function; IAM would break every Segment SDK, and preflights carry no credentials.',
-      });
-    }
 
     const consoleDir = resolve(import.meta.dirname, '..', 'console', 'dist');
     if (existsSync(resolve(consoleDir, 'index.html'))) {
@@ -205,22 +88,90 @@ export class PrismeAppStack extends Stack {
     }
   }
 
-  /** Bus rules (requests from the admin API) and schedules; EventBridge retries each Lambda target twice. */
-  private routeEvents(bus: EventBus, fns: { snapshot: PrismeFunction; freeze: PrismeFunction; sweep: PrismeFunction }): void {
-    const target = (fn: PrismeFunction) => [new LambdaFunction(fn.fn, { retryAttempts: 2 })];
-    const onDetail = (id: string, detailType: string, fn: PrismeFunction) =>
-      new Rule(this, id, { eventBus: bus, eventPattern: { source: [eventBus.source], detailType: [detailType] }, targets: target(fn) });
-    const onSchedule = (id: string, { cron, description }: { cron: string; description: string }, fn: PrismeFunction) =>
-      new Rule(this, id, { description, schedule: eventBridgeSchedule(cron), targets: target(fn) });
+  /** One function of `shared/functions.ts`, bound to exactly the resources its entry names. */
+  private createFunction(name: FunctionName, spec: FunctionSpec, data: PrismeStatefulStack, settings: Readonly<Record<string, string>>): PrismeFunction {
+    const { bundleFiles } = spec;
+    const fn = new PrismeFunction(this, pascalCase(name), {
+      name,
+      entry: spec.entry,
+      description: spec.description,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      memorySize: spec.memoryMb,
+      ...(bundleFiles && { bundleFiles, environment: { [bundleFiles.setting]: `/var/task/${bundleFiles.into}` } }),
+    });
+    for (const [table, { access, indexes }] of Object.entries(spec.tables) as Array<[TableName, TableBinding]>) fn.bindTable(table, data.tables[table], access, indexes);
+    for (const [queue, access] of Object.entries(spec.queues ?? {}) as Array<[QueueName, QueueAccess]>) fn.bindQueue(queues[queue].envVar, queueOf(data, queue), access);
+    for (const { prefix, access, list } of spec.bucket ?? []) fn.bindBucket(data.bucket, prefix, access, { list });
+    if (spec.bus) fn.bindBus(data.bus);
+    for (const setting of spec.settings ?? []) {
+      const value = settings[setting];
+      if (value !== undefined) fn.fn.addEnvironment(setting, value);
+    }
+    return fn;
+  }
 
-    onDetail('SnapshotRequested', DETAIL_TYPES.snapshotRequested, fns.snapshot);
-    onDetail('FreezeRequested', DETAIL_TYPES.freezeRequested, fns.freeze);
-    // Erasure: the snapshot function rewrites earlier runs without the person, handing off to itself.
-    onDetail('ProfileErased', DETAIL_TYPES.profileErased, fns.snapshot);
-    onDetail('SnapshotScrubRequested', DETAIL_TYPES.snapshotScrubRequested, fns.snapshot);
-    onSchedule('FreezeSchedule', this.schedules.freeze, fns.freeze);
-    onSchedule('SnapshotSchedule', this.schedules.snapshots, fns.snapshot);
-    onSchedule('SweepSchedule', this.schedules.sweep, fns.sweep);
+  /** Routes, the queue's event source, bus rules and schedules (EventBridge retries each Lambda target twice). */
+  private addTrigger(fn: PrismeFunction, trigger: Trigger, { data, schedules, adminJwt }: { data: PrismeStatefulStack; schedules: Schedules; adminJwt?: PrismeAppStackProps['adminJwt'] }): void {
+    const targets = [new LambdaFunction(fn.fn, { retryAttempts: 2 })];
+    switch (trigger.kind) {
+      case 'http':
+        return trigger.api === 'ingest' ? this.addIngestRoutes(fn) : this.addAdminRoutes(fn, adminJwt);
+      case 'queue': {
+        fn.fn.addEventSource(
+          new SqsEventSource(queueOf(data, trigger.queue), {
+            batchSize: trigger.batchSize,
+            maxBatchingWindow: Duration.seconds(trigger.maxBatchingWindowSeconds),
+            reportBatchItemFailures: true,
+          }),
+        );
+        return;
+      }
+      case 'schedule': {
+        // One schedule a function: its rule is named after the function.
+        const { cron, description } = schedules[trigger.schedule];
+        new Rule(this, `${fn.node.id}Schedule`, { description, schedule: eventBridgeSchedule(cron), targets });
+        return;
+      }
+      case 'event':
+        new Rule(this, pascalCase(trigger.detailType), {
+          eventBus: data.bus,
+          eventPattern: { source: [eventBus.source], detailType: [DETAIL_TYPES[trigger.detailType]] },
+          targets,
+        });
+        return;
+      default:
+        return assertUnreachable(trigger);
+    }
+  }
+
+  /**
+   * Write keys are verified by the ingest function itself: Segment SDKs send HTTP Basic, which no API Gateway
+   * authorizer speaks. CORS is answered there too, per source: the API's own CORS setting is one list for every route.
+   */
+  private addIngestRoutes(fn: PrismeFunction): void {
+    const integration = new HttpLambdaIntegration(fn.node.id, fn.fn);
+    const publicRoute = (path: string, methods: HttpMethod[]) => this.api.addRoutes({ path, methods, integration, authorizer: new HttpNoneAuthorizer() });
+    const routes = [
+      ...INGEST_ENDPOINTS.flatMap((endpoint) => ingestPaths(endpoint).flatMap((path) => publicRoute(path, [HttpMethod.POST, HttpMethod.OPTIONS]))),
+      ...publicRoute(SETTINGS_ROUTE, [HttpMethod.GET, HttpMethod.OPTIONS]),
+      ...LIBRARY_ROUTES.flatMap((path) => publicRoute(path, [HttpMethod.GET])),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Ingest routes authenticate the Segment write key (HTTP Basic or in the body) in the ingest function; IAM would break every Segment SDK, and preflights carry no credentials.',
+      });
+    }
+  }
+
+  /** Everything else under /v1: IAM SigV4, or a JWT authorizer when an OIDC issuer is given. */
+  private addAdminRoutes(fn: PrismeFunction, adminJwt: PrismeAppStackProps['adminJwt']): void {
+    this.api.addRoutes({
+      path: '/v1/{proxy+}',
+      methods: [HttpMethod.ANY],
+      integration: new HttpLambdaIntegration(fn.node.id, fn.fn),
+      authorizer: adminJwt ? new HttpJwtAuthorizer('AdminJwt', adminJwt.issuer, { jwtAudience: adminJwt.audience }) : new HttpIamAuthorizer(),
+    });
   }
 
   /** Access logs and throttling on the default stage (429 beyond the limit; per source, the ingest function adds Retry-After). */

@@ -2,7 +2,7 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { configuredSchedules } from '../shared/schedule-settings';
-import { IDENTITY_SETTINGS, identityConfigFromEnv } from '../shared/wiring';
+import { IDENTITY_SETTINGS, identityConfigFrom } from '../shared/config';
 import { PrismeAppStack } from './app-stack';
 import { z } from 'zod';
 import { ESP_PRESETS } from '../shared/domain/audiences';
@@ -11,7 +11,7 @@ import { PrismeStatefulStack, type EspAccess } from './stateful-stack';
 export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack; service: PrismeAppStack } {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const data = new PrismeStatefulStack(app, 'PrismeData', { env, espAccess: espAccessOf(app), description: 'Prisme: tables, queues, bucket, event bus' });
-  identityConfigFromEnv(); // a malformed identity setting fails the synth, not the first event on AWS
+  identityConfigFrom(process.env); // a malformed identity setting fails the synth, not the first event on AWS
   const settings = Object.fromEntries(IDENTITY_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const service = new PrismeAppStack(app, 'Prisme', {
     env,

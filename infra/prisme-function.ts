@@ -10,6 +10,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { BucketBinding, QueueAccess, TableBinding } from '../shared/functions';
 import { bucket, eventBus, tables, type TableName } from '../shared/resources';
 
 /** The data bucket's name, as a CloudFormation `Fn::Sub` template: one per account and region. */
@@ -18,8 +19,10 @@ export const dataBucketName = 'prisme-data-${AWS::AccountId}-${AWS::Region}';
 const root = resolve(import.meta.dirname, '..');
 
 export interface PrismeFunctionProps {
-  /** Folder under functions/ holding `handler.ts`. */
+  /** Its name in `shared/functions.ts`: the service name in its logs. */
   name: string;
+  /** The handler's file, from the project root. */
+  entry: string;
   description: string;
   timeout: Duration;
   memorySize?: number;
@@ -56,7 +59,7 @@ export class PrismeFunction extends Construct {
     role.addToPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     this.fn = new NodejsFunction(this, 'Function', {
       role,
-      entry: resolve(root, 'functions', props.name, 'handler.ts'),
+      entry: resolve(root, props.entry),
       projectRoot: root,
       depsLockFilePath: resolve(root, 'package-lock.json'),
       handler: 'handler',
@@ -96,7 +99,7 @@ export class PrismeFunction extends Construct {
    * Item-level access to one table, and queries on the named indexes only: spelled out rather than
    * CDK's grants, which would add a `table/index/*` wildcard.
    */
-  bindTable(name: TableName, table: TableV2, access: 'read' | 'readDelete' | 'readWrite', indexes: readonly string[] = []): this {
+  bindTable(name: TableName, table: TableV2, access: TableBinding['access'], indexes: readonly string[] = []): this {
     this.fn.addEnvironment(tables[name].envVar, table.tableName);
     const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem'];
     const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
@@ -110,9 +113,11 @@ export class PrismeFunction extends Construct {
     return this;
   }
 
-  bindQueue(envVar: string, queue: Queue): this {
+  /** The queue's URL, and sending to it or reading its attributes (its size, never its messages) as asked. */
+  bindQueue(envVar: string, queue: Queue, access: QueueAccess = 'send'): this {
     this.fn.addEnvironment(envVar, queue.queueUrl);
-    queue.grantSendMessages(this.fn);
+    if (access === 'send') queue.grantSendMessages(this.fn);
+    if (access === 'attributes') queue.grant(this.fn, 'sqs:GetQueueAttributes');
     return this;
   }
 
@@ -123,7 +128,7 @@ export class PrismeFunction extends Construct {
   }
 
   /** Object reads (and writes) under one key prefix, nothing else of the bucket. */
-  bindBucket(data: Bucket, prefix: string, access: 'read' | 'readWrite', options: { list?: boolean } = {}): this {
+  bindBucket(data: Bucket, prefix: string, access: BucketBinding['access'], options: { list?: boolean } = {}): this {
     this.fn.addEnvironment(bucket.envVar, data.bucketName);
     const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject'];
     // Built from the bucket's deterministic name, so the acknowledgement below names exactly this grant.

@@ -15,16 +15,20 @@ import { documentClient, resetAwsClients } from '../shared/adapters/clients';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
 import { withoutErasedEvents } from '../shared/usecases/erased-events';
-import { identityConfigFromEnv } from '../shared/wiring';
 import { PrismeError } from '../shared/domain/errors';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
+import { identityConfigFrom } from '../shared/config';
+import { assertUnreachable } from '../shared/domain/comparisons';
+import { functionEntries, type ResourceRef } from '../shared/functions';
 import { hashWriteKey } from '../shared/domain/sources';
 import type { HttpHandler } from '../shared/http/api';
-import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, sweepSettings, tables } from '../shared/resources';
+import type { ProcessorHandler } from '../functions/processor/processor';
+import { eventQueue, tables } from '../shared/resources';
 import { createTables } from './bootstrap';
 import { DurableQueue } from './durable-queue';
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGateway } from './gateway';
+import { loadHandlers, localEnvironment } from './functions';
 import { lambdaContext } from './lambda-context';
 import { QueuePoller } from './poller';
 import { SqsEmulator } from './sqs-emulator';
@@ -193,17 +197,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       S3_FORCE_PATH_STYLE: 'true',
-      // Every table of resources.ts, so one added there is there locally too.
-      ...Object.fromEntries(Object.values(tables).map((table) => [table.envVar, LOCAL_NAMES.table(table.logicalName)])),
-      [eventQueue.envVar]: sqs.queueUrl(events.name),
-      [deadLetterQueue.envVar]: sqs.queueUrl(deadLetter.name),
-      [bucket.envVar]: LOCAL_NAMES.bucket,
-      [eventBus.envVar]: LOCAL_NAMES.bus,
-      ADMIN_TOKEN: credentials.adminToken,
-      SEGMENT_CACHE_TTL_MS: String(options.segmentCacheTtlMs ?? 2_000),
-      SOURCE_CACHE_TTL_MS: String(options.sourceCacheTtlMs ?? 60_000),
-      // Local batches take milliseconds, not a Lambda timeout: the cache TTL plus a second is enough.
-      SEGMENT_EVALUATION_DELAY_S: String(Math.ceil((options.segmentCacheTtlMs ?? 2_000) / 1000) + 1),
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
     });
     const meter = options.usageMeter;
@@ -229,54 +222,86 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       createdAt: previous?.createdAt ?? new Date().toISOString(),
     });
 
-    // Imported only now: each handler module reads its configuration at load, as on a Lambda cold start.
-    const [ingest, admin, processor, snapshot, freeze, sweep] = await Promise.all([
-      import('../functions/ingest/handler'),
-      import('../functions/admin/handler'),
-      import('../functions/processor/handler'),
-      import('../functions/snapshot/handler'),
-      import('../functions/freeze/handler'),
-      import('../functions/sweep/handler'),
-    ]);
-    const invokeSnapshot = timed('snapshot', (event: BusEvent) => snapshot.handler(event as never, lambdaContext('prisme-snapshot', 900_000)));
-    const invokeFreeze = timed('freeze', (event: BusEvent) => freeze.handler(event as never, lambdaContext('prisme-freeze', 900_000)));
-    const invokeSweep = timed('sweep', (event: BusEvent) => sweep.handler(event as never, lambdaContext('prisme-sweep', sweepSettings.timeoutSeconds * 1000)));
-    bus.route([DETAIL_TYPES.snapshotRequested], invokeSnapshot);
-    bus.route([DETAIL_TYPES.freezeRequested], invokeFreeze);
-    // An erasure's rewrite of earlier snapshot runs: started by Profile Erased, continued by its own hand-offs.
-    bus.route([DETAIL_TYPES.profileErased, DETAIL_TYPES.snapshotScrubRequested], invokeSnapshot);
+    // Loaded only now, each with its own variables: a handler reads its configuration as it loads, as on a cold start.
+    const localQueues = { events, deadLetter };
+    const nameOf = (ref: ResourceRef): string => {
+      switch (ref.kind) {
+        case 'table':
+          return LOCAL_NAMES.table(tables[ref.table].logicalName);
+        case 'queue':
+          return sqs.queueUrl(localQueues[ref.queue].name);
+        case 'bucket':
+          return LOCAL_NAMES.bucket;
+        case 'bus':
+          return LOCAL_NAMES.bus;
+        default:
+          return assertUnreachable(ref);
+      }
+    };
+    const localSettings = {
+      ADMIN_TOKEN: credentials.adminToken,
+      SEGMENT_CACHE_TTL_MS: String(options.segmentCacheTtlMs ?? 2_000),
+      SOURCE_CACHE_TTL_MS: String(options.sourceCacheTtlMs ?? 60_000),
+      // Local batches take milliseconds, not a Lambda timeout: the cache TTL plus a second is enough.
+      SEGMENT_EVALUATION_DELAY_S: String(Math.ceil((options.segmentCacheTtlMs ?? 2_000) / 1000) + 1),
+    };
+    const handlers = await loadHandlers((spec) => localEnvironment(spec, nameOf, localSettings));
+
+    // Each function's triggers, as the stack wires them: routes, the event source mapping, bus rules, schedules.
+    const http: Partial<Record<'ingest' | 'admin', HttpHandler>> = {};
+    const pollers: QueuePoller[] = [];
+    const crons: Cron[] = [];
+    stops.push(async () => crons.forEach((cron) => cron.stop()));
+    const scheduleTimes = options.schedules === false ? undefined : configuredSchedules();
+    for (const [name, spec] of functionEntries()) {
+      const handler = handlers[name];
+      const invoke = timed(name, (event: BusEvent) => handler(event as never, lambdaContext(`prisme-${name}`, spec.timeoutSeconds * 1000)));
+      for (const trigger of spec.triggers) {
+        switch (trigger.kind) {
+          case 'http':
+            http[trigger.api] = timed(name, handler as HttpHandler);
+            break;
+          case 'queue':
+            pollers.push(
+              new QueuePoller(localQueues[trigger.queue], timed(name, handler as ProcessorHandler, true), {
+                batchSize: trigger.batchSize,
+                concurrency: options.pollers ?? 2,
+                batchingWindowMs: options.batchingWindowMs ?? trigger.maxBatchingWindowSeconds * 1000,
+                timeoutMs: spec.timeoutSeconds * 1000,
+                onError: (error) => logError(`${name} invocation failed`, error),
+              }),
+            );
+            break;
+          case 'event':
+            bus.route([DETAIL_TYPES[trigger.detailType]], invoke);
+            break;
+          case 'schedule': {
+            const { schedule } = trigger;
+            if (scheduleTimes) crons.push(new Cron(scheduleTimes[schedule].cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, schedule, invoke)));
+            break;
+          }
+          default:
+            assertUnreachable(trigger);
+        }
+      }
+    }
     // SQS deletes messages for good; these journals would keep an erased person's events on disk until
     // their next compaction. Queued events of the person go (the processor would drop them anyway).
     const identities = new DynamoIdentityStore(documentClient(new DynamoDBClient({})), LOCAL_NAMES.table(tables.identities.logicalName));
-    const identity = identityConfigFromEnv();
+    const identity = identityConfigFrom(process.env);
     bus.route([DETAIL_TYPES.profileErased], async (event) => {
       const { at } = event.detail as { at: string };
       for (const queue of [events, deadLetter]) await queue.rewrite((body) => withoutErasedEvents(body, at, { identities, identity }));
     });
-
-    const poller = new QueuePoller(events, timed('processor', processor.handler, true), {
-      batchSize: processorSettings.batchSize,
-      concurrency: options.pollers ?? 2,
-      batchingWindowMs: options.batchingWindowMs ?? processorSettings.maxBatchingWindowSeconds * 1000,
-      timeoutMs: processorSettings.timeoutSeconds * 1000,
-      onError: (error) => logError('processor invocation failed', error),
-    });
-    poller.start();
-    stops.push(() => poller.stop());
-
-    if (options.schedules !== false) {
-      const schedules = configuredSchedules();
-      const jobs = [
-        new Cron(schedules.freeze.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'freeze', invokeFreeze)),
-        new Cron(schedules.snapshots.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'snapshots', invokeSnapshot)),
-        new Cron(schedules.sweep.cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, 'sweep', invokeSweep)),
-      ];
-      stops.push(async () => jobs.forEach((job) => job.stop()));
+    for (const poller of pollers) {
+      poller.start();
+      stops.push(() => poller.stop());
     }
 
+    if (!http.ingest || !http.admin) throw new Error('shared/functions.ts routes no function to the ingest or the admin API');
     const gateway = new LocalGateway({
-      ingest: timed('ingest', ingest.handler as HttpHandler),
-      admin: timed('admin', admin.handler as HttpHandler),
+      ingest: http.ingest,
+      admin: http.admin,
       health: () => ({ status: 'ok', queue: events.stats(), deadLetter: deadLetter.stats() }),
       usage: meter,
       consoleDir: join(import.meta.dirname, '..', 'console', 'dist'),
@@ -307,7 +332,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
           if (Date.now() > deadline) throw new Error(`local runtime did not drain in ${timeoutMs} ms: ${JSON.stringify(events.stats())}`);
           await new Promise((done) => setTimeout(done, 50));
           await bus.idle();
-          quiet = events.stats().messages === 0 && !poller.active ? quiet + 1 : 0;
+          quiet = events.stats().messages === 0 && !pollers.some((poller) => poller.active) ? quiet + 1 : 0;
         }
       },
       stop: stopAll,

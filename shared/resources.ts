@@ -95,7 +95,7 @@ export const processorSettings = {
  */
 export const segmentEvaluationDelaySeconds = processorSettings.segmentCacheSeconds + processorSettings.timeoutSeconds + 5;
 
-/** Memory of each function, MB: the stack deploys them so, and the cost bench prices their GB-seconds so. */
+/** Memory of each function, MB: `shared/functions.ts` deploys them so, and the cost bench prices their GB-seconds so. */
 export const functionMemoryMb = {
   ingest: 1024,
   processor: processorSettings.memoryMb,
@@ -136,6 +136,10 @@ export const deadLetterQueue = {
   envVar: 'DEAD_LETTER_QUEUE_URL',
   retentionDays: 14,
 } as const;
+
+/** The queues by the names functions bind them with (`shared/functions.ts`). */
+export const queues = { events: eventQueue, deadLetter: deadLetterQueue } as const;
+export type QueueName = keyof typeof queues;
 
 export const bucket = {
   logicalName: 'Data',

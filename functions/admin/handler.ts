@@ -1,25 +1,27 @@
-import { getNumberFromEnv } from '../../shared/env';
+import { identityConfigOf, loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { segmentEvaluationDelaySeconds } from '../../shared/resources';
-import { fromEnv, identityConfigFromEnv } from '../../shared/wiring';
+import { adaptersOf } from '../../shared/wiring';
 import { createAdminHandler } from './admin';
 
+const config = loadConfig('admin');
+const adapters = adaptersOf(config);
+const { settings } = config;
+
 export const handler = createAdminHandler({
-  catalog: fromEnv.catalog(),
-  profiles: fromEnv.profiles(),
-  identities: fromEnv.identities(),
-  memberships: fromEnv.memberships(),
-  frozen: fromEnv.frozen(),
-  groups: fromEnv.groups(),
-  objects: fromEnv.objects(),
-  queue: fromEnv.queue(),
-  publisher: fromEnv.publisher(),
+  catalog: adapters.catalog(),
+  profiles: adapters.profiles(),
+  identities: adapters.identities(),
+  memberships: adapters.memberships(),
+  frozen: adapters.frozen(),
+  groups: adapters.groups(),
+  objects: adapters.objects(),
+  queue: adapters.queue(),
+  publisher: adapters.publisher(),
   logger: createLogger('admin'),
   now: Date.now,
-  identity: identityConfigFromEnv(),
-  segmentEvaluationDelaySeconds: getNumberFromEnv('SEGMENT_EVALUATION_DELAY_S', segmentEvaluationDelaySeconds),
-  // Under the HTTP API's 30 s integration limit.
-  previewBudgetMs: getNumberFromEnv('PREVIEW_BUDGET_MS', 20_000),
-  // Set locally; on AWS the HTTP API's IAM authorizer guards the routes instead.
-  adminToken: process.env.ADMIN_TOKEN || undefined,
+  identity: identityConfigOf(settings),
+  segmentEvaluationDelaySeconds: settings.SEGMENT_EVALUATION_DELAY_S,
+  previewBudgetMs: settings.PREVIEW_BUDGET_MS,
+  // Set locally; on AWS the HTTP API's IAM (or JWT) authorizer guards the routes instead.
+  adminToken: settings.ADMIN_TOKEN,
 });

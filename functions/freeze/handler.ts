@@ -1,18 +1,19 @@
+import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { freezeSettings } from '../../shared/resources';
-import { getNumberFromEnv } from '../../shared/env';
-import { fromEnv, profileWriter } from '../../shared/wiring';
+import { adaptersOf, profileWriter } from '../../shared/wiring';
 import { createFreezeHandler } from './freeze';
 
+const config = loadConfig('freeze');
+const adapters = adaptersOf(config);
 const logger = createLogger('freeze');
 
 export const handler = createFreezeHandler({
-  catalog: fromEnv.catalog(),
-  profiles: fromEnv.profiles(),
-  frozen: fromEnv.frozen(),
-  segments: getNumberFromEnv('FREEZE_SEGMENTS', freezeSettings.scanSegments),
-  publisher: fromEnv.publisher(),
-  writer: profileWriter(logger),
+  catalog: adapters.catalog(),
+  profiles: adapters.profiles(),
+  frozen: adapters.frozen(),
+  segments: config.settings.FREEZE_SEGMENTS,
+  publisher: adapters.publisher(),
+  writer: profileWriter(adapters, logger),
   logger,
   now: Date.now,
 });

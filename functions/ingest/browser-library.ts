@@ -7,15 +7,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '../../shared/errors';
+import { functions } from '../../shared/functions';
 import type { HttpResult } from '../../shared/http/api';
 import { NO_SNIFF } from '../../shared/http/security-headers';
 
-export const LIBRARY_PACKAGE_DIR = join('node_modules', '@segment', 'analytics-next', 'dist', 'umd');
+/** The package's UMD build, relative to the project: the stack copies it into the bundle (`shared/functions.ts`). */
+export const LIBRARY_PACKAGE_DIR = functions.ingest.bundleFiles.from;
 
 /** The snippet's script keeps its name across versions; bundles carry a content hash in theirs. */
 const cacheControlOf = (file: string) => (file === 'standalone.js' ? 'public, max-age=3600' : 'public, max-age=31536000, immutable');
 
-export function browserLibrary(dir = process.env.PRISME_BROWSER_LIBRARY_DIR || join(process.cwd(), LIBRARY_PACKAGE_DIR)) {
+/** `dir`: the bundle's copy (PRISME_BROWSER_LIBRARY_DIR) on AWS; unset, the package in node_modules. */
+export function browserLibrary(dir = join(process.cwd(), LIBRARY_PACKAGE_DIR)) {
   const files = new Map<string, Promise<string | undefined>>();
   const read = (file: string) =>
     readFile(join(dir, file), 'utf8').then(

@@ -1,14 +1,19 @@
-import { getNumberFromEnv } from '../../shared/env';
+import { identityConfigOf, loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { fromEnv, identityConfigFromEnv } from '../../shared/wiring';
+import { adaptersOf } from '../../shared/wiring';
 import { cachedSourceResolver, createIngestHandler } from './ingest';
 
+const config = loadConfig('ingest');
+const adapters = adaptersOf(config);
+const { settings } = config;
+
 export const handler = createIngestHandler({
-  queue: fromEnv.queue(),
-  sources: cachedSourceResolver(fromEnv.catalog(), getNumberFromEnv('SOURCE_CACHE_TTL_MS', 60_000)),
+  queue: adapters.queue(),
+  sources: cachedSourceResolver(adapters.catalog(), settings.SOURCE_CACHE_TTL_MS),
   logger: createLogger('ingest'),
   now: Date.now,
-  eventsPerSecondPerSource: getNumberFromEnv('INGEST_EVENTS_PER_SECOND_PER_SOURCE', 0) || undefined,
-  identity: identityConfigFromEnv(),
-  publicUrl: process.env.PRISME_PUBLIC_URL || undefined,
+  eventsPerSecondPerSource: settings.INGEST_EVENTS_PER_SECOND_PER_SOURCE || undefined,
+  identity: identityConfigOf(settings),
+  publicUrl: settings.PRISME_PUBLIC_URL,
+  browserLibraryDir: settings.PRISME_BROWSER_LIBRARY_DIR,
 });

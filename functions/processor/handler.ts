@@ -1,31 +1,34 @@
-import { getNumberFromEnv } from '../../shared/env';
+import { identityConfigOf, loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { eventQueue, processorSettings } from '../../shared/resources';
+import { eventQueue } from '../../shared/resources';
 import { CounterBuffer } from '../../shared/usecases/counter-buffer';
 import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
-import { fromEnv, identityConfigFromEnv, newProfileId, profileWriter } from '../../shared/wiring';
+import { adaptersOf, newProfileId, profileWriter } from '../../shared/wiring';
 import { createProcessorHandler } from './processor';
 
+const config = loadConfig('processor');
+const adapters = adaptersOf(config);
+const { settings } = config;
 const logger = createLogger('processor');
-const counters = new CounterBuffer(fromEnv.catalog());
+const counters = new CounterBuffer(adapters.catalog());
 
 export const handler = createProcessorHandler({
-  identities: fromEnv.identities(),
-  profiles: fromEnv.profiles(),
-  catalog: fromEnv.catalog(),
-  memberships: fromEnv.memberships(),
-  frozen: fromEnv.frozen(),
-  groups: fromEnv.groups(),
-  publisher: fromEnv.publisher(),
+  identities: adapters.identities(),
+  profiles: adapters.profiles(),
+  catalog: adapters.catalog(),
+  memberships: adapters.memberships(),
+  frozen: adapters.frozen(),
+  groups: adapters.groups(),
+  publisher: adapters.publisher(),
   now: Date.now,
-  queue: fromEnv.queue(),
-  archive: fromEnv.objects(),
-  writer: profileWriter(logger, { merges: true, counters }),
+  queue: adapters.queue(),
+  archive: adapters.objects(),
+  writer: profileWriter(adapters, logger, { merges: true, counters }),
   counters,
-  segments: new SegmentCatalog(fromEnv.catalog(), getNumberFromEnv('SEGMENT_CACHE_TTL_MS', processorSettings.segmentCacheSeconds * 1000)),
+  segments: new SegmentCatalog(adapters.catalog(), settings.SEGMENT_CACHE_TTL_MS),
   logger,
   newProfileId: () => newProfileId(),
-  concurrency: getNumberFromEnv('PROFILE_WRITE_CONCURRENCY', 16),
-  identity: identityConfigFromEnv(),
+  concurrency: settings.PROFILE_WRITE_CONCURRENCY,
+  identity: identityConfigOf(settings),
   maxReceiveCount: eventQueue.maxReceiveCount,
 });

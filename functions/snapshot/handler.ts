@@ -1,15 +1,18 @@
+import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { fromEnv } from '../../shared/wiring';
+import { adaptersOf } from '../../shared/wiring';
 import { createSnapshotHandler } from './snapshot';
 
+const adapters = adaptersOf(loadConfig('snapshot'));
+
 export const handler = createSnapshotHandler({
-  catalog: fromEnv.catalog(),
-  memberships: fromEnv.memberships(),
-  profiles: fromEnv.profiles(),
-  frozen: fromEnv.frozen(),
-  groups: fromEnv.groups(),
-  objects: fromEnv.objects(),
-  publisher: fromEnv.publisher(),
+  catalog: adapters.catalog(),
+  memberships: adapters.memberships(),
+  profiles: adapters.profiles(),
+  frozen: adapters.frozen(),
+  groups: adapters.groups(),
+  objects: adapters.objects(),
+  publisher: adapters.publisher(),
   logger: createLogger('snapshot'),
   now: Date.now,
 });

@@ -1,13 +1,15 @@
+import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { fromEnv, profileWriter } from '../../shared/wiring';
+import { adaptersOf, profileWriter } from '../../shared/wiring';
 import { createSweepHandler } from './sweep';
 
+const adapters = adaptersOf(loadConfig('sweep'));
 const logger = createLogger('sweep');
 
 export const handler = createSweepHandler({
-  catalog: fromEnv.catalog(),
-  profiles: fromEnv.profiles(),
-  writer: profileWriter(logger),
+  catalog: adapters.catalog(),
+  profiles: adapters.profiles(),
+  writer: profileWriter(adapters, logger),
   logger,
   now: Date.now,
 });

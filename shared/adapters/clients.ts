@@ -9,7 +9,6 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { getBooleanFromEnv } from '../env';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -24,9 +23,10 @@ let shared: AwsClients | undefined;
 export type ClientHook = (client: DynamoDBClient | S3Client | SQSClient | EventBridgeClient, service: 'DynamoDB' | 'S3' | 'SQS' | 'EventBridge') => void;
 let hook: ClientHook | undefined;
 
-export function awsClients(): AwsClients {
+/** The container's clients, made by the first call (with its options: S3_FORCE_PATH_STYLE is one per process). */
+export function awsClients(options: { s3ForcePathStyle?: boolean } = {}): AwsClients {
   if (!shared) {
-    const made = { dynamo: new DynamoDBClient({}), s3: new S3Client({ forcePathStyle: getBooleanFromEnv('S3_FORCE_PATH_STYLE') }), sqs: new SQSClient({}), events: new EventBridgeClient({}) };
+    const made = { dynamo: new DynamoDBClient({}), s3: new S3Client({ forcePathStyle: options.s3ForcePathStyle ?? false }), sqs: new SQSClient({}), events: new EventBridgeClient({}) };
     if (hook) {
       hook(made.dynamo, 'DynamoDB');
       hook(made.s3, 'S3');

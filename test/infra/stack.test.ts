@@ -3,7 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
-import { eventQueue, processorSettings } from '../../shared/resources';
+import { functions, resourceVariables } from '../../shared/functions';
+import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, tables } from '../../shared/resources';
 import { INGEST_ENDPOINTS, LIBRARY_ROUTES } from '../../shared/routes';
 
 let data: Template;
@@ -133,6 +134,17 @@ describe('service stack', () => {
     // An erasure's snapshot files are rewritten by the snapshot function (15 minutes, hand-offs), not the processor (30 s).
     const targetOf = (detailType: string) => JSON.stringify(rules.find((r) => r.Properties.EventPattern?.['detail-type']?.includes(detailType))!.Properties.Targets);
     for (const detailType of ['Profile Erased', 'Snapshot Scrub Requested']) expect(targetOf(detailType)).toMatch(/Snapshot[A-Za-z0-9]*Function/);
+  });
+
+  it('sets on each function exactly the resource variables its config requires (shared/functions.ts), and no other', () => {
+    const resourceVariableNames = new Set<string>([...Object.values(tables).map((t) => t.envVar), eventQueue.envVar, deadLetterQueue.envVar, bucket.envVar, eventBus.envVar]);
+    const prismeFunctions = resources(service, 'AWS::Lambda::Function').filter((fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+    expect(prismeFunctions).toHaveLength(Object.keys(functions).length);
+    for (const [name, spec] of Object.entries(functions)) {
+      const fn = prismeFunctions.find((f) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === `prisme-${name}`)!;
+      const set = Object.keys(fn.Properties.Environment.Variables).filter((variable) => resourceVariableNames.has(variable));
+      expect(set.sort(), name).toEqual(Object.keys(resourceVariables(spec)).sort());
+    }
   });
 
   it('gives the ingest function no access to profiles and the admin function no write to them', () => {
