@@ -40,7 +40,9 @@ afterAll(async () => {
 describe('GDPR rights', () => {
   it('gives a person everything Prisme keeps about them (access)', async () => {
     const gina = (await admin.get('/v1/profiles?userId=gina')).body;
+    const before = Date.now();
     const exported = (await admin.get(`/v1/profiles/${gina.profileId}/export`)).body;
+    const after = Date.now();
     expect(exported).toMatchObject({
       profileId: gina.profileId,
       identifiers: { userId: ['gina'], email: ['gina@example.com'] },
@@ -50,7 +52,10 @@ describe('GDPR rights', () => {
       indicators: { orders: 1, revenue: 42 },
       events: { 'Order Completed': { store: [{ day: new Date().toISOString().slice(0, 10), count: 1 }] } },
     });
-    expect(exported.exportedAt).toBeDefined();
+    // Dated by the runtime's clock as the export is made: an ISO instant inside the request.
+    expect(exported.exportedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(exported.exportedAt)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(exported.exportedAt)).toBeLessThanOrEqual(after);
   });
 
   it('erases a person (by email), keeps only hashes and a log without personal data, and lets nothing bring them back without consent', async () => {
