@@ -21,10 +21,12 @@ import { silhouette } from '../shared/domain/clustering';
 import type { EnrichedEvent } from '../shared/domain/events';
 import { Measure, clusterInput, featuresOf, fitModel, scoreProfile, seededRandom as seeded } from '../shared/domain/frozen';
 import { compileIndicators } from '../shared/domain/indicators';
-import { DAY_MS, foldEvents, newProfile, type Profile } from '../shared/domain/profile';
-import { compileCatalog, evaluateMemberships } from '../shared/domain/memberships';
+import { newProfile, type Profile } from '../shared/domain/profile';
+import { DAY_MS } from '../shared/domain/time';
+import { foldEvents } from '../shared/domain/fold';
+import { compileRules, evaluateMemberships } from '../shared/domain/memberships';
 import { stageSegments } from '../shared/domain/stages';
-import { withManagedSegments } from '../shared/usecases/catalog-view';
+import { withManagedSegments } from '../shared/usecases/managed-segments';
 import { FREEZE_SCOPE } from '../shared/usecases/reevaluate';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
 import { benchDynamo } from './dynalite';
@@ -32,7 +34,7 @@ import { type BenchResult, formatRate, seededRandom } from './harness';
 
 const NOW = Date.parse('2026-06-15T03:00:00.000Z');
 const model = compileIndicators();
-const catalog = compileCatalog(stageSegments(model), model);
+const catalog = compileRules(stageSegments(model), model);
 
 /** A person of one of four habits: store regulars, online shoppers, email readers, browsers. */
 function generate(count: number, seed: number): Profile[] {
@@ -143,7 +145,7 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     publisher,
     logger,
     now: () => NOW,
-    segments: 4,
+    scanSegments: 4,
   });
   const run = async () => {
     reset();

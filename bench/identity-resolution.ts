@@ -14,8 +14,8 @@ import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
 import type { EnrichedEvent } from '../shared/domain/events';
 import { processEvents, type SourcedEvent } from '../shared/usecases/process-events';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
-import { withManagedSegments } from '../shared/usecases/catalog-view';
-import { SegmentCatalog } from '../shared/usecases/segment-catalog';
+import { withManagedSegments } from '../shared/usecases/managed-segments';
+import { RulesCache } from '../shared/usecases/rules-cache';
 import { newProfileId } from '../shared/wiring';
 import { benchDynamo } from './dynalite';
 import { type BenchResult, formatRate, seededRandom } from './harness';
@@ -39,7 +39,7 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     logger,
     now: Date.now,
   });
-  const deps = { identities, profiles, writer, segments: new SegmentCatalog(catalog, 60_000), logger, newProfileId: () => newProfileId(), concurrency: 16 };
+  const deps = { identities, profiles, writer, rules: new RulesCache(catalog, 60_000), logger, newProfileId: () => newProfileId(), concurrency: 16 };
 
   // The stream: per person, in order, a few events chosen by their story.
   const random = seededRandom(11);

@@ -10,7 +10,9 @@
 import { Engine, type RuleProperties, type TopLevelCondition } from 'json-rules-engine';
 import { Query } from 'mingo';
 import { parseArgs } from 'node:util';
-import { DAY_MS, countSince, dayIndex, newProfile, type Profile } from '../shared/domain/profile';
+import { newProfile, type Profile } from '../shared/domain/profile';
+import { DAY_MS, dayIndex } from '../shared/domain/time';
+import { countSince } from '../shared/domain/buckets';
 import { compile } from '../shared/domain/segment-compiler';
 import type { Condition } from '../shared/domain/segment-definition';
 import { type BenchResult, formatRate, measure, seededRandom } from './harness';

@@ -18,7 +18,7 @@ import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-st
 import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
 import type { DomainEvent } from '../shared/ports/event-publisher';
-import { DAY_MS } from '../shared/domain/profile';
+import { DAY_MS } from '../shared/domain/time';
 import { functionMemoryMb } from '../shared/resources';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
 import { loadSegments } from '../shared/usecases/reevaluate';

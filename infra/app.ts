@@ -2,7 +2,8 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { configuredSchedules } from '../shared/schedule-settings';
-import { IDENTITY_SETTINGS, identityConfigFrom } from '../shared/config';
+import { IDENTITY_SETTINGS } from '../shared/settings';
+import { identityConfigFrom } from '../shared/settings';
 import { PrismeAppStack } from './app-stack';
 import { z } from 'zod';
 import { ESP_PRESETS } from '../shared/domain/audiences';

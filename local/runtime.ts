@@ -17,7 +17,7 @@ import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store'
 import { withoutErasedEvents } from '../shared/usecases/erased-events';
 import { PrismeError } from '../shared/domain/errors';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
-import { identityConfigFrom } from '../shared/config';
+import { identityConfigFrom } from '../shared/settings';
 import { assertUnreachable } from '../shared/domain/comparisons';
 import { functionEntries, type ResourceRef } from '../shared/functions';
 import { hashWriteKey } from '../shared/domain/sources';

@@ -4,7 +4,7 @@
  * (`local/runtime.ts`) both loop over it, and `shared/config.ts` requires exactly the variables it
  * binds, so a function reaches on a laptop only what it may reach on AWS. Pure data: no CDK, no SDK.
  */
-import type { SettingName } from './config';
+import { IDENTITY_SETTINGS, type SettingName } from './settings';
 import type { DETAIL_TYPES } from './contracts/detail-types';
 import { bucket, eventBus, functionMemoryMb, processorSettings, queues, sweepSettings, tables, type QueueName, type schedules, type TableName } from './resources';
 
@@ -53,15 +53,6 @@ export interface FunctionSpec {
   /** Files shipped beside the code on Lambda, found through `setting`; locally unset, so they are read where they are. */
   readonly bundleFiles?: { readonly from: string; readonly into: string; readonly setting: SettingName };
 }
-
-/** How identifiers are read and matched: every function that resolves them reads the same ones. */
-export const IDENTITY_SETTINGS = [
-  'PRISME_PHONE_REGION',
-  'PRISME_LOYALTY_TRAITS',
-  'PRISME_BLOCKED_IDENTIFIERS',
-  'PRISME_IDENTITY_LIMITS',
-  'PRISME_IDENTITY_PRIORITY',
-] as const satisfies readonly SettingName[];
 
 export const functions = {
   ingest: {

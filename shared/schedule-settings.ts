@@ -5,7 +5,7 @@
  * runtime at start, so a bad pattern stops either with its reason.
  */
 import { Cron } from 'croner';
-import { ConfigError, readSettings } from './config';
+import { ConfigError, readSettings } from './settings';
 import { schedules } from './resources';
 
 export type Schedules = Record<keyof typeof schedules, { cron: string; description: string }>;

@@ -1,4 +1,5 @@
-import { identityConfigOf, loadConfig } from '../../shared/config';
+import { loadConfig } from '../../shared/config';
+import { identityConfigOf } from '../../shared/settings';
 import { createLogger } from '../../shared/logger';
 import { adaptersOf } from '../../shared/wiring';
 import { createAdminHandler } from './admin';

@@ -11,7 +11,7 @@ export const handler = createFreezeHandler({
   catalog: adapters.catalog(),
   profiles: adapters.profiles(),
   frozen: adapters.frozen(),
-  segments: config.settings.FREEZE_SEGMENTS,
+  scanSegments: config.settings.FREEZE_SEGMENTS,
   publisher: adapters.publisher(),
   writer: profileWriter(adapters, logger),
   logger,

@@ -1,8 +1,9 @@
-import { identityConfigOf, loadConfig } from '../../shared/config';
+import { loadConfig } from '../../shared/config';
+import { identityConfigOf } from '../../shared/settings';
 import { createLogger } from '../../shared/logger';
 import { eventQueue } from '../../shared/resources';
 import { CounterBuffer } from '../../shared/usecases/counter-buffer';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { RulesCache } from '../../shared/usecases/rules-cache';
 import { adaptersOf, newProfileId, profileWriter } from '../../shared/wiring';
 import { createProcessorHandler } from './processor';
 
@@ -25,7 +26,7 @@ export const handler = createProcessorHandler({
   archive: adapters.objects(),
   writer: profileWriter(adapters, logger, { merges: true, counters }),
   counters,
-  segments: new SegmentCatalog(adapters.catalog(), settings.SEGMENT_CACHE_TTL_MS),
+  rules: new RulesCache(adapters.catalog(), settings.SEGMENT_CACHE_TTL_MS),
   logger,
   newProfileId: () => newProfileId(),
   concurrency: settings.PROFILE_WRITE_CONCURRENCY,

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DETAIL_TYPES, type DetailType } from './detail-types';
-import { changeId, type Transition } from '../domain/profile';
+import { changeId, type Transition } from '../domain/transitions';
 
 const isoTime = z.iso.datetime({ offset: true });
 const counts = z.strictObject({ members: z.number().int().min(0), added: z.number().int().min(0), removed: z.number().int().min(0) });

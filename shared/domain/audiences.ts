@@ -10,9 +10,11 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { CONSENT_CHANNELS } from './consent';
-import { INDICATOR_IDS, type IndicatorValues } from './indicators';
-import { groupIdsOf, primaryEmail, type Profile } from './profile';
+import { CONSENT_CHANNELS } from './profile';
+import { type IndicatorValues } from './indicators';
+import { INDICATOR_IDS } from './indicator-settings';
+import { primaryEmail, type Profile } from './profile';
+import { groupIdsOf } from './fold';
 import type { GroupTraits } from './groups';
 import { own } from './records';
 

@@ -5,13 +5,7 @@
  * consented on their channel and can be reached on it. Pure.
  */
 import type { EnrichedEvent } from './events';
-import type { Profile } from './profile';
-
-export const CONSENT_CHANNELS = ['email', 'sms', 'push'] as const;
-export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
-
-/** `[granted, epoch ms, source]` per channel: compact, as it lives in the hot profile item. */
-export type Consents = Partial<Record<ConsentChannel, [granted: 0 | 1, at: number, source: string]>>;
+import { CONSENT_CHANNELS, type ConsentChannel, type Consents, type Profile } from './profile';
 
 /** The event Prisme reads consent from, besides an identify's `consent` trait. */
 export const CONSENT_EVENT = 'Consent Updated';

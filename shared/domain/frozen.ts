@@ -13,8 +13,11 @@ import { CLUSTER_FEATURES, fitClusters, nearestCluster, type ClusterModel } from
 export { CLUSTER_FEATURES };
 import { CHANNELS } from './events';
 import { interestsAt } from './categories';
-import { RFM_LABELS, type IndicatorModel } from './indicators';
-import { DAY_MS, isSpecKey, type Profile } from './profile';
+import { type IndicatorModel } from './indicators';
+import { RFM_LABELS } from './indicator-settings';
+import { type Profile } from './profile';
+import { DAY_MS } from './time';
+import { isSpecKey } from './buckets';
 import { emptyRecord, own, recordFrom } from './records';
 import { dayIndex } from './time';
 

@@ -4,7 +4,6 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { createHash } from 'node:crypto';
-import type { EnrichedEvent } from './events';
 import { own } from './records';
 
 /** Built-in identifier types, most trusted first; custom ones (`context.externalIds`) rank before anonymousId. */
@@ -124,12 +123,23 @@ export interface BlockedIdentifier {
   why: 'placeholder' | 'too long';
 }
 
+/** What identity reads of an event (`EnrichedEvent` has it all): its ids, traits, properties and context. */
+export interface IdentifyingEvent {
+  type: string;
+  userId?: string;
+  anonymousId?: string;
+  previousId?: string;
+  traits: Record<string, unknown>;
+  properties: Record<string, unknown>;
+  context: Record<string, unknown>;
+}
+
 /**
  * The identifiers an event asserts about its person, most trusted first. Blocked values (shared
  * placeholders like "anonymous" or "0") never match anyone: they are reported, not used.
  */
 export function identifiersOf(
-  event: EnrichedEvent,
+  event: IdentifyingEvent,
   config: IdentityConfig = DEFAULT_IDENTITY_CONFIG,
   onBlocked?: (blocked: BlockedIdentifier) => void,
 ): Identifier[] {
@@ -161,7 +171,7 @@ export function identifiersOf(
 }
 
 /** Whether `identifiersOf` would find one: the userId or anonymousId answers at once, as they mostly do. */
-export function hasUsableIdentifier(event: EnrichedEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): boolean {
+export function hasUsableIdentifier(event: IdentifyingEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): boolean {
   for (const raw of [event.userId, event.anonymousId]) {
     if (raw === undefined) continue;
     const value = cleanIdentifierText(raw);
@@ -174,7 +184,7 @@ export function hasUsableIdentifier(event: EnrichedEvent, config: IdentityConfig
  * An alias names an earlier id of the same person; Segment does not say whether
  * it was a userId or an anonymousId, so both readings are looked up.
  */
-export function previousIdentifiersOf(event: EnrichedEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): Identifier[] {
+export function previousIdentifiersOf(event: IdentifyingEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): Identifier[] {
   const previous = event.type === 'alias' && event.previousId !== undefined ? cleanIdentifierText(event.previousId) : undefined;
   if (!previous || isBlockedValue(previous, config) || Buffer.byteLength(previous) > IDENTIFIER_MAX_BYTES) return [];
   return [
@@ -184,7 +194,7 @@ export function previousIdentifiersOf(event: EnrichedEvent, config: IdentityConf
 }
 
 /** Storage keys of every identifier an event names, its own and an alias's earlier one: what a batch looks up. */
-export const identifierKeysOf = (event: EnrichedEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string[] =>
+export const identifierKeysOf = (event: IdentifyingEvent, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string[] =>
   [...identifiersOf(event, config), ...previousIdentifiersOf(event, config)].map(identifierKey);
 
 /** Normalises a value given for a lookup (`?phone=06...`), the same way as on ingest. */

@@ -3,8 +3,11 @@
  * changes can affect, with the transitions (entered, exited) they make. Pure: no I/O.
  */
 import { ANY_EVENT,compileSpec,type CompiledSpec } from './aggregates';
-import { compileIndicators,isFrozenIndicator,type IndicatorModel,type IndicatorValues } from './indicators';
-import { type TransitionReason,type Profile,type Transition,transitionId } from './profile';
+import { compileIndicators, type IndicatorModel, type IndicatorValues } from './indicators';
+import { isFrozenIndicator } from './indicator-settings';
+import { type Profile } from './profile';
+import { type Transition, transitionId } from './transitions';
+import type { TransitionReason } from './profile';
 import type { GroupTraits } from './groups';
 import { type Condition,type Segment } from './segment-definition';
 import { type Evaluator,compile } from './segment-compiler';
@@ -105,10 +108,10 @@ export function evaluateMemberships(
 }
 
 /**
- * Everything a processor needs from the catalog: segments in dependency order, the aggregates to
- * fold (for segments and for indicators), and the indicator definitions.
+ * The rules a writer evaluates a profile with, compiled from the catalog's definitions: segments in
+ * dependency order, the aggregates to fold (for segments and for indicators), the indicator model.
  */
-export interface CompiledCatalog {
+export interface CompiledRules {
   segments: CompiledSegment[];
   specs: CompiledSpec[];
   indicators: IndicatorModel;
@@ -118,7 +121,7 @@ export interface CompiledCatalog {
   needsGroups: boolean;
 }
 
-export function compileCatalog(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledCatalog {
+export function compileRules(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledRules {
   const compiled = orderByDependencies(segments).map(compileSegment);
   const needsFrozen = compiled.some((s) => s.dependsOn.indicators.some(isFrozenIndicator));
   const compiledSpecs = [...aggregateStarts(segments, indicators.specs).values()].map(({ spec, since }) => compileSpec(spec, since === undefined ? undefined : Date.parse(since)));

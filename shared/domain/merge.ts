@@ -9,7 +9,9 @@ import { mergeInterests, type CategoryRule } from './categories';
 import { mergeConsents } from './consent';
 import { TOKEN_CHARS } from './message-tokens';
 import { mergeLateFolds } from './late-folds';
-import { PROFILE_LIMITS, addIdentifier, addToBuckets, isSpecKey, joinGroup, notePerformed, type LimitReached, type Profile } from './profile';
+import { PROFILE_LIMITS, type LimitReached, type Profile } from './profile';
+import { addIdentifier, joinGroup, notePerformed } from './fold';
+import { addToBuckets, isSpecKey } from './buckets';
 import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */

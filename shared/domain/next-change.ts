@@ -11,7 +11,7 @@ import type { Profile } from './profile';
 import { own } from './records';
 import { assertUnreachable, type DateValue } from './comparisons';
 import { eventSourcesOf, performedAt, rollingSeconds, sequenceStepSpec } from './segment-events';
-import type { CompiledCatalog } from './memberships';
+import type { CompiledRules } from './memberships';
 import type { Condition, EventCondition } from './segment-definition';
 import { DAY_MS, dayIndex } from './time';
 import { oldestDayAfter, rollingExit } from './windows';
@@ -86,8 +86,8 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
 }
 
 /** The earliest instant any time-dependent segment of the catalog can change for this profile. */
-export function nextCheckAt(catalog: CompiledCatalog, profile: Profile, now: number): number {
+export function nextCheckAt(rules: CompiledRules, profile: Profile, now: number): number {
   let earliest = Infinity;
-  for (const segment of catalog.segments) if (segment.dependsOn.time) earliest = Math.min(earliest, nextChange(segment.condition, profile, now));
+  for (const segment of rules.segments) if (segment.dependsOn.time) earliest = Math.min(earliest, nextChange(segment.condition, profile, now));
   return earliest;
 }

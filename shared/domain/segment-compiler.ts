@@ -9,7 +9,9 @@ dateThreshold,type CountOperator
 } from './comparisons';
 import { ANY_EVENT,timesKey } from './aggregates';
 import { indicatorKey,type IndicatorValues } from './indicators';
-import { aggregateKey,countSince,dayIndex,type Profile } from './profile';
+import { type Profile } from './profile';
+import { aggregateKey, countSince } from './buckets';
+import { dayIndex } from './time';
 import { addEdgeOccurrences,hasBucket,windowEdge } from './windows';
 import { own } from './records';
 import type { GroupTraits } from './groups';

@@ -17,7 +17,7 @@ type DateOperator,
 type DateValue
 } from './comparisons';
 import { MAX_OCCURRENCES,propertyFilterSchema,type PropertyFilter } from './aggregates';
-import { INDICATOR_IDS,indicatorInfo } from './indicators';
+import { INDICATOR_IDS, indicatorInfo } from './indicator-settings';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 

@@ -9,7 +9,9 @@ import {
 assertUnreachable
 } from './comparisons';
 import { ANY_EVENT,VALUE_STRIDE,aggregateSpec,emptyWindow,isTimesKey,keyParts,occurrenceSpec,timesKey,timesStride,readValues,specKey,type AggregateSpec,type WindowValues } from './aggregates';
-import { DAY_MS,aggregateKey,countBetween,dayIndex,isSpecKey,type Profile } from './profile';
+import { type Profile } from './profile';
+import { DAY_MS, dayIndex } from './time';
+import { aggregateKey, countBetween, isSpecKey } from './buckets';
 import { addEdgeOccurrences,hasBucket,windowEdge } from './windows';
 import { own } from './records';
 import { type EventCondition,type AggregateFunction,type PerformedDateCondition,type HabitCondition,type SequenceStep } from './segment-definition';

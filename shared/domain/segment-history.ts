@@ -1,5 +1,5 @@
 /** A segment's size day by day, walked back from today's size and the daily entries and exits. Pure: no I/O. */
-import { DAY_MS } from './profile';
+import { DAY_MS } from './time';
 
 export interface HistoryDay {
   day: string;

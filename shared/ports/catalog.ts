@@ -1,7 +1,7 @@
 /** Ports of the control plane (the catalog table): definitions, runs, daily statistics, sources. */
 import type { Audience } from '../domain/audiences';
 import type { Channel } from '../domain/events';
-import type { IndicatorDefinition } from '../domain/indicators';
+import type { IndicatorDefinition } from '../domain/indicator-settings';
 import type { Segment } from '../domain/segment-definition';
 
 export interface SourceRecord {

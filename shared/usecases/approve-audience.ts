@@ -6,9 +6,10 @@ import type { DefinitionStore } from '../ports/catalog';
 import type { Approval, Audience } from '../domain/audiences';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
-import { exportSize, type SnapshotDeps } from './take-snapshot';
+import { type ExportDeps } from './audience-export';
+import { exportSize } from './audience-export';
 
-export interface ApproveAudienceDeps extends Pick<SnapshotDeps, 'memberships' | 'profiles'> {
+export interface ApproveAudienceDeps extends ExportDeps {
   catalog: Pick<DefinitionStore, 'audiences'>;
   logger: Logger;
   now: () => number;

@@ -8,8 +8,9 @@ import type { ObjectStore } from '../ports/objects';
 import type { Manifest } from '../domain/audiences';
 import { NotFoundError } from '../errors';
 import { orderedSince } from '../domain/indicators';
-import { indicatorModel } from './catalog-view';
-import { idsInFiles, runScope } from './take-snapshot';
+import { indicatorModel } from './managed-segments';
+import { runScope } from './take-snapshot';
+import { idsInFiles } from './snapshot-reader';
 
 export interface GroupConversion {
   members: number;

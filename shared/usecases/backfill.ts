@@ -21,10 +21,13 @@ import type { QueueMessage } from '../contracts/queue-messages';
 import { takesEvent } from '../domain/aggregates';
 import { ARCHIVE_PREFIX, archiveDayOf } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
-import { PROFILE_LIMITS, BACKFILL_MAX_DAYS, behaviourName, dayIndex } from '../domain/profile';
+import { PROFILE_LIMITS } from '../domain/profile';
+import { BACKFILL_MAX_DAYS } from '../domain/buckets';
+import { behaviourName } from '../domain/buckets';
+import { dayIndex } from '../domain/time';
 import { DAY_MS } from '../domain/time';
 import { OBJECTS_PER_STEP, openArchiveObject } from './archive-reader';
-import { loadCatalog } from './catalog-view';
+import { loadRules } from './managed-segments';
 import type { ProfileWriter } from './profile-writer';
 
 export const BACKFILL_SCOPE = 'job#backfill';
@@ -56,8 +59,8 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
     await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: message.segmentId, revision: message.revision });
   };
 
-  const catalog = await loadCatalog(deps.catalog);
-  const specs = catalog.specs.filter((spec) => message.specs.includes(spec.id));
+  const rules = await loadRules(deps.catalog);
+  const specs = rules.specs.filter((spec) => message.specs.includes(spec.id));
   if (specs.length === 0) {
     await finish('skipped', { reason: 'no segment needs these aggregates any more' });
     return 'superseded';
@@ -97,7 +100,7 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
     for (const profileId of [...byProfile.keys()].sort()) {
       const position = `${key.slice(ARCHIVE_PREFIX.length)}#${profileId}`;
       const backfill = { runId, startDay, position, events: byProfile.get(profileId)!, specs };
-      const outcome = await deps.writer.apply({ profileId, events: [], identifiers: [], reason: 'definition', backfill }, catalog);
+      const outcome = await deps.writer.apply({ profileId, events: [], identifiers: [], reason: 'definition', backfill }, rules);
       if (outcome.written) counts.profileWrites++;
     }
     counts.objects++;

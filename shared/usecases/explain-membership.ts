@@ -3,7 +3,7 @@ import type { DefinitionStore } from '../ports/catalog';
 import type { ProfileStore } from '../ports/profiles';
 import { explain } from '../domain/explain';
 import { NotFoundError } from '../errors';
-import { indicatorModel } from './catalog-view';
+import { indicatorModel } from './managed-segments';
 import { GroupTraitsReader } from './group-traits';
 import { indicatorsOf, type ProfileViewDeps } from './profile-view';
 

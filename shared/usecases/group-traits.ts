@@ -5,7 +5,8 @@
  */
 import type { GroupStore } from '../ports/groups';
 import type { Group, GroupTraits } from '../domain/groups';
-import { groupIdsOf, type Profile } from '../domain/profile';
+import { type Profile } from '../domain/profile';
+import { groupIdsOf } from '../domain/fold';
 
 export class GroupTraitsReader {
   private readonly known = new Map<string, Group | undefined>();

@@ -5,16 +5,7 @@
  */
 import type { DefinitionStore, RunStore } from '../ports/catalog';
 import type { EventQueue } from '../ports/event-queue';
-import {
-  ALL_INDICATORS,
-  DEFAULT_INDICATOR_SETTINGS,
-  DEFINITION_IDS,
-  FROZEN_INDICATORS,
-  definitionSchemas,
-  type DefinitionId,
-  type IndicatorDefinition,
-  type IndicatorSettings,
-} from '../domain/indicators';
+import { ALL_INDICATORS, DEFAULT_INDICATOR_SETTINGS, DEFINITION_IDS, FROZEN_INDICATORS, definitionSchemas, type DefinitionId, type IndicatorDefinition, type IndicatorSettings } from '../domain/indicator-settings';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from './reevaluate';

@@ -7,11 +7,12 @@ import type { DefinitionStore } from '../ports/catalog';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
 import type { ProfileStore } from '../ports/profiles';
-import { isFrozenIndicator, type IndicatorModel } from '../domain/indicators';
+import { type IndicatorModel } from '../domain/indicators';
+import { isFrozenIndicator } from '../domain/indicator-settings';
 import { aggregateSpecsOf, dependenciesOf } from '../domain/segment-dependencies';
 import { compile } from '../domain/segment-compiler';
 import type { Condition } from '../domain/segment-definition';
-import { segmentsWithModel } from './catalog-view';
+import { segmentsWithModel } from './managed-segments';
 import { GroupTraitsReader } from './group-traits';
 import { checkReferences } from './save-segment';
 

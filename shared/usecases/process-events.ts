@@ -12,7 +12,7 @@ import type { ObjectStore } from '../ports/objects';
 import { archiveKey, newArchiveKey, seal } from '../domain/archive';
 import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
-import type { CompiledCatalog } from '../domain/memberships';
+import type { CompiledRules } from '../domain/memberships';
 import { PoisonMessageError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
@@ -21,14 +21,14 @@ import { writeGroupCalls, type GroupWriterDeps } from './group-writer';
 import type { GroupStore } from '../ports/groups';
 import { GroupTraitsReader } from './group-traits';
 import { groupCallsById } from '../domain/groups';
-import type { SegmentCatalog } from './segment-catalog';
+import type { RulesCache } from './rules-cache';
 
 export interface ProcessEventsDeps {
   identities: IdentityStore;
   /** Read to check identity limits before two profiles are joined. */
   profiles: ProfileStore;
   writer: ProfileWriter;
-  segments: SegmentCatalog;
+  rules: RulesCache;
   logger: Logger;
   newProfileId: () => string;
   /** Profiles written at once; bounded so a large batch does not flood DynamoDB. */
@@ -96,7 +96,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
 
   const { owners, erased } = await lookUp(ordered, errors, deps);
   // Not one event's doing: if the catalog cannot be read, the whole batch is retried.
-  const segments = await deps.segments.current();
+  const rules = await deps.rules.current();
   const redirects = new Map<string, string>();
   const limits = new IdentityLimits({ identities: deps.identities, profiles: deps.profiles, config: deps.identity ?? DEFAULT_IDENTITY_CONFIG });
   let suppressed = 0;
@@ -104,7 +104,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   for (const item of ordered) {
     if (errors.has(item)) continue;
     try {
-      const resolved = await resolve(item.event, { owners, redirects, erased, limits }, deps, segments);
+      const resolved = await resolve(item.event, { owners, redirects, erased, limits }, deps, rules);
       if (!resolved) {
         suppressed++;
         continue;
@@ -137,7 +137,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   }
 
   // Groups first, so the batch's profiles are evaluated with the traits their group calls just set.
-  const groupTraits = await writeGroups(byProfile, segments, errors, deps);
+  const groupTraits = await writeGroups(byProfile, rules, errors, deps);
 
   let applied = 0;
   let duplicates = 0;
@@ -146,7 +146,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   const toArchive: Array<[string, SourcedEvent[]]> = [];
   await eachConcurrently([...byProfile], deps.concurrency, async ([profileId, batch]) => {
     try {
-      const outcome = await deps.writer.apply({ profileId, events: batch.items.map((i) => i.event), identifiers: batch.identifiers, reason: 'events', groups: groupTraits }, segments);
+      const outcome = await deps.writer.apply({ profileId, events: batch.items.map((i) => i.event), identifiers: batch.identifiers, reason: 'events', groups: groupTraits }, rules);
       applied += outcome.applied;
       duplicates += outcome.duplicates;
       const folded = batch.items.filter((i) => i.unarchived === true || !outcome.duplicateEvents.has(i.event));
@@ -175,7 +175,7 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
  * of groups' traits the batch's profile writes share (seeded with the groups just written). A group that
  * cannot be written fails its calls' messages, which are retried whole (folding again is a no-op).
  */
-async function writeGroups(byProfile: ReadonlyMap<string, ProfileBatch>, catalog: CompiledCatalog, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<GroupTraitsReader | undefined> {
+async function writeGroups(byProfile: ReadonlyMap<string, ProfileBatch>, rules: CompiledRules, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<GroupTraitsReader | undefined> {
   const calls = groupCallsById([...byProfile.values()].flatMap(({ items }) => items), (item) => item.event);
   const { groups, queue } = deps;
   if (!groups || !queue) {
@@ -186,7 +186,7 @@ async function writeGroups(byProfile: ReadonlyMap<string, ProfileBatch>, catalog
   const written: Awaited<ReturnType<typeof writeGroupCalls>>[] = [];
   await eachConcurrently([...calls], deps.concurrency, async ([groupId, items]) => {
     try {
-      written.push(await writeGroupCalls(groupId, items.map((i) => i.event), { groups, queue, logger: deps.logger, now: Date.now }, catalog.needsGroups));
+      written.push(await writeGroupCalls(groupId, items.map((i) => i.event), { groups, queue, logger: deps.logger, now: Date.now }, rules.needsGroups));
     } catch (error) {
       deps.logger.error('group update failed', { error: error as Error });
       for (const item of items) errors.set(item, error as Error);
@@ -279,13 +279,13 @@ async function archiveBatch(folded: ReadonlyArray<readonly [string, SourcedEvent
 }
 
 /** Merges profiles into one; a profile already merged elsewhere brings its survivor into the merge. */
-async function mergeAll(profileIds: string[], context: ResolveContext, deps: ProcessEventsDeps, catalog: CompiledCatalog): Promise<string> {
+async function mergeAll(profileIds: string[], context: ResolveContext, deps: ProcessEventsDeps, rules: CompiledRules): Promise<string> {
   const pending = new Set(profileIds);
   for (let round = 0; round < 10 && pending.size > 1; round++) {
     const survivor = survivorOf([...pending]);
     for (const other of [...pending]) {
       if (other === survivor) continue;
-      const result = await deps.writer.merge(survivor, other, catalog);
+      const result = await deps.writer.merge(survivor, other, rules);
       // The loser may not be written yet (first seen earlier in this batch): move what it claimed too.
       for (const [key, owner] of context.owners) if (owner === other) await deps.identities.repoint(key, other, result);
       context.redirects.set(other, result);
@@ -373,7 +373,7 @@ const RESOLVE_ATTEMPTS = 3;
  * identifier, else a new profile. Unclaimed identifiers are claimed for it by
  * conditional put, so two concurrent first events agree on one profile.
  */
-async function resolve(event: EnrichedEvent, context: ResolveContext, deps: ProcessEventsDeps, catalog: CompiledCatalog): Promise<Resolved | undefined> {
+async function resolve(event: EnrichedEvent, context: ResolveContext, deps: ProcessEventsDeps, rules: CompiledRules): Promise<Resolved | undefined> {
   const { owners } = context;
   const identifiers = identifiersOf(event, deps.identity, (blocked) =>
     // The value itself may be personal data: log its type and length only.
@@ -449,7 +449,7 @@ async function resolve(event: EnrichedEvent, context: ResolveContext, deps: Proc
   }
   if (joined.length > 1) {
     // Merged into the deterministic survivor, whatever the order of arrival.
-    profileId = await mergeAll(joined, context, deps, catalog);
+    profileId = await mergeAll(joined, context, deps, rules);
     for (const [key, owner] of owners) if (joined.includes(owner)) owners.set(key, profileId);
   } else if (joined.length === 1) profileId = joined[0]!;
   if (joined.length === 0) throw new PoisonMessageError(`event ${event.messageId} has no usable identifier (blocked or empty values)`);

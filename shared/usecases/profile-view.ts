@@ -9,9 +9,10 @@ import type { MembershipStore } from '../ports/memberships';
 import type { ProfileStore } from '../ports/profiles';
 import { consentView } from '../domain/consent';
 import { presentIndicators, type IndicatorModel } from '../domain/indicators';
-import { perEventAndChannel, totalCount, type Profile } from '../domain/profile';
+import { type Profile } from '../domain/profile';
+import { perEventAndChannel, totalCount } from '../domain/buckets';
 import { DAY_MS } from '../domain/time';
-import { segmentsWithModel } from './catalog-view';
+import { segmentsWithModel } from './managed-segments';
 import { GroupTraitsReader } from './group-traits';
 
 export interface ProfileViewDeps {

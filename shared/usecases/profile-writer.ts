@@ -16,8 +16,12 @@ import { identifierKey, type Identifier } from '../domain/identity';
 import { mergeProfiles } from '../domain/merge';
 import { dueKey } from '../domain/due-index';
 import { nextCheckAt } from '../domain/next-change';
-import { behaviourName, changeId, foldBackfill, foldEvents, newProfile, packPending, pendingTransitions, type BackfillChange, type LimitReached, type Profile, type Transition, type TransitionReason } from '../domain/profile';
-import { evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../domain/memberships';
+import { newProfile, type LimitReached, type Profile } from '../domain/profile';
+import { behaviourName } from '../domain/buckets';
+import { changeId, packPending, pendingTransitions, type Transition } from '../domain/transitions';
+import type { TransitionReason } from '../domain/profile';
+import { foldBackfill, foldEvents, type BackfillChange } from '../domain/fold';
+import { evaluateMemberships, type CompiledRules, type ProfileChanges } from '../domain/memberships';
 import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
 import type { FrozenStore } from '../ports/frozen';
@@ -78,38 +82,38 @@ export class ProfileWriter {
    * recognised by message id, and transitions of the previous write that a crash
    * left unapplied are applied before anything else (see `settle`).
    */
-  async apply(change: ProfileChange, catalog: CompiledCatalog, existing?: Profile): Promise<WriteOutcome> {
+  async apply(change: ProfileChange, rules: CompiledRules, existing?: Profile): Promise<WriteOutcome> {
     let current = existing;
-    const frozen = change.frozen ?? (catalog.needsFrozen ? await this.frozenValues(change.profileId) : undefined);
+    const frozen = change.frozen ?? (rules.needsFrozen ? await this.frozenValues(change.profileId) : undefined);
     for (let attempt = 1; ; attempt++) {
       current ??= await this.deps.profiles.get(change.profileId);
       if (current?.mergedInto) {
         // Merged away: finish the merge if it was interrupted, then write to the survivor.
-        const survivor = await this.merge(current.mergedInto, current.profileId, catalog);
+        const survivor = await this.merge(current.mergedInto, current.profileId, rules);
         if (change.identifiers.length > 0) await this.repoint(change.identifiers, current.profileId, survivor);
-        return this.apply({ ...change, profileId: survivor }, catalog);
+        return this.apply({ ...change, profileId: survivor }, rules);
       }
-      if (current) await this.settle(pendingTransitions(current), catalog);
+      if (current) await this.settle(pendingTransitions(current), rules);
       if (!current && change.backfill) return { applied: 0, duplicates: 0, duplicateEvents: new Set(), transitions: [], written: false }; // erased, or rebuilt without it
 
       const now = this.deps.now();
       const fresh = current ?? newProfile(change.profileId, change.events[0]?.timestamp ?? new Date(now).toISOString());
       const mergeLimits: LimitReached[] = [];
-      const base = change.absorb ? mergeProfiles(fresh, change.absorb, now, mergeLimits, catalog.indicators.categoryRule) : fresh;
+      const base = change.absorb ? mergeProfiles(fresh, change.absorb, now, mergeLimits, rules.indicators.categoryRule) : fresh;
       const absorbed = base !== fresh;
-      const folded = foldEvents(base, change.events, change.identifiers, now, catalog.specs, catalog.indicators.categoryRule);
+      const folded = foldEvents(base, change.events, change.identifiers, now, rules.specs, rules.indicators.categoryRule);
       const backfilled = change.backfill ? foldBackfill(folded.profile, change.backfill, now, folded.limits) : false;
       const limits = [...mergeLimits, ...folded.limits];
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,
       // merges and re-evaluations without events (jobs, time passing) evaluate every segment.
       const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
-      const indicators = { ...catalog.indicators.valuesOf(folded.profile, now), ...frozen };
-      const groupTraits = catalog.needsGroups ? await this.groupsReader(change).traitsOf(folded.profile) : undefined;
-      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, catalog.segments, now, changes, change.reason, indicators, groupTraits);
+      const indicators = { ...rules.indicators.valuesOf(folded.profile, now), ...frozen };
+      const groupTraits = rules.needsGroups ? await this.groupsReader(change).traitsOf(folded.profile) : undefined;
+      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, rules.segments, now, changes, change.reason, indicators, groupTraits);
       const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
       const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, duplicateEvents: new Set(folded.duplicates), transitions };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };
-      const checkAt = nextCheckAt(catalog, evaluated, now);
+      const checkAt = nextCheckAt(rules, evaluated, now);
       const due = checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId);
       // A key of an earlier format (by the hour) is filed anew, even when the instant is unchanged.
       const scheduleChanged = (base.nextCheckAt ?? Infinity) !== checkAt || base.due !== due;
@@ -152,7 +156,7 @@ export class ProfileWriter {
    * move its identifiers, end its memberships, publish, and shrink the loser to a redirect.
    * Returns the profile that survives, which may differ if the loser was already merged elsewhere.
    */
-  async merge(requestedSurvivor: string, loserId: string, catalog: CompiledCatalog): Promise<string> {
+  async merge(requestedSurvivor: string, loserId: string, rules: CompiledRules): Promise<string> {
     // Mark the loser into the final survivor, never into a profile that was itself merged away.
     let survivorId = await this.finalProfileId(requestedSurvivor);
     if (survivorId === loserId) return survivorId;
@@ -175,7 +179,7 @@ export class ProfileWriter {
         return survivorId;
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
-        return this.merge(survivorId, loserId, catalog); // it was written meanwhile: merge it properly
+        return this.merge(survivorId, loserId, rules); // it was written meanwhile: merge it properly
       }
     }
     if (loser.mergedInto !== survivorId) {
@@ -184,17 +188,17 @@ export class ProfileWriter {
       if (loser.mergeCompleted) return target;
       survivorId = target;
     }
-    await this.settle(pendingTransitions(loser), catalog);
+    await this.settle(pendingTransitions(loser), rules);
     if (loser.mergeCompleted) return survivorId;
 
-    await this.apply({ profileId: survivorId, events: [], identifiers: [], reason: 'merge', absorb: loser }, catalog);
+    await this.apply({ profileId: survivorId, events: [], identifiers: [], reason: 'merge', absorb: loser }, rules);
     const identifiers = Object.entries(loser.identifiers).flatMap(([type, values]) => (values ?? []).map((value) => ({ type, value })));
     await this.repoint(identifiers, loserId, survivorId);
     const at = new Date(this.deps.now()).toISOString();
     const exits: Transition[] = loser.segments.map((segmentId) => ({
       id: createHash('sha256').update(`${loserId}\u0000${segmentId}\u0000merged`).digest('hex').slice(0, 32),
       segmentId,
-      segmentRevision: catalog.segments.find((s) => s.id === segmentId)?.revision ?? 0,
+      segmentRevision: rules.segments.find((s) => s.id === segmentId)?.revision ?? 0,
       profileId: loserId,
       change: 'exited',
       at,
@@ -247,9 +251,9 @@ export class ProfileWriter {
    * exit once the item is gone (memberships are written after publishing, so an applied one was
    * published, and counted after all of them). Segments deleted since are left alone.
    */
-  private async settle(pending: readonly Transition[], catalog: CompiledCatalog): Promise<void> {
+  private async settle(pending: readonly Transition[], rules: CompiledRules): Promise<void> {
     if (pending.length === 0) return;
-    const known = new Set(catalog.segments.map((s) => s.id));
+    const known = new Set(rules.segments.map((s) => s.id));
     const open = pending.filter((t) => known.has(t.segmentId));
     if (open.length === 0) return;
     const entered = await this.deps.memberships.enteredAt(open[0]!.profileId, open.map((t) => t.segmentId), { consistent: true });

@@ -7,8 +7,8 @@ import type { ProfileStore } from '../ports/profiles';
 import type { EventQueue } from '../ports/event-queue';
 import type { QueueMessage } from '../contracts/queue-messages';
 import type { TransitionReason } from '../domain/profile';
-import type { CompiledCatalog } from '../domain/memberships';
-import { loadCatalog } from './catalog-view';
+import type { CompiledRules } from '../domain/memberships';
+import { loadRules } from './managed-segments';
 import type { GroupStore } from '../ports/groups';
 import { hasKey } from '../domain/records';
 import { PrismeError } from '../domain/errors';
@@ -30,7 +30,7 @@ export const INDICATORS_SCOPE = 'job#indicators';
 export const indicatorRunId = (definition: string, revision: number): string => `${definition}-r${revision}`;
 
 /** Fresh, uncached: a job must not act on a catalog older than the change that started it. */
-export const loadSegments = loadCatalog;
+export const loadSegments = loadRules;
 
 export interface PageResult {
   profiles: number;
@@ -40,7 +40,7 @@ export interface PageResult {
 
 export async function reevaluatePage(
   cursor: string | undefined,
-  segments: CompiledCatalog,
+  segments: CompiledRules,
   deps: ReevaluateDeps,
   reason: TransitionReason,
 ): Promise<PageResult> {

@@ -11,7 +11,7 @@ import { SegmentGraphError, aggregateSpecsOf, aggregateStarts, orderByDependenci
 import { ConflictError, InvalidInputError } from '../errors';
 import type { Logger } from '../logger';
 import { BACKFILL_SCOPE, backfillRunId } from './backfill';
-import { segmentsWithModel } from './catalog-view';
+import { segmentsWithModel } from './managed-segments';
 
 export interface SaveSegmentDeps {
   catalog: DefinitionStore & Pick<RunStore, 'putRun'>;

@@ -25,7 +25,7 @@ import type { ObjectStore } from '../ports/objects';
 import { arrayBufferOf, encodingFor, latestKey, newRunId, type LatestPointer, type Manifest } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
 import type { Logger } from '../logger';
-import { sha256 } from './take-snapshot';
+import { sha256 } from './snapshot-parts';
 
 export const ERASURES_SCOPE = 'erasures';
 /** The erasure's part holding the `ErasedPerson`, from the erasure to the end of the scrub. */

@@ -3,57 +3,32 @@
  * the previous run, then `manifest.json`, then `latest.json` last, so a reader
  * that follows `latest.json` only ever sees a complete run.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { once } from 'node:events';
-import { PassThrough, Transform } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
-import type { CatalogStore, RunRecord } from '../ports/catalog';
+import type { CatalogStore,RunRecord } from '../ports/catalog';
 import type { MembershipStore } from '../ports/memberships';
 import type { ProfileStore } from '../ports/profiles';
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ObjectStore } from '../ports/objects';
 import {
-  FORMAT_EXTENSIONS,
-  ROWS_PER_PART,
-  SNAPSHOT_SCHEMA_VERSION,
-  csvOptionsFor,
-  csvRow,
-  csvRows,
-  encodingFor,
-  type Encoding,
-  type EspPreset,
-  exportColumns,
-  fieldValue,
-  holdReason,
-  holdoutFileKey,
-  parquetProfileIds,
-  profileIdsOfText,
-  isGroupTraitField,
-  isHeldOut,
-  type Audience,
-  latestKey,
-  partFileName,
-  runPrefix,
-  type LatestPointer,
-  type Manifest,
-  type ManifestFile,
-  type SnapshotFileKind,
+FORMAT_EXTENSIONS,SNAPSHOT_SCHEMA_VERSION,encodingFor,
+type Encoding,exportColumns,
+fieldValue,
+holdReason,
+holdoutFileKey,isGroupTraitField,latestKey,
+partFileName,
+runPrefix,
+type LatestPointer,
+type Manifest,type SnapshotFileKind
 } from '../domain/audiences';
 import { NotFoundError } from '../errors';
-import { reachable } from '../domain/consent';
-import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { FrozenStore } from '../ports/frozen';
-import type { FrozenValues } from '../domain/frozen';
 import type { GroupStore } from '../ports/groups';
-import type { GroupTraits } from '../domain/groups';
-import { GroupTraitsReader } from './group-traits';
-import { isFrozenIndicator } from '../domain/indicators';
-import { indicatorModel } from './catalog-view';
-
-const isFrozenColumn = (column: string) => column.startsWith('indicators.') && isFrozenIndicator(column.slice('indicators.'.length).split('|')[0]!);
-import type { Profile } from '../domain/profile';
+import { indicatorModel } from './managed-segments';
 import type { Logger } from '../logger';
+import { isFrozenColumn,exportedMembers,exportSize } from './audience-export';
+import { PartWriter } from './snapshot-parts';
+import { readLatest,memberIds } from './snapshot-reader';
+import { EspWriter } from './esp-writer';
 
 export interface SnapshotDeps {
   catalog: CatalogStore;
@@ -70,34 +45,6 @@ export interface SnapshotDeps {
 }
 
 export const runScope = (audienceId: string): string => `audience#${audienceId}`;
-const MEMBERS_PER_PAGE = 500;
-
-/** The exported members of an audience now: its segment's members, less the holdout group, by profile id. */
-export async function* exportedMembers(
-  audience: Audience,
-  deps: Pick<SnapshotDeps, 'memberships' | 'profiles'> & { frozen?: Pick<FrozenStore, 'getMany'>; withFrozen?: boolean; groups?: Pick<GroupStore, 'getMany'>; withGroups?: boolean },
-): AsyncGenerator<{ profile: Profile; heldOut: boolean; frozen?: FrozenValues; groups?: GroupTraits[] }> {
-  let cursor: string | undefined;
-  do {
-    const page = await deps.memberships.members(audience.segmentId, cursor, MEMBERS_PER_PAGE);
-    const ids = page.items.map((m) => m.profileId);
-    const profiles = new Map((await deps.profiles.getMany(ids)).map((p) => [p.profileId, p]));
-    const frozen = deps.withFrozen && deps.frozen ? new Map((await deps.frozen.getMany(ids)).map((r) => [r.profileId, r.values])) : undefined;
-    if (deps.withGroups && !deps.groups) throw new Error('the snapshot needs the group store: the audience exports groups.<trait> columns');
-    // A reader per page: memory stays bounded by a page's groups whatever the audience's size.
-    const groups = deps.withGroups ? new GroupTraitsReader(deps.groups!) : undefined;
-    await groups?.prefetch(profiles.values());
-    for (const member of page.items) {
-      const profile = profiles.get(member.profileId);
-      if (!profile) continue; // erased or not yet written: never export a row we cannot fill
-      // Only people who may be contacted on the audience's channel; the control group is drawn from them.
-      if (audience.consentChannel && !reachable(profile, audience.consentChannel)) continue;
-      const groupTraits = await groups?.traitsOf(profile);
-      yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId), groups: groupTraits };
-    }
-    cursor = page.cursor;
-  } while (cursor);
-}
 
 /**
  * Takes a snapshot, or holds it when governance says no (a draft, under the minimum size, a size
@@ -231,211 +178,5 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       error: (error as Error).message,
     });
     throw error;
-  }
-}
-
-/** Members the export would have now, and the control group: from membership ids alone, unless consent must be read. */
-export async function exportSize(audience: Audience, deps: Pick<SnapshotDeps, 'memberships' | 'profiles'>): Promise<{ members: number; holdout: number }> {
-  const size = { members: 0, holdout: 0 };
-  if (audience.consentChannel) {
-    // Consent lives on the profiles: read them.
-    for await (const { heldOut } of exportedMembers(audience, deps)) heldOut ? size.holdout++ : size.members++;
-    return size;
-  }
-  let cursor: string | undefined;
-  do {
-    const page = await deps.memberships.members(audience.segmentId, cursor, 1000);
-    for (const { profileId } of page.items) isHeldOut(profileId, audience) ? size.holdout++ : size.members++;
-    cursor = page.cursor;
-  } while (cursor);
-  return size;
-}
-
-/**
- * Rows into parts of at most ROWS_PER_PART rows, each with its byte count and SHA-256. Text formats are
- * gzipped and streamed to S3 as they are written; Parquet is encoded a part at a time. An empty file
- * still gets one part (a CSV one holds its header), so consumers never special-case absence.
- */
-export class PartWriter {
-  private readonly files: ManifestFile[] = [];
-  private current?: { key: string; rows: number; bytes: number; hash: Hash; gzip?: Transform; uploaded: Promise<void>; buffered: unknown[][] };
-  private part = 0;
-  /** Rows not yet handed to gzip: batched, as one write (and one CSV encoding) per row costs more than the compression. */
-  private pending: Array<readonly unknown[]> = [];
-
-  constructor(
-    private readonly kind: SnapshotFileKind | 'holdout',
-    private readonly encoding: Encoding,
-    private readonly objects: ObjectStore,
-    private readonly keyOf: (part: number) => string,
-  ) {}
-
-  async write(values: readonly unknown[]): Promise<void> {
-    if (!this.current || this.current.rows >= ROWS_PER_PART) {
-      await this.close();
-      this.open();
-    }
-    const current = this.current!;
-    current.rows++;
-    if (this.encoding.binary) current.buffered.push([...values]);
-    else {
-      this.pending.push([...values]); // encoded at the flush: a copy, in case the caller reuses its row
-      if (this.pending.length >= 1000) await this.flush();
-    }
-  }
-
-  async finish(): Promise<ManifestFile[]> {
-    if (!this.current && this.files.length === 0) this.open();
-    await this.close();
-    return this.files;
-  }
-
-  private async flush(): Promise<void> {
-    const current = this.current!;
-    const chunk = this.encoding.text!.lines(this.pending);
-    this.pending = [];
-    if (!current.gzip!.write(chunk)) {
-      // Wait for the upload to take more, or for it to fail (then never wait for a drain that will not come).
-      await Promise.race([once(current.gzip!, 'drain'), current.uploaded.then(() => Promise.reject(new Error(`upload of ${current.key} ended early`)))]);
-    }
-  }
-
-  private open(): void {
-    const state: NonNullable<PartWriter['current']> = { key: this.keyOf(this.part++), rows: 0, bytes: 0, hash: createHash('sha256'), uploaded: Promise.resolve(), buffered: [] };
-    if (this.encoding.text) {
-      const gzip = this.encoding.text.plain ? new PassThrough() : createGzip();
-      const counted = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          state.hash.update(chunk);
-          state.bytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      state.gzip = gzip;
-      state.uploaded = this.objects.putStream(state.key, gzip.pipe(counted), this.encoding.contentType);
-      state.uploaded.catch(() => undefined); // awaited in close(); a failure must not go unhandled meanwhile
-      if (this.encoding.text.header) gzip.write(this.encoding.text.header);
-    }
-    this.current = state;
-  }
-
-  private async close(): Promise<void> {
-    const current = this.current;
-    if (!current) return;
-    if (this.pending.length > 0) await this.flush();
-    this.current = undefined;
-    if (current.gzip) {
-      current.gzip.end();
-      await current.uploaded;
-    } else {
-      const body = Buffer.from(this.encoding.binary!(current.buffered));
-      current.hash.update(body);
-      current.bytes = body.length;
-      await this.objects.put(current.key, body, this.encoding.contentType);
-    }
-    if (this.kind !== 'holdout') {
-      this.files.push({ key: current.key, kind: this.kind, rows: current.rows, bytes: current.bytes, sha256: current.hash.digest('hex') });
-    }
-  }
-}
-
-export const sha256 = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
-
-export async function readLatest(
-  audienceId: string,
-  objects: ObjectStore,
-): Promise<{ latest: LatestPointer; manifest: Manifest } | undefined> {
-  const latestBody = await objects.get(latestKey(audienceId));
-  if (!latestBody) return undefined;
-  const latest = JSON.parse(latestBody.toString()) as LatestPointer;
-  const manifestBody = await objects.get(latest.manifestKey);
-  if (!manifestBody) throw new Error(`latest.json of ${audienceId} points to a missing manifest ${latest.manifestKey}`);
-  return { latest, manifest: JSON.parse(manifestBody.toString()) as Manifest };
-}
-
-/** Profile ids in files of a run, in order, read back part by part (CSV and JSON Lines as streams). */
-export async function* idsInFiles(keys: readonly string[], format: Manifest['format'], objects: Pick<ObjectStore, 'get' | 'getStream'>): AsyncGenerator<string> {
-  for (const key of keys) {
-    if (format === 'parquet') {
-      const body = await objects.get(key);
-      if (!body) throw new Error(`run file ${key} is missing`);
-      yield* await parquetProfileIds(body);
-      continue;
-    }
-    const body = await objects.getStream(key);
-    if (!body) throw new Error(`run file ${key} is missing`);
-    yield* profileIdsOfText(format, body.pipe(createGunzip()));
-  }
-}
-
-const memberIds = (manifest: Manifest | undefined, objects: ObjectStore): AsyncGenerator<string> =>
-  idsInFiles(manifest?.files.filter((f) => f.kind === 'members').map((f) => f.key) ?? [], manifest?.format ?? 'csv.gz', objects);
-
-/**
- * The file of the audience's ESP preset, written alongside the run in its own folder. Braze takes
- * changes (entered: true, left: false, by external id); the others take the full list.
- */
-class EspWriter {
-  private readonly preset: EspPreset;
-  private readonly writer: PartWriter;
-  private readonly key: string;
-  private rows = 0;
-  private skipped = 0;
-  /** Braze needs the userId of members who left: read in batches, as they come. */
-  private leaving: string[] = [];
-
-  constructor(
-    private readonly audience: Audience,
-    runId: string,
-    private readonly columns: readonly string[],
-    private readonly deps: Pick<SnapshotDeps, 'objects' | 'profiles'>,
-  ) {
-    this.preset = audience.preset!;
-    this.key = espFileKey(this.preset, audience.id, runId);
-    const options = csvOptionsFor(columns);
-    const encoding: Encoding =
-      this.preset === 'braze'
-        ? { contentType: 'text/csv', text: { header: BRAZE_HEADER, lines: (rows) => rows.map(([row]) => String(row)).join(''), plain: true } }
-        : { contentType: 'text/csv', text: { header: csvRow(presetColumns(this.preset, columns)), lines: (rows) => csvRows(rows, options), plain: true } };
-    this.writer = new PartWriter('members', encoding, deps.objects, () => this.key);
-  }
-
-  async member(row: readonly unknown[]): Promise<void> {
-    if (this.preset !== 'braze') await this.write(row);
-  }
-
-  async added(profile: Profile, row: readonly unknown[]): Promise<void> {
-    if (this.preset !== 'braze') return;
-    const attributes = Object.fromEntries(this.columns.map((c, i) => [c.replace(/^(traits|indicators)\./, ''), row[i]]).filter(([c]) => c !== 'profileId' && c !== 'userId'));
-    await this.brazeRow(brazeRow(this.audience.id, profile.identifiers.userId?.at(-1), true, attributes));
-  }
-
-  async removed(profileId: string): Promise<void> {
-    if (this.preset !== 'braze') return;
-    this.leaving.push(profileId);
-    if (this.leaving.length >= 100) await this.flushLeaving();
-  }
-
-  async finish(): Promise<NonNullable<Manifest['esp']>> {
-    await this.flushLeaving();
-    const [file] = await this.writer.finish();
-    return { preset: this.preset, key: this.key, rows: this.rows, bytes: file!.bytes, sha256: file!.sha256, skipped: this.skipped };
-  }
-
-  private async flushLeaving(): Promise<void> {
-    const ids = this.leaving;
-    this.leaving = [];
-    const userIds = new Map((await this.deps.profiles.getMany(ids)).map((p) => [p.profileId, p.identifiers.userId?.at(-1)]));
-    for (const id of ids) await this.brazeRow(brazeRow(this.audience.id, userIds.get(id), false));
-  }
-
-  private async brazeRow(line: string | undefined): Promise<void> {
-    if (line === undefined) this.skipped++;
-    else await this.write([line]);
-  }
-
-  private async write(values: readonly unknown[]): Promise<void> {
-    this.rows++;
-    await this.writer.write(values);
   }
 }

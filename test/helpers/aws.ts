@@ -12,7 +12,7 @@ import { documentClient } from '../../shared/adapters/clients';
 import { DynamoCatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
 import { DynamoGroupStore } from '../../shared/adapters/dynamodb/group-store';
-import { withManagedSegments } from '../../shared/usecases/catalog-view';
+import { withManagedSegments } from '../../shared/usecases/managed-segments';
 import { DynamoIdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '../../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../../shared/adapters/dynamodb/profile-store';
@@ -21,7 +21,7 @@ import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
 import type { TableName } from '../../shared/resources';
 import type { ProcessEventsDeps } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { RulesCache } from '../../shared/usecases/rules-cache';
 import { newProfileId } from '../../shared/wiring';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -78,7 +78,7 @@ export function processEventsDeps(stores: Awaited<ReturnType<typeof emulatedStor
     identities: stores.identities,
     profiles: stores.profiles,
     writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, groups: stores.groups, stats: stores.catalog, publisher, logger, now: Date.now }),
-    segments: new SegmentCatalog(stores.catalog, 0),
+    rules: new RulesCache(stores.catalog, 0),
     groups: stores.groups,
     logger,
     newProfileId: () => newProfileId(),

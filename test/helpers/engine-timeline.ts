@@ -17,8 +17,10 @@
 import { expect, it } from 'vitest';
 import type { Channel, EnrichedEvent } from '../../shared/domain/events';
 import { nextCheckAt } from '../../shared/domain/next-change';
-import { behaviourName, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog, evaluateMemberships, type CompiledCatalog, type ProfileChanges } from '../../shared/domain/memberships';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { behaviourName } from '../../shared/domain/buckets';
+import { foldEvents } from '../../shared/domain/fold';
+import { compileRules, evaluateMemberships, type CompiledRules, type ProfileChanges } from '../../shared/domain/memberships';
 import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
 import { anEvent } from './events';
 
@@ -102,7 +104,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** One profile under a catalog, on a fake clock. */
 export class EngineTimeline {
   private profile: Profile;
-  private readonly catalog: CompiledCatalog;
+  private readonly catalog: CompiledRules;
   private written = false;
   private dueAt = Infinity;
   private transitions: string[] = [];
@@ -113,7 +115,7 @@ export class EngineTimeline {
       conditionSchema.parse(condition); // the conditions are the language's
       return { id, name: id, condition, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' };
     });
-    this.catalog = compileCatalog(defined);
+    this.catalog = compileRules(defined);
     this.now = Date.parse(start);
     this.profile = newProfile('p-timeline', start);
   }

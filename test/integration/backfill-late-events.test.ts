@@ -11,12 +11,12 @@ import { archiveDayPrefix } from '../../shared/domain/archive';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { identifierKey } from '../../shared/domain/identity';
 import { messageToken } from '../../shared/domain/message-tokens';
-import { dayIndex } from '../../shared/domain/profile';
+import { dayIndex } from '../../shared/domain/time';
 import type { Condition } from '../../shared/domain/segment-definition';
 import { BACKFILL_SCOPE, type BackfillMessage } from '../../shared/usecases/backfill';
 import { processEvents, type ProcessEventsDeps } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { RulesCache } from '../../shared/usecases/rules-cache';
 import { RecordingPublisher, emulatedStores, processEventsDeps, silentLogger } from '../helpers/aws';
 import { backfillRunner } from '../helpers/backfill';
 import { anEvent } from '../helpers/events';
@@ -115,11 +115,11 @@ describe('a new segment\'s backfill and late deliveries', () => {
 
   it('counts once an event the backfill took, delivered again late: it was folded before the processor knew the segment', async () => {
     await history({ userId: 'fay' }, 'fay');
-    const stale = new SegmentCatalog(stores.catalog, Infinity, clock);
+    const stale = new RulesCache(stores.catalog, Infinity, clock);
     await stale.current(); // cached before the save
     await save();
     const early = shoes('early', '2026-03-13T22:00:00.000Z', 15, { userId: 'fay' });
-    await deliver([early], 'early', { ...live, segments: stale });
+    await deliver([early], 'early', { ...live, rules: stale });
     expect(await shoeSum('fay')).toBe(0);
     await runner.run(first);
     expect(await shoeSum('fay')).toBe(60 + 15);

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey, heldForm } from '../../shared/domain/identity';
-import { hasSeen } from '../../shared/domain/profile';
+import { hasSeen } from '../../shared/domain/buckets';
 import { IdentityLimits } from '../../shared/usecases/identity-limits';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { RecordingPublisher, emulatedStores, processEventsDeps } from '../helpers/aws';

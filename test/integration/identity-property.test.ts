@@ -10,7 +10,7 @@ import { identifierKey } from '../../shared/domain/identity';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { RulesCache } from '../../shared/usecases/rules-cache';
 import { newProfileId } from '../../shared/wiring';
 import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
@@ -78,7 +78,7 @@ describe('identity resolution under concurrency and crashes', () => {
             identities: stores.identities,
             profiles: stores.profiles,
             writer: new ProfileWriter({ profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
-            segments: new SegmentCatalog(stores.catalog, 0),
+            rules: new RulesCache(stores.catalog, 0),
             logger,
             newProfileId: () => newProfileId(),
             concurrency: 4,

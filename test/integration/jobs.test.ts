@@ -5,12 +5,13 @@ import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snaps
 import { createSweepHandler } from '../../functions/sweep/sweep';
 import { lambdaContext } from '../../local/lambda-context';
 import type { Audience } from '../../shared/domain/audiences';
-import { DAY_MS, newProfile } from '../../shared/domain/profile';
+import { newProfile } from '../../shared/domain/profile';
+import { DAY_MS } from '../../shared/domain/time';
 import type { Segment } from '../../shared/domain/segment-definition';
 import { processEvents } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { FREEZE_SCOPE } from '../../shared/usecases/reevaluate';
-import { SegmentCatalog } from '../../shared/usecases/segment-catalog';
+import { RulesCache } from '../../shared/usecases/rules-cache';
 import { newProfileId } from '../../shared/wiring';
 import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
 import { anEvent, membershipChanges } from '../helpers/events';
@@ -55,7 +56,7 @@ const scheduled = (): SnapshotEvent => ({
  * Runs the freeze as EventBridge would: the scheduled start, then every `Freeze Requested` event it
  * publishes (its workers and their hand-offs), each in its own invocation, until it is quiet.
  */
-async function runFreeze(options: { remainingMs?: number; segments?: number; deliveries?: number } = {}) {
+async function runFreeze(options: { remainingMs?: number; scanSegments?: number; deliveries?: number } = {}) {
   const handler = createFreezeHandler({
     catalog: stores.catalog,
     profiles: stores.profiles,
@@ -64,7 +65,7 @@ async function runFreeze(options: { remainingMs?: number; segments?: number; del
     publisher,
     logger: silentLogger(),
     now: clock,
-    segments: options.segments ?? 3,
+    scanSegments: options.scanSegments ?? 3,
   });
   const context = () => ({ ...lambdaContext('freeze', 900_000), getRemainingTimeInMillis: () => options.remainingMs ?? 900_000 });
   let seen = publisher.events.length;
@@ -87,7 +88,7 @@ describe('daily freeze', () => {
   it('ends a membership whose window has passed, without any new event, and records its run', async () => {
     await processEvents(
       [{ event: anEvent({ type: 'page', event: undefined, userId: 'visitor', at: '2026-03-15T09:00:00.000Z' }), origin: 'm' }],
-      { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 },
+      { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 },
     );
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
@@ -110,7 +111,7 @@ describe('daily freeze', () => {
   it('freezes RFM, clusters and churn risk for everyone, outside the hot item, and segments use them', async () => {
     const champions: Segment = { ...recentVisitors, id: 'rfm-champions', name: 'Champions', condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' } };
     await stores.catalog.segments.put(champions);
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
     const at = (days: number) => new Date(now - days * DAY_MS).toISOString();
     const events = [];
     for (let i = 0; i < 120; i++) {
@@ -155,7 +156,7 @@ describe('daily freeze', () => {
   });
 
   it('ends the same when EventBridge delivers every request twice', async () => {
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
     const events = Array.from({ length: 150 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
     for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
     const once = await runFreeze();
@@ -168,10 +169,12 @@ describe('daily freeze', () => {
   });
 
   it('hands its work to fresh invocations near the time limit, and ends the same', async () => {
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
     const events = Array.from({ length: 250 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
     for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
-    const { run, invocations } = await runFreeze({ remainingMs: 1000, segments: 1 });
+    // Under the freeze's 60 s safety margin, so every page but the last hands off; far above what a step
+    // takes, so middy's own early timeout never fires however loaded the machine is.
+    const { run, invocations } = await runFreeze({ remainingMs: 59_000, scanSegments: 1 });
     expect(run).toMatchObject({ status: 'succeeded', progress: { measured: 250, profiles: 250, frozenWritten: 250 } });
     // A start, then 3 pages of 100 in each pass, each page but the last in its own invocation.
     expect(invocations).toBe(1 + 3 + 3);
@@ -179,7 +182,7 @@ describe('daily freeze', () => {
 });
 
 describe('time sweep', () => {
-  const processDeps = () => ({ identities: stores.identities, profiles: stores.profiles, writer: writer(), segments: new SegmentCatalog(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 4 });
+  const processDeps = () => ({ identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 4 });
   const sweeper = (options: { budgetMs?: number; pageSize?: number; writer?: ProfileWriter } = {}) =>
     createSweepHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: options.writer ?? writer(), logger: silentLogger(), now: clock, ...options });
   const sweepAt = (iso: string, sweep = sweeper()) => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { VALUE_STRIDE, aggregateSpec, compileSpec, emptyWindow, readValues, specKey } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
-import { DAY_MS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { DAY_MS } from '../../shared/domain/time';
+import { foldEvents } from '../../shared/domain/fold';
 import { compile } from '../../shared/domain/segment-compiler';
-import { compileCatalog } from '../../shared/domain/memberships';
+import { compileRules } from '../../shared/domain/memberships';
 import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';
 
@@ -34,7 +36,7 @@ const activeCartAbandoners: Condition = {
 };
 
 function fold(events: Parameters<typeof anEvent>[0][], conditions: Condition[]): Profile {
-  const catalog = compileCatalog(conditions.map((c, i) => segmentOf(`s${i}`, c)));
+  const catalog = compileRules(conditions.map((c, i) => segmentOf(`s${i}`, c)));
   return foldEvents(newProfile('p1', daysAgo(300)), events.map((e) => anEvent(e)), [], now, catalog.specs).profile;
 }
 

@@ -1,6 +1,7 @@
 /** The config module: every variable a function needs is checked at load, and an error names the variable. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, identityConfigFrom, loadConfig, readSettings } from '../../shared/config';
+import { loadConfig } from '../../shared/config';
+import { ConfigError, identityConfigFrom, readSettings } from '../../shared/settings';
 import { freezeSettings } from '../../shared/resources';
 
 /** What the stack gives the freeze: its five tables and the bus. */

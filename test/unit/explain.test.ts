@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../shared/domain/explain';
-import { foldEvents, newProfile } from '../../shared/domain/profile';
+import { newProfile } from '../../shared/domain/profile';
+import { foldEvents } from '../../shared/domain/fold';
 import { bucketOf } from '../../shared/domain/segment-events';
 import { anEvent } from '../helpers/events';
 

@@ -7,11 +7,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { compileIndicators } from '../../shared/domain/indicators';
-import { foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog } from '../../shared/domain/memberships';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { foldEvents } from '../../shared/domain/fold';
+import { compileRules } from '../../shared/domain/memberships';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');
-const { specs, indicators } = compileCatalog([], compileIndicators());
+const { specs, indicators } = compileRules([], compileIndicators());
 
 const event = fc.record({
   kind: fc.constantFrom('identify', 'order', 'view', 'consent'),

@@ -4,14 +4,16 @@ import type { EnrichedEvent } from '../../shared/domain/events';
 import { interestsAt } from '../../shared/domain/categories';
 import { Measure, churnRisk, favouriteCategory, featuresOf, fitModel, rfmLabel, scoreProfile, seededRandom, type ProfileFeatures } from '../../shared/domain/frozen';
 import { compileIndicators } from '../../shared/domain/indicators';
-import { DAY_MS, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog } from '../../shared/domain/memberships';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { DAY_MS } from '../../shared/domain/time';
+import { foldEvents } from '../../shared/domain/fold';
+import { compileRules } from '../../shared/domain/memberships';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');
 const daysAgo = (days: number) => new Date(now - days * DAY_MS).toISOString();
 const model = compileIndicators();
-const specs = compileCatalog([], model).specs;
+const specs = compileRules([], model).specs;
 const profileOf = (id: string, events: EnrichedEvent[]): Profile => foldEvents(newProfile(id, daysAgo(400)), events, [], now, specs).profile;
 
 /** A store buyer or an email reader, with some noise, for a population with two obvious groups. */

@@ -5,9 +5,10 @@ import { audienceInputSchema, fieldValue } from '../../shared/domain/audiences';
 import { explain } from '../../shared/domain/explain';
 import { GROUP_LIMITS, foldGroupCalls, newGroup } from '../../shared/domain/groups';
 import { mergeProfiles } from '../../shared/domain/merge';
-import { PROFILE_LIMITS, foldEvents, groupIdsOf, newProfile } from '../../shared/domain/profile';
+import { PROFILE_LIMITS, newProfile } from '../../shared/domain/profile';
+import { foldEvents, groupIdsOf } from '../../shared/domain/fold';
 import { compile } from '../../shared/domain/segment-compiler';
-import { compileCatalog, evaluateMemberships } from '../../shared/domain/memberships';
+import { compileRules, evaluateMemberships } from '../../shared/domain/memberships';
 import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
 import { dependenciesOf } from '../../shared/domain/segment-dependencies';
 import { anEvent } from '../helpers/events';
@@ -94,12 +95,12 @@ describe('group conditions', () => {
     expect(wrong.error?.issues[0]?.path).toEqual(['value']);
     expect(dependenciesOf(bigCompany)).toMatchObject({ groupTraits: ['employees'], traits: [], time: false });
     const segment = (id: string, condition: Condition): Segment => ({ id, name: id, condition, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' });
-    expect(compileCatalog([segment('big', bigCompany)]).needsGroups).toBe(true);
-    expect(compileCatalog([segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' })]).needsGroups).toBe(false);
+    expect(compileRules([segment('big', bigCompany)]).needsGroups).toBe(true);
+    expect(compileRules([segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' })]).needsGroups).toBe(false);
   });
 
   it('are re-evaluated on a group call, not on other events', () => {
-    const catalog = compileCatalog([{ id: 'big', name: 'big', condition: bigCompany, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' }]);
+    const catalog = compileRules([{ id: 'big', name: 'big', condition: bigCompany, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' }]);
     const groups = [{ employees: 120 }];
     const unrelated = evaluateMemberships(profile, catalog.segments, now, { events: new Set(['Order Completed']), traits: new Set() }, 'events', undefined, groups);
     expect(unrelated.transitions).toEqual([]);

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { EnrichedEvent } from '../../shared/domain/events';
-import { DEFAULT_INDICATOR_SETTINGS, compileIndicators, definitionSchemas, presentIndicators, type IndicatorDefinition } from '../../shared/domain/indicators';
-import { DAY_MS, foldEvents, newProfile } from '../../shared/domain/profile';
-import { compileCatalog, evaluateMemberships } from '../../shared/domain/memberships';
+import { compileIndicators, presentIndicators } from '../../shared/domain/indicators';
+import { DEFAULT_INDICATOR_SETTINGS, definitionSchemas, type IndicatorDefinition } from '../../shared/domain/indicator-settings';
+import { newProfile } from '../../shared/domain/profile';
+import { DAY_MS } from '../../shared/domain/time';
+import { foldEvents } from '../../shared/domain/fold';
+import { compileRules, evaluateMemberships } from '../../shared/domain/memberships';
 import { conditionSchema, type Segment } from '../../shared/domain/segment-definition';
 import { stageSegments } from '../../shared/domain/stages';
 import { anEvent } from '../helpers/events';
@@ -10,11 +13,11 @@ import { anEvent } from '../helpers/events';
 const now = Date.parse('2026-06-15T12:00:00.000Z');
 const daysAgo = (days: number) => new Date(now - days * DAY_MS).toISOString();
 const model = compileIndicators();
-const catalog = compileCatalog([], model);
+const catalog = compileRules([], model);
 
 /** The profile these events fold into, and its indicator values now. */
 function valuesAfter(events: EnrichedEvent[], indicators = model) {
-  const specs = compileCatalog([], indicators).specs;
+  const specs = compileRules([], indicators).specs;
   const { profile } = foldEvents(newProfile('p1', events[0]?.timestamp ?? daysAgo(0)), events, [], now, specs);
   return indicators.valuesOf(profile, now);
 }
@@ -141,7 +144,7 @@ describe('indicator conditions in segments', () => {
       createdAt: '',
       updatedAt: '',
     };
-    const withStages = compileCatalog([bigSpenders, ...stageSegments(model)], model);
+    const withStages = compileRules([bigSpenders, ...stageSegments(model)], model);
     const profile = foldEvents(newProfile('p1', daysAgo(3)), [order(3, 120, 'store'), order(2, 60, 'store')], [], now, withStages.specs).profile;
     const { segments, transitions } = evaluateMemberships(profile, withStages.segments, now, undefined, 'events', model.valuesOf(profile, now));
     expect(segments).toEqual(['big-store-spenders', 'lifecycle-customer']);

@@ -2,10 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_ITEM_BYTES, itemSize } from '../../shared/domain/item-size';
 import { decodeProfile, encodeProfile } from '../../shared/adapters/dynamodb/profile-codec';
-import { DAY_MS, PROFILE_LIMITS, coarsen, dayIndex, foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
+import { PROFILE_LIMITS, newProfile, type Profile } from '../../shared/domain/profile';
+import { DAY_MS, dayIndex } from '../../shared/domain/time';
+import { coarsen } from '../../shared/domain/buckets';
+import { foldEvents } from '../../shared/domain/fold';
 import { compileIndicators } from '../../shared/domain/indicators';
 import { MAX_SEGMENTS } from '../../shared/domain/segment-definition';
-import { compileCatalog } from '../../shared/domain/memberships';
+import { compileRules } from '../../shared/domain/memberships';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');
@@ -60,7 +63,7 @@ describe('profile item size', () => {
       ...Array.from({ length: 8 }, (_, i) => anEvent({ event: 'Email Opened', channel: 'email', at: new Date(now - i * 7 * DAY_MS).toISOString() })),
     ];
     // With the aggregates the shipped indicators keep (order revenue and instants) and category interest.
-    const { specs, indicators } = compileCatalog([], compileIndicators());
+    const { specs, indicators } = compileRules([], compileIndicators());
     const profile = foldEvents(newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp), events, [{ type: 'userId', value: 'ada' }, { type: 'email', value: 'ada@example.com' }], now, specs, indicators.categoryRule).profile;
     // As written by the write that made it enter its three segments: with that write's outbox.
     const segments = ['vip-store', 'recent-visitors', 'lifecycle-customer'];

@@ -11,7 +11,10 @@ import type { EnrichedEvent } from '../../shared/domain/events';
 import { mergeLateFolds } from '../../shared/domain/late-folds';
 import { mergeProfiles } from '../../shared/domain/merge';
 import { messageToken } from '../../shared/domain/message-tokens';
-import { BACKFILL_MAX_DAYS, DAY_MS, PROFILE_LIMITS, dayIndex, foldBackfill, foldEvents, newProfile, type LimitReached, type Profile } from '../../shared/domain/profile';
+import { PROFILE_LIMITS, newProfile, type LimitReached, type Profile } from '../../shared/domain/profile';
+import { foldBackfill, foldEvents } from '../../shared/domain/fold';
+import { BACKFILL_MAX_DAYS } from '../../shared/domain/buckets';
+import { DAY_MS, dayIndex } from '../../shared/domain/time';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

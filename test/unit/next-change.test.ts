@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { nextChange, nextCheckAt } from '../../shared/domain/next-change';
-import { foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
-import { compileCatalog } from '../../shared/domain/memberships';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { foldEvents } from '../../shared/domain/fold';
+import { compileRules } from '../../shared/domain/memberships';
 import { compile } from '../../shared/domain/segment-compiler';
 import type { Condition, Segment } from '../../shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';
@@ -17,7 +18,7 @@ const windows: Condition[] = [
 
 /** A profile folded with the aggregates the rolling windows above keep, as a processor with those segments folds it. */
 function profileWith(traits: Record<string, unknown>, events: Parameters<typeof anEvent>[0][]): Profile {
-  const { specs } = compileCatalog(windows.map((c, i) => seg(`w${i}`, c)));
+  const { specs } = compileRules(windows.map((c, i) => seg(`w${i}`, c)));
   return foldEvents(newProfile('p1', '2026-01-01T00:00:00.000Z'), [anEvent({ type: 'identify', event: undefined, traits, at: '2026-01-01T00:00:00.000Z' }), ...events.map((e) => anEvent(e))], [], now, specs).profile;
 }
 
@@ -49,8 +50,8 @@ describe('nextChange', () => {
   });
 
   it('takes the earliest over the time-dependent segments of a catalog', () => {
-    const catalog = compileCatalog([seg('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }), seg('month', windows[1]!), seg('week', windows[0]!)]);
+    const catalog = compileRules([seg('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }), seg('month', windows[1]!), seg('week', windows[0]!)]);
     expect(nextCheckAt(catalog, profile, now)).toBe(Date.parse('2026-03-17T10:00:00.000Z'));
-    expect(nextCheckAt(compileCatalog([seg('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' })]), profile, now)).toBe(Infinity);
+    expect(nextCheckAt(compileRules([seg('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' })]), profile, now)).toBe(Infinity);
   });
 });

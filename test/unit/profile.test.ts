@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, PROFILE_LIMITS, addToBuckets, countSince, foldEvents, hasSeen, newProfile, type LimitReached } from '../../shared/domain/profile';
+import { PROFILE_LIMITS, newProfile, type LimitReached } from '../../shared/domain/profile';
+import { DAY_MS } from '../../shared/domain/time';
+import { addToBuckets, countSince, hasSeen } from '../../shared/domain/buckets';
+import { foldEvents } from '../../shared/domain/fold';
 import { MAX_MERGES, mergeProfiles } from '../../shared/domain/merge';
 import { anEvent } from '../helpers/events';
 

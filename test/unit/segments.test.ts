@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, foldEvents, newProfile, packPending, pendingTransitions, type Profile } from '../../shared/domain/profile';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { DAY_MS } from '../../shared/domain/time';
+import { foldEvents } from '../../shared/domain/fold';
+import { packPending, pendingTransitions } from '../../shared/domain/transitions';
 import { itemSize } from '../../shared/domain/item-size';
 import { SegmentGraphError, dependenciesOf, orderByDependencies, segmentReferences } from '../../shared/domain/segment-dependencies';
 import { bucketOf } from '../../shared/domain/segment-events';

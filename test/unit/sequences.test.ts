@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_OCCURRENCES } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
-import { foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { foldEvents } from '../../shared/domain/fold';
 import { compile } from '../../shared/domain/segment-compiler';
-import { compileCatalog } from '../../shared/domain/memberships';
+import { compileRules } from '../../shared/domain/memberships';
 import { conditionSchema, type Condition } from '../../shared/domain/segment-definition';
 import { findSequence } from '../../shared/domain/segment-events';
 import { anEvent } from '../helpers/events';
@@ -21,7 +22,7 @@ const webinarThenPricing: Condition = {
 };
 
 function profileAfter(events: Parameters<typeof anEvent>[0][]): Profile {
-  const { specs } = compileCatalog([
+  const { specs } = compileRules([
     { id: 's', name: 's', condition: webinarThenPricing, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' },
   ]);
   return foldEvents(newProfile('p1', '2026-03-01T00:00:00.000Z'), events.map((e) => anEvent(e)), [], now, specs).profile;

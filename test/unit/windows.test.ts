@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../shared/domain/explain';
 import { nextChange } from '../../shared/domain/next-change';
-import { foldEvents, newProfile, type Profile } from '../../shared/domain/profile';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { foldEvents } from '../../shared/domain/fold';
 import { compile } from '../../shared/domain/segment-compiler';
-import { compileCatalog } from '../../shared/domain/memberships';
+import { compileRules } from '../../shared/domain/memberships';
 import { conditionSchema, type Condition } from '../../shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';
 
@@ -11,7 +12,7 @@ const now = Date.parse('2026-03-15T12:00:00.000Z');
 const hoursAgo = (h: number) => new Date(now - h * 3_600_000).toISOString();
 
 function fold(condition: Condition, events: Parameters<typeof anEvent>[0][]): Profile {
-  const { specs } = compileCatalog([{ id: 's', name: 's', condition, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' }]);
+  const { specs } = compileRules([{ id: 's', name: 's', condition, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' }]);
   return foldEvents(newProfile('p1', '2026-01-01T00:00:00.000Z'), events.map((e) => anEvent(e)), [], now, specs).profile;
 }
 

@@ -1,6 +1,6 @@
 /** Indicators: what exists, their definitions (changed by revision), and the clusters of the last freeze. */
 import { z } from 'zod';
-import { ALL_INDICATORS } from '../../../shared/domain/indicators';
+import { ALL_INDICATORS } from '../../../shared/domain/indicator-settings';
 import { json } from '../../../shared/http/api';
 import { definitionIdOf, definitionView, latestClusters, listDefinitions, saveDefinition } from '../../../shared/usecases/indicator-definitions';
 import { route } from '../deps';

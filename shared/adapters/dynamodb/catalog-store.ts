@@ -8,7 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Audience } from '../../domain/audiences';
-import type { IndicatorDefinition } from '../../domain/indicators';
+import type { IndicatorDefinition } from '../../domain/indicator-settings';
 import type { Segment } from '../../domain/segment-definition';
 import { VersionConflictError } from '../../errors';
 import type { SourceRecord, RunRecord, DailyChanges, Migration, Collection, CatalogStore } from '../../ports/catalog';

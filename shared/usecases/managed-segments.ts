@@ -1,11 +1,12 @@
 /**
- * The catalog as every consumer sees it: the stored segments plus the stage
- * segments Prisme manages from the indicator definitions, which can be read,
- * listed, evaluated and exported like any segment but not replaced or deleted.
+ * Segments as every consumer sees them: the stored ones plus the stage segments Prisme manages from
+ * the indicator definitions, which can be read, listed, evaluated and exported like any segment but
+ * not replaced or deleted; and the rules compiled from them.
  */
 import type { DefinitionStore, Collection } from '../ports/catalog';
-import { compileIndicators, type IndicatorDefinition, type IndicatorModel } from '../domain/indicators';
-import { compileCatalog, type CompiledCatalog } from '../domain/memberships';
+import { compileIndicators, type IndicatorModel } from '../domain/indicators';
+import type { IndicatorDefinition } from '../domain/indicator-settings';
+import { compileRules, type CompiledRules } from '../domain/memberships';
 import type { Segment } from '../domain/segment-definition';
 import { isStageSegmentId, stageSegments } from '../domain/stages';
 import { ConflictError } from '../errors';
@@ -64,7 +65,7 @@ export async function segmentsWithModel(store: DefinitionStore): Promise<{ segme
 }
 
 /** Fresh, uncached: segments (stage ones included) compiled with the current indicator definitions. */
-export async function loadCatalog(store: DefinitionStore): Promise<CompiledCatalog> {
+export async function loadRules(store: DefinitionStore): Promise<CompiledRules> {
   const { segments, model } = await segmentsWithModel(store);
-  return compileCatalog(segments, model);
+  return compileRules(segments, model);
 }

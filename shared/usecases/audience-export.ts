@@ -1,0 +1,72 @@
+/**
+ * Who an audience exports now: its segment's members, less the holdout group, by profile id, with
+ * the profiles (and their frozen values and groups when columns ask for them), and how many.
+ */
+import {
+isHeldOut,
+type Audience
+} from '../domain/audiences';
+import { reachable } from '../domain/consent';
+import type { FrozenStore } from '../ports/frozen';
+import type { MembershipStore } from '../ports/memberships';
+import type { ProfileStore } from '../ports/profiles';
+import type { FrozenValues } from '../domain/frozen';
+import type { GroupStore } from '../ports/groups';
+import type { GroupTraits } from '../domain/groups';
+import { GroupTraitsReader } from './group-traits';
+import { isFrozenIndicator } from '../domain/indicator-settings';
+import type { Profile } from '../domain/profile';
+
+/** The stores an export reads: member ids, then the profiles behind them. */
+export interface ExportDeps {
+  memberships: Pick<MembershipStore, 'members'>;
+  profiles: Pick<ProfileStore, 'getMany'>;
+}
+
+export const isFrozenColumn = (column: string) => column.startsWith('indicators.') && isFrozenIndicator(column.slice('indicators.'.length).split('|')[0]!);
+
+const MEMBERS_PER_PAGE = 500;
+
+/** The exported members of an audience now: its segment's members, less the holdout group, by profile id. */
+export async function* exportedMembers(
+  audience: Audience,
+  deps: ExportDeps & { frozen?: Pick<FrozenStore, 'getMany'>; withFrozen?: boolean; groups?: Pick<GroupStore, 'getMany'>; withGroups?: boolean },
+): AsyncGenerator<{ profile: Profile; heldOut: boolean; frozen?: FrozenValues; groups?: GroupTraits[] }> {
+  let cursor: string | undefined;
+  do {
+    const page = await deps.memberships.members(audience.segmentId, cursor, MEMBERS_PER_PAGE);
+    const ids = page.items.map((m) => m.profileId);
+    const profiles = new Map((await deps.profiles.getMany(ids)).map((p) => [p.profileId, p]));
+    const frozen = deps.withFrozen && deps.frozen ? new Map((await deps.frozen.getMany(ids)).map((r) => [r.profileId, r.values])) : undefined;
+    if (deps.withGroups && !deps.groups) throw new Error('the snapshot needs the group store: the audience exports groups.<trait> columns');
+    // A reader per page: memory stays bounded by a page's groups whatever the audience's size.
+    const groups = deps.withGroups ? new GroupTraitsReader(deps.groups!) : undefined;
+    await groups?.prefetch(profiles.values());
+    for (const member of page.items) {
+      const profile = profiles.get(member.profileId);
+      if (!profile) continue; // erased or not yet written: never export a row we cannot fill
+      // Only people who may be contacted on the audience's channel; the control group is drawn from them.
+      if (audience.consentChannel && !reachable(profile, audience.consentChannel)) continue;
+      const groupTraits = await groups?.traitsOf(profile);
+      yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId), groups: groupTraits };
+    }
+    cursor = page.cursor;
+  } while (cursor);
+}
+
+/** Members the export would have now, and the control group: from membership ids alone, unless consent must be read. */
+export async function exportSize(audience: Audience, deps: ExportDeps): Promise<{ members: number; holdout: number }> {
+  const size = { members: 0, holdout: 0 };
+  if (audience.consentChannel) {
+    // Consent lives on the profiles: read them.
+    for await (const { heldOut } of exportedMembers(audience, deps)) heldOut ? size.holdout++ : size.members++;
+    return size;
+  }
+  let cursor: string | undefined;
+  do {
+    const page = await deps.memberships.members(audience.segmentId, cursor, 1000);
+    for (const { profileId } of page.items) isHeldOut(profileId, audience) ? size.holdout++ : size.members++;
+    cursor = page.cursor;
+  } while (cursor);
+  return size;
+}

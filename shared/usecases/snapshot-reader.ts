@@ -1,0 +1,38 @@
+/** Reading published runs back: the audience's latest run, and the profile ids its files hold. */
+import { createGunzip } from 'node:zlib';
+import type { ObjectStore } from '../ports/objects';
+import {
+parquetProfileIds,
+profileIdsOfText,latestKey,type LatestPointer,
+type Manifest
+} from '../domain/audiences';
+
+export async function readLatest(
+  audienceId: string,
+  objects: ObjectStore,
+): Promise<{ latest: LatestPointer; manifest: Manifest } | undefined> {
+  const latestBody = await objects.get(latestKey(audienceId));
+  if (!latestBody) return undefined;
+  const latest = JSON.parse(latestBody.toString()) as LatestPointer;
+  const manifestBody = await objects.get(latest.manifestKey);
+  if (!manifestBody) throw new Error(`latest.json of ${audienceId} points to a missing manifest ${latest.manifestKey}`);
+  return { latest, manifest: JSON.parse(manifestBody.toString()) as Manifest };
+}
+
+/** Profile ids in files of a run, in order, read back part by part (CSV and JSON Lines as streams). */
+export async function* idsInFiles(keys: readonly string[], format: Manifest['format'], objects: Pick<ObjectStore, 'get' | 'getStream'>): AsyncGenerator<string> {
+  for (const key of keys) {
+    if (format === 'parquet') {
+      const body = await objects.get(key);
+      if (!body) throw new Error(`run file ${key} is missing`);
+      yield* await parquetProfileIds(body);
+      continue;
+    }
+    const body = await objects.getStream(key);
+    if (!body) throw new Error(`run file ${key} is missing`);
+    yield* profileIdsOfText(format, body.pipe(createGunzip()));
+  }
+}
+
+export const memberIds = (manifest: Manifest | undefined, objects: ObjectStore): AsyncGenerator<string> =>
+  idsInFiles(manifest?.files.filter((f) => f.kind === 'members').map((f) => f.key) ?? [], manifest?.format ?? 'csv.gz', objects);
