@@ -12,7 +12,8 @@ import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store'
 import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
 import type { EnrichedEvent } from '../shared/domain/events';
-import { processEvents, type SourcedEvent } from '../shared/usecases/process-events';
+import { processEvents } from '../shared/usecases/process-events';
+import type { SourcedEvent } from '../shared/usecases/sourced-event';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
 import { withManagedSegments } from '../shared/usecases/managed-segments';
 import { RulesCache } from '../shared/usecases/rules-cache';
@@ -39,7 +40,7 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     logger,
     now: Date.now,
   });
-  const deps = { identities, profiles, writer, rules: new RulesCache(catalog, 60_000), logger, newProfileId: () => newProfileId(), concurrency: 16 };
+  const deps = { identities, profiles, writer, rules: new RulesCache(catalog, 60_000), logger, newProfileId: () => newProfileId(), now: Date.now, concurrency: 16 };
 
   // The stream: per person, in order, a few events chosen by their story.
   const random = seededRandom(11);

@@ -9,7 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../shared/adapters/s3/object-store';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { LatestPointer, Manifest } from '../shared/domain/audiences';
+import type { LatestPointer, Manifest } from '../shared/domain/snapshot-files';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { DeadLetters, describeBody } from '../shared/adapters/sqs/dead-letters';

@@ -15,7 +15,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
-import { assertUnreachable } from '../shared/domain/comparisons';
+import { assertUnreachable } from '../shared/domain/assert-unreachable';
 import { functionEntries, type FunctionName, type FunctionSpec, type QueueAccess, type TableBinding, type Trigger } from '../shared/functions';
 import { eventBus, queues, schedules, type QueueName, type TableName } from '../shared/resources';
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';

@@ -18,7 +18,7 @@ import { withoutErasedEvents } from '../shared/usecases/erased-events';
 import { PrismeError } from '../shared/domain/errors';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
 import { identityConfigFrom } from '../shared/settings';
-import { assertUnreachable } from '../shared/domain/comparisons';
+import { assertUnreachable } from '../shared/domain/assert-unreachable';
 import { functionEntries, type ResourceRef } from '../shared/functions';
 import { hashWriteKey } from '../shared/domain/sources';
 import type { HttpHandler } from '../shared/http/api';

@@ -8,10 +8,11 @@ import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecor
 import type { EventQueue } from '../../shared/ports/event-queue';
 import { queueMessageSchema, type QueueMessage } from '../../shared/contracts/queue-messages';
 import { PoisonMessageError } from '../../shared/errors';
-import { assertUnreachable } from '../../shared/domain/comparisons';
+import { assertUnreachable } from '../../shared/domain/assert-unreachable';
 import type { CounterBuffer } from '../../shared/usecases/counter-buffer';
 import type { Logger } from '../../shared/logger';
-import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
+import { processEvents, type ProcessEventsDeps } from '../../shared/usecases/process-events';
+import type { SourcedEvent } from '../../shared/usecases/sourced-event';
 import { eraseProfile, type ErasureDeps } from '../../shared/usecases/erase-profile';
 import { replayStep } from '../../shared/usecases/replay';
 import { backfillStep } from '../../shared/usecases/backfill';

@@ -6,6 +6,7 @@
 import isSafeRegex from 'safe-regex2';
 import { z } from 'zod';
 import { DAY_MS } from './time';
+import { assertUnreachable } from './assert-unreachable';
 
 export const COMPARISON_OPERATORS = [
   'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'not_in',
@@ -180,7 +181,3 @@ function sameValue(actual: unknown, expected: unknown, fold: (text: string) => s
   return fold(actual) === fold(expected);
 }
 
-
-export function assertUnreachable(value: never): never {
-  throw new Error(`Unhandled case: ${JSON.stringify(value)}`);
-}

@@ -12,7 +12,8 @@ import { indicatorKey, type IndicatorValues } from './indicators';
 import type { GroupTraits } from './groups';
 import { aggregateValue, bucketOf, eventWindowReader, findSequence, habitCounts, performedAt, sequenceStepSpec } from './segment-events';
 import { gapSeconds } from './segment-definition';
-import { assertUnreachable, type DateValue } from './comparisons';
+import { type DateValue } from './comparisons';
+import { assertUnreachable } from './assert-unreachable';
 import { compile } from './segment-compiler';
 import type { Condition, EventCondition } from './segment-definition';
 

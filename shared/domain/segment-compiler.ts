@@ -2,11 +2,8 @@
  * Compiles a condition tree once into plain closures, so evaluating a profile never walks the JSON.
  * Pure: no I/O.
  */
-import {
-assertUnreachable,
-compileComparison,
-dateThreshold,type CountOperator
-} from './comparisons';
+import { compileComparison, dateThreshold, type CountOperator } from './comparisons';
+import { assertUnreachable } from './assert-unreachable';
 import { ANY_EVENT,timesKey } from './aggregates';
 import { indicatorKey,type IndicatorValues } from './indicators';
 import { type Profile } from './profile';

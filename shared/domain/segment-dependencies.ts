@@ -3,9 +3,7 @@
  * order segments are evaluated in, and the refusal of cycles and unknown references. Pure: no I/O.
  */
 import { PrismeError } from './errors';
-import {
-assertUnreachable
-} from './comparisons';
+import { assertUnreachable } from './assert-unreachable';
 import { type AggregateSpec } from './aggregates';
 import { type Condition,type Segment } from './segment-definition';
 import { eventOf,sequenceStepSpec,bucketSpecOf,edgeSpecOf } from './segment-events';

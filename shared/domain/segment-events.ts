@@ -5,9 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CHANNELS,type Channel } from './events';
-import {
-assertUnreachable
-} from './comparisons';
+import { assertUnreachable } from './assert-unreachable';
 import { ANY_EVENT,VALUE_STRIDE,aggregateSpec,emptyWindow,isTimesKey,keyParts,occurrenceSpec,timesKey,timesStride,readValues,specKey,type AggregateSpec,type WindowValues } from './aggregates';
 import { type Profile } from './profile';
 import { DAY_MS, dayIndex } from './time';

@@ -5,7 +5,7 @@
 import type { DefinitionStore, RunStore } from '../ports/catalog';
 import type { ProfileStore } from '../ports/profiles';
 import type { ObjectStore } from '../ports/objects';
-import type { Manifest } from '../domain/audiences';
+import type { Manifest } from '../domain/snapshot-files';
 import { NotFoundError } from '../errors';
 import { orderedSince } from '../domain/indicators';
 import { indicatorModel } from './managed-segments';

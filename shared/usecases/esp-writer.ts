@@ -1,10 +1,7 @@
 /** The per-ESP rendering of a run (Braze CDI, Brevo, ...), written to its own prefix beside the run. */
-import {
-csvOptionsFor,
-csvRow,
-csvRows,type Encoding,
-type EspPreset,type Audience,type Manifest
-} from '../domain/audiences';
+import { type EspPreset, type Audience } from '../domain/audiences';
+import { csvOptionsFor, csvRow, csvRows } from '../domain/snapshot-rows';
+import type { Encoding, Manifest } from '../domain/snapshot-files';
 import { BRAZE_HEADER,brazeRow,espFileKey,presetColumns } from '../domain/esp';
 import type { Profile } from '../domain/profile';
 import type { ObjectStore } from '../ports/objects';

@@ -4,10 +4,7 @@ import { once } from 'node:events';
 import { PassThrough,Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ObjectStore } from '../ports/objects';
-import {
-ROWS_PER_PART,type Encoding,type ManifestFile,
-type SnapshotFileKind
-} from '../domain/audiences';
+import { ROWS_PER_PART, type Encoding, type ManifestFile, type SnapshotFileKind } from '../domain/snapshot-files';
 
 /**
  * Rows into parts of at most ROWS_PER_PART rows, each with its byte count and SHA-256. Text formats are

@@ -9,17 +9,9 @@ import type { ProfileStore } from '../ports/profiles';
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ObjectStore } from '../ports/objects';
-import {
-FORMAT_EXTENSIONS,SNAPSHOT_SCHEMA_VERSION,encodingFor,
-type Encoding,exportColumns,
-fieldValue,
-holdReason,
-holdoutFileKey,isGroupTraitField,latestKey,
-partFileName,
-runPrefix,
-type LatestPointer,
-type Manifest,type SnapshotFileKind
-} from '../domain/audiences';
+import { exportColumns, holdReason, isGroupTraitField } from '../domain/audiences';
+import { FORMAT_EXTENSIONS, SNAPSHOT_SCHEMA_VERSION, encodingFor, type Encoding, holdoutFileKey, latestKey, partFileName, runPrefix, type LatestPointer, type Manifest, type SnapshotFileKind } from '../domain/snapshot-files';
+import { fieldValue } from '../domain/snapshot-rows';
 import { NotFoundError } from '../errors';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';

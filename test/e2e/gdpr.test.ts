@@ -10,7 +10,7 @@ import { LOCAL_NAMES, type LocalRuntime } from '../../local/runtime';
 import type { DetailType } from '../../shared/contracts/detail-types';
 import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
 import { eventContracts } from '../../shared/contracts/events';
-import type { Manifest } from '../../shared/domain/audiences';
+import type { Manifest } from '../../shared/domain/snapshot-files';
 import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
 import { tables } from '../../shared/resources';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts } from '../../shared/contracts/events';
-import type { LatestPointer, Manifest } from '../../shared/domain/audiences';
+import type { LatestPointer, Manifest } from '../../shared/domain/snapshot-files';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 import { membershipChanges } from '../helpers/events';
 

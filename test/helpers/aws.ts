@@ -82,6 +82,7 @@ export function processEventsDeps(stores: Awaited<ReturnType<typeof emulatedStor
     groups: stores.groups,
     logger,
     newProfileId: () => newProfileId(),
+    now: Date.now,
     concurrency: 4,
   };
 }

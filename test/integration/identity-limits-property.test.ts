@@ -14,7 +14,8 @@ import type { EnrichedEvent } from '../../shared/domain/events';
 import { DEFAULT_IDENTITY_CONFIG, identifierKey, heldForm } from '../../shared/domain/identity';
 import { hasSeen } from '../../shared/domain/buckets';
 import { IdentityLimits } from '../../shared/usecases/identity-limits';
-import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
+import { processEvents, type ProcessEventsDeps } from '../../shared/usecases/process-events';
+import type { SourcedEvent } from '../../shared/usecases/sourced-event';
 import { RecordingPublisher, emulatedStores, processEventsDeps } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
 

@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileStore } from '../../shared/ports/profiles';
 import { identifierKey } from '../../shared/domain/identity';
 import type { EnrichedEvent } from '../../shared/domain/events';
-import { processEvents, type ProcessEventsDeps, type SourcedEvent } from '../../shared/usecases/process-events';
+import { processEvents, type ProcessEventsDeps } from '../../shared/usecases/process-events';
+import type { SourcedEvent } from '../../shared/usecases/sourced-event';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { RulesCache } from '../../shared/usecases/rules-cache';
 import { newProfileId } from '../../shared/wiring';
@@ -81,6 +82,7 @@ describe('identity resolution under concurrency and crashes', () => {
             rules: new RulesCache(stores.catalog, 0),
             logger,
             newProfileId: () => newProfileId(),
+            now: Date.now,
             concurrency: 4,
           };
           // Redeliver failed messages, as SQS does after the visibility timeout.

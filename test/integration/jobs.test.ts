@@ -88,7 +88,7 @@ describe('daily freeze', () => {
   it('ends a membership whose window has passed, without any new event, and records its run', async () => {
     await processEvents(
       [{ event: anEvent({ type: 'page', event: undefined, userId: 'visitor', at: '2026-03-15T09:00:00.000Z' }), origin: 'm' }],
-      { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 2 },
+      { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 2 },
     );
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
@@ -111,7 +111,7 @@ describe('daily freeze', () => {
   it('freezes RFM, clusters and churn risk for everyone, outside the hot item, and segments use them', async () => {
     const champions: Segment = { ...recentVisitors, id: 'rfm-champions', name: 'Champions', condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' } };
     await stores.catalog.segments.put(champions);
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 8 };
     const at = (days: number) => new Date(now - days * DAY_MS).toISOString();
     const events = [];
     for (let i = 0; i < 120; i++) {
@@ -156,7 +156,7 @@ describe('daily freeze', () => {
   });
 
   it('ends the same when EventBridge delivers every request twice', async () => {
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 8 };
     const events = Array.from({ length: 150 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
     for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
     const once = await runFreeze();
@@ -169,7 +169,7 @@ describe('daily freeze', () => {
   });
 
   it('hands its work to fresh invocations near the time limit, and ends the same', async () => {
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 8 };
+    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 8 };
     const events = Array.from({ length: 250 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
     for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
     // Under the freeze's 60 s safety margin, so every page but the last hands off; far above what a step
@@ -182,7 +182,7 @@ describe('daily freeze', () => {
 });
 
 describe('time sweep', () => {
-  const processDeps = () => ({ identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), concurrency: 4 });
+  const processDeps = () => ({ identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 4 });
   const sweeper = (options: { budgetMs?: number; pageSize?: number; writer?: ProfileWriter } = {}) =>
     createSweepHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: options.writer ?? writer(), logger: silentLogger(), now: clock, ...options });
   const sweepAt = (iso: string, sweep = sweeper()) => {

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
-import { csvOptionsFor, csvRows } from '../../shared/domain/audiences';
+import { csvOptionsFor, csvRows } from '../../shared/domain/snapshot-rows';
 
 const cell = fc.oneof(
   fc.string(),
@@ -33,7 +33,7 @@ describe('firstCells', () => {
   it('reads the first cell of every record as csv-parse does, whatever the chunks and wherever the first quote', async () => {
     const { parse } = await import('csv-parse/sync');
     const { Readable } = await import('node:stream');
-    const { firstCells } = await import('../../shared/domain/audiences');
+    const { firstCells } = await import('../../shared/domain/snapshot-files');
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(cell, { minLength: 2, maxLength: 3 }), { maxLength: 30 }), fc.integer({ min: 1, max: 64 }), async (rows, chunkSize) => {
         const text = csvRows([['profileId', 'x'], ...rows.map((row) => [`p_${String(row[0] ?? '')}`, ...row.slice(1)])], csvOptionsFor(['profileId', 'x', 'y']));

@@ -1,7 +1,8 @@
 /** Groups (accounts): their traits, a profile's list of them, and segment conditions and exports on them. */
 import { describe, expect, it } from 'vitest';
 import { decodeProfile, encodeProfile } from '../../shared/adapters/dynamodb/profile-codec';
-import { audienceInputSchema, fieldValue } from '../../shared/domain/audiences';
+import { audienceInputSchema } from '../../shared/domain/audiences';
+import { fieldValue } from '../../shared/domain/snapshot-rows';
 import { explain } from '../../shared/domain/explain';
 import { GROUP_LIMITS, foldGroupCalls, newGroup } from '../../shared/domain/groups';
 import { mergeProfiles } from '../../shared/domain/merge';
