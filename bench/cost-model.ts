@@ -35,7 +35,11 @@ export interface CostBreakdown {
 
 /** A table's usage, whether keyed by its logical name or by a deployed name ending in it (`prisme-memberships`). */
 const tableUsage = (usage: Usage, logical: string) =>
-  Object.entries(usage.dynamodb).find(([name]) => name === logical || name.endsWith(`-${logical}`))?.[1] ?? { readUnits: 0, writeUnits: 0, indexWrites: 0 };
+  Object.entries(usage.dynamodb).find(([name]) => name === logical || name.endsWith(`-${logical}`))?.[1] ?? {
+    readUnits: 0,
+    writeUnits: 0,
+    indexWrites: 0,
+  };
 
 /** What Lambda adds to each invocation's log stream (START, END, REPORT lines), bytes. */
 export const PLATFORM_LOG_BYTES = 350;
@@ -57,8 +61,18 @@ export function costPerMillionEvents(usage: Usage, events: number, logBytes: num
   add('Lambda requests', invocations, 'requests', prices.lambdaRequest);
   add('SQS requests (64 KB chunks)', usage.sqs.sendChunks + usage.sqsPolling.requests, 'requests', prices.sqsRequest);
   const dynamo = Object.values(usage.dynamodb);
-  add('DynamoDB write request units', dynamo.reduce((sum, t) => sum + t.writeUnits + t.indexWrites, 0), 'WRU', prices.dynamoWriteUnit);
-  add('DynamoDB read request units', dynamo.reduce((sum, t) => sum + t.readUnits, 0), 'RRU', prices.dynamoReadUnit);
+  add(
+    'DynamoDB write request units',
+    dynamo.reduce((sum, t) => sum + t.writeUnits + t.indexWrites, 0),
+    'WRU',
+    prices.dynamoWriteUnit,
+  );
+  add(
+    'DynamoDB read request units',
+    dynamo.reduce((sum, t) => sum + t.readUnits, 0),
+    'RRU',
+    prices.dynamoReadUnit,
+  );
   add('S3 PUT/LIST requests', usage.s3.tier1, 'requests', prices.s3Tier1Request);
   add('S3 GET requests', usage.s3.tier2, 'requests', prices.s3Tier2Request);
   add('S3 archive storage, one month', usage.s3.bytesPut / 1024 ** 3, 'GB-month', prices.s3GbMonth);
@@ -70,5 +84,10 @@ export function costPerMillionEvents(usage: Usage, events: number, logBytes: num
     (memberships.writeUnits + memberships.indexWrites + counters.writeUnits) * prices.dynamoWriteUnit +
     memberships.readUnits * prices.dynamoReadUnit +
     usage.eventbridge.chunks * prices.eventBridgeEvent;
-  return { events, lines, dollarsPerMillion: lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0), membershipChanges: (changeDollars * 1e6) / events };
+  return {
+    events,
+    lines,
+    dollarsPerMillion: lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0),
+    membershipChanges: (changeDollars * 1e6) / events,
+  };
 }

@@ -15,7 +15,10 @@ const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']
 /** Calls and request units in a usage, over all tables. */
 export function dynamoCost(usage: Usage): { reads: number; writes: number; readUnits: number; writeUnits: number } {
   const calls = (operations: Set<string>) =>
-    Object.entries(usage.calls).reduce((sum, [key, n]) => sum + (operations.has(key.replace(/^DynamoDB\./, '')) && key.startsWith('DynamoDB.') ? n : 0), 0);
+    Object.entries(usage.calls).reduce(
+      (sum, [key, n]) => sum + (operations.has(key.replace(/^DynamoDB\./, '')) && key.startsWith('DynamoDB.') ? n : 0),
+      0,
+    );
   const tables = Object.values(usage.dynamodb);
   return {
     reads: calls(READS),

@@ -49,9 +49,25 @@ const SHOP: Mix = { ...REFERENCE, returning: 0.8 };
 /** Segments a shop would run; the first one is the latency probe: every new session enters it. */
 const SEGMENTS = {
   'bench-visitors': { type: 'event', event: 'Page Viewed', within: { days: 1 } },
-  'bench-cart-abandoners': { type: 'and', conditions: [{ type: 'event', event: 'Product Added', within: { days: 1 } }, { type: 'not', condition: { type: 'event', event: 'Order Completed', within: { days: 1 } } }] },
-  'bench-shoe-buyers': { type: 'event', event: 'Order Completed', where: [{ property: 'category', operator: 'eq', value: 'shoes' }], within: { days: 30 } },
-  'bench-big-spenders': { type: 'event', event: 'Order Completed', aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 150 }, within: { days: 365 } },
+  'bench-cart-abandoners': {
+    type: 'and',
+    conditions: [
+      { type: 'event', event: 'Product Added', within: { days: 1 } },
+      { type: 'not', condition: { type: 'event', event: 'Order Completed', within: { days: 1 } } },
+    ],
+  },
+  'bench-shoe-buyers': {
+    type: 'event',
+    event: 'Order Completed',
+    where: [{ property: 'category', operator: 'eq', value: 'shoes' }],
+    within: { days: 30 },
+  },
+  'bench-big-spenders': {
+    type: 'event',
+    event: 'Order Completed',
+    aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 150 },
+    within: { days: 365 },
+  },
   'bench-french': { type: 'trait', trait: 'attribute_0', operator: 'exists' },
 };
 
@@ -69,7 +85,12 @@ const basic = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toStrin
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Posts `stream` at `rate` events/s in batches for `seconds`, without waiting for answers (open loop). */
-async function postAtRate(url: string, writeKey: string, stream: Workload, options: { rate: number; seconds: number; batchSize: number }): Promise<LoadResult> {
+async function postAtRate(
+  url: string,
+  writeKey: string,
+  stream: Workload,
+  options: { rate: number; seconds: number; batchSize: number },
+): Promise<LoadResult> {
   const batchesPerSecond = options.rate / options.batchSize;
   const total = Math.round(batchesPerSecond * options.seconds);
   const result: LoadResult = { events: 0, accepted: 0, rejected: 0, seconds: 0, batches: [], starts: [] };
@@ -83,7 +104,11 @@ async function postAtRate(url: string, writeKey: string, stream: Workload, optio
     const batch = Array.from({ length: options.batchSize }, () => stream.next());
     result.events += batch.length;
     inFlight.push(
-      fetch(`${url}/v1/batch`, { method: 'POST', headers: { authorization: basic(writeKey), 'content-type': 'application/json' }, body: JSON.stringify({ batch }) }).then(async (response) => {
+      fetch(`${url}/v1/batch`, {
+        method: 'POST',
+        headers: { authorization: basic(writeKey), 'content-type': 'application/json' },
+        body: JSON.stringify({ batch }),
+      }).then(async (response) => {
         await response.arrayBuffer();
         if (response.status === 200) {
           result.accepted += batch.length;
@@ -204,7 +229,14 @@ const pools = new Map<string, readonly string[]>();
 /** One priced run: the mix at `rate` for `seconds` (returning sessions from a seasoned pool), drained, its usage turned into dollars. */
 async function pricedRun(local: LocalProcess, label: string, options: Mix & { rate: number; seconds: number }): Promise<PricedRun> {
   const known = options.knownPeople > 0 ? await seasonedPool(local, options.traits, options.knownPeople) : [];
-  const stream = workload({ label, known, traits: options.traits, returning: options.returning, cartRate: options.cartRate, orderRate: options.orderRate });
+  const stream = workload({
+    label,
+    known,
+    traits: options.traits,
+    returning: options.returning,
+    cartRate: options.cartRate,
+    orderRate: options.orderRate,
+  });
   const peopleBefore = stream.people();
   await local.resetUsage();
   const since = new Date().toISOString();
@@ -296,29 +328,49 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
     const bytesPerEvent = Math.round(JSON.stringify(workloadSample()).length / 20);
     const lines = (run: PricedRun, title: string) => {
       table.push(title);
-      for (const line of run.lines) table.push(`  ${line.item.padEnd(36)} ${line.perEvent.toPrecision(3).padStart(10)} ${line.unit.padEnd(9)} per event  $${line.dollarsPerMillion.toFixed(4)}`);
+      for (const line of run.lines)
+        table.push(
+          `  ${line.item.padEnd(36)} ${line.perEvent.toPrecision(3).padStart(10)} ${line.unit.padEnd(9)} per event  $${line.dollarsPerMillion.toFixed(4)}`,
+        );
       table.push(`  ${'total'.padEnd(36)} ${''.padStart(30)} $${run.dollarsPerMillion.toFixed(4)}`);
-      table.push(`  ${'of which membership changes'.padEnd(36)} ${(run.changes / run.load.accepted).toPrecision(3).padStart(10)} ${'changes'.padEnd(9)} per event  $${run.membershipChanges.toFixed(4)}`);
+      table.push(
+        `  ${'of which membership changes'.padEnd(36)} ${(run.changes / run.load.accepted).toPrecision(3).padStart(10)} ${'changes'.padEnd(9)} per event  $${run.membershipChanges.toFixed(4)}`,
+      );
     };
-    lines(ref, `cost per million events, reference workload (batches of ${REFERENCE.batchSize}, ~${bytesPerEvent} B events, sessions of 4-5 events by ${REFERENCE.knownPeople} people seen before, each with ${REFERENCE.traits} traits; ${Math.round(REFERENCE.cartRate * 100)} % of sessions add to cart), us-east-1 list prices:`);
+    lines(
+      ref,
+      `cost per million events, reference workload (batches of ${REFERENCE.batchSize}, ~${bytesPerEvent} B events, sessions of 4-5 events by ${REFERENCE.knownPeople} people seen before, each with ${REFERENCE.traits} traits; ${Math.round(REFERENCE.cartRate * 100)} % of sessions add to cart), us-east-1 list prices:`,
+    );
     const eventsAlone = ref.dollarsPerMillion - ref.membershipChanges;
     const perChange = ref.changes > 0 ? (ref.membershipChanges / 1e6) * (ref.load.accepted / ref.changes) : NaN;
     figures['$ per million events, all in (reference)'] = ref.dollarsPerMillion;
     figures['$ per million events, events alone (reference)'] = eventsAlone;
     figures['$ per million membership changes'] = perChange * 1e6;
-    for (const name of ['$ per million events, all in (reference)', '$ per million events, events alone (reference)', '$ per million membership changes']) units[name] = '$';
+    for (const name of [
+      '$ per million events, all in (reference)',
+      '$ per million events, events alone (reference)',
+      '$ per million membership changes',
+    ])
+      units[name] = '$';
 
     table.push(`cost per million events as one parameter of the reference moves (200 events/s, ${sweepSeconds} s each):`);
     const sweep = async (label: string, change: Partial<Mix>, describe: (run: PricedRun) => Promise<string> | string) => {
       progress(`cost with ${label}`);
       const run = await pricedRun(local, label.replace(/\W+/g, '-'), { rate: 200, seconds: sweepSeconds, ...REFERENCE, ...change });
       const eventsPart = run.dollarsPerMillion - run.membershipChanges;
-      table.push(`  ${label.padEnd(28)} $${run.dollarsPerMillion.toFixed(3)} = $${eventsPart.toFixed(3)} events + $${run.membershipChanges.toFixed(3)} changes   (${await describe(run)})`);
+      table.push(
+        `  ${label.padEnd(28)} $${run.dollarsPerMillion.toFixed(3)} = $${eventsPart.toFixed(3)} events + $${run.membershipChanges.toFixed(3)} changes   (${await describe(run)})`,
+      );
       return run;
     };
     const atReference: Record<number, PricedRun> = {};
     for (const batchSize of [1, 5, 20, 100]) {
-      atReference[batchSize] = await sweep(`batches of ${batchSize}`, { batchSize }, (run) => `${lineOf(run, 'API Gateway')} API, ${lineOf(run, 'Lambda requests')} Lambda requests, ${lineOf(run, 'DynamoDB write')} DynamoDB writes`);
+      atReference[batchSize] = await sweep(
+        `batches of ${batchSize}`,
+        { batchSize },
+        (run) =>
+          `${lineOf(run, 'API Gateway')} API, ${lineOf(run, 'Lambda requests')} Lambda requests, ${lineOf(run, 'DynamoDB write')} DynamoDB writes`,
+      );
     }
     for (const traits of [0, 20, 60]) {
       await sweep(`people with ${traits} traits`, { traits }, async (run) => {
@@ -326,12 +378,24 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
         return `~${(JSON.stringify(profile.body?.traits ?? {}).length / 1024).toFixed(1)} KB of traits, ${lineOf(run, 'DynamoDB write')} DynamoDB writes, ${lineOf(run, 'DynamoDB read')} reads`;
       });
     }
-    for (const [cartRate, orderRate] of [[0.3, 0.3], [1, 0.5]] as const) {
-      await sweep(`${Math.round(cartRate * 100)} % carts, ${Math.round(orderRate * 100)} % ordered`, { cartRate, orderRate }, (run) => `${(run.changes / run.load.accepted).toFixed(3)} changes per event`);
+    for (const [cartRate, orderRate] of [
+      [0.3, 0.3],
+      [1, 0.5],
+    ] as const) {
+      await sweep(
+        `${Math.round(cartRate * 100)} % carts, ${Math.round(orderRate * 100)} % ordered`,
+        { cartRate, orderRate },
+        (run) => `${(run.changes / run.load.accepted).toFixed(3)} changes per event`,
+      );
     }
     let everyoneNew: PricedRun | undefined;
     for (const returning of [0.95, 0.8, 0.5, 0]) {
-      const run = await sweep(`${Math.round(returning * 100)} % returning people`, { returning }, (run) => `${run.newPeople} new people in ${run.load.accepted} events, ${(run.changes / run.load.accepted).toFixed(3)} changes per event`);
+      const run = await sweep(
+        `${Math.round(returning * 100)} % returning people`,
+        { returning },
+        (run) =>
+          `${run.newPeople} new people in ${run.load.accepted} events, ${(run.changes / run.load.accepted).toFixed(3)} changes per event`,
+      );
       if (returning === 0) everyoneNew = run;
     }
     // What a new person adds beyond its events and its membership changes (identifiers claimed, its
@@ -345,8 +409,12 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
       `a bill, per million events: $${eventsAlone.toFixed(2)} + $${(perChange * 1e6).toFixed(2)} per million membership changes + $${(perNewPerson * 1e6).toFixed(2)} per million new people`,
     );
     if (shop) {
-      const predicted = eventsAlone + perChange * 1e6 * (shop.changes / shop.load.accepted) + perNewPerson * 1e6 * (shop.newPeople / shop.load.accepted);
-      lines(shop, `cost per million events, shop mix at 500 events/s (${SHOP.returning * 100} % of sessions by returning people: ${shop.newPeople} new people and ${shop.changes} membership changes in ${shop.load.accepted} events; the bill above predicts $${predicted.toFixed(3)}):`);
+      const predicted =
+        eventsAlone + perChange * 1e6 * (shop.changes / shop.load.accepted) + perNewPerson * 1e6 * (shop.newPeople / shop.load.accepted);
+      lines(
+        shop,
+        `cost per million events, shop mix at 500 events/s (${SHOP.returning * 100} % of sessions by returning people: ${shop.newPeople} new people and ${shop.changes} membership changes in ${shop.load.accepted} events; the bill above predicts $${predicted.toFixed(3)}):`,
+      );
       figures['$ per million events, all in (shop mix)'] = shop.dollarsPerMillion;
       units['$ per million events, all in (shop mix)'] = '$';
     }
@@ -365,21 +433,37 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
     ratios: { 'ingest / bare durable collector': ingestRate / bareRate, 'ingest gzip / ingest JSON': gzipRate / ingestRate },
     checks: [
       { name: 'ingest alone', value: ingestRate, unit: 'events/s', target: '>= 5,000', met: ingestRate >= 5000 },
-      ...(p95 === undefined ? [] : [{ name: 'p95 to membership at 500 events/s', value: p95, unit: 'ms', target: '< 1,000', met: p95 < 1000 }]),
-      { name: 'cost of events, reference workload (membership changes priced per change)', value: cost, unit: '$ per million events', target: '<= 0.40', met: cost <= 0.4 },
+      ...(p95 === undefined
+        ? []
+        : [{ name: 'p95 to membership at 500 events/s', value: p95, unit: 'ms', target: '< 1,000', met: p95 < 1000 }]),
+      {
+        name: 'cost of events, reference workload (membership changes priced per change)',
+        value: cost,
+        unit: '$ per million events',
+        target: '<= 0.40',
+        met: cost <= 0.4,
+      },
     ],
     table,
   };
 }
 
-const lineOf = (run: CostBreakdown, prefix: string) => `$${(run.lines.find((l) => l.item.startsWith(prefix))?.dollarsPerMillion ?? 0).toFixed(3)}`;
+const lineOf = (run: CostBreakdown, prefix: string) =>
+  `$${(run.lines.find((l) => l.item.startsWith(prefix))?.dollarsPerMillion ?? 0).toFixed(3)}`;
 const workloadSample = () => {
   const stream = workload({ label: 'size', ...SHOP });
   return Array.from({ length: 20 }, () => stream.next());
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, rates: { type: 'string' }, 'sweep-seconds': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string' },
+      rates: { type: 'string' },
+      'sweep-seconds': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) {
     console.log(`Usage: npx tsx bench/end-to-end.ts [--seconds 15] [--rates 100,500,1000] [--sweep-seconds 5]
 

@@ -59,7 +59,8 @@ function generate(count: number, seed: number): Profile[] {
     const n = 1 + Math.floor(random() * 8);
     for (let k = 0; k < n; k++) {
       if (habit === 0) events.push(event('Order Completed', 'store', { revenue: 20 + Math.round(random() * 200) }));
-      else if (habit === 1) events.push(event('Order Completed', 'web', { revenue: 10 + Math.round(random() * 80) }), event('Product Viewed', 'web'));
+      else if (habit === 1)
+        events.push(event('Order Completed', 'web', { revenue: 10 + Math.round(random() * 80) }), event('Product Viewed', 'web'));
       else if (habit === 2) events.push(event('Email Opened', 'email'), event('Email Link Clicked', 'email'));
       else events.push(event('Product Viewed', 'web'), event('Product Added', 'web', { price: 30 }));
     }
@@ -114,7 +115,13 @@ function freezeNaively(profiles: readonly Profile[]): { heldBytes: number } {
     // Even the naive version cannot afford a full quadratic silhouette: 2,000 points.
     const step = Math.max(1, Math.floor(z.length / 2000));
     const subset = z.map((_, i) => i).filter((i) => i % step === 0);
-    best = Math.max(best, silhouette(subset.map((i) => z[i]!), subset.map((i) => result.clusters[i]!)));
+    best = Math.max(
+      best,
+      silhouette(
+        subset.map((i) => z[i]!),
+        subset.map((i) => result.clusters[i]!),
+      ),
+    );
   }
   if (best === -Infinity) throw new Error('no clusters');
   return { heldBytes: Buffer.byteLength(JSON.stringify(z)) };
@@ -135,7 +142,8 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     catalog: withManagedSegments(new DynamoCatalogStore(dynamo, 'bench-catalog')),
     memberships: new DynamoMembershipStore(dynamo, 'bench-memberships'),
   };
-  for (let i = 0; i < profiles.length; i += 50) await Promise.all(profiles.slice(i, i + 50).map((p) => stores.profiles.put({ ...p, version: 1 }, 0)));
+  for (let i = 0; i < profiles.length; i += 50)
+    await Promise.all(profiles.slice(i, i + 50).map((p) => stores.profiles.put({ ...p, version: 1 }, 0)));
   const published: DomainEvent[] = [];
   const logger = new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
   const publisher = { publish: async (events: readonly DomainEvent[]) => void published.push(...events) };
@@ -156,13 +164,21 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     while (published.length > seen) {
       const next = published.slice(seen).filter((e) => e.detailType === 'Freeze Requested');
       seen = published.length;
-      await Promise.all(next.map((e) => handler({ 'detail-type': 'Freeze Requested', detail: e.detail } as never, lambdaContext('freeze', 900_000))));
+      await Promise.all(
+        next.map((e) => handler({ 'detail-type': 'Freeze Requested', detail: e.detail } as never, lambdaContext('freeze', 900_000))),
+      );
     }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const record = (await stores.catalog.listRuns(FREEZE_SCOPE, 1))[0]!;
     if (record.status !== 'succeeded') throw new Error(`freeze run ${record.runId} ${record.status}: ${record.error}`);
     const used = cost();
-    return { seconds, reads: used.reads / profiles.length, writes: used.writes / profiles.length, writeUnits: used.writeUnits / profiles.length, written: Number(record.progress?.frozenWritten) };
+    return {
+      seconds,
+      reads: used.reads / profiles.length,
+      writes: used.writes / profiles.length,
+      writeUnits: used.writeUnits / profiles.length,
+      written: Number(record.progress?.frozenWritten),
+    };
   };
   const first = await run();
   const quiet = await run(); // the next day, nothing changed
@@ -192,7 +208,9 @@ export async function run(options: { sizes?: number[]; dynalite?: number } = {})
     }
   }
   // Linear: ten times the profiles, ten times the time of the passes (the fit stays constant).
-  if (sizes.length > 1) ratios[`passes time ${formatRate(sizes.at(-1)!)} / ${formatRate(sizes[0]!)} (linear: ${sizes.at(-1)! / sizes[0]!})`] = seconds.at(-1)! / seconds[0]!;
+  if (sizes.length > 1)
+    ratios[`passes time ${formatRate(sizes.at(-1)!)} / ${formatRate(sizes[0]!)} (linear: ${sizes.at(-1)! / sizes[0]!})`] =
+      seconds.at(-1)! / seconds[0]!;
   const onDynalite = await freezeOnDynalite(generate(options.dynalite ?? 5_000, 11));
   const n = options.dynalite ?? 5_000;
   figures[`dynalite profiles/s, first run`] = n / onDynalite.first.seconds;
@@ -212,8 +230,12 @@ export async function run(options: { sizes?: number[]; dynalite?: number } = {})
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { sizes: { type: 'string' }, dynalite: { type: 'string' } } });
-  const result = await run({ sizes: values.sizes?.split(',').map(Number), dynalite: values.dynalite ? Number(values.dynalite) : undefined });
+  const result = await run({
+    sizes: values.sizes?.split(',').map(Number),
+    dynalite: values.dynalite ? Number(values.dynalite) : undefined,
+  });
   console.log(result.description);
-  for (const [name, value] of Object.entries(result.figures)) console.log(`${name.padEnd(40)} ${value >= 100 ? formatRate(value) : value.toFixed(2)}`);
+  for (const [name, value] of Object.entries(result.figures))
+    console.log(`${name.padEnd(40)} ${value >= 100 ? formatRate(value) : value.toFixed(2)}`);
   for (const [name, value] of Object.entries(result.ratios)) console.log(`${name.padEnd(40)} ${value.toFixed(2)}x`);
 }

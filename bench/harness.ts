@@ -25,7 +25,11 @@ export function printResult(result: BenchResult): number {
   for (const [who, value] of Object.entries(result.figures)) {
     // Figures named in MB or seconds are not rates, whatever their size.
     const unit = result.units?.[who] ?? (/\bMB\b/.test(who) ? 'MB' : /\(s\)/.test(who) ? 's' : undefined);
-    const shown = unit ? `${value >= 100 ? value.toFixed(0) : value.toFixed(unit === '$' ? 3 : 1)} ${unit}` : value >= 100 ? `${formatRate(value)} ${result.unit}` : value.toFixed(2);
+    const shown = unit
+      ? `${value >= 100 ? value.toFixed(0) : value.toFixed(unit === '$' ? 3 : 1)} ${unit}`
+      : value >= 100
+        ? `${formatRate(value)} ${result.unit}`
+        : value.toFixed(2);
     console.log(`  ${who.padEnd(34)} ${shown.padStart(16)}`);
   }
   for (const [ratio, value] of Object.entries(result.ratios)) {
@@ -36,7 +40,9 @@ export function printResult(result: BenchResult): number {
   }
   for (const check of result.checks ?? []) {
     if (!check.met) missed++;
-    console.log(`  ${check.name.padEnd(34)} ${(check.value >= 100 ? check.value.toFixed(0) : check.value.toFixed(3)).padStart(10)} ${check.unit}  (target ${check.target}: ${check.met ? 'met' : 'MISSED'})`);
+    console.log(
+      `  ${check.name.padEnd(34)} ${(check.value >= 100 ? check.value.toFixed(0) : check.value.toFixed(3)).padStart(10)} ${check.unit}  (target ${check.target}: ${check.met ? 'met' : 'MISSED'})`,
+    );
   }
   for (const line of result.table ?? []) console.log(`  ${line}`);
   return missed;

@@ -40,7 +40,16 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     logger,
     now: Date.now,
   });
-  const deps = { identities, profiles, writer, rules: new RulesCache(catalog, 60_000), logger, newProfileId: () => newProfileId(), now: Date.now, concurrency: 16 };
+  const deps = {
+    identities,
+    profiles,
+    writer,
+    rules: new RulesCache(catalog, 60_000),
+    logger,
+    newProfileId: () => newProfileId(),
+    now: Date.now,
+    concurrency: 16,
+  };
 
   // The stream: per person, in order, a few events chosen by their story.
   const random = seededRandom(11);
@@ -71,7 +80,15 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     } else if (r < loginBelow!) {
       stories.login++;
       stream.push(event({ type: 'page', event: undefined, anonymousId: `anon-${p}` }));
-      stream.push(event({ type: 'identify', event: undefined, anonymousId: `anon-${p}`, userId: `user-${p}`, traits: { email: `p${p}@example.com` } }));
+      stream.push(
+        event({
+          type: 'identify',
+          event: undefined,
+          anonymousId: `anon-${p}`,
+          userId: `user-${p}`,
+          traits: { email: `p${p}@example.com` },
+        }),
+      );
       stream.push(event({ userId: `user-${p}` }));
     } else {
       stories.merge++;
@@ -82,7 +99,8 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
   }
   // Batches of 100 events, as one SQS batch of 10 messages of 10 events would bring.
   const batches: SourcedEvent[][] = [];
-  for (let i = 0; i < stream.length; i += 100) batches.push(stream.slice(i, i + 100).map((e, k) => ({ event: e, origin: `b${i}-${Math.floor(k / 10)}` })));
+  for (let i = 0; i < stream.length; i += 100)
+    batches.push(stream.slice(i, i + 100).map((e, k) => ({ event: e, origin: `b${i}-${Math.floor(k / 10)}` })));
 
   const start = process.hrtime.bigint();
   for (const batch of batches) {
@@ -116,5 +134,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     mergeShare: values['merge-share'] ? Number(values['merge-share']) : undefined,
   });
   console.log(result.description);
-  for (const [name, value] of Object.entries(result.figures)) console.log(`${name.padEnd(28)} ${value >= 100 ? formatRate(value) : value.toFixed(2)}`);
+  for (const [name, value] of Object.entries(result.figures))
+    console.log(`${name.padEnd(28)} ${value >= 100 ? formatRate(value) : value.toFixed(2)}`);
 }

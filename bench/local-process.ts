@@ -51,7 +51,10 @@ export async function startLocalProcess(env: Record<string, string> = {}): Promi
     await new Promise((done) => setTimeout(done, 100));
   }
   const { url } = JSON.parse(readFileSync(runtimeFile, 'utf8')) as { url: string };
-  const { writeKey, adminToken } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { writeKey: string; adminToken: string };
+  const { writeKey, adminToken } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as {
+    writeKey: string;
+    adminToken: string;
+  };
 
   const getJson = async (path: string, method = 'GET') => (await fetch(`${url}${path}`, { method })).json();
   return {

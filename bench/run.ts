@@ -14,7 +14,14 @@ import * as segmentEvaluation from './segment-evaluation';
 import * as snapshot from './snapshot';
 import * as sweep from './sweep';
 
-const all = { 'segment-evaluation': segmentEvaluation, 'identity-resolution': identityResolution, freeze, snapshot, sweep, 'end-to-end': endToEnd } as const;
+const all = {
+  'segment-evaluation': segmentEvaluation,
+  'identity-resolution': identityResolution,
+  freeze,
+  snapshot,
+  sweep,
+  'end-to-end': endToEnd,
+} as const;
 // `npm run bench -- end-to-end freeze` runs those only; no names, all of them.
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`Usage: npm run bench [-- <name> ...]
@@ -31,7 +38,8 @@ if (unknown.length > 0) {
   console.error(`Unknown benchmark ${unknown.join(', ')}: choose among ${Object.keys(all).join(', ')}.`);
   process.exit(2);
 }
-const benchmarks: Array<{ run: () => Promise<BenchResult> }> = names.length > 0 ? names.map((n) => all[n as keyof typeof all]) : Object.values(all);
+const benchmarks: Array<{ run: () => Promise<BenchResult> }> =
+  names.length > 0 ? names.map((n) => all[n as keyof typeof all]) : Object.values(all);
 
 const results: BenchResult[] = [];
 let missed = 0;
@@ -47,4 +55,6 @@ const file = join(import.meta.dirname, 'results.json');
 const previous = existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { results?: BenchResult[] }).results ?? []) : [];
 const merged = [...previous.filter((p) => !results.some((r) => r.name === p.name)), ...results];
 writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), machine, results: merged }, null, 2)}\n`);
-console.log(`\nWrote bench/results.json (${machine.cores} x ${machine.cpu}, Node ${machine.node}).${missed ? ` ${missed} target(s) missed.` : ''}`);
+console.log(
+  `\nWrote bench/results.json (${machine.cores} x ${machine.cpu}, Node ${machine.node}).${missed ? ` ${missed} target(s) missed.` : ''}`,
+);

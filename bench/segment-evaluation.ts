@@ -64,7 +64,9 @@ const cases: Case[] = [
         },
       ],
     },
-    mongo: { $or: [{ 'traits.city': { $in: ['nice', 'cannes'] } }, { 'traits.age': { $gte: 30 }, 'traits.plan': { $in: ['pro', 'team'] } }] },
+    mongo: {
+      $or: [{ 'traits.city': { $in: ['nice', 'cannes'] } }, { 'traits.age': { $gte: 30 }, 'traits.plan': { $in: ['pro', 'team'] } }],
+    },
     rules: {
       any: [
         { fact: 'profile', path: '$.traits.city', operator: 'in', value: ['nice', 'cannes'] },
@@ -112,7 +114,12 @@ function makeProfiles(count: number, random: () => number): Profile[] {
       age: 18 + Math.floor(random() * 60),
       plan: pick(['free', 'pro', 'team']),
     };
-    for (const [key, rate] of [['Order Completed|store', 0.03], ['Order Completed|web', 0.02], ['Page Viewed|web', 0.3], ['Email Opened|email', 0.1]] as const) {
+    for (const [key, rate] of [
+      ['Order Completed|store', 0.03],
+      ['Order Completed|web', 0.02],
+      ['Page Viewed|web', 0.3],
+      ['Email Opened|email', 0.1],
+    ] as const) {
       const buckets: number[] = [];
       for (let d = 0; d < 400; d++) if (random() < rate) buckets.push(TODAY - d, 1 + Math.floor(random() * 3));
       if (buckets.length > 0) profile.aggregates[key] = buckets;
@@ -168,18 +175,25 @@ export async function run(options: { profiles?: number } = {}): Promise<BenchRes
     for (const doc of documents) for (const query of queries) if (query.test(doc)) hits++;
     return hits;
   }, evaluations);
-  const rulesEngine = await measure(async () => {
-    let hits = 0;
-    for (const doc of documents) hits += (await engine.run({ profile: doc })).events.length;
-    return hits;
-  }, evaluations, { minSeconds: 1, maxRounds: 3 });
+  const rulesEngine = await measure(
+    async () => {
+      let hits = 0;
+      for (const doc of documents) hits += (await engine.run({ profile: doc })).events.length;
+      return hits;
+    },
+    evaluations,
+    { minSeconds: 1, maxRounds: 3 },
+  );
 
   return {
     name: 'segment-evaluation',
     description: `${profiles.length.toLocaleString('en')} profiles x ${cases.length} segments (members: ${members.join(', ')}); results agree across engines`,
     unit: 'evaluations/s',
     figures: { prisme: prisme.perSecond, mingo: mingo.perSecond, 'json-rules-engine': rulesEngine.perSecond },
-    ratios: { 'prisme / mingo': prisme.perSecond / mingo.perSecond, 'prisme / json-rules-engine': prisme.perSecond / rulesEngine.perSecond },
+    ratios: {
+      'prisme / mingo': prisme.perSecond / mingo.perSecond,
+      'prisme / json-rules-engine': prisme.perSecond / rulesEngine.perSecond,
+    },
     targets: { 'prisme / mingo': 3, 'prisme / json-rules-engine': 10 },
   };
 }
@@ -187,6 +201,7 @@ export async function run(options: { profiles?: number } = {}): Promise<BenchRes
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { profiles: { type: 'string' } } });
   const result = await run({ profiles: values.profiles ? Number(values.profiles) : undefined });
-  for (const [engineName, rate] of Object.entries(result.figures)) console.log(`${engineName.padEnd(20)} ${formatRate(rate)} ${result.unit}`);
+  for (const [engineName, rate] of Object.entries(result.figures))
+    console.log(`${engineName.padEnd(20)} ${formatRate(rate)} ${result.unit}`);
   for (const [ratio, value] of Object.entries(result.ratios)) console.log(`${ratio.padEnd(28)} ${value.toFixed(1)}x`);
 }

@@ -35,13 +35,20 @@ function population(size: number, generation: { value: number }) {
   const member = (i: number) => (generation.value === 1 && i % 10 === 0 ? `${idOf(i)}x` : idOf(i));
   const profileOf = (id: string): Profile => {
     const n = Number.parseInt(id.slice(2), 10);
-    return { ...newProfile(id, '2026-01-01T00:00:00.000Z'), identifiers: { email: [`person${n}@example.com`] }, traits: { firstName: `Name${n}`, city: n % 2 ? 'Nice' : 'Lyon' } };
+    return {
+      ...newProfile(id, '2026-01-01T00:00:00.000Z'),
+      identifiers: { email: [`person${n}@example.com`] },
+      traits: { firstName: `Name${n}`, city: n % 2 ? 'Nice' : 'Lyon' },
+    };
   };
   const memberships: Pick<MembershipStore, 'members'> = {
     async members(_segment, cursor, limit) {
       const from = cursor ? Number(cursor) : 0;
       const ids = Array.from({ length: Math.min(limit, size - from) }, (_, k) => member(from + k));
-      return { items: ids.map((profileId) => ({ profileId, enteredAt: '2026-01-01T00:00:00.000Z' })), cursor: from + limit < size ? String(from + limit) : undefined };
+      return {
+        items: ids.map((profileId) => ({ profileId, enteredAt: '2026-01-01T00:00:00.000Z' })),
+        cursor: from + limit < size ? String(from + limit) : undefined,
+      };
     },
   };
   const profiles: Pick<ProfileStore, 'getMany'> = { getMany: async (ids) => ids.map(profileOf) };
@@ -56,7 +63,11 @@ async function measureMemory<T>(work: () => Promise<T>): Promise<{ result: T; se
   const start = process.hrtime.bigint();
   try {
     const result = await work();
-    return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9, peakMb: (Math.max(peak, process.memoryUsage().rss) - base) / 1024 / 1024 };
+    return {
+      result,
+      seconds: Number(process.hrtime.bigint() - start) / 1e9,
+      peakMb: (Math.max(peak, process.memoryUsage().rss) - base) / 1024 / 1024,
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -151,6 +162,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { sizes: { type: 'string' } } });
   const result = await run({ sizes: values.sizes?.split(',').map(Number) });
   console.log(result.description);
-  for (const [name, value] of Object.entries(result.figures)) console.log(`${name.padEnd(44)} ${value >= 100 ? formatRate(value) : value.toFixed(1)}`);
+  for (const [name, value] of Object.entries(result.figures))
+    console.log(`${name.padEnd(44)} ${value >= 100 ? formatRate(value) : value.toFixed(1)}`);
   for (const [name, value] of Object.entries(result.ratios)) console.log(`${name.padEnd(44)} ${value.toFixed(1)}x`);
 }

@@ -70,7 +70,17 @@ export async function run(options: { due?: number; minutes?: number } = {}): Pro
     await Promise.all(
       Array.from({ length: Math.min(50, dueCount - i) }, (_, k) => {
         const profileId = `p_${String(i + k).padStart(8, '0')}`;
-        const event = { messageId: `v${i + k}`, type: 'page' as const, properties: {}, traits: {}, context: {}, timestamp: new Date(VISIT).toISOString(), receivedAt: new Date(VISIT).toISOString(), channel: 'web' as const, sourceId: 'bench' };
+        const event = {
+          messageId: `v${i + k}`,
+          type: 'page' as const,
+          properties: {},
+          traits: {},
+          context: {},
+          timestamp: new Date(VISIT).toISOString(),
+          receivedAt: new Date(VISIT).toISOString(),
+          channel: 'web' as const,
+          sourceId: 'bench',
+        };
         return writer.apply({ profileId, events: [event], identifiers: [], reason: 'events' }, catalog);
       }),
     );
@@ -107,9 +117,18 @@ export async function run(options: { due?: number; minutes?: number } = {}): Pro
     logs: (MINUTES_A_MONTH * PLATFORM_LOG_BYTES * AWS_PRICES.logsIngestGb) / 1024 ** 3,
   };
   const idleMonthTotal = idleMonth.dynamo + idleMonth.lambda + idleMonth.logs;
-  const perDue = { reads: due.used.reads / dueCount, writes: due.used.writes / dueCount, readUnits: due.used.readUnits / dueCount, writeUnits: due.used.writeUnits / dueCount };
+  const perDue = {
+    reads: due.used.reads / dueCount,
+    writes: due.used.writes / dueCount,
+    readUnits: due.used.readUnits / dueCount,
+    writeUnits: due.used.writeUnits / dueCount,
+  };
   const dueDollarsPerMillion =
-    1e6 * (perDue.readUnits * AWS_PRICES.dynamoReadUnit + perDue.writeUnits * AWS_PRICES.dynamoWriteUnit + gbSeconds(due.ms / dueCount) * AWS_PRICES.lambdaArmGbSecond + (exits / dueCount) * AWS_PRICES.eventBridgeEvent);
+    1e6 *
+    (perDue.readUnits * AWS_PRICES.dynamoReadUnit +
+      perDue.writeUnits * AWS_PRICES.dynamoWriteUnit +
+      gbSeconds(due.ms / dueCount) * AWS_PRICES.lambdaArmGbSecond +
+      (exits / dueCount) * AWS_PRICES.eventBridgeEvent);
   return {
     name: 'sweep',
     description: `time sweep every minute on dynalite: ${idleMinutes} idle minutes, then ${formatRate(dueCount)} profiles due in one minute`,
@@ -121,7 +140,12 @@ export async function run(options: { due?: number; minutes?: number } = {}): Pro
       'idle month, hourly as before ($)': idleMonthTotal / 60,
       '$ per million due profiles': dueDollarsPerMillion,
     },
-    units: { 'idle run (ms)': 'ms', 'idle month, every minute ($)': '$', 'idle month, hourly as before ($)': '$', '$ per million due profiles': '$' },
+    units: {
+      'idle run (ms)': 'ms',
+      'idle month, every minute ($)': '$',
+      'idle month, hourly as before ($)': '$',
+      '$ per million due profiles': '$',
+    },
     ratios: {},
     table: [
       `an idle minute: ${perIdle.reads.toFixed(1)} reads (${perIdle.readUnits.toFixed(1)} RRU on dynalite, priced as ${idleReadUnits.toFixed(1)}), ${perIdle.writes.toFixed(1)} writes (${perIdle.writeUnits.toFixed(1)} WRU), ${idleRunMs.toFixed(0)} ms`,
@@ -135,5 +159,7 @@ export async function run(options: { due?: number; minutes?: number } = {}): Pro
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { printResult } = await import('./harness');
   const { values } = parseArgs({ options: { due: { type: 'string' }, minutes: { type: 'string' } } });
-  printResult(await run({ due: values.due ? Number(values.due) : undefined, minutes: values.minutes ? Number(values.minutes) : undefined }));
+  printResult(
+    await run({ due: values.due ? Number(values.due) : undefined, minutes: values.minutes ? Number(values.minutes) : undefined }),
+  );
 }

@@ -82,19 +82,38 @@ export function workload(options: WorkloadOptions) {
       case 'product':
         return { ...base, type: 'track', event: 'Product Viewed', properties: product, context: context(`/p/${category}`, product.name) };
       case 'category':
-        return { ...base, type: 'page', name: 'Category', properties: { path: `/c/${category}`, title: category, category }, context: context(`/c/${category}`, category) };
+        return {
+          ...base,
+          type: 'page',
+          name: 'Category',
+          properties: { path: `/c/${category}`, title: category, category },
+          context: context(`/c/${category}`, category),
+        };
       case 'added':
-        return { ...base, type: 'track', event: 'Product Added', properties: { ...product, cart_id: `C-${userId}` }, context: context(`/p/${category}`, product.name) };
+        return {
+          ...base,
+          type: 'track',
+          event: 'Product Added',
+          properties: { ...product, cart_id: `C-${userId}` },
+          context: context(`/p/${category}`, product.name),
+        };
       case 'cart':
         return { ...base, type: 'page', name: 'Cart', properties: { path: '/cart', title: 'Cart' }, context: context('/cart', 'Cart') };
       case 'order':
-        return { ...base, type: 'track', event: 'Order Completed', properties: { order_id: `O-${userId}-${emitted}`, revenue: price, currency: 'EUR', category, products: [product] }, context: context('/checkout/done', 'Thank you') };
+        return {
+          ...base,
+          type: 'track',
+          event: 'Order Completed',
+          properties: { order_id: `O-${userId}-${emitted}`, revenue: price, currency: 'EUR', category, products: [product] },
+          context: context('/checkout/done', 'Thank you'),
+        };
     }
   }
 
   /** A session's pages: browsing (4-5 events), or a cart left (4) or ordered (5). */
   function stepsOf(): Step[] {
-    if (random() < (options.cartRate ?? 0.07)) return random() < (options.orderRate ?? 0.3) ? ['home', 'product', 'added', 'cart', 'order'] : ['home', 'product', 'added', 'cart'];
+    if (random() < (options.cartRate ?? 0.07))
+      return random() < (options.orderRate ?? 0.3) ? ['home', 'product', 'added', 'cart', 'order'] : ['home', 'product', 'added', 'cart'];
     return random() < 0.5 ? ['home', 'product', 'category', 'product', 'product'] : ['home', 'category', 'product', 'product'];
   }
 
@@ -115,8 +134,19 @@ export function workload(options: WorkloadOptions) {
     let event: Record<string, unknown>;
     if (session.step === -1 && options.traits && !session.returning) {
       // Values as varied as names and addresses are, so compression cannot flatter the profile's size.
-      const traits = Object.fromEntries(Array.from({ length: options.traits }, (_, t) => [`attribute_${t}`, `value ${t} ${Array.from({ length: 4 }, () => Math.floor(random() * 36 ** 6).toString(36)).join('')}`]));
-      event = { userId: session.userId, messageId: `${options.label}-${emitted}`, type: 'identify', traits: { ...traits, email: `${session.userId}@example.com` }, context: context('/', 'Home') };
+      const traits = Object.fromEntries(
+        Array.from({ length: options.traits }, (_, t) => [
+          `attribute_${t}`,
+          `value ${t} ${Array.from({ length: 4 }, () => Math.floor(random() * 36 ** 6).toString(36)).join('')}`,
+        ]),
+      );
+      event = {
+        userId: session.userId,
+        messageId: `${options.label}-${emitted}`,
+        type: 'identify',
+        traits: { ...traits, email: `${session.userId}@example.com` },
+        context: context('/', 'Home'),
+      };
     } else {
       if (session.step === -1) session.step = 0;
       if (session.step === 0 && !session.returning) starts.push({ userId: session.userId, index: emitted });

@@ -82,9 +82,16 @@ async function locate(target: string): Promise<{ manifest: Manifest; read: Reade
   let manifestPath = target;
   if (existsSync(target) && statSync(target).isDirectory()) {
     const latest = readLocal(join(target, 'latest.json'));
-    manifestPath = latest ? join(target, 'runs', json<LatestPointer>(latest, 'latest.json').runId, 'manifest.json') : join(target, 'manifest.json');
+    manifestPath = latest
+      ? join(target, 'runs', json<LatestPointer>(latest, 'latest.json').runId, 'manifest.json')
+      : join(target, 'manifest.json');
   } else if (basename(target).startsWith('latest.json')) {
-    manifestPath = join(dirname(target), 'runs', json<LatestPointer>(readLocal(target.replace(/\._S3rver_object$/, '')), 'latest.json').runId, 'manifest.json');
+    manifestPath = join(
+      dirname(target),
+      'runs',
+      json<LatestPointer>(readLocal(target.replace(/\._S3rver_object$/, '')), 'latest.json').runId,
+      'manifest.json',
+    );
   }
   const manifest = json<Manifest>(readLocal(manifestPath.replace(/\._S3rver_object$/, '')), 'manifest.json');
   const folder = dirname(manifestPath);
@@ -101,7 +108,9 @@ async function verifyCommand(target: string | undefined): Promise<number> {
   const result = await verifySnapshot(manifest, read);
   for (const file of result.files) {
     const rows = manifest.files.find((f) => f.key === file.key)!.rows;
-    console.log(`  ${file.ok ? 'ok  ' : 'FAIL'}  ${basename(file.key).padEnd(24)} ${String(rows).padStart(9)} rows${file.ok ? '' : `  ${file.problems.join('; ')}`}`);
+    console.log(
+      `  ${file.ok ? 'ok  ' : 'FAIL'}  ${basename(file.key).padEnd(24)} ${String(rows).padStart(9)} rows${file.ok ? '' : `  ${file.problems.join('; ')}`}`,
+    );
   }
   for (const problem of result.problems) console.log(`  FAIL  ${problem}`);
   const { members, added, removed } = manifest.counts;
@@ -134,7 +143,11 @@ function localRuntime(dataDirOption: string | undefined): { dataDir: string; run
 function deadLetters(options: { 'data-dir'?: string }): DeadLetters {
   const { dataDir, runtime } = localRuntime(options['data-dir']);
   if (runtime) {
-    const client = new SQSClient({ endpoint: runtime.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = new SQSClient({
+      endpoint: runtime.endpoints.sqs,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     return new DeadLetters(client, runtime.queues.deadLetter, runtime.queues.events);
   }
   const events = process.env.EVENTS_QUEUE_URL;
@@ -157,16 +170,32 @@ async function dlqCommand(args: string[]): Promise<number> {
   const queue = deadLetters(values);
   if (action === 'inspect') {
     const parked = await queue.peek(limit ?? 20);
-    if (values.json) console.log(JSON.stringify(parked.map(({ receiptHandle: _r, ...m }) => m), null, 2));
+    if (values.json)
+      console.log(
+        JSON.stringify(
+          parked.map(({ receiptHandle: _r, ...m }) => m),
+          null,
+          2,
+        ),
+      );
     else {
-      console.log(parked.length === 0 ? 'The dead-letter queue is empty.' : `${parked.length} message(s) in the dead-letter queue${parked.length === (limit ?? 20) ? ' (or more: --limit)' : ''}:`);
-      for (const m of parked) console.log(`  ${m.messageId}  ${m.sentAt ?? ''}  receives: ${m.receiveCount ?? '?'}\n    reason: ${m.reason}\n    holds:  ${describeBody(m.body)}`);
+      console.log(
+        parked.length === 0
+          ? 'The dead-letter queue is empty.'
+          : `${parked.length} message(s) in the dead-letter queue${parked.length === (limit ?? 20) ? ' (or more: --limit)' : ''}:`,
+      );
+      for (const m of parked)
+        console.log(
+          `  ${m.messageId}  ${m.sentAt ?? ''}  receives: ${m.receiveCount ?? '?'}\n    reason: ${m.reason}\n    holds:  ${describeBody(m.body)}`,
+        );
     }
     return 0;
   }
   if (action === 'redrive') {
     const moved = await queue.redrive(limit ?? 1000, (m) => console.log(`  sent back ${m.messageId} (${describeBody(m.body)})`));
-    console.log(moved === 0 ? 'The dead-letter queue is empty: nothing to send back.' : `Sent ${moved} message(s) back to the events queue.`);
+    console.log(
+      moved === 0 ? 'The dead-letter queue is empty: nothing to send back.' : `Sent ${moved} message(s) back to the events queue.`,
+    );
     return 0;
   }
   console.error(`dlq needs inspect or redrive (npm run prisme -- --help)`);
@@ -174,7 +203,16 @@ async function dlqCommand(args: string[]): Promise<number> {
 }
 
 async function replayCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, 'data-dir': { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+  });
   if (!values.from || !values.to) {
     console.error('replay needs --from and --to (days, YYYY-MM-DD)');
     return 2;
@@ -185,10 +223,16 @@ async function replayCommand(args: string[]): Promise<number> {
     const { dataDir, runtime } = localRuntime(values['data-dir']);
     if (!runtime) throw new Error(`no running Prisme in ${dataDir} (no runtime.json); give --url and --token`);
     url = runtime.url;
-    token ??= process.env.PRISME_ADMIN_TOKEN ?? (JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminToken: string }).adminToken;
+    token ??=
+      process.env.PRISME_ADMIN_TOKEN ??
+      (JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminToken: string }).adminToken;
   }
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const answer = (await response.json()) as Record<string, any>;
     if (!response.ok) throw new Error(`${response.status} ${answer.error?.message ?? JSON.stringify(answer)}`);
     return answer;
@@ -199,7 +243,9 @@ async function replayCommand(args: string[]): Promise<number> {
     const run = await call('GET', `/v1/jobs/replay/runs/${runId}`);
     const p = run.progress ?? {};
     if (run.status === 'succeeded' || run.status === 'failed') {
-      console.log(`${run.status}: ${p.events ?? 0} events from ${p.objects ?? 0} archive objects sent again${p.unreadable ? `, ${p.unreadable} unreadable (erased people)` : ''}.`);
+      console.log(
+        `${run.status}: ${p.events ?? 0} events from ${p.objects ?? 0} archive objects sent again${p.unreadable ? `, ${p.unreadable} unreadable (erased people)` : ''}.`,
+      );
       return run.status === 'succeeded' ? 0 : 1;
     }
     if (p.day) console.log(`  ${p.day}: ${p.events ?? 0} events so far`);

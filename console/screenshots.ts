@@ -16,11 +16,22 @@ const out = resolve(root, 'docs', 'img');
 mkdirSync(out, { recursive: true });
 const progress = (message: string) => process.stderr.write(`screenshots: ${message}\n`);
 
-const runtime = await startLocal({ dataDir: mkdtempSync(join(tmpdir(), 'prisme-shots-')), port: 0, schedules: false, segmentCacheTtlMs: 0, batchingWindowMs: 0, logLevel: 'SILENT' });
+const runtime = await startLocal({
+  dataDir: mkdtempSync(join(tmpdir(), 'prisme-shots-')),
+  port: 0,
+  schedules: false,
+  segmentCacheTtlMs: 0,
+  batchingWindowMs: 0,
+  logLevel: 'SILENT',
+});
 const browser = await launchChromium();
 try {
   progress('running the demo (400 people)');
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'local/demo.ts', '--url', runtime.url, '--people', '400', '--data-dir', runtime.dataDir], { cwd: root });
+  await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'local/demo.ts', '--url', runtime.url, '--people', '400', '--data-dir', runtime.dataDir],
+    { cwd: root },
+  );
   await runtime.drain(120_000);
   const admin = async (path: string) => (await adminClient(runtime).get(path)).body;
 

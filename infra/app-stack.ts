@@ -16,7 +16,14 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
 import { assertUnreachable } from '../shared/domain/assert-unreachable';
-import { functionEntries, type FunctionName, type FunctionSpec, type QueueAccess, type TableBinding, type Trigger } from '../shared/functions';
+import {
+  functionEntries,
+  type FunctionName,
+  type FunctionSpec,
+  type QueueAccess,
+  type TableBinding,
+  type Trigger,
+} from '../shared/functions';
 import { eventBus, queues, schedules, type QueueName, type TableName } from '../shared/resources';
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';
 import type { Schedules } from '../shared/schedule-settings';
@@ -41,7 +48,8 @@ export interface PrismeAppStackProps extends StackProps {
 /** `ingest` -> `Ingest`, `snapshotRequested` -> `SnapshotRequested`: the construct ids deployed stacks know, so a deploy updates, never replaces. */
 const pascalCase = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
-const queueOf = (data: PrismeStatefulStack, name: QueueName): Queue => ({ events: data.eventsQueue, deadLetter: data.deadLetterQueue })[name];
+const queueOf = (data: PrismeStatefulStack, name: QueueName): Queue =>
+  ({ events: data.eventsQueue, deadLetter: data.deadLetterQueue })[name];
 
 /** `m h dom mon dow` (croner, used locally) to an EventBridge schedule. */
 export function eventBridgeSchedule(cron: string): Schedule {
@@ -67,7 +75,9 @@ export class PrismeAppStack extends Stack {
     const { data } = props;
     // Settings given at deploy, each to the functions whose entry reads it.
     const settings: Record<string, string> = { ...props.settings, ...(props.publicUrl && { PRISME_PUBLIC_URL: props.publicUrl }) };
-    this.functions = Object.fromEntries(functionEntries().map(([name, spec]) => [name, this.createFunction(name, spec, data, settings)])) as Record<FunctionName, PrismeFunction>;
+    this.functions = Object.fromEntries(
+      functionEntries().map(([name, spec]) => [name, this.createFunction(name, spec, data, settings)]),
+    ) as Record<FunctionName, PrismeFunction>;
 
     this.api = new HttpApi(this, 'Api', {
       description: 'Prisme: Segment-compatible ingest and the admin API',
@@ -78,18 +88,28 @@ export class PrismeAppStack extends Stack {
       for (const trigger of spec.triggers) this.addTrigger(this.functions[name], trigger, triggers);
     }
     this.configureStage(props.throttleRateLimit ?? 1000);
-    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Where the libraries send events (their host, apiHost or dataPlaneUrl); the admin API too' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.apiEndpoint,
+      description: 'Where the libraries send events (their host, apiHost or dataPlaneUrl); the admin API too',
+    });
 
     const consoleDir = resolve(import.meta.dirname, '..', 'console', 'dist');
     if (existsSync(resolve(consoleDir, 'index.html'))) {
       this.console = new ConsoleHosting(this, 'Console', { api: this.api, assetsDir: consoleDir, accessLogs: data.accessLogs });
     } else {
-      Annotations.of(this).addWarning('console/dist is missing, so the console is not deployed: run npm run build:console (npm ci does) and synthesise again');
+      Annotations.of(this).addWarning(
+        'console/dist is missing, so the console is not deployed: run npm run build:console (npm ci does) and synthesise again',
+      );
     }
   }
 
   /** One function of `shared/functions.ts`, bound to exactly the resources its entry names. */
-  private createFunction(name: FunctionName, spec: FunctionSpec, data: PrismeStatefulStack, settings: Readonly<Record<string, string>>): PrismeFunction {
+  private createFunction(
+    name: FunctionName,
+    spec: FunctionSpec,
+    data: PrismeStatefulStack,
+    settings: Readonly<Record<string, string>>,
+  ): PrismeFunction {
     const { bundleFiles } = spec;
     const fn = new PrismeFunction(this, pascalCase(name), {
       name,
@@ -99,8 +119,10 @@ export class PrismeAppStack extends Stack {
       memorySize: spec.memoryMb,
       ...(bundleFiles && { bundleFiles, environment: { [bundleFiles.setting]: `/var/task/${bundleFiles.into}` } }),
     });
-    for (const [table, { access, indexes }] of Object.entries(spec.tables) as Array<[TableName, TableBinding]>) fn.bindTable(table, data.tables[table], access, indexes);
-    for (const [queue, access] of Object.entries(spec.queues ?? {}) as Array<[QueueName, QueueAccess]>) fn.bindQueue(queues[queue].envVar, queueOf(data, queue), access);
+    for (const [table, { access, indexes }] of Object.entries(spec.tables) as Array<[TableName, TableBinding]>)
+      fn.bindTable(table, data.tables[table], access, indexes);
+    for (const [queue, access] of Object.entries(spec.queues ?? {}) as Array<[QueueName, QueueAccess]>)
+      fn.bindQueue(queues[queue].envVar, queueOf(data, queue), access);
     for (const { prefix, access, list } of spec.bucket ?? []) fn.bindBucket(data.bucket, prefix, access, { list });
     if (spec.bus) fn.bindBus(data.bus);
     for (const setting of spec.settings ?? []) {
@@ -111,7 +133,11 @@ export class PrismeAppStack extends Stack {
   }
 
   /** Routes, the queue's event source, bus rules and schedules (EventBridge retries each Lambda target twice). */
-  private addTrigger(fn: PrismeFunction, trigger: Trigger, { data, schedules, adminJwt }: { data: PrismeStatefulStack; schedules: Schedules; adminJwt?: PrismeAppStackProps['adminJwt'] }): void {
+  private addTrigger(
+    fn: PrismeFunction,
+    trigger: Trigger,
+    { data, schedules, adminJwt }: { data: PrismeStatefulStack; schedules: Schedules; adminJwt?: PrismeAppStackProps['adminJwt'] },
+  ): void {
     const targets = [new LambdaFunction(fn.fn, { retryAttempts: 2 })];
     switch (trigger.kind) {
       case 'http':
@@ -150,16 +176,20 @@ export class PrismeAppStack extends Stack {
    */
   private addIngestRoutes(fn: PrismeFunction): void {
     const integration = new HttpLambdaIntegration(fn.node.id, fn.fn);
-    const publicRoute = (path: string, methods: HttpMethod[]) => this.api.addRoutes({ path, methods, integration, authorizer: new HttpNoneAuthorizer() });
+    const publicRoute = (path: string, methods: HttpMethod[]) =>
+      this.api.addRoutes({ path, methods, integration, authorizer: new HttpNoneAuthorizer() });
     const routes = [
-      ...INGEST_ENDPOINTS.flatMap((endpoint) => ingestPaths(endpoint).flatMap((path) => publicRoute(path, [HttpMethod.POST, HttpMethod.OPTIONS]))),
+      ...INGEST_ENDPOINTS.flatMap((endpoint) =>
+        ingestPaths(endpoint).flatMap((path) => publicRoute(path, [HttpMethod.POST, HttpMethod.OPTIONS])),
+      ),
       ...publicRoute(SETTINGS_ROUTE, [HttpMethod.GET, HttpMethod.OPTIONS]),
       ...LIBRARY_ROUTES.flatMap((path) => publicRoute(path, [HttpMethod.GET])),
     ];
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'Ingest routes authenticate the Segment write key (HTTP Basic or in the body) in the ingest function; IAM would break every Segment SDK, and preflights carry no credentials.',
+        reason:
+          'Ingest routes authenticate the Segment write key (HTTP Basic or in the body) in the ingest function; IAM would break every Segment SDK, and preflights carry no credentials.',
       });
     }
   }
@@ -170,7 +200,9 @@ export class PrismeAppStack extends Stack {
       path: '/v1/{proxy+}',
       methods: [HttpMethod.ANY],
       integration: new HttpLambdaIntegration(fn.node.id, fn.fn),
-      authorizer: adminJwt ? new HttpJwtAuthorizer('AdminJwt', adminJwt.issuer, { jwtAudience: adminJwt.audience }) : new HttpIamAuthorizer(),
+      authorizer: adminJwt
+        ? new HttpJwtAuthorizer('AdminJwt', adminJwt.issuer, { jwtAudience: adminJwt.audience })
+        : new HttpIamAuthorizer(),
     });
   }
 

@@ -11,7 +11,11 @@ import { PrismeStatefulStack, type EspAccess } from './stateful-stack';
 
 export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack; service: PrismeAppStack } {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
-  const data = new PrismeStatefulStack(app, 'PrismeData', { env, espAccess: espAccessOf(app), description: 'Prisme: tables, queues, bucket, event bus' });
+  const data = new PrismeStatefulStack(app, 'PrismeData', {
+    env,
+    espAccess: espAccessOf(app),
+    description: 'Prisme: tables, queues, bucket, event bus',
+  });
   identityConfigFrom(process.env); // a malformed identity setting fails the synth, not the first event on AWS
   const settings = Object.fromEntries(IDENTITY_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const service = new PrismeAppStack(app, 'Prisme', {
@@ -41,7 +45,8 @@ function fromContext<T>(app: App, key: string, schema: z.ZodType<T>): T | undefi
   const raw = app.node.tryGetContext(key) as unknown;
   if (raw === undefined) return undefined;
   const parsed = schema.safeParse(typeof raw === 'string' ? jsonOrText(raw) : raw);
-  if (!parsed.success) throw new Error(`${key}: ${parsed.error.issues.map((i) => [i.path.join('.'), i.message].filter(Boolean).join(' ')).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`${key}: ${parsed.error.issues.map((i) => [i.path.join('.'), i.message].filter(Boolean).join(' ')).join('; ')}`);
   return parsed.data;
 }
 

@@ -67,7 +67,12 @@ export class ConsoleHosting extends Construct {
       defaultBehavior: {
         origin: S3BucketOrigin.withOriginAccessControl(bucket),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        functionAssociations: [{ eventType: FunctionEventType.VIEWER_REQUEST, function: new CloudFrontFunction(this, 'Routing', { code: FunctionCode.fromInline(ROUTING) }) }],
+        functionAssociations: [
+          {
+            eventType: FunctionEventType.VIEWER_REQUEST,
+            function: new CloudFrontFunction(this, 'Routing', { code: FunctionCode.fromInline(ROUTING) }),
+          },
+        ],
         // The headers local/gateway.ts sends, and HSTS, which only means something over https.
         responseHeadersPolicy: new ResponseHeadersPolicy(this, 'SecurityHeaders', {
           comment: 'Prisme console: CSP, nosniff, no framing, no referrer, HSTS',
@@ -112,12 +117,25 @@ export class ConsoleHosting extends Construct {
       distribution: this.distribution,
       distributionPaths: ['/console/index.html'],
     });
-    new CfnOutput(this, 'ConsoleUrl', { value: `https://${this.distribution.distributionDomainName}/console/`, description: 'The Prisme console' });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `https://${this.distribution.distributionDomainName}/console/`,
+      description: 'The Prisme console',
+    });
 
     Validations.of(this.distribution).acknowledge(
-      { id: 'AwsSolutions-CFR1', reason: 'The console is for a company’s staff wherever they work; access is by admin token, not by country.' },
-      { id: 'AwsSolutions-CFR2', reason: 'Every /v1/ route is authenticated (JWT or IAM); a WAF web ACL is an optional, paid addition left to the deployer.' },
-      { id: 'AwsSolutions-CFR4', reason: 'The default *.cloudfront.net certificate cannot raise the minimum TLS version; put the console on your own domain and certificate to do so.' },
+      {
+        id: 'AwsSolutions-CFR1',
+        reason: 'The console is for a company’s staff wherever they work; access is by admin token, not by country.',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason: 'Every /v1/ route is authenticated (JWT or IAM); a WAF web ACL is an optional, paid addition left to the deployer.',
+      },
+      {
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The default *.cloudfront.net certificate cannot raise the minimum TLS version; put the console on your own domain and certificate to do so.',
+      },
     );
     // The BucketDeployment custom resource: one CDK-managed function per stack, run only while deploying.
     const deployer = Stack.of(this).node.tryFindChild('Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C');
@@ -127,14 +145,27 @@ export class ConsoleHosting extends Construct {
       const assetBucket = `arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-${shown(stack.account, 'AWS::AccountId')}-${shown(stack.region, 'AWS::Region')}/*`;
       const consoleBucket = `<${stack.resolve(stack.getLogicalId(bucket.node.defaultChild as CfnBucket)) as string}.Arn>/*`;
       Validations.of(deployer).acknowledge(
-        { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK’s BucketDeployment function logs through the AWS managed basic execution policy; it runs only during deployments.' },
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'CDK’s BucketDeployment function logs through the AWS managed basic execution policy; it runs only during deployments.',
+        },
         ...['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map((action) => ({
           id: `AwsSolutions-IAM5[Action::${action}]`,
-          reason: 'CDK’s BucketDeployment copies the console files from the CDK asset bucket into the console bucket, with the object actions CDK grants it on those two buckets only.',
+          reason:
+            'CDK’s BucketDeployment copies the console files from the CDK asset bucket into the console bucket, with the object actions CDK grants it on those two buckets only.',
         })),
-        { id: `AwsSolutions-IAM5[Resource::${assetBucket}]`, reason: 'The console files are read from CDK’s own asset bucket at deploy time.' },
-        { id: `AwsSolutions-IAM5[Resource::${consoleBucket}]`, reason: 'The console files are written anywhere in the console’s own bucket.' },
-        { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'CloudFront invalidations (after each console deployment) cannot be scoped to a distribution in CDK’s grant.' },
+        {
+          id: `AwsSolutions-IAM5[Resource::${assetBucket}]`,
+          reason: 'The console files are read from CDK’s own asset bucket at deploy time.',
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::${consoleBucket}]`,
+          reason: 'The console files are written anywhere in the console’s own bucket.',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'CloudFront invalidations (after each console deployment) cannot be scoped to a distribution in CDK’s grant.',
+        },
         { id: 'AwsSolutions-L1', reason: 'The BucketDeployment function’s runtime is chosen and updated by aws-cdk-lib.' },
       );
     }

@@ -136,7 +136,11 @@ export class PrismeFunction extends Construct {
     this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: [Fn.sub(objects)] }));
     if (options.list) {
       this.fn.addToRolePolicy(
-        new PolicyStatement({ actions: ['s3:ListBucket'], resources: [Fn.sub('arn:${AWS::Partition}:s3:::' + dataBucketName)], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [Fn.sub('arn:${AWS::Partition}:s3:::' + dataBucketName)],
+          conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+        }),
       );
     }
     Validations.of(this.fn.role!).acknowledge({

@@ -83,7 +83,10 @@ export class PrismeStatefulStack extends Stack {
     });
     // For `npm run prisme -- dlq ...` against AWS.
     new CfnOutput(this, 'EventsQueueUrl', { value: this.eventsQueue.queueUrl, description: 'EVENTS_QUEUE_URL for npm run prisme -- dlq' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'DEAD_LETTER_QUEUE_URL for npm run prisme -- dlq' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.deadLetterQueue.queueUrl,
+      description: 'DEAD_LETTER_QUEUE_URL for npm run prisme -- dlq',
+    });
 
     const accessLogs = (this.accessLogs = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
@@ -126,14 +129,21 @@ export class PrismeStatefulStack extends Stack {
     });
     role.addToPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${prefix}*`)] }));
     role.addToPolicy(
-      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
     );
     const bucketLogicalId = this.resolve(this.getLogicalId(this.bucket.node.defaultChild as CfnBucket)) as string;
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
       reason: `The ESP reads the files written for it at run time under ${prefix}; access is limited to that prefix.`,
     });
-    new CfnOutput(this, `EspAccess${name}RoleArn`, { value: role.roleArn, description: `Give this role ARN, with the external id, to ${name}` });
+    new CfnOutput(this, `EspAccess${name}RoleArn`, {
+      value: role.roleArn,
+      description: `Give this role ARN, with the external id, to ${name}`,
+    });
     return role;
   }
 }

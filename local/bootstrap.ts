@@ -28,7 +28,11 @@ export interface BootstrapOptions {
  * every table is ACTIVE: dynalite, like DynamoDB, answers ResourceNotFoundException to item calls on a
  * table still CREATING, even with createTableMs: 0.
  */
-export async function createTables(client: DynamoDBClient, nameOf: (table: TableName) => string, options: BootstrapOptions = {}): Promise<void> {
+export async function createTables(
+  client: DynamoDBClient,
+  nameOf: (table: TableName) => string,
+  options: BootstrapOptions = {},
+): Promise<void> {
   const existing = new Set<string>();
   let start: string | undefined;
   do {
@@ -41,7 +45,8 @@ export async function createTables(client: DynamoDBClient, nameOf: (table: Table
     const name = nameOf(table);
     const def: TableDefinition = definition;
     const dump = options.rebuildDir && join(options.rebuildDir, `${name}.rebuild.jsonl`);
-    if (dump && existsSync(dump)) await rebuild(client, name, def, dump, options); // a rebuild a crash interrupted
+    if (dump && existsSync(dump))
+      await rebuild(client, name, def, dump, options); // a rebuild a crash interrupted
     else if (!existing.has(name)) await createTable(client, name, def);
     else if (dump && (await missingIndexes(client, name, def)).length > 0) await rebuild(client, name, def, dump, options);
   }
@@ -100,7 +105,10 @@ async function rebuild(client: DynamoDBClient, name: string, def: TableDefinitio
   }
   await createTable(client, name, def);
   await untilActive(client, name);
-  const items = readFileSync(dump, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, AttributeValue>);
+  const items = readFileSync(dump, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, AttributeValue>);
   for (let i = 0; i < items.length; i += 25) {
     let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
     while (requests.length > 0) {

@@ -88,7 +88,13 @@ for (let i = 0; i < people; i++) {
     });
     sent++;
     for (let o = 0; o < Math.floor(random() * 4); o++) {
-      track({ userId, event: 'Order Completed', properties: { revenue: Math.round(20 + random() * 200) }, context: { channel: pick(['store', 'web', 'store', 'call_center']) }, timestamp: daysAgo(random() * 240) });
+      track({
+        userId,
+        event: 'Order Completed',
+        properties: { revenue: Math.round(20 + random() * 200) },
+        context: { channel: pick(['store', 'web', 'store', 'call_center']) },
+        timestamp: daysAgo(random() * 240),
+      });
     }
     if (random() < 0.5) track({ userId, event: 'Email Opened', context: { channel: 'email' }, timestamp: daysAgo(random() * 20) });
     if (random() < 0.3) track({ userId, event: 'Product Added', context: { channel: 'app' }, timestamp: daysAgo(random() * 7) });
@@ -110,14 +116,23 @@ const segments = {
       ],
     },
   },
-  'recent-visitors': { name: 'Visited the site in the last 3 days', condition: { type: 'event', event: 'Page Viewed', channel: 'web', within: { days: 3 } } },
+  'recent-visitors': {
+    name: 'Visited the site in the last 3 days',
+    condition: { type: 'event', event: 'Page Viewed', channel: 'web', within: { days: 3 } },
+  },
   'engaged-in-nice': {
     name: 'Nice customers engaged by email or events',
     condition: {
       type: 'and',
       conditions: [
         { type: 'trait', trait: 'city', operator: 'eq', value: 'Nice' },
-        { type: 'or', conditions: [{ type: 'event', event: 'Email Opened', within: { days: 30 } }, { type: 'event', event: 'Webinar Attended' }] },
+        {
+          type: 'or',
+          conditions: [
+            { type: 'event', event: 'Email Opened', within: { days: 30 } },
+            { type: 'event', event: 'Webinar Attended' },
+          ],
+        },
       ],
     },
   },
@@ -136,9 +151,16 @@ for (;;) {
 }
 
 // An audience is a draft until someone approves it (and it must reach 50 members, for privacy).
-await admin('PUT', '/v1/audiences/recent-visitors-email', { name: 'Recent visitors by email', segmentId: 'recent-visitors', fields: ['email', 'traits.firstName', 'traits.city'], holdoutPercent: 10 });
+await admin('PUT', '/v1/audiences/recent-visitors-email', {
+  name: 'Recent visitors by email',
+  segmentId: 'recent-visitors',
+  fields: ['email', 'traits.firstName', 'traits.city'],
+  holdoutPercent: 10,
+});
 const approval = await admin('POST', '/v1/audiences/recent-visitors-email/approve', { approvedBy: 'demo' });
-console.log(`Audience recent-visitors-email approved at ${approval.previewedSize} members (${approval.holdout} held out as a control group)`);
+console.log(
+  `Audience recent-visitors-email approved at ${approval.previewedSize} members (${approval.holdout} held out as a control group)`,
+);
 const { runId } = await admin('POST', '/v1/audiences/recent-visitors-email/snapshots');
 for (;;) {
   const run = await admin('GET', `/v1/audiences/recent-visitors-email/snapshots/${runId}`);
@@ -154,11 +176,17 @@ process.stdout.write(`Freeze ${freeze.runId}`);
 for (;;) {
   const run = await admin('GET', `/v1/jobs/freeze/runs/${freeze.runId}`);
   if (run.status === 'succeeded' || run.status === 'failed') {
-    console.log(`: ${run.status}`, run.status === 'failed' ? run.error : `(${run.progress.profiles} profiles in ${run.progress.durationMs} ms)`);
-    for (const c of run.progress?.clusters?.descriptions ?? []) console.log(`  cluster ${c.id}  ${Math.round(c.share * 100)}%  ${c.description}`);
+    console.log(
+      `: ${run.status}`,
+      run.status === 'failed' ? run.error : `(${run.progress.profiles} profiles in ${run.progress.durationMs} ms)`,
+    );
+    for (const c of run.progress?.clusters?.descriptions ?? [])
+      console.log(`  cluster ${c.id}  ${Math.round(c.share * 100)}%  ${c.description}`);
     break;
   }
   process.stdout.write('.');
   await new Promise((r) => setTimeout(r, 500));
 }
-console.log(`\nLook around:\n  curl -s '${url}/v1/profiles?userId=customer-1' -H 'authorization: Bearer ${adminToken}'\n  ls ${join(args['data-dir']!, 's3', 'prisme-local', 'audiences', 'recent-visitors-email')}`);
+console.log(
+  `\nLook around:\n  curl -s '${url}/v1/profiles?userId=customer-1' -H 'authorization: Bearer ${adminToken}'\n  ls ${join(args['data-dir']!, 's3', 'prisme-local', 'audiences', 'recent-visitors-email')}`,
+);

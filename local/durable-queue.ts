@@ -115,9 +115,7 @@ export class DurableQueue {
   }
 
   /** Resolves once every message is durable; the ids are SQS-style message ids. */
-  async send(
-    entries: ReadonlyArray<{ body: string; attributes?: Record<string, MessageAttribute>; delayMs?: number }>,
-  ): Promise<string[]> {
+  async send(entries: ReadonlyArray<{ body: string; attributes?: Record<string, MessageAttribute>; delayMs?: number }>): Promise<string[]> {
     const sentAt = Date.now();
     const ids: string[] = [];
     for (const entry of entries) {

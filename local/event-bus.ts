@@ -60,7 +60,9 @@ export class LocalEventBus extends EventEmitter<{ event: [BusEvent] }> {
       const input = JSON.parse(Buffer.concat(chunks).toString()) as {
         Entries: Array<{ Source: string; DetailType: string; Detail: string; Resources?: string[] }>;
       };
-      const events = input.Entries.map((e) => this.toEvent(e.Source, e.DetailType, JSON.parse(e.Detail) as Record<string, unknown>, e.Resources));
+      const events = input.Entries.map((e) =>
+        this.toEvent(e.Source, e.DetailType, JSON.parse(e.Detail) as Record<string, unknown>, e.Resources),
+      );
       await this.record(events);
       res.writeHead(200).end(JSON.stringify({ FailedEntryCount: 0, Entries: events.map((e) => ({ EventId: e.id })) }));
     });

@@ -12,7 +12,11 @@ export type LocalHandler = (event: never, context: Context) => Promise<unknown>;
 const root = resolve(import.meta.dirname, '..');
 
 /** A function's own variables: its resources as named here, and those of `settings` its entry reads. */
-export function localEnvironment(spec: FunctionSpec, nameOf: (ref: ResourceRef) => string, settings: Readonly<Record<string, string>>): Record<string, string> {
+export function localEnvironment(
+  spec: FunctionSpec,
+  nameOf: (ref: ResourceRef) => string,
+  settings: Readonly<Record<string, string>>,
+): Record<string, string> {
   const environment = Object.fromEntries(Object.entries(resourceVariables(spec)).map(([variable, ref]) => [variable, nameOf(ref)]));
   for (const setting of spec.settings ?? []) {
     const value = settings[setting];
@@ -26,7 +30,9 @@ export function localEnvironment(spec: FunctionSpec, nameOf: (ref: ResourceRef) 
  * endpoints, the shell's settings). Each reads its configuration as it loads, as on a cold start, so
  * the variables are set for the import only.
  */
-export async function loadHandlers(environmentOf: (spec: FunctionSpec) => Record<string, string>): Promise<Record<FunctionName, LocalHandler>> {
+export async function loadHandlers(
+  environmentOf: (spec: FunctionSpec) => Record<string, string>,
+): Promise<Record<FunctionName, LocalHandler>> {
   const handlers: Partial<Record<FunctionName, LocalHandler>> = {};
   for (const [name, spec] of functionEntries()) {
     const environment = environmentOf(spec);

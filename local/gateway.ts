@@ -59,7 +59,10 @@ export class LocalGateway {
   }
 
   /** A file of the built console; the page itself for /console/ (its routes are hash routes). */
-  private async serveConsole(path: string, send: (status: number, body: string | Buffer, headers?: Record<string, string>) => void): Promise<void> {
+  private async serveConsole(
+    path: string,
+    send: (status: number, body: string | Buffer, headers?: Record<string, string>) => void,
+  ): Promise<void> {
     let name: string;
     try {
       name = decodeURIComponent(path.slice(CONSOLE_PATH.length));
@@ -72,7 +75,11 @@ export class LocalGateway {
       const body = await readFile(join(this.routes.consoleDir!, relative));
       // Hashed asset names never change content; the page must be fetched afresh to find the new ones.
       const cache = relative === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable';
-      send(200, body, { ...CONSOLE_SECURITY_HEADERS, 'content-type': CONTENT_TYPES[extname(relative)] ?? 'application/octet-stream', 'cache-control': cache });
+      send(200, body, {
+        ...CONSOLE_SECURITY_HEADERS,
+        'content-type': CONTENT_TYPES[extname(relative)] ?? 'application/octet-stream',
+        'cache-control': cache,
+      });
     } catch {
       send(404, 'Not Found: run npm run build:console', { 'content-type': 'text/plain' });
     }

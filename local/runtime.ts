@@ -103,7 +103,10 @@ function loadCredentials(dataDir: string, options: LocalOptions): Credentials {
   return credentials;
 }
 
-async function listen(server: { listen: (port: number, host: string, cb: () => void) => unknown; address: () => unknown }): Promise<number> {
+async function listen(server: {
+  listen: (port: number, host: string, cb: () => void) => unknown;
+  address: () => unknown;
+}): Promise<number> {
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return (server.address() as AddressInfo).port;
 }
@@ -167,7 +170,12 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     });
     stops.push(() => deadLetter.close());
     stops.push(() => events.close());
-    const sqs = new SqsEmulator(new Map([[events.name, events], [deadLetter.name, deadLetter]]));
+    const sqs = new SqsEmulator(
+      new Map([
+        [events.name, events],
+        [deadLetter.name, deadLetter],
+      ]),
+    );
     const sqsUrl = await sqs.start();
     stops.push(() => sqs.stop());
 
@@ -201,7 +209,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     });
     const meter = options.usageMeter;
     resetAwsClients(meter && ((client, service) => meter.instrument(client, service)));
-    const timed = <A extends unknown[], R>(name: string, handler: (...args: A) => Promise<R>, polled = false) => (meter ? meter.wrap(name, handler, { polled }) : handler);
+    const timed = <A extends unknown[], R>(name: string, handler: (...args: A) => Promise<R>, polled = false) =>
+      meter ? meter.wrap(name, handler, { polled }) : handler;
     const bootstrapClient = new DynamoDBClient({ endpoint: endpoints.dynamodb });
     await createTables(bootstrapClient, (table) => LOCAL_NAMES.table(tables[table].logicalName), {
       rebuildDir: dataDir,
@@ -277,7 +286,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
             break;
           case 'schedule': {
             const { schedule } = trigger;
-            if (scheduleTimes) crons.push(new Cron(scheduleTimes[schedule].cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, schedule, invoke)));
+            if (scheduleTimes)
+              crons.push(
+                new Cron(scheduleTimes[schedule].cron, { timezone: 'UTC', protect: true }, () => scheduled(bus, schedule, invoke)),
+              );
             break;
           }
           default:
@@ -313,7 +325,17 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     const runtimeFile = join(dataDir, 'runtime.json');
     writeFileSync(
       runtimeFile,
-      JSON.stringify({ pid: process.pid, url, endpoints, bucket: LOCAL_NAMES.bucket, queues: { events: sqs.queueUrl(events.name), deadLetter: sqs.queueUrl(deadLetter.name) } }, null, 2),
+      JSON.stringify(
+        {
+          pid: process.pid,
+          url,
+          endpoints,
+          bucket: LOCAL_NAMES.bucket,
+          queues: { events: sqs.queueUrl(events.name), deadLetter: sqs.queueUrl(deadLetter.name) },
+        },
+        null,
+        2,
+      ),
     );
     stops.push(async () => rmSync(runtimeFile, { force: true }));
 
@@ -350,5 +372,12 @@ async function scheduled(bus: LocalEventBus, name: string, invoke: (event: BusEv
 }
 
 function logError(message: string, error: Error): void {
-  console.error(JSON.stringify({ level: 'ERROR', service: 'local-runtime', message, error: { name: error.name, message: error.message, stack: error.stack } }));
+  console.error(
+    JSON.stringify({
+      level: 'ERROR',
+      service: 'local-runtime',
+      message,
+      error: { name: error.name, message: error.message, stack: error.stack },
+    }),
+  );
 }

@@ -48,8 +48,7 @@ export class SqsEmulator {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify(body));
     };
-    const fault = (type: string, message: string, status = 400) =>
-      reply(status, { __type: `com.amazonaws.sqs#${type}`, message });
+    const fault = (type: string, message: string, status = 400) => reply(status, { __type: `com.amazonaws.sqs#${type}`, message });
 
     const operation = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
     let input: Record<string, unknown>;
@@ -64,7 +63,10 @@ export class SqsEmulator {
     }
     if (operation === 'ListQueues') return reply(200, { QueueUrls: [...this.queues.keys()].map((n) => this.queueUrl(n)) });
 
-    const name = String(input.QueueUrl ?? '').split('/').pop() ?? '';
+    const name =
+      String(input.QueueUrl ?? '')
+        .split('/')
+        .pop() ?? '';
     const queue = this.queues.get(name);
     if (!queue) return fault('QueueDoesNotExist', `The specified queue does not exist: ${String(input.QueueUrl)}`);
 
@@ -72,13 +74,17 @@ export class SqsEmulator {
       switch (operation) {
         case 'SendMessage': {
           const entry = input as unknown as SendEntry;
-          const [id] = await queue.send([{ body: entry.MessageBody, attributes: entry.MessageAttributes, delayMs: (entry.DelaySeconds ?? 0) * 1000 }]);
+          const [id] = await queue.send([
+            { body: entry.MessageBody, attributes: entry.MessageAttributes, delayMs: (entry.DelaySeconds ?? 0) * 1000 },
+          ]);
           return reply(200, { MessageId: id, MD5OfMessageBody: md5(entry.MessageBody) });
         }
         case 'SendMessageBatch': {
           const entries = (input.Entries ?? []) as SendEntry[];
           if (entries.length === 0 || entries.length > 10) return fault('TooManyEntriesInBatchRequest', 'a batch holds 1 to 10 entries');
-          const ids = await queue.send(entries.map((e) => ({ body: e.MessageBody, attributes: e.MessageAttributes, delayMs: (e.DelaySeconds ?? 0) * 1000 })));
+          const ids = await queue.send(
+            entries.map((e) => ({ body: e.MessageBody, attributes: e.MessageAttributes, delayMs: (e.DelaySeconds ?? 0) * 1000 })),
+          );
           return reply(200, {
             Successful: entries.map((e, i) => ({ Id: e.Id, MessageId: ids[i], MD5OfMessageBody: md5(e.MessageBody) })),
             Failed: [],

@@ -35,7 +35,18 @@ const CHUNK = 64 * 1024;
 const chunks = (bytes: number) => Math.max(1, Math.ceil(bytes / CHUNK));
 const S3_TIER2 = new Set(['GetObject', 'HeadObject']);
 /** Operations that accept ReturnConsumedCapacity. */
-const DYNAMO_CAPACITY = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem', 'BatchWriteItem', 'TransactWriteItems', 'TransactGetItems']);
+const DYNAMO_CAPACITY = new Set([
+  'GetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'Query',
+  'Scan',
+  'BatchGetItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'TransactGetItems',
+]);
 
 interface Capacity {
   TableName?: string;
@@ -69,7 +80,11 @@ export class UsageMeter {
   }
 
   /** Times a handler invocation; `polled` adds the receive and delete AWS's event source mapping makes. */
-  wrap<A extends unknown[], R>(name: string, handler: (...args: A) => Promise<R>, options: { polled?: boolean } = {}): (...args: A) => Promise<R> {
+  wrap<A extends unknown[], R>(
+    name: string,
+    handler: (...args: A) => Promise<R>,
+    options: { polled?: boolean } = {},
+  ): (...args: A) => Promise<R> {
     return async (...args: A) => {
       const started = performance.now();
       try {
@@ -124,7 +139,12 @@ export class UsageMeter {
         this.table(String(input.TableName)).indexWrites++;
       }
     } else if (service === 'SQS') {
-      const bodies = operation === 'SendMessageBatch' ? ((input.Entries as Array<{ MessageBody?: string }>) ?? []).map((e) => e.MessageBody ?? '') : operation === 'SendMessage' ? [String(input.MessageBody ?? '')] : [];
+      const bodies =
+        operation === 'SendMessageBatch'
+          ? ((input.Entries as Array<{ MessageBody?: string }>) ?? []).map((e) => e.MessageBody ?? '')
+          : operation === 'SendMessage'
+            ? [String(input.MessageBody ?? '')]
+            : [];
       if (bodies.length > 0) {
         this.usage.sqs.sendRequests++;
         // A batch is billed by its total payload, 64 KB a request.

@@ -4,7 +4,7 @@
  * missing or malformed variable stops the cold start with the variable's name, never a request.
  */
 import { z } from 'zod';
-import { functions,resourceVariables,type FunctionName,type FunctionSpec } from './functions';
+import { functions, resourceVariables, type FunctionName, type FunctionSpec } from './functions';
 import { parse, pick, type Env, type SettingName, type Settings } from './settings';
 
 const required = z.string({ error: 'not set' }).min(1, 'not set');
@@ -12,7 +12,9 @@ const required = z.string({ error: 'not set' }).min(1, 'not set');
 /** Read by every function: the AWS clients'. */
 const COMMON_SETTINGS = ['S3_FORCE_PATH_STYLE'] as const satisfies readonly SettingName[];
 
-type SettingsOf<N extends FunctionName> = (typeof functions)[N] extends { readonly settings: readonly (infer S extends SettingName)[] } ? S : never;
+type SettingsOf<N extends FunctionName> = (typeof functions)[N] extends { readonly settings: readonly (infer S extends SettingName)[] }
+  ? S
+  : never;
 
 export interface FunctionConfig<N extends FunctionName = FunctionName> {
   readonly function: N;
@@ -26,7 +28,11 @@ export function loadConfig<N extends FunctionName>(name: N, env: Env = process.e
   const spec: FunctionSpec = functions[name];
   const resourceNames = Object.keys(resourceVariables(spec));
   const settingNames = [...COMMON_SETTINGS, ...(spec.settings ?? [])];
-  const parsed = parse(`the ${name} function`, z.object({ ...pick(settingNames), ...Object.fromEntries(resourceNames.map((variable) => [variable, required])) }), env);
+  const parsed = parse(
+    `the ${name} function`,
+    z.object({ ...pick(settingNames), ...Object.fromEntries(resourceNames.map((variable) => [variable, required])) }),
+    env,
+  );
   return {
     function: name,
     resources: Object.fromEntries(resourceNames.map((variable) => [variable, parsed[variable] as string])),

@@ -6,7 +6,18 @@
  */
 import { IDENTITY_SETTINGS, type SettingName } from './settings';
 import type { DETAIL_TYPES } from './contracts/detail-types';
-import { bucket, eventBus, functionMemoryMb, processorSettings, queues, sweepSettings, tables, type QueueName, type schedules, type TableName } from './resources';
+import {
+  bucket,
+  eventBus,
+  functionMemoryMb,
+  processorSettings,
+  queues,
+  sweepSettings,
+  tables,
+  type QueueName,
+  type schedules,
+  type TableName,
+} from './resources';
 
 export interface TableBinding {
   /** Item-level actions: reads, reads and deletes, or reads and writes. */
@@ -64,7 +75,13 @@ export const functions = {
     queues: { events: 'send', deadLetter: 'url' },
     triggers: [{ kind: 'http', api: 'ingest' }],
     // It refuses events that would identify nobody, so it reads the processor's identity settings.
-    settings: ['SOURCE_CACHE_TTL_MS', 'INGEST_EVENTS_PER_SECOND_PER_SOURCE', 'PRISME_PUBLIC_URL', 'PRISME_BROWSER_LIBRARY_DIR', ...IDENTITY_SETTINGS],
+    settings: [
+      'SOURCE_CACHE_TTL_MS',
+      'INGEST_EVENTS_PER_SECOND_PER_SOURCE',
+      'PRISME_PUBLIC_URL',
+      'PRISME_BROWSER_LIBRARY_DIR',
+      ...IDENTITY_SETTINGS,
+    ],
     // Segment's browser library (its UMD build), served by ingest as Segment's CDN serves it.
     bundleFiles: { from: 'node_modules/@segment/analytics-next/dist/umd', into: 'browser-library', setting: 'PRISME_BROWSER_LIBRARY_DIR' },
   },
@@ -84,7 +101,14 @@ export const functions = {
     queues: { events: 'send', deadLetter: 'send' },
     bucket: [{ prefix: 'archive/', access: 'readWrite', list: true }], // raw events, sealed per person; replay and backfill list them
     bus: true,
-    triggers: [{ kind: 'queue', queue: 'events', batchSize: processorSettings.batchSize, maxBatchingWindowSeconds: processorSettings.maxBatchingWindowSeconds }],
+    triggers: [
+      {
+        kind: 'queue',
+        queue: 'events',
+        batchSize: processorSettings.batchSize,
+        maxBatchingWindowSeconds: processorSettings.maxBatchingWindowSeconds,
+      },
+    ],
     settings: ['SEGMENT_CACHE_TTL_MS', 'PROFILE_WRITE_CONCURRENCY', ...IDENTITY_SETTINGS],
   },
   admin: {
@@ -150,7 +174,10 @@ export const functions = {
     },
     bus: true,
     // Freeze Requested: POST /v1/jobs/freeze, the fan-out over scan segments, a worker's hand-off near its timeout.
-    triggers: [{ kind: 'event', detailType: 'freezeRequested' }, { kind: 'schedule', schedule: 'freeze' }],
+    triggers: [
+      { kind: 'event', detailType: 'freezeRequested' },
+      { kind: 'schedule', schedule: 'freeze' },
+    ],
     settings: ['FREEZE_SEGMENTS'],
   },
   sweep: {

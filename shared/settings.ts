@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import type { CountryCode } from 'libphonenumber-js';
-import { DEFAULT_IDENTITY_CONFIG,type IdentityConfig } from './domain/identity';
+import { DEFAULT_IDENTITY_CONFIG, type IdentityConfig } from './domain/identity';
 import { PrismeError } from './domain/errors';
-import { freezeSettings,processorSettings,segmentEvaluationDelaySeconds } from './resources';
+import { freezeSettings, processorSettings, segmentEvaluationDelaySeconds } from './resources';
 
 /** The environment is missing a variable or holds one that does not parse. */
 export class ConfigError extends PrismeError {}
@@ -15,9 +15,17 @@ export class ConfigError extends PrismeError {}
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Unset and empty are the same: a deploy tool or a shell may export a variable empty. */
-const text = z.string().optional().transform((value) => value || undefined);
+const text = z
+  .string()
+  .optional()
+  .transform((value) => value || undefined);
 
-const list = text.transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean));
+const list = text.transform((value) =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 const flag = text.transform((value) => ['1', 'true', 'yes'].includes((value ?? '').toLowerCase()));
 
@@ -25,7 +33,13 @@ function number(fallback: number, { min = 0, integer = false }: { min?: number; 
   return text.transform((raw, ctx) => {
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    const wrong = !Number.isFinite(value) ? 'a number' : integer && !Number.isInteger(value) ? 'a whole number' : value < min ? `at least ${min}` : undefined;
+    const wrong = !Number.isFinite(value)
+      ? 'a number'
+      : integer && !Number.isInteger(value)
+        ? 'a whole number'
+        : value < min
+          ? `at least ${min}`
+          : undefined;
     if (wrong) ctx.issues.push({ code: 'custom', message: `must be ${wrong}, got "${raw}"`, input: raw });
     return value;
   });
@@ -72,7 +86,11 @@ const settingsShape = {
       try {
         return new RegExp(pattern, 'i');
       } catch (error) {
-        ctx.issues.push({ code: 'custom', message: `"${pattern}" is not a regular expression: ${(error as Error).message}`, input: pattern });
+        ctx.issues.push({
+          code: 'custom',
+          message: `"${pattern}" is not a regular expression: ${(error as Error).message}`,
+          input: pattern,
+        });
         return /$^/;
       }
     }),
@@ -83,7 +101,12 @@ const settingsShape = {
     for (const rule of rules) {
       const [type, limit] = rule.split(':').map((part) => part.trim());
       if (type && /^[1-9]\d*$/.test(limit ?? '')) limits.push([type, Number(limit)]);
-      else ctx.issues.push({ code: 'custom', message: `"${rule}" should read type:limit, with a whole limit of at least 1 (e.g. email:3)`, input: rule });
+      else
+        ctx.issues.push({
+          code: 'custom',
+          message: `"${rule}" should read type:limit, with a whole limit of at least 1 (e.g. email:3)`,
+          input: rule,
+        });
     }
     return Object.fromEntries(limits);
   }),

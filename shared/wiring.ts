@@ -28,12 +28,15 @@ const once = <T>(make: () => T): (() => T) => {
 };
 
 /** What the adapters need of a function's configuration. */
-export type WiringConfig = Pick<FunctionConfig, 'function' | 'resources'> & { settings: Pick<FunctionConfig['settings'], 'S3_FORCE_PATH_STYLE'> };
+export type WiringConfig = Pick<FunctionConfig, 'function' | 'resources'> & {
+  settings: Pick<FunctionConfig['settings'], 'S3_FORCE_PATH_STYLE'>;
+};
 
 export function adaptersOf(config: WiringConfig) {
   const named = (variable: string) => {
     const value = config.resources[variable];
-    if (value === undefined) throw new ConfigError(`${variable}: the ${config.function} function is not bound to it; bind it in shared/functions.ts`);
+    if (value === undefined)
+      throw new ConfigError(`${variable}: the ${config.function} function is not bound to it; bind it in shared/functions.ts`);
     return value;
   };
   const clients = () => awsClients({ s3ForcePathStyle: config.settings.S3_FORCE_PATH_STYLE });
@@ -44,7 +47,9 @@ export function adaptersOf(config: WiringConfig) {
     frozen: once(() => new DynamoFrozenStore(clients().dynamo, named(tables.frozen.envVar))),
     groups: once(() => new DynamoGroupStore(clients().dynamo, named(tables.groups.envVar))),
     catalog: once(() => withManagedSegments(new DynamoCatalogStore(clients().dynamo, named(tables.catalog.envVar)))),
-    queue: once(() => new SqsEventQueue(clients().sqs, named(eventQueue.envVar), named(deadLetterQueue.envVar), eventQueue.maxMessageBytes)),
+    queue: once(
+      () => new SqsEventQueue(clients().sqs, named(eventQueue.envVar), named(deadLetterQueue.envVar), eventQueue.maxMessageBytes),
+    ),
     publisher: once(() => new EventBridgePublisher(clients().events, named(eventBus.envVar))),
     objects: once(() => new S3ObjectStore(clients().s3, named(bucket.envVar))),
   };
@@ -57,7 +62,11 @@ export function newProfileId(now = Date.now()): string {
   return `p_${time}${randomBytes(10).toString('hex')}`;
 }
 
-export const profileWriter = (adapters: Adapters, logger: Logger, options: { merges?: boolean; counters?: CounterBuffer } = {}): ProfileWriter =>
+export const profileWriter = (
+  adapters: Adapters,
+  logger: Logger,
+  options: { merges?: boolean; counters?: CounterBuffer } = {},
+): ProfileWriter =>
   new ProfileWriter({
     profiles: adapters.profiles(),
     // Only the processor merges profiles, and only it may write identities.

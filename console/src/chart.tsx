@@ -42,7 +42,11 @@ export function DayChart({ title, days, series, height = 220 }: { title: string;
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
-      <div ref={host} role="img" aria-label={`${title}: ${series.map((s) => `${s.label} ${s.values.at(-1) ?? 0} on the last day`).join(', ')}`} />
+      <div
+        ref={host}
+        role="img"
+        aria-label={`${title}: ${series.map((s) => `${s.label} ${s.values.at(-1) ?? 0} on the last day`).join(', ')}`}
+      />
     </figure>
   );
 }

@@ -56,11 +56,16 @@ export function ErrorBox({ error }: { error?: Error }) {
   if (!error) return null;
   return (
     <div class="error" role="alert">
-      <strong>{error instanceof ApiError ? `${error.status}: ` : ''}{error.message}</strong>
+      <strong>
+        {error instanceof ApiError ? `${error.status}: ` : ''}
+        {error.message}
+      </strong>
       {error instanceof ApiError && error.details.length > 0 && (
         <ul>
           {error.details.map((d) => (
-            <li><code>{d.path}</code> {d.message}</li>
+            <li>
+              <code>{d.path}</code> {d.message}
+            </li>
           ))}
         </ul>
       )}
@@ -70,12 +75,18 @@ export function ErrorBox({ error }: { error?: Error }) {
 
 export function Loading<T>({ loaded, children }: { loaded: Loaded<T>; children: (data: T) => ComponentChildren }) {
   if (loaded.error) return <ErrorBox error={loaded.error} />;
-  if (loaded.data === undefined) return <p class="muted" aria-busy="true">Loading…</p>;
+  if (loaded.data === undefined)
+    return (
+      <p class="muted" aria-busy="true">
+        Loading…
+      </p>
+    );
   return <>{children(loaded.data)}</>;
 }
 
 export const formatNumber = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleString('en'));
-export const formatDate = (iso: string | undefined) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '–');
+export const formatDate = (iso: string | undefined) =>
+  iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '–';
 
 export function Status({ value }: { value: string }) {
   return <span class={`status status-${value}`}>{value}</span>;

@@ -35,7 +35,11 @@ function Page({ route }: { route: string[] }) {
     case 'jobs':
       return <JobsPage />;
     default:
-      return <p>Nothing here. <a href="#/segments">Segments</a></p>;
+      return (
+        <p>
+          Nothing here. <a href="#/segments">Segments</a>
+        </p>
+      );
   }
 }
 
@@ -53,7 +57,9 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
       >
         <label for="token">Admin token</label>
         <input id="token" type="password" autocomplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} required />
-        <p class="hint">Printed by <code>npm start</code> (or open the console link it prints).</p>
+        <p class="hint">
+          Printed by <code>npm start</code> (or open the console link it prints).
+        </p>
         <button type="submit">Sign in</button>
       </form>
     </main>
@@ -75,10 +81,14 @@ function App() {
   return (
     <>
       <header class="top">
-        <a class="brand" href="#/segments">Prisme</a>
+        <a class="brand" href="#/segments">
+          Prisme
+        </a>
         <nav aria-label="Sections">
           {SECTIONS.map(([id, label]) => (
-            <a href={`#/${id}`} aria-current={current === id ? 'page' : undefined}>{label}</a>
+            <a href={`#/${id}`} aria-current={current === id ? 'page' : undefined}>
+              {label}
+            </a>
           ))}
         </nav>
         <button

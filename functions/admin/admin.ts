@@ -36,5 +36,8 @@ function bearerToken(token: string): middy.MiddlewareObj<HttpEvent, HttpResult> 
 export function createAdminHandler(deps: AdminDeps): HttpHandler & { routes: RouteSpec[] } {
   const router = new Router(ADMIN_ROUTES, deps);
   const middlewares = deps.adminToken ? [bearerToken(deps.adminToken)] : [];
-  return Object.assign(httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares), { routes: router.table });
+  return Object.assign(
+    httpHandler((event, context) => router.handle(event, context), deps.logger, ...middlewares),
+    { routes: router.table },
+  );
 }

@@ -45,15 +45,20 @@ export function decodeBody(bytes: Buffer, contentEncoding: string | undefined, l
   for (const encoding of encodings) {
     const decoder = DECODERS.get(encoding);
     if (!decoder) {
-      throw new ApiError(415, 'unsupported_encoding', `Content-Encoding ${encoding} is not supported: send ${SUPPORTED_ENCODINGS.join(', ')} or an uncompressed body`, [
-        { path: '', message: `unsupported Content-Encoding ${encoding}` },
-      ]);
+      throw new ApiError(
+        415,
+        'unsupported_encoding',
+        `Content-Encoding ${encoding} is not supported: send ${SUPPORTED_ENCODINGS.join(', ')} or an uncompressed body`,
+        [{ path: '', message: `unsupported Content-Encoding ${encoding}` }],
+      );
     }
     try {
       decoded = decoder(decoded, { maxOutputLength: limit });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit, true);
-      throw new ApiError(400, 'malformed_body', `body is not valid ${encoding} data: ${(error as Error).message}`, [{ path: '', message: `not valid ${encoding}` }]);
+      throw new ApiError(400, 'malformed_body', `body is not valid ${encoding} data: ${(error as Error).message}`, [
+        { path: '', message: `not valid ${encoding}` },
+      ]);
     }
   }
   return decoded;

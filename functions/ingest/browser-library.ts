@@ -32,6 +32,10 @@ export function browserLibrary(dir = join(process.cwd(), LIBRARY_PACKAGE_DIR)) {
       files.delete(file); // a missing file is looked for again: it costs only the request that asks
       throw new ApiError(404, 'not_found', `no file ${file} in the browser library`);
     }
-    return { statusCode: 200, headers: { ...NO_SNIFF, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': cacheControlOf(file) }, body };
+    return {
+      statusCode: 200,
+      headers: { ...NO_SNIFF, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': cacheControlOf(file) },
+      body,
+    };
   };
 }

@@ -21,7 +21,11 @@ export const browserSettings = (writeKey: string, { apiHost, protocol }: ApiLoca
       maybeBundledConfigIds: {},
     },
   },
-  plan: { track: { __default: { enabled: true, integrations: {} } }, identify: { __default: { enabled: true } }, group: { __default: { enabled: true } } },
+  plan: {
+    track: { __default: { enabled: true, integrations: {} } },
+    identify: { __default: { enabled: true } },
+    group: { __default: { enabled: true } },
+  },
   edgeFunction: {},
   analyticsNextEnabled: true,
   middlewareSettings: {},

@@ -23,7 +23,10 @@ export const allowOrigin = (origin: string): Record<string, string> => ({
 });
 
 export function preflightAnswer(origin: string, methods: string, requestedHeaders: string | undefined): HttpResult {
-  const headers = requestedHeaders && requestedHeaders.length <= 1000 && HEADER_LIST.test(requestedHeaders.trim()) ? requestedHeaders.trim() : DEFAULT_ALLOWED_HEADERS;
+  const headers =
+    requestedHeaders && requestedHeaders.length <= 1000 && HEADER_LIST.test(requestedHeaders.trim())
+      ? requestedHeaders.trim()
+      : DEFAULT_ALLOWED_HEADERS;
   return {
     statusCode: 204,
     headers: {
@@ -38,6 +41,9 @@ export function preflightAnswer(origin: string, methods: string, requestedHeader
 }
 
 export const originRefused = (origin: string, whose: string) =>
-  new ApiError(403, 'origin_not_allowed', `${whose} does not allow the origin ${origin}: add it to the source's allowedOrigins (PATCH /v1/sources/{sourceId})`, [
-    { path: 'origin', message: `${origin} is not an allowed origin` },
-  ]);
+  new ApiError(
+    403,
+    'origin_not_allowed',
+    `${whose} does not allow the origin ${origin}: add it to the source's allowedOrigins (PATCH /v1/sources/{sourceId})`,
+    [{ path: 'origin', message: `${origin} is not an allowed origin` }],
+  );

@@ -76,7 +76,11 @@ export interface SourceResolver {
 }
 
 /** Caches hits and misses briefly: a revoked key, or a changed list of origins, takes effect within `ttlMs`. */
-export function cachedSourceResolver(catalog: Pick<SourceStore, 'findSource' | 'listSources'>, ttlMs: number, now: () => number = Date.now): SourceResolver {
+export function cachedSourceResolver(
+  catalog: Pick<SourceStore, 'findSource' | 'listSources'>,
+  ttlMs: number,
+  now: () => number = Date.now,
+): SourceResolver {
   const cache = new Map<string, { at: number; source: ResolvedSource | undefined }>();
   let origins: { at: number; patterns: string[] } | undefined;
   return {
@@ -85,7 +89,10 @@ export function cachedSourceResolver(catalog: Pick<SourceStore, 'findSource' | '
       const hit = cache.get(keyHash);
       if (hit && now() - hit.at < ttlMs) return hit.source;
       const record = await catalog.findSource(keyHash);
-      const source = record && !record.revokedAt ? { sourceId: record.sourceId, defaultChannel: record.defaultChannel, allowedOrigins: record.allowedOrigins ?? [] } : undefined;
+      const source =
+        record && !record.revokedAt
+          ? { sourceId: record.sourceId, defaultChannel: record.defaultChannel, allowedOrigins: record.allowedOrigins ?? [] }
+          : undefined;
       if (cache.size > 1000) cache.clear();
       cache.set(keyHash, { at: now(), source });
       return source;
@@ -119,13 +126,17 @@ function writeKeyOf(event: HttpEvent, body: Record<string, unknown>): string | u
 function parseBody(bytes: Buffer): Record<string, unknown> {
   const text = bytes.toString('utf8');
   if (jsonDepth(text, LIMITS.requestDepth) > LIMITS.requestDepth) {
-    throw new ApiError(400, 'too_deep', `body is nested more than ${LIMITS.requestDepth} levels deep`, [{ path: '', message: 'too deeply nested' }]);
+    throw new ApiError(400, 'too_deep', `body is nested more than ${LIMITS.requestDepth} levels deep`, [
+      { path: '', message: 'too deeply nested' },
+    ]);
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    throw new ApiError(400, 'malformed_json', `body is not valid JSON: ${(error as Error).message}`, [{ path: '', message: 'malformed JSON' }]);
+    throw new ApiError(400, 'malformed_json', `body is not valid JSON: ${(error as Error).message}`, [
+      { path: '', message: 'malformed JSON' },
+    ]);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ApiError(400, 'bad_request', 'body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
@@ -166,7 +177,8 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
     cors.admit(source);
 
     if (endpoint === 'batch') {
-      if (!Array.isArray(payload.batch)) throw new ApiError(400, 'bad_request', '"batch" must be an array', [{ path: 'batch', message: 'must be an array' }]);
+      if (!Array.isArray(payload.batch))
+        throw new ApiError(400, 'bad_request', '"batch" must be an array', [{ path: 'batch', message: 'must be an array' }]);
       if (payload.batch.length > LIMITS.batchEvents) {
         throw new ApiError(413, 'batch_too_large', `a batch holds at most ${LIMITS.batchEvents} events, got ${payload.batch.length}`);
       }
@@ -176,7 +188,8 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
       receivedAt,
       identity: deps.identity,
       // A retried request must dedupe even for events sent without a messageId: derive it from the request.
-      newMessageId: (index) => `gen-${createHash('sha256').update(`${source.sourceId}\u0000${index}\u0000`).update(bytes).digest('hex').slice(0, 40)}`,
+      newMessageId: (index) =>
+        `gen-${createHash('sha256').update(`${source.sourceId}\u0000${index}\u0000`).update(bytes).digest('hex').slice(0, 40)}`,
     });
     if (queuedBytes > queuedBytesAllowed(bytes.length)) {
       throw new ApiError(
@@ -189,7 +202,13 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
     const wait = limiter?.take(source.sourceId, accepted.length) ?? 0;
     if (wait > 0) {
       deps.logger.warn('source over its rate, asked to retry', { sourceId: source.sourceId, events: accepted.length, retryAfter: wait });
-      throw new ApiError(429, 'rate_limited', `this source sends more than ${deps.eventsPerSecondPerSource} events/s: retry in ${wait} s; nothing of this request was kept`, [], { 'retry-after': String(wait) });
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `this source sends more than ${deps.eventsPerSecondPerSource} events/s: retry in ${wait} s; nothing of this request was kept`,
+        [],
+        { 'retry-after': String(wait) },
+      );
     }
     if (accepted.length > 0) await deps.queue.sendEvents(accepted);
 
@@ -202,7 +221,11 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
     const source = await deps.sources.resolve(writeKey);
     if (!source) throw new ApiError(404, 'not_found', 'no active source has this write key');
     cors.admit(source);
-    const location = apiLocation(deps.publicUrl, header(event, 'host') ?? event.requestContext.domainName, header(event, 'x-forwarded-proto'));
+    const location = apiLocation(
+      deps.publicUrl,
+      header(event, 'host') ?? event.requestContext.domainName,
+      header(event, 'x-forwarded-proto'),
+    );
     // Every page view asks: a browser keeps the answer a few minutes rather than invoking ingest each time.
     return json(200, browserSettings(writeKey, location), { 'cache-control': 'public, max-age=300' });
   };
@@ -239,7 +262,9 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
     const origin = header(event, 'origin');
     if (method === 'OPTIONS') return preflight(event, route, origin);
     if (method !== METHODS[route.kind]) {
-      throw new ApiError(405, 'method_not_allowed', `${event.rawPath} answers ${METHODS[route.kind]}, not ${method}`, [], { allow: `${METHODS[route.kind]}, OPTIONS` });
+      throw new ApiError(405, 'method_not_allowed', `${event.rawPath} answers ${METHODS[route.kind]}, not ${method}`, [], {
+        allow: `${METHODS[route.kind]}, OPTIONS`,
+      });
     }
     const cors = new CorsReply(origin);
     try {
@@ -247,7 +272,8 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
       return { ...result, headers: { ...result.headers, ...cors.headers } };
     } catch (error) {
       if (error instanceof ApiError) Object.assign(error.headers, cors.headers);
-      if (error instanceof ApiError && error.code === 'origin_not_allowed') deps.logger.info('browser origin refused', { origin: origin?.slice(0, 200), path: event.rawPath });
+      if (error instanceof ApiError && error.code === 'origin_not_allowed')
+        deps.logger.info('browser origin refused', { origin: origin?.slice(0, 200), path: event.rawPath });
       throw error;
     }
   };

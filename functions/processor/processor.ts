@@ -19,7 +19,10 @@ import { backfillStep } from '../../shared/usecases/backfill';
 import { evaluateGroupStep, evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
 import type { GroupStore } from '../../shared/ports/groups';
 
-export interface ProcessorDeps extends ProcessEventsDeps, ReevaluateDeps, Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger' | 'groups'> {
+export interface ProcessorDeps
+  extends ProcessEventsDeps,
+    ReevaluateDeps,
+    Omit<ErasureDeps, 'catalog' | 'profiles' | 'identities' | 'logger' | 'groups'> {
   queue: EventQueue;
   groups: GroupStore;
   logger: Logger;
@@ -55,7 +58,12 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
       const receiveCount = receivesOf(record);
       try {
         await deps.queue.deadLetter(body, reason, receiveCount);
-        logger.error('moved to the dead-letter queue', { messageId: record.messageId, reason, receiveCount, ...(events === undefined ? {} : { events }) });
+        logger.error('moved to the dead-letter queue', {
+          messageId: record.messageId,
+          reason,
+          receiveCount,
+          ...(events === undefined ? {} : { events }),
+        });
         return true;
       } catch (dlqError) {
         logger.error('could not dead-letter; leaving the message for retry', { messageId: record.messageId, error: dlqError as Error });
@@ -81,7 +89,8 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
           case 'events': {
             const lastAttempt = receivesOf(record) >= deps.maxReceiveCount;
             const unarchived = message.unarchived === true;
-            for (const e of message.events) events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
+            for (const e of message.events)
+              events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
             break;
           }
           case 'evaluate-segment': {

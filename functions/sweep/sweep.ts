@@ -56,7 +56,8 @@ async function startingPosition(catalog: CatalogStore, until: number): Promise<S
 export function createSweepHandler(deps: SweepDeps) {
   const handle = async (_event: unknown, context: Context): Promise<RunRecord> => {
     const started = Date.now();
-    const deadline = started + Math.min(deps.budgetMs ?? sweepSettings.budgetSeconds * 1000, context.getRemainingTimeInMillis() - SAFETY_MS);
+    const deadline =
+      started + Math.min(deps.budgetMs ?? sweepSettings.budgetSeconds * 1000, context.getRemainingTimeInMillis() - SAFETY_MS);
     const until = floorMinute(deps.now());
     const startedAt = new Date(deps.now()).toISOString();
     const from = await startingPosition(deps.catalog, until);
@@ -73,7 +74,11 @@ export function createSweepHandler(deps: SweepDeps) {
           // A profile re-scheduled since it was indexed is only re-evaluated early: harmless. One that
           // fails is left to the next event or the daily freeze, not allowed to stop everyone else's exits.
           try {
-            const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason: 'time' }, catalog, profile);
+            const outcome = await deps.writer.apply(
+              { profileId: profile.profileId, events: [], identifiers: [], reason: 'time' },
+              catalog,
+              profile,
+            );
             transitions += outcome.transitions.length;
           } catch (error) {
             failed++;

@@ -20,13 +20,21 @@ export interface AwsClients {
 let shared: AwsClients | undefined;
 
 /** Sees every client made, with its service name: the local runtime's usage meter counts their calls. */
-export type ClientHook = (client: DynamoDBClient | S3Client | SQSClient | EventBridgeClient, service: 'DynamoDB' | 'S3' | 'SQS' | 'EventBridge') => void;
+export type ClientHook = (
+  client: DynamoDBClient | S3Client | SQSClient | EventBridgeClient,
+  service: 'DynamoDB' | 'S3' | 'SQS' | 'EventBridge',
+) => void;
 let hook: ClientHook | undefined;
 
 /** The container's clients, made by the first call (with its options: S3_FORCE_PATH_STYLE is one per process). */
 export function awsClients(options: { s3ForcePathStyle?: boolean } = {}): AwsClients {
   if (!shared) {
-    const made = { dynamo: new DynamoDBClient({}), s3: new S3Client({ forcePathStyle: options.s3ForcePathStyle ?? false }), sqs: new SQSClient({}), events: new EventBridgeClient({}) };
+    const made = {
+      dynamo: new DynamoDBClient({}),
+      s3: new S3Client({ forcePathStyle: options.s3ForcePathStyle ?? false }),
+      sqs: new SQSClient({}),
+      events: new EventBridgeClient({}),
+    };
     if (hook) {
       hook(made.dynamo, 'DynamoDB');
       hook(made.s3, 'S3');

@@ -28,7 +28,7 @@ export const eventContracts = {
         .record(z.string(), z.number().int().min(1))
         .describe('Segment id -> the revision of its definition that decided the change.'),
     })
-    .describe('One change of a profile\'s memberships: every segment it entered and left at once (a move from cold to warm is one event).'),
+    .describe("One change of a profile's memberships: every segment it entered and left at once (a move from cold to warm is one event)."),
   [DETAIL_TYPES.snapshotRequested]: z
     .strictObject({ version: z.literal(1), audienceId: z.string(), runId: z.string() })
     .describe('An audience snapshot was asked for through the admin API; the snapshot function takes it.'),
@@ -50,7 +50,7 @@ export const eventContracts = {
       version: z.literal(1),
       runId: z.string(),
       phase: z.enum(['measure', 'score']).optional().describe('Absent: start a run. Otherwise one worker of a pass.'),
-      segment: z.number().int().min(0).optional().describe('The worker\'s parallel scan segment.'),
+      segment: z.number().int().min(0).optional().describe("The worker's parallel scan segment."),
       segments: z.number().int().min(1).optional(),
       cursor: z.string().optional().describe('Where a worker resumes in a fresh invocation.'),
       profiles: z.number().int().min(0).optional(),
@@ -80,7 +80,7 @@ export const eventContracts = {
       erasureId: z.string(),
       step: z.number().int().min(1).describe('The step to run; the cursor it starts from is on the erasure record.'),
     })
-    .describe('An erasure\'s rewrite of earlier snapshot runs continues in a fresh invocation of the snapshot function.'),
+    .describe("An erasure's rewrite of earlier snapshot runs continues in a fresh invocation of the snapshot function."),
 } satisfies Record<DetailType, z.ZodType>;
 
 export type MembershipChangedDetail = z.infer<(typeof eventContracts)[typeof DETAIL_TYPES.membershipChanged]>;
@@ -89,19 +89,45 @@ export type MembershipChangedDetail = z.infer<(typeof eventContracts)[typeof DET
 export function membershipChangedDetail(transitions: readonly Transition[], id = changeId(transitions)): MembershipChangedDetail {
   const { profileId, at, reason } = transitions[0]!;
   const of = (change: Transition['change']) => transitions.filter((t) => t.change === change).map((t) => t.segmentId);
-  return { version: 2, id, profileId, at, reason, entered: of('entered'), exited: of('exited'), revisions: Object.fromEntries(transitions.map((t) => [t.segmentId, t.segmentRevision])) };
+  return {
+    version: 2,
+    id,
+    profileId,
+    at,
+    reason,
+    entered: of('entered'),
+    exited: of('exited'),
+    revisions: Object.fromEntries(transitions.map((t) => [t.segmentId, t.segmentRevision])),
+  };
 }
 
 /** One line per segment of a published change, for consumers that handle segments one at a time. */
-export function transitionsOf(detail: MembershipChangedDetail): Array<{ segmentId: string; segmentRevision: number; profileId: string; change: 'entered' | 'exited'; at: string; reason: MembershipChangedDetail['reason'] }> {
+export function transitionsOf(
+  detail: MembershipChangedDetail,
+): Array<{
+  segmentId: string;
+  segmentRevision: number;
+  profileId: string;
+  change: 'entered' | 'exited';
+  at: string;
+  reason: MembershipChangedDetail['reason'];
+}> {
   return (['entered', 'exited'] as const).flatMap((change) =>
-    detail[change].map((segmentId) => ({ segmentId, segmentRevision: detail.revisions[segmentId]!, profileId: detail.profileId, change, at: detail.at, reason: detail.reason })),
+    detail[change].map((segmentId) => ({
+      segmentId,
+      segmentRevision: detail.revisions[segmentId]!,
+      profileId: detail.profileId,
+      change,
+      at: detail.at,
+      reason: detail.reason,
+    })),
   );
 }
 
 const versionOf = (detailType: DetailType): number => eventContracts[detailType].shape.version.value;
 
-export const schemaFileName = (detailType: DetailType): string => `${detailType.toLowerCase().replaceAll(' ', '-')}.v${versionOf(detailType)}.json`;
+export const schemaFileName = (detailType: DetailType): string =>
+  `${detailType.toLowerCase().replaceAll(' ', '-')}.v${versionOf(detailType)}.json`;
 
 export function jsonSchemaOf(detailType: DetailType): Record<string, unknown> {
   return {

@@ -9,7 +9,10 @@ import type { EnrichedEvent } from '../domain/events';
 
 // Events were validated at ingest; each is checked again where it is folded, so that one
 // bad event is parked alone rather than failing the message it shares with others.
-const enrichedEvent = z.custom<EnrichedEvent>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'an event is an object');
+const enrichedEvent = z.custom<EnrichedEvent>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'an event is an object',
+);
 const cursor = z.string().optional();
 const revision = z.number().int().min(0);
 
@@ -24,9 +27,24 @@ export const queueMessageSchema = z.discriminatedUnion('kind', [
   z.object({ v: z.literal(1), kind: z.literal('evaluate-segment'), segmentId: z.string(), revision, cursor }),
   /** Re-evaluates a group's members after its traits changed: written at `version` or later; `cursor` pages the member items. */
   z.object({ v: z.literal(1), kind: z.literal('evaluate-group'), groupId: z.string(), version: z.number().int().min(0), cursor }),
-  z.object({ v: z.literal(1), kind: z.literal('evaluate-indicators'), definition: z.string(), revision, cursor, profiles: z.number().int().min(0).optional() }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('evaluate-indicators'),
+    definition: z.string(),
+    revision,
+    cursor,
+    profiles: z.number().int().min(0).optional(),
+  }),
   z.object({ v: z.literal(1), kind: z.literal('erase-profile'), profileId: z.string(), erasureId: z.string() }),
-  z.object({ v: z.literal(1), kind: z.literal('replay'), runId: z.string(), from: z.string(), to: z.string(), day: z.string(), after: cursor }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('replay'),
+    runId: z.string(),
+    from: z.string(),
+    to: z.string(),
+    day: z.string(),
+    after: cursor,
+  }),
   z.object({
     v: z.literal(1),
     kind: z.literal('backfill'),

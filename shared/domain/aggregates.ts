@@ -66,7 +66,12 @@ export function aggregateSpec(event: string, where: readonly PropertyFilter[] = 
   return { id, kind: 'values', event, where: filters, property };
 }
 
-export function occurrenceSpec(event: string, where: readonly PropertyFilter[] = [], channels?: readonly Channel[], property?: string): AggregateSpec {
+export function occurrenceSpec(
+  event: string,
+  where: readonly PropertyFilter[] = [],
+  channels?: readonly Channel[],
+  property?: string,
+): AggregateSpec {
   const filters = canonicalFilters(where);
   const sortedChannels = channels ? [...new Set(channels)].sort() : undefined;
   // The property joins the hash only when given: the ids of instants-only specs stay as they were.
@@ -84,7 +89,8 @@ const nameInKey = (event: string): string => event.replaceAll('|', '\u001F');
 /** Storage key of an event's counts on one channel: `event|channel`. */
 export const eventKey = (event: string, channel: string): string => `${nameInKey(event)}|${channel}`;
 /** Storage key of a `values` spec's buckets for one channel: `event|channel|specId`. */
-export const specKey = (spec: Pick<AggregateSpec, 'id' | 'event'>, channel: string): string => `${nameInKey(spec.event)}|${channel}|${spec.id}`;
+export const specKey = (spec: Pick<AggregateSpec, 'id' | 'event'>, channel: string): string =>
+  `${nameInKey(spec.event)}|${channel}|${spec.id}`;
 /**
  * Storage key of a `times` spec: `event|*|specId` for instants, `event|+|specId` for instants with a
  * value (its channels are part of the spec).

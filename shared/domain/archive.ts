@@ -31,7 +31,13 @@ export function seal(event: EnrichedEvent, profileId: string, key: string): Arch
   cipher.setAAD(Buffer.from(profileId));
   const plain = brotliCompressSync(JSON.stringify(event), { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } });
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return { profileId, messageId: event.messageId, receivedAt: event.receivedAt, sealed: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64'), compressed: 'br' };
+  return {
+    profileId,
+    messageId: event.messageId,
+    receivedAt: event.receivedAt,
+    sealed: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64'),
+    compressed: 'br',
+  };
 }
 
 /** The event, or undefined when the key is gone (erased) or does not fit. */
@@ -53,18 +59,34 @@ export const ARCHIVE_PREFIX = 'archive/events/';
 /** The folder of the objects archived on one day (YYYY-MM-DD). */
 export const archiveDayPrefix = (day: string): string => `${ARCHIVE_PREFIX}dt=${day}/`;
 /** The day (YYYY-MM-DD) an archive object's key files it under. */
-export const archiveDayOf = (key: string): string => key.slice(ARCHIVE_PREFIX.length + 'dt='.length, ARCHIVE_PREFIX.length + 'dt='.length + 10);
+export const archiveDayOf = (key: string): string =>
+  key.slice(ARCHIVE_PREFIX.length + 'dt='.length, ARCHIVE_PREFIX.length + 'dt='.length + 10);
 
 /**
  * Where a batch is archived: by the day its first event was received, named by a hash of its message
  * ids, so a redelivered batch overwrites its own object instead of adding a copy.
  */
 export function archiveKey(records: readonly ArchivedEvent[]): string {
-  const day = records.map((r) => r.receivedAt).sort()[0]!.slice(0, 10);
-  const hash = createHash('sha256').update(records.map((r) => r.messageId).sort().join('\n')).digest('hex').slice(0, 32);
+  const day = records
+    .map((r) => r.receivedAt)
+    .sort()[0]!
+    .slice(0, 10);
+  const hash = createHash('sha256')
+    .update(
+      records
+        .map((r) => r.messageId)
+        .sort()
+        .join('\n'),
+    )
+    .digest('hex')
+    .slice(0, 32);
   return `${archiveDayPrefix(day)}${hash}.jsonl.gz`;
 }
 
 /** The records of one archive object (gzip JSON Lines), still sealed. */
 export const archivedRecords = (body: Buffer): ArchivedEvent[] =>
-  gunzipSync(body).toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ArchivedEvent);
+  gunzipSync(body)
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ArchivedEvent);

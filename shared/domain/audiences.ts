@@ -17,7 +17,18 @@ export const DEFAULT_MAX_SIZE_CHANGE = 0.5;
 
 /** `email_sha256` and `phone_sha256`: SHA-256 of the normalised address, for ad platforms' matching. */
 /** `groups`: the ids of the person's groups (accounts), the most recently joined first, separated by `;`. */
-const BUILT_IN_FIELDS = ['profileId', 'userId', 'email', 'phone', 'anonymousId', 'firstSeen', 'lastSeen', 'email_sha256', 'phone_sha256', 'groups'] as const;
+const BUILT_IN_FIELDS = [
+  'profileId',
+  'userId',
+  'email',
+  'phone',
+  'anonymousId',
+  'firstSeen',
+  'lastSeen',
+  'email_sha256',
+  'phone_sha256',
+  'groups',
+] as const;
 
 /** `groups.<trait>`: a trait of the person's group, the most recently joined that has it ("groups.name": the company name). */
 export const isGroupTraitField = (field: string): boolean => /^groups\.[\w.-]{1,100}$/.test(field);
@@ -30,7 +41,9 @@ const fieldSchema = z
       /^traits\.[\w.-]{1,100}$/.test(f) ||
       isGroupTraitField(f) ||
       (f.startsWith('indicators.') && INDICATOR_IDS.includes(f.slice('indicators.'.length).split('|')[0]!)),
-    { message: `must be one of ${BUILT_IN_FIELDS.join(', ')}, traits.<name>, groups.<trait> or indicators.<indicator> (GET /v1/indicators)` },
+    {
+      message: `must be one of ${BUILT_IN_FIELDS.join(', ')}, traits.<name>, groups.<trait> or indicators.<indicator> (GET /v1/indicators)`,
+    },
   );
 
 /** Email service providers with a ready-made file (see esp.ts). */
@@ -87,7 +100,18 @@ export interface Audience extends AudienceInput {
 }
 
 /** The part of an audience its owner sets, for comparing a new version with it. */
-export const audienceInputOf = ({ name, segmentId, fields, format, preset, consentChannel, schedule, minSize, maxSizeChange, holdoutPercent }: Audience): AudienceInput => ({
+export const audienceInputOf = ({
+  name,
+  segmentId,
+  fields,
+  format,
+  preset,
+  consentChannel,
+  schedule,
+  minSize,
+  maxSizeChange,
+  holdoutPercent,
+}: Audience): AudienceInput => ({
   name,
   segmentId,
   fields,

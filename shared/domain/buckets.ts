@@ -2,10 +2,10 @@
  * Behaviour on the profile: counts per event and channel in day buckets (weeks beyond 35 days, 400
  * days in all), read over windows and pruned to the profile's limits. Pure: no I/O.
  */
-import type { Channel,EnrichedEvent } from './events';
-import { VALUE_STRIDE,eventKey,isTimesKey,keyParts,timesStride } from './aggregates';
+import type { Channel, EnrichedEvent } from './events';
+import { VALUE_STRIDE, eventKey, isTimesKey, keyParts, timesStride } from './aggregates';
 import { emptyRecord } from './records';
-import { holdsToken,messageToken } from './message-tokens';
+import { holdsToken, messageToken } from './message-tokens';
 import { dayIndex } from './time';
 import { weekStart } from './windows';
 import { PROFILE_LIMITS, type Buckets, type LimitReached, type Profile } from './profile';
@@ -58,7 +58,8 @@ export const hasSeen = (profile: Profile, messageId: string): boolean => holdsTo
 
 export function pruneAggregates(profile: Profile, now: number, limits: LimitReached[]): void {
   if (profile.backfills) {
-    for (const [runId, [startDay]] of Object.entries(profile.backfills)) if (startDay < dayIndex(now) - BACKFILL_MAX_DAYS) delete profile.backfills[runId];
+    for (const [runId, [startDay]] of Object.entries(profile.backfills))
+      if (startDay < dayIndex(now) - BACKFILL_MAX_DAYS) delete profile.backfills[runId];
     if (Object.keys(profile.backfills).length === 0) delete profile.backfills;
   }
   const oldest = dayIndex(now) - PROFILE_LIMITS.horizonDays;
@@ -84,7 +85,8 @@ export function pruneAggregates(profile: Profile, now: number, limits: LimitReac
   // First and last instants outlive the buckets' horizon, under the same bound on keys.
   const performed = Object.entries(profile.performed ?? {});
   if (performed.length > PROFILE_LIMITS.aggregateKeys) {
-    for (const [key] of performed.sort((a, b) => a[1][1] - b[1][1]).slice(0, performed.length - PROFILE_LIMITS.aggregateKeys)) delete profile.performed![key];
+    for (const [key] of performed.sort((a, b) => a[1][1] - b[1][1]).slice(0, performed.length - PROFILE_LIMITS.aggregateKeys))
+      delete profile.performed![key];
   }
 }
 
@@ -122,7 +124,10 @@ export const isSpecKey = (key: string): boolean => key.split('|').length === 3;
  * The plain counts (not the filtered aggregates kept for segments) by event name, then channel, each
  * channel's buckets read through `read`. Keyed by names a client chose: records without a prototype.
  */
-export function perEventAndChannel<T>(profile: Pick<Profile, 'aggregates'>, read: (buckets: Buckets) => T): Record<string, Record<string, T>> {
+export function perEventAndChannel<T>(
+  profile: Pick<Profile, 'aggregates'>,
+  read: (buckets: Buckets) => T,
+): Record<string, Record<string, T>> {
   const events = emptyRecord<Record<string, T>>();
   for (const [key, buckets] of Object.entries(profile.aggregates)) {
     if (isSpecKey(key)) continue;

@@ -19,11 +19,18 @@ export interface CategoryRule {
   maxPerProfile: number;
 }
 
-const decayed = ([score, day]: readonly [number, number], toDay: number, halfLife: number) => score * Math.pow(0.5, (toDay - day) / halfLife);
+const decayed = ([score, day]: readonly [number, number], toDay: number, halfLife: number) =>
+  score * Math.pow(0.5, (toDay - day) / halfLife);
 const round = (value: number) => Math.round(value * 1000) / 1000;
 
 /** Adds `weight` of interest on `day`; commutative, so out-of-order events end the same. */
-export function addInterest(categories: Record<string, [number, number]>, category: string, weight: number, day: number, rule: CategoryRule): void {
+export function addInterest(
+  categories: Record<string, [number, number]>,
+  category: string,
+  weight: number,
+  day: number,
+  rule: CategoryRule,
+): void {
   const current = own(categories, category);
   if (!current) categories[category] = [round(weight), day];
   else {
@@ -34,7 +41,9 @@ export function addInterest(categories: Record<string, [number, number]>, catego
   if (names.length > rule.maxPerProfile) {
     // The weakest today makes room.
     const today = Math.max(...names.map((n) => categories[n]![1]));
-    const weakest = names.reduce((a, b) => (decayed(categories[a]!, today, rule.halfLifeDays) <= decayed(categories[b]!, today, rule.halfLifeDays) ? a : b));
+    const weakest = names.reduce((a, b) =>
+      decayed(categories[a]!, today, rule.halfLifeDays) <= decayed(categories[b]!, today, rule.halfLifeDays) ? a : b,
+    );
     delete categories[weakest];
   }
 }
@@ -57,5 +66,6 @@ export function interestsAt(profile: Pick<Profile, 'categories'>, now: number, h
 
 /** The loser's interests added to the survivor's. */
 export function mergeInterests(into: Profile, from: Pick<Profile, 'categories'>, rule: CategoryRule): void {
-  for (const [name, [score, day]] of Object.entries(from.categories ?? {})) addInterest((into.categories ??= emptyRecord()), name, score, day, rule);
+  for (const [name, [score, day]] of Object.entries(from.categories ?? {}))
+    addInterest((into.categories ??= emptyRecord()), name, score, day, rule);
 }

@@ -97,7 +97,10 @@ const WORDS: Record<string, [high: string, low: string]> = {
 export function describeCluster(profile: Record<string, number>): string {
   // What the cluster does more than others first, then what it does less.
   const strong = Object.entries(profile).filter(([, z]) => Math.abs(z) >= 0.5);
-  const dominant = [...strong.filter(([, z]) => z > 0).sort((a, b) => b[1] - a[1]), ...strong.filter(([, z]) => z < 0).sort((a, b) => a[1] - b[1])]
+  const dominant = [
+    ...strong.filter(([, z]) => z > 0).sort((a, b) => b[1] - a[1]),
+    ...strong.filter(([, z]) => z < 0).sort((a, b) => a[1] - b[1]),
+  ]
     .slice(0, 3)
     .map(([feature, z]) => WORDS[feature]![z > 0 ? 0 : 1]);
   return dominant.length > 0 ? dominant.join(', ') : 'close to the average';
@@ -122,7 +125,10 @@ export function fitClusters(
     points = pca.predict(z, { nComponents: components }).to2DArray();
   }
   // Silhouettes are quadratic: measured on a fixed subset.
-  const subset = points.length > SILHOUETTE_POINTS ? points.map((_, i) => i).filter((i) => i % Math.ceil(points.length / SILHOUETTE_POINTS) === 0) : points.map((_, i) => i);
+  const subset =
+    points.length > SILHOUETTE_POINTS
+      ? points.map((_, i) => i).filter((i) => i % Math.ceil(points.length / SILHOUETTE_POINTS) === 0)
+      : points.map((_, i) => i);
   let best: { k: number; score: number; result: ReturnType<typeof kmeans> } | undefined;
   for (let k = settings.minK; k <= Math.min(settings.maxK, points.length - 1); k++) {
     const result = kmeans(points, k, { initialization: 'kmeans++', seed: Math.floor(random() * 2 ** 31), maxIterations: 100 });
@@ -142,7 +148,10 @@ export function fitClusters(
   const clusters = result.centroids.map((_, id) => {
     const members = z.filter((_, i) => result.clusters[i] === id);
     const profile = Object.fromEntries(
-      CLUSTER_FEATURES.map((feature, f) => [feature, members.length === 0 ? 0 : Math.round((members.reduce((s, m) => s + m[f]!, 0) / members.length) * 100) / 100]),
+      CLUSTER_FEATURES.map((feature, f) => [
+        feature,
+        members.length === 0 ? 0 : Math.round((members.reduce((s, m) => s + m[f]!, 0) / members.length) * 100) / 100,
+      ]),
     );
     return { id, share: Math.round((members.length / z.length) * 1000) / 1000, description: describeCluster(profile), profile };
   });

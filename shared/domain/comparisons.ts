@@ -9,8 +9,22 @@ import { DAY_MS } from './time';
 import { assertUnreachable } from './assert-unreachable';
 
 export const COMPARISON_OPERATORS = [
-  'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'between', 'in', 'not_in',
-  'contains', 'starts_with', 'regex', 'exists', 'not_exists', 'date_before', 'date_after',
+  'eq',
+  'neq',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'between',
+  'in',
+  'not_in',
+  'contains',
+  'starts_with',
+  'regex',
+  'exists',
+  'not_exists',
+  'date_before',
+  'date_after',
 ] as const;
 export type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
 export const COUNT_OPERATORS = ['gte', 'gt', 'eq', 'lte', 'lt'] as const;
@@ -49,7 +63,8 @@ export function valueProblem(operator: ComparisonOperator, value: unknown): stri
     case 'date_after':
       return dateValueSchema.safeParse(value).success ? undefined : `must be an ISO-8601 date or { "daysAgo": n } for ${operator}`;
     case 'regex':
-      if (typeof value !== 'string' || value.length > MAX_REGEX_LENGTH) return `must be a pattern of at most ${MAX_REGEX_LENGTH} characters`;
+      if (typeof value !== 'string' || value.length > MAX_REGEX_LENGTH)
+        return `must be a pattern of at most ${MAX_REGEX_LENGTH} characters`;
       try {
         new RegExp(value, 'iu');
       } catch (error) {
@@ -180,4 +195,3 @@ function sameValue(actual: unknown, expected: unknown, fold: (text: string) => s
   if (typeof actual !== 'string' || typeof expected !== 'string') return false;
   return fold(actual) === fold(expected);
 }
-

@@ -12,7 +12,8 @@ export const CONSENT_EVENT = 'Consent Updated';
 
 const statusOf = (value: unknown): 0 | 1 | undefined => {
   if (value === true || value === 'granted' || value === 'opted_in' || value === 'subscribed' || value === 'yes') return 1;
-  if (value === false || value === 'denied' || value === 'opted_out' || value === 'unsubscribed' || value === 'no' || value === 'revoked') return 0;
+  if (value === false || value === 'denied' || value === 'opted_out' || value === 'unsubscribed' || value === 'no' || value === 'revoked')
+    return 0;
   return undefined;
 };
 
@@ -32,7 +33,8 @@ export function consentStatements(event: EnrichedEvent): Array<{ channel: Consen
   if (event.type === 'track' && event.event === CONSENT_EVENT) {
     const channel = event.properties.channel;
     const granted = statusOf(event.properties.status ?? event.properties.granted);
-    if ((CONSENT_CHANNELS as readonly unknown[]).includes(channel) && granted !== undefined) statements.push({ channel: channel as ConsentChannel, granted });
+    if ((CONSENT_CHANNELS as readonly unknown[]).includes(channel) && granted !== undefined)
+      statements.push({ channel: channel as ConsentChannel, granted });
   }
   return statements;
 }
@@ -76,5 +78,8 @@ export const reachable = (profile: Profile, channel: ConsentChannel): boolean =>
 /** Consents for people to read. */
 export const consentView = (consents: Consents | undefined) =>
   Object.fromEntries(
-    Object.entries(consents ?? {}).map(([channel, [granted, at, source]]) => [channel, { status: granted ? 'granted' : 'denied', at: new Date(at).toISOString(), source }]),
+    Object.entries(consents ?? {}).map(([channel, [granted, at, source]]) => [
+      channel,
+      { status: granted ? 'granted' : 'denied', at: new Date(at).toISOString(), source },
+    ]),
   );

@@ -22,9 +22,17 @@ export const espFileKey = (preset: EspPreset, audienceId: string, runId: string)
 export const brazeAttribute = (audienceId: string): string => `prisme_${audienceId.replaceAll('-', '_')}`;
 
 /** Braze identifies users by their external id: Prisme's userId. Members without one cannot be sent. */
-export function brazeRow(audienceId: string, userId: string | undefined, member: boolean, attributes: Record<string, unknown> = {}): string | undefined {
+export function brazeRow(
+  audienceId: string,
+  userId: string | undefined,
+  member: boolean,
+  attributes: Record<string, unknown> = {},
+): string | undefined {
   if (!userId) return undefined;
-  const payload = { ...Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)), [brazeAttribute(audienceId)]: member };
+  const payload = {
+    ...Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)),
+    [brazeAttribute(audienceId)]: member,
+  };
   return csvRow([userId, JSON.stringify(payload)], EXTERNAL_ID);
 }
 
@@ -37,5 +45,9 @@ export function presetColumns(preset: Exclude<EspPreset, 'braze'>, columns: read
     iterable: { profileId: 'prismeId', email: 'email', userId: 'userId', phone: 'phoneNumber' },
     brevo: { profileId: 'EXT_ID', email: 'EMAIL', phone: 'SMS' },
   };
-  return columns.map((c) => renamed[preset][c] ?? (preset === 'brevo' ? c.replace(/^(traits|indicators)\./, '').toUpperCase() : c.replace(/^(traits|indicators)\./, '')));
+  return columns.map(
+    (c) =>
+      renamed[preset][c] ??
+      (preset === 'brevo' ? c.replace(/^(traits|indicators)\./, '').toUpperCase() : c.replace(/^(traits|indicators)\./, '')),
+  );
 }

@@ -7,8 +7,7 @@ import { CONTROL_CHARACTERS, cleanIdentifierText, hasUsableIdentifier, type Iden
 
 export const CHANNELS = ['web', 'app', 'email', 'store', 'call_center', 'event', 'crm'] as const;
 export type Channel = (typeof CHANNELS)[number];
-export const isChannel = (value: unknown): value is Channel =>
-  typeof value === 'string' && (CHANNELS as readonly string[]).includes(value);
+export const isChannel = (value: unknown): value is Channel => typeof value === 'string' && (CHANNELS as readonly string[]).includes(value);
 
 export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -32,7 +31,8 @@ export const LIMITS = {
 } as const;
 
 /** Most bytes the accepted events of a request of `requestBytes` may queue (see `LIMITS.queuedBytesPerRequestByte`). */
-export const queuedBytesAllowed = (requestBytes: number): number => Math.max(LIMITS.queuedBytesPerRequestByte * requestBytes, LIMITS.queuedBytesFloor);
+export const queuedBytesAllowed = (requestBytes: number): number =>
+  Math.max(LIMITS.queuedBytesPerRequestByte * requestBytes, LIMITS.queuedBytesFloor);
 
 /** Event times are kept in [this, the time received]: earlier ones are refused, and so is a skew correction landing earlier. */
 export const EARLIEST_EVENT_TIME = Date.UTC(1900, 0, 1);
@@ -48,7 +48,8 @@ export function jsonDepth(text: string, limit = Infinity): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) {
@@ -95,7 +96,11 @@ const isoDate = z.union([z.string(), z.date()], messages('an ISO-8601 date')).tr
 });
 
 const baseEvent = z.looseObject({
-  messageId: z.string(messages('a string')).min(1).max(LIMITS.messageIdChars, `must be under ${LIMITS.messageIdChars} characters`).optional(),
+  messageId: z
+    .string(messages('a string'))
+    .min(1)
+    .max(LIMITS.messageIdChars, `must be under ${LIMITS.messageIdChars} characters`)
+    .optional(),
   userId: identifier.optional(),
   anonymousId: identifier.optional(),
   properties: jsonObject.optional(),
@@ -110,7 +115,12 @@ const baseEvent = z.looseObject({
 const eventSchemas = {
   identify: baseEvent,
   // Control characters are removed: event names join aggregate keys, where U+001F stands for a name's own `|`.
-  track: baseEvent.extend({ event: z.string(messages('a string')).transform((name) => name.replace(CONTROL_CHARACTERS, '').trim()).pipe(z.string().min(1, 'is required').max(200)) }),
+  track: baseEvent.extend({
+    event: z
+      .string(messages('a string'))
+      .transform((name) => name.replace(CONTROL_CHARACTERS, '').trim())
+      .pipe(z.string().min(1, 'is required').max(200)),
+  }),
   page: baseEvent.extend({ name: z.string(messages('a string')).max(200).optional() }),
   screen: baseEvent.extend({ name: z.string(messages('a string')).max(200).optional() }),
   group: baseEvent.extend({ groupId: identifier }),
@@ -170,11 +180,7 @@ export interface ParseOptions {
  * Validates the events of one request. Valid events are accepted even when
  * others are rejected: each rejection names its index, field and reason.
  */
-export function parseEvents(
-  endpoint: EventType | 'batch',
-  body: Record<string, unknown>,
-  options: ParseOptions,
-): ParsedRequest {
+export function parseEvents(endpoint: EventType | 'batch', body: Record<string, unknown>, options: ParseOptions): ParsedRequest {
   const items: unknown[] = endpoint === 'batch' ? (body.batch as unknown[]) : [{ ...body, type: endpoint }];
   const shared = endpoint === 'batch' ? { context: asObject(body.context), integrations: asObject(body.integrations) } : {};
   // Its keys may repeat the event's own: counting it whole errs on the safe side.
@@ -206,7 +212,8 @@ export function parseEvents(
     const event = result.data as z.infer<typeof baseEvent> & Record<string, unknown>;
     if (!event.userId && !event.anonymousId) return reject('userId', 'userId or anonymousId is required');
     for (const field of ['properties', 'traits', 'context'] as const) {
-      if (valueDepth(event[field], LIMITS.objectDepth) > LIMITS.objectDepth) return reject(field, `is nested more than ${LIMITS.objectDepth} levels deep`);
+      if (valueDepth(event[field], LIMITS.objectDepth) > LIMITS.objectDepth)
+        return reject(field, `is nested more than ${LIMITS.objectDepth} levels deep`);
     }
 
     const context = { ...(shared.context ?? {}), ...(event.context ?? {}) };
@@ -214,16 +221,19 @@ export function parseEvents(
     const properties =
       (type === 'page' || type === 'screen') && typeof event.name === 'string' && event.properties?.name === undefined
         ? { ...event.properties, name: event.name }
-        : event.properties ?? {};
+        : (event.properties ?? {});
     const enriched: EnrichedEvent = {
       messageId: event.messageId ?? options.newMessageId(index),
       type: type as EventType,
       properties,
       // A group call's traits are the group's: the person's context.traits never stand in for them.
-      traits: event.traits ?? (type === 'identify' || type === 'group' ? {} : asObject(context.traits) ?? {}),
+      traits: event.traits ?? (type === 'identify' || type === 'group' ? {} : (asObject(context.traits) ?? {})),
       context,
       timestamp: new Date(
-        Math.max(EARLIEST_EVENT_TIME, correctedTimestamp(options.receivedAt, event.timestamp, event.originalTimestamp, event.sentAt ?? requestSentAt)),
+        Math.max(
+          EARLIEST_EVENT_TIME,
+          correctedTimestamp(options.receivedAt, event.timestamp, event.originalTimestamp, event.sentAt ?? requestSentAt),
+        ),
       ).toISOString(),
       receivedAt: new Date(options.receivedAt).toISOString(),
       channel: channelOf(context, properties, options.source.defaultChannel),

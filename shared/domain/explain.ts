@@ -26,7 +26,8 @@ export interface Explanation {
   parts?: Explanation[];
 }
 
-const onChannels = (channel?: Channel | Channel[]) => (channel === undefined ? '' : ` on ${([] as Channel[]).concat(channel).join(' or ')}`);
+const onChannels = (channel?: Channel | Channel[]) =>
+  channel === undefined ? '' : ` on ${([] as Channel[]).concat(channel).join(' or ')}`;
 const dateText = (value: DateValue) => (typeof value === 'string' ? value : `${value.daysAgo} days ago`);
 const windowText = ({ within, between }: EventCondition): string => {
   if (between) return ` from ${between.from} to ${between.to}`;
@@ -53,7 +54,13 @@ export function explain(
   indicators?: IndicatorValues,
   groups?: readonly ExplainedGroup[],
 ): Explanation {
-  const held = compile(condition)(profile, now, memberOf, indicators, groups?.map((g) => g.traits));
+  const held = compile(condition)(
+    profile,
+    now,
+    memberOf,
+    indicators,
+    groups?.map((g) => g.traits),
+  );
   switch (condition.type) {
     case 'and':
     case 'or':
@@ -83,7 +90,9 @@ export function explain(
       const { aggregate, where } = condition;
       const text = [
         `${eventText(condition.event)}${onChannels(condition.channel)}`,
-        ...(where ? [`where ${where.map((f) => `${f.property} ${comparisonText(f.operator, f.value, f.caseSensitive)}`).join(' and ')}`] : []),
+        ...(where
+          ? [`where ${where.map((f) => `${f.property} ${comparisonText(f.operator, f.value, f.caseSensitive)}`).join(' and ')}`]
+          : []),
         ...(count ? [`count ${count.operator} ${count.value}`] : []),
         ...(aggregate ? [`${aggregate.fn} of ${aggregate.property} ${aggregate.operator} ${aggregate.value}`] : []),
       ].join(', ');
@@ -106,7 +115,9 @@ export function explain(
       const occurrences = condition.steps.map((step) => profile.aggregates[timesKey(sequenceStepSpec(step))] ?? []);
       const since = condition.since === undefined ? -Infinity : dateThreshold(condition.since)(now) / 1000;
       const run = findSequence(occurrences, gapSeconds(condition.within), since);
-      const gap = Object.entries(condition.within).map(([unit, n]) => `${n} ${unit}`).join(' ');
+      const gap = Object.entries(condition.within)
+        .map(([unit, n]) => `${n} ${unit}`)
+        .join(' ');
       return {
         condition: `${condition.steps.map((s) => s.event).join(', then ')}, each within ${gap}${condition.since ? ` since ${dateText(condition.since)}` : ''}`,
         held,

@@ -4,16 +4,16 @@
  * twice is recognised by its token. Pure: no I/O.
  */
 import type { EnrichedEvent } from './events';
-import { addTime,addValue,specKey,takesEvent,timesKey,type CompiledSpec } from './aggregates';
+import { addTime, addValue, specKey, takesEvent, timesKey, type CompiledSpec } from './aggregates';
 import type { Identifier } from './identity';
-import { foldCategory,type CategoryRule } from './categories';
+import { foldCategory, type CategoryRule } from './categories';
 import { foldConsent } from './consent';
-import { emptyRecord,withoutPrototypes } from './records';
+import { emptyRecord, withoutPrototypes } from './records';
 import { foldTraits } from './traits';
-import { TOKEN_CHARS,messageToken } from './message-tokens';
-import { forgetLateFolds,hasLateFold,isLate,noteLateFold } from './late-folds';
+import { TOKEN_CHARS, messageToken } from './message-tokens';
+import { forgetLateFolds, hasLateFold, isLate, noteLateFold } from './late-folds';
 import { dayIndex } from './time';
-import { PROFILE_LIMITS,type Profile,type LimitReached } from './profile';
+import { PROFILE_LIMITS, type Profile, type LimitReached } from './profile';
 import { BACKFILL_MAX_DAYS, behaviourName, aggregateKey, addToBuckets, hasSeen, pruneAggregates } from './buckets';
 
 export interface FoldResult {
@@ -62,8 +62,7 @@ export function foldEvents(
   return { profile, applied, duplicates, limits: dedupe(limits) };
 }
 
-const dedupe = (limits: LimitReached[]): LimitReached[] =>
-  [...new Map(limits.map((l) => [`${l.limit}\u0000${l.what}`, l])).values()];
+const dedupe = (limits: LimitReached[]): LimitReached[] => [...new Map(limits.map((l) => [`${l.limit}\u0000${l.what}`, l])).values()];
 
 function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly CompiledSpec[], now: number, limits: LimitReached[]): void {
   const at = Date.parse(event.timestamp);
@@ -81,7 +80,8 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
   profile.channels[event.channel] = (profile.channels[event.channel] ?? 0) + 1;
   foldConsent(profile, event);
   const device = event.context.device as { token?: unknown } | undefined;
-  if (typeof device?.token === 'string' && device.token.length <= 4096 && at >= Date.parse(profile.lastSeen)) profile.pushToken = device.token;
+  if (typeof device?.token === 'string' && device.token.length <= 4096 && at >= Date.parse(profile.lastSeen))
+    profile.pushToken = device.token;
 
   const name = behaviourName(event);
   if (name !== undefined) {
@@ -92,7 +92,14 @@ function foldOne(profile: Profile, event: EnrichedEvent, specs: readonly Compile
     // A replayed event was never folded live, and no backfill is left to add it: every spec takes it.
     // A live one received before a spec's start is late (the queue does not keep order): folded once,
     // and noted so the backfill skips it if the archive has it by then.
-    foldSpecs(profile, event, name, specs, now, (spec) => event.replayed === true || !isLate(spec, received) || lateFoldNoted(profile, spec.id, token, now, limits));
+    foldSpecs(
+      profile,
+      event,
+      name,
+      specs,
+      now,
+      (spec) => event.replayed === true || !isLate(spec, received) || lateFoldNoted(profile, spec.id, token, now, limits),
+    );
   }
   profile.recent = (profile.recent + token).slice(-PROFILE_LIMITS.recentMessages * TOKEN_CHARS);
 }
@@ -108,14 +115,22 @@ function lateFoldNoted(profile: Profile, specId: string, token: string, now: num
  * Adds an event to the filtered and valued aggregates of the specs that take it and that `claims`
  * (asked only for a spec the event qualifies for, so it may note the fold); true if any did.
  */
-function foldSpecs(profile: Profile, event: EnrichedEvent, name: string, specs: readonly CompiledSpec[], now: number, claims: (spec: CompiledSpec) => boolean): boolean {
+function foldSpecs(
+  profile: Profile,
+  event: EnrichedEvent,
+  name: string,
+  specs: readonly CompiledSpec[],
+  now: number,
+  claims: (spec: CompiledSpec) => boolean,
+): boolean {
   const at = Date.parse(event.timestamp);
   let folded = false;
   for (const spec of specs) {
     if (!takesEvent(spec, name)) continue;
     const value = spec.valueOf(event, now);
     if (value === undefined || !claims(spec)) continue;
-    if (spec.kind === 'times') addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000), spec.property === undefined ? undefined : value);
+    if (spec.kind === 'times')
+      addTime((profile.aggregates[timesKey(spec)] ??= []), Math.floor(at / 1000), spec.property === undefined ? undefined : value);
     else addValue((profile.aggregates[specKey(spec, event.channel)] ??= []), dayIndex(at), value);
     folded = true;
   }
@@ -152,7 +167,8 @@ export function foldBackfill(profile: Profile, change: BackfillChange, now: numb
   for (const event of change.events) {
     const name = behaviourName(event);
     const token = messageToken(event.messageId);
-    if (name !== undefined && foldSpecs(profile, event, name, change.specs, now, (spec) => !hasLateFold(profile, spec.id, token))) folded = true;
+    if (name !== undefined && foldSpecs(profile, event, name, change.specs, now, (spec) => !hasLateFold(profile, spec.id, token)))
+      folded = true;
   }
   if (!folded) return false;
   (profile.backfills ??= emptyRecord())[change.runId] = [change.startDay, change.position];
@@ -191,7 +207,11 @@ export function addIdentifier(profile: Profile, id: Identifier, limits?: LimitRe
     const key = `${id.type}:${id.value}`;
     const previous = seen[key];
     seen[key] = previous
-      ? [Math.min(previous[0], id.seenAt), Math.max(previous[1], id.seenAt), id.seenAt < previous[0] ? id.source ?? previous[2] : previous[2]]
+      ? [
+          Math.min(previous[0], id.seenAt),
+          Math.max(previous[1], id.seenAt),
+          id.seenAt < previous[0] ? (id.source ?? previous[2]) : previous[2],
+        ]
       : [id.seenAt, id.seenAt, id.source ?? ''];
   }
   if (values.includes(id.value)) return;

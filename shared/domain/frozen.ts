@@ -189,7 +189,8 @@ export class Measure {
     const seen = this.seen + other.seen;
     const take = (from: number[][], share: number) => shuffled(from, this.random).slice(0, Math.round(share));
     const size = Math.min(this.sampleSize, this.sample.length + other.sample.length);
-    this.sample = seen === 0 ? [] : [...take(this.sample, (size * this.seen) / seen), ...take(other.sample, (size * other.seen) / seen)].slice(0, size);
+    this.sample =
+      seen === 0 ? [] : [...take(this.sample, (size * this.seen) / seen), ...take(other.sample, (size * other.seen) / seen)].slice(0, size);
     this.seen = seen;
   }
 
@@ -207,7 +208,11 @@ export class Measure {
       seen: this.seen,
       sample: this.sample.map((v) => v.map((x) => Math.round(x * 1e4) / 1e4)),
       // Bounded: the most popular categories (a long tail adds nothing to a lift).
-      categories: Object.fromEntries(Object.entries(this.categories).sort((a, b) => b[1] - a[1]).slice(0, MAX_CATEGORIES)),
+      categories: Object.fromEntries(
+        Object.entries(this.categories)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, MAX_CATEGORIES),
+      ),
     };
   }
 
@@ -321,7 +326,10 @@ const shares = (interests: Record<string, number>): Record<string, number> => {
  * Appetite for a category: the one whose share of this person's interest most exceeds its share of
  * everyone's (the lift), if it is at least 1.2 and the category holds a fifth of their interest.
  */
-export function favouriteCategory(categories: ReadonlyArray<[string, number]>, population: Record<string, number>): { category: string; lift: number } | undefined {
+export function favouriteCategory(
+  categories: ReadonlyArray<[string, number]>,
+  population: Record<string, number>,
+): { category: string; lift: number } | undefined {
   const mine = shares(Object.fromEntries(categories));
   let best: { category: string; lift: number } | undefined;
   for (const [category, share] of Object.entries(mine)) {
@@ -334,7 +342,8 @@ export function favouriteCategory(categories: ReadonlyArray<[string, number]>, p
 }
 
 /** 1 to 5: how many boundaries the value passes (ties go to the lower quintile, by the sketch's 1 %). */
-const quintileScore = (value: number, boundaries: readonly number[]) => 1 + boundaries.filter((b) => value > b * (1 + RELATIVE_ACCURACY)).length;
+const quintileScore = (value: number, boundaries: readonly number[]) =>
+  1 + boundaries.filter((b) => value > b * (1 + RELATIVE_ACCURACY)).length;
 
 /** The usual RFM map from recency and the average of frequency and monetary. */
 export function rfmLabel(r: number, fm: number): RfmLabel {
@@ -357,7 +366,11 @@ export function rfmLabel(r: number, fm: number): RfmLabel {
  * Silent for t days since the last order, P(alive) = (1-p)e^(-λt) / ((1-p)e^(-λt) + p); the risk is
  * 1 - P(alive). One-time buyers take the population's rate.
  */
-export function churnRisk(features: ProfileFeatures, populationRate: number, settings: IndicatorModel['settings']['churn']): number | undefined {
+export function churnRisk(
+  features: ProfileFeatures,
+  populationRate: number,
+  settings: IndicatorModel['settings']['churn'],
+): number | undefined {
   if (features.orders === 0 || features.daysSinceLastOrder === undefined) return undefined;
   const repeats = features.orders - 1;
   const rate = (repeats + settings.priorOrders) / (features.orderSpanDays + settings.priorOrders / populationRate);

@@ -61,7 +61,10 @@ export function priorityRank(type: string, priority: readonly string[]): number 
 export const limitOf = (type: string, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): number | undefined => own(config.limits, type);
 
 /** True when a set of identifiers (by type) breaks one of the limits. */
-export function breaksLimits(identifiers: ReadonlyMap<string, ReadonlySet<string>>, config: IdentityConfig = DEFAULT_IDENTITY_CONFIG): string | undefined {
+export function breaksLimits(
+  identifiers: ReadonlyMap<string, ReadonlySet<string>>,
+  config: IdentityConfig = DEFAULT_IDENTITY_CONFIG,
+): string | undefined {
   for (const [type, values] of identifiers) {
     const limit = limitOf(type, config);
     if (limit !== undefined && values.size > limit) return type;
@@ -108,7 +111,10 @@ export function normalisePhone(value: unknown, region: CountryCode = DEFAULT_IDE
 /** Custom identifier types are kept to a safe alphabet so they can be used as query parameters. */
 export const normaliseIdentifierType = (type: unknown): string | undefined => {
   if (typeof type !== 'string') return undefined;
-  const normalised = type.trim().toLowerCase().replace(/[^a-z0-9_]+/g, '_');
+  const normalised = type
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_');
   const builtIn = IDENTIFIER_TYPES.some((t) => t.toLowerCase() === normalised);
   return normalised && !builtIn && normalised.length <= 64 ? normalised : undefined;
 };
@@ -211,4 +217,5 @@ export function normaliseLookup(type: IdentifierType, raw: string, config: Ident
 }
 
 /** What holdings keep of an identifier: the first 16 bytes of SHA-256(`type:value`), base64url. */
-export const heldForm = (type: string, value: string): string => createHash('sha256').update(`${type}:${value}`).digest().subarray(0, 16).toString('base64url');
+export const heldForm = (type: string, value: string): string =>
+  createHash('sha256').update(`${type}:${value}`).digest().subarray(0, 16).toString('base64url');

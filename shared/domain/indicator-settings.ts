@@ -27,7 +27,9 @@ export const definitionSchemas = {
   }),
   engagement: z.strictObject({
     /** Points per occurrence and how fast they fade: after one half-life an occurrence counts half. */
-    signals: z.record(eventName, z.strictObject({ points: z.number().min(-1000).max(1000), halfLifeDays })).refine((s) => Object.keys(s).length <= 50, 'at most 50 signals'),
+    signals: z
+      .record(eventName, z.strictObject({ points: z.number().min(-1000).max(1000), halfLifeDays }))
+      .refine((s) => Object.keys(s).length <= 50, 'at most 50 signals'),
   }),
   channel_affinity: z.strictObject({
     halfLifeDays,
@@ -123,7 +125,12 @@ export const DEFAULT_INDICATOR_SETTINGS: IndicatorSettings = {
     withinDays: 30,
     // Converging signals from several sources (seed 000): pricing online, a brochure at a trade show, reviews.
     signals: [
-      { id: 'pricing', label: 'Viewed the pricing page', event: 'Page Viewed', where: [{ property: 'name', operator: 'eq', value: 'Pricing' }] },
+      {
+        id: 'pricing',
+        label: 'Viewed the pricing page',
+        event: 'Page Viewed',
+        where: [{ property: 'name', operator: 'eq', value: 'Pricing' }],
+      },
       { id: 'brochure', label: 'Requested a brochure', event: 'Brochure Requested' },
       { id: 'reviews', label: 'Read reviews', event: 'Reviews Read' },
       { id: 'demo', label: 'Requested a demo', event: 'Demo Requested' },
@@ -185,18 +192,96 @@ export interface IndicatorInfo {
 
 export const DYNAMIC_INDICATORS: readonly IndicatorInfo[] = [
   { id: 'last_seen', kind: 'dynamic', type: 'date', definitions: [], description: 'When the person was last seen, on any channel.' },
-  { id: 'last_purchase', kind: 'dynamic', type: 'date', definitions: ['purchases'], description: 'When the person last ordered (to the second once orders are timed; otherwise the day).' },
-  { id: 'orders', kind: 'dynamic', type: 'number', perChannel: true, definitions: ['purchases'], description: 'Orders over the retained 400 days, on all channels or one.' },
-  { id: 'revenue', kind: 'dynamic', type: 'number', perChannel: true, definitions: ['purchases'], description: 'Sum of the revenue property of those orders.' },
-  { id: 'average_order_value', kind: 'dynamic', type: 'number', perChannel: true, definitions: ['purchases'], description: 'Revenue divided by the orders that carried one.' },
-  { id: 'days_since_significant_interaction', kind: 'dynamic', type: 'number', definitions: ['significant'], description: 'Whole days since the last significant interaction, online or offline (page views and email opens do not count).' },
-  { id: 'engagement_score', kind: 'dynamic', type: 'number', definitions: ['engagement'], description: 'Points per behaviour, each fading with its own half-life.' },
-  { id: 'online_share', kind: 'dynamic', type: 'number', definitions: ['channel_affinity'], description: 'Share (0 to 1) of online interactions among online and offline ones, recent ones weighing more.' },
-  { id: 'channel_affinity', kind: 'dynamic', type: 'stage', values: AFFINITIES, definitions: ['channel_affinity'], description: 'online (share >= 0.8), offline (<= 0.2), omnichannel between, unknown without interactions.' },
-  { id: 'intent_signals', kind: 'dynamic', type: 'number', definitions: ['intent'], description: 'Distinct intent signals within the intent window.' },
-  { id: 'intent_stage', kind: 'dynamic', type: 'stage', values: INTENT_STAGES, definitions: ['intent'], description: 'high immediate intent, active consideration, early exploration or none, from converging signals.' },
-  { id: 'lifecycle_stage', kind: 'dynamic', type: 'stage', values: LIFECYCLE_STAGES, definitions: ['lifecycle', 'purchases', 'engagement', 'intent'], description: 'cold, warm or hot prospect (engagement and intent), customer, or at risk (no order for a while).' },
-  { id: 'top_category', kind: 'dynamic', type: 'text', definitions: ['categories'], description: 'The product category with the most interest now (views, carts and orders, fading with time).' },
+  {
+    id: 'last_purchase',
+    kind: 'dynamic',
+    type: 'date',
+    definitions: ['purchases'],
+    description: 'When the person last ordered (to the second once orders are timed; otherwise the day).',
+  },
+  {
+    id: 'orders',
+    kind: 'dynamic',
+    type: 'number',
+    perChannel: true,
+    definitions: ['purchases'],
+    description: 'Orders over the retained 400 days, on all channels or one.',
+  },
+  {
+    id: 'revenue',
+    kind: 'dynamic',
+    type: 'number',
+    perChannel: true,
+    definitions: ['purchases'],
+    description: 'Sum of the revenue property of those orders.',
+  },
+  {
+    id: 'average_order_value',
+    kind: 'dynamic',
+    type: 'number',
+    perChannel: true,
+    definitions: ['purchases'],
+    description: 'Revenue divided by the orders that carried one.',
+  },
+  {
+    id: 'days_since_significant_interaction',
+    kind: 'dynamic',
+    type: 'number',
+    definitions: ['significant'],
+    description: 'Whole days since the last significant interaction, online or offline (page views and email opens do not count).',
+  },
+  {
+    id: 'engagement_score',
+    kind: 'dynamic',
+    type: 'number',
+    definitions: ['engagement'],
+    description: 'Points per behaviour, each fading with its own half-life.',
+  },
+  {
+    id: 'online_share',
+    kind: 'dynamic',
+    type: 'number',
+    definitions: ['channel_affinity'],
+    description: 'Share (0 to 1) of online interactions among online and offline ones, recent ones weighing more.',
+  },
+  {
+    id: 'channel_affinity',
+    kind: 'dynamic',
+    type: 'stage',
+    values: AFFINITIES,
+    definitions: ['channel_affinity'],
+    description: 'online (share >= 0.8), offline (<= 0.2), omnichannel between, unknown without interactions.',
+  },
+  {
+    id: 'intent_signals',
+    kind: 'dynamic',
+    type: 'number',
+    definitions: ['intent'],
+    description: 'Distinct intent signals within the intent window.',
+  },
+  {
+    id: 'intent_stage',
+    kind: 'dynamic',
+    type: 'stage',
+    values: INTENT_STAGES,
+    definitions: ['intent'],
+    description: 'high immediate intent, active consideration, early exploration or none, from converging signals.',
+  },
+  {
+    id: 'lifecycle_stage',
+    kind: 'dynamic',
+    type: 'stage',
+    values: LIFECYCLE_STAGES,
+    definitions: ['lifecycle', 'purchases', 'engagement', 'intent'],
+    description: 'cold, warm or hot prospect (engagement and intent), customer, or at risk (no order for a while).',
+  },
+  {
+    id: 'top_category',
+    kind: 'dynamic',
+    type: 'text',
+    definitions: ['categories'],
+    description: 'The product category with the most interest now (views, carts and orders, fading with time).',
+  },
 ];
 
 export const RFM_LABELS = [
@@ -214,15 +299,65 @@ export const RFM_LABELS = [
 
 /** Computed once a day by the freeze and stored apart from the hot profile item. */
 export const FROZEN_INDICATORS: readonly IndicatorInfo[] = [
-  { id: 'rfm_recency_score', kind: 'frozen', type: 'number', definitions: ['rfm', 'significant'], description: 'RFM recency quintile, 5 for the most recent fifth of the population (any significant interaction, online or offline).' },
-  { id: 'rfm_frequency_score', kind: 'frozen', type: 'number', definitions: ['rfm', 'significant'], description: 'RFM frequency quintile over the window: orders, store visits, events, calls, clicks.' },
-  { id: 'rfm_monetary_score', kind: 'frozen', type: 'number', definitions: ['rfm', 'purchases'], description: 'RFM monetary quintile: revenue plus weighted potential value (quotes, carts, configurations).' },
+  {
+    id: 'rfm_recency_score',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['rfm', 'significant'],
+    description: 'RFM recency quintile, 5 for the most recent fifth of the population (any significant interaction, online or offline).',
+  },
+  {
+    id: 'rfm_frequency_score',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['rfm', 'significant'],
+    description: 'RFM frequency quintile over the window: orders, store visits, events, calls, clicks.',
+  },
+  {
+    id: 'rfm_monetary_score',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['rfm', 'purchases'],
+    description: 'RFM monetary quintile: revenue plus weighted potential value (quotes, carts, configurations).',
+  },
   { id: 'rfm_score', kind: 'frozen', type: 'text', definitions: ['rfm'], description: 'The three scores, e.g. "545".' },
-  { id: 'rfm_label', kind: 'frozen', type: 'stage', values: RFM_LABELS, definitions: ['rfm'], description: 'Champions, loyal, at risk, hibernating... from recency and the mean of frequency and monetary.' },
-  { id: 'churn_risk', kind: 'frozen', type: 'number', definitions: ['churn', 'purchases'], description: 'Probability (0 to 1) that a customer will not buy again (BG/NBD with individual rates); absent for prospects.' },
-  { id: 'cluster', kind: 'frozen', type: 'number', definitions: ['clusters'], description: 'Behavioural cluster, described at GET /v1/indicators/clusters.' },
-  { id: 'favourite_category', kind: 'frozen', type: 'text', definitions: ['categories'], description: 'Appetite for a category: the one this person leans to most compared with everyone (highest lift, at least 1.2, and at least a fifth of their interest).' },
-  { id: 'favourite_category_lift', kind: 'frozen', type: 'number', definitions: ['categories'], description: "How much more than the population's share: 2 means twice as much." },
+  {
+    id: 'rfm_label',
+    kind: 'frozen',
+    type: 'stage',
+    values: RFM_LABELS,
+    definitions: ['rfm'],
+    description: 'Champions, loyal, at risk, hibernating... from recency and the mean of frequency and monetary.',
+  },
+  {
+    id: 'churn_risk',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['churn', 'purchases'],
+    description: 'Probability (0 to 1) that a customer will not buy again (BG/NBD with individual rates); absent for prospects.',
+  },
+  {
+    id: 'cluster',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['clusters'],
+    description: 'Behavioural cluster, described at GET /v1/indicators/clusters.',
+  },
+  {
+    id: 'favourite_category',
+    kind: 'frozen',
+    type: 'text',
+    definitions: ['categories'],
+    description:
+      'Appetite for a category: the one this person leans to most compared with everyone (highest lift, at least 1.2, and at least a fifth of their interest).',
+  },
+  {
+    id: 'favourite_category_lift',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['categories'],
+    description: "How much more than the population's share: 2 means twice as much.",
+  },
 ];
 
 export const ALL_INDICATORS: readonly IndicatorInfo[] = [...DYNAMIC_INDICATORS, ...FROZEN_INDICATORS];

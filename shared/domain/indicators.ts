@@ -7,15 +7,24 @@
  * no extra bytes in the hot item, and a changed weight or half-life applies at once.
  * Their definitions are in `indicator-settings.ts`. Pure.
  */
-import { VALUE_STRIDE,aggregateSpec,isTimesKey,keyParts,occurrenceSpec,timesKey,type AggregateSpec,type PropertyFilter } from './aggregates';
-import { interestsAt,type CategoryRule } from './categories';
-import { CHANNELS,type Channel } from './events';
+import {
+  VALUE_STRIDE,
+  aggregateSpec,
+  isTimesKey,
+  keyParts,
+  occurrenceSpec,
+  timesKey,
+  type AggregateSpec,
+  type PropertyFilter,
+} from './aggregates';
+import { interestsAt, type CategoryRule } from './categories';
+import { CHANNELS, type Channel } from './events';
 import { type Profile } from './profile';
 import { DAY_MS } from './time';
-import { aggregateKey,isSpecKey } from './buckets';
-import { emptyRecord,own } from './records';
+import { aggregateKey, isSpecKey } from './buckets';
+import { emptyRecord, own } from './records';
 import { dayIndex } from './time';
-import { type IndicatorSettings,type IndicatorDefinition,type IntentStage,type LifecycleStage,settingsOf } from './indicator-settings';
+import { type IndicatorSettings, type IndicatorDefinition, type IntentStage, type LifecycleStage, settingsOf } from './indicator-settings';
 
 /** Indicator values of one profile at one instant: `orders`, `orders|store`, `lifecycle_stage`, ... */
 export type IndicatorValues = Readonly<Record<string, number | string | undefined>>;
@@ -112,17 +121,22 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
     const total = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0);
     for (const channel of [undefined, ...CHANNELS]) {
       const suffix = channel ? `|${channel}` : '';
-      const o = channel ? orders[channel] ?? 0 : total(orders);
-      const r = channel ? revenue[channel] ?? 0 : total(revenue);
-      const p = channel ? priced[channel] ?? 0 : total(priced);
+      const o = channel ? (orders[channel] ?? 0) : total(orders);
+      const r = channel ? (revenue[channel] ?? 0) : total(revenue);
+      const p = channel ? (priced[channel] ?? 0) : total(priced);
       values[`orders${suffix}`] = o;
       values[`revenue${suffix}`] = round(r, 2);
       values[`average_order_value${suffix}`] = p > 0 ? round(r / p, 2) : undefined;
     }
     const timed = profile.aggregates[timesKey(purchaseTimes)]?.[0];
     values.last_purchase =
-      timed !== undefined ? new Date(timed * 1000).toISOString() : lastPurchaseDay > -Infinity ? new Date(lastPurchaseDay * DAY_MS).toISOString() : undefined;
-    values.days_since_significant_interaction = lastSignificantDay > -Infinity ? Math.max(0, dayIndex(now) - lastSignificantDay) : undefined;
+      timed !== undefined
+        ? new Date(timed * 1000).toISOString()
+        : lastPurchaseDay > -Infinity
+          ? new Date(lastPurchaseDay * DAY_MS).toISOString()
+          : undefined;
+    values.days_since_significant_interaction =
+      lastSignificantDay > -Infinity ? Math.max(0, dayIndex(now) - lastSignificantDay) : undefined;
     values.engagement_score = round(score, 1);
     const weighed = onlineWeight + offlineWeight;
     const share = weighed > 0 ? onlineWeight / weighed : undefined;
@@ -131,7 +145,13 @@ export function compileIndicators(definitions: readonly IndicatorDefinition[] = 
     const signals = signalDays.size;
     values.intent_signals = signals;
     const intentStage: IntentStage =
-      signals >= intent.stages.high ? 'high' : signals >= intent.stages.consideration ? 'consideration' : signals >= intent.stages.exploration ? 'exploration' : 'none';
+      signals >= intent.stages.high
+        ? 'high'
+        : signals >= intent.stages.consideration
+          ? 'consideration'
+          : signals >= intent.stages.exploration
+            ? 'exploration'
+            : 'none';
     values.intent_stage = intentStage;
     const lastPurchase = values.last_purchase ? Date.parse(values.last_purchase as string) : undefined;
     let stage: LifecycleStage;

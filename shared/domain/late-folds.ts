@@ -38,7 +38,13 @@ const tokensNoted = (lateFolded: LateFolded): number =>
  * Notes that a late event is folded into the spec, in place: 'noted', or why it must not be folded
  * now, 'folded already' (a redelivery) or 'full' (the backfill takes it, if it finds it).
  */
-export function noteLateFold(holder: Noting, specId: string, token: string, day: number, bound: number): 'noted' | 'folded already' | 'full' {
+export function noteLateFold(
+  holder: Noting,
+  specId: string,
+  token: string,
+  day: number,
+  bound: number,
+): 'noted' | 'folded already' | 'full' {
   if (hasLateFold(holder, specId, token)) return 'folded already';
   const lateFolded = (holder.lateFolded ??= emptyRecord());
   if (tokensNoted(lateFolded) >= bound) return 'full';

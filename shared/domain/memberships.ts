@@ -2,16 +2,16 @@
  * A profile's memberships re-evaluated against compiled segments in dependency order, only those its
  * changes can affect, with the transitions (entered, exited) they make. Pure: no I/O.
  */
-import { ANY_EVENT,compileSpec,type CompiledSpec } from './aggregates';
+import { ANY_EVENT, compileSpec, type CompiledSpec } from './aggregates';
 import { compileIndicators, type IndicatorModel, type IndicatorValues } from './indicators';
 import { isFrozenIndicator } from './indicator-settings';
 import { type Profile } from './profile';
 import { type Transition, transitionId } from './transitions';
 import type { TransitionReason } from './profile';
 import type { GroupTraits } from './groups';
-import { type Condition,type Segment } from './segment-definition';
-import { type Evaluator,compile } from './segment-compiler';
-import { type Dependencies,dependenciesOf,orderByDependencies, aggregateStarts } from './segment-dependencies';
+import { type Condition, type Segment } from './segment-definition';
+import { type Evaluator, compile } from './segment-compiler';
+import { type Dependencies, dependenciesOf, orderByDependencies, aggregateStarts } from './segment-dependencies';
 
 export interface CompiledSegment {
   id: string;
@@ -124,7 +124,9 @@ export interface CompiledRules {
 export function compileRules(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledRules {
   const compiled = orderByDependencies(segments).map(compileSegment);
   const needsFrozen = compiled.some((s) => s.dependsOn.indicators.some(isFrozenIndicator));
-  const compiledSpecs = [...aggregateStarts(segments, indicators.specs).values()].map(({ spec, since }) => compileSpec(spec, since === undefined ? undefined : Date.parse(since)));
+  const compiledSpecs = [...aggregateStarts(segments, indicators.specs).values()].map(({ spec, since }) =>
+    compileSpec(spec, since === undefined ? undefined : Date.parse(since)),
+  );
   const needsGroups = compiled.some((s) => s.dependsOn.groupTraits.length > 0);
   return { segments: compiled, specs: compiledSpecs, indicators, needsFrozen, needsGroups };
 }

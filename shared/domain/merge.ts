@@ -23,7 +23,13 @@ export const survivorOf = (profileIds: readonly string[]): string => [...profile
  * The survivor with the loser folded in, once: a survivor that already absorbed it is returned unchanged.
  * Bounds the merge leaves something out for are pushed to `limits`.
  */
-export function mergeProfiles(survivor: Profile, loser: Profile, now: number, limits: LimitReached[] = [], categories?: CategoryRule): Profile {
+export function mergeProfiles(
+  survivor: Profile,
+  loser: Profile,
+  now: number,
+  limits: LimitReached[] = [],
+  categories?: CategoryRule,
+): Profile {
   if (survivor.mergedFrom?.includes(loser.profileId)) return survivor;
   const merged = withoutPrototypes(survivor);
   if (Date.parse(loser.firstSeen) < Date.parse(merged.firstSeen)) merged.firstSeen = loser.firstSeen;
@@ -56,8 +62,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, now: number, li
     if (isTimesKey(key)) {
       const stride = timesStride(key);
       for (let i = 0; i < buckets.length; i += stride) addTime(into, buckets[i]!, stride === 2 ? buckets[i + 1] : undefined);
-    }
-    else if (isSpecKey(key)) for (let i = 0; i < buckets.length; i += VALUE_STRIDE) mergeValueBucket(into, buckets.slice(i, i + VALUE_STRIDE));
+    } else if (isSpecKey(key))
+      for (let i = 0; i < buckets.length; i += VALUE_STRIDE) mergeValueBucket(into, buckets.slice(i, i + VALUE_STRIDE));
     else for (let i = 0; i < buckets.length; i += 2) addToBuckets(into, buckets[i]!, buckets[i + 1]!);
   }
   for (const [key, [first, last]] of Object.entries(loser.performed ?? {})) notePerformed(merged, key, first, last);

@@ -7,8 +7,7 @@ import { createHash } from 'node:crypto';
 
 export const TOKEN_CHARS = 8;
 
-export const messageToken = (messageId: string): string =>
-  createHash('sha256').update(messageId).digest('base64url').slice(0, TOKEN_CHARS);
+export const messageToken = (messageId: string): string => createHash('sha256').update(messageId).digest('base64url').slice(0, TOKEN_CHARS);
 
 /** Whether the concatenated `tokens` hold `token`. */
 export function holdsToken(tokens: string, token: string): boolean {

@@ -89,6 +89,7 @@ export function nextChange(condition: Condition, profile: Profile, now: number):
 /** The earliest instant any time-dependent segment of the catalog can change for this profile. */
 export function nextCheckAt(rules: CompiledRules, profile: Profile, now: number): number {
   let earliest = Infinity;
-  for (const segment of rules.segments) if (segment.dependsOn.time) earliest = Math.min(earliest, nextChange(segment.condition, profile, now));
+  for (const segment of rules.segments)
+    if (segment.dependsOn.time) earliest = Math.min(earliest, nextChange(segment.condition, profile, now));
   return earliest;
 }

@@ -4,16 +4,34 @@
  */
 import { compileComparison, dateThreshold, type CountOperator } from './comparisons';
 import { assertUnreachable } from './assert-unreachable';
-import { ANY_EVENT,timesKey } from './aggregates';
-import { indicatorKey,type IndicatorValues } from './indicators';
+import { ANY_EVENT, timesKey } from './aggregates';
+import { indicatorKey, type IndicatorValues } from './indicators';
 import { type Profile } from './profile';
 import { aggregateKey, countSince } from './buckets';
 import { dayIndex } from './time';
-import { addEdgeOccurrences,hasBucket,windowEdge } from './windows';
+import { addEdgeOccurrences, hasBucket, windowEdge } from './windows';
 import { own } from './records';
 import type { GroupTraits } from './groups';
-import { type TraitCondition,type GroupTraitCondition,type EventCondition,type PerformedDateCondition,type SequenceCondition,type Condition } from './segment-definition';
-import { channelList, performedAt, habitCounts, sequenceStepSpec, findSequence, bucketOf, rollingSeconds, edgeSpecOf, eventWindowReader, aggregateValue } from './segment-events';
+import {
+  type TraitCondition,
+  type GroupTraitCondition,
+  type EventCondition,
+  type PerformedDateCondition,
+  type SequenceCondition,
+  type Condition,
+} from './segment-definition';
+import {
+  channelList,
+  performedAt,
+  habitCounts,
+  sequenceStepSpec,
+  findSequence,
+  bucketOf,
+  rollingSeconds,
+  edgeSpecOf,
+  eventWindowReader,
+  aggregateValue,
+} from './segment-events';
 import { gapSeconds } from './segment-definition';
 
 /**
@@ -22,7 +40,13 @@ import { gapSeconds } from './segment-definition';
  * `indicators` the profile's indicator values at `now`, for `indicator` conditions; `groups` the
  * traits of the profile's groups, for `group` conditions.
  */
-export type Evaluator = (profile: Profile, now: number, memberOf: ReadonlySet<string>, indicators?: IndicatorValues, groups?: readonly GroupTraits[]) => boolean;
+export type Evaluator = (
+  profile: Profile,
+  now: number,
+  memberOf: ReadonlySet<string>,
+  indicators?: IndicatorValues,
+  groups?: readonly GroupTraits[],
+) => boolean;
 
 /** Compiles a condition tree once into closures, so evaluation never walks the JSON. */
 export function compile(condition: Condition): Evaluator {
@@ -146,7 +170,8 @@ function compileEvent(condition: EventCondition): Evaluator {
     const edgeKey = edge && timesKey(edge);
     const days = condition.within?.days;
     return (profile, now) => {
-      const firstDay = seconds !== undefined ? windowEdge(now, seconds).edgeDay + 1 : days === undefined ? -Infinity : dayIndex(now) - days + 1;
+      const firstDay =
+        seconds !== undefined ? windowEdge(now, seconds).edgeDay + 1 : days === undefined ? -Infinity : dayIndex(now) - days + 1;
       let total = 0;
       for (const key of keys) {
         const buckets = profile.aggregates[key];
@@ -154,7 +179,10 @@ function compileEvent(condition: EventCondition): Evaluator {
       }
       if (edgeKey !== undefined) {
         const times = profile.aggregates[edgeKey];
-        if (times) total += addEdgeOccurrences(times, 1, now, seconds!, (day) => keys.some((key) => hasBucket(profile.aggregates[key] ?? [], 2, day)));
+        if (times)
+          total += addEdgeOccurrences(times, 1, now, seconds!, (day) =>
+            keys.some((key) => hasBucket(profile.aggregates[key] ?? [], 2, day)),
+          );
       }
       return countHolds(total);
     };

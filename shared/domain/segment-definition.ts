@@ -4,34 +4,56 @@
  * as the zod schemas that validate it at the edge. Pure: no I/O.
  */
 import { z } from 'zod';
-import { CHANNELS,type Channel } from './events';
+import { CHANNELS, type Channel } from './events';
 import {
-COMPARISON_OPERATORS,
-COUNT_OPERATORS,
-DATE_OPERATORS,dateValueSchema,
-isoInstant,
-valueProblem,
-type ComparisonOperator,
-type CountOperator,
-type DateOperator,
-type DateValue
+  COMPARISON_OPERATORS,
+  COUNT_OPERATORS,
+  DATE_OPERATORS,
+  dateValueSchema,
+  isoInstant,
+  valueProblem,
+  type ComparisonOperator,
+  type CountOperator,
+  type DateOperator,
+  type DateValue,
 } from './comparisons';
-import { MAX_OCCURRENCES,propertyFilterSchema,type PropertyFilter } from './aggregates';
+import { MAX_OCCURRENCES, propertyFilterSchema, type PropertyFilter } from './aggregates';
 import { INDICATOR_IDS, indicatorInfo } from './indicator-settings';
 
 export const CONDITION_LANGUAGE_VERSION = 1;
 
-export interface AndCondition { type: 'and'; conditions: Condition[] }
+export interface AndCondition {
+  type: 'and';
+  conditions: Condition[];
+}
 
-export interface OrCondition { type: 'or'; conditions: Condition[] }
+export interface OrCondition {
+  type: 'or';
+  conditions: Condition[];
+}
 
-export interface NotCondition { type: 'not'; condition: Condition }
+export interface NotCondition {
+  type: 'not';
+  condition: Condition;
+}
 
 /** `caseSensitive`: text compared exactly; by default "VIP" equals "vip". */
-export interface TraitCondition { type: 'trait'; trait: string; operator: TraitOperator; value?: unknown; caseSensitive?: boolean }
+export interface TraitCondition {
+  type: 'trait';
+  trait: string;
+  operator: TraitOperator;
+  value?: unknown;
+  caseSensitive?: boolean;
+}
 
 /** A trait of the profile's groups (accounts): true when at least one of its groups has the trait matching. */
-export interface GroupTraitCondition { type: 'group'; trait: string; operator: TraitOperator; value?: unknown; caseSensitive?: boolean }
+export interface GroupTraitCondition {
+  type: 'group';
+  trait: string;
+  operator: TraitOperator;
+  value?: unknown;
+  caseSensitive?: boolean;
+}
 
 export interface EventCondition {
   type: 'event';
@@ -109,13 +131,28 @@ export const gapSeconds = (within: SequenceCondition['within']): number =>
   (within.minutes ?? 0) * 60 + (within.hours ?? 0) * 3_600 + (within.days ?? 0) * 86_400;
 
 /** Membership of another segment (no cycles). */
-export interface SegmentCondition { type: 'segment'; segment: string; member?: boolean }
+export interface SegmentCondition {
+  type: 'segment';
+  segment: string;
+  member?: boolean;
+}
 
 /** A deterministic share of profiles, [from, to) out of 100, by hash of profile id and salt: holdouts, A/B tests. */
-export interface BucketCondition { type: 'bucket'; from: number; to: number; salt?: string }
+export interface BucketCondition {
+  type: 'bucket';
+  from: number;
+  to: number;
+  salt?: string;
+}
 
 /** An indicator compared to a value ("engagement score at least 50", "lifecycle stage is at_risk"); `channel` for per-channel figures. */
-export interface IndicatorCondition { type: 'indicator'; indicator: string; channel?: Channel; operator: ComparisonOperator; value?: unknown }
+export interface IndicatorCondition {
+  type: 'indicator';
+  indicator: string;
+  channel?: Channel;
+  operator: ComparisonOperator;
+  value?: unknown;
+}
 
 export type Condition =
   | AndCondition
@@ -164,36 +201,52 @@ const eventNameSchema = z.string().min(1).max(200).optional();
 
 const eventConditionSchema = z
   .strictObject({
-  type: z.literal('event'),
-  event: eventNameSchema,
-  channel: channelsSchema.optional(),
-  count: z.strictObject({ operator: z.enum(COUNT_OPERATORS), value: z.number().int().min(0) }).optional(),
-  within: z
-    .strictObject({
-      days: z.number().int().min(1).max(400).optional(),
-      hours: z.number().int().min(1).max(24 * 400).optional(),
-      minutes: z.number().int().min(1).max(60 * 24 * 400).optional(),
-      calendar: z.boolean().optional(),
-    })
-    .refine((w) => [w.days, w.hours, w.minutes].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of days, hours or minutes' })
-    .refine((w) => !w.calendar || w.days !== undefined, { path: ['calendar'], message: 'calendar windows are in days' })
-    .optional(),
-  between: z.strictObject({ from: isoInstant, to: isoInstant }).refine((b) => Date.parse(b.from) <= Date.parse(b.to), { path: ['to'], message: 'must not be before from' }).optional(),
-  where: z.array(propertyFilterSchema).min(1).max(10).optional(),
-  aggregate: z
-    .strictObject({
-      fn: z.enum(AGGREGATE_FUNCTIONS),
-      property: z.string().min(1).max(200),
-      operator: z.enum(COUNT_OPERATORS),
-      value: z.number(),
-    })
-    .optional(),
+    type: z.literal('event'),
+    event: eventNameSchema,
+    channel: channelsSchema.optional(),
+    count: z.strictObject({ operator: z.enum(COUNT_OPERATORS), value: z.number().int().min(0) }).optional(),
+    within: z
+      .strictObject({
+        days: z.number().int().min(1).max(400).optional(),
+        hours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 400)
+          .optional(),
+        minutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(60 * 24 * 400)
+          .optional(),
+        calendar: z.boolean().optional(),
+      })
+      .refine((w) => [w.days, w.hours, w.minutes].filter((v) => v !== undefined).length === 1, {
+        message: 'give exactly one of days, hours or minutes',
+      })
+      .refine((w) => !w.calendar || w.days !== undefined, { path: ['calendar'], message: 'calendar windows are in days' })
+      .optional(),
+    between: z
+      .strictObject({ from: isoInstant, to: isoInstant })
+      .refine((b) => Date.parse(b.from) <= Date.parse(b.to), { path: ['to'], message: 'must not be before from' })
+      .optional(),
+    where: z.array(propertyFilterSchema).min(1).max(10).optional(),
+    aggregate: z
+      .strictObject({
+        fn: z.enum(AGGREGATE_FUNCTIONS),
+        property: z.string().min(1).max(200),
+        operator: z.enum(COUNT_OPERATORS),
+        value: z.number(),
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.within && c.between) ctx.addIssue({ code: 'custom', path: ['between'], message: 'give within or between, not both' });
     // Inside a day only the latest occurrences have instants: past them, a window in hours cannot count.
     if (c.within && c.within.days === undefined) {
-      if (c.aggregate) ctx.addIssue({ code: 'custom', path: ['aggregate'], message: 'needs a window in days (or none): figures are kept per day' });
+      if (c.aggregate)
+        ctx.addIssue({ code: 'custom', path: ['aggregate'], message: 'needs a window in days (or none): figures are kept per day' });
       if (c.count && c.count.value > MAX_OCCURRENCES) {
         ctx.addIssue({ code: 'custom', path: ['count', 'value'], message: `at most ${MAX_OCCURRENCES} with an hours or minutes window` });
       }

@@ -5,8 +5,8 @@
 import { PrismeError } from './errors';
 import { assertUnreachable } from './assert-unreachable';
 import { type AggregateSpec } from './aggregates';
-import { type Condition,type Segment } from './segment-definition';
-import { eventOf,sequenceStepSpec,bucketSpecOf,edgeSpecOf } from './segment-events';
+import { type Condition, type Segment } from './segment-definition';
+import { eventOf, sequenceStepSpec, bucketSpecOf, edgeSpecOf } from './segment-events';
 
 /** What can change a segment's result: so an event re-evaluates only the segments it can affect. */
 export interface Dependencies {
@@ -156,7 +156,10 @@ export function aggregateSpecsOf(condition: Condition): AggregateSpec[] {
  * from (`specsSince`, until a backfill adds the older ones), or undefined when it holds every event: any
  * indicator or segment holding a spec whole makes it whole.
  */
-export function aggregateStarts(segments: readonly Segment[], indicatorSpecs: readonly AggregateSpec[]): Map<string, { spec: AggregateSpec; since?: string }> {
+export function aggregateStarts(
+  segments: readonly Segment[],
+  indicatorSpecs: readonly AggregateSpec[],
+): Map<string, { spec: AggregateSpec; since?: string }> {
   const starts = new Map<string, { spec: AggregateSpec; since?: string }>(indicatorSpecs.map((spec) => [spec.id, { spec }]));
   for (const segment of segments) {
     for (const spec of aggregateSpecsOf(segment.condition)) {

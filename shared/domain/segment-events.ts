@@ -4,28 +4,52 @@
  * Shared by the compiler and by explanations, so both read a profile the same way. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
-import { CHANNELS,type Channel } from './events';
+import { CHANNELS, type Channel } from './events';
 import { assertUnreachable } from './assert-unreachable';
-import { ANY_EVENT,VALUE_STRIDE,aggregateSpec,emptyWindow,isTimesKey,keyParts,occurrenceSpec,timesKey,timesStride,readValues,specKey,type AggregateSpec,type WindowValues } from './aggregates';
+import {
+  ANY_EVENT,
+  VALUE_STRIDE,
+  aggregateSpec,
+  emptyWindow,
+  isTimesKey,
+  keyParts,
+  occurrenceSpec,
+  timesKey,
+  timesStride,
+  readValues,
+  specKey,
+  type AggregateSpec,
+  type WindowValues,
+} from './aggregates';
 import { type Profile } from './profile';
 import { DAY_MS, dayIndex } from './time';
 import { aggregateKey, countBetween, isSpecKey } from './buckets';
-import { addEdgeOccurrences,hasBucket,windowEdge } from './windows';
+import { addEdgeOccurrences, hasBucket, windowEdge } from './windows';
 import { own } from './records';
-import { type EventCondition,type AggregateFunction,type PerformedDateCondition,type HabitCondition,type SequenceStep } from './segment-definition';
+import {
+  type EventCondition,
+  type AggregateFunction,
+  type PerformedDateCondition,
+  type HabitCondition,
+  type SequenceStep,
+} from './segment-definition';
 
 /** The event a condition names, ANY_EVENT when it names none. */
 export const eventOf = (condition: { event?: string }): string => condition.event ?? ANY_EVENT;
 
 const isAnyEvent = (event: string): boolean => event === ANY_EVENT;
 
-export const channelList = (channel?: Channel | Channel[]): readonly Channel[] => (channel === undefined ? CHANNELS : ([] as Channel[]).concat(channel));
+export const channelList = (channel?: Channel | Channel[]): readonly Channel[] =>
+  channel === undefined ? CHANNELS : ([] as Channel[]).concat(channel);
 
 /**
  * The plain `event|channel` keys of the profile a condition reads: fixed for a named event, every
  * behaviour's on those channels for any event.
  */
-export function plainKeysOf(event: string, channel?: Channel | Channel[]): (profile: Pick<Profile, 'aggregates' | 'performed'>, from?: 'aggregates' | 'performed') => readonly string[] {
+export function plainKeysOf(
+  event: string,
+  channel?: Channel | Channel[],
+): (profile: Pick<Profile, 'aggregates' | 'performed'>, from?: 'aggregates' | 'performed') => readonly string[] {
   const channels = channelList(channel);
   if (!isAnyEvent(event)) {
     const keys = channels.map((c) => aggregateKey(event, c));
@@ -33,14 +57,18 @@ export function plainKeysOf(event: string, channel?: Channel | Channel[]): (prof
   }
   const wanted = new Set<string>(channels);
   return (profile, from = 'aggregates') =>
-    Object.keys((from === 'aggregates' ? profile.aggregates : profile.performed) ?? {}).filter((key) => !isSpecKey(key) && !isTimesKey(key) && wanted.has(keyParts(key).channel));
+    Object.keys((from === 'aggregates' ? profile.aggregates : profile.performed) ?? {}).filter(
+      (key) => !isSpecKey(key) && !isTimesKey(key) && wanted.has(keyParts(key).channel),
+    );
 }
 
 /**
  * The first or last instant (epoch ms) an event was performed on the condition's channels, exact from
  * the profile's `performed` record; from the buckets' days for profiles folded before it existed.
  */
-export function performedAt(condition: Pick<PerformedDateCondition, 'event' | 'channel' | 'which'>): (profile: Profile) => number | undefined {
+export function performedAt(
+  condition: Pick<PerformedDateCondition, 'event' | 'channel' | 'which'>,
+): (profile: Profile) => number | undefined {
   const keysOf = plainKeysOf(eventOf(condition), condition.channel);
   const last = condition.which === 'last';
   return (profile) => {
@@ -66,7 +94,9 @@ export function performedAt(condition: Pick<PerformedDateCondition, 'event' | 'c
  * Counts of a habit's event in the recent window, in the longer window (`before`, or `recent + gap`),
  * and over all retained history.
  */
-export function habitCounts(condition: HabitCondition): (profile: Profile, now: number) => { recent: number; longer: number; ever: number } {
+export function habitCounts(
+  condition: HabitCondition,
+): (profile: Profile, now: number) => { recent: number; longer: number; ever: number } {
   const base = { type: 'event' as const, event: condition.event, channel: condition.channel, where: condition.where };
   // Rolling windows, like event conditions': "not in the last 30 days" is the last 30 x 24 h.
   const longerDays = condition.type === 'stopped' ? condition.before!.days : condition.recent.days + condition.gap!.days;
@@ -127,9 +157,16 @@ export function bucketSpecOf(condition: Pick<EventCondition, 'event' | 'where' |
 }
 
 /** The latest occurrences a rolling window reads at its edge (with the aggregated property's value), or undefined. */
-export function edgeSpecOf(condition: Pick<EventCondition, 'event' | 'channel' | 'where' | 'aggregate' | 'within'>): AggregateSpec | undefined {
+export function edgeSpecOf(
+  condition: Pick<EventCondition, 'event' | 'channel' | 'where' | 'aggregate' | 'within'>,
+): AggregateSpec | undefined {
   if (rollingSeconds(condition.within) === undefined) return undefined;
-  return occurrenceSpec(eventOf(condition), condition.where, condition.channel === undefined ? undefined : channelList(condition.channel), condition.aggregate?.property);
+  return occurrenceSpec(
+    eventOf(condition),
+    condition.where,
+    condition.channel === undefined ? undefined : channelList(condition.channel),
+    condition.aggregate?.property,
+  );
 }
 
 /** Where an event condition's occurrences are kept on a profile: the bucket keys (and their stride) and the edge's list. */
@@ -153,7 +190,10 @@ export function eventWindowReader(condition: EventCondition): (profile: Profile,
   const { bucketKeys, stride, edgeKey } = eventSourcesOf(condition);
   const seconds = rollingSeconds(condition.within);
   const days = condition.within?.days;
-  const fixed = condition.between && { first: dayIndex(Date.parse(condition.between.from)), last: dayIndex(Date.parse(condition.between.to)) };
+  const fixed = condition.between && {
+    first: dayIndex(Date.parse(condition.between.from)),
+    last: dayIndex(Date.parse(condition.between.to)),
+  };
   return (profile, now) => {
     // Rolling: every bucket after the edge's day whole, then the edge's own occurrences.
     const edgeDay = seconds === undefined ? undefined : windowEdge(now, seconds).edgeDay;
@@ -169,7 +209,15 @@ export function eventWindowReader(condition: EventCondition): (profile: Profile,
     }
     if (seconds !== undefined && edgeKey !== undefined) {
       const times = profile.aggregates[edgeKey];
-      if (times) addEdgeOccurrences(times, timesStride(edgeKey), now, seconds, (day) => keys.some((key) => hasBucket(profile.aggregates[key] ?? [], stride, day)), values);
+      if (times)
+        addEdgeOccurrences(
+          times,
+          timesStride(edgeKey),
+          now,
+          seconds,
+          (day) => keys.some((key) => hasBucket(profile.aggregates[key] ?? [], stride, day)),
+          values,
+        );
     }
     return values;
   };

@@ -8,8 +8,8 @@ import { parse } from 'csv-parse';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { assertUnreachable } from './assert-unreachable';
-import { type EspPreset,type SnapshotFormat } from './audiences';
-import { csvRow,csvRows,csvOptionsFor } from './snapshot-rows';
+import { type EspPreset, type SnapshotFormat } from './audiences';
+import { csvRow, csvRows, csvOptionsFor } from './snapshot-rows';
 
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 
@@ -64,7 +64,10 @@ export async function* firstCells(text: Readable): AsyncGenerator<string> {
         yield rest;
         for (let more = await chunks.next(); !more.done; more = await chunks.next()) yield more.value;
       };
-      for await (const [cell] of Readable.from(remaining()).pipe(parse({ from_line: header ? 2 : 1, relax_column_count: true })) as AsyncIterable<string[]>) yield cell!;
+      for await (const [cell] of Readable.from(remaining()).pipe(
+        parse({ from_line: header ? 2 : 1, relax_column_count: true }),
+      ) as AsyncIterable<string[]>)
+        yield cell!;
       return;
     }
     const lines = rest.split('\n');
@@ -78,7 +81,8 @@ export async function* firstCells(text: Readable): AsyncGenerator<string> {
 }
 
 /** A Buffer's bytes as the ArrayBuffer Parquet readers take. */
-export const arrayBufferOf = (body: Buffer): ArrayBuffer => body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer;
+export const arrayBufferOf = (body: Buffer): ArrayBuffer =>
+  body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer;
 
 /** The profile ids of a Parquet part, in order. */
 export async function parquetProfileIds(body: Buffer): Promise<string[]> {
@@ -106,14 +110,22 @@ export function encodingFor(format: SnapshotFormat, columns: readonly string[]):
     case 'jsonl':
       return {
         contentType: 'application/gzip',
-        text: { header: '', lines: (rows) => rows.map((values) => `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null])))}\n`).join('') },
+        text: {
+          header: '',
+          lines: (rows) =>
+            rows.map((values) => `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null])))}\n`).join(''),
+        },
       };
     case 'parquet':
       // Every column a nullable UTF-8 string: the same values as the CSV, typed alike for every ESP.
       return {
         contentType: 'application/vnd.apache.parquet',
         binary: (rows) =>
-          new Uint8Array(parquetWriteBuffer({ columnData: columns.map((name, c) => ({ name, data: rows.map((row) => asText(row[c])), type: 'STRING' as const })) })),
+          new Uint8Array(
+            parquetWriteBuffer({
+              columnData: columns.map((name, c) => ({ name, data: rows.map((row) => asText(row[c])), type: 'STRING' as const })),
+            }),
+          ),
       };
     default:
       return assertUnreachable(format);

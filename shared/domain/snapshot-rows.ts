@@ -2,10 +2,10 @@
  * A member as a row of an export: each field's value (pseudonymised where asked), as CSV cells that a
  * spreadsheet will not run as a formula and whose keys keep their leading zeros. Pure: no I/O.
  */
-import { stringify,type Options } from 'csv-stringify/sync';
+import { stringify, type Options } from 'csv-stringify/sync';
 import { createHash } from 'node:crypto';
 import { type IndicatorValues } from './indicators';
-import { primaryEmail,type Profile } from './profile';
+import { primaryEmail, type Profile } from './profile';
 import { groupIdsOf } from './fold';
 import type { GroupTraits } from './groups';
 import { own } from './records';
@@ -117,10 +117,19 @@ export const csvOptionsFor = (columns: readonly string[]): Options => {
 };
 
 /** The columns people are matched on, exact in every file: Prisme's ids and the identifiers ESPs key on. */
-export const KEY_COLUMNS: ReadonlySet<string> = new Set(['profileId', 'userId', 'email', 'phone', 'anonymousId', 'email_sha256', 'phone_sha256']);
+export const KEY_COLUMNS: ReadonlySet<string> = new Set([
+  'profileId',
+  'userId',
+  'email',
+  'phone',
+  'anonymousId',
+  'email_sha256',
+  'phone_sha256',
+]);
 
 /** Where the key columns are among `columns`. */
-export const keyIndexes = (columns: readonly string[]): ReadonlySet<number> => new Set(columns.flatMap((column, i) => (KEY_COLUMNS.has(column) ? [i] : [])));
+export const keyIndexes = (columns: readonly string[]): ReadonlySet<number> =>
+  new Set(columns.flatMap((column, i) => (KEY_COLUMNS.has(column) ? [i] : [])));
 
 const NO_KEYS: ReadonlySet<number> = new Set();
 

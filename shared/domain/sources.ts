@@ -21,7 +21,8 @@ export const originPatternSchema = z
   .toLowerCase()
   .transform((pattern) => pattern.replace(/\/+$/, ''))
   .refine((pattern) => pattern === '*' || isOriginPattern(pattern), {
-    message: 'must be an origin such as https://shop.example.com or https://*.example.com (scheme and host, with a port if not the default; no path), or *',
+    message:
+      'must be an origin such as https://shop.example.com or https://*.example.com (scheme and host, with a port if not the default; no path), or *',
   });
 
 const HOST_NAME = /^(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)$/;
@@ -61,6 +62,11 @@ export function originAllowed(origin: string, patterns: readonly string[]): bool
     if (!wildcard) return false;
     const [, scheme, suffix] = wildcard as unknown as [string, string, string];
     // `.example.com` must end the host, with at least one label before it.
-    return candidate.startsWith(scheme) && candidate.endsWith(suffix) && candidate.length > scheme.length + suffix.length && !candidate.slice(scheme.length, -suffix.length).includes('/');
+    return (
+      candidate.startsWith(scheme) &&
+      candidate.endsWith(suffix) &&
+      candidate.length > scheme.length + suffix.length &&
+      !candidate.slice(scheme.length, -suffix.length).includes('/')
+    );
   });
 }

@@ -59,7 +59,8 @@ export function foldTraits(
       limits.push({ limit: 'traitValue', what: trait.slice(0, TRAIT_NAME_CHARS) });
       continue;
     }
-    const same = hasKey(holder.traits, trait) && holder.traitsAt[trait] === at && JSON.stringify(holder.traits[trait]) === JSON.stringify(value);
+    const same =
+      hasKey(holder.traits, trait) && holder.traitsAt[trait] === at && JSON.stringify(holder.traits[trait]) === JSON.stringify(value);
     holder.traits[trait] = value;
     holder.traitsAt[trait] = at;
     if (!same) changed.push(trait);

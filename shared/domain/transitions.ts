@@ -56,4 +56,12 @@ export const transitionId = (profileId: string, segmentId: string, change: strin
 
 /** The id of a change made of these transitions (published as one event): the same transitions, the same id. */
 export const changeId = (transitions: readonly Pick<Transition, 'id'>[]): string =>
-  createHash('sha256').update(transitions.map((t) => t.id).sort().join('\u0000')).digest('hex').slice(0, 32);
+  createHash('sha256')
+    .update(
+      transitions
+        .map((t) => t.id)
+        .sort()
+        .join('\u0000'),
+    )
+    .digest('hex')
+    .slice(0, 32);

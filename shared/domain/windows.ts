@@ -75,7 +75,14 @@ export function hasBucket(buckets: readonly number[], stride: number, day: numbe
  * it leaves, or when the oldest bucket counted whole that holds occurrences not kept starts to hold
  * the edge (from then on those are not counted). Conservative; Infinity when nothing is inside.
  */
-export function rollingExit(times: readonly number[], stride: 1 | 2, buckets: ReadonlyArray<readonly number[]>, bucketStride: number, now: number, seconds: number): number {
+export function rollingExit(
+  times: readonly number[],
+  stride: 1 | 2,
+  buckets: ReadonlyArray<readonly number[]>,
+  bucketStride: number,
+  now: number,
+  seconds: number,
+): number {
   const { edge, edgeDay } = windowEdge(now, seconds);
   let exit = Infinity;
   for (let i = times.length - stride; i >= 0; i -= stride) {
@@ -86,7 +93,8 @@ export function rollingExit(times: readonly number[], stride: 1 | 2, buckets: Re
   // Counts of the buckets after the edge, by day (over every key), oldest first.
   const counts = new Map<number, number>();
   for (const list of buckets) {
-    for (let i = 0; i < list.length && list[i]! > edgeDay; i += bucketStride) counts.set(list[i]!, (counts.get(list[i]!) ?? 0) + list[i + 1]!);
+    for (let i = 0; i < list.length && list[i]! > edgeDay; i += bucketStride)
+      counts.set(list[i]!, (counts.get(list[i]!) ?? 0) + list[i + 1]!);
   }
   const days = [...counts.keys()].sort((a, b) => a - b);
   for (const [n, day] of days.entries()) {

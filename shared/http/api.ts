@@ -21,8 +21,7 @@ export const header = (event: HttpEvent, name: string): string | undefined => {
   return undefined;
 };
 
-export const rawBody = (event: HttpEvent): Buffer =>
-  Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+export const rawBody = (event: HttpEvent): Buffer => Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
 
 /** Parses a JSON object body or throws a 400 that says why. */
 export function jsonBody(event: HttpEvent): Record<string, unknown> {
@@ -30,7 +29,9 @@ export function jsonBody(event: HttpEvent): Record<string, unknown> {
   try {
     parsed = JSON.parse(rawBody(event).toString('utf8') || 'null');
   } catch (error) {
-    throw new ApiError(400, 'malformed_json', `body is not valid JSON: ${(error as Error).message}`, [{ path: '', message: 'malformed JSON' }]);
+    throw new ApiError(400, 'malformed_json', `body is not valid JSON: ${(error as Error).message}`, [
+      { path: '', message: 'malformed JSON' },
+    ]);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ApiError(400, 'bad_request', 'body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
@@ -38,8 +39,7 @@ export function jsonBody(event: HttpEvent): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-export const zodDetails = (error: ZodError) =>
-  error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+export const zodDetails = (error: ZodError) => error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
 
 /**
  * The errors a caller can act on, as HTTP: use cases throw the project's errors, and only this edge
@@ -51,7 +51,8 @@ export function apiErrorOf(error: unknown): ApiError | undefined {
   if (error instanceof InvalidInputError) return new ApiError(400, 'bad_request', error.message, error.details);
   if (error instanceof NotFoundError) return new ApiError(404, 'not_found', error.message);
   if (error instanceof ConflictError) return new ApiError(409, 'conflict', error.message);
-  if (error instanceof VersionConflictError) return new ApiError(409, 'conflict', 'changed concurrently by another request; read it again and retry');
+  if (error instanceof VersionConflictError)
+    return new ApiError(409, 'conflict', 'changed concurrently by another request; read it again and retry');
   return undefined;
 }
 
@@ -64,7 +65,11 @@ export function httpErrors(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpR
     onError: async (request) => {
       const answer = apiErrorOf(request.error);
       if (answer) {
-        request.response = json(answer.statusCode, { error: { code: answer.code, message: answer.message, details: answer.details } }, answer.headers);
+        request.response = json(
+          answer.statusCode,
+          { error: { code: answer.code, message: answer.message, details: answer.details } },
+          answer.headers,
+        );
         return;
       }
       logger.error('request failed', { error: request.error as Error, path: request.event?.rawPath });
@@ -86,8 +91,5 @@ export function httpHandler(
   logger: Logger,
   ...middlewares: middy.MiddlewareObj<HttpEvent, HttpResult>[]
 ): HttpHandler {
-  return middy<HttpEvent, HttpResult>()
-    .use(httpErrors(logger))
-    .use(middlewares)
-    .handler(handle);
+  return middy<HttpEvent, HttpResult>().use(httpErrors(logger)).use(middlewares).handler(handle);
 }

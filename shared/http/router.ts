@@ -26,7 +26,12 @@ export interface RouteRequest<P extends string = string, Q = Record<string, stri
  * One route as data: a test, the router and a document generator can all read it. Query and body
  * are validated by their schemas before `handle` runs, so a bad one is a 400 naming the field.
  */
-export interface Route<Deps, P extends string = string, Q extends z.ZodType | undefined = z.ZodType | undefined, B extends z.ZodType | undefined = z.ZodType | undefined> {
+export interface Route<
+  Deps,
+  P extends string = string,
+  Q extends z.ZodType | undefined = z.ZodType | undefined,
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+> {
   method: Method;
   /** `/v1/segments/{segmentId}` */
   path: P;
@@ -39,7 +44,9 @@ export interface Route<Deps, P extends string = string, Q extends z.ZodType | un
 /** Types a route where it is written (its params from its path, its query and body from their schemas), then erases it into its table. */
 export const routeFor =
   <Deps>() =>
-  <P extends string, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(route: Route<Deps, P, Q, B>): Route<Deps> =>
+  <P extends string, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+    route: Route<Deps, P, Q, B>,
+  ): Route<Deps> =>
     route as unknown as Route<Deps>;
 
 export interface RouteSpec {
@@ -91,7 +98,11 @@ export class Router<Deps> {
       const params = recordFrom(names.map((name, i) => [name, checkedValue(name, decoded(name, match[i + 1]!))] as const));
       checkQueryEncoding(event.rawQueryString);
       // Query names are the client's: no prototype, so `?constructor=` is a name like any other.
-      const rawQuery = recordFrom(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [checkedValue('query parameter name', k), checkedValue(k, v ?? '')] as const));
+      const rawQuery = recordFrom(
+        Object.entries(event.queryStringParameters ?? {}).map(
+          ([k, v]) => [checkedValue('query parameter name', k), checkedValue(k, v ?? '')] as const,
+        ),
+      );
       const query = route.query ? route.query.parse(rawQuery) : rawQuery;
       return route.handle({ event, context, params, query, body: bodyOf(route.body, event) } as never, this.deps);
     }
@@ -126,7 +137,9 @@ const decoded = (name: string, raw: string): string => {
 
 const checkedValue = (name: string, value: string): string => {
   if (Buffer.byteLength(value) > MAX_PARAMETER_BYTES) {
-    throw badRequest(`${name} is longer than ${MAX_PARAMETER_BYTES} bytes`, [{ path: name, message: `longer than ${MAX_PARAMETER_BYTES} bytes` }]);
+    throw badRequest(`${name} is longer than ${MAX_PARAMETER_BYTES} bytes`, [
+      { path: name, message: `longer than ${MAX_PARAMETER_BYTES} bytes` },
+    ]);
   }
   return value;
 };

@@ -44,6 +44,8 @@ export async function approveAudience(audienceId: string, by: string, deps: Appr
     previewedSize: size,
     holdout,
     previousApprovedSize: audience.approval?.size ?? null,
-    ...(size < audience.minSize && { warning: `${size} members is under the minimum size of ${audience.minSize}: snapshots stay held until the audience grows` }),
+    ...(size < audience.minSize && {
+      warning: `${size} members is under the minimum size of ${audience.minSize}: snapshots stay held until the audience grows`,
+    }),
   };
 }

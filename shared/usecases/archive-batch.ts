@@ -1,6 +1,6 @@
 /** The raw event archive: what a delivery folded, sealed per person, for replays and backfills. */
 import { gzipSync } from 'node:zlib';
-import { archiveKey,newArchiveKey,seal } from '../domain/archive';
+import { archiveKey, newArchiveKey, seal } from '../domain/archive';
 import type { Logger } from '../logger';
 import type { EventQueue } from '../ports/event-queue';
 import type { IdentityStore } from '../ports/identities';
@@ -26,9 +26,14 @@ export interface ArchiveDeps {
 export async function archiveBatch(folded: ReadonlyArray<readonly [string, SourcedEvent[]]>, deps: ArchiveDeps): Promise<void> {
   if (folded.length === 0) return;
   const archive = async (part: ReadonlyArray<readonly [string, SourcedEvent[]]>) => {
-    const keys = await deps.identities.archiveKeys(part.map(([profileId]) => profileId), newArchiveKey);
+    const keys = await deps.identities.archiveKeys(
+      part.map(([profileId]) => profileId),
+      newArchiveKey,
+    );
     // Replayed events came from the archive: they are there already.
-    const records = part.flatMap(([profileId, items]) => items.filter((i) => !i.event.replayed).map((i) => seal(i.event, profileId, keys.get(profileId)!)));
+    const records = part.flatMap(([profileId, items]) =>
+      items.filter((i) => !i.event.replayed).map((i) => seal(i.event, profileId, keys.get(profileId)!)),
+    );
     if (records.length === 0) return;
     await deps.archive!.put(archiveKey(records), gzipSync(`${records.map((r) => JSON.stringify(r)).join('\n')}\n`), 'application/gzip');
   };
@@ -55,11 +60,20 @@ export async function archiveBatch(folded: ReadonlyArray<readonly [string, Sourc
       try {
         if (!deps.queue) throw new Error('this processor has no queue to hand the events back to');
         await deps.queue.send({ v: 1, kind: 'events', events: items.map((i) => i.event), unarchived: true });
-        deps.logger.warn('archive write failed: the events are queued again to be archived', { origin, events: items.length, error: error as Error });
+        deps.logger.warn('archive write failed: the events are queued again to be archived', {
+          origin,
+          events: items.length,
+          error: error as Error,
+        });
       } catch (sendError) {
         // Their profiles have them: a retry would find them folded. Named, so an operator knows which.
         const messageIds = items.map((i) => i.event.messageId);
-        deps.logger.error('archive write failed and the events could not be queued again: they are missing from the archive', { origin, messageIds, error: error as Error, sendError: sendError as Error });
+        deps.logger.error('archive write failed and the events could not be queued again: they are missing from the archive', {
+          origin,
+          messageIds,
+          error: error as Error,
+          sendError: sendError as Error,
+        });
       }
     }
   }

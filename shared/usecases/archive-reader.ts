@@ -21,7 +21,11 @@ export interface OpenedObject {
 }
 
 /** The events of the archive object at `key` whose records `keep` accepts; undefined if the object is gone. */
-export async function openArchiveObject(key: string, deps: ArchiveReaderDeps, keep: (record: ArchivedEvent) => boolean = () => true): Promise<OpenedObject | undefined> {
+export async function openArchiveObject(
+  key: string,
+  deps: ArchiveReaderDeps,
+  keep: (record: ArchivedEvent) => boolean = () => true,
+): Promise<OpenedObject | undefined> {
   const body = await deps.archive.get(key);
   if (!body) return undefined;
   const records = archivedRecords(body).filter(keep);

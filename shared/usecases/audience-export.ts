@@ -2,10 +2,7 @@
  * Who an audience exports now: its segment's members, less the holdout group, by profile id, with
  * the profiles (and their frozen values and groups when columns ask for them), and how many.
  */
-import {
-isHeldOut,
-type Audience
-} from '../domain/audiences';
+import { isHeldOut, type Audience } from '../domain/audiences';
 import { reachable } from '../domain/consent';
 import type { FrozenStore } from '../ports/frozen';
 import type { MembershipStore } from '../ports/memberships';
@@ -23,21 +20,28 @@ export interface ExportDeps {
   profiles: Pick<ProfileStore, 'getMany'>;
 }
 
-export const isFrozenColumn = (column: string) => column.startsWith('indicators.') && isFrozenIndicator(column.slice('indicators.'.length).split('|')[0]!);
+export const isFrozenColumn = (column: string) =>
+  column.startsWith('indicators.') && isFrozenIndicator(column.slice('indicators.'.length).split('|')[0]!);
 
 const MEMBERS_PER_PAGE = 500;
 
 /** The exported members of an audience now: its segment's members, less the holdout group, by profile id. */
 export async function* exportedMembers(
   audience: Audience,
-  deps: ExportDeps & { frozen?: Pick<FrozenStore, 'getMany'>; withFrozen?: boolean; groups?: Pick<GroupStore, 'getMany'>; withGroups?: boolean },
+  deps: ExportDeps & {
+    frozen?: Pick<FrozenStore, 'getMany'>;
+    withFrozen?: boolean;
+    groups?: Pick<GroupStore, 'getMany'>;
+    withGroups?: boolean;
+  },
 ): AsyncGenerator<{ profile: Profile; heldOut: boolean; frozen?: FrozenValues; groups?: GroupTraits[] }> {
   let cursor: string | undefined;
   do {
     const page = await deps.memberships.members(audience.segmentId, cursor, MEMBERS_PER_PAGE);
     const ids = page.items.map((m) => m.profileId);
     const profiles = new Map((await deps.profiles.getMany(ids)).map((p) => [p.profileId, p]));
-    const frozen = deps.withFrozen && deps.frozen ? new Map((await deps.frozen.getMany(ids)).map((r) => [r.profileId, r.values])) : undefined;
+    const frozen =
+      deps.withFrozen && deps.frozen ? new Map((await deps.frozen.getMany(ids)).map((r) => [r.profileId, r.values])) : undefined;
     if (deps.withGroups && !deps.groups) throw new Error('the snapshot needs the group store: the audience exports groups.<trait> columns');
     // A reader per page: memory stays bounded by a page's groups whatever the audience's size.
     const groups = deps.withGroups ? new GroupTraitsReader(deps.groups!) : undefined;

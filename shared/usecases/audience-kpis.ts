@@ -77,14 +77,24 @@ export async function conversion(manifest: Manifest, deps: KpiDeps, budgetMs: nu
     }
     return { members, converted, rate: members === 0 ? null : Math.round((converted / members) * 10_000) / 10_000 };
   };
-  const exported = await measure(await idsOf(manifest.files.filter((f) => f.kind === 'members').map((f) => f.key), manifest.format, deps.objects));
+  const exported = await measure(
+    await idsOf(
+      manifest.files.filter((f) => f.kind === 'members').map((f) => f.key),
+      manifest.format,
+      deps.objects,
+    ),
+  );
   const holdout = manifest.holdout ? await measure(await idsOf([manifest.holdout.key], 'csv.gz', deps.objects)) : null;
   const uplift = holdout?.rate != null && exported.rate != null ? Math.round((exported.rate - holdout.rate) * 10_000) / 100 : null;
   return { runId: manifest.runId, exportedAt: manifest.asOf, complete, exported, holdout, uplift };
 }
 
 /** Sizes over the last `limit` runs, and the conversion of one published run (`runId`, or the latest). */
-export async function audienceKpis(audienceId: string, request: { runId?: string; limit: number }, deps: KpiDeps & { previewBudgetMs: number }) {
+export async function audienceKpis(
+  audienceId: string,
+  request: { runId?: string; limit: number },
+  deps: KpiDeps & { previewBudgetMs: number },
+) {
   const audience = await deps.catalog.audiences.get(audienceId);
   if (!audience) throw new NotFoundError(`audience ${audienceId}`);
   const sizes = await audienceSizes(audience.id, deps, request.limit);
@@ -93,7 +103,8 @@ export async function audienceKpis(audienceId: string, request: { runId?: string
   const run = runId === undefined ? undefined : await deps.catalog.getRun(runScope(audience.id), runId);
   if (request.runId && !run) throw new NotFoundError(`snapshot run ${request.runId}`);
   const manifestKey = run?.progress?.manifestKey;
-  const manifest = typeof manifestKey === 'string' ? (JSON.parse((await deps.objects.get(manifestKey))!.toString()) as Manifest) : undefined;
+  const manifest =
+    typeof manifestKey === 'string' ? (JSON.parse((await deps.objects.get(manifestKey))!.toString()) as Manifest) : undefined;
   return {
     audienceId: audience.id,
     segmentId: audience.segmentId,

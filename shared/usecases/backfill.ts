@@ -45,16 +45,32 @@ export interface BackfillDeps {
 
 export type BackfillMessage = Extract<QueueMessage, { kind: 'backfill' }>;
 
-export async function backfillStep(message: BackfillMessage, deps: BackfillDeps): Promise<'continued' | 'done' | 'superseded' | 'skipped' | 'failed'> {
+export async function backfillStep(
+  message: BackfillMessage,
+  deps: BackfillDeps,
+): Promise<'continued' | 'done' | 'superseded' | 'skipped' | 'failed'> {
   const { runId } = message;
   const run = await deps.catalog.getRun(BACKFILL_SCOPE, runId);
   if (run && run.status !== 'running') return 'done'; // a redelivery of the last step
   const now = deps.now();
   const startedAt = run?.startedAt ?? new Date(now).toISOString();
   const counts = { objects: 0, events: 0, profileWrites: 0, unreadable: 0, ...(run?.progress as Record<string, number> | undefined) };
-  const progress = (extra: Record<string, unknown> = {}) => ({ segmentId: message.segmentId, revision: message.revision, specs: message.specs, since: message.since, ...counts, ...extra });
+  const progress = (extra: Record<string, unknown> = {}) => ({
+    segmentId: message.segmentId,
+    revision: message.revision,
+    specs: message.specs,
+    since: message.since,
+    ...counts,
+    ...extra,
+  });
   const finish = async (status: 'succeeded' | 'skipped' | 'failed', extra: Record<string, unknown> = {}) => {
-    await deps.catalog.putRun(BACKFILL_SCOPE, { runId, status, startedAt, finishedAt: new Date(deps.now()).toISOString(), progress: progress(extra) });
+    await deps.catalog.putRun(BACKFILL_SCOPE, {
+      runId,
+      status,
+      startedAt,
+      finishedAt: new Date(deps.now()).toISOString(),
+      progress: progress(extra),
+    });
     // Whatever happened, the segment's first evaluation over stored profiles still has to run.
     await deps.queue.send({ v: 1, kind: 'evaluate-segment', segmentId: message.segmentId, revision: message.revision });
   };
@@ -85,7 +101,11 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
   const keys = page.keys.filter((key) => archiveDayOf(key) <= lastDay);
   for (const key of keys) {
     if (archiveDayOf(key) < firstDay) continue; // beyond the longest window a segment reads
-    const opened = await openArchiveObject(key, { archive, identities: deps.identities }, (record) => Date.parse(record.receivedAt) < since);
+    const opened = await openArchiveObject(
+      key,
+      { archive, identities: deps.identities },
+      (record) => Date.parse(record.receivedAt) < since,
+    );
     if (!opened) continue;
     counts.unreadable += opened.unreadable; // erased
     const byProfile = new Map<string, EnrichedEvent[]>();
@@ -107,7 +127,12 @@ export async function backfillStep(message: BackfillMessage, deps: BackfillDeps)
   }
 
   if (page.more && keys.length === page.keys.length) {
-    await deps.catalog.putRun(BACKFILL_SCOPE, { runId, status: 'running', startedAt, progress: progress({ day: archiveDayOf(keys.at(-1)!) }) });
+    await deps.catalog.putRun(BACKFILL_SCOPE, {
+      runId,
+      status: 'running',
+      startedAt,
+      progress: progress({ day: archiveDayOf(keys.at(-1)!) }),
+    });
     await deps.queue.send({ ...message, after: keys.at(-1) });
     return 'continued';
   }

@@ -55,7 +55,9 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   // erased under the wrong owner (its delete is conditional) comes back from the index with the right one.
   const erased = new Set<string>(); // `owner identifier`
   const identifiers = new Set<string>();
-  let pending = Object.entries(profile.identifiers).flatMap(([type, values]) => (values ?? []).map((value) => ({ identifier: identifierKey({ type, value }), profileId: profile.profileId })));
+  let pending = Object.entries(profile.identifiers).flatMap(([type, values]) =>
+    (values ?? []).map((value) => ({ identifier: identifierKey({ type, value }), profileId: profile.profileId })),
+  );
   for (let pass = 0; pending.length > 0; pass++) {
     if (pass === MAX_INDEX_PASSES) throw new Error(`erasure ${erasureId}: identifiers still appearing after ${pass} passes; retried`);
     for (const { identifier, profileId: owner } of pending) {
@@ -95,7 +97,9 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   };
   await deps.catalog.putRun(ERASURES_SCOPE, record);
   // Before the profile goes: a crash before this publish is retried while the profile still leads here.
-  await deps.publisher.publish([{ detailType: DETAIL_TYPES.profileErased, detail: { version: 1, erasureId, profileId: profile.profileId, at } }]);
+  await deps.publisher.publish([
+    { detailType: DETAIL_TYPES.profileErased, detail: { version: 1, erasureId, profileId: profile.profileId, at } },
+  ]);
   for (const absorbed of profile.mergedFrom ?? []) await deps.profiles.delete(absorbed);
   if (profile.profileId !== profileId) await deps.profiles.delete(profileId);
   await deps.profiles.delete(profile.profileId);

@@ -16,7 +16,8 @@ export async function espFileLink(audienceId: string, runId: string, expiresIn: 
   const run = await deps.catalog.getRun(runScope(audienceId), runId);
   if (!run) throw new NotFoundError(`snapshot run ${runId}`);
   const key = run.progress?.espKey;
-  if (typeof key !== 'string') throw new NotFoundError(`ESP file of run ${runId} (the audience has no preset, or the run published nothing)`);
+  if (typeof key !== 'string')
+    throw new NotFoundError(`ESP file of run ${runId} (the audience has no preset, or the run published nothing)`);
   const url = await deps.objects.presignedGetUrl(key, expiresIn);
   deps.logger.info('ESP file link issued', { audienceId, runId, expiresIn });
   return { url, key, expiresAt: new Date(deps.now() + expiresIn * 1000).toISOString() };

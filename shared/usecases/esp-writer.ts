@@ -2,7 +2,7 @@
 import { type EspPreset, type Audience } from '../domain/audiences';
 import { csvOptionsFor, csvRow, csvRows } from '../domain/snapshot-rows';
 import type { Encoding, Manifest } from '../domain/snapshot-files';
-import { BRAZE_HEADER,brazeRow,espFileKey,presetColumns } from '../domain/esp';
+import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { Profile } from '../domain/profile';
 import type { ObjectStore } from '../ports/objects';
 import type { ProfileStore } from '../ports/profiles';
@@ -32,8 +32,14 @@ export class EspWriter {
     const options = csvOptionsFor(columns);
     const encoding: Encoding =
       this.preset === 'braze'
-        ? { contentType: 'text/csv', text: { header: BRAZE_HEADER, lines: (rows) => rows.map(([row]) => String(row)).join(''), plain: true } }
-        : { contentType: 'text/csv', text: { header: csvRow(presetColumns(this.preset, columns)), lines: (rows) => csvRows(rows, options), plain: true } };
+        ? {
+            contentType: 'text/csv',
+            text: { header: BRAZE_HEADER, lines: (rows) => rows.map(([row]) => String(row)).join(''), plain: true },
+          }
+        : {
+            contentType: 'text/csv',
+            text: { header: csvRow(presetColumns(this.preset, columns)), lines: (rows) => csvRows(rows, options), plain: true },
+          };
     this.writer = new PartWriter('members', encoding, deps.objects, () => this.key);
   }
 
@@ -43,7 +49,9 @@ export class EspWriter {
 
   async added(profile: Profile, row: readonly unknown[]): Promise<void> {
     if (this.preset !== 'braze') return;
-    const attributes = Object.fromEntries(this.columns.map((c, i) => [c.replace(/^(traits|indicators)\./, ''), row[i]]).filter(([c]) => c !== 'profileId' && c !== 'userId'));
+    const attributes = Object.fromEntries(
+      this.columns.map((c, i) => [c.replace(/^(traits|indicators)\./, ''), row[i]]).filter(([c]) => c !== 'profileId' && c !== 'userId'),
+    );
     await this.brazeRow(brazeRow(this.audience.id, profile.identifiers.userId?.at(-1), true, attributes));
   }
 

@@ -13,11 +13,18 @@ export interface ExplainDeps extends Pick<ProfileViewDeps, 'frozen' | 'groups' |
 }
 
 export async function explainMembership(profileId: string, segmentId: string, deps: ExplainDeps) {
-  const [profile, segment, model] = await Promise.all([deps.profiles.get(profileId), deps.catalog.segments.get(segmentId), indicatorModel(deps.catalog)]);
+  const [profile, segment, model] = await Promise.all([
+    deps.profiles.get(profileId),
+    deps.catalog.segments.get(segmentId),
+    indicatorModel(deps.catalog),
+  ]);
   if (!profile) throw new NotFoundError(`profile ${profileId}`);
   if (!segment) throw new NotFoundError(`segment ${segmentId}`);
   const now = deps.now();
-  const [{ values }, groups] = await Promise.all([indicatorsOf(profile, model, now, deps), new GroupTraitsReader(deps.groups).groupsOf(profile)]);
+  const [{ values }, groups] = await Promise.all([
+    indicatorsOf(profile, model, now, deps),
+    new GroupTraitsReader(deps.groups).groupsOf(profile),
+  ]);
   return {
     profileId: profile.profileId,
     segmentId: segment.id,

@@ -25,9 +25,13 @@ export async function profileById(profileId: string, deps: Pick<FindProfileDeps,
 /** The profile owning the one identifier given among `query`'s parameters. */
 export async function profileByIdentifier(query: Readonly<Record<string, string>>, deps: FindProfileDeps): Promise<Profile> {
   // A built-in identifier type, or a custom one from context.externalIds (`?crm_id=123`).
-  const given = Object.keys(query).filter((key) => query[key] && ((IDENTIFIER_TYPES as readonly string[]).includes(key) || normaliseIdentifierType(key) === key));
+  const given = Object.keys(query).filter(
+    (key) => query[key] && ((IDENTIFIER_TYPES as readonly string[]).includes(key) || normaliseIdentifierType(key) === key),
+  );
   if (given.length !== 1) {
-    throw new InvalidInputError(`give exactly one identifier: ${IDENTIFIER_TYPES.join(', ')} or a custom id type`, [{ path: 'query', message: 'one identifier required' }]);
+    throw new InvalidInputError(`give exactly one identifier: ${IDENTIFIER_TYPES.join(', ')} or a custom id type`, [
+      { path: 'query', message: 'one identifier required' },
+    ]);
   }
   const type = given[0]!;
   const value = normaliseLookup(type, query[type]!, deps.identity);

@@ -15,7 +15,16 @@
  */
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import { newRunId } from '../domain/audiences';
-import { Measure, featuresOf, fitModel, scoreProfile, seededRandom, type FreezeModel, type FrozenValues, type SerialisedMeasure } from '../domain/frozen';
+import {
+  Measure,
+  featuresOf,
+  fitModel,
+  scoreProfile,
+  seededRandom,
+  type FreezeModel,
+  type FrozenValues,
+  type SerialisedMeasure,
+} from '../domain/frozen';
 import type { Logger } from '../logger';
 import type { CatalogStore, RunRecord } from '../ports/catalog';
 import type { EventPublisher } from '../ports/event-publisher';
@@ -88,7 +97,13 @@ export async function freezeStep(detail: FreezeDetail, remainingMs: () => number
   } catch (error) {
     deps.logger.error('freeze worker failed', { runId, phase: detail.phase, segment, error: error as Error });
     const run = await deps.catalog.getRun(FREEZE_SCOPE, runId);
-    if (run) await deps.catalog.putRun(FREEZE_SCOPE, { ...run, status: 'failed', finishedAt: iso(deps), error: `${detail.phase} segment ${segment}: ${(error as Error).message}` });
+    if (run)
+      await deps.catalog.putRun(FREEZE_SCOPE, {
+        ...run,
+        status: 'failed',
+        finishedAt: iso(deps),
+        error: `${detail.phase} segment ${segment}: ${(error as Error).message}`,
+      });
     throw error;
   }
 }
@@ -117,7 +132,11 @@ async function walk(
     cursor = page.cursor;
     if (cursor && remainingMs() < SAFETY_MS) {
       await handOff(cursor);
-      deps.logger.info('freeze worker continues in a new invocation', { runId: detail.runId, phase: detail.phase, segment: detail.segment });
+      deps.logger.info('freeze worker continues in a new invocation', {
+        runId: detail.runId,
+        phase: detail.phase,
+        segment: detail.segment,
+      });
       return 'handed-off';
     }
   } while (cursor);
@@ -148,13 +167,21 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
       profiles += page.length;
     },
     async (cursor) => {
-      await deps.catalog.putRunPart(FREEZE_SCOPE, runId, partName, { done: false, profiles, measure: accumulator.toJSON() } satisfies MeasurePart);
+      await deps.catalog.putRunPart(FREEZE_SCOPE, runId, partName, {
+        done: false,
+        profiles,
+        measure: accumulator.toJSON(),
+      } satisfies MeasurePart);
       await publish({ ...detail, cursor }, deps);
     },
     deps,
   );
   if (outcome === 'handed-off') return;
-  await deps.catalog.putRunPart(FREEZE_SCOPE, runId, partName, { done: true, profiles, measure: accumulator.toJSON() } satisfies MeasurePart);
+  await deps.catalog.putRunPart(FREEZE_SCOPE, runId, partName, {
+    done: true,
+    profiles,
+    measure: accumulator.toJSON(),
+  } satisfies MeasurePart);
   deps.logger.info('freeze segment measured', { runId, segment, profiles });
 
   const parts = (await deps.catalog.listRunParts<MeasurePart>(FREEZE_SCOPE, runId, 'measure#')).filter((p) => p.data.done);
@@ -166,8 +193,15 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
     .reduce((into, part) => (into.merge(part), into));
   const fitted = fitModel(merged, model, seededRandom('freeze#fit'));
   await deps.catalog.putRunPart(FREEZE_SCOPE, runId, 'model', fitted);
-  await deps.catalog.advanceRun(FREEZE_SCOPE, runId, 'model', 'score', { progress: { segments, measured: merged.profiles, ...modelSummary(fitted) } });
-  deps.logger.info('freeze model fitted', { runId, profiles: merged.profiles, clusters: fitted.clusters?.k, silhouette: fitted.clusters?.silhouette });
+  await deps.catalog.advanceRun(FREEZE_SCOPE, runId, 'model', 'score', {
+    progress: { segments, measured: merged.profiles, ...modelSummary(fitted) },
+  });
+  deps.logger.info('freeze model fitted', {
+    runId,
+    profiles: merged.profiles,
+    clusters: fitted.clusters?.k,
+    silhouette: fitted.clusters?.silhouette,
+  });
   for (let next = 0; next < segments; next++) await publish({ runId, phase: 'score', segment: next, segments }, deps);
 }
 
@@ -197,7 +231,11 @@ async function score(detail: Worker, remainingMs: () => number, deps: FreezeDeps
           await deps.frozen.put({ profileId: profile.profileId, runId, frozenAt, values });
           counts.written++;
         }
-        const result = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason: 'time', frozen: values }, compiled, profile);
+        const result = await deps.writer.apply(
+          { profileId: profile.profileId, events: [], identifiers: [], reason: 'time', frozen: values },
+          compiled,
+          profile,
+        );
         counts.transitions += result.transitions.length;
       }
       counts.profiles += page.length;
@@ -211,7 +249,14 @@ async function score(detail: Worker, remainingMs: () => number, deps: FreezeDeps
 
   const parts = (await deps.catalog.listRunParts<ScorePart>(FREEZE_SCOPE, runId, 'score#')).filter((p) => p.data.done);
   if (parts.length < segments) return;
-  const total = parts.reduce((sum, p) => ({ profiles: sum.profiles + p.data.profiles, transitions: sum.transitions + p.data.transitions, written: sum.written + p.data.written }), { profiles: 0, transitions: 0, written: 0 });
+  const total = parts.reduce(
+    (sum, p) => ({
+      profiles: sum.profiles + p.data.profiles,
+      transitions: sum.transitions + p.data.transitions,
+      written: sum.written + p.data.written,
+    }),
+    { profiles: 0, transitions: 0, written: 0 },
+  );
   const run = await deps.catalog.getRun(FREEZE_SCOPE, runId);
   const finishedAt = iso(deps);
   const durationMs = Date.parse(finishedAt) - Date.parse(run?.startedAt ?? finishedAt);
@@ -228,13 +273,18 @@ async function score(detail: Worker, remainingMs: () => number, deps: FreezeDeps
 }
 
 /** Key order is not kept by DynamoDB maps: compare values with sorted keys. */
-const canonical = (values: object | undefined) => (values ? JSON.stringify(Object.entries(values).sort(([a], [b]) => a.localeCompare(b))) : '');
+const canonical = (values: object | undefined) =>
+  values ? JSON.stringify(Object.entries(values).sort(([a], [b]) => a.localeCompare(b))) : '';
 
 /** What the run record shows of the day's model. */
 const modelSummary = (model: FreezeModel) => ({
   boundaries: model.boundaries,
   populationRate: model.populationRate,
   ...(model.clusters && {
-    clusters: { k: model.clusters.k, silhouette: model.clusters.silhouette, descriptions: model.clusters.clusters.map(({ id, share, description }) => ({ id, share, description })) },
+    clusters: {
+      k: model.clusters.k,
+      silhouette: model.clusters.silhouette,
+      descriptions: model.clusters.clusters.map(({ id, share, description }) => ({ id, share, description })),
+    },
   }),
 });

@@ -32,7 +32,12 @@ export const GROUP_EVALUATION_DELAY_SECONDS = 2;
  * calls changes nothing and writes nothing. When `reevaluateMembers` (a segment compares group traits)
  * and traits changed, a job re-evaluating every member is queued first. Returns the group as stored.
  */
-export async function writeGroupCalls(groupId: string, calls: readonly EnrichedEvent[], deps: GroupWriterDeps, reevaluateMembers: boolean): Promise<Group> {
+export async function writeGroupCalls(
+  groupId: string,
+  calls: readonly EnrichedEvent[],
+  deps: GroupWriterDeps,
+  reevaluateMembers: boolean,
+): Promise<Group> {
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) await backoff(attempt - 1);
     const [stored] = await deps.groups.getMany([groupId]);

@@ -68,7 +68,7 @@ export class IdentityLimits {
         const hash = heldForm(id.type, id.value);
         if (values.includes(hash)) continue; // held already (a profile merged into this one has it): not taken here
         if (values.length >= limitOf(id.type, this.deps.config)!) refused.push(id);
-        else (values.push(hash), taken.push(id));
+        else values.push(hash), taken.push(id);
       }
       if (refused.some((id) => required.includes(id))) return { refused, taken: [] };
       if (taken.length === 0) return { refused, taken };
@@ -95,8 +95,17 @@ export class IdentityLimits {
       const holdings = await this.current(where.profileId);
       if (holdings.profileId !== where.profileId || (holdings.joins ?? 0) !== where.joins) return;
       if ((await this.current(winner)).profileId === holdings.profileId) return;
-      const held = Object.fromEntries(Object.entries(holdings.held).map(([type, values]) => [type, values.filter((v) => !given.some((id) => id.type === type && heldForm(id.type, id.value) === v))]));
-      if (JSON.stringify(held) === JSON.stringify(holdings.held) || (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))) return;
+      const held = Object.fromEntries(
+        Object.entries(holdings.held).map(([type, values]) => [
+          type,
+          values.filter((v) => !given.some((id) => id.type === type && heldForm(id.type, id.value) === v)),
+        ]),
+      );
+      if (
+        JSON.stringify(held) === JSON.stringify(holdings.held) ||
+        (await this.deps.identities.putHoldings({ ...holdings, version: holdings.version + 1, held }, holdings.version))
+      )
+        return;
     }
   }
 
@@ -117,18 +126,33 @@ export class IdentityLimits {
       if (first.profileId === second.profileId) return true;
       const [survivor, loser] = survivorOf([first.profileId, second.profileId]) === first.profileId ? [first, second] : [second, first];
       const union = new Map<string, Set<string>>();
-      for (const holdings of [survivor, loser]) for (const [type, values] of Object.entries(holdings.held)) for (const v of values) (union.get(type) ?? union.set(type, new Set()).get(type)!).add(v);
+      for (const holdings of [survivor, loser])
+        for (const [type, values] of Object.entries(holdings.held))
+          for (const v of values) (union.get(type) ?? union.set(type, new Set()).get(type)!).add(v);
       if (breaksLimits(union, this.deps.config)) return false;
       const held = Object.fromEntries([...union].map(([type, values]) => [type, [...values]]));
       // Counted on the survivor's write itself: a lost claim that took room here sees it, even before the loser's redirect.
-      if (!(await this.deps.identities.putHoldings({ ...survivor, version: survivor.version + 1, held, joins: (survivor.joins ?? 0) + 1 }, survivor.version))) continue;
-      if (await this.deps.identities.putHoldings({ ...loser, version: loser.version + 1, held: {}, into: survivor.profileId }, loser.version)) return true;
+      if (
+        !(await this.deps.identities.putHoldings(
+          { ...survivor, version: survivor.version + 1, held, joins: (survivor.joins ?? 0) + 1 },
+          survivor.version,
+        ))
+      )
+        continue;
+      if (
+        await this.deps.identities.putHoldings({ ...loser, version: loser.version + 1, held: {}, into: survivor.profileId }, loser.version)
+      )
+        return true;
     }
     throw new VersionConflictError(`holdings of ${a} and ${b} kept changing`);
   }
 
   private async seed(profileId: string): Promise<Record<string, string[]>> {
     const identifiers = (await this.deps.profiles.get(profileId))?.identifiers ?? {};
-    return Object.fromEntries(Object.entries(identifiers).flatMap(([type, values]) => (limitOf(type, this.deps.config) !== undefined && values?.length ? [[type, values.map((v) => heldForm(type, v))]] : [])));
+    return Object.fromEntries(
+      Object.entries(identifiers).flatMap(([type, values]) =>
+        limitOf(type, this.deps.config) !== undefined && values?.length ? [[type, values.map((v) => heldForm(type, v))]] : [],
+      ),
+    );
   }
 }

@@ -5,7 +5,16 @@
  */
 import type { DefinitionStore, RunStore } from '../ports/catalog';
 import type { EventQueue } from '../ports/event-queue';
-import { ALL_INDICATORS, DEFAULT_INDICATOR_SETTINGS, DEFINITION_IDS, FROZEN_INDICATORS, definitionSchemas, type DefinitionId, type IndicatorDefinition, type IndicatorSettings } from '../domain/indicator-settings';
+import {
+  ALL_INDICATORS,
+  DEFAULT_INDICATOR_SETTINGS,
+  DEFINITION_IDS,
+  FROZEN_INDICATORS,
+  definitionSchemas,
+  type DefinitionId,
+  type IndicatorDefinition,
+  type IndicatorSettings,
+} from '../domain/indicator-settings';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from './reevaluate';
@@ -21,7 +30,8 @@ export interface DefinitionDeps extends RequestJobDeps {
 }
 
 export function definitionIdOf(id: string): DefinitionId {
-  if (!(DEFINITION_IDS as string[]).includes(id)) throw new NotFoundError(`indicator definition ${id} (one of ${DEFINITION_IDS.join(', ')})`);
+  if (!(DEFINITION_IDS as string[]).includes(id))
+    throw new NotFoundError(`indicator definition ${id} (one of ${DEFINITION_IDS.join(', ')})`);
   return id as DefinitionId;
 }
 
@@ -34,7 +44,10 @@ export async function definitionView(id: DefinitionId, stored: IndicatorDefiniti
     settings: stored?.settings ?? DEFAULT_INDICATOR_SETTINGS[id],
     defaults: DEFAULT_INDICATOR_SETTINGS[id],
     indicators: ALL_INDICATORS.filter((i) => i.definitions.includes(id)).map((i) => i.id),
-    ...(stored && { updatedAt: stored.updatedAt, evaluation: (await deps.catalog.getRun(INDICATORS_SCOPE, indicatorRunId(id, stored.revision))) ?? null }),
+    ...(stored && {
+      updatedAt: stored.updatedAt,
+      evaluation: (await deps.catalog.getRun(INDICATORS_SCOPE, indicatorRunId(id, stored.revision))) ?? null,
+    }),
   };
 }
 
@@ -46,11 +59,23 @@ export async function listDefinitions(deps: Pick<DefinitionDeps, 'catalog'>) {
 export async function saveDefinition(id: DefinitionId, input: unknown, deps: DefinitionDeps) {
   const settings = definitionSchemas[id].parse(input) as IndicatorSettings[typeof id];
   const existing = await deps.catalog.indicators.get(id);
-  const definition: IndicatorDefinition = { id, revision: (existing?.revision ?? 0) + 1, settings, updatedAt: new Date(deps.now()).toISOString() };
+  const definition: IndicatorDefinition = {
+    id,
+    revision: (existing?.revision ?? 0) + 1,
+    settings,
+    updatedAt: new Date(deps.now()).toISOString(),
+  };
   await deps.catalog.indicators.put(definition);
   // Stage segments and segments comparing indicators may move for any stored profile: walk them all.
-  await deps.catalog.putRun(INDICATORS_SCOPE, { runId: indicatorRunId(id, definition.revision), status: 'requested', startedAt: new Date(deps.now()).toISOString() });
-  await deps.queue.send({ v: 1, kind: 'evaluate-indicators', definition: id, revision: definition.revision }, deps.segmentEvaluationDelaySeconds);
+  await deps.catalog.putRun(INDICATORS_SCOPE, {
+    runId: indicatorRunId(id, definition.revision),
+    status: 'requested',
+    startedAt: new Date(deps.now()).toISOString(),
+  });
+  await deps.queue.send(
+    { v: 1, kind: 'evaluate-indicators', definition: id, revision: definition.revision },
+    deps.segmentEvaluationDelaySeconds,
+  );
   // Frozen indicators change with the next freeze: run it now rather than tomorrow.
   const freezeRunId = FROZEN_INDICATORS.some((i) => i.definitions.includes(id)) ? await requestFreeze(deps) : undefined;
   deps.logger.info('indicator definition saved', { definition: id, revision: definition.revision, freezeRunId });
@@ -61,7 +86,10 @@ export async function saveDefinition(id: DefinitionId, input: unknown, deps: Def
 export async function latestClusters(deps: Pick<DefinitionDeps, 'catalog'>) {
   const run = (await deps.catalog.listRuns(FREEZE_SCOPE, 30)).find((r) => r.status === 'succeeded' && r.progress?.clusters);
   if (!run) {
-    throw new NotFoundError('clusters', 'no clusters yet: a freeze fits them once enough people have interactions (at least 10 in its sample); POST /v1/jobs/freeze runs one now');
+    throw new NotFoundError(
+      'clusters',
+      'no clusters yet: a freeze fits them once enough people have interactions (at least 10 in its sample); POST /v1/jobs/freeze runs one now',
+    );
   }
   return { runId: run.runId, frozenAt: run.finishedAt, ...(run.progress!.clusters as object) };
 }

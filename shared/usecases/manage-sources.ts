@@ -23,7 +23,12 @@ export async function listSources(deps: Pick<SourceDeps, 'catalog'>): Promise<Vi
 
 export async function createSource(input: SourceInput, deps: SourceDeps): Promise<VisibleSource & { writeKey: string }> {
   const writeKey = newWriteKey();
-  const source = { sourceId: `src_${randomUUID().replaceAll('-', '').slice(0, 20)}`, ...input, keyHash: hashWriteKey(writeKey), createdAt: new Date(deps.now()).toISOString() };
+  const source = {
+    sourceId: `src_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
+    ...input,
+    keyHash: hashWriteKey(writeKey),
+    createdAt: new Date(deps.now()).toISOString(),
+  };
   await deps.catalog.putSource(source);
   deps.logger.info('source created', { sourceId: source.sourceId });
   return { ...visible(source), writeKey };

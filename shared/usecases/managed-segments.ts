@@ -16,7 +16,13 @@ export async function indicatorModel(store: Pick<DefinitionStore, 'indicators'>)
 }
 
 const stagesOf = (definitions: readonly IndicatorDefinition[], model = compileIndicators(definitions)): Segment[] =>
-  stageSegments(model, definitions.map((d) => d.updatedAt).sort().at(-1));
+  stageSegments(
+    model,
+    definitions
+      .map((d) => d.updatedAt)
+      .sort()
+      .at(-1),
+  );
 
 /** The stored segments behind each wrapped store, for reading them with the definitions in one go. */
 const storedSegments = new WeakMap<object, Collection<Segment>>();
@@ -25,7 +31,9 @@ function managed(store: DefinitionStore): Collection<Segment> {
   const stored = store.segments;
   const stages = async () => stagesOf(await store.indicators.list());
   const refuse = (id: string) =>
-    new ConflictError(`segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`);
+    new ConflictError(
+      `segment ${id} is managed by Prisme from the indicator definitions; change them with PUT /v1/indicators/{definition}`,
+    );
   return {
     get: async (id) => (isStageSegmentId(id) ? (await stages()).find((s) => s.id === id) : stored.get(id)),
     list: async () => {

@@ -37,7 +37,10 @@ export async function previewSegment({ condition, sampleSize, budgetMs }: Previe
   const { segments, model } = await segmentsWithModel(deps.catalog);
   checkReferences([...segments, { id: '(preview)', condition }]);
   // Filtered figures, sequences and the occurrences at rolling windows' edges only exist once a saved segment (or an indicator) asks for them.
-  const maintained = new Set([...model.specs.map((spec) => spec.id), ...segments.flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id))]);
+  const maintained = new Set([
+    ...model.specs.map((spec) => spec.id),
+    ...segments.flatMap((s) => aggregateSpecsOf(s.condition).map((spec) => spec.id)),
+  ]);
   const missing = aggregateSpecsOf(condition).filter((spec) => !maintained.has(spec.id));
   const preview = await scanMatches(condition, model, deps, { sampleSize, budgetMs });
   return {
@@ -48,7 +51,12 @@ export async function previewSegment({ condition, sampleSize, budgetMs }: Previe
   };
 }
 
-async function scanMatches(condition: Condition, model: IndicatorModel, deps: PreviewDeps, options: { sampleSize?: number; budgetMs?: number }) {
+async function scanMatches(
+  condition: Condition,
+  model: IndicatorModel,
+  deps: PreviewDeps,
+  options: { sampleSize?: number; budgetMs?: number },
+) {
   const budget = Math.min(options.budgetMs ?? Infinity, deps.previewBudgetMs);
   const sampleSize = options.sampleSize ?? 10;
   const matches = compile(condition);
@@ -64,15 +72,27 @@ async function scanMatches(condition: Condition, model: IndicatorModel, deps: Pr
   let cursor: string | undefined;
   do {
     const page = await deps.profiles.scan(cursor, 1000);
-    const frozen = needsFrozen ? new Map((await deps.frozen.getMany(page.items.map((p) => p.profileId))).map((r) => [r.profileId, r.values])) : undefined;
+    const frozen = needsFrozen
+      ? new Map((await deps.frozen.getMany(page.items.map((p) => p.profileId))).map((r) => [r.profileId, r.values]))
+      : undefined;
     await groups?.prefetch(page.items);
     for (const profile of page.items) {
       if (profile.mergedInto) continue;
       scanned++;
       const groupTraits = await groups?.traitsOf(profile);
-      if (!matches(profile, now, new Set(profile.segments), { ...model.valuesOf(profile, now), ...frozen?.get(profile.profileId) }, groupTraits)) continue;
+      if (
+        !matches(
+          profile,
+          now,
+          new Set(profile.segments),
+          { ...model.valuesOf(profile, now), ...frozen?.get(profile.profileId) },
+          groupTraits,
+        )
+      )
+        continue;
       size++;
-      if (sample.length < sampleSize) sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
+      if (sample.length < sampleSize)
+        sample.push({ profileId: profile.profileId, userId: profile.identifiers.userId?.at(-1), email: profile.identifiers.email?.at(-1) });
     }
     cursor = page.cursor;
   } while (cursor && Date.now() - started < budget);

@@ -5,14 +5,14 @@
 import { eachConcurrently } from '../concurrency';
 import type { IdentityStore } from '../ports/identities';
 import type { ProfileStore } from '../ports/profiles';
-import { DEFAULT_IDENTITY_CONFIG,type Identifier,type IdentityConfig } from '../domain/identity';
+import { DEFAULT_IDENTITY_CONFIG, type Identifier, type IdentityConfig } from '../domain/identity';
 import type { ObjectStore } from '../ports/objects';
 import type { CompiledRules } from '../domain/memberships';
 import { PoisonMessageError } from '../errors';
 import type { Logger } from '../logger';
 import type { ProfileWriter } from './profile-writer';
 import { IdentityLimits } from './identity-limits';
-import { writeGroupCalls,type GroupWriterDeps } from './group-writer';
+import { writeGroupCalls, type GroupWriterDeps } from './group-writer';
 import type { GroupStore } from '../ports/groups';
 import { GroupTraitsReader } from './group-traits';
 import { groupCallsById } from '../domain/groups';
@@ -66,7 +66,8 @@ interface ProfileBatch {
 }
 
 /** DynamoDB refuses the request itself (a key too long): the same event fails the same way every time. */
-const isFinal = (item: SourcedEvent, error: Error) => error instanceof PoisonMessageError || error.name === 'ValidationException' || item.lastAttempt === true;
+const isFinal = (item: SourcedEvent, error: Error) =>
+  error instanceof PoisonMessageError || error.name === 'ValidationException' || item.lastAttempt === true;
 
 /**
  * Failures are kept per event, so one event or one person never fails the others of the batch: a step
@@ -83,7 +84,11 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   // Not one event's doing: if the catalog cannot be read, the whole batch is retried.
   const rules = await deps.rules.current();
   const redirects = new Map<string, string>();
-  const limits = new IdentityLimits({ identities: deps.identities, profiles: deps.profiles, config: deps.identity ?? DEFAULT_IDENTITY_CONFIG });
+  const limits = new IdentityLimits({
+    identities: deps.identities,
+    profiles: deps.profiles,
+    config: deps.identity ?? DEFAULT_IDENTITY_CONFIG,
+  });
   let suppressed = 0;
   const byProfile = new Map<string, ProfileBatch>();
   for (const item of ordered) {
@@ -131,7 +136,10 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
   const toArchive: Array<[string, SourcedEvent[]]> = [];
   await eachConcurrently([...byProfile], deps.concurrency, async ([profileId, batch]) => {
     try {
-      const outcome = await deps.writer.apply({ profileId, events: batch.items.map((i) => i.event), identifiers: batch.identifiers, reason: 'events', groups: groupTraits }, rules);
+      const outcome = await deps.writer.apply(
+        { profileId, events: batch.items.map((i) => i.event), identifiers: batch.identifiers, reason: 'events', groups: groupTraits },
+        rules,
+      );
       applied += outcome.applied;
       duplicates += outcome.duplicates;
       const folded = batch.items.filter((i) => i.unarchived === true || !outcome.duplicateEvents.has(i.event));
@@ -160,8 +168,16 @@ export async function processEvents(input: readonly SourcedEvent[], deps: Proces
  * of groups' traits the batch's profile writes share (seeded with the groups just written). A group that
  * cannot be written fails its calls' messages, which are retried whole (folding again is a no-op).
  */
-async function writeGroups(byProfile: ReadonlyMap<string, ProfileBatch>, rules: CompiledRules, errors: Map<SourcedEvent, Error>, deps: ProcessEventsDeps): Promise<GroupTraitsReader | undefined> {
-  const calls = groupCallsById([...byProfile.values()].flatMap(({ items }) => items), (item) => item.event);
+async function writeGroups(
+  byProfile: ReadonlyMap<string, ProfileBatch>,
+  rules: CompiledRules,
+  errors: Map<SourcedEvent, Error>,
+  deps: ProcessEventsDeps,
+): Promise<GroupTraitsReader | undefined> {
+  const calls = groupCallsById(
+    [...byProfile.values()].flatMap(({ items }) => items),
+    (item) => item.event,
+  );
   const { groups, queue } = deps;
   if (!groups || !queue) {
     const missing = new Error('this processor has no group store: group calls cannot be kept');
@@ -171,7 +187,14 @@ async function writeGroups(byProfile: ReadonlyMap<string, ProfileBatch>, rules: 
   const written: Awaited<ReturnType<typeof writeGroupCalls>>[] = [];
   await eachConcurrently([...calls], deps.concurrency, async ([groupId, items]) => {
     try {
-      written.push(await writeGroupCalls(groupId, items.map((i) => i.event), { groups, queue, logger: deps.logger, now: deps.now }, rules.needsGroups));
+      written.push(
+        await writeGroupCalls(
+          groupId,
+          items.map((i) => i.event),
+          { groups, queue, logger: deps.logger, now: deps.now },
+          rules.needsGroups,
+        ),
+      );
     } catch (error) {
       deps.logger.error('group update failed', { error: error as Error });
       for (const item of items) errors.set(item, error as Error);

@@ -55,7 +55,11 @@ export async function profileView(profile: Profile, deps: ProfileViewDeps) {
     identifierDetails: Object.entries(profile.identifiers).flatMap(([type, values]) =>
       (values ?? []).map((value) => {
         const seen = profile.identifierSeen?.[`${type}:${value}`];
-        return { type, value, ...(seen && { firstSeen: new Date(seen[0]).toISOString(), lastSeen: new Date(seen[1]).toISOString(), source: seen[2] }) };
+        return {
+          type,
+          value,
+          ...(seen && { firstSeen: new Date(seen[0]).toISOString(), lastSeen: new Date(seen[1]).toISOString(), source: seen[2] }),
+        };
       }),
     ),
     traits: profile.traits,
@@ -76,7 +80,8 @@ export async function accessExport(profile: Profile, deps: ProfileViewDeps) {
   const view = await profileView(profile, deps);
   const events = perEventAndChannel(profile, (buckets) => {
     const days: Array<{ day: string; count: number }> = [];
-    for (let i = 0; i < buckets.length; i += 2) days.push({ day: new Date(buckets[i]! * DAY_MS).toISOString().slice(0, 10), count: buckets[i + 1]! });
+    for (let i = 0; i < buckets.length; i += 2)
+      days.push({ day: new Date(buckets[i]! * DAY_MS).toISOString().slice(0, 10), count: buckets[i + 1]! });
     return days;
   });
   return {

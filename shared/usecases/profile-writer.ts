@@ -109,9 +109,22 @@ export class ProfileWriter {
       const changes = current && !absorbed && change.events.length > 0 ? changesOf(folded.applied) : undefined;
       const indicators = { ...rules.indicators.valuesOf(folded.profile, now), ...frozen };
       const groupTraits = rules.needsGroups ? await this.groupsReader(change).traitsOf(folded.profile) : undefined;
-      const { segments: memberOf, transitions } = evaluateMemberships(folded.profile, rules.segments, now, changes, change.reason, indicators, groupTraits);
+      const { segments: memberOf, transitions } = evaluateMemberships(
+        folded.profile,
+        rules.segments,
+        now,
+        changes,
+        change.reason,
+        indicators,
+        groupTraits,
+      );
       const identifiersChanged = absorbed || JSON.stringify(folded.profile.identifiers) !== JSON.stringify(fresh.identifiers);
-      const outcome = { applied: folded.applied.length, duplicates: folded.duplicates.length, duplicateEvents: new Set(folded.duplicates), transitions };
+      const outcome = {
+        applied: folded.applied.length,
+        duplicates: folded.duplicates.length,
+        duplicateEvents: new Set(folded.duplicates),
+        transitions,
+      };
       const evaluated: Profile = { ...folded.profile, segments: memberOf };
       const checkAt = nextCheckAt(rules, evaluated, now);
       const due = checkAt === Infinity ? undefined : dueKey(checkAt, base.profileId);
@@ -141,7 +154,10 @@ export class ProfileWriter {
         throw error;
       }
       if (limits.length > 0) {
-        this.deps.logger.warn('profile limit reached: the profile stays bounded and left something out', { profileId: next.profileId, limits });
+        this.deps.logger.warn('profile limit reached: the profile stays bounded and left something out', {
+          profileId: next.profileId,
+          limits,
+        });
       }
       // Left in the item: the next write checks them against the membership table (`settle`) and replaces
       // them, which saves clearing them here with an update billed at the whole item's size.
@@ -174,7 +190,12 @@ export class ProfileWriter {
       // Not written yet (another batch may be about to): leave a redirect in its place, so that write fails
       // its condition, re-reads, and follows the redirect to the survivor.
       try {
-        const redirect: Profile = { ...newProfile(loserId, new Date(this.deps.now()).toISOString()), mergedInto: survivorId, mergeCompleted: true, version: 1 };
+        const redirect: Profile = {
+          ...newProfile(loserId, new Date(this.deps.now()).toISOString()),
+          mergedInto: survivorId,
+          mergeCompleted: true,
+          version: 1,
+        };
         await this.deps.profiles.put(redirect, 0);
         return survivorId;
       } catch (error) {
@@ -205,10 +226,17 @@ export class ProfileWriter {
       reason: 'merge',
     }));
     if (exits.length > 0) await this.applyTransitions(exits);
-    await this.deps.publisher.publish([{ detailType: DETAIL_TYPES.profileMerged, detail: { version: 1, survivorId, mergedId: loserId, at } }]);
+    await this.deps.publisher.publish([
+      { detailType: DETAIL_TYPES.profileMerged, detail: { version: 1, survivorId, mergedId: loserId, at } },
+    ]);
     try {
       // Keep only the redirect: lookups by the loser's id still find the survivor.
-      const stub: Profile = { ...newProfile(loserId, loser.firstSeen), mergedInto: survivorId, mergeCompleted: true, version: loser.version + 1 };
+      const stub: Profile = {
+        ...newProfile(loserId, loser.firstSeen),
+        mergedInto: survivorId,
+        mergeCompleted: true,
+        version: loser.version + 1,
+      };
       await this.deps.profiles.put(stub, loser.version);
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error; // another worker finished it
@@ -256,7 +284,11 @@ export class ProfileWriter {
     const known = new Set(rules.segments.map((s) => s.id));
     const open = pending.filter((t) => known.has(t.segmentId));
     if (open.length === 0) return;
-    const entered = await this.deps.memberships.enteredAt(open[0]!.profileId, open.map((t) => t.segmentId), { consistent: true });
+    const entered = await this.deps.memberships.enteredAt(
+      open[0]!.profileId,
+      open.map((t) => t.segmentId),
+      { consistent: true },
+    );
     const applied = (t: Transition) => (t.change === 'entered' ? entered.get(t.segmentId) === t.at : !entered.has(t.segmentId));
     // Published again whole, with the id the write published it under: consumers drop the repeat.
     if (!open.every(applied)) await this.applyTransitions(open, changeId(pending));
@@ -320,6 +352,8 @@ export function migrationsOf(transitions: readonly Transition[]): Migration[] {
   const left = transitions.filter((t) => t.change === 'exited');
   const entered = transitions.filter((t) => t.change === 'entered');
   return left.flatMap((from) =>
-    entered.filter((to) => to.profileId === from.profileId).map((to) => ({ day: to.at.slice(0, 10), from: from.segmentId, to: to.segmentId, profiles: 1 })),
+    entered
+      .filter((to) => to.profileId === from.profileId)
+      .map((to) => ({ day: to.at.slice(0, 10), from: from.segmentId, to: to.segmentId, profiles: 1 })),
   );
 }

@@ -62,7 +62,11 @@ export async function reevaluatePage(
 async function walkStep(
   cursor: string | undefined,
   deps: ReevaluateDeps & { queue: EventQueue },
-  step: { next: (cursor: string, page: PageResult) => QueueMessage; page: (page: PageResult) => Promise<void>; done: (page: PageResult) => Promise<void> },
+  step: {
+    next: (cursor: string, page: PageResult) => QueueMessage;
+    page: (page: PageResult) => Promise<void>;
+    done: (page: PageResult) => Promise<void>;
+  },
 ): Promise<'continued' | 'done'> {
   const page = await reevaluatePage(cursor, await loadSegments(deps.catalog), deps, 'definition');
   await step.page(page);
@@ -113,11 +117,20 @@ export async function evaluateIndicatorsStep(
   });
   return walkStep(message.cursor, deps, {
     next: (cursor, page) => ({ ...message, cursor, profiles: progress(page).profiles }),
-    page: (page) => (page.cursor ? deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'running', startedAt, progress: progress(page) }) : Promise.resolve()),
+    page: (page) =>
+      page.cursor
+        ? deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'running', startedAt, progress: progress(page) })
+        : Promise.resolve(),
     done: (page) => {
       const finishedAt = new Date(deps.now()).toISOString();
       const durationMs = Date.parse(finishedAt) - Date.parse(startedAt);
-      return deps.catalog.putRun(INDICATORS_SCOPE, { runId, status: 'succeeded', startedAt, finishedAt, progress: { ...progress(page), durationMs } });
+      return deps.catalog.putRun(INDICATORS_SCOPE, {
+        runId,
+        status: 'succeeded',
+        startedAt,
+        finishedAt,
+        progress: { ...progress(page), durationMs },
+      });
     },
   });
 }
@@ -137,7 +150,8 @@ export async function evaluateGroupStep(
   deps: ReevaluateDeps & { queue: EventQueue; groups: Pick<GroupStore, 'getMany' | 'members'> },
 ): Promise<'continued' | 'done'> {
   const [group] = await deps.groups.getMany([message.groupId]);
-  if (!group || group.version < message.version) throw new GroupNotWrittenError(`group ${message.groupId} is not at version ${message.version} yet`);
+  if (!group || group.version < message.version)
+    throw new GroupNotWrittenError(`group ${message.groupId} is not at version ${message.version} yet`);
   const segments = await loadSegments(deps.catalog);
   if (!segments.needsGroups) return 'done'; // the segments comparing group traits were deleted meanwhile
   const page = await deps.groups.members(message.groupId, message.cursor, PROFILES_PER_PAGE);
@@ -147,7 +161,11 @@ export async function evaluateGroupStep(
   for (const profile of profiles) {
     // A member item outlives the profile's listing (it kept its newest groups only); a merged-away one leads to the survivor.
     if (!profile.mergedInto && !hasKey(profile.groups ?? {}, message.groupId)) continue;
-    await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason: 'events', groups: reader }, segments, profile);
+    await deps.writer.apply(
+      { profileId: profile.profileId, events: [], identifiers: [], reason: 'events', groups: reader },
+      segments,
+      profile,
+    );
   }
   if (!page.cursor) return 'done';
   await deps.queue.send({ ...message, cursor: page.cursor });

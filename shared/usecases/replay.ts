@@ -54,6 +54,12 @@ export async function replayStep(message: ReplayMessage, deps: ReplayDeps): Prom
     await deps.queue.send(next);
     return 'continued';
   }
-  await deps.catalog.putRun(REPLAY_SCOPE, { runId: message.runId, status: 'succeeded', startedAt, finishedAt: new Date(deps.now()).toISOString(), progress });
+  await deps.catalog.putRun(REPLAY_SCOPE, {
+    runId: message.runId,
+    status: 'succeeded',
+    startedAt,
+    finishedAt: new Date(deps.now()).toISOString(),
+    progress,
+  });
   return 'done';
 }

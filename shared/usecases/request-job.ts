@@ -51,10 +51,14 @@ export async function requestReplay(from: string, to: string, deps: RequestJobDe
 }
 
 /** A snapshot of an approved audience now, taken by the snapshot function. */
-export async function requestSnapshot(audienceId: string, deps: RequestJobDeps & { catalog: Pick<DefinitionStore, 'audiences'> }): Promise<string> {
+export async function requestSnapshot(
+  audienceId: string,
+  deps: RequestJobDeps & { catalog: Pick<DefinitionStore, 'audiences'> },
+): Promise<string> {
   const audience = await deps.catalog.audiences.get(audienceId);
   if (!audience) throw new NotFoundError(`audience ${audienceId}`);
-  if (audience.status !== 'approved') throw new ConflictError(`audience ${audience.id} is a draft: approve it first (POST /v1/audiences/${audience.id}/approve)`);
+  if (audience.status !== 'approved')
+    throw new ConflictError(`audience ${audience.id} is a draft: approve it first (POST /v1/audiences/${audience.id}/approve)`);
   const runId = newRunId(deps.now());
   await deps.catalog.putRun(runScope(audience.id), { runId, ...startedNow(deps) });
   await deps.publisher.publish([{ detailType: DETAIL_TYPES.snapshotRequested, detail: { version: 1, audienceId: audience.id, runId } }]);

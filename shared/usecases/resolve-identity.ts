@@ -4,12 +4,22 @@
  * identity limits), and erased people kept out unless they come back with consent.
  */
 import type { EnrichedEvent } from '../domain/events';
-import { DEFAULT_IDENTITY_CONFIG,breaksLimits,heldForm,identifierKey,identifierKeysOf,limitOf,identifiersOf,previousIdentifiersOf,type Identifier } from '../domain/identity';
+import {
+  DEFAULT_IDENTITY_CONFIG,
+  breaksLimits,
+  heldForm,
+  identifierKey,
+  identifierKeysOf,
+  limitOf,
+  identifiersOf,
+  previousIdentifiersOf,
+  type Identifier,
+} from '../domain/identity';
 import { consentStatements } from '../domain/consent';
 import { survivorOf } from '../domain/merge';
 import type { CompiledRules } from '../domain/memberships';
-import { PoisonMessageError,VersionConflictError } from '../errors';
-import { IdentityLimits,type Reservation } from './identity-limits';
+import { PoisonMessageError, VersionConflictError } from '../errors';
+import { IdentityLimits, type Reservation } from './identity-limits';
 import type { IdentityConfig } from '../domain/identity';
 import type { Logger } from '../logger';
 import type { IdentityStore } from '../ports/identities';
@@ -35,7 +45,11 @@ interface Resolved {
  * identifier can make the whole call invalid), each event is looked up alone, and only those that
  * still fail are marked.
  */
-export async function lookUp(items: readonly SourcedEvent[], errors: Map<SourcedEvent, Error>, deps: ResolveDeps): Promise<{ owners: Map<string, string>; erased: Map<string, string> }> {
+export async function lookUp(
+  items: readonly SourcedEvent[],
+  errors: Map<SourcedEvent, Error>,
+  deps: ResolveDeps,
+): Promise<{ owners: Map<string, string>; erased: Map<string, string> }> {
   const keysOf = ({ event }: SourcedEvent) => identifierKeysOf(event, deps.identity);
   const lookUpKeys = async (keys: string[]) => {
     const owners = await deps.identities.owners(keys);
@@ -88,7 +102,12 @@ async function mergeAll(profileIds: string[], context: ResolveContext, deps: Res
  * so two customers who shared a device or a family email are never merged. Reads profiles only when
  * the event reaches an existing profile with something new.
  */
-async function withinLimits(candidates: Identifier[], event: EnrichedEvent, context: ResolveContext, deps: ResolveDeps): Promise<Identifier[]> {
+async function withinLimits(
+  candidates: Identifier[],
+  event: EnrichedEvent,
+  context: ResolveContext,
+  deps: ResolveDeps,
+): Promise<Identifier[]> {
   const config = deps.identity ?? DEFAULT_IDENTITY_CONFIG;
   const ownersOf = new Set(candidates.map((id) => context.owners.get(identifierKey(id))).filter((o): o is string => o !== undefined));
   const adds = candidates.some((id) => !context.owners.has(identifierKey(id)) && limitOf(id.type, config) !== undefined);
@@ -120,7 +139,11 @@ async function withinLimits(candidates: Identifier[], event: EnrichedEvent, cont
 /** Logged by type only: the values may be personal data. */
 function leftOut(ids: readonly Identifier[], event: EnrichedEvent, why: string, deps: ResolveDeps): void {
   for (const id of ids) {
-    deps.logger.warn('identifier left out of the match: it would join profiles beyond an identity limit', { messageId: event.messageId, type: id.type, why });
+    deps.logger.warn('identifier left out of the match: it would join profiles beyond an identity limit', {
+      messageId: event.messageId,
+      type: id.type,
+      why,
+    });
   }
 }
 
@@ -159,7 +182,12 @@ const RESOLVE_ATTEMPTS = 3;
  * identifier, else a new profile. Unclaimed identifiers are claimed for it by
  * conditional put, so two concurrent first events agree on one profile.
  */
-export async function resolve(event: EnrichedEvent, context: ResolveContext, deps: ResolveDeps, rules: CompiledRules): Promise<Resolved | undefined> {
+export async function resolve(
+  event: EnrichedEvent,
+  context: ResolveContext,
+  deps: ResolveDeps,
+  rules: CompiledRules,
+): Promise<Resolved | undefined> {
   const { owners } = context;
   const identifiers = identifiersOf(event, deps.identity, (blocked) =>
     // The value itself may be personal data: log its type and length only.
@@ -199,7 +227,8 @@ export async function resolve(event: EnrichedEvent, context: ResolveContext, dep
     reservation = await limits.reserve(profileId, toClaim, fresh !== undefined, above);
     ({ refused } = reservation);
     if (!refused.some((id) => above.includes(id))) break;
-    if (attempt >= RESOLVE_ATTEMPTS) throw new VersionConflictError(`event ${event.messageId}: the profile it matched kept filling up under it`);
+    if (attempt >= RESOLVE_ATTEMPTS)
+      throw new VersionConflictError(`event ${event.messageId}: the profile it matched kept filling up under it`);
     deps.logger.warn('profile matched filled up meanwhile: matching again', { messageId: event.messageId, attempt });
   }
   let claimed = false;
@@ -214,7 +243,10 @@ export async function resolve(event: EnrichedEvent, context: ResolveContext, dep
       // A concurrent first event of this person won: its profile is this event's, the fresh one is given up.
       await limits.drop(fresh);
       profileId = owner;
-      const rest = await limits.reserve(profileId, toClaim.slice(index + 1).filter((i) => !refused.includes(i)));
+      const rest = await limits.reserve(
+        profileId,
+        toClaim.slice(index + 1).filter((i) => !refused.includes(i)),
+      );
       refused.push(...rest.refused);
       reservation = rest;
     } else await limits.release(reservation, [id], owner); // only room it took, and none that counts for the winner too
@@ -229,7 +261,12 @@ export async function resolve(event: EnrichedEvent, context: ResolveContext, dep
   for (const other of distinct.slice(1)) {
     if (await limits.join(joined[0]!, other)) joined.push(other);
     else {
-      leftOut(candidates.filter((id) => owners.get(identifierKey(id)) === other), event, 'its profile would break a limit', deps);
+      leftOut(
+        candidates.filter((id) => owners.get(identifierKey(id)) === other),
+        event,
+        'its profile would break a limit',
+        deps,
+      );
       candidates = candidates.filter((id) => owners.get(identifierKey(id)) !== other);
     }
   }

@@ -10,7 +10,11 @@ export interface SaveAudienceDeps {
   now: () => number;
 }
 
-export async function saveAudience(id: string, input: AudienceInput, deps: SaveAudienceDeps): Promise<{ audience: Audience; created: boolean }> {
+export async function saveAudience(
+  id: string,
+  input: AudienceInput,
+  deps: SaveAudienceDeps,
+): Promise<{ audience: Audience; created: boolean }> {
   if (!(await deps.catalog.segments.get(input.segmentId))) {
     throw new InvalidInputError(`segment ${input.segmentId} does not exist`, [{ path: 'segmentId', message: 'unknown segment' }]);
   }

@@ -48,7 +48,12 @@ export async function saveSegment(id: string, input: SegmentInput, deps: SaveSeg
   const existing = segments.find((s) => s.id === id);
   const revision = (existing?.revision ?? 0) + 1;
   const now = new Date(deps.now()).toISOString();
-  const starts = startsOf(input.condition, existing ? [...others, existing] : others, model.specs, deps.now() + deps.segmentEvaluationDelaySeconds * 1000);
+  const starts = startsOf(
+    input.condition,
+    existing ? [...others, existing] : others,
+    model.specs,
+    deps.now() + deps.segmentEvaluationDelaySeconds * 1000,
+  );
   const segment: Segment = {
     ...input,
     id,
@@ -70,7 +75,10 @@ export async function saveSegment(id: string, input: SegmentInput, deps: SaveSeg
     const since = starts.specsSince[starts.newSpecs[0]!]!;
     const progress = { segmentId: id, revision, specs: starts.newSpecs, since };
     await deps.catalog.putRun(BACKFILL_SCOPE, { runId, status: 'running', startedAt: now, progress });
-    await deps.queue.send({ v: 1, kind: 'backfill', runId, segmentId: id, revision, specs: starts.newSpecs, since }, Math.min(900, 2 * deps.segmentEvaluationDelaySeconds));
+    await deps.queue.send(
+      { v: 1, kind: 'backfill', runId, segmentId: id, revision, specs: starts.newSpecs, since },
+      Math.min(900, 2 * deps.segmentEvaluationDelaySeconds),
+    );
     deps.logger.info('segment saved, backfill requested', { segmentId: id, revision, runId });
     return { segment, created: !existing, backfillRunId: runId };
   }

@@ -52,7 +52,10 @@ export interface SnapshotsProgress {
   cursor?: string;
 }
 
-export const hashUserId = (value: string): string => createHash('sha256').update(identifierKey({ type: 'userId', value })).digest('hex');
+export const hashUserId = (value: string): string =>
+  createHash('sha256')
+    .update(identifierKey({ type: 'userId', value }))
+    .digest('hex');
 
 export const scrubPhase = (step: number): string => `snapshots#${step}`;
 
@@ -109,7 +112,12 @@ export async function scrubSnapshotsStep(
         await catalog.advanceRun(ERASURES_SCOPE, erasureId, scrubPhase(step + 1), scrubPhase(step), handedOver);
         throw error;
       });
-      logger.info('erasure scrub continues in a new invocation', { erasureId, step: step + 1, runs: progress.runs, rewrittenFiles: progress.rewrittenFiles });
+      logger.info('erasure scrub continues in a new invocation', {
+        erasureId,
+        step: step + 1,
+        runs: progress.runs,
+        rewrittenFiles: progress.rewrittenFiles,
+      });
       return 'handed-off';
     }
     const scrubbed = await scrubRunFolder(folder, person.since, matches, deps.objects);
@@ -164,7 +172,12 @@ interface Matches {
 }
 
 /** One run folder scrubbed: whether its manifest was read (a run since the person existed), and how many files were rewritten. */
-async function scrubRunFolder(folder: string, since: string, matches: Matches, objects: Pick<ObjectStore, 'get' | 'put'>): Promise<{ read: boolean; rewritten: number }> {
+async function scrubRunFolder(
+  folder: string,
+  since: string,
+  matches: Matches,
+  objects: Pick<ObjectStore, 'get' | 'put'>,
+): Promise<{ read: boolean; rewritten: number }> {
   const key = `${folder}manifest.json`;
   const body = await objects.get(key);
   if (!body) return { read: false, rewritten: 0 }; // a run under way, or one that failed: no manifest, nothing published
@@ -194,7 +207,8 @@ async function scrubRun(manifest: Manifest, { ids, userIdHashes }: Matches, obje
   for (const file of manifest.files) {
     const columns = file.kind === 'removed' ? ['profileId'] : manifest.columns;
     const scrubbed = await withoutRows(manifest.format, columns, (await objects.get(file.key))!, ids);
-    if (scrubbed.dropped > 0) await objects.put(file.key, scrubbed.body, manifest.format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/gzip');
+    if (scrubbed.dropped > 0)
+      await objects.put(file.key, scrubbed.body, manifest.format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/gzip');
     counts[file.kind] += scrubbed.rows;
     const hash = sha256(scrubbed.body);
     if (hash === file.sha256) continue;
@@ -246,14 +260,26 @@ async function withoutRows(
   // JSON Lines escape line breaks; a CSV field may hold one, quoted, so CSV is split by record.
   const [header, ...records] =
     format === 'jsonl.gz'
-      ? [{ raw: '', first: '' }, ...text.split(/(?<=\n)/).filter(Boolean).map((raw) => ({ raw, first: String((JSON.parse(raw) as { profileId: unknown }).profileId) }))]
+      ? [
+          { raw: '', first: '' },
+          ...text
+            .split(/(?<=\n)/)
+            .filter(Boolean)
+            .map((raw) => ({ raw, first: String((JSON.parse(raw) as { profileId: unknown }).profileId) })),
+        ]
       : csvRecords(text);
   const kept = records.filter((record) => !ids.has(record.first));
   if (kept.length === records.length) return { body, rows: records.length, dropped: 0 };
-  return { body: gzipSync([header!, ...kept].map((record) => record.raw).join('')), rows: kept.length, dropped: records.length - kept.length };
+  return {
+    body: gzipSync([header!, ...kept].map((record) => record.raw).join('')),
+    rows: kept.length,
+    dropped: records.length - kept.length,
+  };
 }
 
 /** CSV text as its records, each as written (line break included) and its first cell, by csv-parse: a quoted cell may hold a line break. */
 function csvRecords(text: string): Array<{ raw: string; first: string }> {
-  return (parse(text, { raw: true, relax_column_count: true }) as unknown as Array<{ raw: string; record: string[] }>).map(({ raw, record }) => ({ raw, first: record[0] ?? '' }));
+  return (parse(text, { raw: true, relax_column_count: true }) as unknown as Array<{ raw: string; record: string[] }>).map(
+    ({ raw, record }) => ({ raw, first: record[0] ?? '' }),
+  );
 }

@@ -8,11 +8,16 @@ const MAX_PERIOD_DAYS = 400;
 /** The period without `from`: the 30 days up to `to`. */
 const DEFAULT_PERIOD_DAYS = 30;
 
-export async function segmentMigrations(period: { from?: string; to?: string }, deps: { catalog: Pick<StatsStore, 'migrations'>; now: () => number }) {
+export async function segmentMigrations(
+  period: { from?: string; to?: string },
+  deps: { catalog: Pick<StatsStore, 'migrations'>; now: () => number },
+) {
   const to = period.to ?? new Date(deps.now()).toISOString().slice(0, 10);
   const from = period.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_PERIOD_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
-  if (from > to) throw new InvalidInputError('from and to are days (YYYY-MM-DD), from not after to', [{ path: 'from', message: 'invalid period' }]);
-  if (Date.parse(to) - Date.parse(from) > MAX_PERIOD_DAYS * DAY_MS) throw new InvalidInputError(`a period spans at most ${MAX_PERIOD_DAYS} days`, [{ path: 'from', message: 'period too long' }]);
+  if (from > to)
+    throw new InvalidInputError('from and to are days (YYYY-MM-DD), from not after to', [{ path: 'from', message: 'invalid period' }]);
+  if (Date.parse(to) - Date.parse(from) > MAX_PERIOD_DAYS * DAY_MS)
+    throw new InvalidInputError(`a period spans at most ${MAX_PERIOD_DAYS} days`, [{ path: 'from', message: 'period too long' }]);
   // Pairs by segment ids, which are the catalog's own (a-z, 0-9, _ and -): '>' cannot occur in them.
   const totals = new Map<string, { from: string; to: string; profiles: number }>();
   for (const m of await deps.catalog.migrations(from, to)) {

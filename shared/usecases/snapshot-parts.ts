@@ -1,7 +1,7 @@
 /** The files of a snapshot run: rows into bounded parts, streamed and hashed on the way to S3. */
-import { createHash,type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { PassThrough,Transform } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ObjectStore } from '../ports/objects';
 import { ROWS_PER_PART, type Encoding, type ManifestFile, type SnapshotFileKind } from '../domain/snapshot-files';
@@ -13,7 +13,15 @@ import { ROWS_PER_PART, type Encoding, type ManifestFile, type SnapshotFileKind 
  */
 export class PartWriter {
   private readonly files: ManifestFile[] = [];
-  private current?: { key: string; rows: number; bytes: number; hash: Hash; gzip?: Transform; uploaded: Promise<void>; buffered: unknown[][] };
+  private current?: {
+    key: string;
+    rows: number;
+    bytes: number;
+    hash: Hash;
+    gzip?: Transform;
+    uploaded: Promise<void>;
+    buffered: unknown[][];
+  };
   private part = 0;
   /** Rows not yet handed to gzip: batched, as one write (and one CSV encoding) per row costs more than the compression. */
   private pending: Array<readonly unknown[]> = [];
@@ -51,12 +59,22 @@ export class PartWriter {
     this.pending = [];
     if (!current.gzip!.write(chunk)) {
       // Wait for the upload to take more, or for it to fail (then never wait for a drain that will not come).
-      await Promise.race([once(current.gzip!, 'drain'), current.uploaded.then(() => Promise.reject(new Error(`upload of ${current.key} ended early`)))]);
+      await Promise.race([
+        once(current.gzip!, 'drain'),
+        current.uploaded.then(() => Promise.reject(new Error(`upload of ${current.key} ended early`))),
+      ]);
     }
   }
 
   private open(): void {
-    const state: NonNullable<PartWriter['current']> = { key: this.keyOf(this.part++), rows: 0, bytes: 0, hash: createHash('sha256'), uploaded: Promise.resolve(), buffered: [] };
+    const state: NonNullable<PartWriter['current']> = {
+      key: this.keyOf(this.part++),
+      rows: 0,
+      bytes: 0,
+      hash: createHash('sha256'),
+      uploaded: Promise.resolve(),
+      buffered: [],
+    };
     if (this.encoding.text) {
       const gzip = this.encoding.text.plain ? new PassThrough() : createGzip();
       const counted = new Transform({

@@ -16,7 +16,11 @@ export async function readLatest(
 }
 
 /** Profile ids in files of a run, in order, read back part by part (CSV and JSON Lines as streams). */
-export async function* idsInFiles(keys: readonly string[], format: Manifest['format'], objects: Pick<ObjectStore, 'get' | 'getStream'>): AsyncGenerator<string> {
+export async function* idsInFiles(
+  keys: readonly string[],
+  format: Manifest['format'],
+  objects: Pick<ObjectStore, 'get' | 'getStream'>,
+): AsyncGenerator<string> {
   for (const key of keys) {
     if (format === 'parquet') {
       const body = await objects.get(key);

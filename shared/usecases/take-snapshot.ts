@@ -3,23 +3,35 @@
  * the previous run, then `manifest.json`, then `latest.json` last, so a reader
  * that follows `latest.json` only ever sees a complete run.
  */
-import type { CatalogStore,RunRecord } from '../ports/catalog';
+import type { CatalogStore, RunRecord } from '../ports/catalog';
 import type { MembershipStore } from '../ports/memberships';
 import type { ProfileStore } from '../ports/profiles';
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ObjectStore } from '../ports/objects';
 import { exportColumns, holdReason, isGroupTraitField } from '../domain/audiences';
-import { FORMAT_EXTENSIONS, SNAPSHOT_SCHEMA_VERSION, encodingFor, type Encoding, holdoutFileKey, latestKey, partFileName, runPrefix, type LatestPointer, type Manifest, type SnapshotFileKind } from '../domain/snapshot-files';
+import {
+  FORMAT_EXTENSIONS,
+  SNAPSHOT_SCHEMA_VERSION,
+  encodingFor,
+  type Encoding,
+  holdoutFileKey,
+  latestKey,
+  partFileName,
+  runPrefix,
+  type LatestPointer,
+  type Manifest,
+  type SnapshotFileKind,
+} from '../domain/snapshot-files';
 import { fieldValue } from '../domain/snapshot-rows';
 import { NotFoundError } from '../errors';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
 import { indicatorModel } from './managed-segments';
 import type { Logger } from '../logger';
-import { isFrozenColumn,exportedMembers,exportSize } from './audience-export';
+import { isFrozenColumn, exportedMembers, exportSize } from './audience-export';
 import { PartWriter } from './snapshot-parts';
-import { readLatest,memberIds } from './snapshot-reader';
+import { readLatest, memberIds } from './snapshot-reader';
 import { EspWriter } from './esp-writer';
 
 export interface SnapshotDeps {
@@ -69,7 +81,10 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
         error: held,
       });
       await deps.publisher.publish([
-        { detailType: DETAIL_TYPES.snapshotHeld, detail: { version: 1, audienceId, runId, reason: held, members: size.members, approvedSize: audience.approval?.size ?? null } },
+        {
+          detailType: DETAIL_TYPES.snapshotHeld,
+          detail: { version: 1, audienceId, runId, reason: held, members: size.members, approvedSize: audience.approval?.size ?? null },
+        },
       ]);
       deps.logger.warn('snapshot held, not published', { audienceId, runId, reason: held, members: size.members });
       return undefined;
@@ -94,7 +109,11 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     const counts = { members: 0, added: 0, removed: 0, holdout: 0 };
 
     let previousId = (await previousIds.next()).value as string | undefined;
-    for await (const { profile, heldOut, frozen, groups } of exportedMembers(audience, { ...deps, withFrozen: columns.some(isFrozenColumn), withGroups: columns.some(isGroupTraitField) })) {
+    for await (const { profile, heldOut, frozen, groups } of exportedMembers(audience, {
+      ...deps,
+      withFrozen: columns.some(isFrozenColumn),
+      withGroups: columns.some(isGroupTraitField),
+    })) {
       const id = profile.profileId;
       if (heldOut) {
         await holdout?.write([id]);

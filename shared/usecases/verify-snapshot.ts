@@ -46,7 +46,8 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
       found.push(`cannot be read as ${manifest.format}: ${(error as Error).message}`);
     }
     if (decoded) {
-      if (decoded.columns && decoded.columns.join(',') !== expectedColumns.join(',')) found.push(`columns "${decoded.columns.join(',')}", expected "${expectedColumns.join(',')}"`);
+      if (decoded.columns && decoded.columns.join(',') !== expectedColumns.join(','))
+        found.push(`columns "${decoded.columns.join(',')}", expected "${expectedColumns.join(',')}"`);
       if (decoded.ids.length !== file.rows) found.push(`${decoded.ids.length} rows, the manifest says ${file.rows}`);
       rowsByKind[file.kind] = (rowsByKind[file.kind] ?? 0) + decoded.ids.length;
       if (file.kind === 'members') {
@@ -62,7 +63,8 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
     files.push({ key: file.key, ok: found.length === 0, problems: found });
   }
   for (const kind of ['members', 'added', 'removed'] as const) {
-    if ((rowsByKind[kind] ?? 0) !== manifest.counts[kind]) problems.push(`${rowsByKind[kind] ?? 0} ${kind} rows in the files, the manifest counts ${manifest.counts[kind]}`);
+    if ((rowsByKind[kind] ?? 0) !== manifest.counts[kind])
+      problems.push(`${rowsByKind[kind] ?? 0} ${kind} rows in the files, the manifest counts ${manifest.counts[kind]}`);
   }
   return { ok: problems.length === 0 && files.every((f) => f.ok), runId: manifest.runId, files, problems };
 }
@@ -79,7 +81,10 @@ async function decode(format: Manifest['format'], body: Buffer): Promise<{ colum
     const [header = [], ...rows] = parse(text) as string[][];
     return { columns: header, ids: rows.map(([id]) => id!) };
   }
-  const objects = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const objects = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   // An empty JSON Lines file has no rows to name its columns: nothing to contradict.
   return { columns: objects[0] ? Object.keys(objects[0]) : undefined, ids: objects.map((o) => String(o.profileId)) };
 }

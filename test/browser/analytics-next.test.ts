@@ -117,7 +117,13 @@ const sendFromPage = (page: Page, how: 'inline' | 'cdnURL', userId: string) =>
       const settings =
         how === 'cdnURL'
           ? { writeKey, cdnURL: prisme }
-          : { writeKey, cdnSettings: { integrations: { 'Segment.io': { apiKey: writeKey, apiHost: `${host}/v1`, protocol: 'http' } }, metrics: { sampleRate: 0 } } };
+          : {
+              writeKey,
+              cdnSettings: {
+                integrations: { 'Segment.io': { apiKey: writeKey, apiHost: `${host}/v1`, protocol: 'http' } },
+                metrics: { sampleRate: 0 },
+              },
+            };
       const [analytics] = await AnalyticsBrowser.load(settings, { retryQueue: false });
       const delivered = async (call: Promise<any>) => {
         const ctx = await call;
@@ -139,7 +145,11 @@ beforeAll(async () => {
   browser = await launchChromium();
   allowedSite = await startSite('localhost');
   refusedSite = await startSite('127.0.0.2');
-  const source = await adminClient(local()).post('/v1/sources', { name: 'Shop website', defaultChannel: 'web', allowedOrigins: [allowedSite] });
+  const source = await adminClient(local()).post('/v1/sources', {
+    name: 'Shop website',
+    defaultChannel: 'web',
+    allowedOrigins: [allowedSite],
+  });
   writeKey = source.body.writeKey;
 }, 120_000);
 
@@ -156,14 +166,17 @@ describe('@segment/analytics-next in Chromium', () => {
     expect(failed).toEqual([`POST ${prisme}/v1/i`, `POST ${prisme}/v1/p`, `POST ${prisme}/v1/t`, `POST ${prisme}/v1/g`]);
     expect(errors.filter((error) => /blocked by CORS policy: Response to preflight/.test(error))).toHaveLength(4);
     // Through cdnURL the settings themselves are refused, so the library never starts.
-    const viaCdn = await page.evaluate(async ({ writeKey, prisme }) => {
-      try {
-        await (globalThis as any).AnalyticsNext.AnalyticsBrowser.load({ writeKey, cdnURL: prisme });
-        return 'loaded';
-      } catch (error) {
-        return `refused: ${String(error)}`;
-      }
-    }, { writeKey, prisme: local().url });
+    const viaCdn = await page.evaluate(
+      async ({ writeKey, prisme }) => {
+        try {
+          await (globalThis as any).AnalyticsNext.AnalyticsBrowser.load({ writeKey, cdnURL: prisme });
+          return 'loaded';
+        } catch (error) {
+          return `refused: ${String(error)}`;
+        }
+      },
+      { writeKey, prisme: local().url },
+    );
     expect(viaCdn).toMatch(/^refused/);
     await page.close();
   });
@@ -171,10 +184,16 @@ describe('@segment/analytics-next in Chromium', () => {
   it("sends identify, page, track and group with inline settings, as text/plain to the one-letter paths; the group traits stay the group's", async () => {
     const { page, toPrisme } = await visit(allowedSite);
     expect(await sendFromPage(page, 'inline', 'browser-ada')).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
-    expect(toPrisme).toEqual(expect.arrayContaining(['POST /v1/i text/plain', 'POST /v1/p text/plain', 'POST /v1/t text/plain', 'POST /v1/g text/plain']));
+    expect(toPrisme).toEqual(
+      expect.arrayContaining(['POST /v1/i text/plain', 'POST /v1/p text/plain', 'POST /v1/t text/plain', 'POST /v1/g text/plain']),
+    );
     const ada = await eventually(
       () => profileOf('browser-ada'),
-      (profile) => profile?.events?.['Order Completed'] && profile?.events?.['Page Viewed'] && profile?.traits?.plan === 'pro' && profile?.groups?.length === 1,
+      (profile) =>
+        profile?.events?.['Order Completed'] &&
+        profile?.events?.['Page Viewed'] &&
+        profile?.traits?.plan === 'pro' &&
+        profile?.groups?.length === 1,
     );
     expect(ada.events).toEqual({ 'Page Viewed': { web: 1 }, 'Order Completed': { web: 1 } });
     // The group call's traits are the company's, not Ada's.
@@ -189,10 +208,18 @@ describe('@segment/analytics-next in Chromium', () => {
     const { page, toPrisme, failed, errors } = await visit(allowedSite);
     expect(await sendFromPage(page, 'cdnURL', 'browser-bob')).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
     expect(toPrisme[0]).toBe(`GET /v1/projects/${writeKey}/settings`);
-    expect(toPrisme.slice(1).sort()).toEqual(['POST /v1/g text/plain', 'POST /v1/i text/plain', 'POST /v1/p text/plain', 'POST /v1/t text/plain']); // nothing else, no telemetry
+    expect(toPrisme.slice(1).sort()).toEqual([
+      'POST /v1/g text/plain',
+      'POST /v1/i text/plain',
+      'POST /v1/p text/plain',
+      'POST /v1/t text/plain',
+    ]); // nothing else, no telemetry
     expect(failed).toEqual([]);
     expect(errors).toEqual([]);
-    const bob = await eventually(() => profileOf('browser-bob'), (profile) => profile?.events?.['Order Completed'] && profile?.events?.['Page Viewed']);
+    const bob = await eventually(
+      () => profileOf('browser-bob'),
+      (profile) => profile?.events?.['Order Completed'] && profile?.events?.['Page Viewed'],
+    );
     expect(bob.indicators.revenue).toBe(30);
     await page.close();
   });
@@ -200,7 +227,10 @@ describe('@segment/analytics-next in Chromium', () => {
   it("works from Segment's snippet with Prisme as its CDN: the script, its settings and the events all come from Prisme", async () => {
     const query = new URLSearchParams({ prisme: local().url, key: writeKey, user: 'snippet-cid' });
     const { page, toPrisme, failed, errors } = await visit(allowedSite, `/snippet?${query}`);
-    const cid = await eventually(() => profileOf('snippet-cid'), (profile) => profile?.events?.['Product Viewed'] && profile?.events?.['Page Viewed'] && profile?.traits?.plan === 'snippet');
+    const cid = await eventually(
+      () => profileOf('snippet-cid'),
+      (profile) => profile?.events?.['Product Viewed'] && profile?.events?.['Page Viewed'] && profile?.traits?.plan === 'snippet',
+    );
     expect(cid.events).toEqual({ 'Page Viewed': { web: 1 }, 'Product Viewed': { web: 1 } });
     expect(toPrisme.slice(0, 2)).toEqual([`GET /analytics.js/v1/${writeKey}/analytics.min.js`, `GET /v1/projects/${writeKey}/settings`]);
     expect(failed).toEqual([]);

@@ -23,7 +23,8 @@ beforeAll(async () => {
   });
   await page.exposeFunction('reportCspViolation', (violation: string) => cspViolations.push(violation));
   await page.addInitScript({
-    content: "document.addEventListener('securitypolicyviolation', (e) => reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`))",
+    content:
+      "document.addEventListener('securitypolicyviolation', (e) => reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`))",
   });
   page.on('response', (response) => {
     if (response.request().resourceType() === 'document') cspHeaders.push(response.headers()['content-security-policy'] ?? '');
@@ -31,8 +32,14 @@ beforeAll(async () => {
   const runtime = local();
   const shop = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 20 });
   shop.identify({ userId: 'ada', traits: { email: 'ada@example.com', firstName: 'Ada', consent: { email: true } } });
-  for (const [userId, store, web] of [['ada', 2, 1], ['bob', 1, 0], ['dee', 3, 0], ['eve', 0, 2]] as const) {
-    for (let i = 0; i < store; i++) shop.track({ userId, event: 'Order Completed', properties: { revenue: 40 + i }, context: { channel: 'store' } });
+  for (const [userId, store, web] of [
+    ['ada', 2, 1],
+    ['bob', 1, 0],
+    ['dee', 3, 0],
+    ['eve', 0, 2],
+  ] as const) {
+    for (let i = 0; i < store; i++)
+      shop.track({ userId, event: 'Order Completed', properties: { revenue: 40 + i }, context: { channel: 'store' } });
     for (let i = 0; i < web; i++) shop.track({ userId, event: 'Order Completed', properties: { revenue: 25 } });
   }
   shop.page({ userId: 'cid', name: 'Home' });
@@ -88,10 +95,13 @@ describe('console', () => {
     expect(await page.getByText('Entered, 30 days').count()).toBe(1);
     // Its first evaluation runs through the queue: the size appears once it has.
     await expect
-      .poll(async () => {
-        await page.reload();
-        return page.getByTestId('segment-size').textContent({ timeout: 5_000 });
-      }, { timeout: 30_000 })
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByTestId('segment-size').textContent({ timeout: 5_000 });
+        },
+        { timeout: 30_000 },
+      )
       .toBe('2');
 
     // Edited: the saved condition comes back into the builder, and the change is a new revision.
@@ -117,7 +127,10 @@ describe('console', () => {
     const json = JSON.parse(await page.getByLabel('Condition as JSON').inputValue());
     expect(json).toEqual({
       type: 'or',
-      conditions: [{ type: 'event', event: 'Order Completed', within: { days: 30 } }, { type: 'trait', trait: 'firstName', operator: 'exists' }],
+      conditions: [
+        { type: 'event', event: 'Order Completed', within: { days: 30 } },
+        { type: 'trait', trait: 'firstName', operator: 'exists' },
+      ],
     });
     await expect.poll(text('preview-size')).toMatch(/^4\b/); // ada (trait and orders), bob, dee, eve
     await page.getByRole('button', { name: 'Remove condition 1' }).click();
@@ -130,10 +143,14 @@ describe('console', () => {
     // No event name: any event. On the web: ada (an order and her merged visit), eve (orders), cid (a visit).
     await page.getByLabel('Event').fill('');
     await page.getByLabel('Channel').selectOption('web');
-    await expect.poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse)).toEqual({ type: 'event', channel: 'web', within: { days: 30 } });
+    await expect
+      .poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse))
+      .toEqual({ type: 'event', channel: 'web', within: { days: 30 } });
     await expect.poll(text('preview-size')).toMatch(/^3\b/);
     await page.getByLabel('Calendar days (today and the days before)').check();
-    await expect.poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse)).toEqual({ type: 'event', channel: 'web', within: { days: 30, calendar: true } });
+    await expect
+      .poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse))
+      .toEqual({ type: 'event', channel: 'web', within: { days: 30, calendar: true } });
     await page.getByLabel('Within days').fill('7');
     expect(JSON.parse(await page.getByLabel('Condition as JSON').inputValue()).within).toEqual({ days: 7, calendar: true });
 
@@ -143,7 +160,9 @@ describe('console', () => {
     await page.getByLabel('Value').fill('ada');
     await expect.poll(text('preview-size')).toMatch(/^1\b/);
     await page.getByLabel('Exact case').check();
-    await expect.poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse)).toEqual({ type: 'trait', trait: 'firstName', operator: 'eq', value: 'ada', caseSensitive: true });
+    await expect
+      .poll(() => page.getByLabel('Condition as JSON').inputValue().then(JSON.parse))
+      .toEqual({ type: 'trait', trait: 'firstName', operator: 'eq', value: 'ada', caseSensitive: true });
     await expect.poll(text('preview-size')).toMatch(/^0\b/);
     await page.getByLabel('Value').fill('Ada');
     await expect.poll(text('preview-size')).toMatch(/^1\b/);
@@ -189,7 +208,10 @@ describe('console', () => {
     await page.getByRole('link', { name: 'Jobs' }).click();
     await expect.poll(text('dlq-size')).toContain('Empty');
     await page.getByRole('button', { name: 'Run the freeze now' }).click();
-    await page.getByRole('status').filter({ hasText: /Freeze .* requested/ }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Freeze .* requested/ })
+      .waitFor();
   });
 
   it('runs every page above under its Content-Security-Policy without a single violation', () => {

@@ -23,16 +23,33 @@ beforeAll(async () => {
   runtime = await startTestRuntime();
   admin = adminClient(runtime);
   expect(
-    (await admin.put('/v1/segments/champions', { name: 'RFM champions', condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' } })).status,
+    (
+      await admin.put('/v1/segments/champions', {
+        name: 'RFM champions',
+        condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' },
+      })
+    ).status,
   ).toBe(201);
   const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 100, flushInterval: 20 });
   for (let i = 0; i < 30; i++) {
     // Shoppers: shopper-29 buys most, most recently; readers click emails and never buy.
     for (let k = 0; k <= i % 6; k++) {
       const category = i % 3 === 0 ? 'shoes' : 'bags';
-      analytics.track({ userId: `shopper-${i}`, event: 'Order Completed', properties: { revenue: 20 + i * 5, category }, context: { channel: 'store' }, timestamp: ago(1 + ((30 - i) * 3 + k * 11) % 200) });
+      analytics.track({
+        userId: `shopper-${i}`,
+        event: 'Order Completed',
+        properties: { revenue: 20 + i * 5, category },
+        context: { channel: 'store' },
+        timestamp: ago(1 + (((30 - i) * 3 + k * 11) % 200)),
+      });
     }
-    for (let k = 0; k < 3; k++) analytics.track({ userId: `reader-${i}`, event: 'Email Link Clicked', context: { channel: 'email' }, timestamp: ago(1 + ((i + k * 7) % 40)) });
+    for (let k = 0; k < 3; k++)
+      analytics.track({
+        userId: `reader-${i}`,
+        event: 'Email Link Clicked',
+        context: { channel: 'email' },
+        timestamp: ago(1 + ((i + k * 7) % 40)),
+      });
   }
   await analytics.closeAndFlush();
   await runtime.drain();
@@ -56,10 +73,16 @@ describe('the daily freeze, run now', () => {
     const observedBy = Date.now();
     // 60 profiles (30 shoppers, 30 readers) measured, scored and written; the only transitions are the
     // three champions' entries (checked against the bus below).
-    expect(run).toMatchObject({ status: 'succeeded', phase: 'done', progress: { segments: 4, measured: 60, profiles: 60, frozenWritten: 60, transitions: 3 } });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      phase: 'done',
+      progress: { segments: 4, measured: 60, profiles: 60, frozenWritten: 60, transitions: 3 },
+    });
     // The run id is the instant of the request; the workers start after it and finish before we saw them done.
     expect(requested.body.runId).toMatch(/^\d{8}T\d{9}Z$/);
-    const requestedAt = Date.parse(requested.body.runId.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(\d{3})Z$/, '$1-$2-$3T$4:$5:$6.$7Z'));
+    const requestedAt = Date.parse(
+      requested.body.runId.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(\d{3})Z$/, '$1-$2-$3T$4:$5:$6.$7Z'),
+    );
     expect(requestedAt).toBeGreaterThanOrEqual(requestedFrom);
     expect(requestedAt).toBeLessThanOrEqual(requestedBy);
     const startedAt = isoInstant(run.startedAt);
@@ -94,7 +117,10 @@ describe('the daily freeze, run now', () => {
     expect(isoInstant(entered.enteredAt)).toBeGreaterThanOrEqual(frozenAt);
     expect(isoInstant(entered.enteredAt)).toBeLessThanOrEqual(finishedAt);
     // Shoes are a third of everyone's interest and all of shopper-27's: an appetite, lift 3.
-    expect((await admin.get('/v1/profiles?userId=shopper-27')).body.indicators).toMatchObject({ top_category: 'shoes', favourite_category: 'shoes' });
+    expect((await admin.get('/v1/profiles?userId=shopper-27')).body.indicators).toMatchObject({
+      top_category: 'shoes',
+      favourite_category: 'shoes',
+    });
     expect(best.indicators).toMatchObject({ top_category: 'bags', favourite_category: 'bags' });
     const reader = (await admin.get('/v1/profiles?userId=reader-3')).body;
     expect(reader.indicators).toMatchObject({ rfm_monetary_score: 1 });
@@ -104,7 +130,9 @@ describe('the daily freeze, run now', () => {
     expect(reader.indicators.churn_risk).toBeUndefined();
     expect(reader.indicators.cluster).not.toBe(best.indicators.cluster);
 
-    const members = (await admin.get('/v1/segments/champions/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
+    const members = (await admin.get('/v1/segments/champions/members?limit=1000')).body.members.map(
+      (m: { profileId: string }) => m.profileId,
+    );
     expect(members).toContain(best.profileId);
     expect(members).not.toContain(reader.profileId);
     const entries = membershipChanges(runtime.bus.published).filter((t) => t.segmentId === 'champions');

@@ -19,8 +19,12 @@ let server: { writeKey: string; sourceId: string };
 const basic = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 const profileOf = async (userId: string) => (await adminClient(local()).get(`/v1/profiles?userId=${encodeURIComponent(userId)}`)).body;
 const arrived = (userId: string, accept: (profile: any) => boolean = () => true) =>
-  eventually(() => profileOf(userId), (profile) => profile?.profileId !== undefined && accept(profile));
-const post = (path: string, body: string | Buffer, headers: Record<string, string>) => fetch(`${local().url}${path}`, { method: 'POST', body, headers });
+  eventually(
+    () => profileOf(userId),
+    (profile) => profile?.profileId !== undefined && accept(profile),
+  );
+const post = (path: string, body: string | Buffer, headers: Record<string, string>) =>
+  fetch(`${local().url}${path}`, { method: 'POST', body, headers });
 
 beforeAll(async () => {
   const admin = adminClient(local());
@@ -41,7 +45,10 @@ describe('bodies as the libraries send them', () => {
     rudder.page({ userId: 'rudder-1', name: 'Pricing', properties: { url: 'https://shop.example.com/pricing' } });
     await new Promise<void>((resolve, reject) => rudder.flush((error?: Error) => (error ? reject(error) : resolve())));
     expect(requests).toContain('gzip');
-    const profile = await arrived('rudder-1', (p) => p.traits?.plan === 'pro' && p.events?.['Order Completed'] && p.events?.['Page Viewed']);
+    const profile = await arrived(
+      'rudder-1',
+      (p) => p.traits?.plan === 'pro' && p.events?.['Order Completed'] && p.events?.['Page Viewed'],
+    );
     expect(profile.events).toEqual({ 'Order Completed': { web: 1 }, 'Page Viewed': { web: 1 } });
     expect(profile.identifiers.email).toEqual(['rudder-1@example.com']);
     expect(profile.indicators.revenue).toBe(42);
@@ -49,14 +56,24 @@ describe('bodies as the libraries send them', () => {
 
   it('takes deflate and text/plain bodies on the one-letter paths analytics.js uses', async () => {
     const event = { userId: 'deflate-1', event: 'Signed Up', properties: { plan: 'free' }, writeKey: server.writeKey };
-    const deflated = await post('/v1/t', deflateSync(Buffer.from(JSON.stringify(event))), { 'content-type': 'application/json', 'content-encoding': 'deflate' });
-    expect(deflated.status).toBe(200);
-    const plain = await post('/v1/i', JSON.stringify({ userId: 'deflate-1', traits: { plan: 'team' } }), { 'content-type': 'text/plain', authorization: basic(server.writeKey) });
-    expect(plain.status).toBe(200);
-    const batch = await post('/v1/b', gzipSync(JSON.stringify({ writeKey: server.writeKey, batch: [{ type: 'page', userId: 'deflate-1', name: 'Home' }] })), {
-      'content-type': 'text/plain',
-      'content-encoding': 'gzip',
+    const deflated = await post('/v1/t', deflateSync(Buffer.from(JSON.stringify(event))), {
+      'content-type': 'application/json',
+      'content-encoding': 'deflate',
     });
+    expect(deflated.status).toBe(200);
+    const plain = await post('/v1/i', JSON.stringify({ userId: 'deflate-1', traits: { plan: 'team' } }), {
+      'content-type': 'text/plain',
+      authorization: basic(server.writeKey),
+    });
+    expect(plain.status).toBe(200);
+    const batch = await post(
+      '/v1/b',
+      gzipSync(JSON.stringify({ writeKey: server.writeKey, batch: [{ type: 'page', userId: 'deflate-1', name: 'Home' }] })),
+      {
+        'content-type': 'text/plain',
+        'content-encoding': 'gzip',
+      },
+    );
     expect(batch.status).toBe(200);
     const profile = await arrived('deflate-1', (p) => p.traits?.plan === 'team' && p.events?.['Page Viewed'] && p.events?.['Signed Up']);
     expect(profile.events).toEqual({ 'Signed Up': { web: 1 }, 'Page Viewed': { web: 1 } });
@@ -78,7 +95,10 @@ describe('bodies as the libraries send them', () => {
 
 describe('CORS per source', () => {
   const preflight = (origin: string, path = '/v1/t') =>
-    fetch(`${local().url}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } });
+    fetch(`${local().url}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    });
 
   it('answers the preflight of an allowed origin, and refuses one no source allows', async () => {
     for (const origin of [SHOP, 'https://www.brand.fr']) {
@@ -93,17 +113,26 @@ describe('CORS per source', () => {
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it("lets an allowed page read the answer, and refuses an origin this source does not allow even when another source does", async () => {
-    const allowed = await post('/v1/t', JSON.stringify({ userId: 'cors-1', event: 'Viewed', writeKey: web.writeKey }), { 'content-type': 'text/plain', origin: SHOP });
+  it('lets an allowed page read the answer, and refuses an origin this source does not allow even when another source does', async () => {
+    const allowed = await post('/v1/t', JSON.stringify({ userId: 'cors-1', event: 'Viewed', writeKey: web.writeKey }), {
+      'content-type': 'text/plain',
+      origin: SHOP,
+    });
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('access-control-allow-origin')).toBe(SHOP);
     expect(allowed.headers.get('vary')).toMatch(/origin/i);
-    const invalid = await post('/v1/t', JSON.stringify({ event: 'Viewed', writeKey: web.writeKey }), { 'content-type': 'text/plain', origin: SHOP });
+    const invalid = await post('/v1/t', JSON.stringify({ event: 'Viewed', writeKey: web.writeKey }), {
+      'content-type': 'text/plain',
+      origin: SHOP,
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.headers.get('access-control-allow-origin')).toBe(SHOP); // the page can read why
 
     // The back-office source allows no browser at all; the shop's origin is allowed only for the website source.
-    const wrongSource = await post('/v1/t', JSON.stringify({ userId: 'cors-2', event: 'Viewed', writeKey: server.writeKey }), { 'content-type': 'text/plain', origin: SHOP });
+    const wrongSource = await post('/v1/t', JSON.stringify({ userId: 'cors-2', event: 'Viewed', writeKey: server.writeKey }), {
+      'content-type': 'text/plain',
+      origin: SHOP,
+    });
     expect(wrongSource.status).toBe(403);
     expect(((await wrongSource.json()) as any).error.code).toBe('origin_not_allowed');
     expect(wrongSource.headers.get('access-control-allow-origin')).toBeNull();
@@ -122,7 +151,9 @@ describe('CORS per source', () => {
 
     const adminPreflight = await preflight(SHOP, '/v1/segments');
     expect(adminPreflight.headers.get('access-control-allow-origin')).toBeNull();
-    const adminRead = await fetch(`${local().url}/v1/sources`, { headers: { origin: SHOP, authorization: `Bearer ${local().adminToken}` } });
+    const adminRead = await fetch(`${local().url}/v1/sources`, {
+      headers: { origin: SHOP, authorization: `Bearer ${local().adminToken}` },
+    });
     expect(adminRead.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
@@ -137,7 +168,11 @@ describe('the browser library', () => {
     const bundle = readdirSync(join(process.cwd(), LIBRARY_PACKAGE_DIR)).find((file) => /^queryString\.bundle\.\w+\.js$/.test(file));
     const bundles = await fetch(`${local().url}/analytics-next/bundles/${bundle}`);
     expect([bundles.status, bundles.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
-    for (const path of ['/analytics-next/bundles/nope.js', '/analytics-next/bundles/..%2Fpackage.json', '/analytics-next/bundles/../../package.json']) {
+    for (const path of [
+      '/analytics-next/bundles/nope.js',
+      '/analytics-next/bundles/..%2Fpackage.json',
+      '/analytics-next/bundles/../../package.json',
+    ]) {
       expect((await fetch(`${local().url}${path}`)).status, path).toBe(404);
     }
   });
@@ -149,7 +184,11 @@ describe('the settings analytics.js loads', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('access-control-allow-origin')).toBe(SHOP);
     const settings = (await answer.json()) as any;
-    expect(settings.integrations['Segment.io']).toMatchObject({ apiKey: web.writeKey, apiHost: `${new URL(local().url).host}/v1`, protocol: 'http' });
+    expect(settings.integrations['Segment.io']).toMatchObject({
+      apiKey: web.writeKey,
+      apiHost: `${new URL(local().url).host}/v1`,
+      protocol: 'http',
+    });
     expect(settings.metrics.sampleRate).toBe(0);
 
     expect((await fetch(`${local().url}/v1/projects/wk_unknown/settings`)).status).toBe(404);

@@ -27,7 +27,9 @@ const send = async (write: (analytics: Analytics) => void) => {
 beforeAll(async () => {
   runtime = await startTestRuntime();
   admin = adminClient(runtime);
-  expect((await admin.put('/v1/segments/buyers', { name: 'Buyers', condition: { type: 'event', event: 'Order Completed' } })).status).toBe(201);
+  expect((await admin.put('/v1/segments/buyers', { name: 'Buyers', condition: { type: 'event', event: 'Order Completed' } })).status).toBe(
+    201,
+  );
   await send((a) => {
     a.identify({ userId: 'gina', traits: { email: 'Gina@Example.com', firstName: 'Gina', consent: { email: true } } });
     a.track({ userId: 'gina', event: 'Order Completed', properties: { revenue: 42 }, context: { channel: 'store' } });
@@ -62,19 +64,33 @@ describe('GDPR rights', () => {
     const gina = (await admin.get('/v1/profiles?userId=gina')).body;
     const requested = await admin.delete('/v1/profiles?email=gina%40example.com');
     expect(requested).toMatchObject({ status: 202, body: { status: 'requested' } });
-    const erasure = await eventually(async () => (await admin.get(`/v1/erasures/${requested.body.erasureId}`)).body, (e) => e.status === 'succeeded');
+    const erasure = await eventually(
+      async () => (await admin.get(`/v1/erasures/${requested.body.erasureId}`)).body,
+      (e) => e.status === 'succeeded',
+    );
     // buyers, and the customer stage; no snapshot run to rewrite
-    expect(erasure.progress).toEqual({ identifiers: 2, segments: 2, mergedProfiles: 0, snapshots: { status: 'done', runs: 0, rewrittenFiles: 0 } });
+    expect(erasure.progress).toEqual({
+      identifiers: 2,
+      segments: 2,
+      mergedProfiles: 0,
+      snapshots: { status: 'done', runs: 0, rewrittenFiles: 0 },
+    });
     expect(JSON.stringify((await admin.get('/v1/erasures')).body)).not.toMatch(/gina/i);
 
     expect((await admin.get('/v1/profiles?userId=gina')).status).toBe(404);
     expect((await admin.get(`/v1/profiles/${gina.profileId}`)).status).toBe(404);
     expect((await admin.get('/v1/segments/buyers/members')).body.members).toEqual([]);
     const erased = runtime.bus.published.filter((e) => e['detail-type'] === 'Profile Erased');
-    expect(erased.map((e) => e.detail)).toEqual([expect.objectContaining({ erasureId: requested.body.erasureId, profileId: gina.profileId })]);
+    expect(erased.map((e) => e.detail)).toEqual([
+      expect.objectContaining({ erasureId: requested.body.erasureId, profileId: gina.profileId }),
+    ]);
     for (const event of erased) eventContracts[event['detail-type'] as DetailType].parse(event.detail);
     // Nothing in clear left in the identities table: only hashed tombstones.
-    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const dynamo = new DynamoDBClient({
+      endpoint: runtime.endpoints.dynamodb,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     const identities = await dynamo.send(new ScanCommand({ TableName: LOCAL_NAMES.table(tables.identities.logicalName) }));
     expect(JSON.stringify(identities.Items)).not.toMatch(/gina/i);
     expect(identities.Items!.map((i) => i.identifier!.S).filter((key) => key!.startsWith('erased#'))).toHaveLength(2);
@@ -86,7 +102,12 @@ describe('GDPR rights', () => {
     await send((a) => a.identify({ userId: 'gina', traits: { consent: { email: true } } }));
     const back = (await admin.get('/v1/profiles?userId=gina')).body;
     expect(back.profileId).not.toBe(gina.profileId);
-    expect(back).toMatchObject({ identifiers: { userId: ['gina'] }, traits: {}, channels: { web: 1 }, consents: { email: { status: 'granted' } } });
+    expect(back).toMatchObject({
+      identifiers: { userId: ['gina'] },
+      traits: {},
+      channels: { web: 1 },
+      consents: { email: { status: 'granted' } },
+    });
   });
 
   it('erases every identifier a person ever had, rewrites the snapshot and ESP files that hold them, and leaves no clear value in the queue journals', async () => {
@@ -104,23 +125,40 @@ describe('GDPR rights', () => {
     for (const device of unlisted) expect((await admin.get(`/v1/profiles?anonymousId=${device}`)).body.profileId).toBe(hana.profileId);
 
     // Two audiences on the buyers, one with two runs; ESP files keyed by profile id (sfmc) and by userId (braze).
-    for (const [id, preset, format] of [['buyers-sfmc', 'sfmc', 'csv'], ['buyers-braze', 'braze', 'jsonl']] as const) {
+    for (const [id, preset, format] of [
+      ['buyers-sfmc', 'sfmc', 'csv'],
+      ['buyers-braze', 'braze', 'jsonl'],
+    ] as const) {
       const definition = { name: id, segmentId: 'buyers', fields: ['email', 'traits.firstName'], minSize: 1, preset, format };
       expect((await admin.put(`/v1/audiences/${id}`, definition)).status).toBe(201);
       expect((await admin.post(`/v1/audiences/${id}/approve`, { approvedBy: 'marie' })).status).toBe(200);
       for (let run = 0; run < (preset === 'sfmc' ? 2 : 1); run++) {
         const { runId } = (await admin.post(`/v1/audiences/${id}/snapshots`)).body;
-        await eventually(async () => (await admin.get(`/v1/audiences/${id}/snapshots/${runId}`)).body, (r) => r.status === 'succeeded');
+        await eventually(
+          async () => (await admin.get(`/v1/audiences/${id}/snapshots/${runId}`)).body,
+          (r) => r.status === 'succeeded',
+        );
       }
     }
-    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const dynamo = new DynamoDBClient({
+      endpoint: runtime.endpoints.dynamodb,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     const objects = new S3ObjectStore(
-      new S3Client({ endpoint: runtime.endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+      new S3Client({
+        endpoint: runtime.endpoints.s3,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      }),
       runtime.bucket,
     );
     const manifests = async () => {
       const { keys } = await objects.list('audiences/buyers-', undefined, 1000);
-      return Promise.all(keys.filter((k) => k.endsWith('/manifest.json')).map(async (k) => JSON.parse((await objects.get(k))!.toString()) as Manifest));
+      return Promise.all(
+        keys.filter((k) => k.endsWith('/manifest.json')).map(async (k) => JSON.parse((await objects.get(k))!.toString()) as Manifest),
+      );
     };
     const text = async (key: string) => {
       const body = (await objects.get(key))!;
@@ -141,11 +179,15 @@ describe('GDPR rights', () => {
 
     // The files that will be rewritten: those holding her, each run's manifest, each audience's latest.json.
     let holding = 0;
-    for (const manifest of before) for (const key of runFiles(manifest)) if ((await text(key)).includes(hana.profileId) || /Hanako/.test(await text(key))) holding++;
+    for (const manifest of before)
+      for (const key of runFiles(manifest)) if ((await text(key)).includes(hana.profileId) || /Hanako/.test(await text(key))) holding++;
 
     const requested = await admin.delete(`/v1/profiles/${hana.profileId}`);
     // The processor erases her and hands the snapshot files to the snapshot function: done when the record says so.
-    const erasure = await eventually(async () => (await admin.get(`/v1/erasures/${requested.body.erasureId}`)).body, (e) => e.status === 'succeeded');
+    const erasure = await eventually(
+      async () => (await admin.get(`/v1/erasures/${requested.body.erasureId}`)).body,
+      (e) => e.status === 'succeeded',
+    );
     await runtime.drain();
     expect(erasure.progress).toMatchObject({ identifiers: 14, mergedProfiles: 0 }); // userId, email, 12 anonymousIds
     expect(erasure.progress.snapshots).toEqual({ status: 'done', runs: 3, rewrittenFiles: holding + 3 + 2 });

@@ -21,10 +21,12 @@ async function send(post: (analytics: Analytics) => void): Promise<void> {
 }
 const profileOf = async (userId: string) => (await adminClient(local()).get(`/v1/profiles?userId=${userId}`)).body;
 const members = async (segmentId: string) =>
-  ((await adminClient(local()).get(`/v1/segments/${segmentId}/members?limit=1000`)).body.members as Array<{ profileId: string }>).map((m) => m.profileId).sort();
+  ((await adminClient(local()).get(`/v1/segments/${segmentId}/members?limit=1000`)).body.members as Array<{ profileId: string }>)
+    .map((m) => m.profileId)
+    .sort();
 
 describe('group calls', () => {
-  it('keep the company\'s traits on the group, show it on the profile, select the right people and export them', async () => {
+  it("keep the company's traits on the group, show it on the profile, select the right people and export them", async () => {
     const saved = await adminClient(local()).put('/v1/segments/big-company-pricing', {
       name: 'People whose company has more than 50 employees visited the pricing page',
       condition: {
@@ -37,13 +39,24 @@ describe('group calls', () => {
     });
     expect(saved.status).toBe(201);
     // An unknown operator is refused with the path of the problem.
-    const refused = await adminClient(local()).put('/v1/segments/bad-group', { name: 'bad', condition: { type: 'group', trait: 'employees', operator: 'between', value: 5 } });
+    const refused = await adminClient(local()).put('/v1/segments/bad-group', {
+      name: 'bad',
+      condition: { type: 'group', trait: 'employees', operator: 'between', value: 5 },
+    });
     expect(refused.status).toBe(400);
-    await eventually(async () => (await adminClient(local()).get('/v1/segments/big-company-pricing')).body.status, (status) => status === 'ready');
+    await eventually(
+      async () => (await adminClient(local()).get('/v1/segments/big-company-pricing')).body.status,
+      (status) => status === 'ready',
+    );
 
     await send((analytics) => {
       analytics.identify({ userId: 'ada', traits: { name: 'Ada Lovelace', email: 'ada@acme.example' }, timestamp: hoursAgo(5) });
-      analytics.group({ userId: 'ada', groupId: 'acme', traits: { name: 'Acme', employees: 120, plan: 'enterprise' }, timestamp: hoursAgo(4) });
+      analytics.group({
+        userId: 'ada',
+        groupId: 'acme',
+        traits: { name: 'Acme', employees: 120, plan: 'enterprise' },
+        timestamp: hoursAgo(4),
+      });
       analytics.page({ userId: 'ada', name: 'Pricing', timestamp: hoursAgo(3) });
       analytics.group({ userId: 'bob', groupId: 'acme', traits: {}, timestamp: hoursAgo(4) });
       analytics.page({ userId: 'bob', name: 'Pricing', timestamp: hoursAgo(3) });
@@ -56,33 +69,73 @@ describe('group calls', () => {
 
     // The person's traits are untouched by the group call; the profile view shows the group with its traits.
     expect(ada.traits).toEqual({ name: 'Ada Lovelace' });
-    expect(ada.groups).toEqual([{ groupId: 'acme', joinedAt: expect.any(String), traits: { name: 'Acme', employees: 120, plan: 'enterprise' }, updatedAt: expect.any(String) }]);
+    expect(ada.groups).toEqual([
+      {
+        groupId: 'acme',
+        joinedAt: expect.any(String),
+        traits: { name: 'Acme', employees: 120, plan: 'enterprise' },
+        updatedAt: expect.any(String),
+      },
+    ]);
     expect(Math.abs(Date.parse(ada.groups[0].joinedAt) - hoursAgo(4).getTime())).toBeLessThan(60_000); // the call's time
-    expect(bob.groups.map((g: { groupId: string; traits: unknown }) => [g.groupId, g.traits])).toEqual([['acme', { name: 'Acme', employees: 120, plan: 'enterprise' }]]);
-    expect(await eventually(() => members('big-company-pricing'), (m) => m.length === 2)).toEqual([ada.profileId, bob.profileId].sort());
+    expect(bob.groups.map((g: { groupId: string; traits: unknown }) => [g.groupId, g.traits])).toEqual([
+      ['acme', { name: 'Acme', employees: 120, plan: 'enterprise' }],
+    ]);
+    expect(
+      await eventually(
+        () => members('big-company-pricing'),
+        (m) => m.length === 2,
+      ),
+    ).toEqual([ada.profileId, bob.profileId].sort());
     const why = (await adminClient(local()).get(`/v1/profiles/${cy.profileId}/segments/big-company-pricing/explain`)).body.explanation;
     expect(why.parts[0]).toMatchObject({ held: false, seen: { groups: [{ groupId: 'tinyco', value: 8 }] } });
 
     // Dee says Tiny grew to 60: Cy, who viewed pricing, enters with no event of his own; Dee did not view it.
     await send((analytics) => analytics.group({ userId: 'dee', groupId: 'tinyco', traits: { employees: 60 } }));
-    expect(await eventually(() => members('big-company-pricing'), (m) => m.includes(cy.profileId))).toEqual([ada.profileId, bob.profileId, cy.profileId].sort());
+    expect(
+      await eventually(
+        () => members('big-company-pricing'),
+        (m) => m.includes(cy.profileId),
+      ),
+    ).toEqual([ada.profileId, bob.profileId, cy.profileId].sort());
     // Bob says Acme shrank to 40: Ada leaves with him.
     await send((analytics) => analytics.group({ userId: 'bob', groupId: 'acme', traits: { employees: 40 } }));
-    expect(await eventually(() => members('big-company-pricing'), (m) => !m.includes(ada.profileId))).toEqual([cy.profileId]);
+    expect(
+      await eventually(
+        () => members('big-company-pricing'),
+        (m) => !m.includes(ada.profileId),
+      ),
+    ).toEqual([cy.profileId]);
     expect((await profileOf('dee')).segments).toEqual([]);
     expect((await profileOf('ada')).traits).toEqual({ name: 'Ada Lovelace' });
 
     // The export: the group ids, and the company's name from the group's traits.
-    const audience = await adminClient(local()).put('/v1/audiences/b2b-pricing', { name: 'B2B pricing', segmentId: 'big-company-pricing', fields: ['userId', 'groups', 'groups.name', 'groups.employees'], minSize: 1 });
+    const audience = await adminClient(local()).put('/v1/audiences/b2b-pricing', {
+      name: 'B2B pricing',
+      segmentId: 'big-company-pricing',
+      fields: ['userId', 'groups', 'groups.name', 'groups.employees'],
+      minSize: 1,
+    });
     expect(audience.status).toBe(201);
     await adminClient(local()).post('/v1/audiences/b2b-pricing/approve', { approvedBy: 'marie' });
     const { runId } = (await adminClient(local()).post('/v1/audiences/b2b-pricing/snapshots')).body;
-    const run = await eventually(async () => (await adminClient(local()).get(`/v1/audiences/b2b-pricing/snapshots/${runId}`)).body, (r) => r.status === 'succeeded' || r.status === 'failed');
+    const run = await eventually(
+      async () => (await adminClient(local()).get(`/v1/audiences/b2b-pricing/snapshots/${runId}`)).body,
+      (r) => r.status === 'succeeded' || r.status === 'failed',
+    );
     expect(run.status).toBe('succeeded');
-    const s3 = new S3Client({ endpoint: local().endpoints.s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    const read = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: local().bucket, Key: key }))).Body!.transformToByteArray());
+    const s3 = new S3Client({
+      endpoint: local().endpoints.s3,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const read = async (key: string) =>
+      Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: local().bucket, Key: key }))).Body!.transformToByteArray());
     const manifest = JSON.parse((await read(`audiences/b2b-pricing/runs/${runId}/manifest.json`)).toString()) as Manifest;
     const file = manifest.files.find((f) => f.kind === 'members')!;
-    expect(gunzipSync(await read(file.key)).toString()).toBe(`profileId,userId,groups,groups.name,groups.employees\n${cy.profileId},cy,tinyco,Tiny,60\n`);
+    expect(gunzipSync(await read(file.key)).toString()).toBe(
+      `profileId,userId,groups,groups.name,groups.employees\n${cy.profileId},cy,tinyco,Tiny,60\n`,
+    );
   });
 });

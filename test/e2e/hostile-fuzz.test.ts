@@ -22,7 +22,10 @@ beforeAll(async () => {
   const segments = {
     'proto-event': { name: 'Proto event', condition: { type: 'event', event: '__proto__', count: { operator: 'gte', value: 1 } } },
     'proto-trait': { name: 'Proto trait', condition: { type: 'trait', trait: 'constructor', operator: 'exists' } },
-    'proto-filter': { name: 'Proto filter', condition: { type: 'event', event: 'constructor', where: [{ property: '__proto__', operator: 'eq', value: 'prototype' }] } },
+    'proto-filter': {
+      name: 'Proto filter',
+      condition: { type: 'event', event: 'constructor', where: [{ property: '__proto__', operator: 'eq', value: 'prototype' }] },
+    },
   };
   for (const [id, body] of Object.entries(segments)) expect((await admin.put(`/v1/segments/${id}`, body)).status).toBe(201);
 }, 120_000);
@@ -30,19 +33,72 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const loneSurrogates = fc.array(fc.integer({ min: 0xd800, max: 0xdfff }), { minLength: 1, maxLength: 3 }).map((units) => `x${String.fromCharCode(...units)}`);
+const loneSurrogates = fc
+  .array(fc.integer({ min: 0xd800, max: 0xdfff }), { minLength: 1, maxLength: 3 })
+  .map((units) => `x${String.fromCharCode(...units)}`);
 const hostileName = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', '__lookupSetter__', 'isPrototypeOf') },
-  { weight: 2, arbitrary: fc.constantFrom('A|store', 'x|*|y', 'Order Completed|web', '|', '*', '.', 'a.b', '$where', '%7C', '~x', '=HYPERLINK("x")', ' ', 'web') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      '__defineGetter__',
+      '__lookupSetter__',
+      'isPrototypeOf',
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'A|store',
+      'x|*|y',
+      'Order Completed|web',
+      '|',
+      '*',
+      '.',
+      'a.b',
+      '$where',
+      '%7C',
+      '~x',
+      '=HYPERLINK("x")',
+      ' ',
+      'web',
+    ),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
   { weight: 1, arbitrary: loneSurrogates },
 );
-const hostileValue = fc.oneof(hostileName, fc.integer(), fc.double({ noNaN: true }), fc.constantFrom(1e300, -1e300, 0, -0), fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 2 }));
-const record = (values: fc.Arbitrary<unknown>) => fc.array(fc.tuple(hostileName, values), { maxLength: 5 }).map((entries) => Object.fromEntries(entries));
-const placeholderOrWorse = fc.oneof(fc.constantFrom('0', '-1', 'null', 'test', 'anonymous', '', '\u0000', 'N/A'), loneSurrogates, fc.string({ unit: 'binary', maxLength: 10 }), fc.integer());
+const hostileValue = fc.oneof(
+  hostileName,
+  fc.integer(),
+  fc.double({ noNaN: true }),
+  fc.constantFrom(1e300, -1e300, 0, -0),
+  fc.boolean(),
+  fc.constant(null),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+const record = (values: fc.Arbitrary<unknown>) =>
+  fc.array(fc.tuple(hostileName, values), { maxLength: 5 }).map((entries) => Object.fromEntries(entries));
+const placeholderOrWorse = fc.oneof(
+  fc.constantFrom('0', '-1', 'null', 'test', 'anonymous', '', '\u0000', 'N/A'),
+  loneSurrogates,
+  fc.string({ unit: 'binary', maxLength: 10 }),
+  fc.integer(),
+);
 const time = fc.oneof(
   fc.integer({ min: 0, max: 500 }).map((days) => new Date(Date.now() - days * 86_400_000).toISOString()),
-  fc.constantFrom('+275760-09-13T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '1899-12-31T00:00:00Z', 'yesterday', ''),
+  fc.constantFrom(
+    '+275760-09-13T00:00:00.000Z',
+    '-271821-04-20T00:00:00.000Z',
+    '9999-12-31T23:59:59.999Z',
+    '1899-12-31T00:00:00Z',
+    'yesterday',
+    '',
+  ),
 );
 const context = fc.record(
   {
@@ -64,8 +120,18 @@ const event = fc.record(
     name: hostileName,
     groupId: fc.oneof(hostileName, fc.integer()),
     previousId: placeholderOrWorse,
-    properties: record(hostileValue).chain((props) => fc.record({ category: hostileName, revenue: fc.oneof(fc.integer(), fc.double({ noNaN: true }), hostileName) }).map((extra) => ({ ...props, ...extra }))),
-    traits: fc.oneof(record(fc.oneof(hostileName, fc.integer())), fc.record({ email: fc.oneof(fc.constantFrom('ada@example.com', 'x\uD800@example.com'), hostileName), phone: fc.constantFrom('+33612345678', '0', '=1+1') })),
+    properties: record(hostileValue).chain((props) =>
+      fc
+        .record({ category: hostileName, revenue: fc.oneof(fc.integer(), fc.double({ noNaN: true }), hostileName) })
+        .map((extra) => ({ ...props, ...extra })),
+    ),
+    traits: fc.oneof(
+      record(fc.oneof(hostileName, fc.integer())),
+      fc.record({
+        email: fc.oneof(fc.constantFrom('ada@example.com', 'x\uD800@example.com'), hostileName),
+        phone: fc.constantFrom('+33612345678', '0', '=1+1'),
+      }),
+    ),
     context,
     timestamp: time,
     originalTimestamp: time,
@@ -75,9 +141,31 @@ const event = fc.record(
   { requiredKeys: ['controlled', 'type'] },
 );
 const request = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ endpoint: fc.constant('batch'), events: fc.array(event, { minLength: 1, maxLength: 6 }), context: fc.option(fc.oneof(context, fc.constant({ blob: 'b'.repeat(31_000) })), { nil: undefined }), sentAt: fc.option(time, { nil: undefined }) }) },
-  { weight: 3, arbitrary: fc.record({ endpoint: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias'), events: event.map((e) => [e]), context: fc.constant(undefined), sentAt: fc.constant(undefined) }) },
-  { weight: 1, arbitrary: fc.record({ endpoint: fc.constantFrom('batch', 'track'), raw: fc.oneof(fc.json(), fc.string({ unit: 'binary', maxLength: 60 })) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      endpoint: fc.constant('batch'),
+      events: fc.array(event, { minLength: 1, maxLength: 6 }),
+      context: fc.option(fc.oneof(context, fc.constant({ blob: 'b'.repeat(31_000) })), { nil: undefined }),
+      sentAt: fc.option(time, { nil: undefined }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      endpoint: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias'),
+      events: event.map((e) => [e]),
+      context: fc.constant(undefined),
+      sentAt: fc.constant(undefined),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      endpoint: fc.constantFrom('batch', 'track'),
+      raw: fc.oneof(fc.json(), fc.string({ unit: 'binary', maxLength: 60 })),
+    }),
+  },
 );
 
 type Sent = Record<string, unknown> & { controlled?: boolean };
@@ -95,17 +183,32 @@ describe('hostile requests at the running runtime', () => {
         let sent: Sent[] = [];
         if ('raw' in generated) body = generated.raw;
         else {
-          sent = generated.events.map(({ controlled, ...fields }) => ({ ...fields, ...(controlled && { userId: `fz-${next++}`, controlled }) }));
+          sent = generated.events.map(({ controlled, ...fields }) => ({
+            ...fields,
+            ...(controlled && { userId: `fz-${next++}`, controlled }),
+          }));
           const strip = ({ controlled, ...fields }: Sent) => fields;
           body =
             generated.endpoint === 'batch'
-              ? JSON.stringify({ batch: sent.map(strip), ...(generated.context && { context: generated.context }), ...(generated.sentAt && { sentAt: generated.sentAt }) })
+              ? JSON.stringify({
+                  batch: sent.map(strip),
+                  ...(generated.context && { context: generated.context }),
+                  ...(generated.sentAt && { sentAt: generated.sentAt }),
+                })
               : JSON.stringify(strip(sent[0]!));
         }
-        const response = await fetch(`${runtime.url}/v1/${generated.endpoint}`, { method: 'POST', headers: { authorization: ingestAuth, 'content-type': 'application/json' }, body });
+        const response = await fetch(`${runtime.url}/v1/${generated.endpoint}`, {
+          method: 'POST',
+          headers: { authorization: ingestAuth, 'content-type': 'application/json' },
+          body,
+        });
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         expect(response.status).toBeLessThan(500);
-        const answer = (await response.json()) as { success?: boolean; rejected?: Array<{ index: unknown; field: unknown; reason: unknown }>; error?: { code: string; message: string; details?: Array<{ path: unknown }> } };
+        const answer = (await response.json()) as {
+          success?: boolean;
+          rejected?: Array<{ index: unknown; field: unknown; reason: unknown }>;
+          error?: { code: string; message: string; details?: Array<{ path: unknown }> };
+        };
         const refused = new Set<number>();
         if (response.status === 200) expect(answer).toEqual({ success: true });
         else if (answer.rejected) {
@@ -123,7 +226,11 @@ describe('hostile requests at the running runtime', () => {
           return;
         }
         const batchContext = 'context' in generated ? generated.context : undefined;
-        sent.forEach((e, index) => refused.has(index) || acceptedEvents.push({ ...e, type: generated.endpoint === 'batch' ? e.type : generated.endpoint, batchContext }));
+        sent.forEach(
+          (e, index) =>
+            refused.has(index) ||
+            acceptedEvents.push({ ...e, type: generated.endpoint === 'batch' ? e.type : generated.endpoint, batchContext }),
+        );
       }),
       { numRuns: 1500, seed: 15_2026 },
     );
@@ -140,7 +247,11 @@ describe('hostile requests at the running runtime', () => {
     const missing: string[] = [];
     // As ingest made it (the batch's context merged in, the time corrected): what the profile should show.
     const enrichedOf = ({ controlled, batchContext, ...fields }: Sent) =>
-      parseEvents('batch', { batch: [fields], ...(batchContext ? { context: batchContext } : {}) }, { source: { sourceId: 'local', defaultChannel: 'web' }, receivedAt: Date.now(), newMessageId: () => 'm' }).accepted[0];
+      parseEvents(
+        'batch',
+        { batch: [fields], ...(batchContext ? { context: batchContext } : {}) },
+        { source: { sourceId: 'local', defaultChannel: 'web' }, receivedAt: Date.now(), newMessageId: () => 'm' },
+      ).accepted[0];
     // Profiles keep 400 days of behaviour: an older event is folded, then aged out (documented).
     const recent = (at: string) => Date.now() - Date.parse(at) < 390 * 86_400_000;
     const check = async (e: Sent) => {
@@ -161,14 +272,20 @@ describe('hostile requests at the running runtime', () => {
       if (profile.status !== 200) missing.push(`${id.type} ${JSON.stringify(id.value)}: profile ${profile.status}`);
     };
     const work = [...controlled.map((e) => () => check(e)), ...others.map((e) => () => checkOther(e))];
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let task = work.shift(); task; task = work.shift()) await task();
-    }));
-    expect(missing.join("\n")).toEqual("");
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let task = work.shift(); task; task = work.shift()) await task();
+      }),
+    );
+    expect(missing.join('\n')).toEqual('');
 
     const parked = runtime.queues.deadLetter.receive(1000, 1).map((m) => m.attributes?.reason?.StringValue);
     expect(parked).toEqual([]);
-    const alive = await fetch(`${runtime.url}/v1/track`, { method: 'POST', headers: { authorization: ingestAuth, 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'after-the-storm', event: 'Checked' }) });
+    const alive = await fetch(`${runtime.url}/v1/track`, {
+      method: 'POST',
+      headers: { authorization: ingestAuth, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'after-the-storm', event: 'Checked' }),
+    });
     expect(alive.status).toBe(200);
   }, 600_000);
 });

@@ -39,7 +39,11 @@ describe('hostile and careless input', () => {
       ],
     });
     expect(answer.status).toBe(400);
-    expect(answer.body).toMatchObject({ success: false, accepted: 2, rejected: [{ index: 0, field: 'userId', reason: expect.stringMatching(/identifies nobody/) }] });
+    expect(answer.body).toMatchObject({
+      success: false,
+      accepted: 2,
+      rejected: [{ index: 0, field: 'userId', reason: expect.stringMatching(/identifies nobody/) }],
+    });
     await runtime.drain();
     const byAnonymousId = await admin.get('/v1/profiles?anonymousId=anon-hostile-1');
     expect(byAnonymousId.status).toBe(200);
@@ -86,10 +90,13 @@ describe('hostile and careless input', () => {
     expect(parked()).toEqual([]);
   });
 
-  it("refuses a batch whose context, copied into every event, would multiply the request in the queue", async () => {
+  it('refuses a batch whose context, copied into every event, would multiply the request in the queue', async () => {
     const journal = join(runtime.dataDir, 'queues', 'events.journal');
     const before = statSync(journal).size;
-    const request = { context: { page: { referrer: 'x'.repeat(30_000) } }, batch: Array.from({ length: 2000 }, (_, i) => ({ type: 'track', userId: `amp-${i}`, event: 'E' })) };
+    const request = {
+      context: { page: { referrer: 'x'.repeat(30_000) } },
+      batch: Array.from({ length: 2000 }, (_, i) => ({ type: 'track', userId: `amp-${i}`, event: 'E' })),
+    };
     const answer = await post('/v1/batch', request);
     expect(answer).toMatchObject({ status: 413, body: { error: { code: 'batch_context_too_large' } } });
     expect(statSync(journal).size).toBe(before);

@@ -47,9 +47,15 @@ describe('names a client chose, over HTTP', () => {
       ['toString', 'z'],
     ]);
     expect(p2.body.channels).toEqual({ web: 2 }); // `__proto__` is no channel: the local source's default
-    expect(Object.entries(p2.body.identifiers)).toEqual(expect.arrayContaining([['__proto__', ['a']], ['constructor', ['b']]]));
+    expect(Object.entries(p2.body.identifiers)).toEqual(
+      expect.arrayContaining([
+        ['__proto__', ['a']],
+        ['constructor', ['b']],
+      ]),
+    );
     // Looked up by those identifier types too.
-    for (const query of ['__proto__=a', 'constructor=b']) expect((await admin.get(`/v1/profiles?${query}`)).body.profileId).toBe(p2.body.profileId);
+    for (const query of ['__proto__=a', 'constructor=b'])
+      expect((await admin.get(`/v1/profiles?${query}`)).body.profileId).toBe(p2.body.profileId);
     const exported = await admin.get(`/v1/profiles/${p2.body.profileId}/export`);
     expect(Object.keys(exported.body.categories)).toEqual(['__proto__']);
 

@@ -15,8 +15,13 @@ const LONG = 'x'.repeat(3000);
 const MALFORMED = ['%E0%A4%A', '%', '%zz', '%C0%AF', '%ED%A0%80', '%FF', 'a%2'];
 
 const admin = (path: string, method = 'GET') =>
-  fetch(`${local().url}${path}`, { method, headers: { authorization: `Bearer ${local().adminToken}`, 'content-type': 'application/json' }, body: method === 'GET' || method === 'DELETE' ? undefined : '{}' });
-const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; details: Array<{ path: string }> } }).error;
+  fetch(`${local().url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${local().adminToken}`, 'content-type': 'application/json' },
+    body: method === 'GET' || method === 'DELETE' ? undefined : '{}',
+  });
+const errorOf = async (response: Response) =>
+  ((await response.json()) as { error: { code: string; details: Array<{ path: string }> } }).error;
 
 /** The admin router's table: building the handler reads no dependency. */
 const ROUTES = createAdminHandler({} as AdminDeps).routes;
@@ -58,14 +63,26 @@ describe('the HTTP edge', () => {
     const sockets = new Set<unknown>();
     const post = (body: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = request(`${local().url}/v1/batch`, { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${local().writeKey}:`).toString('base64')}` } }, (res) => {
-          sockets.add(req.socket);
-          res.resume().on('end', () => resolve(res.statusCode!));
-        });
+        const req = request(
+          `${local().url}/v1/batch`,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Basic ${Buffer.from(`${local().writeKey}:`).toString('base64')}`,
+            },
+          },
+          (res) => {
+            sockets.add(req.socket);
+            res.resume().on('end', () => resolve(res.statusCode!));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
-    const batch = (blob: number) => JSON.stringify({ batch: [{ type: 'track', userId: 'keepalive', event: 'Ping', properties: { blob: 'x'.repeat(blob) } }] });
+    const batch = (blob: number) =>
+      JSON.stringify({ batch: [{ type: 'track', userId: 'keepalive', event: 'Ping', properties: { blob: 'x'.repeat(blob) } }] });
     try {
       // Over the ingest limit (500 KB), then over the gateway's own (10 MB), each followed by a valid batch.
       for (const size of [600_000, 11 * 1024 * 1024]) {
@@ -95,18 +112,37 @@ describe('the HTTP edge', () => {
   });
 
   it('never answers a 5xx on any admin route, whatever the ids, encodings and queries (fast-check)', async () => {
-    const segment = fc.oneof(fc.constantFrom(...MALFORMED), fc.constant(LONG), fc.string({ maxLength: 30 }).map(encodeURIComponent), fc.string({ unit: 'binary', maxLength: 1100 }).map(encodeURIComponent));
-    const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom('userId', 'email', 'limit', 'cursor', 'runId', 'days', 'from', 'to', 'expiresIn', 'crm_id'), fc.string({ maxLength: 10 }).map(encodeURIComponent)), segment), { maxLength: 3 });
+    const segment = fc.oneof(
+      fc.constantFrom(...MALFORMED),
+      fc.constant(LONG),
+      fc.string({ maxLength: 30 }).map(encodeURIComponent),
+      fc.string({ unit: 'binary', maxLength: 1100 }).map(encodeURIComponent),
+    );
+    const query = fc.array(
+      fc.tuple(
+        fc.oneof(
+          fc.constantFrom('userId', 'email', 'limit', 'cursor', 'runId', 'days', 'from', 'to', 'expiresIn', 'crm_id'),
+          fc.string({ maxLength: 10 }).map(encodeURIComponent),
+        ),
+        segment,
+      ),
+      { maxLength: 3 },
+    );
     const statuses = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...ROUTES), fc.array(segment, { minLength: 4, maxLength: 4 }), query, async (route, values, pairs) => {
-        let i = 0;
-        const path = fill(route.path, () => values[i++]!);
-        const search = pairs.map(([name, value]) => `${name}=${value}`).join('&');
-        const response = await admin(`${path}${search ? `?${search}` : ''}`, route.method);
-        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        expect(response.status, `${route.method} ${path.slice(0, 80)}?${search.slice(0, 80)}`).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...ROUTES),
+        fc.array(segment, { minLength: 4, maxLength: 4 }),
+        query,
+        async (route, values, pairs) => {
+          let i = 0;
+          const path = fill(route.path, () => values[i++]!);
+          const search = pairs.map(([name, value]) => `${name}=${value}`).join('&');
+          const response = await admin(`${path}${search ? `?${search}` : ''}`, route.method);
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          expect(response.status, `${route.method} ${path.slice(0, 80)}?${search.slice(0, 80)}`).toBeLessThan(500);
+        },
+      ),
       { seed: 15, numRuns: 400 },
     );
     expect((await fetch(`${local().url}/health`)).status).toBe(200);

@@ -57,13 +57,19 @@ describe('dynamic indicators', () => {
     expect(Date.parse(marc.indicators.last_purchase)).toBeGreaterThan(Date.now() - 3 * 86_400_000);
     const lina = await profileOf('lina');
     expect(lina.indicators).toMatchObject({ intent_signals: 3, intent_stage: 'high', lifecycle_stage: 'hot_prospect' });
-    expect((await profileOf('nora')).indicators).toMatchObject({ intent_stage: 'none', lifecycle_stage: 'cold_prospect', channel_affinity: 'online' });
+    expect((await profileOf('nora')).indicators).toMatchObject({
+      intent_stage: 'none',
+      lifecycle_stage: 'cold_prospect',
+      channel_affinity: 'online',
+    });
   });
 
   it('are listed with their definitions, defaults shipped', async () => {
     const { status, body } = await admin.get('/v1/indicators');
     expect(status).toBe(200);
-    expect(body.indicators.map((i: { id: string }) => i.id)).toEqual(expect.arrayContaining(['engagement_score', 'lifecycle_stage', 'revenue']));
+    expect(body.indicators.map((i: { id: string }) => i.id)).toEqual(
+      expect.arrayContaining(['engagement_score', 'lifecycle_stage', 'revenue']),
+    );
     const engagement = body.definitions.find((d: { id: string }) => d.id === 'engagement');
     expect(engagement).toMatchObject({ revision: 0, isDefault: true, indicators: ['engagement_score', 'lifecycle_stage'] });
     expect(engagement.settings.signals['Order Completed']).toEqual({ points: 50, halfLifeDays: 90 });
@@ -71,9 +77,14 @@ describe('dynamic indicators', () => {
 
   it('make stage changes transitions of managed segments, which cannot be replaced', async () => {
     expect(stageChanges('intent-high')).toEqual([['entered', 'events']]);
-    const members = (await admin.get('/v1/segments/lifecycle-customer/members')).body.members.map((m: { profileId: string }) => m.profileId);
+    const members = (await admin.get('/v1/segments/lifecycle-customer/members')).body.members.map(
+      (m: { profileId: string }) => m.profileId,
+    );
     expect(members).toEqual([(await profileOf('marc')).profileId]);
-    const replaced = await admin.put('/v1/segments/lifecycle-customer', { name: 'Mine', condition: { type: 'trait', trait: 'x', operator: 'exists' } });
+    const replaced = await admin.put('/v1/segments/lifecycle-customer', {
+      name: 'Mine',
+      condition: { type: 'trait', trait: 'x', operator: 'exists' },
+    });
     expect(replaced.status).toBe(409);
     expect(replaced.body.error.message).toContain('managed by Prisme');
     expect((await admin.delete('/v1/segments/intent-high')).status).toBe(409);
@@ -93,20 +104,30 @@ describe('dynamic indicators', () => {
     expect(members.map((m) => m.profileId)).toEqual([marc.profileId]);
     const why = (await admin.get(`/v1/profiles/${marc.profileId}/segments/store-spenders/explain`)).body;
     expect(why.explanation).toEqual({ condition: 'indicator revenue on store gte 150', held: true, seen: { 'revenue|store': 200 } });
-    const bad = await admin.put('/v1/segments/bad', { name: 'Bad', condition: { type: 'indicator', indicator: 'lifecycle_stage', operator: 'eq', value: 'vip' } });
+    const bad = await admin.put('/v1/segments/bad', {
+      name: 'Bad',
+      condition: { type: 'indicator', indicator: 'lifecycle_stage', operator: 'eq', value: 'vip' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].path).toBe('condition.value');
   });
 
   it('re-evaluate every stored profile when a definition changes', async () => {
-    const invalid = await admin.put('/v1/indicators/definitions/intent', { withinDays: 30, signals: [], stages: { high: 1, consideration: 2, exploration: 3 } });
+    const invalid = await admin.put('/v1/indicators/definitions/intent', {
+      withinDays: 30,
+      signals: [],
+      stages: { high: 1, consideration: 2, exploration: 3 },
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.details[0].path).toBe('stages');
     expect((await admin.put('/v1/indicators/definitions/mood', {})).status).toBe(404);
 
     // Four converging signals for high intent from now on: Lina is in consideration... of three.
     const current = (await admin.get('/v1/indicators/definitions/intent')).body.settings;
-    const saved = await admin.put('/v1/indicators/definitions/intent', { ...current, stages: { high: 4, consideration: 3, exploration: 1 } });
+    const saved = await admin.put('/v1/indicators/definitions/intent', {
+      ...current,
+      stages: { high: 4, consideration: 3, exploration: 1 },
+    });
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({ id: 'intent', revision: 1, isDefault: false });
     const evaluation = await eventually(

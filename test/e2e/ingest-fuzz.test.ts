@@ -38,7 +38,12 @@ const isTag = (value: unknown): value is string => typeof value === 'string' && 
 
 /** Each marked event sent, and whether ingest accepted it (a 200, or a 400 that did not name it). */
 const sent = new Map<string, boolean>();
-function recordSent(endpoint: IngestEndpoint, text: string, status: number | undefined, answer: { accepted?: unknown; rejected?: Array<{ index: number }> } | undefined): void {
+function recordSent(
+  endpoint: IngestEndpoint,
+  text: string,
+  status: number | undefined,
+  answer: { accepted?: unknown; rejected?: Array<{ index: number }> } | undefined,
+): void {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -78,7 +83,10 @@ const eventish = fc
         properties: fc.oneof(fc.dictionary(fc.string({ unit: 'binary', maxLength: 10 }), fc.jsonValue({ maxDepth: 4 })), scalar),
         traits: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 })), scalar),
         context: fc.oneof(fc.record({ channel: scalar, ip: scalar }), scalar),
-        timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), scalar),
+        timestamp: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          scalar,
+        ),
         messageId: fc.oneof(fc.string({ maxLength: 120 }), scalar),
       },
       { requiredKeys: [] },
@@ -95,8 +103,13 @@ const validEvent = fc.record(
     name: fc.string({ unit: 'binary', maxLength: 30 }),
     properties: fc.dictionary(fc.string({ unit: 'binary', maxLength: 10 }), fc.jsonValue({ maxDepth: 4 })),
     traits: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 })),
-    context: fc.record({ channel: fc.constantFrom('web', 'app', 'email', 'store', 'call_center', 'event', 'crm'), ip: fc.ipV4() }, { requiredKeys: [] }),
-    timestamp: fc.date({ min: new Date('1900-01-01T00:00:00.000Z'), max: new Date('2100-01-01T00:00:00.000Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+    context: fc.record(
+      { channel: fc.constantFrom('web', 'app', 'email', 'store', 'call_center', 'event', 'crm'), ip: fc.ipV4() },
+      { requiredKeys: [] },
+    ),
+    timestamp: fc
+      .date({ min: new Date('1900-01-01T00:00:00.000Z'), max: new Date('2100-01-01T00:00:00.000Z'), noInvalidDate: true })
+      .map((d) => d.toISOString()),
     messageId: fc.string({ maxLength: 99 }),
   },
   { requiredKeys: ['type', 'userId', 'event'] },
@@ -109,7 +122,9 @@ const body = fc.oneof(
   fc.array(eventish, { maxLength: 30 }).map((batch) => JSON.stringify({ batch })),
   fc.integer({ min: 1, max: 120_000 }).map((depth) => `{"userId":"${TAG}","event":"E","properties":${nested(depth, '{"a":', '}')}}`),
   fc.integer({ min: 1, max: 200_000 }).map((depth) => nested(depth, '[', ']')),
-  fc.integer({ min: 1, max: 700_000 }).map((length) => JSON.stringify({ userId: TAG, event: 'E', properties: { blob: 'x'.repeat(length) } })),
+  fc
+    .integer({ min: 1, max: 700_000 })
+    .map((length) => JSON.stringify({ userId: TAG, event: 'E', properties: { blob: 'x'.repeat(length) } })),
 );
 const auth = fc.constantFrom('basic', 'none', 'wrong', 'bearer', 'garbage');
 /**
@@ -124,7 +139,9 @@ const request = fc.oneof(
     weight: 1,
     arbitrary: fc.oneof(
       validEvent.map((e) => [e.type, JSON.stringify(e), 'basic'] as const),
-      fc.array(fc.oneof(validEvent, eventish), { minLength: 1, maxLength: 30 }).map((batch) => ['batch', JSON.stringify({ batch }), 'basic'] as const),
+      fc
+        .array(fc.oneof(validEvent, eventish), { minLength: 1, maxLength: 30 })
+        .map((batch) => ['batch', JSON.stringify({ batch }), 'basic'] as const),
     ),
   },
 );
@@ -140,7 +157,9 @@ describe('the ingest API, fuzzed', () => {
         if (how === 'wrong') headers.authorization = `Basic ${Buffer.from('wk_nope:').toString('base64')}`;
         if (how === 'bearer') headers.authorization = `Bearer ${runtime.writeKey}`;
         if (how === 'garbage') headers.authorization = '\u00e9\u00e8 ::: ';
-        const response = await fetch(`${runtime.url}/v1/${endpoint}`, { method: 'POST', headers, body: text }).catch((error: Error) => error);
+        const response = await fetch(`${runtime.url}/v1/${endpoint}`, { method: 'POST', headers, body: text }).catch(
+          (error: Error) => error,
+        );
         if (response instanceof Error) {
           // fetch itself refuses some header values before sending: nothing reached Prisme.
           expect(how).toBe('garbage');
@@ -149,7 +168,12 @@ describe('the ingest API, fuzzed', () => {
         }
         seen.set(response.status, (seen.get(response.status) ?? 0) + 1);
         expect([200, 400, 401, 413]).toContain(response.status);
-        const answer = (await response.json()) as { success?: boolean; accepted?: number; rejected?: Array<{ index: number }>; error?: { code: string; message: string } };
+        const answer = (await response.json()) as {
+          success?: boolean;
+          accepted?: number;
+          rejected?: Array<{ index: number }>;
+          error?: { code: string; message: string };
+        };
         recordSent(endpoint, text, response.status, answer);
         if (response.status === 200) expect(answer.success).toBe(true);
         else if (answer.error) expect(answer.error.message.length).toBeGreaterThan(0);
@@ -202,9 +226,13 @@ describe('the ingest API, fuzzed', () => {
       for (let tag = queue.shift(); tag !== undefined; tag = queue.shift()) await lookUp(tag);
     };
     await Promise.all(Array.from({ length: 8 }, lookUps));
-    const outcomes = (tags: string[]) => tags.reduce<Record<string, number>>((counts, tag) => ({ ...counts, [outcome.get(tag)!]: (counts[outcome.get(tag)!] ?? 0) + 1 }), {});
+    const outcomes = (tags: string[]) =>
+      tags.reduce<Record<string, number>>((counts, tag) => ({ ...counts, [outcome.get(tag)!]: (counts[outcome.get(tag)!] ?? 0) + 1 }), {});
     const unaccounted = accepted.filter((tag) => outcome.get(tag) !== 'folded 1' && outcome.get(tag) !== 'parked');
-    expect(unaccounted.map((tag) => `${tag}: ${outcome.get(tag)}`), JSON.stringify(outcomes(accepted))).toEqual([]);
+    expect(
+      unaccounted.map((tag) => `${tag}: ${outcome.get(tag)}`),
+      JSON.stringify(outcomes(accepted)),
+    ).toEqual([]);
     expect(outcomes(refused)).toEqual({ missing: refused.length });
   }, 300_000);
 
@@ -226,11 +254,18 @@ describe('the ingest API, fuzzed', () => {
     sent.clear();
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...INGEST_ENDPOINTS.flatMap(ingestPaths), `/v1/projects/${runtime.writeKey}/settings`, '/v1/projects/wk_nope/settings'),
+        fc.constantFrom(
+          ...INGEST_ENDPOINTS.flatMap(ingestPaths),
+          `/v1/projects/${runtime.writeKey}/settings`,
+          '/v1/projects/wk_nope/settings',
+        ),
         fc.constantFrom('POST', 'OPTIONS', 'GET', 'PUT'),
         fc.oneof(body, fc.constant(valid)),
         fc.constantFrom(...Object.keys(encoded)),
-        fc.oneof(fc.constantFrom(undefined, SHOP, 'https://evil.example', 'null', 'https://shop.example.com.evil.example', `${SHOP}:443`), fc.string({ maxLength: 300 })),
+        fc.oneof(
+          fc.constantFrom(undefined, SHOP, 'https://evil.example', 'null', 'https://shop.example.com.evil.example', `${SHOP}:443`),
+          fc.string({ maxLength: 300 }),
+        ),
         async (path, method, generated, encoding, origin) => {
           const text = withTags(generated);
           const [contentEncoding, bytes] = encoded[encoding]!(Buffer.from(text));
@@ -238,7 +273,11 @@ describe('the ingest API, fuzzed', () => {
           if (contentEncoding) headers['content-encoding'] = contentEncoding;
           if (origin !== undefined) headers.origin = origin;
           if (method === 'OPTIONS') headers['access-control-request-method'] = 'POST';
-          const response = await fetch(`${runtime.url}${path}`, { method, headers, body: method === 'GET' || method === 'OPTIONS' ? undefined : bytes }).catch((error: Error) => error);
+          const response = await fetch(`${runtime.url}${path}`, {
+            method,
+            headers,
+            body: method === 'GET' || method === 'OPTIONS' ? undefined : bytes,
+          }).catch((error: Error) => error);
           const route = ingestRouteOf(path);
           const posted = method === 'POST' && route?.kind === 'events' ? route.endpoint : undefined;
           if (response instanceof Error) {

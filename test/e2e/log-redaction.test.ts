@@ -8,7 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
-const SECRETS = ['Adalinda', 'Lovelacewski', 'ada.secret@example.com', '+33612345678', '0612345678', 'ada-user-4711', 'anon-ada-99', 'LC-SECRET-1', '12 rue Secrète'];
+const SECRETS = [
+  'Adalinda',
+  'Lovelacewski',
+  'ada.secret@example.com',
+  '+33612345678',
+  '0612345678',
+  'ada-user-4711',
+  'anon-ada-99',
+  'LC-SECRET-1',
+  '12 rue Secrète',
+];
 
 let runtime: LocalRuntime;
 let logged = '';
@@ -36,19 +46,44 @@ describe('logs', () => {
     await admin.put('/v1/segments/buyers', { name: 'Buyers', condition: { type: 'event', event: 'Order Completed' } });
     const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 10, flushInterval: 20 });
     analytics.page({ anonymousId: 'anon-ada-99', name: 'Home' });
-    analytics.identify({ userId: 'ada-user-4711', anonymousId: 'anon-ada-99', traits: { firstName: 'Adalinda', lastName: 'Lovelacewski', email: 'Ada.Secret@example.com', phone: '0612345678', address: { street: '12 rue Secrète' }, loyaltyCard: 'LC-SECRET-1' } });
+    analytics.identify({
+      userId: 'ada-user-4711',
+      anonymousId: 'anon-ada-99',
+      traits: {
+        firstName: 'Adalinda',
+        lastName: 'Lovelacewski',
+        email: 'Ada.Secret@example.com',
+        phone: '0612345678',
+        address: { street: '12 rue Secrète' },
+        loyaltyCard: 'LC-SECRET-1',
+      },
+    });
     analytics.track({ userId: 'ada-user-4711', event: 'Order Completed', properties: { revenue: 10 }, context: { channel: 'store' } });
     analytics.track({ userId: 'anonymous', anonymousId: 'anon-ada-99', event: 'Blocked' }); // a blocked identifier: logged by type and length only
     await analytics.closeAndFlush();
     await runtime.drain();
-    await admin.put('/v1/audiences/buyers', { name: 'Buyers', segmentId: 'buyers', fields: ['email', 'phone', 'traits.firstName'], minSize: 1 });
+    await admin.put('/v1/audiences/buyers', {
+      name: 'Buyers',
+      segmentId: 'buyers',
+      fields: ['email', 'phone', 'traits.firstName'],
+      minSize: 1,
+    });
     await admin.post('/v1/audiences/buyers/approve', { approvedBy: 'ops' });
     const { runId } = (await admin.post('/v1/audiences/buyers/snapshots')).body;
-    await eventually(async () => (await admin.get(`/v1/audiences/buyers/snapshots/${runId}`)).body, (r) => r.status === 'succeeded');
+    await eventually(
+      async () => (await admin.get(`/v1/audiences/buyers/snapshots/${runId}`)).body,
+      (r) => r.status === 'succeeded',
+    );
     const freeze = (await admin.post('/v1/jobs/freeze')).body;
-    await eventually(async () => (await admin.get(`/v1/jobs/freeze/runs/${freeze.runId}`)).body, (r) => r.status === 'succeeded');
+    await eventually(
+      async () => (await admin.get(`/v1/jobs/freeze/runs/${freeze.runId}`)).body,
+      (r) => r.status === 'succeeded',
+    );
     const erasure = (await admin.delete('/v1/profiles?userId=ada-user-4711')).body;
-    await eventually(async () => (await admin.get(`/v1/erasures/${erasure.erasureId}`)).body, (r) => r.status === 'succeeded');
+    await eventually(
+      async () => (await admin.get(`/v1/erasures/${erasure.erasureId}`)).body,
+      (r) => r.status === 'succeeded',
+    );
     await runtime.drain();
 
     // The logs were written, at info level, by the handlers: the search is over real output.

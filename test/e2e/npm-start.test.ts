@@ -84,7 +84,11 @@ describe('npm start', () => {
       const events = Array.from({ length: 20 }, (_, i) => ({ type: 'track', event: 'Tick', userId, messageId: `${userId}-e${i}` }));
       outcome.set(userId, 'unknown');
       try {
-        const response = await fetch(`${first.url}/v1/batch`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ batch: events }) });
+        const response = await fetch(`${first.url}/v1/batch`, {
+          method: 'POST',
+          headers: { authorization: basic, 'content-type': 'application/json' },
+          body: JSON.stringify({ batch: events }),
+        });
         if (response.status === 200) outcome.set(userId, 'acknowledged');
       } catch {
         // The process died mid-request: never acknowledged.
@@ -104,7 +108,7 @@ describe('npm start', () => {
 
     const second = await start(dataDir);
     const deadline = Date.now() + 60_000;
-    while ((((await (await fetch(`${second.url}/health`)).json()) as { queue: { messages: number } }).queue.messages) > 0) {
+    while (((await (await fetch(`${second.url}/health`)).json()) as { queue: { messages: number } }).queue.messages > 0) {
       if (Date.now() > deadline) throw new Error(`queue did not drain after restart\n${second.output()}`);
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -63,12 +63,27 @@ const examples: Record<string, { name: string; condition: unknown }> = {
     condition: {
       type: 'and',
       conditions: [
-        { type: 'event', event: 'Showroom Visited', channel: 'store', where: [{ property: 'city', operator: 'eq', value: 'Nice' }], within: { days: 7 } },
-        { type: 'event', event: 'Product Configured', channel: 'web', where: [{ property: 'range', operator: 'eq', value: 'premium' }], within: { days: 7 } },
+        {
+          type: 'event',
+          event: 'Showroom Visited',
+          channel: 'store',
+          where: [{ property: 'city', operator: 'eq', value: 'Nice' }],
+          within: { days: 7 },
+        },
+        {
+          type: 'event',
+          event: 'Product Configured',
+          channel: 'web',
+          where: [{ property: 'range', operator: 'eq', value: 'premium' }],
+          within: { days: 7 },
+        },
       ],
     },
   },
-  active: { name: 'Active customer: ordered in the last 90 days', condition: { type: 'event', event: 'Order Completed', within: { days: 90 } } },
+  active: {
+    name: 'Active customer: ordered in the last 90 days',
+    condition: { type: 'event', event: 'Order Completed', within: { days: 90 } },
+  },
   inactive: {
     name: 'Inactive customer: a customer with no order in 90 days',
     condition: {
@@ -88,8 +103,19 @@ const examples: Record<string, { name: string; condition: unknown }> = {
     condition: {
       type: 'or',
       conditions: [
-        { type: 'event', event: 'Product Viewed', where: [{ property: 'category', operator: 'eq', value: 'shoes' }], count: { operator: 'gte', value: 3 }, within: { days: 90 } },
-        { type: 'event', event: 'Order Completed', where: [{ property: 'category', operator: 'eq', value: 'shoes' }], within: { days: 90 } },
+        {
+          type: 'event',
+          event: 'Product Viewed',
+          where: [{ property: 'category', operator: 'eq', value: 'shoes' }],
+          count: { operator: 'gte', value: 3 },
+          within: { days: 90 },
+        },
+        {
+          type: 'event',
+          event: 'Order Completed',
+          where: [{ property: 'category', operator: 'eq', value: 'shoes' }],
+          within: { days: 90 },
+        },
       ],
     },
   },
@@ -98,7 +124,13 @@ const examples: Record<string, { name: string; condition: unknown }> = {
     condition: {
       type: 'and',
       conditions: [
-        { type: 'event', event: 'Page Viewed', channel: 'web', where: [{ property: 'name', operator: 'eq', value: 'Pricing' }], within: { days: 14 } },
+        {
+          type: 'event',
+          event: 'Page Viewed',
+          channel: 'web',
+          where: [{ property: 'name', operator: 'eq', value: 'Pricing' }],
+          within: { days: 14 },
+        },
         { type: 'event', event: 'Brochure Requested', channel: 'event', within: { days: 14 } },
         { type: 'event', event: 'Reviews Read', within: { days: 14 } },
       ],
@@ -200,7 +232,10 @@ describe('the examples of PRODUCT.md', () => {
     sendStream(analytics);
     await analytics.closeAndFlush();
     await runtime.drain();
-    await eventually(async () => (await admin.get('/v1/segments')).body.segments as Array<{ status: string }>, (list) => list.every((s) => s.status === 'ready'));
+    await eventually(
+      async () => (await admin.get('/v1/segments')).body.segments as Array<{ status: string }>,
+      (list) => list.every((s) => s.status === 'ready'),
+    );
 
     const userOf = new Map<string, string>();
     for (const user of ['ada', 'bruno', 'chloe', 'denis', 'lea', 'emma', 'farid', 'gaspard']) {
@@ -215,11 +250,15 @@ describe('the examples of PRODUCT.md', () => {
 
     // The stage indicators Prisme keeps reach the same people as the hand-written intent and churn examples.
     const stage = async (id: string) =>
-      ((await admin.get(`/v1/segments/${id}/members?limit=1000`)).body.members as Array<{ profileId: string }>).map((m) => userOf.get(m.profileId)!).sort();
+      ((await admin.get(`/v1/segments/${id}/members?limit=1000`)).body.members as Array<{ profileId: string }>)
+        .map((m) => userOf.get(m.profileId)!)
+        .sort();
     expect(await stage('intent-high')).toEqual(['chloe']);
     expect(await stage('lifecycle-at-risk')).toEqual(['emma', 'farid']);
     // And the appetite for shoes shows as each person's top category.
-    const topCategories = await Promise.all(['ada', 'bruno', 'emma'].map(async (user) => (await admin.get(`/v1/profiles?userId=${user}`)).body.indicators.top_category));
+    const topCategories = await Promise.all(
+      ['ada', 'bruno', 'emma'].map(async (user) => (await admin.get(`/v1/profiles?userId=${user}`)).body.indicators.top_category),
+    );
     expect(topCategories).toEqual(['bags', 'shoes', 'shoes']); // Ada's bags are more recent than her coat
   });
 
@@ -255,7 +294,12 @@ describe('the examples of PRODUCT.md', () => {
     expect((await admin.get(`/v1/profiles/${hugo.profileId}`)).body.segments.map((s: { id: string }) => s.id)).toEqual(['warm-prospect']);
 
     // The move is one event: a rule on {"detail": {"exited": ["cold-prospect"], "entered": ["warm-prospect"]}} sees it whole.
-    const moves = runtime.bus.published.filter((e) => e['detail-type'] === 'Segment Membership Changed' && e.detail.profileId === hugo.profileId && (e.detail.entered as string[]).includes('warm-prospect'));
+    const moves = runtime.bus.published.filter(
+      (e) =>
+        e['detail-type'] === 'Segment Membership Changed' &&
+        e.detail.profileId === hugo.profileId &&
+        (e.detail.entered as string[]).includes('warm-prospect'),
+    );
     expect(moves).toHaveLength(1);
     expect(moves[0]!.detail).toMatchObject({ exited: ['cold-prospect'], reason: 'events' });
     const today = String(moves[0]!.detail.at).slice(0, 10);

@@ -13,17 +13,25 @@ describe('prisme replay', () => {
     const runtime = local();
     const admin = adminClient(runtime);
     const analytics = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 10, flushInterval: 20 });
-    for (let i = 0; i < 3; i++) analytics.track({ userId: 'rita', event: 'Order Completed', properties: { revenue: 5 }, context: { channel: 'store' } });
+    for (let i = 0; i < 3; i++)
+      analytics.track({ userId: 'rita', event: 'Order Completed', properties: { revenue: 5 }, context: { channel: 'store' } });
     analytics.track({ userId: 'erwin', event: 'Page Viewed' });
     await analytics.closeAndFlush();
     await runtime.drain();
     const erasure = (await admin.delete('/v1/profiles?userId=erwin')).body;
-    await eventually(async () => (await admin.get(`/v1/erasures/${erasure.erasureId}`)).body, (e) => e.status === 'succeeded');
+    await eventually(
+      async () => (await admin.get(`/v1/erasures/${erasure.erasureId}`)).body,
+      (e) => e.status === 'succeeded',
+    );
 
     const today = new Date().toISOString().slice(0, 10);
-    const { stdout } = await promisify(execFile)('npx', ['tsx', 'cli/prisme.ts', 'replay', '--from', today, '--to', today, '--data-dir', runtime.dataDir], {
-      cwd: resolve(import.meta.dirname, '../..'),
-    });
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['tsx', 'cli/prisme.ts', 'replay', '--from', today, '--to', today, '--data-dir', runtime.dataDir],
+      {
+        cwd: resolve(import.meta.dirname, '../..'),
+      },
+    );
     expect(stdout).toMatch(/^Replay \d+T\d+Z: /);
     expect(stdout).toMatch(/succeeded: 3 events from \d+ archive objects sent again, 1 unreadable \(erased people\)\./);
     await runtime.drain();

@@ -47,7 +47,7 @@ const SEED = 20_261_204;
 function generate(now: number, count: number): Person[] {
   // Seeded: the stream is the same on every run.
   const next = seededRandom(SEED);
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const chance = (p: number) => next() < p;
   // Whole seconds: Prisme keeps instants to the second.
   const at = (daysAgo: number) => Math.floor((now - daysAgo * DAY) / 1000) * 1000;
@@ -61,10 +61,26 @@ function generate(now: number, count: number): Person[] {
       if (daysAgo > 0.01 && daysAgo < 398) events.push({ ...event, timestamp: at(daysAgo) });
     };
     for (let i = Math.floor(next() * 5); i > 0; i--) {
-      add({ type: 'track', event: 'Order Completed', channel: pick(['store', 'web', 'app']), properties: { revenue: Math.round(next() * 120), category: pick(['shoes', 'bags', 'coats']) } }, age());
+      add(
+        {
+          type: 'track',
+          event: 'Order Completed',
+          channel: pick(['store', 'web', 'app']),
+          properties: { revenue: Math.round(next() * 120), category: pick(['shoes', 'bags', 'coats']) },
+        },
+        age(),
+      );
     }
     for (let i = Math.floor(next() * 6); i > 0; i--) {
-      add({ type: 'page', name: pick(['Home', 'Pricing', 'Trail runner']), channel: 'web', properties: { category: pick(['product', 'blog']) } }, age());
+      add(
+        {
+          type: 'page',
+          name: pick(['Home', 'Pricing', 'Trail runner']),
+          channel: 'web',
+          properties: { category: pick(['product', 'blog']) },
+        },
+        age(),
+      );
     }
     if (chance(0.5)) add({ type: 'track', event: 'Product Added', channel: 'web', properties: {} }, age() / 10);
     if (chance(0.3)) add({ type: 'track', event: 'Email Opened', channel: 'email', properties: {} }, age());
@@ -72,9 +88,21 @@ function generate(now: number, count: number): Person[] {
     if (chance(0.3)) add({ type: 'track', event: 'Brochure Requested', channel: 'event', properties: {} }, age() / 5);
     if (chance(0.25)) {
       const webinar = next() * 20;
-      add({ type: 'track', event: 'Webinar Attended', channel: 'event', properties: { webinar: pick(['2026-03-15 product launch', '2026-04-02 roadmap']) } }, webinar);
+      add(
+        {
+          type: 'track',
+          event: 'Webinar Attended',
+          channel: 'event',
+          properties: { webinar: pick(['2026-03-15 product launch', '2026-04-02 roadmap']) },
+        },
+        webinar,
+      );
       // The pricing page from a few minutes to two days later: either side of the 24 h.
-      if (chance(0.8)) add({ type: 'page', name: 'Pricing', channel: 'web', properties: {} }, webinar - (chance(0.5) ? 1 + (next() - 0.5) * 0.1 : next() * 2));
+      if (chance(0.8))
+        add(
+          { type: 'page', name: 'Pricing', channel: 'web', properties: {} },
+          webinar - (chance(0.5) ? 1 + (next() - 0.5) * 0.1 : next() * 2),
+        );
     }
     if (chance(0.2)) {
       // Researching a purchase: pricing, a brochure, reviews, some of it older than two weeks.
@@ -84,7 +112,10 @@ function generate(now: number, count: number): Person[] {
     }
     if (chance(0.3)) {
       add({ type: 'track', event: 'Showroom Visited', channel: 'store', properties: { city: pick(['Nice', 'Lyon']) } }, next() * 10);
-      add({ type: 'track', event: 'Product Configured', channel: 'web', properties: { range: pick(['premium', 'standard']) } }, next() * 10);
+      add(
+        { type: 'track', event: 'Product Configured', channel: 'web', properties: { range: pick(['premium', 'standard']) } },
+        next() * 10,
+      );
     }
     people.push({ userId, traits: { tier: pick(['vip', 'VIP', 'standard', 'gold']) }, events });
   }
@@ -129,7 +160,11 @@ describe('the examples of docs/segments.md', () => {
 
     // The same examples saved now come from the archive (backfill) for what they had not kept.
     await save('backfilled');
-    await eventually(async () => (await admin.get('/v1/segments')).body.segments as Array<{ status: string }>, (list) => list.every((s) => s.status === 'ready'), 120_000);
+    await eventually(
+      async () => (await admin.get('/v1/segments')).body.segments as Array<{ status: string }>,
+      (list) => list.every((s) => s.status === 'ready'),
+      120_000,
+    );
     await runtime.drain();
 
     const profileOf = new Map<string, string>();
@@ -138,7 +173,9 @@ describe('the examples of docs/segments.md', () => {
       const members: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: { members: Array<{ profileId: string }>; cursor: string | null } = (await admin.get(`/v1/segments/${segmentId}/members?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body;
+        const page: { members: Array<{ profileId: string }>; cursor: string | null } = (
+          await admin.get(`/v1/segments/${segmentId}/members?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+        ).body;
         members.push(...page.members.map((m) => profileOf.get(m.profileId) ?? m.profileId));
         cursor = page.cursor;
       } while (cursor);
@@ -165,7 +202,12 @@ describe('the examples of docs/segments.md', () => {
           archived: await (async () => {
             const { S3Client, ListObjectsV2Command, GetObjectCommand } = await import('@aws-sdk/client-s3');
             const { gunzipSync } = await import('node:zlib');
-            const s3 = new S3Client({ endpoint: runtime.endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+            const s3 = new S3Client({
+              endpoint: runtime.endpoints.s3,
+              forcePathStyle: true,
+              region: 'us-east-1',
+              credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+            });
             const pid = [...profileOf].find(([, userId]) => userId === odd)![0];
             const out: string[] = [];
             let token: string | undefined;
@@ -173,7 +215,9 @@ describe('the examples of docs/segments.md', () => {
               const page = await s3.send(new ListObjectsV2Command({ Bucket: runtime.bucket, ContinuationToken: token }));
               for (const o of page.Contents ?? []) {
                 if (!o.Key!.includes('archive')) continue;
-                const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: runtime.bucket, Key: o.Key! }))).Body!.transformToByteArray());
+                const body = Buffer.from(
+                  await (await s3.send(new GetObjectCommand({ Bucket: runtime.bucket, Key: o.Key! }))).Body!.transformToByteArray(),
+                );
                 for (const line of gunzipSync(body).toString().split('\n').filter(Boolean)) {
                   const r = JSON.parse(line);
                   if (r.profileId === pid) out.push(`${o.Key} ${r.messageId} ${r.receivedAt}`);
@@ -184,9 +228,13 @@ describe('the examples of docs/segments.md', () => {
             return out;
           })(),
           runs: (await admin.get('/v1/jobs/backfill/runs?limit=100')).body.runs.filter((r: any) => r.runId.startsWith(`${prefix}-${i}-`)),
-          explanation: (await admin.get(`/v1/profiles/${[...profileOf].find(([, userId]) => userId === odd)![0]}/segments/${prefix}-${i}/explain`)).body,
+          explanation: (
+            await admin.get(`/v1/profiles/${[...profileOf].find(([, userId]) => userId === odd)![0]}/segments/${prefix}-${i}/explain`)
+          ).body,
         };
-        expect(actual, `${prefix} example ${i}: ${JSON.stringify(condition)}${odd ? `\n${odd}: ${JSON.stringify(why)}` : ''}`).toEqual(expected);
+        expect(actual, `${prefix} example ${i}: ${JSON.stringify(condition)}${odd ? `\n${odd}: ${JSON.stringify(why)}` : ''}`).toEqual(
+          expected,
+        );
       }
     }
   }, 400_000);

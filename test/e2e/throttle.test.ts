@@ -22,7 +22,9 @@ const batch = (writeKey: string, userId: string, size: number) =>
   fetch(`${runtime.url}/v1/batch`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ batch: Array.from({ length: size }, (_, i) => ({ type: 'track', userId, event: 'Tick', messageId: `${userId}-${i}-${size}` })) }),
+    body: JSON.stringify({
+      batch: Array.from({ length: size }, (_, i) => ({ type: 'track', userId, event: 'Tick', messageId: `${userId}-${i}-${size}` })),
+    }),
   });
 
 describe('ingest throttling', () => {

@@ -14,10 +14,15 @@ describe('usage meter', () => {
   it('counts invocations, DynamoDB units, SQS chunks, S3 and EventBridge requests, and starts afresh', async () => {
     const runtime = local();
     const admin = adminClient(runtime);
-    expect((await admin.put('/v1/segments/metered', { name: 'metered', condition: { type: 'event', event: 'Order Completed' } })).status).toBe(201);
+    expect(
+      (await admin.put('/v1/segments/metered', { name: 'metered', condition: { type: 'event', event: 'Order Completed' } })).status,
+    ).toBe(201);
     // Saving a segment queues its evaluation of the stored profiles, delayed past the catalog cache: let it
     // run first, or it would land in the metered window at a moment that depends on the machine's speed.
-    await eventually(async () => (await admin.get('/v1/segments/metered')).body, (segment) => segment.status === 'ready');
+    await eventually(
+      async () => (await admin.get('/v1/segments/metered')).body,
+      (segment) => segment.status === 'ready',
+    );
     await runtime.drain();
     const usageUrl = `${runtime.url}/local/usage`;
     await fetch(usageUrl, { method: 'DELETE' });
@@ -32,7 +37,10 @@ describe('usage meter', () => {
     // (the 20 events packed together, far under 64 KB), taken by one processor invocation, which the
     // event source mapping pays one receive and one delete for.
     expect(usage.http).toEqual({ ingest: 1 });
-    expect(usage.functions).toEqual({ ingest: { invocations: 1, billedMs: expect.any(Number) }, processor: { invocations: 1, billedMs: expect.any(Number) } });
+    expect(usage.functions).toEqual({
+      ingest: { invocations: 1, billedMs: expect.any(Number) },
+      processor: { invocations: 1, billedMs: expect.any(Number) },
+    });
     // Durations are wall-clock time: only known to be some.
     expect(usage.functions.ingest!.billedMs).toBeGreaterThan(0);
     expect(usage.functions.processor!.billedMs).toBeGreaterThan(0);

@@ -56,9 +56,20 @@ async function sendHybridStream(): Promise<void> {
   // Ada browses anonymously, logs in, buys twice in the Nice store with her loyalty card, opens an email.
   analytics.page({ anonymousId: 'anon-ada', name: 'Home', timestamp: daysAgo(1) });
   analytics.page({ anonymousId: 'anon-ada', name: 'Pricing', timestamp: daysAgo(1) });
-  analytics.identify({ userId: 'ada', anonymousId: 'anon-ada', traits: { email: 'Ada@Example.com', tier: 'VIP', firstName: 'Ada' }, timestamp: daysAgo(1) });
+  analytics.identify({
+    userId: 'ada',
+    anonymousId: 'anon-ada',
+    traits: { email: 'Ada@Example.com', tier: 'VIP', firstName: 'Ada' },
+    timestamp: daysAgo(1),
+  });
   for (const days of [20, 90]) {
-    analytics.track({ userId: 'ada', event: 'Order Completed', properties: { revenue: 120 }, context: { channel: 'store' }, timestamp: daysAgo(days) });
+    analytics.track({
+      userId: 'ada',
+      event: 'Order Completed',
+      properties: { revenue: 120 },
+      context: { channel: 'store' },
+      timestamp: daysAgo(days),
+    });
   }
   analytics.track({ userId: 'ada', event: 'Email Opened', context: { channel: 'email' }, timestamp: daysAgo(2) });
 
@@ -105,7 +116,9 @@ describe('walking skeleton, end to end', () => {
     expect(ada.channels).toEqual({ web: 3, store: 2, email: 1 });
     expect(ada.events).toEqual({ 'Page Viewed': { web: 2 }, 'Order Completed': { store: 2 }, 'Email Opened': { email: 1 } });
     expect(ada.traits).toEqual({ tier: 'VIP', firstName: 'Ada' });
-    expect(ada.segments).toEqual([{ id: 'vip-store', name: 'VIP who bought at least twice in store in the last 6 months', enteredAt: expect.any(String) }]);
+    expect(ada.segments).toEqual([
+      { id: 'vip-store', name: 'VIP who bought at least twice in store in the last 6 months', enteredAt: expect.any(String) },
+    ]);
     expect(Date.parse(ada.segments[0].enteredAt)).toBeGreaterThan(Date.now() - 60_000);
     expect((await profileOf('anonymousId=anon-ada')).profileId).toBe(ada.profileId);
     expect((await profileOf('email=ADA@example.com')).profileId).toBe(ada.profileId);
@@ -117,7 +130,9 @@ describe('walking skeleton, end to end', () => {
     expect(cy.segments).toEqual([]);
     expect(cy.channels).toEqual({ web: 1, store: 2, app: 1 });
 
-    expect((await admin.get('/v1/segments/vip-store/members')).body.members.map((m: { profileId: string }) => m.profileId)).toEqual([ada.profileId]);
+    expect((await admin.get('/v1/segments/vip-store/members')).body.members.map((m: { profileId: string }) => m.profileId)).toEqual([
+      ada.profileId,
+    ]);
     expect(membershipEvents()).toEqual([['vip-store', ada.profileId, 'entered']]);
 
     // A segment created after the fact is evaluated over existing profiles.
@@ -132,17 +147,25 @@ describe('walking skeleton, end to end', () => {
       },
     });
     const segments = await eventually(
-      async () => (await admin.get('/v1/segments')).body.segments as Array<{ id: string; size: number; status: string; managedBy?: string }>,
+      async () =>
+        (await admin.get('/v1/segments')).body.segments as Array<{ id: string; size: number; status: string; managedBy?: string }>,
       (list) => list.every((s) => s.status === 'ready'),
     );
     // The lifecycle and intent stages are listed too, marked as managed by Prisme.
     expect(segments.filter((s) => s.managedBy).map((s) => s.id)).toContain('lifecycle-customer');
-    expect(segments.filter((s) => !s.managedBy).map((s) => [s.id, s.size]).sort()).toEqual([
+    expect(
+      segments
+        .filter((s) => !s.managedBy)
+        .map((s) => [s.id, s.size])
+        .sort(),
+    ).toEqual([
       ['store-buyers', 3],
       ['vip-store', 1],
     ]);
     // Those entries came from the new definition, not from events: the transitions say why.
-    const reasons = membershipChanges(runtime.bus.published).filter((t) => t.segmentId === 'store-buyers').map((t) => t.reason);
+    const reasons = membershipChanges(runtime.bus.published)
+      .filter((t) => t.segmentId === 'store-buyers')
+      .map((t) => t.reason);
     expect(reasons).toEqual(['definition', 'definition', 'definition']);
 
     // Ada is downgraded: she leaves, and the bus says so.
@@ -170,7 +193,10 @@ describe('walking skeleton, end to end', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toContain('is a draft: approve it first');
     const approved = await admin.post('/v1/audiences/vip-store-email/approve', { approvedBy: 'marie@crm.example' });
-    expect(approved).toMatchObject({ status: 200, body: { status: 'approved', previewedSize: 1, previousApprovedSize: null, approval: { by: 'marie@crm.example', size: 1 } } });
+    expect(approved).toMatchObject({
+      status: 200,
+      body: { status: 'approved', previewedSize: 1, previousApprovedSize: null, approval: { by: 'marie@crm.example', size: 1 } },
+    });
     // The same definition again keeps the approval; a changed export needs a new one.
     expect((await admin.put('/v1/audiences/vip-store-email', definition)).body.status).toBe('approved');
     expect((await admin.put('/v1/audiences/vip-store-email', { ...definition, fields: ['email'] })).body.status).toBe('draft');
@@ -204,14 +230,29 @@ describe('walking skeleton, end to end', () => {
     // KPIs: the audience's size per run, and conversion since the export (no holdout group here).
     const kpis = (await admin.get('/v1/audiences/vip-store-email/kpis')).body;
     expect(kpis.sizes[0]).toMatchObject({ runId: requested.body.runId, status: 'succeeded', members: 1 });
-    expect(kpis.conversion).toMatchObject({ runId: requested.body.runId, complete: true, exported: { members: 1, converted: 0, rate: 0 }, holdout: null, uplift: null });
+    expect(kpis.conversion).toMatchObject({
+      runId: requested.body.runId,
+      complete: true,
+      exported: { members: 1, converted: 0, rate: 0 },
+      holdout: null,
+      uplift: null,
+    });
 
     // What an ESP can check on its side, with the CLI: over S3, on the folder, and on a tampered copy.
     const cli = (target: string) =>
       promisify(execFile)('npx', ['tsx', 'cli/prisme.ts', 'verify-snapshot', target], {
         cwd: resolve(import.meta.dirname, '../..'),
-        env: { ...process.env, AWS_ENDPOINT_URL_S3: runtime.endpoints.s3, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' },
-      }).then(({ stdout }) => ({ code: 0, stdout }), (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }));
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_S3: runtime.endpoints.s3,
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          AWS_REGION: 'us-east-1',
+        },
+      }).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+      );
     const overS3 = await cli(`s3://${runtime.bucket}/audiences/vip-store-email/`);
     expect(overS3).toMatchObject({ code: 0, stdout: expect.stringContaining('Verified: 1 members, 1 added, 0 removed.') });
     const folder = join(runtime.dataDir, 's3', runtime.bucket, 'audiences', 'vip-store-email');
@@ -226,7 +267,9 @@ describe('walking skeleton, end to end', () => {
 
     // Ada entered then left, Cy entered: today's history says so, and the size walks back to 0.
     const history = (await admin.get('/v1/segments/vip-store/history?days=2')).body.days;
-    const transitionDay = membershipChanges(runtime.bus.published).find((t) => t.segmentId === 'vip-store')!.at.slice(0, 10);
+    const transitionDay = membershipChanges(runtime.bus.published)
+      .find((t) => t.segmentId === 'vip-store')!
+      .at.slice(0, 10);
     expect(history.at(-1)).toEqual({ day: transitionDay, entered: 2, exited: 1, size: 1 });
     expect(history[0]).toMatchObject({ entered: 0, exited: 0, size: 0 });
 
@@ -238,7 +281,11 @@ describe('walking skeleton, end to end', () => {
 
   it('answers bad input with the status, field and event index, and accepts nothing it cannot keep', async () => {
     const post = (path: string, body: unknown, auth = `Basic ${Buffer.from(`${runtime.writeKey}:`).toString('base64')}`) =>
-      fetch(`${runtime.url}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      fetch(`${runtime.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
 
     const wrongKey = await post('/v1/track', { userId: 'x', event: 'E' }, `Basic ${Buffer.from('nope:').toString('base64')}`);
     expect(wrongKey.status).toBe(401);
@@ -248,11 +295,18 @@ describe('walking skeleton, end to end', () => {
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('malformed_json');
 
-    const mixed = await post('/v1/batch', { batch: [{ type: 'track', userId: 'dora', event: 'Signed Up', messageId: 'dora-1' }, { type: 'track', userId: 'eve' }] });
+    const mixed = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'dora', event: 'Signed Up', messageId: 'dora-1' },
+        { type: 'track', userId: 'eve' },
+      ],
+    });
     expect(mixed.status).toBe(400);
     expect(await mixed.json()).toEqual({ success: false, accepted: 1, rejected: [{ index: 1, field: 'event', reason: 'is required' }] });
 
-    const tooLarge = await post('/v1/batch', { batch: [{ type: 'track', userId: 'x', event: 'E', properties: { blob: 'x'.repeat(600 * 1024) } }] });
+    const tooLarge = await post('/v1/batch', {
+      batch: [{ type: 'track', userId: 'x', event: 'E', properties: { blob: 'x'.repeat(600 * 1024) } }],
+    });
     expect(tooLarge.status).toBe(413);
     const tooMany = await post('/v1/batch', { batch: Array.from({ length: 2501 }, () => ({ type: 'page', userId: 'x' })) });
     expect(tooMany.status).toBe(413);
@@ -263,7 +317,11 @@ describe('walking skeleton, end to end', () => {
   });
 
   it('parks what can never be processed in the DLQ with its reason, and drops nothing', async () => {
-    const sqs = new SQSClient({ endpoint: runtime.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const sqs = new SQSClient({
+      endpoint: runtime.endpoints.sqs,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: runtime.queues.events.name }));
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'not json at all' }));
     // "anonymous" is a blocked identifier: ingest refuses the event (nobody to fold it into)...
@@ -273,14 +331,30 @@ describe('walking skeleton, end to end', () => {
       body: JSON.stringify({ writeKey: runtime.writeKey, userId: 'anonymous', event: 'Clicked' }),
     });
     expect(blocked.status).toBe(400);
-    expect(await blocked.json()).toMatchObject({ rejected: [{ index: 0, field: 'userId', reason: expect.stringMatching(/identifies nobody/) }] });
+    expect(await blocked.json()).toMatchObject({
+      rejected: [{ index: 0, field: 'userId', reason: expect.stringMatching(/identifies nobody/) }],
+    });
     // ...and one already in the queue (sent before a pattern was blocked) is parked, not dropped.
-    const queued = { messageId: 'm-blocked', type: 'track', userId: 'anonymous', event: 'Clicked', properties: {}, traits: {}, context: {}, timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), channel: 'web', sourceId: 'local' };
+    const queued = {
+      messageId: 'm-blocked',
+      type: 'track',
+      userId: 'anonymous',
+      event: 'Clicked',
+      properties: {},
+      traits: {},
+      context: {},
+      timestamp: new Date().toISOString(),
+      receivedAt: new Date().toISOString(),
+      channel: 'web',
+      sourceId: 'local',
+    };
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ v: 1, kind: 'events', events: [queued] }) }));
     await runtime.drain();
 
     const { QueueUrl: dlqUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: runtime.queues.deadLetter.name }));
-    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
     const reasons = (Messages ?? []).map((m) => m.MessageAttributes?.reason?.StringValue);
     expect(reasons).toEqual(
       expect.arrayContaining([
@@ -297,7 +371,13 @@ describe('walking skeleton, end to end', () => {
     const { sourceId, writeKey } = created.body as { sourceId: string; writeKey: string };
     expect(writeKey).toMatch(/^wk_[0-9a-f]{48}$/);
     const listed = (await admin.get('/v1/sources')).body.sources as Array<Record<string, unknown>>;
-    expect(listed.find((s) => s.sourceId === sourceId)).toEqual({ sourceId, name: 'Nice store tills', defaultChannel: 'store', allowedOrigins: [], createdAt: expect.any(String) });
+    expect(listed.find((s) => s.sourceId === sourceId)).toEqual({
+      sourceId,
+      name: 'Nice store tills',
+      defaultChannel: 'store',
+      allowedOrigins: [],
+      createdAt: expect.any(String),
+    });
     expect(JSON.stringify(listed)).not.toContain(writeKey);
 
     const till = new Analytics({ writeKey, host: runtime.url, flushAt: 1 });
@@ -317,7 +397,14 @@ describe('walking skeleton, end to end', () => {
 
   it('builds segments on segments, refusing cycles and the deletion of a segment still referred to', async () => {
     const frank = await profileOf('userId=frank');
-    expect((await admin.put('/v1/segments/store-customers', { name: 'Store customers', condition: { type: 'event', event: 'Order Completed', channel: 'store' } })).status).toBe(201);
+    expect(
+      (
+        await admin.put('/v1/segments/store-customers', {
+          name: 'Store customers',
+          condition: { type: 'event', event: 'Order Completed', channel: 'store' },
+        })
+      ).status,
+    ).toBe(201);
     const lapsed = await admin.put('/v1/segments/lapsed-store', {
       name: 'Store customers whose last order is over 90 days old',
       condition: {
@@ -329,17 +416,25 @@ describe('walking skeleton, end to end', () => {
       },
     });
     expect(lapsed.status).toBe(201);
-    const cycle = await admin.put('/v1/segments/store-customers', { name: 'Loop', condition: { type: 'segment', segment: 'lapsed-store' } });
+    const cycle = await admin.put('/v1/segments/store-customers', {
+      name: 'Loop',
+      condition: { type: 'segment', segment: 'lapsed-store' },
+    });
     expect(cycle.status).toBe(400);
     expect(cycle.body.error.message).toBe('segments refer to each other in a cycle: lapsed-store -> store-customers -> lapsed-store');
     const unknown = await admin.put('/v1/segments/orphan', { name: 'Orphan', condition: { type: 'segment', segment: 'ghost' } });
     expect(unknown.status).toBe(400);
 
-    const ready = await eventually(async () => (await admin.get('/v1/segments/store-customers')).body, (s) => s.status === 'ready' && s.size > 0);
+    const ready = await eventually(
+      async () => (await admin.get('/v1/segments/store-customers')).body,
+      (s) => s.status === 'ready' && s.size > 0,
+    );
     // Its first evaluation went through every stored profile, and says so.
     expect(ready.evaluatedProfiles).toBeGreaterThanOrEqual(ready.size);
     expect(Date.parse(ready.readyAt)).toBeGreaterThan(Date.parse(ready.updatedAt));
-    const members = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
+    const members = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map(
+      (m: { profileId: string }) => m.profileId,
+    );
     expect(members).toContain(frank.profileId);
     expect((await admin.delete('/v1/segments/store-customers')).status).toBe(409);
 
@@ -351,7 +446,11 @@ describe('walking skeleton, end to end', () => {
       held: false,
       parts: [
         { condition: 'in segment store-customers', held: true, seen: { member: true } },
-        { condition: 'last Order Completed before 90 days ago', held: false, seen: { last: expect.stringMatching(new RegExp(`^${new Date().toISOString().slice(0, 10)}T\\d\\d:\\d\\d:\\d\\d\\.000Z$`)) } },
+        {
+          condition: 'last Order Completed before 90 days ago',
+          held: false,
+          seen: { last: expect.stringMatching(new RegExp(`^${new Date().toISOString().slice(0, 10)}T\\d\\d:\\d\\d:\\d\\d\\.000Z$`)) },
+        },
       ],
     });
   });
@@ -380,9 +479,15 @@ describe('walking skeleton, end to end', () => {
     // Live events count from a moment after the save; the backfill adds the older ones, then the first evaluation runs.
     expect(Date.parse(created.body.aggregatesSince)).toBeGreaterThan(Date.now() - 1000);
     expect(created.body.links.backfill).toBe('/v1/jobs/backfill/runs/big-shoe-spenders-r1');
-    const ready = await eventually(async () => (await admin.get('/v1/segments/big-shoe-spenders')).body, (s) => s.status === 'ready');
+    const ready = await eventually(
+      async () => (await admin.get('/v1/segments/big-shoe-spenders')).body,
+      (s) => s.status === 'ready',
+    );
     expect(ready.aggregatesSince).toBeUndefined();
-    expect((await admin.get(created.body.links.backfill)).body).toMatchObject({ status: 'succeeded', progress: { segmentId: 'big-shoe-spenders', events: 3, unreadable: 0 } });
+    expect((await admin.get(created.body.links.backfill)).body).toMatchObject({
+      status: 'succeeded',
+      progress: { segmentId: 'big-shoe-spenders', events: 3, unreadable: 0 },
+    });
 
     const gina = await profileOf('userId=gina');
     const hank = await profileOf('userId=hank');
@@ -397,15 +502,26 @@ describe('walking skeleton, end to end', () => {
     later.track({ userId: 'hank', event: 'Order Completed', properties: { category: 'shoes', revenue: 45 } });
     await later.closeAndFlush();
     await runtime.drain();
-    expect((await admin.get(`/v1/profiles/${hank.profileId}/segments/big-shoe-spenders/explain`)).body).toMatchObject({ member: true, explanation: { seen: { count: 2, sum: 105 } } });
+    expect((await admin.get(`/v1/profiles/${hank.profileId}/segments/big-shoe-spenders/explain`)).body).toMatchObject({
+      member: true,
+      explanation: { seen: { count: 2, sum: 105 } },
+    });
   });
 
   it('previews the size and a sample of an unsaved condition', async () => {
     const preview = await admin.post('/v1/segments/preview', {
-      condition: { type: 'and', conditions: [{ type: 'segment', segment: 'store-customers' }, { type: 'trait', trait: 'tier', operator: 'in', value: ['vip', 'standard'] }] },
+      condition: {
+        type: 'and',
+        conditions: [
+          { type: 'segment', segment: 'store-customers' },
+          { type: 'trait', trait: 'tier', operator: 'in', value: ['vip', 'standard'] },
+        ],
+      },
     });
     expect(preview.status).toBe(200);
-    const storeCustomers = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map((m: { profileId: string }) => m.profileId);
+    const storeCustomers = (await admin.get('/v1/segments/store-customers/members?limit=1000')).body.members.map(
+      (m: { profileId: string }) => m.profileId,
+    );
     const withTier: string[] = [];
     for (const profileId of storeCustomers) {
       const tier = (await admin.get(`/v1/profiles/${profileId}`)).body.traits.tier;
@@ -417,10 +533,19 @@ describe('walking skeleton, end to end', () => {
     expect(preview.body.scanned).toBeGreaterThan(withTier.length);
 
     expect(preview.body.warning).toBeUndefined();
-    const one = await admin.post('/v1/segments/preview', { condition: { type: 'segment', segment: 'store-customers' }, sampleSize: 1, budgetMs: 500 });
+    const one = await admin.post('/v1/segments/preview', {
+      condition: { type: 'segment', segment: 'store-customers' },
+      sampleSize: 1,
+      budgetMs: 500,
+    });
     expect([one.body.sample.length, one.body.complete]).toEqual([1, true]); // a small store is scanned whole within any budget
-    expect((await admin.post('/v1/segments/preview', { condition: { type: 'segment', segment: 'store-customers' }, budgetMs: 5 })).body.error.details[0].path).toBe('budgetMs');
-    const unkept = await admin.post('/v1/segments/preview', { condition: { type: 'event', event: 'Order Completed', where: [{ property: 'coupon', operator: 'exists' }] } });
+    expect(
+      (await admin.post('/v1/segments/preview', { condition: { type: 'segment', segment: 'store-customers' }, budgetMs: 5 })).body.error
+        .details[0].path,
+    ).toBe('budgetMs');
+    const unkept = await admin.post('/v1/segments/preview', {
+      condition: { type: 'event', event: 'Order Completed', where: [{ property: 'coupon', operator: 'exists' }] },
+    });
     expect(unkept.body.warning).toMatch(/not kept yet/);
 
     const invalid = await admin.post('/v1/segments/preview', { condition: { type: 'event', event: 'X', within: { days: 0 } } });
@@ -430,7 +555,11 @@ describe('walking skeleton, end to end', () => {
 
   it('finds a profile by phone, loyalty card or a custom id, normalised like on ingest', async () => {
     const crm = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
-    crm.identify({ userId: 'iris', traits: { phone: '06 98 76 54 32', loyaltyCard: 'LC-777' }, context: { externalIds: [{ id: 'SF-0042', type: 'salesforce_id', collection: 'users', encoding: 'none' }] } });
+    crm.identify({
+      userId: 'iris',
+      traits: { phone: '06 98 76 54 32', loyaltyCard: 'LC-777' },
+      context: { externalIds: [{ id: 'SF-0042', type: 'salesforce_id', collection: 'users', encoding: 'none' }] },
+    });
     await crm.closeAndFlush();
     await runtime.drain();
     const iris = await profileOf('userId=iris');
@@ -444,12 +573,27 @@ describe('walking skeleton, end to end', () => {
   it('merges the app profile and the web visitor of one person when she logs in on the web', async () => {
     // Neither profile alone is both an app user and a web visitor; the merged one is.
     for (const [id, condition] of [
-      ['jules-web', { type: 'event', event: 'Page Viewed', channel: 'web', where: [{ property: 'name', operator: 'eq', value: 'Jules Pricing' }] }],
-      ['jules-both', { type: 'and', conditions: [{ type: 'event', event: 'App Opened', channel: 'app' }, { type: 'segment', segment: 'jules-web' }] }],
+      [
+        'jules-web',
+        { type: 'event', event: 'Page Viewed', channel: 'web', where: [{ property: 'name', operator: 'eq', value: 'Jules Pricing' }] },
+      ],
+      [
+        'jules-both',
+        {
+          type: 'and',
+          conditions: [
+            { type: 'event', event: 'App Opened', channel: 'app' },
+            { type: 'segment', segment: 'jules-web' },
+          ],
+        },
+      ],
     ] as const) {
       expect((await admin.put(`/v1/segments/${id}`, { name: id, condition })).status).toBe(201);
       // jules-web filters page names: its aggregate counts live events once its backfill has run.
-      await eventually(async () => (await admin.get(`/v1/segments/${id}`)).body, (s) => s.status === 'ready');
+      await eventually(
+        async () => (await admin.get(`/v1/segments/${id}`)).body,
+        (s) => s.status === 'ready',
+      );
     }
     const client = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 1 });
     client.track({ userId: 'jules', event: 'App Opened', context: { channel: 'app' } });
@@ -473,7 +617,11 @@ describe('walking skeleton, end to end', () => {
     expect(jules.channels).toEqual({ app: 1, web: 2 });
     expect((await admin.get(`/v1/profiles/${merged}`)).body.profileId).toBe(survivor);
     const identity = (await admin.get(`/v1/profiles/${merged}/identity`)).body;
-    expect(identity).toMatchObject({ profileId: survivor, requestedId: merged, merged: [{ profileId: merged, mergedInto: survivor, completed: true }] });
+    expect(identity).toMatchObject({
+      profileId: survivor,
+      requestedId: merged,
+      merged: [{ profileId: merged, mergedInto: survivor, completed: true }],
+    });
     expect(Date.parse(identity.merged[0].mergedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(runtime.bus.published.filter((e) => e['detail-type'] === 'Profile Merged').map((e) => e.detail)).toContainEqual(
       expect.objectContaining({ survivorId: survivor, mergedId: merged }),
@@ -498,11 +646,20 @@ describe('walking skeleton, end to end', () => {
   });
 
   it('gives an ESP that imports from a URL (Brevo) a presigned link to its file', async () => {
-    const definition = { name: 'VIP for Brevo', segmentId: 'vip-store', fields: ['email', 'traits.firstName'], minSize: 1, preset: 'brevo' };
+    const definition = {
+      name: 'VIP for Brevo',
+      segmentId: 'vip-store',
+      fields: ['email', 'traits.firstName'],
+      minSize: 1,
+      preset: 'brevo',
+    };
     expect((await admin.put('/v1/audiences/vip-brevo', definition)).status).toBe(201);
     expect((await admin.post('/v1/audiences/vip-brevo/approve', { approvedBy: 'marie' })).status).toBe(200);
     const { runId } = (await admin.post('/v1/audiences/vip-brevo/snapshots')).body;
-    const run = await eventually(async () => (await admin.get(`/v1/audiences/vip-brevo/snapshots/${runId}`)).body, (r) => r.status === 'succeeded' || r.status === 'failed');
+    const run = await eventually(
+      async () => (await admin.get(`/v1/audiences/vip-brevo/snapshots/${runId}`)).body,
+      (r) => r.status === 'succeeded' || r.status === 'failed',
+    );
     expect(run).toMatchObject({ status: 'succeeded', progress: { espKey: `esp/brevo/vip-brevo/${runId}.csv` } });
     const link = await admin.get(`/v1/audiences/vip-brevo/snapshots/${runId}/esp-url?expiresIn=3600`);
     expect(link.status).toBe(200);
@@ -515,10 +672,16 @@ describe('walking skeleton, end to end', () => {
     expect((await admin.get(`/v1/audiences/vip-store-email/snapshots/${runId}/esp-url`)).status).toBe(404);
   });
 
-  it('keeps each person\'s consent per channel, the latest statement winning, and shows it on the profile', async () => {
+  it("keeps each person's consent per channel, the latest statement winning, and shows it on the profile", async () => {
     const client = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 10 });
     client.identify({ userId: 'zoe', traits: { email: 'zoe@example.com', consent: { email: true, sms: false } }, timestamp: daysAgo(3) });
-    client.track({ userId: 'zoe', event: 'Consent Updated', properties: { channel: 'sms', status: 'granted' }, context: { channel: 'call_center' }, timestamp: daysAgo(1) });
+    client.track({
+      userId: 'zoe',
+      event: 'Consent Updated',
+      properties: { channel: 'sms', status: 'granted' },
+      context: { channel: 'call_center' },
+      timestamp: daysAgo(1),
+    });
     client.track({ userId: 'zoe', event: 'Consent Updated', properties: { channel: 'email', status: 'revoked' }, timestamp: daysAgo(5) }); // older: ignored
     await client.closeAndFlush();
     await runtime.drain();
@@ -536,8 +699,14 @@ describe('walking skeleton, end to end', () => {
     expect((await fetch(`${runtime.url}/v1/segments`)).status).toBe(401);
     const withWriteKey = await fetch(`${runtime.url}/v1/segments`, { headers: { authorization: `Bearer ${runtime.writeKey}` } });
     expect(withWriteKey.status).toBe(401);
-    const invalid = await admin.put('/v1/segments/bad', { name: 'Bad', condition: { type: 'trait', trait: 'x', operator: 'in', value: 'a' } });
+    const invalid = await admin.put('/v1/segments/bad', {
+      name: 'Bad',
+      condition: { type: 'trait', trait: 'x', operator: 'in', value: 'a' },
+    });
     expect(invalid.status).toBe(400);
-    expect(invalid.body.error.details).toContainEqual({ path: 'condition.value', message: 'must be a list (at most 1000) of strings, numbers or booleans for in' });
+    expect(invalid.body.error.details).toContainEqual({
+      path: 'condition.value',
+      message: 'must be a list (at most 1000) of strings, numbers or booleans for in',
+    });
   });
 });

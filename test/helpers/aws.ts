@@ -73,11 +73,24 @@ export async function emulatedStores() {
 }
 
 /** The processor's use case wired to the emulated stores, as the processor wires it (segments read fresh). */
-export function processEventsDeps(stores: Awaited<ReturnType<typeof emulatedStores>>, publisher: EventPublisher, logger = silentLogger()): ProcessEventsDeps {
+export function processEventsDeps(
+  stores: Awaited<ReturnType<typeof emulatedStores>>,
+  publisher: EventPublisher,
+  logger = silentLogger(),
+): ProcessEventsDeps {
   return {
     identities: stores.identities,
     profiles: stores.profiles,
-    writer: new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, groups: stores.groups, stats: stores.catalog, publisher, logger, now: Date.now }),
+    writer: new ProfileWriter({
+      profiles: stores.profiles,
+      identities: stores.identities,
+      memberships: stores.memberships,
+      groups: stores.groups,
+      stats: stores.catalog,
+      publisher,
+      logger,
+      now: Date.now,
+    }),
     rules: new RulesCache(stores.catalog, 0),
     groups: stores.groups,
     logger,

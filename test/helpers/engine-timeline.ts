@@ -133,7 +133,14 @@ export class EngineTimeline {
   }
 
   private evaluate(profile: Profile, changes: ProfileChanges | undefined, reason: 'events' | 'time') {
-    return evaluateMemberships(profile, this.catalog.segments, this.now, changes, reason, this.catalog.indicators.valuesOf(profile, this.now));
+    return evaluateMemberships(
+      profile,
+      this.catalog.segments,
+      this.now,
+      changes,
+      reason,
+      this.catalog.indicators.valuesOf(profile, this.now),
+    );
   }
 
   /** What a fresh evaluation of every segment says now. */
@@ -149,7 +156,10 @@ export class EngineTimeline {
     // A known profile changed by events: only the segments they can affect, as the writer does; and that must be enough.
     const changes = this.written && folded.applied.length > 0 ? changesOf(folded.applied) : undefined;
     const result = this.evaluate(folded.profile, changes, 'events');
-    if (changes) expect(result.segments, `${this.where()}: evaluating only what the events affect misses nothing`).toEqual(this.evaluate(folded.profile, undefined, 'events').segments);
+    if (changes)
+      expect(result.segments, `${this.where()}: evaluating only what the events affect misses nothing`).toEqual(
+        this.evaluate(folded.profile, undefined, 'events').segments,
+      );
     this.settle(folded.profile, result);
     this.written = true;
   }
@@ -185,7 +195,8 @@ export class EngineTimeline {
 
   /** Not due yet: then nothing can have changed since the last evaluation (of a profile that exists). */
   checkNotDue(where = this.where()): void {
-    if (this.written && this.now < this.dueAt) expect(this.members, `${where}: not due until ${this.due}, yet a fresh evaluation differs`).toEqual(this.fresh());
+    if (this.written && this.now < this.dueAt)
+      expect(this.members, `${where}: not due until ${this.due}, yet a fresh evaluation differs`).toEqual(this.fresh());
   }
 }
 

@@ -54,7 +54,11 @@ function holds(condition: Condition, person: Person, now: number): boolean {
       const matching = occurrences(condition, person);
       const recentStart = now - condition.recent.days * DAY;
       const gapStart = recentStart - condition.gap.days * DAY;
-      return matching.some((t) => t > recentStart && t <= now) && !matching.some((t) => t > gapStart && t <= recentStart) && matching.some((t) => t <= gapStart);
+      return (
+        matching.some((t) => t > recentStart && t <= now) &&
+        !matching.some((t) => t > gapStart && t <= recentStart) &&
+        matching.some((t) => t <= gapStart)
+      );
     }
     default:
       throw new Error(`the reference does not read ${JSON.stringify(condition.type)} conditions`);
@@ -67,7 +71,8 @@ const utcDay = (t: number) => Math.floor(t / DAY);
 
 /** The behaviour name Segment's spec gives a call. */
 const behaviourOf = (e: RawEvent) => (e.type === 'page' ? 'Page Viewed' : e.event!);
-const propertiesOf = (e: RawEvent) => (e.type === 'page' && e.name !== undefined && e.properties.name === undefined ? { ...e.properties, name: e.name } : e.properties);
+const propertiesOf = (e: RawEvent) =>
+  e.type === 'page' && e.name !== undefined && e.properties.name === undefined ? { ...e.properties, name: e.name } : e.properties;
 
 /** The events of a person matching a condition's event name, channel and filters. */
 function matchingEvents(condition: Condition, person: Person): RawEvent[] {
@@ -77,7 +82,9 @@ function matchingEvents(condition: Condition, person: Person): RawEvent[] {
     (e) =>
       (anyEvent || behaviourOf(e) === condition.event) &&
       (channels === undefined || channels.includes(e.channel)) &&
-      ((condition.where ?? []) as Condition[]).every((f) => compare(propertiesOf(e)[f.property], f.operator, f.value, f.caseSensitive === true)),
+      ((condition.where ?? []) as Condition[]).every((f) =>
+        compare(propertiesOf(e)[f.property], f.operator, f.value, f.caseSensitive === true),
+      ),
   );
 }
 
@@ -100,11 +107,15 @@ function eventHolds(condition: Condition, person: Person, now: number): boolean 
   const { fn, property, operator, value } = condition.aggregate;
   const values = inside.map((e) => propertiesOf(e)[property]).filter((v): v is number => typeof v === 'number');
   const figure =
-    fn === 'sum' ? values.reduce((a, b) => a + b, 0)
-    : values.length === 0 ? undefined
-    : fn === 'avg' ? values.reduce((a, b) => a + b, 0) / values.length
-    : fn === 'min' ? Math.min(...values)
-    : Math.max(...values);
+    fn === 'sum'
+      ? values.reduce((a, b) => a + b, 0)
+      : values.length === 0
+        ? undefined
+        : fn === 'avg'
+          ? values.reduce((a, b) => a + b, 0) / values.length
+          : fn === 'min'
+            ? Math.min(...values)
+            : Math.max(...values);
   return figure !== undefined && compare(figure, operator, value, false);
 }
 
@@ -120,7 +131,12 @@ function performedDateHolds(condition: Condition, person: Person, now: number): 
 function sequenceHolds(condition: Condition, person: Person, now: number): boolean {
   const { minutes = 0, hours = 0, days = 0 } = condition.within;
   const gap = minutes * 60_000 + hours * 3_600_000 + days * DAY;
-  const since = condition.since === undefined ? -Infinity : typeof condition.since === 'string' ? Date.parse(condition.since) : now - condition.since.daysAgo * DAY;
+  const since =
+    condition.since === undefined
+      ? -Infinity
+      : typeof condition.since === 'string'
+        ? Date.parse(condition.since)
+        : now - condition.since.daysAgo * DAY;
   const steps = (condition.steps as Condition[]).map((step) => occurrences(step, person));
   const from = (index: number, previous: number): boolean =>
     index === steps.length || steps[index]!.some((t) => t >= previous && t <= previous + gap && from(index + 1, t));

@@ -21,7 +21,9 @@ it('synthesises both stacks with the project CLI and no AWS account', async () =
   // Minified, but errors keep their class names in the logs (PrismeError names itself from its class).
   const bundles = readdirSync(out).filter((dir) => dir.startsWith('asset.') && existsSync(join(out, dir, 'index.js')));
   expect(bundles.length).toBeGreaterThan(0);
-  const processor = bundles.map((dir) => readFileSync(join(out, dir, 'index.js'), 'utf8')).find((code) => code.includes('PoisonMessageError'));
+  const processor = bundles
+    .map((dir) => readFileSync(join(out, dir, 'index.js'), 'utf8'))
+    .find((code) => code.includes('PoisonMessageError'));
   // esbuild's keepNames names each class by a call (this, "Name"); a minified class without it would log as a letter.
   expect(/\(this, ?"PoisonMessageError"\)/.test(processor ?? ''), 'the processor bundle names PoisonMessageError').toBe(true);
 }, 150_000);

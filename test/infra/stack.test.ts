@@ -67,13 +67,16 @@ describe('stateful stack', () => {
     data.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: { 'Fn::Sub': 'prisme-data-${AWS::AccountId}-${AWS::Region}' },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     data.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
     data.resourceCountIs('AWS::Events::EventBus', 1);
@@ -81,7 +84,7 @@ describe('stateful stack', () => {
 });
 
 describe('service stack', () => {
-  it('runs six arm64 Node.js 22 functions (and CDK\'s console deployer)', () => {
+  it("runs six arm64 Node.js 22 functions (and CDK's console deployer)", () => {
     const all = Object.entries(service.findResources('AWS::Lambda::Function')) as Array<[string, Resource]>;
     expect(all.map(([id]) => id).filter((id) => id.startsWith('CustomCDKBucketDeployment'))).toHaveLength(1);
     const functions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
@@ -123,22 +126,39 @@ describe('service stack', () => {
 
   it('schedules the daily freeze (at the time PRISME_FREEZE_CRON gave) and the sweeps, and routes requests from the bus', () => {
     const rules = resources(service, 'AWS::Events::Rule');
-    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean).sort()).toEqual(['cron(0/15 * * * ? *)', 'cron(30 2 * * ? *)', 'rate(1 minute)']);
+    expect(
+      rules
+        .map((r) => r.Properties.ScheduleExpression)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(['cron(0/15 * * * ? *)', 'cron(30 2 * * ? *)', 'rate(1 minute)']);
     // The time sweep: every minute, on the sweep function, which stops working well within its own timeout.
     const sweepRule = rules.find((r) => r.Properties.ScheduleExpression === 'rate(1 minute)')!;
     expect(JSON.stringify(sweepRule.Properties.Targets)).toMatch(/Sweep[A-Za-z0-9]*Function/);
-    const sweepFunction = resources(service, 'AWS::Lambda::Function').find((f) => String(f.Properties.Description).startsWith('Every minute'))!;
+    const sweepFunction = resources(service, 'AWS::Lambda::Function').find((f) =>
+      String(f.Properties.Description).startsWith('Every minute'),
+    )!;
     expect(sweepFunction.Properties.Timeout).toBe(120);
     const detailTypes = rules.flatMap((r) => r.Properties.EventPattern?.['detail-type'] ?? []);
     expect(detailTypes.sort()).toEqual(['Audience Snapshot Requested', 'Freeze Requested', 'Profile Erased', 'Snapshot Scrub Requested']);
     // An erasure's snapshot files are rewritten by the snapshot function (15 minutes, hand-offs), not the processor (30 s).
-    const targetOf = (detailType: string) => JSON.stringify(rules.find((r) => r.Properties.EventPattern?.['detail-type']?.includes(detailType))!.Properties.Targets);
-    for (const detailType of ['Profile Erased', 'Snapshot Scrub Requested']) expect(targetOf(detailType)).toMatch(/Snapshot[A-Za-z0-9]*Function/);
+    const targetOf = (detailType: string) =>
+      JSON.stringify(rules.find((r) => r.Properties.EventPattern?.['detail-type']?.includes(detailType))!.Properties.Targets);
+    for (const detailType of ['Profile Erased', 'Snapshot Scrub Requested'])
+      expect(targetOf(detailType)).toMatch(/Snapshot[A-Za-z0-9]*Function/);
   });
 
   it('sets on each function exactly the resource variables its config requires (shared/functions.ts), and no other', () => {
-    const resourceVariableNames = new Set<string>([...Object.values(tables).map((t) => t.envVar), eventQueue.envVar, deadLetterQueue.envVar, bucket.envVar, eventBus.envVar]);
-    const prismeFunctions = resources(service, 'AWS::Lambda::Function').filter((fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+    const resourceVariableNames = new Set<string>([
+      ...Object.values(tables).map((t) => t.envVar),
+      eventQueue.envVar,
+      deadLetterQueue.envVar,
+      bucket.envVar,
+      eventBus.envVar,
+    ]);
+    const prismeFunctions = resources(service, 'AWS::Lambda::Function').filter(
+      (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
+    );
     expect(prismeFunctions).toHaveLength(Object.keys(functions).length);
     for (const [name, spec] of Object.entries(functions)) {
       const fn = prismeFunctions.find((f) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === `prisme-${name}`)!;
@@ -149,7 +169,8 @@ describe('service stack', () => {
 
   it('gives the ingest function no access to profiles and the admin function no write to them', () => {
     const policies = resources(service, 'AWS::IAM::Policy');
-    const policyOf = (id: string) => JSON.stringify(policies.find((p) => JSON.stringify(p.Properties.Roles).includes(id))!.Properties.PolicyDocument);
+    const policyOf = (id: string) =>
+      JSON.stringify(policies.find((p) => JSON.stringify(p.Properties.Roles).includes(id))!.Properties.PolicyDocument);
     expect(policyOf('IngestRole')).not.toMatch(/ExportsOutputFnGetAttProfiles/);
     expect(policyOf('IngestRole')).not.toMatch(/dynamodb:PutItem/);
     expect(policyOf('AdminRole')).toMatch(/ExportsOutputFnGetAttProfiles/);
@@ -160,7 +181,12 @@ describe('service stack', () => {
     expect(policyOf('SweepRole')).toMatch(/\/index\/due/);
     expect(policyOf('ProcessorRole')).not.toMatch(/\/index\/due/);
     // The snapshot function writes audiences and their control groups, nothing else in the bucket.
-    expect(policyOf('SnapshotRole').match(/prisme-data-[^"]*?\/[a-z]+\/\*/g)?.map((arn) => arn.replace(/^.*?\//, '')).sort()).toEqual(['audiences/*', 'esp/*', 'holdouts/*']);
+    expect(
+      policyOf('SnapshotRole')
+        .match(/prisme-data-[^"]*?\/[a-z]+\/\*/g)
+        ?.map((arn) => arn.replace(/^.*?\//, ''))
+        .sort(),
+    ).toEqual(['audiences/*', 'esp/*', 'holdouts/*']);
     // It lists run folders under audiences/ for an erasure's scrub; the processor no longer touches snapshot files.
     expect(policyOf('SnapshotRole')).toContain('"s3:prefix":["audiences/*"]');
     expect(policyOf('ProcessorRole')).not.toMatch(/audiences|holdouts|esp\//);
@@ -175,7 +201,14 @@ describe('service stack', () => {
       (JSON.parse(policyOf(role)).Statement as Array<{ Action: string[]; Resource: unknown }>)
         .filter((st) => JSON.stringify(st.Resource).includes('Groups'))
         .some((st) => [st.Action].flat().includes('dynamodb:PutItem'));
-    expect(['ProcessorRole', 'AdminRole', 'SnapshotRole', 'FreezeRole', 'SweepRole', 'IngestRole'].map(writesGroups)).toEqual([true, false, false, false, false, false]);
+    expect(['ProcessorRole', 'AdminRole', 'SnapshotRole', 'FreezeRole', 'SweepRole', 'IngestRole'].map(writesGroups)).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -194,11 +227,16 @@ describe('least privilege', () => {
       if (names.length === 1 && names[0] === 'Query') return 'query';
       return names.join('+');
     };
-    const RESOURCE = /Profiles|Identities|Memberships|Catalog|Frozen|Groups|EventsDeadLetterQueue|EventsQueue|Bus|ConsoleAssets|cdk-\w+-assets|\/(?:audiences|holdouts|esp|archive)\/\*|index\/\w+|^"\*"$/g;
+    const RESOURCE =
+      /Profiles|Identities|Memberships|Catalog|Frozen|Groups|EventsDeadLetterQueue|EventsQueue|Bus|ConsoleAssets|cdk-\w+-assets|\/(?:audiences|holdouts|esp|archive)\/\*|index\/\w+|^"\*"$/g;
     const granted: Record<string, Record<string, string[]>> = {};
     for (const policy of resources(service, 'AWS::IAM::Policy')) {
       const fn = JSON.stringify(policy.Properties.Roles).match(/"(\w+?)Role[0-9A-F]*"/)?.[1] ?? '?';
-      for (const statement of policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: { StringLike?: Record<string, string[]> } }>) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as Array<{
+        Action: string | string[];
+        Resource: unknown;
+        Condition?: { StringLike?: Record<string, string[]> };
+      }>) {
         const actions = [statement.Action].flat();
         if (actions.every((a) => a.startsWith('logs:'))) continue;
         // A listing is granted on the bucket, for one prefix: named by its prefix.
@@ -212,25 +250,67 @@ describe('least privilege', () => {
     expect(granted).toEqual({
       Ingest: { Catalog: ['read'], EventsQueue: ['send'] },
       Processor: {
-        Profiles: ['readWrite'], Identities: ['readWrite'], Memberships: ['readWrite'], Catalog: ['readWrite'], Frozen: ['readDelete'], Groups: ['readWrite'],
-        EventsQueue: ['consume', 'send'], EventsDeadLetterQueue: ['send'], Bus: ['publish'], '/archive/*': ['ListBucket', 'objects:readWrite'],
+        Profiles: ['readWrite'],
+        Identities: ['readWrite'],
+        Memberships: ['readWrite'],
+        Catalog: ['readWrite'],
+        Frozen: ['readDelete'],
+        Groups: ['readWrite'],
+        EventsQueue: ['consume', 'send'],
+        EventsDeadLetterQueue: ['send'],
+        Bus: ['publish'],
+        '/archive/*': ['ListBucket', 'objects:readWrite'],
         // Erasure: every identifier of the person; the snapshot files are the snapshot function's.
         'Identities/index/byProfile': ['query'],
       },
       Admin: {
-        Catalog: ['readWrite'], Profiles: ['read'], Identities: ['read'], Memberships: ['read'], Frozen: ['read'], Groups: ['read'], EventsQueue: ['send'],
-        EventsDeadLetterQueue: ['GetQueueAttributes'], '/esp/*': ['objects:read'], '/audiences/*': ['objects:read'], '/holdouts/*': ['objects:read'], Bus: ['publish'],
+        Catalog: ['readWrite'],
+        Profiles: ['read'],
+        Identities: ['read'],
+        Memberships: ['read'],
+        Frozen: ['read'],
+        Groups: ['read'],
+        EventsQueue: ['send'],
+        EventsDeadLetterQueue: ['GetQueueAttributes'],
+        '/esp/*': ['objects:read'],
+        '/audiences/*': ['objects:read'],
+        '/holdouts/*': ['objects:read'],
+        Bus: ['publish'],
       },
       Snapshot: {
-        Catalog: ['readWrite'], Memberships: ['read'], Profiles: ['read'], Frozen: ['read'], Groups: ['read'],
+        Catalog: ['readWrite'],
+        Memberships: ['read'],
+        Profiles: ['read'],
+        Frozen: ['read'],
+        Groups: ['read'],
         // Listing under audiences/ only: an erasure's scrub lists the run folders.
-        '/audiences/*': ['ListBucket', 'objects:readWrite'], '/holdouts/*': ['objects:readWrite'], '/esp/*': ['objects:readWrite'], Bus: ['publish'],
+        '/audiences/*': ['ListBucket', 'objects:readWrite'],
+        '/holdouts/*': ['objects:readWrite'],
+        '/esp/*': ['objects:readWrite'],
+        Bus: ['publish'],
       },
-      Freeze: { Catalog: ['readWrite'], Profiles: ['readWrite'], Memberships: ['readWrite'], Frozen: ['readWrite'], Groups: ['read'], Bus: ['publish'] },
-      Sweep: { Catalog: ['readWrite'], Profiles: ['readWrite'], 'Profiles/index/due': ['query'], Memberships: ['readWrite'], Frozen: ['read'], Groups: ['read'], Bus: ['publish'] },
+      Freeze: {
+        Catalog: ['readWrite'],
+        Profiles: ['readWrite'],
+        Memberships: ['readWrite'],
+        Frozen: ['readWrite'],
+        Groups: ['read'],
+        Bus: ['publish'],
+      },
+      Sweep: {
+        Catalog: ['readWrite'],
+        Profiles: ['readWrite'],
+        'Profiles/index/due': ['query'],
+        Memberships: ['readWrite'],
+        Frozen: ['read'],
+        Groups: ['read'],
+        Bus: ['publish'],
+      },
       // CDK's console deployer, at deploy time: reads its assets, writes the console's bucket, invalidates the page.
       CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756CService: {
-        'cdk-hnb659fds-assets': ['GetObject*+GetBucket*+List*'], ConsoleAssets: ['objects:readWrite'], '"*"': ['GetInvalidation+CreateInvalidation'],
+        'cdk-hnb659fds-assets': ['GetObject*+GetBucket*+List*'],
+        ConsoleAssets: ['objects:readWrite'],
+        '"*"': ['GetInvalidation+CreateInvalidation'],
       },
     });
   });
@@ -252,7 +332,10 @@ describe('console hosting', () => {
     expect(distribution.Logging.Prefix).toBe('console-distribution/');
     const bucket = Object.entries(service.findResources('AWS::S3::Bucket')).find(([id]) => id.startsWith('ConsoleAssets'))![1] as Resource;
     expect(bucket.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
-    expect(resources(service, 'Custom::CDKBucketDeployment').map((d) => d.Properties.DestinationBucketKeyPrefix)).toEqual(['console/', 'console/']);
+    expect(resources(service, 'Custom::CDKBucketDeployment').map((d) => d.Properties.DestinationBucketKeyPrefix)).toEqual([
+      'console/',
+      'console/',
+    ]);
     expect(Object.keys(service.findOutputs('*')).some((key) => key.startsWith('ConsoleConsoleUrl'))).toBe(true);
   });
 
@@ -280,8 +363,12 @@ describe('console hosting', () => {
 
 describe('admin API behind a JWT authorizer', () => {
   it('uses the OIDC issuer and audience given, for the admin routes only', () => {
-    const context = { 'prisme:adminJwt': { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['prisme-console'] } };
-    const jwt = Template.fromStack(buildApp(new App({ context, outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-jwt-${process.pid}` })).service);
+    const context = {
+      'prisme:adminJwt': { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['prisme-console'] },
+    };
+    const jwt = Template.fromStack(
+      buildApp(new App({ context, outdir: `${process.env.TMPDIR ?? '/tmp'}/prisme-cdk-jwt-${process.pid}` })).service,
+    );
     jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
       JwtConfiguration: { Issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', Audience: ['prisme-console'] },
@@ -289,15 +376,24 @@ describe('admin API behind a JWT authorizer', () => {
     const routes = resources(jwt, 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]);
     expect(routes).toContainEqual(['ANY /v1/{proxy+}', 'JWT']);
     expect(routes.filter(([key]) => String(key).startsWith('POST')).every(([, type]) => type === 'NONE')).toBe(true);
-    expect(() => buildApp(new App({ context: { 'prisme:adminJwt': { issuer: 'http://insecure', audience: [] } } }))).toThrow(/prisme:adminJwt: issuer must be an https URL; audience/);
+    expect(() => buildApp(new App({ context: { 'prisme:adminJwt': { issuer: 'http://insecure', audience: [] } } }))).toThrow(
+      /prisme:adminJwt: issuer must be an https URL; audience/,
+    );
   }, 60_000);
 });
 
 describe('ESP access', () => {
   it('lets an ESP account read only its preset folder, with its external id, and outputs the role to give it', () => {
-    const role = resources(data, 'AWS::IAM::Role').find((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('111122223333'))!;
-    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': 'braze-ext-id-1234' } });
-    const policy = JSON.stringify(resources(data, 'AWS::IAM::Policy').find((p) => JSON.stringify(p.Properties.Roles).includes('EspAccessBraze'))!.Properties.PolicyDocument);
+    const role = resources(data, 'AWS::IAM::Role').find((r) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('111122223333'),
+    )!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({
+      StringEquals: { 'sts:ExternalId': 'braze-ext-id-1234' },
+    });
+    const policy = JSON.stringify(
+      resources(data, 'AWS::IAM::Policy').find((p) => JSON.stringify(p.Properties.Roles).includes('EspAccessBraze'))!.Properties
+        .PolicyDocument,
+    );
     expect(policy).toContain('/esp/braze/*');
     expect(policy).toContain('"s3:prefix":["esp/braze/*"]');
     expect(policy).not.toContain('s3:PutObject');
@@ -305,7 +401,9 @@ describe('ESP access', () => {
   });
 
   it('refuses a public URL that is not https at synth time, and ships the browser library with ingest', () => {
-    expect(() => buildApp(new App({ context: { 'prisme:publicUrl': 'http://events.example.com' } }))).toThrow(/prisme:publicUrl: must be an https URL/);
+    expect(() => buildApp(new App({ context: { 'prisme:publicUrl': 'http://events.example.com' } }))).toThrow(
+      /prisme:publicUrl: must be an https URL/,
+    );
     const ingest = resources(service, 'AWS::Lambda::Function').find((fn) => fn.Properties.Description?.startsWith('Segment Tracking API'))!;
     expect(ingest.Properties.Environment.Variables.PRISME_BROWSER_LIBRARY_DIR).toBe('/var/task/browser-library');
     expect(ingest.Properties.Environment.Variables.PRISME_PUBLIC_URL).toBeUndefined();
@@ -313,7 +411,9 @@ describe('ESP access', () => {
 
   it('refuses a malformed ESP access at synth time', () => {
     const context = { 'prisme:espAccess': [{ preset: 'braze', account: '42', externalId: 'x' }] };
-    expect(() => buildApp(new App({ context }))).toThrow(/prisme:espAccess: 0\.account must be a 12-digit AWS account id; 0\.externalId must be at least 8 characters/);
+    expect(() => buildApp(new App({ context }))).toThrow(
+      /prisme:espAccess: 0\.account must be a 12-digit AWS account id; 0\.externalId must be at least 8 characters/,
+    );
   });
 });
 

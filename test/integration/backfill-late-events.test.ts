@@ -27,7 +27,13 @@ const clock = () => now;
 const since = '2026-03-14T00:00:00.000Z';
 const where: PropertyFilter[] = [{ property: 'category', operator: 'eq', value: 'shoes' }];
 const spec = aggregateSpec('Order Completed', where, 'revenue');
-const condition: Condition = { type: 'event', event: 'Order Completed', where, aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 1000 }, within: { days: 30 } };
+const condition: Condition = {
+  type: 'event',
+  event: 'Order Completed',
+  where,
+  aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 1000 },
+  within: { days: 30 },
+};
 const runId = 'shoe-fans-r1';
 const first: BackfillMessage = { v: 1, kind: 'backfill', runId, segmentId: 'shoe-fans', revision: 1, specs: [spec.id], since };
 
@@ -38,7 +44,15 @@ let runner: ReturnType<typeof backfillRunner>;
 beforeEach(async () => {
   stores = await emulatedStores();
   const publisher = new RecordingPublisher();
-  const writer = new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger: silentLogger(), now: clock });
+  const writer = new ProfileWriter({
+    profiles: stores.profiles,
+    identities: stores.identities,
+    memberships: stores.memberships,
+    stats: stores.catalog,
+    publisher,
+    logger: silentLogger(),
+    now: clock,
+  });
   // Its catalog read fresh for every batch: it knows the segment as soon as it is saved.
   live = { ...processEventsDeps(stores, publisher), writer, archive: stores.objects };
   runner = backfillRunner({ catalog: stores.catalog, identities: stores.identities, archive: stores.objects, writer, now: clock });
@@ -47,25 +61,42 @@ beforeEach(async () => {
 const shoes = (messageId: string, receivedAt: string, revenue: number, who: Partial<EnrichedEvent> = {}) =>
   anEvent({ messageId, at: receivedAt, properties: { category: 'shoes', revenue }, ...who });
 /** One batch, as one queue message (`origin`): one archive object. */
-const deliver = (events: EnrichedEvent[], origin: string, deps = live) => processEvents(events.map((event) => ({ event, origin })), deps);
+const deliver = (events: EnrichedEvent[], origin: string, deps = live) =>
+  processEvents(
+    events.map((event) => ({ event, origin })),
+    deps,
+  );
 /**
  * Six orders of 10 before the segment exists, one batch (one archive object) each, on 10 and 11 March:
  * the backfill's first step reads five objects and stops in 11 March.
  */
 async function history(who: Partial<EnrichedEvent>, label: string, days = ['2026-03-10', '2026-03-11']): Promise<void> {
   for (const [d, day] of days.entries()) {
-    for (let i = 0; i < 6 / days.length; i++) await deliver([shoes(`h-${label}-${d}-${i}`, `${day}T0${i}:00:00.000Z`, 10, who)], `h-${label}-${d}-${i}`);
+    for (let i = 0; i < 6 / days.length; i++)
+      await deliver([shoes(`h-${label}-${d}-${i}`, `${day}T0${i}:00:00.000Z`, 10, who)], `h-${label}-${d}-${i}`);
   }
 }
 const save = () =>
-  stores.catalog.segments.put({ id: 'shoe-fans', name: 'Shoe fans', condition, revision: 1, languageVersion: 1, status: 'building', createdAt: since, updatedAt: since, aggregatesSince: since, specsSince: { [spec.id]: since } });
+  stores.catalog.segments.put({
+    id: 'shoe-fans',
+    name: 'Shoe fans',
+    condition,
+    revision: 1,
+    languageVersion: 1,
+    status: 'building',
+    createdAt: since,
+    updatedAt: since,
+    aggregatesSince: since,
+    specsSince: { [spec.id]: since },
+  });
 const profileOf = async (userId: string) => {
   const key = identifierKey({ type: 'userId', value: userId });
   return (await stores.profiles.get((await stores.identities.owners([key])).get(key)!))!;
 };
-const shoeSum = async (userId: string) => readValues((await profileOf(userId)).aggregates[specKey(spec, 'web')] ?? [], dayIndex(now) - 30, emptyWindow()).sum;
+const shoeSum = async (userId: string) =>
+  readValues((await profileOf(userId)).aggregates[specKey(spec, 'web')] ?? [], dayIndex(now) - 30, emptyWindow()).sum;
 
-describe('a new segment\'s backfill and late deliveries', () => {
+describe("a new segment's backfill and late deliveries", () => {
   it('counts once an event received before the save but delivered after the backfill read its part of the archive, or after the backfill ended', async () => {
     await history({ userId: 'ada' }, 'ada');
     await save();
@@ -94,7 +125,10 @@ describe('a new segment\'s backfill and late deliveries', () => {
     });
     expect(await shoeSum('bob')).toBe(60 + 15 + 25);
     // Both late events read from the archive and skipped: six writes, for the history.
-    expect(await stores.catalog.getRun(BACKFILL_SCOPE, runId)).toMatchObject({ status: 'succeeded', progress: { events: 8, profileWrites: 6 } });
+    expect(await stores.catalog.getRun(BACKFILL_SCOPE, runId)).toMatchObject({
+      status: 'succeeded',
+      progress: { events: 8, profileWrites: 6 },
+    });
   });
 
   it('counts once an event received before the save and redelivered around the backfill, archived twice', async () => {
@@ -136,7 +170,19 @@ describe('a new segment\'s backfill and late deliveries', () => {
     await deliver([shoes('late-eve', '2026-03-13T21:00:00.000Z', 25, { userId: 'eve' })], 'late-eve');
     await runner.run(first, async () => {
       // She logs in: her two profiles merge between the run's steps, each with a late event noted.
-      await deliver([anEvent({ type: 'identify', event: undefined, userId: 'eve', anonymousId: 'anon-eve', messageId: 'login', at: '2026-03-14T09:00:00.000Z' })], 'login');
+      await deliver(
+        [
+          anEvent({
+            type: 'identify',
+            event: undefined,
+            userId: 'eve',
+            anonymousId: 'anon-eve',
+            messageId: 'login',
+            at: '2026-03-14T09:00:00.000Z',
+          }),
+        ],
+        'login',
+      );
     });
     const merged = await profileOf('eve');
     expect(merged.mergedFrom).toHaveLength(1);

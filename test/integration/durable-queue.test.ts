@@ -80,24 +80,48 @@ describe('DurableQueue', () => {
     await queue.close();
     const reopened = await DurableQueue.open('q', file, { visibilityTimeoutMs: 60_000 });
     expect(reopened.stats().messages).toBe(11);
-    expect(reopened.receive(20).map((m) => m.body).at(-1)).toBe('last');
+    expect(
+      reopened
+        .receive(20)
+        .map((m) => m.body)
+        .at(-1),
+    ).toBe('last');
     await reopened.close();
   });
 
   it('never delivers a batch again while its invocation may still run, and retries a failure after the visibility timeout', async () => {
     const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
     const deliveries: Array<[string, number]> = [];
-    const poller = new QueuePoller(queue, async (event) => {
-      for (const r of event.Records) deliveries.push([r.body, Number(r.attributes.ApproximateReceiveCount)]);
-      // Slower than three visibility timeouts: on AWS the timeout outlasts the function's, so no one else gets the batch.
-      if (event.Records.some((r) => r.body === 'slow')) await sleep(350);
-      return { batchItemFailures: event.Records.filter((r) => r.body === 'fails once' && r.attributes.ApproximateReceiveCount === '1').map((r) => ({ itemIdentifier: r.messageId })) };
-    }, { batchSize: 10, concurrency: 2, timeoutMs: 5000, onError: (error) => { throw error; } });
+    const poller = new QueuePoller(
+      queue,
+      async (event) => {
+        for (const r of event.Records) deliveries.push([r.body, Number(r.attributes.ApproximateReceiveCount)]);
+        // Slower than three visibility timeouts: on AWS the timeout outlasts the function's, so no one else gets the batch.
+        if (event.Records.some((r) => r.body === 'slow')) await sleep(350);
+        return {
+          batchItemFailures: event.Records.filter((r) => r.body === 'fails once' && r.attributes.ApproximateReceiveCount === '1').map(
+            (r) => ({ itemIdentifier: r.messageId }),
+          ),
+        };
+      },
+      {
+        batchSize: 10,
+        concurrency: 2,
+        timeoutMs: 5000,
+        onError: (error) => {
+          throw error;
+        },
+      },
+    );
     poller.start();
     await queue.send([{ body: 'slow' }, { body: 'fails once' }]);
     await sleep(900);
     await poller.stop();
-    expect(deliveries).toEqual([['slow', 1], ['fails once', 1], ['fails once', 2]]);
+    expect(deliveries).toEqual([
+      ['slow', 1],
+      ['fails once', 1],
+      ['fails once', 2],
+    ]);
     expect(queue.stats()).toEqual({ messages: 0, inFlight: 0 });
     await queue.close();
   });
@@ -105,11 +129,22 @@ describe('DurableQueue', () => {
   it('lets a batch whose invocation outlived its timeout be delivered again, as Lambda does after a timeout', async () => {
     const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
     const deliveries: number[] = [];
-    const poller = new QueuePoller(queue, async (event) => {
-      deliveries.push(Number(event.Records[0]!.attributes.ApproximateReceiveCount));
-      if (deliveries.length === 1) await sleep(600); // hangs past its 200 ms timeout
-      return { batchItemFailures: [] };
-    }, { batchSize: 10, concurrency: 2, timeoutMs: 200, onError: (error) => { throw error; } });
+    const poller = new QueuePoller(
+      queue,
+      async (event) => {
+        deliveries.push(Number(event.Records[0]!.attributes.ApproximateReceiveCount));
+        if (deliveries.length === 1) await sleep(600); // hangs past its 200 ms timeout
+        return { batchItemFailures: [] };
+      },
+      {
+        batchSize: 10,
+        concurrency: 2,
+        timeoutMs: 200,
+        onError: (error) => {
+          throw error;
+        },
+      },
+    );
     poller.start();
     await queue.send([{ body: 'hangs' }]);
     await sleep(800);
@@ -122,18 +157,22 @@ describe('DurableQueue', () => {
     const run = async (batchingWindowMs: number) => {
       const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 5000 });
       const batches: string[][] = [];
-      const poller = new QueuePoller(queue, async (event) => {
-        batches.push(event.Records.map((r) => r.body));
-        return { batchItemFailures: [] };
-      }, {
-        batchSize: 3,
-        concurrency: 1,
-        timeoutMs: 1000,
-        batchingWindowMs,
-        onError: (error) => {
-          throw error;
+      const poller = new QueuePoller(
+        queue,
+        async (event) => {
+          batches.push(event.Records.map((r) => r.body));
+          return { batchItemFailures: [] };
         },
-      });
+        {
+          batchSize: 3,
+          concurrency: 1,
+          timeoutMs: 1000,
+          batchingWindowMs,
+          onError: (error) => {
+            throw error;
+          },
+        },
+      );
       poller.start();
       await queue.send([{ body: 'a' }]);
       await sleep(30);

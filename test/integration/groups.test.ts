@@ -35,17 +35,42 @@ const b2b: Condition = {
     { type: 'event', event: 'Page Viewed', where: [{ property: 'name', operator: 'eq', value: 'pricing' }] },
   ],
 };
-const segment: Segment = { id: 'big-company-pricing', name: 'Big company, pricing page', condition: b2b, revision: 1, languageVersion: 1, status: 'ready', createdAt: '2026-03-01T00:00:00.000Z', updatedAt: '2026-03-01T00:00:00.000Z' };
+const segment: Segment = {
+  id: 'big-company-pricing',
+  name: 'Big company, pricing page',
+  condition: b2b,
+  revision: 1,
+  languageVersion: 1,
+  status: 'ready',
+  createdAt: '2026-03-01T00:00:00.000Z',
+  updatedAt: '2026-03-01T00:00:00.000Z',
+};
 
 beforeAll(async () => {
   stores = await emulatedStores();
   const dir = mkdtempSync(join(tmpdir(), 'prisme-groups-'));
   const dlq = await DurableQueue.open('dlq', join(dir, 'dlq.journal'), { visibilityTimeoutMs: 60_000 });
   events = await DurableQueue.open('events', join(dir, 'events.journal'), { visibilityTimeoutMs: 1_000 });
-  sqs = new SqsEmulator(new Map([['events', events], ['dlq', dlq]]));
-  const client = new SQSClient({ endpoint: await sqs.start(), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  sqs = new SqsEmulator(
+    new Map([
+      ['events', events],
+      ['dlq', dlq],
+    ]),
+  );
+  const client = new SQSClient({
+    endpoint: await sqs.start(),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   queue = new SqsEventQueue(client, sqs.queueUrl('events'), sqs.queueUrl('dlq'), 240_000);
-  const handler = createProcessorHandler({ ...stores, ...processEventsDeps(stores, publisher), publisher, now: Date.now, queue, maxReceiveCount: 5 });
+  const handler = createProcessorHandler({
+    ...stores,
+    ...processEventsDeps(stores, publisher),
+    publisher,
+    now: Date.now,
+    queue,
+    maxReceiveCount: 5,
+  });
   poller = new QueuePoller(events, handler, { batchSize: 10, concurrency: 2, timeoutMs: 30_000, onError: (error) => console.error(error) });
   poller.start();
   await stores.catalog.segments.put(segment);
@@ -79,22 +104,45 @@ describe('group writes', () => {
     const deps = { groups: stores.groups, queue, logger: silentLogger(), now: Date.now };
     // Ten writers at once, each setting its own trait and a shared one at its own time.
     const writers = Array.from({ length: 10 }, (_, i) =>
-      writeGroupCalls('race-co', [groupCall('u', 'race-co', { [`t${i}`]: i, shared: i }, new Date(Date.UTC(2026, 2, 1, i)).toISOString())], deps, false),
+      writeGroupCalls(
+        'race-co',
+        [groupCall('u', 'race-co', { [`t${i}`]: i, shared: i }, new Date(Date.UTC(2026, 2, 1, i)).toISOString())],
+        deps,
+        false,
+      ),
     );
     await Promise.all(writers);
     const [group] = await stores.groups.getMany(['race-co']);
     expect(group!.traits).toEqual({ ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`t${i}`, i])), shared: 9 });
     expect(group!.version).toBe(10);
     // Again, in another order: nothing changes, nothing is written.
-    await Promise.all([...writers].reverse().map((_, i) => writeGroupCalls('race-co', [groupCall('u', 'race-co', { [`t${i}`]: i }, new Date(Date.UTC(2026, 2, 1, i)).toISOString())], deps, false)));
+    await Promise.all(
+      [...writers]
+        .reverse()
+        .map((_, i) =>
+          writeGroupCalls(
+            'race-co',
+            [groupCall('u', 'race-co', { [`t${i}`]: i }, new Date(Date.UTC(2026, 2, 1, i)).toISOString())],
+            deps,
+            false,
+          ),
+        ),
+    );
     expect((await stores.groups.getMany(['race-co']))[0]!.version).toBe(10);
   });
 });
 
 describe('the B2B segment, end to end through the processor', () => {
-  it('selects the people of big companies who viewed pricing, and moves every member when a group\'s traits change', async () => {
+  it("selects the people of big companies who viewed pricing, and moves every member when a group's traits change", async () => {
     await send([
-      anEvent({ type: 'identify', event: undefined, userId: 'ada', traits: { name: 'Ada', employees: 3 }, at: '2026-03-10T09:00:00.000Z', receivedAt: '2026-03-10T09:00:00.000Z' }),
+      anEvent({
+        type: 'identify',
+        event: undefined,
+        userId: 'ada',
+        traits: { name: 'Ada', employees: 3 },
+        at: '2026-03-10T09:00:00.000Z',
+        receivedAt: '2026-03-10T09:00:00.000Z',
+      }),
       groupCall('ada', 'acme', { name: 'Acme', employees: 120 }, '2026-03-10T10:00:00.000Z'),
       pricingView('ada', '2026-03-10T11:00:00.000Z'),
       // Bob's group call names no traits: Acme's, set by Ada, are his company's.
@@ -123,7 +171,7 @@ describe('the B2B segment, end to end through the processor', () => {
     expect(dee!.traits).toEqual({});
   });
 
-  it('takes an erased person off their groups\' member lists', async () => {
+  it("takes an erased person off their groups' member lists", async () => {
     await send([groupCall('eve', 'erasable-co', { employees: 5 }, '2026-03-10T10:00:00.000Z')]);
     await until(async () => (await stores.groups.members('erasable-co', undefined, 10)).items.length === 1);
     const eve = (await profileOf('eve'))!;

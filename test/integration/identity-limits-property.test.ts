@@ -96,7 +96,10 @@ describe('identity limits under concurrency', () => {
         fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 31, maxLength: 31 }),
         async (shared, people, batchCount, assignment, twice, anonymousFirst, delays) => {
           run++;
-          const racing = processEventsDeps({ ...stores, identities: delayed(stores.identities, delays), profiles: delayed(stores.profiles, delays) }, new RecordingPublisher());
+          const racing = processEventsDeps(
+            { ...stores, identities: delayed(stores.identities, delays), profiles: delayed(stores.profiles, delays) },
+            new RecordingPublisher(),
+          );
           const traits: Record<string, string> = {};
           if (shared.includes('email')) traits.email = `family${run}@example.com`;
           if (shared.includes('phone')) traits.phone = `+336${String(10_000_000 + run).padStart(8, '0')}`;
@@ -105,9 +108,21 @@ describe('identity limits under concurrency', () => {
           for (let p = 0; p < people; p++) {
             // A visit before logging in: a profile holding the shared identifiers and no userId, that
             // the logins sent at once then race for.
-            if (anonymousFirst[p]) events.push(anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId, traits, messageId: `r${run}-p${p}-anon` }));
+            if (anonymousFirst[p])
+              events.push(
+                anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId, traits, messageId: `r${run}-p${p}-anon` }),
+              );
             for (let k = 0; k < (twice[p] ? 2 : 1); k++) {
-              events.push(anEvent({ type: 'identify', event: undefined, userId: `r${run}-user${p}`, anonymousId, traits, messageId: `r${run}-p${p}-e${k}` }));
+              events.push(
+                anEvent({
+                  type: 'identify',
+                  event: undefined,
+                  userId: `r${run}-user${p}`,
+                  anonymousId,
+                  traits,
+                  messageId: `r${run}-p${p}-e${k}`,
+                }),
+              );
             }
           }
           // Spread over concurrent batches; each batch keeps the generator's order of arrival.
@@ -134,10 +149,14 @@ describe('identity limits under concurrency', () => {
             profiles.set(profile.profileId, profile);
             expect(profile.identifiers.userId).toEqual([`r${run}-user${p}`]);
             // Each of their logins is folded where their userId is: none in a stranger's profile.
-            for (let k = 0; k < (twice[p] ? 2 : 1); k++) expect(hasSeen(profile, `r${run}-p${p}-e${k}`), `user${p}'s event ${k} is on their profile`).toBe(true);
+            for (let k = 0; k < (twice[p] ? 2 : 1); k++)
+              expect(hasSeen(profile, `r${run}-p${p}-e${k}`), `user${p}'s event ${k} is on their profile`).toBe(true);
           }
           // Every event folded once, over every profile the run made (each owns one of its identifiers).
-          const sharedKeys = [...Object.entries(traits).map(([type, value]) => `${type}:${value}`), ...(anonymousId ? [`anonymousId:${anonymousId}`] : [])];
+          const sharedKeys = [
+            ...Object.entries(traits).map(([type, value]) => `${type}:${value}`),
+            ...(anonymousId ? [`anonymousId:${anonymousId}`] : []),
+          ];
           for (const key of sharedKeys) {
             const owner = await ownerOf(key);
             if (owner) {
@@ -157,11 +176,25 @@ describe('a login racing another on a shared device', () => {
   it('folds the son into his own profile when his mother logs in on the tablet between his read of her holdings and his reserve', async () => {
     const tablet = `tablet-race-${run}`;
     // Her first visit gave an email, no login: her profile has holdings, and no userId in them.
-    const mumFirst = anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: tablet, traits: { email: 'race-mum@example.com' }, messageId: 'race-mum-0' });
+    const mumFirst = anEvent({
+      type: 'identify',
+      event: undefined,
+      userId: undefined,
+      anonymousId: tablet,
+      traits: { email: 'race-mum@example.com' },
+      messageId: 'race-mum-0',
+    });
     await processEvents([{ event: mumFirst, origin: 'race-m0' }], deps);
     const mumProfile = (await stores.identities.owners([`anonymousId:${tablet}`])).get(`anonymousId:${tablet}`)!;
     const mumLogin = anEvent({ type: 'identify', event: undefined, userId: 'race-mum', anonymousId: tablet, messageId: 'race-mum-1' });
-    const son = anEvent({ type: 'identify', event: undefined, userId: 'race-son', anonymousId: tablet, traits: { email: 'race-son@example.com' }, messageId: 'race-son-1' });
+    const son = anEvent({
+      type: 'identify',
+      event: undefined,
+      userId: 'race-son',
+      anonymousId: tablet,
+      traits: { email: 'race-son@example.com' },
+      messageId: 'race-son-1',
+    });
 
     // The son's batch reads the mother's holdings (no userId yet); right then her own login is processed whole.
     const { identities: racing, race } = racingStore(mumProfile, async () => {
@@ -169,7 +202,8 @@ describe('a login racing another on a shared device', () => {
       expect(login.failed.size + login.parked.length).toBe(0);
     });
     let result = await processEvents([{ event: son, origin: 'race-s1' }], { ...deps, identities: racing });
-    for (let retry = 0; result.failed.size > 0 && retry < 3; retry++) result = await processEvents([{ event: son, origin: 'race-s1' }], deps);
+    for (let retry = 0; result.failed.size > 0 && retry < 3; retry++)
+      result = await processEvents([{ event: son, origin: 'race-s1' }], deps);
     expect(race.ran).toBe(true);
     expect(result.failed.size + result.parked.length).toBe(0);
 
@@ -191,7 +225,22 @@ describe('a lost claim gives back only the room it took', () => {
   it("keeps a merged profile's userId counted when a login loses the claim of that userId to it", async () => {
     const phone = '+33611112222';
     // A visit from the family's phone, no login: profile P holds the phone.
-    await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'lost-a1', traits: { phone }, messageId: 'lost-0' }), origin: 'lost-m0' }], deps);
+    await processEvents(
+      [
+        {
+          event: anEvent({
+            type: 'identify',
+            event: undefined,
+            userId: undefined,
+            anonymousId: 'lost-a1',
+            traits: { phone },
+            messageId: 'lost-0',
+          }),
+          origin: 'lost-m0',
+        },
+      ],
+      deps,
+    );
     const shared = (await ownerOf(`phone:${phone}`))!;
     // Léa logs in on the phone; her batch finds the phone's profile, but not yet her userId...
     const lea = anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', traits: { phone }, messageId: 'lost-lea-1' });
@@ -199,14 +248,45 @@ describe('a lost claim gives back only the room it took', () => {
       // ...which, meanwhile, her laptop claims (for a profile whose id a concurrent processor made earlier,
       // so it survives the merge), and a visit links the laptop to the phone: one person, merged.
       const older = { ...deps, newProfileId: () => `p_000000000${'0'.repeat(19)}1ea` };
-      await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', anonymousId: 'lost-laptop', messageId: 'lost-lea-0' }), origin: 'lost-m1' }], older);
-      await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'lost-laptop', traits: { phone }, messageId: 'lost-link' }), origin: 'lost-m2' }], deps);
+      await processEvents(
+        [
+          {
+            event: anEvent({ type: 'identify', event: undefined, userId: 'lost-lea', anonymousId: 'lost-laptop', messageId: 'lost-lea-0' }),
+            origin: 'lost-m1',
+          },
+        ],
+        older,
+      );
+      await processEvents(
+        [
+          {
+            event: anEvent({
+              type: 'identify',
+              event: undefined,
+              userId: undefined,
+              anonymousId: 'lost-laptop',
+              traits: { phone },
+              messageId: 'lost-link',
+            }),
+            origin: 'lost-m2',
+          },
+        ],
+        deps,
+      );
     });
     const result = await processEvents([{ event: lea, origin: 'lost-m3' }], { ...deps, identities: racing });
     expect(race.ran).toBe(true);
     expect(result.failed.size + result.parked.length).toBe(0);
     // Then her brother logs in on the same phone: his userId must not join hers.
-    await processEvents([{ event: anEvent({ type: 'identify', event: undefined, userId: 'lost-tom', traits: { phone }, messageId: 'lost-tom-1' }), origin: 'lost-m4' }], deps);
+    await processEvents(
+      [
+        {
+          event: anEvent({ type: 'identify', event: undefined, userId: 'lost-tom', traits: { phone }, messageId: 'lost-tom-1' }),
+          origin: 'lost-m4',
+        },
+      ],
+      deps,
+    );
     const leaProfile = await finalOf((await ownerOf('userId:lost-lea'))!);
     const tomProfile = await finalOf((await ownerOf('userId:lost-tom'))!);
     expect(leaProfile.identifiers.userId).toEqual(['lost-lea']);
@@ -230,16 +310,29 @@ describe('a lost claim gives back no room that counts for someone else', () => {
   it('keeps her userId counted when, between her reserve and her claim, her laptop claims it and is joined to the phone, surviving', async () => {
     const phone = '+33633334444';
     // A visit from the family's phone, no login: profile P holds the phone.
-    await processEvents([{ event: identify('after-0', undefined, { anonymousId: 'after-a1', traits: { phone } }), origin: 'after-m0' }], deps);
+    await processEvents(
+      [{ event: identify('after-0', undefined, { anonymousId: 'after-a1', traits: { phone } }), origin: 'after-m0' }],
+      deps,
+    );
     // Léa logs in on the phone: her batch takes room for her userId on P; before it claims it...
-    const { identities: racing, race } = racingStore('userId:after-lea', async () => {
-      // ...her laptop claims it (for a profile whose id a concurrent processor made earlier, so it survives the
-      // merge), and a visit links the laptop to the phone: P is joined into it, her userId counted once there.
-      const older = { ...deps, newProfileId: () => `p_000000000${'0'.repeat(19)}2ea` };
-      await processEvents([{ event: identify('after-lea-0', 'after-lea', { anonymousId: 'after-laptop' }), origin: 'after-m1' }], older);
-      await processEvents([{ event: identify('after-link', undefined, { anonymousId: 'after-laptop', traits: { phone } }), origin: 'after-m2' }], deps);
-    }, 'claim');
-    const result = await processEvents([{ event: identify('after-lea-1', 'after-lea', { traits: { phone } }), origin: 'after-m3' }], { ...deps, identities: racing });
+    const { identities: racing, race } = racingStore(
+      'userId:after-lea',
+      async () => {
+        // ...her laptop claims it (for a profile whose id a concurrent processor made earlier, so it survives the
+        // merge), and a visit links the laptop to the phone: P is joined into it, her userId counted once there.
+        const older = { ...deps, newProfileId: () => `p_000000000${'0'.repeat(19)}2ea` };
+        await processEvents([{ event: identify('after-lea-0', 'after-lea', { anonymousId: 'after-laptop' }), origin: 'after-m1' }], older);
+        await processEvents(
+          [{ event: identify('after-link', undefined, { anonymousId: 'after-laptop', traits: { phone } }), origin: 'after-m2' }],
+          deps,
+        );
+      },
+      'claim',
+    );
+    const result = await processEvents([{ event: identify('after-lea-1', 'after-lea', { traits: { phone } }), origin: 'after-m3' }], {
+      ...deps,
+      identities: racing,
+    });
     expect(race.ran).toBe(true);
     expect(result.failed.size + result.parked.length).toBe(0);
     await expectApart(phone, 'after-lea', 'after-tom');
@@ -261,13 +354,23 @@ describe('a lost claim gives back no room that counts for someone else', () => {
       },
     });
     let linking: ReturnType<typeof processEvents> | undefined;
-    const { identities: racing, race } = racingStore('userId:half-lea', async () => {
-      // Her laptop claims her userId (a newer profile: the phone's survives), then a login on the phone links them.
-      await processEvents([{ event: identify('half-lea-0', 'half-lea', { anonymousId: 'half-laptop' }), origin: 'half-m1' }], deps);
-      linking = processEvents([{ event: identify('half-lea-2', 'half-lea', { traits: { phone } }), origin: 'half-m2' }], { ...deps, writer });
-      await joined;
-    }, 'claim');
-    const result = await processEvents([{ event: identify('half-lea-1', 'half-lea', { traits: { phone } }), origin: 'half-m3' }], { ...deps, identities: racing });
+    const { identities: racing, race } = racingStore(
+      'userId:half-lea',
+      async () => {
+        // Her laptop claims her userId (a newer profile: the phone's survives), then a login on the phone links them.
+        await processEvents([{ event: identify('half-lea-0', 'half-lea', { anonymousId: 'half-laptop' }), origin: 'half-m1' }], deps);
+        linking = processEvents([{ event: identify('half-lea-2', 'half-lea', { traits: { phone } }), origin: 'half-m2' }], {
+          ...deps,
+          writer,
+        });
+        await joined;
+      },
+      'claim',
+    );
+    const result = await processEvents([{ event: identify('half-lea-1', 'half-lea', { traits: { phone } }), origin: 'half-m3' }], {
+      ...deps,
+      identities: racing,
+    });
     open();
     const linked = await linking!;
     expect(race.ran).toBe(true);
@@ -293,9 +396,16 @@ describe('holdings keep no identifier in clear', () => {
     // And a merge: its loser's holdings become a redirect.
     for (const [i, event] of [
       anEvent({ type: 'identify', event: undefined, userId: 'merge-user', anonymousId: 'merge-phone' }),
-      anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'merge-laptop', traits: { email: 'merge@example.com' } }),
+      anEvent({
+        type: 'identify',
+        event: undefined,
+        userId: undefined,
+        anonymousId: 'merge-laptop',
+        traits: { email: 'merge@example.com' },
+      }),
       anEvent({ type: 'identify', event: undefined, userId: 'merge-user', traits: { email: 'merge@example.com' } }),
-    ].entries()) expect((await processEvents([{ event, origin: `merge-${i}` }], deps)).failed.size).toBe(0);
+    ].entries())
+      expect((await processEvents([{ event, origin: `merge-${i}` }], deps)).failed.size).toBe(0);
     const items = await scan();
     const identifierItems = items.filter((item) => /^[^#:]+:/.test(item.identifier as string));
     const clear = new Set(identifierItems.map((item) => (item.identifier as string).slice((item.identifier as string).indexOf(':') + 1)));
@@ -306,12 +416,17 @@ describe('holdings keep no identifier in clear', () => {
     expect(clear.size).toBeGreaterThan(100);
     for (const item of others) {
       const stored = JSON.stringify(item);
-      for (const value of clear) expect(stored.includes(JSON.stringify(value)), `${item.identifier as string} holds a value in clear`).toBe(false);
+      for (const value of clear)
+        expect(stored.includes(JSON.stringify(value)), `${item.identifier as string} holds a value in clear`).toBe(false);
     }
   });
 
   it('counts holdings written in clear by the previous version, and writes them back hashed', async () => {
-    const legacy = { identifier: 'holds#p_legacy', version: 3, held: { userId: ['legacy-user'], email: ['a@legacy.example', 'b@legacy.example'] } };
+    const legacy = {
+      identifier: 'holds#p_legacy',
+      version: 3,
+      held: { userId: ['legacy-user'], email: ['a@legacy.example', 'b@legacy.example'] },
+    };
     await stores.dynamo.send(new PutCommand({ TableName: stores.tableOf('identities'), Item: legacy }));
     const limits = new IdentityLimits({ identities: stores.identities, profiles: stores.profiles, config: DEFAULT_IDENTITY_CONFIG });
     const { refused, taken } = await limits.reserve('p_legacy', [
@@ -321,7 +436,9 @@ describe('holdings keep no identifier in clear', () => {
     ]);
     expect(refused).toEqual([{ type: 'userId', value: 'someone-else' }]);
     expect(taken).toEqual([{ type: 'email', value: 'c@legacy.example' }]);
-    const { Item } = await stores.dynamo.send(new GetCommand({ TableName: stores.tableOf('identities'), Key: { identifier: 'holds#p_legacy' }, ConsistentRead: true }));
+    const { Item } = await stores.dynamo.send(
+      new GetCommand({ TableName: stores.tableOf('identities'), Key: { identifier: 'holds#p_legacy' }, ConsistentRead: true }),
+    );
     expect(Item).toEqual({
       identifier: 'holds#p_legacy',
       version: 4,

@@ -22,7 +22,12 @@ beforeAll(async () => {
 });
 
 type Id = 'user' | 'email' | 'deviceA' | 'deviceB';
-const ID_TYPES: Record<Id, 'userId' | 'email' | 'anonymousId'> = { user: 'userId', email: 'email', deviceA: 'anonymousId', deviceB: 'anonymousId' };
+const ID_TYPES: Record<Id, 'userId' | 'email' | 'anonymousId'> = {
+  user: 'userId',
+  email: 'email',
+  deviceA: 'anonymousId',
+  deviceB: 'anonymousId',
+};
 
 /** A store that fails one write, the `crashAt`-th, as a process dying mid-batch would. */
 function crashingStore(inner: ProfileStore, crashAt: number): ProfileStore {
@@ -47,7 +52,10 @@ describe('identity resolution under concurrency and crashes', () => {
     await fc.assert(
       fc.asyncProperty(
         // Each event names one or two of the person's identifiers; two final logins link them all (an event has one anonymousId).
-        fc.array(fc.uniqueArray(fc.constantFrom<Id>('user', 'email', 'deviceA', 'deviceB'), { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 10 }),
+        fc.array(fc.uniqueArray(fc.constantFrom<Id>('user', 'email', 'deviceA', 'deviceB'), { minLength: 1, maxLength: 2 }), {
+          minLength: 2,
+          maxLength: 10,
+        }),
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 0, max: 12 }),
         fc.integer({ min: 0, max: 2 }),
@@ -56,7 +64,14 @@ describe('identity resolution under concurrency and crashes', () => {
           run++;
           const value = (id: Id) => (id === 'email' ? `person${run}@example.com` : `${id}-${run}`);
           const events: EnrichedEvent[] = [...idSets, ['user', 'email', 'deviceA'] as Id[], ['email', 'deviceB'] as Id[]].map((ids, i) => {
-            const event = anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: undefined, messageId: `r${run}-e${i}`, traits: {} });
+            const event = anEvent({
+              type: 'identify',
+              event: undefined,
+              userId: undefined,
+              anonymousId: undefined,
+              messageId: `r${run}-e${i}`,
+              traits: {},
+            });
             for (const id of ids) {
               if (id === 'user') event.userId = value(id);
               else if (id === 'email') event.traits = { email: value(id) };
@@ -78,7 +93,15 @@ describe('identity resolution under concurrency and crashes', () => {
           const deps: ProcessEventsDeps = {
             identities: stores.identities,
             profiles: stores.profiles,
-            writer: new ProfileWriter({ profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger, now: Date.now }),
+            writer: new ProfileWriter({
+              profiles,
+              identities: stores.identities,
+              memberships: stores.memberships,
+              stats: stores.catalog,
+              publisher,
+              logger,
+              now: Date.now,
+            }),
             rules: new RulesCache(stores.catalog, 0),
             logger,
             newProfileId: () => newProfileId(),
@@ -93,7 +116,9 @@ describe('identity resolution under concurrency and crashes', () => {
             pending = pending.filter((_, i) => results[i]!.failed.size > 0);
           }
 
-          const keys = (['user', 'email', 'deviceA', 'deviceB'] as Id[]).map((id) => identifierKey({ type: ID_TYPES[id], value: value(id) }));
+          const keys = (['user', 'email', 'deviceA', 'deviceB'] as Id[]).map((id) =>
+            identifierKey({ type: ID_TYPES[id], value: value(id) }),
+          );
           const owners = await stores.identities.owners(keys);
           const live = new Set<string>();
           for (const owner of owners.values()) {

@@ -39,7 +39,16 @@ beforeEach(async () => {
   await stores.catalog.segments.put(recentVisitors);
 });
 
-const writer = () => new ProfileWriter({ profiles: stores.profiles, memberships: stores.memberships, frozen: stores.frozen, stats: stores.catalog, publisher, logger: silentLogger(), now: clock });
+const writer = () =>
+  new ProfileWriter({
+    profiles: stores.profiles,
+    memberships: stores.memberships,
+    frozen: stores.frozen,
+    stats: stores.catalog,
+    publisher,
+    logger: silentLogger(),
+    now: clock,
+  });
 const scheduled = (): SnapshotEvent => ({
   version: '0',
   id: 'e',
@@ -88,7 +97,16 @@ describe('daily freeze', () => {
   it('ends a membership whose window has passed, without any new event, and records its run', async () => {
     await processEvents(
       [{ event: anEvent({ type: 'page', event: undefined, userId: 'visitor', at: '2026-03-15T09:00:00.000Z' }), origin: 'm' }],
-      { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 2 },
+      {
+        identities: stores.identities,
+        profiles: stores.profiles,
+        writer: writer(),
+        rules: new RulesCache(stores.catalog, 0),
+        logger: silentLogger(),
+        newProfileId: () => newProfileId(),
+        now: clock,
+        concurrency: 2,
+      },
     );
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
@@ -101,7 +119,11 @@ describe('daily freeze', () => {
     const second = await runFreeze();
     expect(second.run).toMatchObject({ status: 'succeeded', progress: { profiles: 1, transitions: 1 } });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
-    expect(membershipChanges(publisher.events).filter((t) => t.segmentId === 'recent-visitors').map((t) => [t.change, t.reason])).toEqual([
+    expect(
+      membershipChanges(publisher.events)
+        .filter((t) => t.segmentId === 'recent-visitors')
+        .map((t) => [t.change, t.reason]),
+    ).toEqual([
       ['entered', 'events'],
       ['exited', 'time'],
     ]);
@@ -109,18 +131,48 @@ describe('daily freeze', () => {
   });
 
   it('freezes RFM, clusters and churn risk for everyone, outside the hot item, and segments use them', async () => {
-    const champions: Segment = { ...recentVisitors, id: 'rfm-champions', name: 'Champions', condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' } };
+    const champions: Segment = {
+      ...recentVisitors,
+      id: 'rfm-champions',
+      name: 'Champions',
+      condition: { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' },
+    };
     await stores.catalog.segments.put(champions);
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 8 };
+    const deps = {
+      identities: stores.identities,
+      profiles: stores.profiles,
+      writer: writer(),
+      rules: new RulesCache(stores.catalog, 0),
+      logger: silentLogger(),
+      newProfileId: () => newProfileId(),
+      now: clock,
+      concurrency: 8,
+    };
     const at = (days: number) => new Date(now - days * DAY_MS).toISOString();
     const events = [];
     for (let i = 0; i < 120; i++) {
       const userId = `u${i}`;
       // Store buyers, each buying more and more recently with i; and email readers who never buy.
-      if (i % 2 === 0) for (let k = 0; k <= i % 7; k++) events.push(anEvent({ userId, event: 'Order Completed', channel: 'store', at: at(1 + ((i * 7 + k * 13) % 150)), properties: { revenue: 20 + i } }));
-      else for (let k = 0; k < 4; k++) events.push(anEvent({ userId, event: 'Email Link Clicked', channel: 'email', at: at(1 + ((i + k * 5) % 60)) }));
+      if (i % 2 === 0)
+        for (let k = 0; k <= i % 7; k++)
+          events.push(
+            anEvent({
+              userId,
+              event: 'Order Completed',
+              channel: 'store',
+              at: at(1 + ((i * 7 + k * 13) % 150)),
+              properties: { revenue: 20 + i },
+            }),
+          );
+      else
+        for (let k = 0; k < 4; k++)
+          events.push(anEvent({ userId, event: 'Email Link Clicked', channel: 'email', at: at(1 + ((i + k * 5) % 60)) }));
     }
-    for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
+    for (let i = 0; i < events.length; i += 100)
+      await processEvents(
+        events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })),
+        deps,
+      );
     expect(await stores.memberships.count('rfm-champions')).toBe(0); // nothing frozen yet
 
     const { run } = await runFreeze();
@@ -156,9 +208,29 @@ describe('daily freeze', () => {
   });
 
   it('ends the same when EventBridge delivers every request twice', async () => {
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 8 };
-    const events = Array.from({ length: 150 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
-    for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
+    const deps = {
+      identities: stores.identities,
+      profiles: stores.profiles,
+      writer: writer(),
+      rules: new RulesCache(stores.catalog, 0),
+      logger: silentLogger(),
+      newProfileId: () => newProfileId(),
+      now: clock,
+      concurrency: 8,
+    };
+    const events = Array.from({ length: 150 }, (_, i) =>
+      anEvent({
+        userId: `u${i}`,
+        event: 'Order Completed',
+        at: new Date(now - (i % 90) * DAY_MS).toISOString(),
+        properties: { revenue: i },
+      }),
+    );
+    for (let i = 0; i < events.length; i += 100)
+      await processEvents(
+        events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })),
+        deps,
+      );
     const once = await runFreeze();
     const frozenOnce = await stores.frozen.getMany((await stores.profiles.scan(undefined, 200)).items.map((p) => p.profileId));
     const twice = await runFreeze({ deliveries: 2 });
@@ -169,9 +241,29 @@ describe('daily freeze', () => {
   });
 
   it('hands its work to fresh invocations near the time limit, and ends the same', async () => {
-    const deps = { identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 8 };
-    const events = Array.from({ length: 250 }, (_, i) => anEvent({ userId: `u${i}`, event: 'Order Completed', at: new Date(now - (i % 90) * DAY_MS).toISOString(), properties: { revenue: i } }));
-    for (let i = 0; i < events.length; i += 100) await processEvents(events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })), deps);
+    const deps = {
+      identities: stores.identities,
+      profiles: stores.profiles,
+      writer: writer(),
+      rules: new RulesCache(stores.catalog, 0),
+      logger: silentLogger(),
+      newProfileId: () => newProfileId(),
+      now: clock,
+      concurrency: 8,
+    };
+    const events = Array.from({ length: 250 }, (_, i) =>
+      anEvent({
+        userId: `u${i}`,
+        event: 'Order Completed',
+        at: new Date(now - (i % 90) * DAY_MS).toISOString(),
+        properties: { revenue: i },
+      }),
+    );
+    for (let i = 0; i < events.length; i += 100)
+      await processEvents(
+        events.slice(i, i + 100).map((event) => ({ event, origin: 'm' })),
+        deps,
+      );
     // Under the freeze's 60 s safety margin, so every page but the last hands off; far above what a step
     // takes, so middy's own early timeout never fires however loaded the machine is.
     const { run, invocations } = await runFreeze({ remainingMs: 59_000, scanSegments: 1 });
@@ -182,15 +274,36 @@ describe('daily freeze', () => {
 });
 
 describe('time sweep', () => {
-  const processDeps = () => ({ identities: stores.identities, profiles: stores.profiles, writer: writer(), rules: new RulesCache(stores.catalog, 0), logger: silentLogger(), newProfileId: () => newProfileId(), now: clock, concurrency: 4 });
+  const processDeps = () => ({
+    identities: stores.identities,
+    profiles: stores.profiles,
+    writer: writer(),
+    rules: new RulesCache(stores.catalog, 0),
+    logger: silentLogger(),
+    newProfileId: () => newProfileId(),
+    now: clock,
+    concurrency: 4,
+  });
   const sweeper = (options: { budgetMs?: number; pageSize?: number; writer?: ProfileWriter } = {}) =>
-    createSweepHandler({ catalog: stores.catalog, profiles: stores.profiles, writer: options.writer ?? writer(), logger: silentLogger(), now: clock, ...options });
+    createSweepHandler({
+      catalog: stores.catalog,
+      profiles: stores.profiles,
+      writer: options.writer ?? writer(),
+      logger: silentLogger(),
+      now: clock,
+      ...options,
+    });
   const sweepAt = (iso: string, sweep = sweeper()) => {
     now = Date.parse(iso);
     return sweep(scheduled(), lambdaContext('sweep', 120_000));
   };
-  const profileOf = async (userId: string) => (await stores.profiles.scan(undefined, 1000)).items.find((p) => p.identifiers.userId?.includes(userId))!;
-  const visits = (users: string[], at: string) => processEvents(users.map((userId) => ({ event: anEvent({ type: 'page', event: undefined, userId, at }), origin: 'm' })), processDeps());
+  const profileOf = async (userId: string) =>
+    (await stores.profiles.scan(undefined, 1000)).items.find((p) => p.identifiers.userId?.includes(userId))!;
+  const visits = (users: string[], at: string) =>
+    processEvents(
+      users.map((userId) => ({ event: anEvent({ type: 'page', event: undefined, userId, at }), origin: 'm' })),
+      processDeps(),
+    );
 
   it('re-evaluates exactly the profiles that are due, so a membership ends within the minute of its end', async () => {
     await processEvents(
@@ -206,11 +319,19 @@ describe('time sweep', () => {
     expect(visitor.due).toMatch(/^2026-03-18T09:00#\d$/);
     expect((await profileOf('never-visits')).nextCheckAt).toBeUndefined();
 
-    expect((await sweepAt('2026-03-18T08:59:30.000Z')).progress).toMatchObject({ profiles: 0, transitions: 0, sweptTo: '2026-03-18T08:59' });
+    expect((await sweepAt('2026-03-18T08:59:30.000Z')).progress).toMatchObject({
+      profiles: 0,
+      transitions: 0,
+      sweptTo: '2026-03-18T08:59',
+    });
     expect(await stores.memberships.count('recent-visitors')).toBe(1);
 
     const run = await sweepAt('2026-03-18T09:00:20.000Z');
-    expect(run).toMatchObject({ runId: 'latest', status: 'succeeded', progress: { from: '2026-03-18T09:00', sweptTo: '2026-03-18T09:00', profiles: 1, transitions: 1 } });
+    expect(run).toMatchObject({
+      runId: 'latest',
+      status: 'succeeded',
+      progress: { from: '2026-03-18T09:00', sweptTo: '2026-03-18T09:00', profiles: 1, transitions: 1 },
+    });
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
     const after = await stores.profiles.get(visitor.profileId);
     expect(after!.nextCheckAt).toBeUndefined(); // nothing left that time can change
@@ -220,14 +341,23 @@ describe('time sweep', () => {
   });
 
   it('ends "in the last 30 minutes" at 30 minutes, not at the next hour', async () => {
-    await stores.catalog.segments.put({ ...recentVisitors, id: 'just-visited', name: 'Visited in the last 30 minutes', condition: { type: 'event', within: { minutes: 30 } } });
+    await stores.catalog.segments.put({
+      ...recentVisitors,
+      id: 'just-visited',
+      name: 'Visited in the last 30 minutes',
+      condition: { type: 'event', within: { minutes: 30 } },
+    });
     await visits(['quick'], '2026-03-15T12:00:00.000Z');
     expect(await stores.memberships.count('just-visited')).toBe(1);
     await sweepAt('2026-03-15T12:29:59.000Z');
     expect(await stores.memberships.count('just-visited')).toBe(1);
     await sweepAt('2026-03-15T12:30:01.000Z');
     expect(await stores.memberships.count('just-visited')).toBe(0);
-    expect(membershipChanges(publisher.events).filter((t) => t.segmentId === 'just-visited').map((t) => [t.change, t.reason, t.at])).toEqual([
+    expect(
+      membershipChanges(publisher.events)
+        .filter((t) => t.segmentId === 'just-visited')
+        .map((t) => [t.change, t.reason, t.at]),
+    ).toEqual([
       ['entered', 'events', '2026-03-15T12:00:00.000Z'],
       ['exited', 'time', '2026-03-15T12:30:01.000Z'],
     ]);
@@ -238,7 +368,12 @@ describe('time sweep', () => {
     await sweepAt('2026-03-18T08:00:10.000Z');
     // An earlier version filed "late" under the hour its end rounds up to, and recorded its hourly runs.
     const late = await profileOf('late');
-    const hourly = { ...late, nextCheckAt: Date.parse('2026-03-18T09:20:00.000Z'), due: `2026-03-18T10#${late.due!.split('#')[1]}`, version: late.version + 1 };
+    const hourly = {
+      ...late,
+      nextCheckAt: Date.parse('2026-03-18T09:20:00.000Z'),
+      due: `2026-03-18T10#${late.due!.split('#')[1]}`,
+      version: late.version + 1,
+    };
     await stores.profiles.put(hourly, late.version);
     // Down from 08:00 to 11:30: the run that comes back sweeps every minute since, and the old hour key.
     const run = await sweepAt('2026-03-18T11:30:05.000Z');
@@ -268,7 +403,7 @@ describe('time sweep', () => {
     expect(runs.at(-1)!.progress).toMatchObject({ sweptTo: '2026-03-18T09:00' });
   });
 
-  it('leaves a profile it cannot re-evaluate to the freeze, and ends everyone else\'s membership', async () => {
+  it("leaves a profile it cannot re-evaluate to the freeze, and ends everyone else's membership", async () => {
     await visits(['sound-1', 'broken', 'sound-2'], '2026-03-15T09:00:00.000Z');
     const broken = (await profileOf('broken')).profileId;
     const flaky = writer();

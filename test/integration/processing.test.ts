@@ -55,7 +55,15 @@ describe('processEvents', () => {
     await processEvents(sourced([anEvent({ type: 'page', userId: undefined, anonymousId: 'anon-1', event: undefined })]), deps);
     const anonymousProfile = await ownerOf('anonymousId', 'anon-1');
     await processEvents(
-      sourced([anEvent({ type: 'identify', userId: 'u-42', anonymousId: 'anon-1', event: undefined, traits: { email: 'Ada@Example.com', tier: 'VIP' } })]),
+      sourced([
+        anEvent({
+          type: 'identify',
+          userId: 'u-42',
+          anonymousId: 'anon-1',
+          event: undefined,
+          traits: { email: 'Ada@Example.com', tier: 'VIP' },
+        }),
+      ]),
       deps,
     );
     expect(await ownerOf('userId', 'u-42')).toBe(anonymousProfile);
@@ -66,12 +74,25 @@ describe('processEvents', () => {
   });
 
   it('joins a store purchase by loyalty card and a web order by email once the CRM linked them', async () => {
-    await processEvents(sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'crm-import-1', traits: { email: 'zoe@example.com', loyaltyCard: 'LC-123', phone: '+33 6 11 22 33 44' } })]), deps);
     await processEvents(
       sourced([
-        anEvent({ userId: undefined, anonymousId: undefined, channel: 'store', properties: { loyaltyCard: 'LC-123', revenue: 40 } }),
-        anEvent({ userId: undefined, anonymousId: 'web-1', channel: 'web', traits: { email: 'ZOE@example.com' } }),
-      ].map((e) => ({ ...e, anonymousId: e.anonymousId ?? 'till-7' }))),
+        anEvent({
+          type: 'identify',
+          event: undefined,
+          userId: undefined,
+          anonymousId: 'crm-import-1',
+          traits: { email: 'zoe@example.com', loyaltyCard: 'LC-123', phone: '+33 6 11 22 33 44' },
+        }),
+      ]),
+      deps,
+    );
+    await processEvents(
+      sourced(
+        [
+          anEvent({ userId: undefined, anonymousId: undefined, channel: 'store', properties: { loyaltyCard: 'LC-123', revenue: 40 } }),
+          anEvent({ userId: undefined, anonymousId: 'web-1', channel: 'web', traits: { email: 'ZOE@example.com' } }),
+        ].map((e) => ({ ...e, anonymousId: e.anonymousId ?? 'till-7' })),
+      ),
       deps,
     );
     const owner = await ownerOf('email', 'zoe@example.com');
@@ -82,9 +103,22 @@ describe('processEvents', () => {
 
   it('merges two profiles of one person when an identify links them, into the older one, once', async () => {
     // The phone app knew "u-77"; the website only an anonymous visitor who is VIP.
-    await processEvents(sourced([anEvent({ userId: 'u-77', anonymousId: undefined, channel: 'app', messageId: 'app-1', at: '2026-03-01T00:00:00.000Z' })]), deps);
     await processEvents(
-      sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'web-9', traits: { tier: 'vip' }, messageId: 'web-1', at: '2026-03-02T00:00:00.000Z' })]),
+      sourced([anEvent({ userId: 'u-77', anonymousId: undefined, channel: 'app', messageId: 'app-1', at: '2026-03-01T00:00:00.000Z' })]),
+      deps,
+    );
+    await processEvents(
+      sourced([
+        anEvent({
+          type: 'identify',
+          event: undefined,
+          userId: undefined,
+          anonymousId: 'web-9',
+          traits: { tier: 'vip' },
+          messageId: 'web-1',
+          at: '2026-03-02T00:00:00.000Z',
+        }),
+      ]),
       deps,
     );
     const appProfile = (await ownerOf('userId', 'u-77'))!;
@@ -92,7 +126,14 @@ describe('processEvents', () => {
     expect(appProfile).not.toBe(webProfile);
     expect(await stores.memberships.count('vip')).toBe(1);
 
-    const login = anEvent({ type: 'identify', event: undefined, userId: 'u-77', anonymousId: 'web-9', messageId: 'login-1', at: '2026-03-03T00:00:00.000Z' });
+    const login = anEvent({
+      type: 'identify',
+      event: undefined,
+      userId: 'u-77',
+      anonymousId: 'web-9',
+      messageId: 'login-1',
+      at: '2026-03-03T00:00:00.000Z',
+    });
     await processEvents(sourced([login]), deps);
     const survivor = [appProfile, webProfile].sort()[0]!;
     const loser = [appProfile, webProfile].sort()[1]!;
@@ -111,7 +152,21 @@ describe('processEvents', () => {
     ]);
 
     // Redelivery of the login and of events folded before the merge: nothing counted twice, no second merge.
-    await processEvents(sourced([login, anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: 'web-9', traits: { tier: 'vip' }, messageId: 'web-1', at: '2026-03-02T00:00:00.000Z' })]), deps);
+    await processEvents(
+      sourced([
+        login,
+        anEvent({
+          type: 'identify',
+          event: undefined,
+          userId: undefined,
+          anonymousId: 'web-9',
+          traits: { tier: 'vip' },
+          messageId: 'web-1',
+          at: '2026-03-02T00:00:00.000Z',
+        }),
+      ]),
+      deps,
+    );
     expect((await stores.profiles.get(survivor))!.channels).toEqual({ app: 1, web: 2 });
     expect(publisher.events.filter((e) => e.detailType === 'Profile Merged')).toHaveLength(1);
   });
@@ -157,10 +212,47 @@ describe('processEvents', () => {
   it('leaves out the least trusted identifier by the configured priority when a match breaks a limit', async () => {
     // Two customers, each with one email and one card; a till event carries Ana's card and Ben's email.
     const setUp = async (prefix: string) => {
-      await processEvents(sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: `${prefix}-ana`, traits: { email: `ana@${prefix}.example`, loyaltyCard: `${prefix}-LC-A` } })]), deps);
-      await processEvents(sourced([anEvent({ type: 'identify', event: undefined, userId: undefined, anonymousId: `${prefix}-ben`, traits: { email: `ben@${prefix}.example`, loyaltyCard: `${prefix}-LC-B` } })]), deps);
-      await processEvents(sourced([anEvent({ userId: undefined, anonymousId: `${prefix}-till`, channel: 'store', traits: { email: `ben@${prefix}.example` }, properties: { loyaltyCard: `${prefix}-LC-A` } })]), deps);
-      return { ana: (await ownerOf('anonymousId', `${prefix}-ana`))!, ben: (await ownerOf('anonymousId', `${prefix}-ben`))!, till: (await ownerOf('anonymousId', `${prefix}-till`))! };
+      await processEvents(
+        sourced([
+          anEvent({
+            type: 'identify',
+            event: undefined,
+            userId: undefined,
+            anonymousId: `${prefix}-ana`,
+            traits: { email: `ana@${prefix}.example`, loyaltyCard: `${prefix}-LC-A` },
+          }),
+        ]),
+        deps,
+      );
+      await processEvents(
+        sourced([
+          anEvent({
+            type: 'identify',
+            event: undefined,
+            userId: undefined,
+            anonymousId: `${prefix}-ben`,
+            traits: { email: `ben@${prefix}.example`, loyaltyCard: `${prefix}-LC-B` },
+          }),
+        ]),
+        deps,
+      );
+      await processEvents(
+        sourced([
+          anEvent({
+            userId: undefined,
+            anonymousId: `${prefix}-till`,
+            channel: 'store',
+            traits: { email: `ben@${prefix}.example` },
+            properties: { loyaltyCard: `${prefix}-LC-A` },
+          }),
+        ]),
+        deps,
+      );
+      return {
+        ana: (await ownerOf('anonymousId', `${prefix}-ana`))!,
+        ben: (await ownerOf('anonymousId', `${prefix}-ben`))!,
+        till: (await ownerOf('anonymousId', `${prefix}-till`))!,
+      };
     };
     const strict = { ...DEFAULT_IDENTITY_CONFIG, limits: { ...DEFAULT_IDENTITY_CONFIG.limits, email: 1, loyaltyCard: 1 } };
 
@@ -209,12 +301,22 @@ describe('processEvents', () => {
   });
 
   it('publishes entered and exited, and keeps the membership table in step', async () => {
-    await processEvents(sourced([anEvent({ type: 'identify', userId: 'u-7', event: undefined, traits: { tier: 'vip' }, at: '2026-03-01T00:00:00.000Z' })]), deps);
+    await processEvents(
+      sourced([anEvent({ type: 'identify', userId: 'u-7', event: undefined, traits: { tier: 'vip' }, at: '2026-03-01T00:00:00.000Z' })]),
+      deps,
+    );
     const profileId = (await ownerOf('userId', 'u-7'))!;
     expect((await stores.memberships.members('vip', undefined, 10)).items.map((m) => m.profileId)).toEqual([profileId]);
-    await processEvents(sourced([anEvent({ type: 'identify', userId: 'u-7', event: undefined, traits: { tier: 'gold' }, at: '2026-03-02T00:00:00.000Z' })]), deps);
+    await processEvents(
+      sourced([anEvent({ type: 'identify', userId: 'u-7', event: undefined, traits: { tier: 'gold' }, at: '2026-03-02T00:00:00.000Z' })]),
+      deps,
+    );
     expect(await stores.memberships.count('vip')).toBe(0);
-    expect(membershipChanges(publisher.events).filter((t) => t.segmentId === 'vip').map((t) => [t.change, t.profileId, t.reason])).toEqual([
+    expect(
+      membershipChanges(publisher.events)
+        .filter((t) => t.segmentId === 'vip')
+        .map((t) => [t.change, t.profileId, t.reason]),
+    ).toEqual([
       ['entered', profileId, 'events'],
       ['exited', profileId, 'events'],
     ]);
@@ -238,12 +340,18 @@ describe('processEvents', () => {
     expect(own((await stores.profiles.get(profileId))!.segments)).toEqual(['vip']);
   });
 
-  it('keeps a write\'s transitions in the item, applied once: the next write checks them against the membership table instead of an extra write', async () => {
+  it("keeps a write's transitions in the item, applied once: the next write checks them against the membership table instead of an extra write", async () => {
     const identify = (tier: string, at: string) => anEvent({ type: 'identify', userId: 'u-11', event: undefined, traits: { tier }, at });
-    const vipEvents = () => membershipChanges(publisher.events).filter((t) => t.segmentId === 'vip').map((t) => t.change);
+    const vipEvents = () =>
+      membershipChanges(publisher.events)
+        .filter((t) => t.segmentId === 'vip')
+        .map((t) => t.change);
     await processEvents(sourced([identify('vip', '2026-03-01T00:00:00.000Z')]), deps);
     const profileId = (await ownerOf('userId', 'u-11'))!;
-    expect(pendingTransitions((await stores.profiles.get(profileId))!).map((t) => [t.segmentId, t.change])).toContainEqual(['vip', 'entered']);
+    expect(pendingTransitions((await stores.profiles.get(profileId))!).map((t) => [t.segmentId, t.change])).toContainEqual([
+      'vip',
+      'entered',
+    ]);
     await processEvents(sourced([identify('gold', '2026-03-02T00:00:00.000Z')]), deps); // settles the entry, exits
     await processEvents(sourced([identify('silver', '2026-03-03T00:00:00.000Z')]), deps); // settles the exit
     expect(vipEvents()).toEqual(['entered', 'exited']);
@@ -260,7 +368,15 @@ describe('processEvents', () => {
         await stores.memberships.enter(segmentId, profileId, at);
       },
     });
-    const writer = new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships, stats: stores.catalog, publisher, logger: silentLogger(), now: Date.now });
+    const writer = new ProfileWriter({
+      profiles: stores.profiles,
+      identities: stores.identities,
+      memberships,
+      stats: stores.catalog,
+      publisher,
+      logger: silentLogger(),
+      now: Date.now,
+    });
     const event = anEvent({ type: 'identify', userId: 'u-12', event: undefined, traits: { tier: 'vip' } });
     expect((await processEvents(sourced([event]), { ...deps, writer })).failed.size).toBe(1);
     expect(await stores.memberships.count('vip')).toBe(0);
@@ -295,7 +411,7 @@ describe('processEvents', () => {
     expect(await ownerOf('userId', 'erased-jo')).toBeDefined();
   });
 
-  it('archives every processed event sealed with its person\'s key, once per batch, unreadable after erasure', async () => {
+  it("archives every processed event sealed with its person's key, once per batch, unreadable after erasure", async () => {
     const archived = { ...deps, archive: stores.objects };
     const batch = sourced([
       anEvent({ userId: 'arch-1', messageId: 'a1', channel: 'store', properties: { revenue: 12 } }),
@@ -304,8 +420,14 @@ describe('processEvents', () => {
     await processEvents(batch, archived);
     await processEvents(batch, archived); // a redelivery overwrites its own object
     const listed = await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'archive/events/' }));
-    expect(listed.Contents!.map((o) => o.Key)).toEqual([expect.stringMatching(/^archive\/events\/dt=2026-03-15\/[0-9a-f]{32}\.jsonl\.gz$/)]);
-    const records = gunzipSync((await stores.objects.get(listed.Contents![0]!.Key!))!).toString().trim().split('\n').map((l) => JSON.parse(l) as ArchivedEvent);
+    expect(listed.Contents!.map((o) => o.Key)).toEqual([
+      expect.stringMatching(/^archive\/events\/dt=2026-03-15\/[0-9a-f]{32}\.jsonl\.gz$/),
+    ]);
+    const records = gunzipSync((await stores.objects.get(listed.Contents![0]!.Key!))!)
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ArchivedEvent);
     expect(records.map((r) => r.messageId).sort()).toEqual(['a1', 'a2']);
     expect(JSON.stringify(records)).not.toContain('arch-1'); // sealed: no identifier in clear
     const owner = (await ownerOf('userId', 'arch-1'))!;
@@ -324,24 +446,36 @@ describe('processEvents', () => {
     expect(unseal(mine, after.get(owner))).toBeUndefined();
   });
 
-  it('archives each event once, by the delivery that folds it: a redelivery in another batch, or a client\'s retry, adds nothing', async () => {
+  it("archives each event once, by the delivery that folds it: a redelivery in another batch, or a client's retry, adds nothing", async () => {
     const archived = { ...deps, archive: stores.objects };
     const archivedIds = async () => {
       const listed = await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'archive/events/' }));
       const ids: string[] = [];
       for (const { Key } of listed.Contents ?? []) {
-        ids.push(...gunzipSync((await stores.objects.get(Key!))!).toString().trim().split('\n').map((line) => (JSON.parse(line) as ArchivedEvent).messageId));
+        ids.push(
+          ...gunzipSync((await stores.objects.get(Key!))!)
+            .toString()
+            .trim()
+            .split('\n')
+            .map((line) => (JSON.parse(line) as ArchivedEvent).messageId),
+        );
       }
       return ids.filter((id) => id.startsWith('twice-')).sort();
     };
-    const m1 = sourced([anEvent({ userId: 'twice-1', messageId: 'twice-a' }), anEvent({ userId: 'twice-2', messageId: 'twice-b' })], 'tw-m1');
+    const m1 = sourced(
+      [anEvent({ userId: 'twice-1', messageId: 'twice-a' }), anEvent({ userId: 'twice-2', messageId: 'twice-b' })],
+      'tw-m1',
+    );
     const m2 = sourced([anEvent({ userId: 'twice-3', messageId: 'twice-c' })], 'tw-m2');
     const m3 = sourced([anEvent({ userId: 'twice-4', messageId: 'twice-d' })], 'tw-m3');
     await processEvents([...m1, ...m2], archived);
     // SQS delivers tw-m1 again (its visibility expired mid-batch), beside another message: a new object, without tw-m1.
     await processEvents([...m3, ...m1], archived);
     // The client sends twice-c again (a timeout on its side): a new queue message, received later.
-    await processEvents(sourced([anEvent({ userId: 'twice-3', messageId: 'twice-c', receivedAt: '2026-03-15T12:00:05.000Z' })], 'tw-m4'), archived);
+    await processEvents(
+      sourced([anEvent({ userId: 'twice-3', messageId: 'twice-c', receivedAt: '2026-03-15T12:00:05.000Z' })], 'tw-m4'),
+      archived,
+    );
     expect(await archivedIds()).toEqual(['twice-a', 'twice-b', 'twice-c', 'twice-d']);
   });
 
@@ -352,7 +486,12 @@ describe('processEvents', () => {
     const flaky = {
       ...stores.objects,
       put: async (key: string, body: Buffer | string, type: string) => {
-        const ids = gunzipSync(body as Buffer).toString().trim().split('\n').map((line) => (JSON.parse(line) as ArchivedEvent).messageId).sort();
+        const ids = gunzipSync(body as Buffer)
+          .toString()
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as ArchivedEvent).messageId)
+          .sort();
         if (failing && (ids.length > 2 || ids.includes('arc-bob'))) throw new Error('S3 is unwell');
         puts.push(ids);
         return stores.objects.put(key, body, type);
@@ -361,7 +500,10 @@ describe('processEvents', () => {
     const sent: QueueMessage[] = [];
     const queue = { send: async (message: QueueMessage) => void sent.push(message) };
     const archived = { ...deps, archive: flaky as typeof stores.objects, queue };
-    const m1 = sourced([anEvent({ userId: 'arc-alice', messageId: 'arc-alice' }), anEvent({ userId: 'arc-bob', messageId: 'arc-bob' })], 'arc-m1');
+    const m1 = sourced(
+      [anEvent({ userId: 'arc-alice', messageId: 'arc-alice' }), anEvent({ userId: 'arc-bob', messageId: 'arc-bob' })],
+      'arc-m1',
+    );
     const m2 = sourced([anEvent({ userId: 'arc-carol', messageId: 'arc-carol' })], 'arc-m2');
     const first = await processEvents([...m1, ...m2], archived);
     // Folded, so not failed: a retry would find them folded and archive nothing.
@@ -369,11 +511,17 @@ describe('processEvents', () => {
     expect(puts).toEqual([['arc-carol']]);
     // One message for the refused object's events; people are folded concurrently, so in any order.
     expect(sent).toMatchObject([{ kind: 'events', unarchived: true }]);
-    expect((sent[0] as Extract<QueueMessage, { kind: 'events' }>).events.map((event) => event.messageId).sort()).toEqual(['arc-alice', 'arc-bob']);
+    expect((sent[0] as Extract<QueueMessage, { kind: 'events' }>).events.map((event) => event.messageId).sort()).toEqual([
+      'arc-alice',
+      'arc-bob',
+    ]);
 
     failing = false;
     const handedBack = sent[0] as Extract<QueueMessage, { kind: 'events' }>;
-    const again = await processEvents(handedBack.events.map((event) => ({ event, origin: 'arc-m3', unarchived: true })), archived);
+    const again = await processEvents(
+      handedBack.events.map((event) => ({ event, origin: 'arc-m3', unarchived: true })),
+      archived,
+    );
     expect(again).toMatchObject({ applied: 0, duplicates: 2 });
     expect(puts).toEqual([['arc-carol'], ['arc-alice', 'arc-bob']]);
     await processEvents(m1, archived); // and should SQS deliver arc-m1 again: nothing more
@@ -384,7 +532,13 @@ describe('processEvents', () => {
     const archived = { ...deps, archive: stores.objects };
     // More events than a profile's message ring remembers (64): the live watermark is what recognises them.
     const events = Array.from({ length: 70 }, (_, i) =>
-      anEvent({ userId: 'rebuilt', messageId: `r${i}`, channel: 'store', at: `2026-03-${i < 40 ? 11 : 13}T10:${String(i % 60).padStart(2, '0')}:00.000Z`, properties: { revenue: 10 } }),
+      anEvent({
+        userId: 'rebuilt',
+        messageId: `r${i}`,
+        channel: 'store',
+        at: `2026-03-${i < 40 ? 11 : 13}T10:${String(i % 60).padStart(2, '0')}:00.000Z`,
+        properties: { revenue: 10 },
+      }),
     );
     await processEvents(sourced(events.slice(0, 40), 'b1'), archived);
     await processEvents(sourced(events.slice(40), 'b2'), archived); // two archive objects
@@ -401,14 +555,25 @@ describe('processEvents', () => {
       };
       // Archived by the day they were received: the 11th (first batch) and the 13th.
       const runId = `r${Date.now()}`;
-      let message: Extract<QueueMessage, { kind: 'replay' }> | undefined = { v: 1, kind: 'replay', runId, from: '2026-03-10', to: '2026-03-14', day: '2026-03-10' };
+      let message: Extract<QueueMessage, { kind: 'replay' }> | undefined = {
+        v: 1,
+        kind: 'replay',
+        runId,
+        from: '2026-03-10',
+        to: '2026-03-14',
+        day: '2026-03-10',
+      };
       // The run record is dated by the injected clock.
       const now = () => Date.parse('2026-03-20T08:00:00.000Z');
       while (message) {
         await replayStep(message, { catalog: stores.catalog, identities: stores.identities, archive: stores.objects, queue, now });
         message = steps.shift();
       }
-      expect(await stores.catalog.getRun(REPLAY_SCOPE, runId)).toMatchObject({ status: 'succeeded', startedAt: '2026-03-20T08:00:00.000Z', finishedAt: '2026-03-20T08:00:00.000Z' });
+      expect(await stores.catalog.getRun(REPLAY_SCOPE, runId)).toMatchObject({
+        status: 'succeeded',
+        startedAt: '2026-03-20T08:00:00.000Z',
+        finishedAt: '2026-03-20T08:00:00.000Z',
+      });
       expect(sent).toHaveLength(70);
       expect(sent.every((s) => s.event.replayed)).toBe(true);
       await processEvents(sent, archived);
@@ -429,10 +594,18 @@ describe('processEvents', () => {
     expect(rebuilt.aggregates).toEqual(before.aggregates);
   });
 
-  it('backfills a new segment\'s aggregates from the archive: every event counted once, however often a step runs', async () => {
+  it("backfills a new segment's aggregates from the archive: every event counted once, however often a step runs", async () => {
     const now = Date.parse('2026-03-15T12:00:00.000Z');
     const clock = () => now;
-    const writer = new ProfileWriter({ profiles: stores.profiles, identities: stores.identities, memberships: stores.memberships, stats: stores.catalog, publisher, logger: silentLogger(), now: clock });
+    const writer = new ProfileWriter({
+      profiles: stores.profiles,
+      identities: stores.identities,
+      memberships: stores.memberships,
+      stats: stores.catalog,
+      publisher,
+      logger: silentLogger(),
+      now: clock,
+    });
     const archived = { ...deps, writer, archive: stores.objects };
     const shoes = (userId: string, revenue: number, at: string, messageId: string) =>
       anEvent({ userId, messageId, at, properties: { category: 'shoes', revenue } });
@@ -449,9 +622,26 @@ describe('processEvents', () => {
     for (const [i, event] of history.entries()) await processEvents(sourced([event], `hist-${i}`), archived);
 
     const since = '2026-03-14T00:00:00.000Z';
-    const condition: Condition = { type: 'event', event: 'Order Completed', where: [{ property: 'category', operator: 'eq', value: 'shoes' }], aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 150 }, within: { days: 30 } };
+    const condition: Condition = {
+      type: 'event',
+      event: 'Order Completed',
+      where: [{ property: 'category', operator: 'eq', value: 'shoes' }],
+      aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 150 },
+      within: { days: 30 },
+    };
     const spec = aggregateSpec('Order Completed', [{ property: 'category', operator: 'eq', value: 'shoes' }], 'revenue');
-    await stores.catalog.segments.put({ id: 'shoe-fans', name: 'Shoe fans', condition, revision: 1, languageVersion: 1, status: 'building', createdAt: since, updatedAt: since, aggregatesSince: since, specsSince: { [spec.id]: since } });
+    await stores.catalog.segments.put({
+      id: 'shoe-fans',
+      name: 'Shoe fans',
+      condition,
+      revision: 1,
+      languageVersion: 1,
+      status: 'building',
+      createdAt: since,
+      updatedAt: since,
+      aggregatesSince: since,
+      specsSince: { [spec.id]: since },
+    });
     // After the save: one received before `since` but delivered late is folded live and noted (the
     // backfill skips it); one received after is live.
     await processEvents(sourced([shoes('bf-1', 15, '2026-03-13T23:59:00.000Z', 'late')], 'late'), archived);

@@ -34,7 +34,12 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prisme-processor-'));
   const dlq = await DurableQueue.open('dlq', join(dir, 'dlq.journal'), { visibilityTimeoutMs: 60_000 });
   const events = await DurableQueue.open('events', join(dir, 'events.journal'), { visibilityTimeoutMs: 60_000 });
-  sqs = new SqsEmulator(new Map([['events', events], ['dlq', dlq]]));
+  sqs = new SqsEmulator(
+    new Map([
+      ['events', events],
+      ['dlq', dlq],
+    ]),
+  );
   const endpoint = await sqs.start();
   const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   deadLetters = new DeadLetters(client, sqs.queueUrl('dlq'), sqs.queueUrl('events'));
@@ -54,20 +59,40 @@ afterAll(async () => {
 });
 
 const record = (messageId: string, events: EnrichedEvent[], receives: number): SQSRecord =>
-  ({ messageId, body: JSON.stringify({ v: 1, kind: 'events', events } satisfies QueueMessage), attributes: { ApproximateReceiveCount: String(receives) } }) as unknown as SQSRecord;
+  ({
+    messageId,
+    body: JSON.stringify({ v: 1, kind: 'events', events } satisfies QueueMessage),
+    attributes: { ApproximateReceiveCount: String(receives) },
+  }) as unknown as SQSRecord;
 const invoke = (...records: SQSRecord[]) => handler({ Records: records } as SQSEvent, {} as Context);
-const ownerOf = async (type: string, value: string) => (await stores.identities.owners([identifierKey({ type, value })])).get(identifierKey({ type, value }));
+const ownerOf = async (type: string, value: string) =>
+  (await stores.identities.owners([identifierKey({ type, value })])).get(identifierKey({ type, value }));
 const archived = async () => {
   const listed = await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'archive/events/' }));
-  const objects = await Promise.all((listed.Contents ?? []).map(async (o) => gunzipSync((await stores.objects.get(o.Key!))!).toString().trim().split('\n')));
-  return objects.flat().map((line) => (JSON.parse(line) as ArchivedEvent).messageId).sort();
+  const objects = await Promise.all(
+    (listed.Contents ?? []).map(async (o) =>
+      gunzipSync((await stores.objects.get(o.Key!))!)
+        .toString()
+        .trim()
+        .split('\n'),
+    ),
+  );
+  return objects
+    .flat()
+    .map((line) => (JSON.parse(line) as ArchivedEvent).messageId)
+    .sort();
 };
 
 describe('processor: one bad event or person never fails the others', () => {
   it('parks only the culprits, each alone with its real reason; every other event is folded and archived once', async () => {
     // A person whose profile cannot be read (a corrupt item): every write for him fails the same way.
     await invoke(record('setup', [anEvent({ userId: 'broken-bob', messageId: 'bob-0' })], 1));
-    await stores.dynamo.send(new PutCommand({ TableName: stores.tableOf('profiles'), Item: { profileId: (await ownerOf('userId', 'broken-bob'))!, version: 7, body: new Uint8Array([1, 2, 3]) } }));
+    await stores.dynamo.send(
+      new PutCommand({
+        TableName: stores.tableOf('profiles'),
+        Item: { profileId: (await ownerOf('userId', 'broken-bob'))!, version: 7, body: new Uint8Array([1, 2, 3]) },
+      }),
+    );
 
     const alice = anEvent({ userId: 'alice', messageId: 'alice-1' });
     // An external id longer than a DynamoDB key can be: not used as an identifier (it once failed the batch's lookup whole).
@@ -89,13 +114,20 @@ describe('processor: one bad event or person never fails the others', () => {
     expect(last.batchItemFailures).toEqual([]);
 
     const parked = await deadLetters.peek(10);
-    const byEvent = new Map(parked.map((m) => [(JSON.parse(m.body) as { events: EnrichedEvent[] }).events.map((e) => e.messageId).join(','), m]));
+    const byEvent = new Map(
+      parked.map((m) => [(JSON.parse(m.body) as { events: EnrichedEvent[] }).events.map((e) => e.messageId).join(','), m]),
+    );
     expect([...byEvent.keys()].sort()).toEqual(['bob-1']);
     expect(byEvent.get('bob-1')!.reason).not.toMatch(/receive/);
     expect(byEvent.get('bob-1')!.reason).toMatch(/^Error: /);
     expect(byEvent.get('bob-1')!.receiveCount).toBe(MAX_RECEIVES);
 
-    for (const [userId, count] of [['alice', 1], ['carol', 1], ['dan', 1], ['eve\ufffd', 2]] as const) {
+    for (const [userId, count] of [
+      ['alice', 1],
+      ['carol', 1],
+      ['dan', 1],
+      ['eve\ufffd', 2],
+    ] as const) {
       const profile = await stores.profiles.get((await ownerOf('userId', userId))!);
       expect(profile!.channels.web, userId).toBe(count);
     }
@@ -106,7 +138,8 @@ describe('processor: one bad event or person never fails the others', () => {
 
 describe('processor: messages it cannot act on', () => {
   it('parks a message of an unknown kind or with a wrong field at once, naming the field; the events beside it are folded', async () => {
-    const raw = (messageId: string, body: unknown): SQSRecord => ({ messageId, body: JSON.stringify(body), attributes: { ApproximateReceiveCount: '1' } }) as unknown as SQSRecord;
+    const raw = (messageId: string, body: unknown): SQSRecord =>
+      ({ messageId, body: JSON.stringify(body), attributes: { ApproximateReceiveCount: '1' } }) as unknown as SQSRecord;
     const before = new Set((await deadLetters.peek(10)).map((m) => m.body));
     const result = await invoke(
       raw('unknown', { v: 1, kind: 'rebuild-everything' }),

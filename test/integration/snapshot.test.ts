@@ -53,7 +53,12 @@ const audience: Audience = {
 };
 
 async function addMember(profileId: string, email: string, firstName: string) {
-  const profile = { ...newProfile(profileId, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [email] }, traits: { firstName } };
+  const profile = {
+    ...newProfile(profileId, '2026-01-01T00:00:00.000Z'),
+    version: 1,
+    identifiers: { email: [email] },
+    traits: { firstName },
+  };
   await stores.profiles.put(profile, 0);
   await stores.memberships.enter('buyers', profileId, '2026-01-01T00:00:00.000Z');
 }
@@ -111,7 +116,13 @@ describe('takeSnapshot', () => {
     const latest = JSON.parse((await read('audiences/buyers-email/latest.json')).toString()) as LatestPointer;
     expect(latest).toMatchObject({ runId: 'run-2', manifestKey: 'audiences/buyers-email/runs/run-2/manifest.json', counts: second.counts });
     const manifest = JSON.parse((await read(latest.manifestKey)).toString()) as Manifest;
-    expect(manifest).toMatchObject({ schemaVersion: 1, audienceId: 'buyers-email', segmentId: 'buyers', segmentRevision: 1, format: 'csv.gz' });
+    expect(manifest).toMatchObject({
+      schemaVersion: 1,
+      audienceId: 'buyers-email',
+      segmentId: 'buyers',
+      segmentRevision: 1,
+      format: 'csv.gz',
+    });
 
     expect(await stores.catalog.listRuns('audience#buyers-email', 10)).toMatchObject([
       { runId: 'run-2', status: 'succeeded' },
@@ -127,7 +138,18 @@ describe('takeSnapshot', () => {
       (body as { resume?: () => void } | undefined)?.resume?.();
       throw new Error('S3 is down (injected)');
     };
-    const failing = { ...deps, objects: { get: stores.objects.get.bind(stores.objects), getStream: stores.objects.getStream.bind(stores.objects), presignedGetUrl: stores.objects.presignedGetUrl.bind(stores.objects), list: stores.objects.list.bind(stores.objects), listFolders: stores.objects.listFolders.bind(stores.objects), put: down, putStream: down } };
+    const failing = {
+      ...deps,
+      objects: {
+        get: stores.objects.get.bind(stores.objects),
+        getStream: stores.objects.getStream.bind(stores.objects),
+        presignedGetUrl: stores.objects.presignedGetUrl.bind(stores.objects),
+        list: stores.objects.list.bind(stores.objects),
+        listFolders: stores.objects.listFolders.bind(stores.objects),
+        put: down,
+        putStream: down,
+      },
+    };
     await expect(takeSnapshot('buyers-email', 'run-2', failing)).rejects.toThrow('S3 is down');
     expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.status).toBe('failed');
     expect(JSON.parse((await read('audiences/buyers-email/latest.json')).toString()).runId).toBe('run-1');
@@ -141,7 +163,10 @@ describe('takeSnapshot', () => {
     expect(run).toMatchObject({ status: 'held', progress: { members: 5, approvedSize: 2 } });
     expect(run.error).toBe('5 members is 150 % more than the 2 approved (limit 50 %): approve the new size to publish');
     expect(publisher.events).toEqual([
-      { detailType: 'Audience Snapshot Held', detail: { version: 1, audienceId: 'buyers-email', runId: 'run-1', reason: run.error, members: 5, approvedSize: 2 } },
+      {
+        detailType: 'Audience Snapshot Held',
+        detail: { version: 1, audienceId: 'buyers-email', runId: 'run-1', reason: run.error, members: 5, approvedSize: 2 },
+      },
     ]);
     expect(await stores.objects.get('audiences/buyers-email/latest.json')).toBeUndefined();
     expect(await stores.objects.get('audiences/buyers-email/runs/run-1/manifest.json')).toBeUndefined();
@@ -157,7 +182,9 @@ describe('takeSnapshot', () => {
     expect((await stores.catalog.getRun('audience#buyers-email', 'run-1'))!.error).toBe('the audience is a draft: approve it first');
     await stores.catalog.audiences.put({ ...audience, revision: 3, minSize: 50, approval: { ...audience.approval!, size: 1 } });
     expect(await takeSnapshot('buyers-email', 'run-2', deps)).toBeUndefined();
-    expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.error).toBe('1 members is under the minimum size of 50 (privacy)');
+    expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.error).toBe(
+      '1 members is under the minimum size of 50 (privacy)',
+    );
   });
 
   it('keeps a deterministic holdout group out of every export, and records it apart', async () => {
@@ -182,11 +209,22 @@ describe('takeSnapshot', () => {
 
 describe('snapshot formats and columns', () => {
   it.each(['csv', 'jsonl', 'parquet'] as const)('writes %s, reads it back for the deltas, and verifies', async (format) => {
-    const withColumns: Audience = { ...audience, revision: 2, format, fields: ['email', 'email_sha256', 'indicators.orders', 'indicators.rfm_label'], maxSizeChange: 100 };
+    const withColumns: Audience = {
+      ...audience,
+      revision: 2,
+      format,
+      fields: ['email', 'email_sha256', 'indicators.orders', 'indicators.rfm_label'],
+      maxSizeChange: 100,
+    };
     await stores.catalog.audiences.put(withColumns);
     await addMember('p_a', 'ada@example.com', 'Ada');
     await addMember('p_b', 'bob@example.com', 'Bob');
-    await stores.frozen.put({ profileId: 'p_a', runId: 'f', frozenAt: '2026-03-15T03:00:00.000Z', values: { rfm_label: 'champions' } as never });
+    await stores.frozen.put({
+      profileId: 'p_a',
+      runId: 'f',
+      frozenAt: '2026-03-15T03:00:00.000Z',
+      values: { rfm_label: 'champions' } as never,
+    });
     const first = (await takeSnapshot('buyers-email', 'run-1', deps))!;
     expect(first.format).toBe({ csv: 'csv.gz', jsonl: 'jsonl.gz', parquet: 'parquet' }[format]);
     expect(first.files[0]!.key).toBe(`audiences/buyers-email/runs/run-1/members-00000.${first.format}`);
@@ -199,10 +237,23 @@ describe('snapshot formats and columns', () => {
       format === 'parquet'
         ? await parquetReadObjects({ file: body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer })
         : format === 'jsonl'
-          ? gunzipSync(body).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))
-          : (([header, ...lines]) => lines.filter(Boolean).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header!.split(',')[i]!, v]))))(gunzipSync(body).toString().split('\n'));
+          ? gunzipSync(body)
+              .toString()
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l))
+          : (([header, ...lines]) =>
+              lines.filter(Boolean).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header!.split(',')[i]!, v]))))(
+              gunzipSync(body).toString().split('\n'),
+            );
     const sha = createHash('sha256').update('ada@example.com').digest('hex');
-    expect(rows[0]).toEqual({ profileId: 'p_a', email: 'ada@example.com', email_sha256: sha, 'indicators.orders': format === 'jsonl' ? 0 : '0', 'indicators.rfm_label': 'champions' });
+    expect(rows[0]).toEqual({
+      profileId: 'p_a',
+      email: 'ada@example.com',
+      email_sha256: sha,
+      'indicators.orders': format === 'jsonl' ? 0 : '0',
+      'indicators.rfm_label': 'champions',
+    });
 
     await stores.memberships.exit('buyers', 'p_b');
     await addMember('p_c', 'cy@example.com', 'Cy');
@@ -233,7 +284,13 @@ describe('consent', () => {
     await stores.catalog.audiences.put({ ...audience, revision: 2, consentChannel: 'email', approval: { ...audience.approval!, size: 1 } });
     const byEmail = (await takeSnapshot('buyers-email', 'run-1', deps))!;
     expect((await verified(byEmail)).members).toBe('profileId,email,traits.firstName\np_a,a@example.com,\n');
-    await stores.catalog.audiences.put({ ...audience, revision: 3, consentChannel: 'sms', fields: ['phone'], approval: { ...audience.approval!, size: 1 } });
+    await stores.catalog.audiences.put({
+      ...audience,
+      revision: 3,
+      consentChannel: 'sms',
+      fields: ['phone'],
+      approval: { ...audience.approval!, size: 1 },
+    });
     const bySms = (await takeSnapshot('buyers-email', 'run-2', deps))!;
     expect((await verified(bySms)).members).toBe('profileId,phone\np_d,+33600000000\n');
   });
@@ -253,7 +310,10 @@ describe('audience KPIs', () => {
     const buyers = [...exported.filter((_, i) => i % 2 === 0), ...held.filter((_, i) => i % 4 === 0)];
     for (const id of buyers) {
       const profile = (await stores.profiles.get(id))!;
-      await stores.profiles.put({ ...profile, version: profile.version + 1, aggregates: { 'Order Completed|web': [nextDay, 1] } }, profile.version);
+      await stores.profiles.put(
+        { ...profile, version: profile.version + 1, aggregates: { 'Order Completed|web': [nextDay, 1] } },
+        profile.version,
+      );
     }
     const result = await conversion(manifest, { ...stores }, 60_000);
     const rate = (n: number, d: number) => Math.round((n / d) * 10_000) / 10_000;
@@ -267,13 +327,23 @@ describe('audience KPIs', () => {
       holdout: { members: held.length, converted: heldBuyers, rate: rate(heldBuyers, held.length) },
       uplift: Math.round((rate(exportedBuyers, exported.length) - rate(heldBuyers, held.length)) * 10_000) / 100,
     });
-    expect((await audienceSizes('buyers-email', { ...stores }, 10))[0]).toMatchObject({ runId: 'run-1', status: 'succeeded', members: exported.length, holdout: held.length });
+    expect((await audienceSizes('buyers-email', { ...stores }, 10))[0]).toMatchObject({
+      runId: 'run-1',
+      status: 'succeeded',
+      members: exported.length,
+      holdout: held.length,
+    });
   });
 });
 
 describe('ESP presets', () => {
   const withUser = async (profileId: string, userId: string | undefined, email: string) => {
-    const profile = { ...newProfile(profileId, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [email], ...(userId && { userId: [userId] }) }, traits: { firstName: profileId } };
+    const profile = {
+      ...newProfile(profileId, '2026-01-01T00:00:00.000Z'),
+      version: 1,
+      identifiers: { email: [email], ...(userId && { userId: [userId] }) },
+      traits: { firstName: profileId },
+    };
     await stores.profiles.put(profile, 0);
     await stores.memberships.enter('buyers', profileId, '2026-01-01T00:00:00.000Z');
   };
@@ -296,9 +366,18 @@ describe('ESP presets', () => {
     const second = (await takeSnapshot('buyers-email', 'run-2', deps))!;
     // Row order does not matter to Braze (those who left are looked up in batches).
     expect((await text(second.esp!.key)).split('\n').sort()).toEqual(
-      ['', 'EXTERNAL_ID,PAYLOAD', 'bob,"{""prisme_buyers_email"":false}"', 'cy,"{""email"":""cy@example.com"",""firstName"":""p_c"",""prisme_buyers_email"":true}"'].sort(),
+      [
+        '',
+        'EXTERNAL_ID,PAYLOAD',
+        'bob,"{""prisme_buyers_email"":false}"',
+        'cy,"{""email"":""cy@example.com"",""firstName"":""p_c"",""prisme_buyers_email"":true}"',
+      ].sort(),
     );
-    expect(createHash('sha256').update(await stores.objects.get(second.esp!.key) as Buffer).digest('hex')).toBe(second.esp!.sha256);
+    expect(
+      createHash('sha256')
+        .update((await stores.objects.get(second.esp!.key)) as Buffer)
+        .digest('hex'),
+    ).toBe(second.esp!.sha256);
     const { Contents } = await stores.s3.send(new ListObjectsV2Command({ Bucket: stores.bucket, Prefix: 'esp/braze/buyers-email/' }));
     expect(Contents!.map((o) => o.Key)).toEqual(['esp/braze/buyers-email/run-1.csv', 'esp/braze/buyers-email/run-2.csv']);
   });
@@ -310,7 +389,13 @@ describe('ESP presets', () => {
       ['iterable', 'prismeId,email,firstName'],
       ['brevo', 'EXT_ID,EMAIL,FIRSTNAME'],
     ] as const) {
-      await stores.catalog.audiences.put({ ...audience, revision: (await stores.catalog.audiences.get('buyers-email'))!.revision + 1, preset, minSize: 1, maxSizeChange: 100 });
+      await stores.catalog.audiences.put({
+        ...audience,
+        revision: (await stores.catalog.audiences.get('buyers-email'))!.revision + 1,
+        preset,
+        minSize: 1,
+        maxSizeChange: 100,
+      });
       const manifest = (await takeSnapshot('buyers-email', `run-${preset}`, deps))!;
       expect(await text(manifest.esp!.key)).toBe(`${header}\np_a,ada@example.com,p_a\n`);
     }
@@ -319,7 +404,13 @@ describe('ESP presets', () => {
 
 describe('erasure scrub', () => {
   const member = async (profileId: string, userId: string, email: string) => {
-    const profile = { ...newProfile(profileId, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { userId: [userId], email: [email] }, traits: { firstName: profileId }, segments: ['buyers'] };
+    const profile = {
+      ...newProfile(profileId, '2026-01-01T00:00:00.000Z'),
+      version: 1,
+      identifiers: { userId: [userId], email: [email] },
+      traits: { firstName: profileId },
+      segments: ['buyers'],
+    };
     await stores.profiles.put(profile, 0);
     await stores.memberships.enter('buyers', profileId, '2026-01-01T00:00:00.000Z');
   };
@@ -329,7 +420,9 @@ describe('erasure scrub', () => {
   };
   const manifests = async () => {
     const { keys } = await stores.objects.list('audiences/', undefined, 1000);
-    return Promise.all(keys.filter((k) => k.endsWith('/manifest.json')).map(async (k) => JSON.parse((await stores.objects.get(k))!.toString()) as Manifest));
+    return Promise.all(
+      keys.filter((k) => k.endsWith('/manifest.json')).map(async (k) => JSON.parse((await stores.objects.get(k))!.toString()) as Manifest),
+    );
   };
   const filesOf = (manifest: Manifest) => [...manifest.files.map((f) => f.key), ...(manifest.esp ? [manifest.esp.key] : [])];
 
@@ -339,7 +432,10 @@ describe('erasure scrub', () => {
     await member('p_ivo', 'ivo', 'ivo@example.com');
     await stores.catalog.audiences.put({ ...audience, revision: 2, preset: 'sfmc', maxSizeChange: 100 });
     await stores.catalog.audiences.put({ ...audience, id: 'buyers-braze', preset: 'braze', format: 'jsonl', maxSizeChange: 100 });
-    for (const [audienceId, runs] of [['buyers-email', 4], ['buyers-braze', 3]] as const) {
+    for (const [audienceId, runs] of [
+      ['buyers-email', 4],
+      ['buyers-braze', 3],
+    ] as const) {
       for (let run = 0; run < runs; run++) {
         if (run === 2) await member(`p_new${audienceId}`, `new-${audienceId}`, `new@${audienceId}.example`); // deltas differ from run to run
         expect((await takeSnapshot(audienceId, newRunId(deps.now()), deps))?.runId).toBeDefined();
@@ -355,13 +451,19 @@ describe('erasure scrub', () => {
     const from = publisher.events.length;
     await stores.catalog.putRun(ERASURES_SCOPE, { runId: 'er_scrub', status: 'requested', startedAt: new Date(deps.now()).toISOString() });
     await eraseProfile('p_hana', 'er_scrub', { ...stores, publisher, logger: silentLogger(), now: deps.now });
-    expect((await stores.catalog.getRun(ERASURES_SCOPE, 'er_scrub'))).toMatchObject({ status: 'running', progress: { snapshots: { status: 'rewriting', runs: 0, rewrittenFiles: 0 } } });
+    expect(await stores.catalog.getRun(ERASURES_SCOPE, 'er_scrub')).toMatchObject({
+      status: 'running',
+      progress: { snapshots: { status: 'rewriting', runs: 0, rewrittenFiles: 0 } },
+    });
 
     // As EventBridge would, at least once: every event to the snapshot function, each delivered twice.
     const handler = createSnapshotHandler(deps);
     // Always just under the margin the scrub keeps: one run per invocation (middy still sees time left).
     const tiny = { getRemainingTimeInMillis: () => SCRUB_SAFETY_MS - 1 } as unknown as Context;
-    const scrubEvents = () => publisher.events.slice(from).filter((e) => e.detailType === DETAIL_TYPES.profileErased || e.detailType === DETAIL_TYPES.snapshotScrubRequested);
+    const scrubEvents = () =>
+      publisher.events
+        .slice(from)
+        .filter((e) => e.detailType === DETAIL_TYPES.profileErased || e.detailType === DETAIL_TYPES.snapshotScrubRequested);
     for (let i = 0; i < scrubEvents().length && i < 50; i++) {
       const event = { 'detail-type': scrubEvents()[i]!.detailType, detail: scrubEvents()[i]!.detail } as unknown as SnapshotEvent;
       await handler(event, tiny);
@@ -396,7 +498,11 @@ describe('S3ObjectStore against s3rver', () => {
   it('streams a large object through a multipart upload, and back', async () => {
     const stores = await emulatedStores();
     const body = randomBytes(20 * 1024 * 1024); // three 8 MB parts
-    await stores.objects.putStream('big/object.bin', Readable.from([body.subarray(0, 7_000_000), body.subarray(7_000_000)]), 'application/octet-stream');
+    await stores.objects.putStream(
+      'big/object.bin',
+      Readable.from([body.subarray(0, 7_000_000), body.subarray(7_000_000)]),
+      'application/octet-stream',
+    );
     const back = await stores.objects.get('big/object.bin');
     expect(back!.length).toBe(body.length);
     expect(createHash('sha256').update(back!).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
@@ -414,7 +520,12 @@ describe('CSV injection (OWASP)', () => {
     // Key columns (ids and identifiers an ESP matches people on) are written exactly: here a userId and an email.
     const KEYS = new Set(['=cmd|calc', '-m1@example.com']);
     const hostile = async (i: number, value: string) => {
-      const profile = { ...newProfile(`p_${i}`, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [i === 1 ? '-m1@example.com' : `m${i}@example.com`], userId: [i === 0 ? '=cmd|calc' : `u${i}`] }, traits: { firstName: value, score: -5 } };
+      const profile = {
+        ...newProfile(`p_${i}`, '2026-01-01T00:00:00.000Z'),
+        version: 1,
+        identifiers: { email: [i === 1 ? '-m1@example.com' : `m${i}@example.com`], userId: [i === 0 ? '=cmd|calc' : `u${i}`] },
+        traits: { firstName: value, score: -5 },
+      };
       await stores.profiles.put(profile, 0);
       await stores.memberships.enter('buyers', profile.profileId, '2026-01-01T00:00:00.000Z');
     };
@@ -422,11 +533,23 @@ describe('CSV injection (OWASP)', () => {
     const escaped = HOSTILE.map((value) => (FORMULA_START.test(value) ? `'${value}` : value));
     for (const preset of ['braze', 'sfmc', 'iterable', 'brevo'] as const) {
       const revision = (await stores.catalog.audiences.get('buyers-email'))!.revision + 1;
-      await stores.catalog.audiences.put({ ...audience, revision, preset, fields: ['email', 'traits.firstName', 'traits.score'], minSize: 1, maxSizeChange: 100 });
+      await stores.catalog.audiences.put({
+        ...audience,
+        revision,
+        preset,
+        fields: ['email', 'traits.firstName', 'traits.score'],
+        minSize: 1,
+        maxSizeChange: 100,
+      });
       const manifest = (await takeSnapshot('buyers-email', `run-${preset}`, deps))!;
       expect(await verifySnapshot(manifest, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
-      const tables = await Promise.all([...manifest.files.map(async (f) => gunzipSync((await stores.objects.get(f.key))!).toString()), (await stores.objects.get(manifest.esp!.key))!.toString()]).then((texts) => texts.map(cells));
-      for (const table of tables) for (const row of table) for (const cell of row) if (cell !== '-5' && !KEYS.has(cell)) expect(cell, JSON.stringify(cell)).not.toMatch(FORMULA_START);
+      const tables = await Promise.all([
+        ...manifest.files.map(async (f) => gunzipSync((await stores.objects.get(f.key))!).toString()),
+        (await stores.objects.get(manifest.esp!.key))!.toString(),
+      ]).then((texts) => texts.map(cells));
+      for (const table of tables)
+        for (const row of table)
+          for (const cell of row) if (cell !== '-5' && !KEYS.has(cell)) expect(cell, JSON.stringify(cell)).not.toMatch(FORMULA_START);
       const [members, , , esp] = tables;
       if (manifest.counts.members === HOSTILE.length && manifest.counts.added === HOSTILE.length) {
         expect(members!.slice(1).map((row) => row[2])).toEqual(escaped);

@@ -118,7 +118,12 @@ describe('the admin route tables', () => {
     [new NotFoundError('segment s'), 404, 'not_found', 'segment s not found'],
     [new ConflictError('segment is used by audience(s) a'), 409, 'conflict', 'segment is used by audience(s) a'],
     [new VersionConflictError('lost the race'), 409, 'conflict', 'changed concurrently by another request; read it again and retry'],
-    [new InvalidInputError('segment x does not exist', [{ path: 'segmentId', message: 'unknown segment' }]), 400, 'bad_request', 'segment x does not exist'],
+    [
+      new InvalidInputError('segment x does not exist', [{ path: 'segmentId', message: 'unknown segment' }]),
+      400,
+      'bad_request',
+      'segment x does not exist',
+    ],
     [new Error('table prisme-catalog is unreachable'), 500, 'internal', 'internal error'],
   ])('map %s thrown by a use case to its status and code, and nothing else of an unexpected one', async (error, status, code, message) => {
     const { deps } = standIns({ catalog: { getRun: async () => Promise.reject(error) } });
@@ -130,7 +135,16 @@ describe('the admin route tables', () => {
 
   it('record as approver the IAM caller, then the JWT caller, then the name given, then "local admin"', async () => {
     const approvers: string[] = [];
-    const audience = { id: 'a', segmentId: 's', revision: 3, status: 'draft', minSize: 1, holdoutPercent: 0, fields: ['email'], format: 'csv.gz' };
+    const audience = {
+      id: 'a',
+      segmentId: 's',
+      revision: 3,
+      status: 'draft',
+      minSize: 1,
+      holdoutPercent: 0,
+      fields: ['email'],
+      format: 'csv.gz',
+    };
     const { deps } = standIns({
       catalog: {
         audiences: {
@@ -148,6 +162,11 @@ describe('the admin route tables', () => {
     const last = await approve();
     expect(last.status).toBe(200);
     expect(approvers).toEqual(['arn:aws:iam::1:user/marie', 'marie@example.com', 'u-1', 'marie', 'local admin']);
-    expect(last.body).toMatchObject({ status: 'approved', revision: 4, previewedSize: 0, approval: { at: '2026-12-07T10:00:00.000Z', size: 0, audienceRevision: 3 } });
+    expect(last.body).toMatchObject({
+      status: 'approved',
+      revision: 4,
+      previewedSize: 0,
+      approval: { at: '2026-12-07T10:00:00.000Z', size: 0, audienceRevision: 3 },
+    });
   });
 });

@@ -37,19 +37,41 @@ const activeCartAbandoners: Condition = {
 
 function fold(events: Parameters<typeof anEvent>[0][], conditions: Condition[]): Profile {
   const catalog = compileRules(conditions.map((c, i) => segmentOf(`s${i}`, c)));
-  return foldEvents(newProfile('p1', daysAgo(300)), events.map((e) => anEvent(e)), [], now, catalog.specs).profile;
+  return foldEvents(
+    newProfile('p1', daysAgo(300)),
+    events.map((e) => anEvent(e)),
+    [],
+    now,
+    catalog.specs,
+  ).profile;
 }
 
 describe('filtered and valued aggregates', () => {
   it('identify a spec by its definition, whatever the order of its filters', () => {
-    const a = aggregateSpec('Order Completed', [{ property: 'a', operator: 'eq', value: 1 }, { property: 'b', operator: 'exists' }], 'revenue');
-    const b = aggregateSpec('Order Completed', [{ property: 'b', operator: 'exists' }, { property: 'a', operator: 'eq', value: 1 }], 'revenue');
+    const a = aggregateSpec(
+      'Order Completed',
+      [
+        { property: 'a', operator: 'eq', value: 1 },
+        { property: 'b', operator: 'exists' },
+      ],
+      'revenue',
+    );
+    const b = aggregateSpec(
+      'Order Completed',
+      [
+        { property: 'b', operator: 'exists' },
+        { property: 'a', operator: 'eq', value: 1 },
+      ],
+      'revenue',
+    );
     expect(a.id).toBe(b.id);
     expect(aggregateSpec('Order Completed', [], 'revenue').id).not.toBe(a.id);
   });
 
   it('fold only qualifying events, with count, sum, min and max per day', () => {
-    const spec = compileSpec(aggregateSpec('Order Completed', [{ property: 'product.category', operator: 'in', value: ['shoes', 'bags'] }], 'revenue'));
+    const spec = compileSpec(
+      aggregateSpec('Order Completed', [{ property: 'product.category', operator: 'in', value: ['shoes', 'bags'] }], 'revenue'),
+    );
     const profile = foldEvents(
       newProfile('p1', daysAgo(10)),
       [
@@ -110,14 +132,27 @@ describe('filtered and valued aggregates', () => {
   });
 
   it('treat avg, min and max of no occurrence as failing any comparison', () => {
-    const condition: Condition = { type: 'event', event: 'Order Completed', aggregate: { fn: 'max', property: 'revenue', operator: 'lt', value: 100 } };
+    const condition: Condition = {
+      type: 'event',
+      event: 'Order Completed',
+      aggregate: { fn: 'max', property: 'revenue', operator: 'lt', value: 100 },
+    };
     expect(compile(condition)(fold([], [condition]), now, new Set())).toBe(false);
-    const sum: Condition = { type: 'event', event: 'Order Completed', aggregate: { fn: 'sum', property: 'revenue', operator: 'lt', value: 100 } };
+    const sum: Condition = {
+      type: 'event',
+      event: 'Order Completed',
+      aggregate: { fn: 'sum', property: 'revenue', operator: 'lt', value: 100 },
+    };
     expect(compile(sum)(fold([], [sum]), now, new Set())).toBe(true);
   });
 
   it('validate filters with the path of each problem', () => {
-    const result = conditionSchema.safeParse({ type: 'event', event: 'X', where: [{ property: 'p', operator: 'in', value: 'a' }], aggregate: { fn: 'median', property: 'v', operator: 'gt', value: 1 } });
+    const result = conditionSchema.safeParse({
+      type: 'event',
+      event: 'X',
+      where: [{ property: 'p', operator: 'in', value: 'a' }],
+      aggregate: { fn: 'median', property: 'v', operator: 'gt', value: 1 },
+    });
     expect(result.success).toBe(false);
     const paths = result.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['where.0.value', 'aggregate.fn']));

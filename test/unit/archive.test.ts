@@ -7,8 +7,17 @@ import { anEvent } from '../helpers/events';
 const event = anEvent({
   userId: 'ada',
   messageId: 'm-1',
-  properties: { product_id: 'P-shoes-120', name: 'shoes model 12', brand: 'Maison Exemple', price: 120, url: 'https://shop.example.com/p/shoes/120' },
-  context: { userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15', page: { url: 'https://shop.example.com/p/shoes', title: 'shoes model 12' } },
+  properties: {
+    product_id: 'P-shoes-120',
+    name: 'shoes model 12',
+    brand: 'Maison Exemple',
+    price: 120,
+    url: 'https://shop.example.com/p/shoes/120',
+  },
+  context: {
+    userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+    page: { url: 'https://shop.example.com/p/shoes', title: 'shoes model 12' },
+  },
 });
 
 /** A record as sealed before compression: the JSON encrypted as it is. */
@@ -17,7 +26,12 @@ function sealedUncompressed(key: string, profileId: string): ArchivedEvent {
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(key, 'base64'), iv);
   cipher.setAAD(Buffer.from(profileId));
   const body = Buffer.concat([cipher.update(JSON.stringify(event)), cipher.final()]);
-  return { profileId, messageId: event.messageId, receivedAt: event.receivedAt, sealed: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64') };
+  return {
+    profileId,
+    messageId: event.messageId,
+    receivedAt: event.receivedAt,
+    sealed: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64'),
+  };
 }
 
 describe('archive records', () => {

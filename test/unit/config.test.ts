@@ -17,7 +17,9 @@ const freezeEnv = {
 describe('loadConfig', () => {
   it('names each missing resource variable of the function, and only those its entry binds', () => {
     expect(() => loadConfig('ingest', {})).toThrow(ConfigError);
-    expect(() => loadConfig('ingest', {})).toThrow('Invalid environment for the ingest function: CATALOG_TABLE: not set; EVENTS_QUEUE_URL: not set; DEAD_LETTER_QUEUE_URL: not set');
+    expect(() => loadConfig('ingest', {})).toThrow(
+      'Invalid environment for the ingest function: CATALOG_TABLE: not set; EVENTS_QUEUE_URL: not set; DEAD_LETTER_QUEUE_URL: not set',
+    );
     // An empty variable is a missing one: a deploy tool may export it empty.
     expect(() => loadConfig('freeze', { ...freezeEnv, EVENT_BUS_NAME: '' })).toThrow('EVENT_BUS_NAME: not set');
     // The freeze is not bound to the queue, so it neither needs nor sees its URL.
@@ -27,7 +29,9 @@ describe('loadConfig', () => {
 
   it('names a setting that is not a number, or out of its range, with the value found', () => {
     expect(() => loadConfig('freeze', { ...freezeEnv, FREEZE_SEGMENTS: 'lots' })).toThrow('FREEZE_SEGMENTS: must be a number, got "lots"');
-    expect(() => loadConfig('freeze', { ...freezeEnv, FREEZE_SEGMENTS: '2.5' })).toThrow('FREEZE_SEGMENTS: must be a whole number, got "2.5"');
+    expect(() => loadConfig('freeze', { ...freezeEnv, FREEZE_SEGMENTS: '2.5' })).toThrow(
+      'FREEZE_SEGMENTS: must be a whole number, got "2.5"',
+    );
     expect(() => loadConfig('freeze', { ...freezeEnv, FREEZE_SEGMENTS: '0' })).toThrow('FREEZE_SEGMENTS: must be at least 1, got "0"');
     expect(loadConfig('freeze', { ...freezeEnv, FREEZE_SEGMENTS: '8' }).settings.FREEZE_SEGMENTS).toBe(8);
     expect(loadConfig('freeze', { ...freezeEnv, FREEZE_SEGMENTS: '' }).settings.FREEZE_SEGMENTS).toBe(freezeSettings.scanSegments);
@@ -40,7 +44,10 @@ describe('loadConfig', () => {
   });
 
   it('reads flags and optional text as the handlers did: empty is unset', () => {
-    const settings = readSettings(['S3_FORCE_PATH_STYLE', 'ADMIN_TOKEN', 'PRISME_PUBLIC_URL'], { S3_FORCE_PATH_STYLE: 'TRUE', ADMIN_TOKEN: '' });
+    const settings = readSettings(['S3_FORCE_PATH_STYLE', 'ADMIN_TOKEN', 'PRISME_PUBLIC_URL'], {
+      S3_FORCE_PATH_STYLE: 'TRUE',
+      ADMIN_TOKEN: '',
+    });
     expect(settings).toEqual({ S3_FORCE_PATH_STYLE: true, ADMIN_TOKEN: undefined, PRISME_PUBLIC_URL: undefined });
     expect(readSettings(['S3_FORCE_PATH_STYLE'], { S3_FORCE_PATH_STYLE: 'no' }).S3_FORCE_PATH_STYLE).toBe(false);
   });
@@ -48,13 +55,21 @@ describe('loadConfig', () => {
 
 describe('identity settings', () => {
   it('fills the defaults type by type and names a malformed rule or pattern', () => {
-    const identity = identityConfigFrom({ PRISME_IDENTITY_LIMITS: 'email:2', PRISME_LOYALTY_TRAITS: 'card, fidelity', PRISME_BLOCKED_IDENTIFIERS: '^test' });
+    const identity = identityConfigFrom({
+      PRISME_IDENTITY_LIMITS: 'email:2',
+      PRISME_LOYALTY_TRAITS: 'card, fidelity',
+      PRISME_BLOCKED_IDENTIFIERS: '^test',
+    });
     expect(identity.limits).toMatchObject({ userId: 1, email: 2 });
     expect(identity.loyaltyTraits).toEqual(['card', 'fidelity']);
     expect(identity.phoneRegion).toBe('FR');
     expect(identity.blockedPatterns.map(String)).toEqual(['/^test/i']);
-    expect(() => identityConfigFrom({ PRISME_IDENTITY_LIMITS: 'email:lots' })).toThrow('PRISME_IDENTITY_LIMITS: "email:lots" should read type:limit');
-    expect(() => identityConfigFrom({ PRISME_BLOCKED_IDENTIFIERS: '(' })).toThrow(/PRISME_BLOCKED_IDENTIFIERS: "\(" is not a regular expression/);
+    expect(() => identityConfigFrom({ PRISME_IDENTITY_LIMITS: 'email:lots' })).toThrow(
+      'PRISME_IDENTITY_LIMITS: "email:lots" should read type:limit',
+    );
+    expect(() => identityConfigFrom({ PRISME_BLOCKED_IDENTIFIERS: '(' })).toThrow(
+      /PRISME_BLOCKED_IDENTIFIERS: "\(" is not a regular expression/,
+    );
   });
 
   it('keeps a type named like an Object.prototype property a limit like any other', () => {

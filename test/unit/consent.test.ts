@@ -28,11 +28,24 @@ describe('consent', () => {
   });
 
   it('needs a granted consent and an address to reach someone, and survives a merge', () => {
-    const withEmail = foldEvents(newProfile('p1', '2026-06-01T00:00:00.000Z'), [identify({ email: true, push: true }, '2026-06-01T00:00:00.000Z')], [{ type: 'email', value: 'a@example.com' }], now).profile;
+    const withEmail = foldEvents(
+      newProfile('p1', '2026-06-01T00:00:00.000Z'),
+      [identify({ email: true, push: true }, '2026-06-01T00:00:00.000Z')],
+      [{ type: 'email', value: 'a@example.com' }],
+      now,
+    ).profile;
     expect(reachable(withEmail, 'email')).toBe(true);
     expect(reachable(withEmail, 'push')).toBe(false); // no device token
     expect(reachable(withEmail, 'sms')).toBe(false);
-    const app = foldEvents(newProfile('p2', '2026-06-02T00:00:00.000Z'), [anEvent({ context: { device: { token: 'apns-123' } }, at: '2026-06-02T00:00:00.000Z' }), update('email', 'denied', '2025-01-01T00:00:00.000Z')], [], now).profile;
+    const app = foldEvents(
+      newProfile('p2', '2026-06-02T00:00:00.000Z'),
+      [
+        anEvent({ context: { device: { token: 'apns-123' } }, at: '2026-06-02T00:00:00.000Z' }),
+        update('email', 'denied', '2025-01-01T00:00:00.000Z'),
+      ],
+      [],
+      now,
+    ).profile;
     const merged = mergeProfiles(withEmail, app, now);
     expect(merged.pushToken).toBe('apns-123');
     expect(reachable(merged, 'push')).toBe(true);

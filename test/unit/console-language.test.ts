@@ -3,7 +3,7 @@ import * as console from '../../console/src/language';
 import { COMPARISON_OPERATORS, COUNT_OPERATORS } from '../../shared/domain/comparisons';
 import { CHANNELS } from '../../shared/domain/events';
 
-describe('the console builder\'s lists', () => {
+describe("the console builder's lists", () => {
   it('offer exactly the channels and operators the API accepts', () => {
     expect(console.CHANNELS).toEqual(CHANNELS);
     expect(console.COMPARISON_OPERATORS).toEqual(COMPARISON_OPERATORS);

@@ -4,7 +4,8 @@ import { costPerMillionEvents } from '../../bench/cost-model';
 import { emptyUsage, type Usage } from '../../local/usage-meter';
 
 const usage = (overrides: Partial<Usage> = {}): Usage => ({ ...emptyUsage(), ...overrides });
-const line = (breakdown: ReturnType<typeof costPerMillionEvents>, prefix: string) => breakdown.lines.find((l) => l.item.startsWith(prefix))!;
+const line = (breakdown: ReturnType<typeof costPerMillionEvents>, prefix: string) =>
+  breakdown.lines.find((l) => l.item.startsWith(prefix))!;
 
 describe('cost model', () => {
   it('prices each AWS call at the list price, per million events', () => {
@@ -14,11 +15,18 @@ describe('cost model', () => {
         http: { ingest: 50_000, admin: 999 },
         sqs: { sendRequests: 50_000, sendChunks: 60_000 },
         sqsPolling: { requests: 10_000 },
-        dynamodb: { profiles: { readUnits: 200_000, writeUnits: 300_000, indexWrites: 20_000 }, memberships: { readUnits: 0, writeUnits: 80_000, indexWrites: 0 } },
+        dynamodb: {
+          profiles: { readUnits: 200_000, writeUnits: 300_000, indexWrites: 20_000 },
+          memberships: { readUnits: 0, writeUnits: 80_000, indexWrites: 0 },
+        },
         eventbridge: { entries: 100_000, chunks: 100_000 },
         s3: { tier1: 5_000, tier2: 0, bytesPut: 1024 ** 3 },
         // 1 GB-s of a 1,024 MB processor per 1,000 ms; the admin function is not per event.
-        functions: { ingest: { invocations: 50_000, billedMs: 1_000_000 }, processor: { invocations: 5_000, billedMs: 2_000_000 }, admin: { invocations: 9, billedMs: 99 } },
+        functions: {
+          ingest: { invocations: 50_000, billedMs: 1_000_000 },
+          processor: { invocations: 5_000, billedMs: 2_000_000 },
+          admin: { invocations: 9, billedMs: 99 },
+        },
       }),
       million,
       0,

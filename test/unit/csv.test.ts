@@ -17,7 +17,10 @@ const cell = fc.oneof(
 
 describe('csvRows', () => {
   it('writes the bytes csv-stringify writes, with and without key columns', () => {
-    for (const columns of [['a', 'b', 'c'], ['profileId', 'email', 'traits.firstName']]) {
+    for (const columns of [
+      ['a', 'b', 'c'],
+      ['profileId', 'email', 'traits.firstName'],
+    ]) {
       const options = csvOptionsFor(columns);
       fc.assert(
         fc.property(fc.array(fc.array(cell, { minLength: 3, maxLength: 3 }), { maxLength: 20 }), (rows) => {
@@ -35,14 +38,23 @@ describe('firstCells', () => {
     const { Readable } = await import('node:stream');
     const { firstCells } = await import('../../shared/domain/snapshot-files');
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(cell, { minLength: 2, maxLength: 3 }), { maxLength: 30 }), fc.integer({ min: 1, max: 64 }), async (rows, chunkSize) => {
-        const text = csvRows([['profileId', 'x'], ...rows.map((row) => [`p_${String(row[0] ?? '')}`, ...row.slice(1)])], csvOptionsFor(['profileId', 'x', 'y']));
-        const bytes = Buffer.from(text); // chunks cut anywhere, inside a UTF-8 sequence too, as gunzip cuts them
-        const chunks = Array.from({ length: Math.ceil(bytes.length / chunkSize) }, (_, i) => bytes.subarray(i * chunkSize, (i + 1) * chunkSize));
-        const read: string[] = [];
-        for await (const id of firstCells(Readable.from(chunks))) read.push(id);
-        expect(read).toEqual((parse(text, { from_line: 2, relax_column_count: true }) as string[][]).map((record) => record[0]));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.array(cell, { minLength: 2, maxLength: 3 }), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 64 }),
+        async (rows, chunkSize) => {
+          const text = csvRows(
+            [['profileId', 'x'], ...rows.map((row) => [`p_${String(row[0] ?? '')}`, ...row.slice(1)])],
+            csvOptionsFor(['profileId', 'x', 'y']),
+          );
+          const bytes = Buffer.from(text); // chunks cut anywhere, inside a UTF-8 sequence too, as gunzip cuts them
+          const chunks = Array.from({ length: Math.ceil(bytes.length / chunkSize) }, (_, i) =>
+            bytes.subarray(i * chunkSize, (i + 1) * chunkSize),
+          );
+          const read: string[] = [];
+          for await (const id of firstCells(Readable.from(chunks))) read.push(id);
+          expect(read).toEqual((parse(text, { from_line: 2, relax_column_count: true }) as string[][]).map((record) => record[0]));
+        },
+      ),
       { numRuns: 500, seed: 15 },
     );
   });

@@ -11,11 +11,15 @@ describe('due index keys', () => {
     expect(minutePart(dueKey(at('2026-03-18T09:29:00.001Z'), 'p1'))).toBe('2026-03-18T09:30');
     expect(minutePart(dueKey(at('2026-03-18T23:59:59.999Z'), 'p1'))).toBe('2026-03-19T00:00');
     fc.assert(
-      fc.property(fc.integer({ min: at('2020-01-01T00:00:00Z'), max: at('2040-01-01T00:00:00Z') }), fc.string({ minLength: 1 }), (instant, profileId) => {
-        const minute = parseMinute(minutePart(dueKey(instant, profileId)));
-        expect(minute).toBeGreaterThanOrEqual(instant);
-        expect(minute - instant).toBeLessThan(MINUTE_MS);
-      }),
+      fc.property(
+        fc.integer({ min: at('2020-01-01T00:00:00Z'), max: at('2040-01-01T00:00:00Z') }),
+        fc.string({ minLength: 1 }),
+        (instant, profileId) => {
+          const minute = parseMinute(minutePart(dueKey(instant, profileId)));
+          expect(minute).toBeGreaterThanOrEqual(instant);
+          expect(minute - instant).toBeLessThan(MINUTE_MS);
+        },
+      ),
     );
   });
 
@@ -26,7 +30,9 @@ describe('due index keys', () => {
   });
 
   it('sorts as time does', () => {
-    const keys = ['2026-03-18T10:00:01Z', '2026-03-18T09:59:30Z', '2026-03-19T00:00:00Z', '2026-03-18T09:05:00Z'].map((iso) => minutePart(dueKey(at(iso), 'p')));
+    const keys = ['2026-03-18T10:00:01Z', '2026-03-18T09:59:30Z', '2026-03-19T00:00:00Z', '2026-03-18T09:05:00Z'].map((iso) =>
+      minutePart(dueKey(at(iso), 'p')),
+    );
     expect([...keys].sort()).toEqual(['2026-03-18T09:05', '2026-03-18T10:00', '2026-03-18T10:01', '2026-03-19T00:00']);
   });
 

@@ -13,8 +13,20 @@ import { DAY, HOUR, MINUTE, expectThat, plus, runTableTest, sleep, submit, sweep
 describe('first and last performed, across the coarsening of old days into weeks', () => {
   // A Wednesday afternoon: its week bucket is keyed by another day, which once read as the order's day.
   const order = '2026-01-07T15:30:00.000Z';
-  const lapsed: Condition = { type: 'performed_date', event: 'Order Completed', which: 'last', operator: 'date_before', value: { daysAgo: 90 } };
-  const newcomer: Condition = { type: 'performed_date', event: 'Order Completed', which: 'first', operator: 'date_after', value: { daysAgo: 60 } };
+  const lapsed: Condition = {
+    type: 'performed_date',
+    event: 'Order Completed',
+    which: 'last',
+    operator: 'date_before',
+    value: { daysAgo: 90 },
+  };
+  const newcomer: Condition = {
+    type: 'performed_date',
+    event: 'Order Completed',
+    which: 'first',
+    operator: 'date_after',
+    value: { daysAgo: 60 },
+  };
 
   it('keeps the daily counts of the last 35 days only', () => {
     expect(PROFILE_LIMITS.dailyDays).toBe(35);
@@ -138,7 +150,13 @@ describe('rolling windows: the last N x 24 h at the evaluation instant', () => {
     {
       description: 'counts and sums over the window, the oldest part of it already coarsened',
       segments: {
-        spenders: { type: 'event', event: 'Order Completed', count: { operator: 'gte', value: 2 }, aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 100 }, within: { days: 60 } },
+        spenders: {
+          type: 'event',
+          event: 'Order Completed',
+          count: { operator: 'gte', value: 2 },
+          aggregate: { fn: 'sum', property: 'revenue', operator: 'gte', value: 100 },
+          within: { days: 60 },
+        },
       },
       steps: [
         until(visit),
@@ -306,7 +324,11 @@ describe('text comparisons', () => {
       segments: {
         vip: { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' },
         exactVip: { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip', caseSensitive: true },
-        coupon: { type: 'event', event: 'Coupon Redeemed', where: [{ property: 'code', operator: 'eq', value: 'SPRING', caseSensitive: true }] },
+        coupon: {
+          type: 'event',
+          event: 'Coupon Redeemed',
+          where: [{ property: 'code', operator: 'eq', value: 'SPRING', caseSensitive: true }],
+        },
       },
       steps: [
         until(at),
@@ -364,7 +386,11 @@ describe('sequences', () => {
     {
       description: 'A then B within a delay: the cart added, then the order within an hour; a later A does not undo it, nor does time',
       segments: {
-        converted: { type: 'sequence', steps: [{ event: 'Product Added' }, { event: 'Order Completed', channel: 'web' }], within: { hours: 1 } },
+        converted: {
+          type: 'sequence',
+          steps: [{ event: 'Product Added' }, { event: 'Order Completed', channel: 'web' }],
+          within: { hours: 1 },
+        },
       },
       steps: [
         until(at),
@@ -414,7 +440,12 @@ describe('sequences', () => {
 
 describe('not performed in a window', () => {
   const order = '2026-02-10T08:15:00.000Z';
-  const noOrderFor30Days: Condition = { type: 'event', event: 'Order Completed', count: { operator: 'lt', value: 1 }, within: { days: 30 } };
+  const noOrderFor30Days: Condition = {
+    type: 'event',
+    event: 'Order Completed',
+    count: { operator: 'lt', value: 1 },
+    within: { days: 30 },
+  };
 
   tableTests([
     {
@@ -465,8 +496,20 @@ describe('a segment on another segment', () => {
   const segments: Record<string, Condition> = {
     recent: { type: 'event', channel: 'web', within: { days: 3 } },
     vip: { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' },
-    vipRecent: { type: 'and', conditions: [{ type: 'segment', segment: 'vip', member: true }, { type: 'segment', segment: 'recent', member: true }] },
-    lapsedVip: { type: 'and', conditions: [{ type: 'segment', segment: 'vip', member: true }, { type: 'segment', segment: 'recent', member: false }] },
+    vipRecent: {
+      type: 'and',
+      conditions: [
+        { type: 'segment', segment: 'vip', member: true },
+        { type: 'segment', segment: 'recent', member: true },
+      ],
+    },
+    lapsedVip: {
+      type: 'and',
+      conditions: [
+        { type: 'segment', segment: 'vip', member: true },
+        { type: 'segment', segment: 'recent', member: false },
+      ],
+    },
   };
 
   tableTests([
@@ -496,7 +539,10 @@ describe('a segment on another segment', () => {
         until(plus(visit, 5 * DAY)),
         submit({ type: 'page', event: undefined, channel: 'web' }),
         // Transitions come in the order segments are evaluated: a segment after those it names.
-        expectThat({ segments: ['recent', 'vip', 'vipRecent'], transitions: ['entered recent (events)', 'entered vipRecent (events)', 'exited lapsedVip (events)'] }),
+        expectThat({
+          segments: ['recent', 'vip', 'vipRecent'],
+          transitions: ['entered recent (events)', 'entered vipRecent (events)', 'exited lapsedVip (events)'],
+        }),
         // No longer VIP: every segment built on vip follows the trait.
         submit({ type: 'identify', event: undefined, traits: { tier: 'standard' } }),
         expectThat({ segments: ['recent'], due: plus(visit, 8 * DAY), transitions: ['exited vip (events)', 'exited vipRecent (events)'] }),
@@ -509,8 +555,12 @@ describe('the timeline harness', () => {
   it('fails a case whose assertion does not hold, and refuses to turn the clock back', () => {
     const segments: Record<string, Condition> = { recent: { type: 'event', event: 'Page Viewed', within: { days: 7 } } };
     const at = '2026-03-15T10:00:00.000Z';
-    expect(() => runTableTest({ segments, steps: [until(at), submit({ type: 'page', event: undefined }), expectThat({ out: ['recent'] })] })).toThrow(/out of recent/);
-    expect(() => runTableTest({ segments, steps: [until(at), submit({ type: 'page', event: undefined }), expectThat({ due: plus(at, 8 * DAY) })] })).toThrow(/due/);
+    expect(() =>
+      runTableTest({ segments, steps: [until(at), submit({ type: 'page', event: undefined }), expectThat({ out: ['recent'] })] }),
+    ).toThrow(/out of recent/);
+    expect(() =>
+      runTableTest({ segments, steps: [until(at), submit({ type: 'page', event: undefined }), expectThat({ due: plus(at, 8 * DAY) })] }),
+    ).toThrow(/due/);
     expect(() => runTableTest({ segments, steps: [until(at), until(plus(at, -1))] })).toThrow(/forward only/);
   });
 });

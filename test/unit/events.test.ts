@@ -10,7 +10,11 @@ const options: ParseOptions = {
 
 describe('parseEvents', () => {
   it('accepts a track call and enriches it with channel, source and times', () => {
-    const { accepted, rejected } = parseEvents('track', { userId: 'u1', event: 'Order Completed', messageId: 'm1', properties: { revenue: 42 } }, options);
+    const { accepted, rejected } = parseEvents(
+      'track',
+      { userId: 'u1', event: 'Order Completed', messageId: 'm1', properties: { revenue: 42 } },
+      options,
+    );
     expect(rejected).toEqual([]);
     expect(accepted).toEqual([
       expect.objectContaining({
@@ -64,7 +68,13 @@ describe('parseEvents', () => {
         context: { library: { name: 'till' }, channel: 'store' },
         batch: [
           { type: 'track', userId: 'u1', event: 'Order Completed' },
-          { type: 'track', userId: 'u1', event: 'Order Completed', properties: { channel: 'nowhere' }, context: { channel: 'call_center' } },
+          {
+            type: 'track',
+            userId: 'u1',
+            event: 'Order Completed',
+            properties: { channel: 'nowhere' },
+            context: { channel: 'call_center' },
+          },
         ],
       },
       options,
@@ -74,11 +84,20 @@ describe('parseEvents', () => {
   });
 
   it('gives events without a messageId the id the caller derives, so retries dedupe', () => {
-    const { accepted } = parseEvents('batch', { batch: [{ type: 'page', anonymousId: 'a1' }, { type: 'page', anonymousId: 'a1' }] }, options);
+    const { accepted } = parseEvents(
+      'batch',
+      {
+        batch: [
+          { type: 'page', anonymousId: 'a1' },
+          { type: 'page', anonymousId: 'a1' },
+        ],
+      },
+      options,
+    );
     expect(accepted.map((e) => e.messageId)).toEqual(['generated-0', 'generated-1']);
   });
 
-  it("gives pages and screens the reserved properties.name from their name, as analytics.js does", () => {
+  it('gives pages and screens the reserved properties.name from their name, as analytics.js does', () => {
     const { accepted } = parseEvents(
       'batch',
       {
@@ -120,7 +139,12 @@ describe('correctedTimestamp', () => {
     const deep = (levels: number): unknown => (levels === 0 ? 1 : { a: deep(levels - 1) });
     const { accepted, rejected } = parseEvents(
       'batch',
-      { batch: [{ type: 'track', userId: 'u', event: 'E', properties: deep(LIMITS.objectDepth + 1) }, { type: 'identify', userId: 'u', traits: deep(LIMITS.objectDepth) }] },
+      {
+        batch: [
+          { type: 'track', userId: 'u', event: 'E', properties: deep(LIMITS.objectDepth + 1) },
+          { type: 'identify', userId: 'u', traits: deep(LIMITS.objectDepth) },
+        ],
+      },
       options,
     );
     expect(rejected).toEqual([{ index: 0, field: 'properties', reason: `is nested more than ${LIMITS.objectDepth} levels deep` }]);

@@ -39,15 +39,28 @@ describe('explain', () => {
       parts: [
         { condition: 'trait tier eq "gold"', held: false, seen: 'VIP' },
         { condition: 'Order Completed on store, count gte 2 in the last 30 days', held: false, seen: { count: 1 } },
-        { condition: 'not', held: false, parts: [{ condition: 'bucket 0 to 99 of 100', held: true, seen: { bucket: bucketOf('p_ada', '') } }] },
+        {
+          condition: 'not',
+          held: false,
+          parts: [{ condition: 'bucket 0 to 99 of 100', held: true, seen: { bucket: bucketOf('p_ada', '') } }],
+        },
       ],
     });
   });
 
   it('shows the instant an event was first performed, across channels, exact beyond the 35 days buckets stay daily', () => {
-    const result = explain({ type: 'performed_date', event: 'Order Completed', which: 'first', operator: 'date_after', value: { daysAgo: 30 } }, profile, now, new Set());
+    const result = explain(
+      { type: 'performed_date', event: 'Order Completed', which: 'first', operator: 'date_after', value: { daysAgo: 30 } },
+      profile,
+      now,
+      new Set(),
+    );
     // 2026-01-10 is 64 days back: its bucket is now the week starting 2026-01-08, its instant is kept apart.
     expect(profile.aggregates['Order Completed|web']).toEqual([Date.parse('2026-01-08') / 86_400_000, 1]);
-    expect(result).toEqual({ condition: 'first Order Completed after 30 days ago', held: false, seen: { first: '2026-01-10T10:00:00.000Z' } });
+    expect(result).toEqual({
+      condition: 'first Order Completed after 30 days ago',
+      held: false,
+      seen: { first: '2026-01-10T10:00:00.000Z' },
+    });
   });
 });

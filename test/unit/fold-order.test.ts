@@ -30,7 +30,17 @@ type EventSpec = typeof event extends fc.Arbitrary<infer T> ? T : never;
 function toEvents(specsOf: EventSpec[]): EnrichedEvent[] {
   return specsOf.map((e, i) => {
     const timestamp = new Date(now - e.daysAgo * 86_400_000 - e.seconds * 1000 - i).toISOString(); // distinct instants
-    const base = { messageId: `m${i}`, userId: 'u', traits: {}, properties: {}, context: {}, timestamp, receivedAt: timestamp, channel: e.channel as EnrichedEvent['channel'], sourceId: 's' };
+    const base = {
+      messageId: `m${i}`,
+      userId: 'u',
+      traits: {},
+      properties: {},
+      context: {},
+      timestamp,
+      receivedAt: timestamp,
+      channel: e.channel as EnrichedEvent['channel'],
+      sourceId: 's',
+    };
     switch (e.kind) {
       case 'identify':
         return { ...base, type: 'identify', traits: { tier: e.tier } };
@@ -39,7 +49,12 @@ function toEvents(specsOf: EventSpec[]): EnrichedEvent[] {
       case 'view':
         return { ...base, type: 'track', event: 'Product Viewed', properties: { category: e.category } };
       default:
-        return { ...base, type: 'track', event: 'Consent Updated', properties: { channel: 'email', status: e.granted ? 'granted' : 'denied' } };
+        return {
+          ...base,
+          type: 'track',
+          event: 'Consent Updated',
+          properties: { channel: 'email', status: e.granted ? 'granted' : 'denied' },
+        };
     }
   });
 }
@@ -68,23 +83,41 @@ const foldInBatches = (events: EnrichedEvent[], cuts: number[]) => {
 describe('folding events', () => {
   it('ends in the same profile whatever the order of arrival and the batches', () => {
     fc.assert(
-      fc.property(fc.array(event, { minLength: 1, maxLength: 40 }), fc.array(fc.nat(), { maxLength: 5 }), fc.array(fc.nat(40), { maxLength: 4 }), (specsOf, shuffleKeys, cuts) => {
-        const events = toEvents(specsOf);
-        const inOrder = foldEvents(newProfile('p', events[0]!.timestamp), [...events].sort((a, b) => a.timestamp.localeCompare(b.timestamp)), [], now, specs, indicators.categoryRule).profile;
-        const shuffled = [...events].sort((a, b) => (a.messageId.length * 31 + (shuffleKeys[0] ?? 7) * Number(a.messageId.slice(1))) % 97 - (b.messageId.length * 31 + (shuffleKeys[0] ?? 7) * Number(b.messageId.slice(1))) % 97);
-        const reordered = foldInBatches(shuffled, cuts);
-        expect(essence(reordered)).toEqual(essence(inOrder));
-        // Category interest is a decayed sum kept to 3 decimals at each step: equal to rounding noise.
-        for (const [category, [score, day]] of Object.entries(inOrder.categories ?? {})) {
-          expect(reordered.categories![category]![1]).toBe(day);
-          expect(Math.abs(reordered.categories![category]![0] - score)).toBeLessThan(0.01 * Math.max(1, score));
-        }
-        const { top_category: topA, ...valuesA } = indicators.valuesOf(reordered, now);
-        const { top_category: topB, ...valuesB } = indicators.valuesOf(inOrder, now);
-        expect(valuesA).toEqual(valuesB);
-        const scores = Object.values(inOrder.categories ?? {}).map(([score]) => score).sort((a, b) => b - a);
-        if (scores.length < 2 || scores[0]! - scores[1]! > 0.05) expect(topA).toBe(topB);
-      }),
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        fc.array(fc.nat(40), { maxLength: 4 }),
+        (specsOf, shuffleKeys, cuts) => {
+          const events = toEvents(specsOf);
+          const inOrder = foldEvents(
+            newProfile('p', events[0]!.timestamp),
+            [...events].sort((a, b) => a.timestamp.localeCompare(b.timestamp)),
+            [],
+            now,
+            specs,
+            indicators.categoryRule,
+          ).profile;
+          const shuffled = [...events].sort(
+            (a, b) =>
+              ((a.messageId.length * 31 + (shuffleKeys[0] ?? 7) * Number(a.messageId.slice(1))) % 97) -
+              ((b.messageId.length * 31 + (shuffleKeys[0] ?? 7) * Number(b.messageId.slice(1))) % 97),
+          );
+          const reordered = foldInBatches(shuffled, cuts);
+          expect(essence(reordered)).toEqual(essence(inOrder));
+          // Category interest is a decayed sum kept to 3 decimals at each step: equal to rounding noise.
+          for (const [category, [score, day]] of Object.entries(inOrder.categories ?? {})) {
+            expect(reordered.categories![category]![1]).toBe(day);
+            expect(Math.abs(reordered.categories![category]![0] - score)).toBeLessThan(0.01 * Math.max(1, score));
+          }
+          const { top_category: topA, ...valuesA } = indicators.valuesOf(reordered, now);
+          const { top_category: topB, ...valuesB } = indicators.valuesOf(inOrder, now);
+          expect(valuesA).toEqual(valuesB);
+          const scores = Object.values(inOrder.categories ?? {})
+            .map(([score]) => score)
+            .sort((a, b) => b - a);
+          if (scores.length < 2 || scores[0]! - scores[1]! > 0.05) expect(topA).toBe(topB);
+        },
+      ),
       { numRuns: 300, seed: 42 },
     );
   });

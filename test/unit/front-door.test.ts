@@ -22,12 +22,20 @@ const statusOf = (run: () => unknown): number | undefined => {
 describe('ingest routes', () => {
   it('knows the long paths and the first letters analytics.js posts to', () => {
     for (const [path, endpoint] of [
-      ['/v1/track', 'track'], ['/v1/t', 'track'], ['/v1/i', 'identify'], ['/v1/p', 'page'], ['/v1/s', 'screen'],
-      ['/v1/g', 'group'], ['/v1/a', 'alias'], ['/v1/b', 'batch'], ['/v1/batch/', 'batch'],
+      ['/v1/track', 'track'],
+      ['/v1/t', 'track'],
+      ['/v1/i', 'identify'],
+      ['/v1/p', 'page'],
+      ['/v1/s', 'screen'],
+      ['/v1/g', 'group'],
+      ['/v1/a', 'alias'],
+      ['/v1/b', 'batch'],
+      ['/v1/batch/', 'batch'],
     ] as const) {
       expect(ingestRouteOf(path), path).toEqual({ kind: 'events', endpoint });
     }
-    for (const path of ['/v1/x', '/v1/tracks', '/v1/segments', '/v1/projects//settings', '/v1/projects/a/b/settings']) expect(ingestRouteOf(path), path).toBeUndefined();
+    for (const path of ['/v1/x', '/v1/tracks', '/v1/segments', '/v1/projects//settings', '/v1/projects/a/b/settings'])
+      expect(ingestRouteOf(path), path).toBeUndefined();
     expect(ingestRouteOf('/v1/projects/wk_1%202/settings')).toEqual({ kind: 'settings', writeKey: 'wk_1 2' });
     expect(ingestRouteOf('/v1/projects/%E0%A4%A/settings')).toEqual({ kind: 'settings', writeKey: '%E0%A4%A' });
   });
@@ -38,8 +46,15 @@ describe('decodeBody', () => {
 
   it('undoes gzip, deflate (wrapped or raw), br and chains of them', () => {
     for (const [encoding, bytes] of [
-      [undefined, body], ['identity', body], ['gzip', gzipSync(body)], ['GZIP', gzipSync(body)], ['x-gzip', gzipSync(body)],
-      ['deflate', deflateSync(body)], ['deflate', deflateRawSync(body)], ['br', brotliCompressSync(body)], ['deflate, gzip', gzipSync(deflateSync(body))],
+      [undefined, body],
+      ['identity', body],
+      ['gzip', gzipSync(body)],
+      ['GZIP', gzipSync(body)],
+      ['x-gzip', gzipSync(body)],
+      ['deflate', deflateSync(body)],
+      ['deflate', deflateRawSync(body)],
+      ['br', brotliCompressSync(body)],
+      ['deflate, gzip', gzipSync(deflateSync(body))],
     ] as const) {
       expect(decodeBody(bytes, encoding, LIMIT).equals(body), String(encoding)).toBe(true);
     }
@@ -64,10 +79,14 @@ describe('decodeBody', () => {
 
   it('never throws anything but a 400, 413 or 415 on arbitrary bytes and encodings', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.constantFrom('gzip', 'deflate', 'br', 'gzip, br', 'x', undefined), (bytes, encoding) => {
-        const status = statusOf(() => decodeBody(Buffer.from(bytes), encoding, LIMIT));
-        expect([undefined, 400, 413, 415]).toContain(status);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.constantFrom('gzip', 'deflate', 'br', 'gzip, br', 'x', undefined),
+        (bytes, encoding) => {
+          const status = statusOf(() => decodeBody(Buffer.from(bytes), encoding, LIMIT));
+          expect([undefined, 400, 413, 415]).toContain(status);
+        },
+      ),
     );
   });
 });
@@ -77,9 +96,21 @@ describe('allowed origins', () => {
 
   it('keeps origins as browsers write them, and refuses paths, other schemes and half-patterns', () => {
     expect(patterns(['https://Shop.Example.com/', 'http://localhost:8080', 'https://*.example.com', '*'])).toEqual([
-      'https://shop.example.com', 'http://localhost:8080', 'https://*.example.com', '*',
+      'https://shop.example.com',
+      'http://localhost:8080',
+      'https://*.example.com',
+      '*',
     ]);
-    for (const bad of ['shop.example.com', 'https://shop.example.com/path', 'ftp://example.com', 'https://*', 'https://a.*.com', 'https://example.com:443', 'null', '']) {
+    for (const bad of [
+      'shop.example.com',
+      'https://shop.example.com/path',
+      'ftp://example.com',
+      'https://*',
+      'https://a.*.com',
+      'https://example.com:443',
+      'null',
+      '',
+    ]) {
       expect(originPatternSchema.safeParse(bad).success, bad).toBe(false);
     }
     expect(sourceInputSchema.parse({ name: 'Server' }).allowedOrigins).toEqual([]);
@@ -111,7 +142,10 @@ describe('browser settings', () => {
     expect(settings.integrations['Segment.io']).toMatchObject({ apiKey: 'wk_1', apiHost: 'prisme.local:3000/v1', protocol: 'http' });
     expect(Object.keys(settings.integrations)).toEqual(['Segment.io']);
     expect(settings.metrics.sampleRate).toBe(0);
-    expect(apiLocation(undefined, 'abc.execute-api.eu-west-1.amazonaws.com', 'https')).toEqual({ apiHost: 'abc.execute-api.eu-west-1.amazonaws.com/v1', protocol: 'https' });
+    expect(apiLocation(undefined, 'abc.execute-api.eu-west-1.amazonaws.com', 'https')).toEqual({
+      apiHost: 'abc.execute-api.eu-west-1.amazonaws.com/v1',
+      protocol: 'https',
+    });
     expect(apiLocation(undefined, 'h', undefined).protocol).toBe('https');
     expect(apiLocation('https://events.example.com/', 'ignored', 'http')).toEqual({ apiHost: 'events.example.com/v1', protocol: 'https' });
     expect(apiLocation('https://example.com/prisme', 'ignored', undefined).apiHost).toBe('example.com/prisme/v1');

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { silhouette } from '../../shared/domain/clustering';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { interestsAt } from '../../shared/domain/categories';
-import { Measure, churnRisk, favouriteCategory, featuresOf, fitModel, rfmLabel, scoreProfile, seededRandom, type ProfileFeatures } from '../../shared/domain/frozen';
+import {
+  Measure,
+  churnRisk,
+  favouriteCategory,
+  featuresOf,
+  fitModel,
+  rfmLabel,
+  scoreProfile,
+  seededRandom,
+  type ProfileFeatures,
+} from '../../shared/domain/frozen';
 import { compileIndicators } from '../../shared/domain/indicators';
 import { newProfile, type Profile } from '../../shared/domain/profile';
 import { DAY_MS } from '../../shared/domain/time';
@@ -14,7 +24,8 @@ const now = Date.parse('2026-06-15T12:00:00.000Z');
 const daysAgo = (days: number) => new Date(now - days * DAY_MS).toISOString();
 const model = compileIndicators();
 const specs = compileRules([], model).specs;
-const profileOf = (id: string, events: EnrichedEvent[]): Profile => foldEvents(newProfile(id, daysAgo(400)), events, [], now, specs).profile;
+const profileOf = (id: string, events: EnrichedEvent[]): Profile =>
+  foldEvents(newProfile(id, daysAgo(400)), events, [], now, specs).profile;
 
 /** A store buyer or an email reader, with some noise, for a population with two obvious groups. */
 function person(i: number, random: () => number): Profile {
@@ -85,7 +96,10 @@ describe('scores', () => {
     const freeze = fitModel(measure, model, random);
     const scores = people.map((f) => scoreProfile(f, freeze, model));
     const counts = [1, 2, 3, 4, 5].map((s) => scores.filter((x) => x.rfm_recency_score === s).length);
-    expect(counts.every((c) => c >= 60 && c <= 140), `recency: ${counts}`).toBe(true);
+    expect(
+      counts.every((c) => c >= 60 && c <= 140),
+      `recency: ${counts}`,
+    ).toBe(true);
     // Half the people never spent: they share the lowest monetary quintile; the buyers spread over the top three.
     expect(new Set(scores.filter((_, i) => i % 2 === 1).map((x) => x.rfm_monetary_score))).toEqual(new Set([1]));
     expect(new Set(scores.filter((_, i) => i % 2 === 0).map((x) => x.rfm_monetary_score))).toEqual(new Set([3, 4, 5]));
@@ -120,7 +134,16 @@ describe('scores', () => {
 
   it('measure churn risk by how unusual the silence is for this customer', () => {
     const settings = model.settings.churn;
-    const regular = (days: number): ProfileFeatures => ({ recencyDays: days, frequency: 10, monetary: 500, orders: 10, orderSpanDays: 270, daysSinceLastOrder: days, vector: [], categories: [] });
+    const regular = (days: number): ProfileFeatures => ({
+      recencyDays: days,
+      frequency: 10,
+      monetary: 500,
+      orders: 10,
+      orderSpanDays: 270,
+      daysSinceLastOrder: days,
+      vector: [],
+      categories: [],
+    });
     // Ten orders a month apart: a month of silence is normal, six months is not.
     expect(churnRisk(regular(0), 1 / 60, settings)).toBeCloseTo(0.2, 3);
     expect(churnRisk(regular(30), 1 / 60, settings)!).toBeLessThan(0.6);
@@ -130,10 +153,27 @@ describe('scores', () => {
   });
 
   it('silhouette is 1 for far, tight clusters and near 0 for noise', () => {
-    expect(silhouette([[0, 0], [0, 0.1], [10, 10], [10, 10.1]], [0, 0, 1, 1])).toBeGreaterThan(0.98);
+    expect(
+      silhouette(
+        [
+          [0, 0],
+          [0, 0.1],
+          [10, 10],
+          [10, 10.1],
+        ],
+        [0, 0, 1, 1],
+      ),
+    ).toBeGreaterThan(0.98);
     const random = seededRandom('noise');
     const noise = Array.from({ length: 100 }, () => [random(), random()]);
-    expect(Math.abs(silhouette(noise, noise.map((_, i) => i % 2)))).toBeLessThan(0.1);
+    expect(
+      Math.abs(
+        silhouette(
+          noise,
+          noise.map((_, i) => i % 2),
+        ),
+      ),
+    ).toBeLessThan(0.1);
   });
 });
 
@@ -157,16 +197,48 @@ describe('appetite for categories', () => {
   });
 
   it('keeps the strongest few categories', () => {
-    const events = Array.from({ length: rule.maxPerProfile + 3 }, (_, i) => anEvent({ event: 'Product Viewed', at: daysAgo(30 - i), properties: { category: `c${i}` } }));
+    const events = Array.from({ length: rule.maxPerProfile + 3 }, (_, i) =>
+      anEvent({ event: 'Product Viewed', at: daysAgo(30 - i), properties: { category: `c${i}` } }),
+    );
     const { profile } = foldEvents(newProfile('p', daysAgo(40)), events, [], now, specs, rule);
-    expect(Object.keys(profile.categories!).sort()).toEqual(events.slice(3).map((e) => String(e.properties.category)).sort());
+    expect(Object.keys(profile.categories!).sort()).toEqual(
+      events
+        .slice(3)
+        .map((e) => String(e.properties.category))
+        .sort(),
+    );
   });
 
   it('finds the category a person leans to compared with everyone, not merely the most popular', () => {
     const population = { shoes: 0.6, bags: 0.3, hats: 0.1 };
-    expect(favouriteCategory([['shoes', 6], ['hats', 4]], population)).toEqual({ category: 'hats', lift: 4 });
-    expect(favouriteCategory([['shoes', 6], ['bags', 3], ['hats', 1]], population)).toBeUndefined(); // just like everyone
+    expect(
+      favouriteCategory(
+        [
+          ['shoes', 6],
+          ['hats', 4],
+        ],
+        population,
+      ),
+    ).toEqual({ category: 'hats', lift: 4 });
+    expect(
+      favouriteCategory(
+        [
+          ['shoes', 6],
+          ['bags', 3],
+          ['hats', 1],
+        ],
+        population,
+      ),
+    ).toBeUndefined(); // just like everyone
     // Hats are under a fifth of their interest; shoes, 95 % of it against 60 % for everyone, are a lean.
-    expect(favouriteCategory([['shoes', 9.5], ['hats', 0.5]], population)).toEqual({ category: 'shoes', lift: 1.58 });
+    expect(
+      favouriteCategory(
+        [
+          ['shoes', 9.5],
+          ['hats', 0.5],
+        ],
+        population,
+      ),
+    ).toEqual({ category: 'shoes', lift: 1.58 });
   });
 });

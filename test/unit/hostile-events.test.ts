@@ -44,8 +44,21 @@ describe('identifier text', () => {
   });
 
   it('cleans identifiers read from traits, properties and external ids as well', () => {
-    const [event] = parseEvents('identify', { userId: 'u', traits: { email: 'Ada\u0000@Example.com', loyaltyCard: 'c\uDC00' }, context: { externalIds: [{ type: 'crm', id: 'x\uD800' }] } }, options).accepted;
-    expect(identifiersOf(event!).map((id) => `${id.type}:${id.value}`)).toEqual(['userId:u', 'email:ada@example.com', 'loyaltyCard:c\uFFFD', 'crm:x\uFFFD']);
+    const [event] = parseEvents(
+      'identify',
+      {
+        userId: 'u',
+        traits: { email: 'Ada\u0000@Example.com', loyaltyCard: 'c\uDC00' },
+        context: { externalIds: [{ type: 'crm', id: 'x\uD800' }] },
+      },
+      options,
+    ).accepted;
+    expect(identifiersOf(event!).map((id) => `${id.type}:${id.value}`)).toEqual([
+      'userId:u',
+      'email:ada@example.com',
+      'loyaltyCard:c\uFFFD',
+      'crm:x\uFFFD',
+    ]);
   });
 });
 
@@ -81,7 +94,11 @@ describe('placeholder identifiers', () => {
   });
 
   it('never accepts an event the processor could not fold into someone (any identifiers)', () => {
-    const idish = fc.oneof(fc.constantFrom('0', '-1', 'null', 'test', 'anonymous', '', ' ', '\u0000', 'N/A', 'ok-id'), fc.string({ maxLength: 8 }), fc.integer());
+    const idish = fc.oneof(
+      fc.constantFrom('0', '-1', 'null', 'test', 'anonymous', '', ' ', '\u0000', 'N/A', 'ok-id'),
+      fc.string({ maxLength: 8 }),
+      fc.integer(),
+    );
     fc.assert(
       fc.property(fc.record({ userId: idish, anonymousId: idish }, { requiredKeys: [] }), (ids) => {
         const { accepted } = parseEvents('track', { event: 'E', ...ids }, options);
@@ -95,30 +112,49 @@ describe('placeholder identifiers', () => {
 describe('event times', () => {
   const extremes = fc.oneof(
     fc.integer({ min: -8.64e15, max: 8.64e15 }).map((ms) => new Date(ms).toISOString()),
-    fc.constantFrom('+275760-09-13T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '+010000-01-01T00:00:00.000Z', '1899-12-31T23:59:59.999Z', '0000-01-01T00:00:00Z'),
+    fc.constantFrom(
+      '+275760-09-13T00:00:00.000Z',
+      '-271821-04-20T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+      '+010000-01-01T00:00:00.000Z',
+      '1899-12-31T23:59:59.999Z',
+      '0000-01-01T00:00:00Z',
+    ),
     fc.date({ min: new Date('1990-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
   );
 
   it('are accepted inside [1900, the time received] or refused naming the field, whatever the client sends', () => {
     fc.assert(
-      fc.property(fc.record({ timestamp: extremes, originalTimestamp: extremes, sentAt: extremes }, { requiredKeys: [] }), extremes, (times, batchSentAt) => {
-        const { accepted, rejected } = parseEvents('batch', { sentAt: batchSentAt, batch: [track({ userId: 'u', ...times })] }, options);
-        for (const event of accepted) {
-          const at = Date.parse(event.timestamp);
-          expect(at).toBeGreaterThanOrEqual(EARLIEST_EVENT_TIME);
-          expect(at).toBeLessThanOrEqual(receivedAt);
-        }
-        for (const rejection of rejected) expect(['timestamp', 'originalTimestamp', 'sentAt']).toContain(rejection.field);
-        expect(accepted.length + (rejected.length > 0 ? 1 : 0)).toBe(1);
-      }),
+      fc.property(
+        fc.record({ timestamp: extremes, originalTimestamp: extremes, sentAt: extremes }, { requiredKeys: [] }),
+        extremes,
+        (times, batchSentAt) => {
+          const { accepted, rejected } = parseEvents('batch', { sentAt: batchSentAt, batch: [track({ userId: 'u', ...times })] }, options);
+          for (const event of accepted) {
+            const at = Date.parse(event.timestamp);
+            expect(at).toBeGreaterThanOrEqual(EARLIEST_EVENT_TIME);
+            expect(at).toBeLessThanOrEqual(receivedAt);
+          }
+          for (const rejection of rejected) expect(['timestamp', 'originalTimestamp', 'sentAt']).toContain(rejection.field);
+          expect(accepted.length + (rejected.length > 0 ? 1 : 0)).toBe(1);
+        },
+      ),
       { numRuns: 2000, seed: 15 },
     );
   });
 
   it('refuses a year outside 1900 - 9999, and clamps a skew correction that lands before 1900', () => {
-    const { rejected } = parseEvents('track', { userId: 'u', event: 'E', timestamp: '-271821-04-20T00:00:00.000Z', sentAt: '+275760-09-13T00:00:00.000Z' }, options);
+    const { rejected } = parseEvents(
+      'track',
+      { userId: 'u', event: 'E', timestamp: '-271821-04-20T00:00:00.000Z', sentAt: '+275760-09-13T00:00:00.000Z' },
+      options,
+    );
     expect(rejected.map((r) => r.field).sort()).toEqual(['sentAt', 'timestamp']);
-    const [event] = parseEvents('track', { userId: 'u', event: 'E', originalTimestamp: '1900-01-02T00:00:00Z', sentAt: '9999-12-31T00:00:00Z' }, options).accepted;
+    const [event] = parseEvents(
+      'track',
+      { userId: 'u', event: 'E', originalTimestamp: '1900-01-02T00:00:00Z', sentAt: '9999-12-31T00:00:00Z' },
+      options,
+    ).accepted;
     expect(event!.timestamp).toBe(new Date(EARLIEST_EVENT_TIME).toISOString());
   });
 });
@@ -131,7 +167,9 @@ describe('the batch context', () => {
       { context, batch: [track({ userId: 'u', properties: { blob: 'y'.repeat(LIMITS.eventBytes - 1000) } }), track({ userId: 'u' })] },
       options,
     );
-    expect(rejected).toEqual([{ index: 0, field: 'context', reason: "event is larger than 32 KB with the batch's context merged into it" }]);
+    expect(rejected).toEqual([
+      { index: 0, field: 'context', reason: "event is larger than 32 KB with the batch's context merged into it" },
+    ]);
     expect(accepted).toHaveLength(1);
   });
 
@@ -146,7 +184,10 @@ describe('the batch context', () => {
   });
 
   it('allows an ordinary batch with a shared context: 100 events of 300 bytes sharing 2.4 KB', () => {
-    const request = { context: { app: { name: 'x'.repeat(2400) } }, batch: Array.from({ length: 100 }, (_, i) => track({ userId: `u${i}`, properties: { p: 'y'.repeat(240) } })) };
+    const request = {
+      context: { app: { name: 'x'.repeat(2400) } },
+      batch: Array.from({ length: 100 }, (_, i) => track({ userId: `u${i}`, properties: { p: 'y'.repeat(240) } })),
+    };
     const { accepted, queuedBytes } = parseEvents('batch', request, options);
     expect(accepted).toHaveLength(100);
     expect(queuedBytes).toBeGreaterThan(LIMITS.queuedBytesPerRequestByte * Buffer.byteLength(JSON.stringify(request))); // over 8x its size...

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_IDENTITY_CONFIG, identifiersOf, normaliseLookup, normalisePhone, previousIdentifiersOf, type BlockedIdentifier } from '../../shared/domain/identity';
+import {
+  DEFAULT_IDENTITY_CONFIG,
+  identifiersOf,
+  normaliseLookup,
+  normalisePhone,
+  previousIdentifiersOf,
+  type BlockedIdentifier,
+} from '../../shared/domain/identity';
 import { anEvent } from '../helpers/events';
 
 describe('identifiersOf', () => {
@@ -10,7 +17,12 @@ describe('identifiersOf', () => {
       userId: ' u-42 ',
       anonymousId: 'device-1',
       traits: { email: ' Ada@Example.COM', phone: '06 12 34 56 78', loyaltyCard: 'LC-0099' },
-      context: { externalIds: [{ id: 'CRM-7', type: 'CRM ID', collection: 'users', encoding: 'none' }, { id: 'x', type: 'userId' }] },
+      context: {
+        externalIds: [
+          { id: 'CRM-7', type: 'CRM ID', collection: 'users', encoding: 'none' },
+          { id: 'x', type: 'userId' },
+        ],
+      },
     });
     expect(identifiersOf(event)).toEqual([
       { type: 'userId', value: 'u-42' },
@@ -32,7 +44,12 @@ describe('identifiersOf', () => {
   it('never matches on blocked values, built-in or configured, and reports them', () => {
     const blocked: BlockedIdentifier[] = [];
     const config = { ...DEFAULT_IDENTITY_CONFIG, blockedPatterns: [/^noreply@/i] };
-    const event = anEvent({ userId: 'anonymous', anonymousId: '0', traits: { email: 'noreply@shop.example' }, properties: { loyaltyCard: 'null' } });
+    const event = anEvent({
+      userId: 'anonymous',
+      anonymousId: '0',
+      traits: { email: 'noreply@shop.example' },
+      properties: { loyaltyCard: 'null' },
+    });
     expect(identifiersOf(event, config, (b) => blocked.push(b))).toEqual([]);
     expect(blocked.map((b) => b.type)).toEqual(['userId', 'email', 'loyaltyCard', 'anonymousId']);
     expect(previousIdentifiersOf(anEvent({ type: 'alias', previousId: 'undefined' }))).toEqual([]);

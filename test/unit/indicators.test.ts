@@ -44,7 +44,10 @@ describe('dynamic indicators', () => {
     const fresh = valuesAfter([anEvent({ event: 'Email Opened', at: daysAgo(0) }), anEvent({ event: 'Order Completed', at: daysAgo(0) })]);
     // Occurrences are dated to the middle of their day: at noon today's count in full.
     expect(fresh.engagement_score).toBe(60);
-    const old = valuesAfter([anEvent({ event: 'Product Viewed', at: daysAgo(30) }), anEvent({ event: 'Webinar Attended', at: daysAgo(30) })]);
+    const old = valuesAfter([
+      anEvent({ event: 'Product Viewed', at: daysAgo(30) }),
+      anEvent({ event: 'Webinar Attended', at: daysAgo(30) }),
+    ]);
     // A product view a month ago has all but faded (3-day half-life); the webinar still weighs (120 days).
     expect(old.engagement_score).toBeCloseTo(5 * 0.5 ** (30 / 3) + 40 * 0.5 ** (30 / 120), 0);
     expect(valuesAfter([anEvent({ event: 'Unknown Thing', at: daysAgo(0) })]).engagement_score).toBe(0);
@@ -58,7 +61,10 @@ describe('dynamic indicators', () => {
       settings: { signals: { 'Email Opened': { points: 20, halfLifeDays: 14 } } },
       updatedAt: daysAgo(0),
     };
-    expect(valuesAfter(events, compileIndicators([doubled])).engagement_score).toBeCloseTo(2 * (valuesAfter(events).engagement_score as number), 1);
+    expect(valuesAfter(events, compileIndicators([doubled])).engagement_score).toBeCloseTo(
+      2 * (valuesAfter(events).engagement_score as number),
+      1,
+    );
   });
 
   it('say which channels a person prefers, recent interactions weighing more', () => {
@@ -79,12 +85,19 @@ describe('dynamic indicators', () => {
     const pricing = anEvent({ type: 'page', event: undefined, name: 'Pricing', properties: { name: 'Pricing' }, at: daysAgo(2) });
     const brochure = anEvent({ event: 'Brochure Requested', channel: 'event', at: daysAgo(5) });
     const reviews = anEvent({ event: 'Reviews Read', at: daysAgo(1) });
-    expect(valuesAfter([pricing, brochure, reviews])).toMatchObject({ intent_signals: 3, intent_stage: 'high', lifecycle_stage: 'hot_prospect' });
+    expect(valuesAfter([pricing, brochure, reviews])).toMatchObject({
+      intent_signals: 3,
+      intent_stage: 'high',
+      lifecycle_stage: 'hot_prospect',
+    });
     expect(valuesAfter([pricing, reviews])).toMatchObject({ intent_stage: 'consideration', lifecycle_stage: 'warm_prospect' });
     expect(valuesAfter([reviews]).intent_stage).toBe('exploration');
     // A home page view is not the pricing page; a brochure 40 days ago is outside the 30-day window.
     const home = anEvent({ type: 'page', event: undefined, properties: { name: 'Home' }, at: daysAgo(1) });
-    expect(valuesAfter([home, anEvent({ event: 'Brochure Requested', at: daysAgo(40) })])).toMatchObject({ intent_signals: 0, intent_stage: 'none' });
+    expect(valuesAfter([home, anEvent({ event: 'Brochure Requested', at: daysAgo(40) })])).toMatchObject({
+      intent_signals: 0,
+      intent_stage: 'none',
+    });
   });
 
   it('place people in the lifecycle: cold, warm and hot prospects, customers, then at risk', () => {
@@ -96,7 +109,10 @@ describe('dynamic indicators', () => {
   });
 
   it('count days since the last significant interaction, online or offline, not page views', () => {
-    const values = valuesAfter([anEvent({ event: 'Showroom Visited', channel: 'store', at: daysAgo(12) }), anEvent({ type: 'page', event: undefined, at: daysAgo(1) })]);
+    const values = valuesAfter([
+      anEvent({ event: 'Showroom Visited', channel: 'store', at: daysAgo(12) }),
+      anEvent({ type: 'page', event: undefined, at: daysAgo(1) }),
+    ]);
     expect(values.days_since_significant_interaction).toBe(12);
     expect(values.last_seen).toBe(daysAgo(1));
   });
@@ -111,7 +127,10 @@ describe('dynamic indicators', () => {
 
 describe('indicator definitions', () => {
   it('are validated, with the offending field named', () => {
-    const bad = definitionSchemas.intent.safeParse({ ...DEFAULT_INDICATOR_SETTINGS.intent, stages: { high: 1, consideration: 2, exploration: 3 } });
+    const bad = definitionSchemas.intent.safeParse({
+      ...DEFAULT_INDICATOR_SETTINGS.intent,
+      stages: { high: 1, consideration: 2, exploration: 3 },
+    });
     expect(bad.success).toBe(false);
     expect(bad.error!.issues[0]!.path).toEqual(['stages']);
     expect(definitionSchemas.engagement.safeParse({ signals: { 'Email Opened': { points: 10, halfLifeDays: 0 } } }).success).toBe(false);
@@ -128,9 +147,15 @@ describe('indicator conditions in segments', () => {
       return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
     expect(problems({ type: 'indicator', indicator: 'revenue', channel: 'store', operator: 'gte', value: 100 })).toEqual([]);
-    expect(problems({ type: 'indicator', indicator: 'happiness', operator: 'gte', value: 1 })[0]).toMatch(/^indicator: must be one of last_seen/);
-    expect(problems({ type: 'indicator', indicator: 'engagement_score', channel: 'web', operator: 'gte', value: 1 })).toEqual(['channel: engagement_score is not a per-channel figure']);
-    expect(problems({ type: 'indicator', indicator: 'lifecycle_stage', operator: 'in', value: ['customer', 'vip'] })[0]).toMatch(/^value: lifecycle_stage is one of cold_prospect/);
+    expect(problems({ type: 'indicator', indicator: 'happiness', operator: 'gte', value: 1 })[0]).toMatch(
+      /^indicator: must be one of last_seen/,
+    );
+    expect(problems({ type: 'indicator', indicator: 'engagement_score', channel: 'web', operator: 'gte', value: 1 })).toEqual([
+      'channel: engagement_score is not a per-channel figure',
+    ]);
+    expect(problems({ type: 'indicator', indicator: 'lifecycle_stage', operator: 'in', value: ['customer', 'vip'] })[0]).toMatch(
+      /^value: lifecycle_stage is one of cold_prospect/,
+    );
   });
 
   it('compare indicators, and stage changes are transitions of the managed stage segments', () => {
@@ -145,14 +170,34 @@ describe('indicator conditions in segments', () => {
       updatedAt: '',
     };
     const withStages = compileRules([bigSpenders, ...stageSegments(model)], model);
-    const profile = foldEvents(newProfile('p1', daysAgo(3)), [order(3, 120, 'store'), order(2, 60, 'store')], [], now, withStages.specs).profile;
-    const { segments, transitions } = evaluateMemberships(profile, withStages.segments, now, undefined, 'events', model.valuesOf(profile, now));
+    const profile = foldEvents(
+      newProfile('p1', daysAgo(3)),
+      [order(3, 120, 'store'), order(2, 60, 'store')],
+      [],
+      now,
+      withStages.specs,
+    ).profile;
+    const { segments, transitions } = evaluateMemberships(
+      profile,
+      withStages.segments,
+      now,
+      undefined,
+      'events',
+      model.valuesOf(profile, now),
+    );
     expect(segments).toEqual(['big-store-spenders', 'lifecycle-customer']);
     expect(transitions.map((t) => [t.segmentId, t.change])).toEqual(expect.arrayContaining([['lifecycle-customer', 'entered']]));
 
     // Four months on without an order: the customer is at risk, a transition like any other.
     const later = now + 120 * DAY_MS;
-    const moved = evaluateMemberships({ ...profile, segments }, withStages.segments, later, undefined, 'time', model.valuesOf(profile, later));
+    const moved = evaluateMemberships(
+      { ...profile, segments },
+      withStages.segments,
+      later,
+      undefined,
+      'time',
+      model.valuesOf(profile, later),
+    );
     expect(moved.transitions.map((t) => [t.segmentId, t.change, t.reason])).toEqual(
       expect.arrayContaining([
         ['lifecycle-customer', 'exited', 'time'],

@@ -31,16 +31,24 @@ function worstCase(): Profile {
   // Every aggregate key a filtered, valued one (five numbers a bucket), active every day for the whole horizon.
   for (let k = 0; k < PROFILE_LIMITS.aggregateKeys; k++) {
     const buckets: number[] = [];
-    for (let d = 0; d < PROFILE_LIMITS.horizonDays; d++) buckets.push(today - d, 123_456 + d, 12_345_678.91 + k * d, 1_234.56 + d, 98_765.43 - k);
+    for (let d = 0; d < PROFILE_LIMITS.horizonDays; d++)
+      buckets.push(today - d, 123_456 + d, 12_345_678.91 + k * d, 1_234.56 + d, 98_765.43 - k);
     profile.aggregates[`${long(`Event ${k} `, 200)}|call_center|abcdefghij`] = buckets;
   }
   profile.categories = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [long(`category-${i}-`, 100), [123_456.789, today]]));
   profile.channels = { web: 1e9, app: 1e9, email: 1e9, store: 1e9, call_center: 1e9, event: 1e9, crm: 1e9 };
   profile.segments = Array.from({ length: MAX_SEGMENTS }, (_, i) => long(`segment-${i}-`, 64));
-  profile.pending = { baseVersion: 1000, at: now, reason: 'definition', entered: Object.fromEntries(profile.segments.map((segmentId) => [segmentId, 1000])) };
+  profile.pending = {
+    baseVersion: 1000,
+    at: now,
+    reason: 'definition',
+    entered: Object.fromEntries(profile.segments.map((segmentId) => [segmentId, 1000])),
+  };
   // Late events noted for the backfills under way, at their bound.
   profile.lateFolded = { abcdefghij: [today, long('', PROFILE_LIMITS.lateFolded * 8)] };
-  const events = Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) => anEvent({ type: 'alias', event: undefined, messageId: `m${i}`, at: new Date(now).toISOString() }));
+  const events = Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) =>
+    anEvent({ type: 'alias', event: undefined, messageId: `m${i}`, at: new Date(now).toISOString() }),
+  );
   return foldEvents(profile, events, [], now).profile; // prunes and coarsens like any write
 }
 
@@ -49,7 +57,9 @@ describe('profile item size', () => {
     const profile = worstCase();
     const size = itemSize(profile as unknown as Record<string, unknown>);
     const stored = itemSize(encodeProfile(profile) as unknown as Record<string, unknown>);
-    console.log(`worst-case profile: ${(size / 1024).toFixed(1)} KB of attributes, stored in ${(stored / 1024).toFixed(1)} KB, of ${MAX_ITEM_BYTES / 1024} KB`);
+    console.log(
+      `worst-case profile: ${(size / 1024).toFixed(1)} KB of attributes, stored in ${(stored / 1024).toFixed(1)} KB, of ${MAX_ITEM_BYTES / 1024} KB`,
+    );
     expect(size).toBeLessThan(MAX_ITEM_BYTES);
     expect(stored).toBeLessThan(MAX_ITEM_BYTES);
     expect(size).toBeGreaterThan(MAX_ITEM_BYTES / 4); // the construction really is at the bounds
@@ -57,14 +67,39 @@ describe('profile item size', () => {
 
   it('is about 1.3 KB for a typical customer, stored compressed in under 1 KB', () => {
     const events = [
-      anEvent({ type: 'identify', event: undefined, traits: { email: 'ada@example.com', firstName: 'Ada', tier: 'VIP', city: 'Nice' }, at: new Date(now - 90 * DAY_MS).toISOString() }),
-      ...Array.from({ length: 6 }, (_, i) => anEvent({ channel: i % 2 ? 'store' : 'web', at: new Date(now - i * 20 * DAY_MS).toISOString(), properties: { revenue: 40 + i, category: i % 2 ? 'shoes' : 'bags' } })),
-      ...Array.from({ length: 10 }, (_, i) => anEvent({ type: 'page', event: undefined, at: new Date(now - i * 3 * DAY_MS).toISOString() })),
-      ...Array.from({ length: 8 }, (_, i) => anEvent({ event: 'Email Opened', channel: 'email', at: new Date(now - i * 7 * DAY_MS).toISOString() })),
+      anEvent({
+        type: 'identify',
+        event: undefined,
+        traits: { email: 'ada@example.com', firstName: 'Ada', tier: 'VIP', city: 'Nice' },
+        at: new Date(now - 90 * DAY_MS).toISOString(),
+      }),
+      ...Array.from({ length: 6 }, (_, i) =>
+        anEvent({
+          channel: i % 2 ? 'store' : 'web',
+          at: new Date(now - i * 20 * DAY_MS).toISOString(),
+          properties: { revenue: 40 + i, category: i % 2 ? 'shoes' : 'bags' },
+        }),
+      ),
+      ...Array.from({ length: 10 }, (_, i) =>
+        anEvent({ type: 'page', event: undefined, at: new Date(now - i * 3 * DAY_MS).toISOString() }),
+      ),
+      ...Array.from({ length: 8 }, (_, i) =>
+        anEvent({ event: 'Email Opened', channel: 'email', at: new Date(now - i * 7 * DAY_MS).toISOString() }),
+      ),
     ];
     // With the aggregates the shipped indicators keep (order revenue and instants) and category interest.
     const { specs, indicators } = compileRules([], compileIndicators());
-    const profile = foldEvents(newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp), events, [{ type: 'userId', value: 'ada' }, { type: 'email', value: 'ada@example.com' }], now, specs, indicators.categoryRule).profile;
+    const profile = foldEvents(
+      newProfile(`p_${'0'.repeat(29)}`, events[0]!.timestamp),
+      events,
+      [
+        { type: 'userId', value: 'ada' },
+        { type: 'email', value: 'ada@example.com' },
+      ],
+      now,
+      specs,
+      indicators.categoryRule,
+    ).profile;
     // As written by the write that made it enter its three segments: with that write's outbox.
     const segments = ['vip-store', 'recent-visitors', 'lifecycle-customer'];
     const pending = { baseVersion: 41, at: now, reason: 'events', entered: Object.fromEntries(segments.map((id) => [id, 3])) };

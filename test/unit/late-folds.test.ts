@@ -31,8 +31,10 @@ const whole = [compileSpec(spec)];
 /** A processor whose cached catalog predates the save. */
 const stale: CompiledSpec[] = [];
 
-const shoes = (messageId: string, receivedAt: string, revenue = 10) => anEvent({ messageId, at: receivedAt, properties: { category: 'shoes', revenue } });
-const live = (profile: Profile, events: EnrichedEvent[], specs: readonly CompiledSpec[], at = now) => foldEvents(profile, events, [], at, specs).profile;
+const shoes = (messageId: string, receivedAt: string, revenue = 10) =>
+  anEvent({ messageId, at: receivedAt, properties: { category: 'shoes', revenue } });
+const live = (profile: Profile, events: EnrichedEvent[], specs: readonly CompiledSpec[], at = now) =>
+  foldEvents(profile, events, [], at, specs).profile;
 /** The backfill's write for one archived part: a copy of the profile, and whether it changed. */
 function backfill(profile: Profile, events: EnrichedEvent[], position: string): [Profile, boolean] {
   const copy = structuredClone(profile);
@@ -66,7 +68,13 @@ describe('late events of a spec being backfilled', () => {
     profile = live(profile, [late], backfilling);
     expect(inSpec(profile).count).toBe(1);
     // 64 newer messages push it out of the recent ids; its note still keeps it out of the spec.
-    profile = live(profile, Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) => anEvent({ type: 'page', event: undefined, messageId: `page-${i}`, at: after(1) })), backfilling);
+    profile = live(
+      profile,
+      Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) =>
+        anEvent({ type: 'page', event: undefined, messageId: `page-${i}`, at: after(1) }),
+      ),
+      backfilling,
+    );
     profile = live(profile, [late], backfilling);
     expect(inSpec(profile).count).toBe(1);
   });
@@ -125,7 +133,7 @@ describe('late events of a spec being backfilled', () => {
     expect(into.lateFolded).toEqual({ [spec.id]: [12, 'aaaaaaaabbbbbbbb'], other: [11, 'cccccccc'] });
   });
 
-  it('count every event once whatever the order of deliveries, redeliveries and the backfill\'s read', () => {
+  it("count every event once whatever the order of deliveries, redeliveries and the backfill's read", () => {
     // Each event archived once, by its first processing, before the backfill reads the archive if that
     // processing came first. A catalog predates the save only before the backfill reads (the backfill
     // waits for the processors' caches), and only for events received before the spec's start.
@@ -133,14 +141,21 @@ describe('late events of a spec being backfilled', () => {
       fc.record({
         receivedBefore: fc.boolean(),
         shoes: fc.boolean(),
-        deliveries: fc.array(fc.record({ order: fc.double({ min: 0, max: 1, noNaN: true }), catalog: fc.constantFrom('stale', 'backfilling', 'whole') }), { minLength: 1, maxLength: 3 }),
+        deliveries: fc.array(
+          fc.record({ order: fc.double({ min: 0, max: 1, noNaN: true }), catalog: fc.constantFrom('stale', 'backfilling', 'whole') }),
+          { minLength: 1, maxLength: 3 },
+        ),
       }),
       { minLength: 1, maxLength: 6 },
     );
     fc.assert(
       fc.property(scenario, fc.double({ min: 0, max: 1, noNaN: true }), (events, backfillAt) => {
         const made = events.map((e, i) =>
-          anEvent({ messageId: `e${i}`, at: e.receivedBefore ? before(1 + i) : after(1 + i), properties: { category: e.shoes ? 'shoes' : 'hats', revenue: 1 } }),
+          anEvent({
+            messageId: `e${i}`,
+            at: e.receivedBefore ? before(1 + i) : after(1 + i),
+            properties: { category: e.shoes ? 'shoes' : 'hats', revenue: 1 },
+          }),
         );
         const deliveries = events.flatMap((e, i) => e.deliveries.map((d) => ({ ...d, index: i }))).sort((a, b) => a.order - b.order);
         let profile = fresh();
@@ -156,7 +171,8 @@ describe('late events of a spec being backfilled', () => {
           if (!backfilled && delivery.order > backfillAt) readArchive();
           const event = made[delivery.index]!;
           const canBeStale = !backfilled && events[delivery.index]!.receivedBefore;
-          const specs = delivery.catalog === 'stale' && canBeStale ? stale : delivery.catalog === 'whole' && backfilled ? whole : backfilling;
+          const specs =
+            delivery.catalog === 'stale' && canBeStale ? stale : delivery.catalog === 'whole' && backfilled ? whole : backfilling;
           profile = live(profile, [event], specs);
           if (!archive.includes(event)) archive.push(event);
         }

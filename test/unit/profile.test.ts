@@ -85,7 +85,10 @@ describe('foldEvents', () => {
   });
 
   it('says which bound it reached, naming types and traits but never values', () => {
-    const emails = Array.from({ length: PROFILE_LIMITS.identifiersPerType + 2 }, (_, i) => ({ type: 'email', value: `person${i}@example.com` }));
+    const emails = Array.from({ length: PROFILE_LIMITS.identifiersPerType + 2 }, (_, i) => ({
+      type: 'email',
+      value: `person${i}@example.com`,
+    }));
     const traits = Object.fromEntries(Array.from({ length: PROFILE_LIMITS.traits + 1 }, (_, i) => [`t${i}`, i]));
     const { profile, limits } = foldEvents(
       newProfile('p1', '2026-03-15T10:00:00.000Z'),
@@ -107,13 +110,16 @@ describe('foldEvents', () => {
   });
 
   it('reports nothing for a profile within every bound', () => {
-    expect(foldEvents(newProfile('p1', '2026-03-15T10:00:00.000Z'), [anEvent()], [{ type: 'userId', value: 'u1' }], now).limits).toEqual([]);
+    expect(foldEvents(newProfile('p1', '2026-03-15T10:00:00.000Z'), [anEvent()], [{ type: 'userId', value: 'u1' }], now).limits).toEqual(
+      [],
+    );
   });
 
   it('keeps the latest merges on a profile that keeps absorbing others, and says when it forgets one', () => {
     let survivor = newProfile('p_000', '2026-03-01T00:00:00.000Z');
     const limits: LimitReached[] = [];
-    for (let i = 1; i <= MAX_MERGES + 1; i++) survivor = mergeProfiles(survivor, newProfile(`p_${String(i).padStart(3, '0')}`, '2026-03-02T00:00:00.000Z'), now + i, limits);
+    for (let i = 1; i <= MAX_MERGES + 1; i++)
+      survivor = mergeProfiles(survivor, newProfile(`p_${String(i).padStart(3, '0')}`, '2026-03-02T00:00:00.000Z'), now + i, limits);
     expect(survivor.mergedFrom).toHaveLength(MAX_MERGES);
     expect(survivor.mergedFrom![0]).toBe('p_002');
     expect(Object.keys(survivor.mergedAt!)).toHaveLength(MAX_MERGES);

@@ -64,9 +64,20 @@ describe('the ingest handler with a rate per source', () => {
         rawPath: '/v1/batch',
         rawQueryString: '',
         headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ batch: Array.from({ length: size }, (_, i) => ({ type: 'track', userId, event: 'Tick', messageId: `${userId}-${clock.now}-${i}` })) }),
+        body: JSON.stringify({
+          batch: Array.from({ length: size }, (_, i) => ({
+            type: 'track',
+            userId,
+            event: 'Tick',
+            messageId: `${userId}-${clock.now}-${i}`,
+          })),
+        }),
         isBase64Encoded: false,
-        requestContext: { http: { method: 'POST', path: '/v1/batch', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, domainName: 'localhost', requestId: 'r' },
+        requestContext: {
+          http: { method: 'POST', path: '/v1/batch', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+          domainName: 'localhost',
+          requestId: 'r',
+        },
       } as unknown as HttpEvent;
       const result = await handler(event, {} as Context);
       return { status: result.statusCode, headers: result.headers ?? {}, body: JSON.parse(String(result.body)) };

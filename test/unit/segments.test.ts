@@ -35,30 +35,48 @@ describe('segment conditions', () => {
     {
       description: 'VIP with two store orders in 6 months is in',
       condition: vipStoreBuyers,
-      profile: profileWith({ tier: 'vip' }, [{ channel: 'store', at: daysAgo(10) }, { channel: 'store', at: daysAgo(170) }]),
+      profile: profileWith({ tier: 'vip' }, [
+        { channel: 'store', at: daysAgo(10) },
+        { channel: 'store', at: daysAgo(170) },
+      ]),
       expected: true,
     },
     {
       description: 'an order older than 6 months does not count',
       condition: vipStoreBuyers,
-      profile: profileWith({ tier: 'VIP' }, [{ channel: 'store', at: daysAgo(10) }, { channel: 'store', at: daysAgo(200) }]),
+      profile: profileWith({ tier: 'VIP' }, [
+        { channel: 'store', at: daysAgo(10) },
+        { channel: 'store', at: daysAgo(200) },
+      ]),
       expected: false,
     },
     {
       description: 'web orders do not count for a store condition',
       condition: vipStoreBuyers,
-      profile: profileWith({ tier: 'VIP' }, [{ channel: 'web', at: daysAgo(1) }, { channel: 'web', at: daysAgo(2) }]),
+      profile: profileWith({ tier: 'VIP' }, [
+        { channel: 'web', at: daysAgo(1) },
+        { channel: 'web', at: daysAgo(2) },
+      ]),
       expected: false,
     },
     {
       description: 'not VIP is out whatever the orders',
       condition: vipStoreBuyers,
-      profile: profileWith({ tier: 'standard' }, [{ channel: 'store', at: daysAgo(1) }, { channel: 'store', at: daysAgo(2) }]),
+      profile: profileWith({ tier: 'standard' }, [
+        { channel: 'store', at: daysAgo(1) },
+        { channel: 'store', at: daysAgo(2) },
+      ]),
       expected: false,
     },
     {
       description: 'or: either branch is enough',
-      condition: { type: 'or', conditions: [{ type: 'trait', trait: 'city', operator: 'eq', value: 'Nice' }, { type: 'trait', trait: 'age', operator: 'gte', value: 30 }] },
+      condition: {
+        type: 'or',
+        conditions: [
+          { type: 'trait', trait: 'city', operator: 'eq', value: 'Nice' },
+          { type: 'trait', trait: 'age', operator: 'gte', value: 30 },
+        ],
+      },
       profile: profileWith({ city: 'Paris', age: 31 }),
       expected: true,
     },
@@ -101,7 +119,11 @@ describe('segment conditions', () => {
     {
       description: 'exactly N times on any of several channels, ever',
       condition: { type: 'event', event: 'Order Completed', channel: ['store', 'call_center'], count: { operator: 'eq', value: 2 } },
-      profile: profileWith({}, [{ channel: 'store', at: daysAgo(300) }, { channel: 'call_center', at: daysAgo(1) }, { channel: 'web', at: daysAgo(1) }]),
+      profile: profileWith({}, [
+        { channel: 'store', at: daysAgo(300) },
+        { channel: 'call_center', at: daysAgo(1) },
+        { channel: 'web', at: daysAgo(1) },
+      ]),
       expected: true,
     },
     {
@@ -155,13 +177,19 @@ describe('segment conditions', () => {
     {
       description: '"last purchase more than 90 days ago"',
       condition: { type: 'performed_date', event: 'Order Completed', which: 'last', operator: 'date_before', value: { daysAgo: 90 } },
-      profile: profileWith({}, [{ channel: 'store', at: daysAgo(120) }, { channel: 'web', at: daysAgo(95) }]),
+      profile: profileWith({}, [
+        { channel: 'store', at: daysAgo(120) },
+        { channel: 'web', at: daysAgo(95) },
+      ]),
       expected: true,
     },
     {
       description: '"last purchase more than 90 days ago" is false after a recent one',
       condition: { type: 'performed_date', event: 'Order Completed', which: 'last', operator: 'date_before', value: { daysAgo: 90 } },
-      profile: profileWith({}, [{ channel: 'store', at: daysAgo(120) }, { channel: 'web', at: daysAgo(10) }]),
+      profile: profileWith({}, [
+        { channel: 'store', at: daysAgo(120) },
+        { channel: 'web', at: daysAgo(10) },
+      ]),
       expected: false,
     },
     {
@@ -172,8 +200,18 @@ describe('segment conditions', () => {
     },
     {
       description: 'first performed in store after a date',
-      condition: { type: 'performed_date', event: 'Order Completed', channel: 'store', which: 'first', operator: 'date_after', value: { daysAgo: 60 } },
-      profile: profileWith({}, [{ channel: 'store', at: daysAgo(50) }, { channel: 'web', at: daysAgo(100) }]),
+      condition: {
+        type: 'performed_date',
+        event: 'Order Completed',
+        channel: 'store',
+        which: 'first',
+        operator: 'date_after',
+        value: { daysAgo: 60 },
+      },
+      profile: profileWith({}, [
+        { channel: 'store', at: daysAgo(50) },
+        { channel: 'web', at: daysAgo(100) },
+      ]),
       expected: true,
     },
     {
@@ -197,7 +235,10 @@ describe('segment conditions', () => {
     {
       description: 'restarted: bought this week, not in the 90 days before, but earlier',
       condition: { type: 'restarted', event: 'Order Completed', channel: 'store', recent: { days: 7 }, gap: { days: 90 } },
-      profile: profileWith({}, [{ channel: 'store', at: daysAgo(2) }, { channel: 'store', at: daysAgo(150) }]),
+      profile: profileWith({}, [
+        { channel: 'store', at: daysAgo(2) },
+        { channel: 'store', at: daysAgo(150) },
+      ]),
       expected: true,
     },
     {
@@ -209,7 +250,11 @@ describe('segment conditions', () => {
     {
       description: 'restarted is false for a regular buyer',
       condition: { type: 'restarted', event: 'Order Completed', channel: 'store', recent: { days: 7 }, gap: { days: 90 } },
-      profile: profileWith({}, [{ channel: 'store', at: daysAgo(2) }, { channel: 'store', at: daysAgo(40) }, { channel: 'store', at: daysAgo(150) }]),
+      profile: profileWith({}, [
+        { channel: 'store', at: daysAgo(2) },
+        { channel: 'store', at: daysAgo(40) },
+        { channel: 'store', at: daysAgo(150) },
+      ]),
       expected: false,
     },
     {
@@ -265,7 +310,10 @@ describe('segment conditions', () => {
   it('rejects invalid trees with the path of the problem', () => {
     const result = conditionSchema.safeParse({
       type: 'and',
-      conditions: [{ type: 'trait', trait: 'tier', operator: 'in', value: 'VIP' }, { type: 'event', event: 'X', within: { days: 0 } }],
+      conditions: [
+        { type: 'trait', trait: 'tier', operator: 'in', value: 'VIP' },
+        { type: 'event', event: 'X', within: { days: 0 } },
+      ],
     });
     expect(result.success).toBe(false);
     const paths = result.error!.issues.map((i) => i.path.join('.'));
@@ -280,7 +328,11 @@ describe('segments of segments', () => {
   const inSegment = (segment: string): Condition => ({ type: 'segment', segment });
 
   it('orders segments after those they refer to', () => {
-    const ordered = orderByDependencies([def('a', inSegment('b')), def('b', inSegment('c')), def('c', { type: 'trait', trait: 't', operator: 'exists' })]);
+    const ordered = orderByDependencies([
+      def('a', inSegment('b')),
+      def('b', inSegment('c')),
+      def('c', { type: 'trait', trait: 't', operator: 'exists' }),
+    ]);
     expect(ordered.map((s) => s.id)).toEqual(['c', 'b', 'a']);
   });
 
@@ -290,7 +342,9 @@ describe('segments of segments', () => {
     );
     expect(() => orderByDependencies([def('a', inSegment('a'))])).toThrow('cycle: a -> a');
     expect(() => orderByDependencies([def('a', inSegment('ghost'))])).toThrow(SegmentGraphError);
-    expect(segmentReferences({ type: 'and', conditions: [inSegment('x'), { type: 'or', conditions: [inSegment('y'), inSegment('x')] }] })).toEqual(['x', 'y']);
+    expect(
+      segmentReferences({ type: 'and', conditions: [inSegment('x'), { type: 'or', conditions: [inSegment('y'), inSegment('x')] }] }),
+    ).toEqual(['x', 'y']);
   });
 });
 
@@ -321,7 +375,7 @@ describe('evaluateMemberships', () => {
     expect(evaluateMemberships(profile, segments, now).transitions.map((t) => t.id)).toEqual(first.transitions.map((t) => t.id));
   });
 
-  it('keeps a write\'s transitions in the profile item compactly, and gives them back whole, ids included', () => {
+  it("keeps a write's transitions in the profile item compactly, and gives them back whole, ids included", () => {
     const profile = { ...profileWith({ tier: 'VIP' }), segments: ['old-one'], version: 6 };
     const segments = [
       segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),
@@ -338,11 +392,23 @@ describe('evaluateMemberships', () => {
     expect(pendingTransitions({ profileId: profile.profileId, pending: transitions as never })).toEqual(transitions);
   });
 
-  it('evaluates a segment of segments against this pass\'s results', () => {
+  it("evaluates a segment of segments against this pass's results", () => {
     const profile = profileWith({ tier: 'VIP', city: 'Nice' });
     const segments = orderByDependencies([
-      segment('vip-outside-nice', { type: 'and', conditions: [{ type: 'segment', segment: 'vip' }, { type: 'segment', segment: 'nice', member: false }] }),
-      segment('vip-in-nice', { type: 'and', conditions: [{ type: 'segment', segment: 'vip' }, { type: 'segment', segment: 'nice' }] }),
+      segment('vip-outside-nice', {
+        type: 'and',
+        conditions: [
+          { type: 'segment', segment: 'vip' },
+          { type: 'segment', segment: 'nice', member: false },
+        ],
+      }),
+      segment('vip-in-nice', {
+        type: 'and',
+        conditions: [
+          { type: 'segment', segment: 'vip' },
+          { type: 'segment', segment: 'nice' },
+        ],
+      }),
       segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),
       segment('nice', { type: 'trait', trait: 'city', operator: 'eq', value: 'nice' }),
     ]).map(compileSegment);
@@ -359,7 +425,13 @@ describe('evaluateMemberships', () => {
       segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),
       segment('buyers', { type: 'event', event: 'Order Completed' }),
       segment('recent-openers', { type: 'event', event: 'Email Opened', within: { days: 30 } }),
-      segment('vip-buyers', { type: 'and', conditions: [{ type: 'segment', segment: 'vip' }, { type: 'segment', segment: 'buyers' }] }),
+      segment('vip-buyers', {
+        type: 'and',
+        conditions: [
+          { type: 'segment', segment: 'vip' },
+          { type: 'segment', segment: 'buyers' },
+        ],
+      }),
       segment('holdout', { type: 'bucket', from: 0, to: 10 }),
     ]).map(spy);
     const profile = { ...profileWith({ tier: 'vip' }, [{ channel: 'store', at: daysAgo(2) }]), segments: ['vip'] };
@@ -369,9 +441,20 @@ describe('evaluateMemberships', () => {
     expect(result.segments).toEqual(['buyers', 'vip', 'vip-buyers']);
 
     calls.length = 0;
-    evaluateMemberships({ ...profile, segments: result.segments }, segments, now, { events: new Set(['Page Viewed']), traits: new Set(['city']) });
+    evaluateMemberships({ ...profile, segments: result.segments }, segments, now, {
+      events: new Set(['Page Viewed']),
+      traits: new Set(['city']),
+    });
     expect(calls).toEqual(['recent-openers']);
-    expect(dependenciesOf({ type: 'and', conditions: [{ type: 'trait', trait: 'signedUpAt', operator: 'date_before', value: { daysAgo: 30 } }, { type: 'segment', segment: 'vip' }] })).toEqual({
+    expect(
+      dependenciesOf({
+        type: 'and',
+        conditions: [
+          { type: 'trait', trait: 'signedUpAt', operator: 'date_before', value: { daysAgo: 30 } },
+          { type: 'segment', segment: 'vip' },
+        ],
+      }),
+    ).toEqual({
       traits: ['signedUpAt'],
       events: [],
       segments: ['vip'],
@@ -380,7 +463,10 @@ describe('evaluateMemberships', () => {
       time: true,
     });
     // Indicators fade and count days: time-dependent, re-checked on every event.
-    expect(dependenciesOf({ type: 'indicator', indicator: 'engagement_score', operator: 'gte', value: 50 })).toMatchObject({ indicators: ['engagement_score'], time: true });
+    expect(dependenciesOf({ type: 'indicator', indicator: 'engagement_score', operator: 'gte', value: 50 })).toMatchObject({
+      indicators: ['engagement_score'],
+      time: true,
+    });
   });
 
   it('keeps memberships of segments the caller does not know (a stale catalog never evicts)', () => {
@@ -392,7 +478,7 @@ describe('evaluateMemberships', () => {
 });
 
 describe('segmentHistory', () => {
-  it('walks back from today\'s size through the daily entries and exits', () => {
+  it("walks back from today's size through the daily entries and exits", () => {
     const history = segmentHistory(
       10,
       [

@@ -25,11 +25,28 @@ function profileAfter(events: Parameters<typeof anEvent>[0][]): Profile {
   const { specs } = compileRules([
     { id: 's', name: 's', condition: webinarThenPricing, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' },
   ]);
-  return foldEvents(newProfile('p1', '2026-03-01T00:00:00.000Z'), events.map((e) => anEvent(e)), [], now, specs).profile;
+  return foldEvents(
+    newProfile('p1', '2026-03-01T00:00:00.000Z'),
+    events.map((e) => anEvent(e)),
+    [],
+    now,
+    specs,
+  ).profile;
 }
 
-const webinar = (at: string, webinarDate = '2026-03-15') => ({ event: 'Webinar Attended', channel: 'event' as const, properties: { webinarDate }, at });
-const pricing = (at: string, channel: 'web' | 'app' = 'web') => ({ type: 'page' as const, event: undefined, channel, properties: { name: 'Pricing' }, at });
+const webinar = (at: string, webinarDate = '2026-03-15') => ({
+  event: 'Webinar Attended',
+  channel: 'event' as const,
+  properties: { webinarDate },
+  at,
+});
+const pricing = (at: string, channel: 'web' | 'app' = 'web') => ({
+  type: 'page' as const,
+  event: undefined,
+  channel,
+  properties: { name: 'Pricing' },
+  at,
+});
 
 describe('sequences', () => {
   const matches = compile(webinarThenPricing);
@@ -64,15 +81,39 @@ describe('sequences', () => {
 
   it('find three-step runs greedily, honouring since', () => {
     // Newest first, epoch seconds.
-    expect(findSequence([[100, 10], [105, 50], [106, 60]], 10, -Infinity)).toEqual([100, 105, 106]);
-    expect(findSequence([[100, 10], [105, 50], [106, 60]], 10, 101)).toBeUndefined();
+    expect(
+      findSequence(
+        [
+          [100, 10],
+          [105, 50],
+          [106, 60],
+        ],
+        10,
+        -Infinity,
+      ),
+    ).toEqual([100, 105, 106]);
+    expect(
+      findSequence(
+        [
+          [100, 10],
+          [105, 50],
+          [106, 60],
+        ],
+        10,
+        101,
+      ),
+    ).toBeUndefined();
     expect(findSequence([[10], [15], [40]], 10, -Infinity)).toBeUndefined();
   });
 
   it('keep a bounded number of occurrences per step', () => {
-    const events = Array.from({ length: MAX_OCCURRENCES + 30 }, (_, i) => webinar(new Date(Date.parse('2026-03-10T00:00:00Z') + i * 60_000).toISOString()));
+    const events = Array.from({ length: MAX_OCCURRENCES + 30 }, (_, i) =>
+      webinar(new Date(Date.parse('2026-03-10T00:00:00Z') + i * 60_000).toISOString()),
+    );
     const profile = profileAfter(events);
-    const [times] = Object.entries(profile.aggregates).filter(([key]) => key.includes('|*|')).map(([, value]) => value);
+    const [times] = Object.entries(profile.aggregates)
+      .filter(([key]) => key.includes('|*|'))
+      .map(([, value]) => value);
     expect(times).toHaveLength(MAX_OCCURRENCES);
     expect(times![0]).toBe(Math.floor(Date.parse(events.at(-1)!.at) / 1000));
   });
@@ -80,6 +121,9 @@ describe('sequences', () => {
   it('validate steps and the delay', () => {
     expect(conditionSchema.safeParse({ type: 'sequence', steps: [{ event: 'A' }], within: { hours: 1 } }).success).toBe(false);
     expect(conditionSchema.safeParse({ type: 'sequence', steps: [{ event: 'A' }, { event: 'B' }], within: {} }).success).toBe(false);
-    expect(conditionSchema.safeParse({ type: 'sequence', steps: [{ event: 'A' }, { event: 'B' }], within: { days: 2 }, since: { daysAgo: 30 } }).success).toBe(true);
+    expect(
+      conditionSchema.safeParse({ type: 'sequence', steps: [{ event: 'A' }, { event: 'B' }], within: { days: 2 }, since: { daysAgo: 30 } })
+        .success,
+    ).toBe(true);
   });
 });

@@ -23,17 +23,29 @@ function NewAudience({ onCreated }: { onCreated: () => void }) {
       <summary>New audience</summary>
       <ActionForm
         action={async () => {
-          await put(`/v1/audiences/${encodeURIComponent(form.id)}`, { name: form.name, segmentId: form.segmentId, ...(form.consentChannel && { consentChannel: form.consentChannel }) });
+          await put(`/v1/audiences/${encodeURIComponent(form.id)}`, {
+            name: form.name,
+            segmentId: form.segmentId,
+            ...(form.consentChannel && { consentChannel: form.consentChannel }),
+          });
           onCreated();
         }}
       >
-        <span class="field"><label for="aud-id">Id</label><input id="aud-id" value={form.id} onInput={set('id')} required /></span>
-        <span class="field"><label for="aud-name">Name</label><input id="aud-name" value={form.name} onInput={set('name')} required /></span>
+        <span class="field">
+          <label for="aud-id">Id</label>
+          <input id="aud-id" value={form.id} onInput={set('id')} required />
+        </span>
+        <span class="field">
+          <label for="aud-name">Name</label>
+          <input id="aud-name" value={form.name} onInput={set('name')} required />
+        </span>
         <span class="field">
           <label for="aud-segment">Segment</label>
           <select id="aud-segment" value={form.segmentId} onChange={set('segmentId')} required>
             <option value="">choose…</option>
-            {(segments.data?.segments ?? []).map((s) => <option value={s.id}>{s.name}</option>)}
+            {(segments.data?.segments ?? []).map((s) => (
+              <option value={s.id}>{s.name}</option>
+            ))}
           </select>
         </span>
         <span class="field">
@@ -64,15 +76,32 @@ export function AudiencesPage() {
           ) : (
             <table>
               <thead>
-                <tr><th scope="col">Audience</th><th scope="col">Segment</th><th scope="col">Status</th><th scope="col">Format</th><th scope="col" class="num">Approved size</th></tr>
+                <tr>
+                  <th scope="col">Audience</th>
+                  <th scope="col">Segment</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Format</th>
+                  <th scope="col" class="num">
+                    Approved size
+                  </th>
+                </tr>
               </thead>
               <tbody>
                 {audiences.map((a) => (
                   <tr>
-                    <td><a href={`#/audiences/${encodeURIComponent(a.id)}`}>{a.name}</a></td>
-                    <td><a href={`#/segments/${encodeURIComponent(a.segmentId)}`}>{a.segmentId}</a></td>
-                    <td><Status value={a.status} /></td>
-                    <td>{a.preset ?? a.format}{a.consentChannel && ` · ${a.consentChannel} consent`}</td>
+                    <td>
+                      <a href={`#/audiences/${encodeURIComponent(a.id)}`}>{a.name}</a>
+                    </td>
+                    <td>
+                      <a href={`#/segments/${encodeURIComponent(a.segmentId)}`}>{a.segmentId}</a>
+                    </td>
+                    <td>
+                      <Status value={a.status} />
+                    </td>
+                    <td>
+                      {a.preset ?? a.format}
+                      {a.consentChannel && ` · ${a.consentChannel} consent`}
+                    </td>
                     <td class="num">{formatNumber(a.approval?.size)}</td>
                   </tr>
                 ))}
@@ -99,7 +128,10 @@ const percent = (change: number | null) => (change === null ? '' : `${change >= 
 export function AudiencePage({ audienceId }: { audienceId: string }) {
   const path = `/v1/audiences/${encodeURIComponent(audienceId)}`;
   const audience = useLoad(() => get<AudienceRow & { minSize: number; maxSizeChange: number; holdoutPercent: number }>(path), [audienceId]);
-  const preview = useLoad(() => get<{ members: number; holdout: number; approvedSize: number | null; change: number | null }>(`${path}/preview`), [audienceId]);
+  const preview = useLoad(
+    () => get<{ members: number; holdout: number; approvedSize: number | null; change: number | null }>(`${path}/preview`),
+    [audienceId],
+  );
   const runs = useLoad(() => get<{ runs: Run[] }>(`${path}/snapshots`), [audienceId]);
   const [error, setError] = useState<Error>();
   const [note, setNote] = useState<string>();
@@ -120,16 +152,30 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
         <>
           <h1>{a.name}</h1>
           <p>
-            <code>{a.id}</code> · segment <a href={`#/segments/${encodeURIComponent(a.segmentId)}`}>{a.segmentId}</a> · <Status value={a.status} />
-            {a.approval && <> · approved by {a.approval.by} on {formatDate(a.approval.at)} at {formatNumber(a.approval.size)} members</>}
+            <code>{a.id}</code> · segment <a href={`#/segments/${encodeURIComponent(a.segmentId)}`}>{a.segmentId}</a> ·{' '}
+            <Status value={a.status} />
+            {a.approval && (
+              <>
+                {' '}
+                · approved by {a.approval.by} on {formatDate(a.approval.at)} at {formatNumber(a.approval.size)} members
+              </>
+            )}
           </p>
           <section aria-labelledby="review">
             <h2 id="review">Review</h2>
             <Loading loaded={preview}>
               {(p) => (
                 <p data-testid="audience-preview">
-                  Exports <strong>{formatNumber(p.members)}</strong> members now{p.holdout > 0 && <> ({formatNumber(p.holdout)} held out as control)</>}
-                  {p.approvedSize === null ? ', never approved.' : <>, against {formatNumber(p.approvedSize)} approved ({percent(p.change)}; the limit is ±{Math.round(a.maxSizeChange * 100)} %).</>}
+                  Exports <strong>{formatNumber(p.members)}</strong> members now
+                  {p.holdout > 0 && <> ({formatNumber(p.holdout)} held out as control)</>}
+                  {p.approvedSize === null ? (
+                    ', never approved.'
+                  ) : (
+                    <>
+                      , against {formatNumber(p.approvedSize)} approved ({percent(p.change)}; the limit is ±
+                      {Math.round(a.maxSizeChange * 100)} %).
+                    </>
+                  )}
                   {p.members < a.minSize && <> Under the minimum of {a.minSize}: snapshots stay held.</>}
                 </p>
               )}
@@ -167,18 +213,45 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
                 ) : (
                   <table>
                     <thead>
-                      <tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col" class="num">Members</th><th scope="col" class="num">Added</th><th scope="col" class="num">Removed</th><th scope="col">Files</th></tr>
+                      <tr>
+                        <th scope="col">Run</th>
+                        <th scope="col">Status</th>
+                        <th scope="col">Started</th>
+                        <th scope="col" class="num">
+                          Members
+                        </th>
+                        <th scope="col" class="num">
+                          Added
+                        </th>
+                        <th scope="col" class="num">
+                          Removed
+                        </th>
+                        <th scope="col">Files</th>
+                      </tr>
                     </thead>
                     <tbody>
                       {all.map((r) => (
                         <tr>
-                          <td><code>{r.runId}</code></td>
-                          <td><Status value={r.status} />{r.error && <div class={r.status === 'held' ? 'muted' : 'error'}>{r.error}</div>}</td>
+                          <td>
+                            <code>{r.runId}</code>
+                          </td>
+                          <td>
+                            <Status value={r.status} />
+                            {r.error && <div class={r.status === 'held' ? 'muted' : 'error'}>{r.error}</div>}
+                          </td>
                           <td>{formatDate(r.startedAt)}</td>
                           <td class="num">{formatNumber(r.progress?.members as number | undefined)}</td>
                           <td class="num">{formatNumber(r.progress?.added as number | undefined)}</td>
                           <td class="num">{formatNumber(r.progress?.removed as number | undefined)}</td>
-                          <td>{r.progress?.espKey ? <EspLink path={`${path}/snapshots/${r.runId}/esp-url`} /> : r.progress?.manifestKey ? <code>{String(r.progress.manifestKey)}</code> : '–'}</td>
+                          <td>
+                            {r.progress?.espKey ? (
+                              <EspLink path={`${path}/snapshots/${r.runId}/esp-url`} />
+                            ) : r.progress?.manifestKey ? (
+                              <code>{String(r.progress.manifestKey)}</code>
+                            ) : (
+                              '–'
+                            )}
+                          </td>
                         </tr>
                       ))}
                     </tbody>
@@ -212,9 +285,25 @@ function Results({ path }: { path: string }) {
     <section aria-labelledby="results">
       <h2 id="results">Results of the export of {formatDate(c.exportedAt)}</h2>
       <dl class="kpis">
-        <div><dt>Exported who ordered since</dt><dd>{rate(c.exported.rate)}</dd></div>
-        {c.holdout && <div><dt>Control group who ordered</dt><dd>{rate(c.holdout.rate)}</dd></div>}
-        {c.uplift !== null && <div><dt>Uplift</dt><dd>{c.uplift >= 0 ? '+' : ''}{c.uplift.toFixed(1)} pts</dd></div>}
+        <div>
+          <dt>Exported who ordered since</dt>
+          <dd>{rate(c.exported.rate)}</dd>
+        </div>
+        {c.holdout && (
+          <div>
+            <dt>Control group who ordered</dt>
+            <dd>{rate(c.holdout.rate)}</dd>
+          </div>
+        )}
+        {c.uplift !== null && (
+          <div>
+            <dt>Uplift</dt>
+            <dd>
+              {c.uplift >= 0 ? '+' : ''}
+              {c.uplift.toFixed(1)} pts
+            </dd>
+          </div>
+        )}
       </dl>
       {!c.complete && <p class="muted">Counted over part of the members within the time budget.</p>}
     </section>

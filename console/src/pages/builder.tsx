@@ -6,7 +6,16 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, post, put } from '../api';
 import { ErrorBox, formatNumber, useLoad } from '../components';
-import { AGGREGATE_FUNCTIONS, CHANNELS, COMPARISON_OPERATORS, COUNT_OPERATORS, OPERATOR_LABELS, parseValue, showValue, takesNoValue } from '../language';
+import {
+  AGGREGATE_FUNCTIONS,
+  CHANNELS,
+  COMPARISON_OPERATORS,
+  COUNT_OPERATORS,
+  OPERATOR_LABELS,
+  parseValue,
+  showValue,
+  takesNoValue,
+} from '../language';
 
 type Condition = { type: string; [field: string]: any };
 type Change = (next: Condition) => void;
@@ -47,13 +56,47 @@ function Field({ label, children, block }: { label: string; children: (id: strin
   );
 }
 
-function TextInput({ label, value, onChange, width, placeholder, type = 'text' }: { label: string; value: string; onChange: (v: string) => void; width?: string; placeholder?: string; type?: 'text' | 'number' }) {
+function TextInput({
+  label,
+  value,
+  onChange,
+  width,
+  placeholder,
+  type = 'text',
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  width?: string;
+  placeholder?: string;
+  type?: 'text' | 'number';
+}) {
   const style = width ? { width } : undefined;
   const onInput = (e: { currentTarget: HTMLInputElement }) => onChange(e.currentTarget.value);
-  return <Field label={label}>{(id) => (type === 'number' ? <input id={id} type="number" value={value} style={style} onInput={onInput} /> : <input id={id} type="text" value={value} placeholder={placeholder} style={style} onInput={onInput} />)}</Field>;
+  return (
+    <Field label={label}>
+      {(id) =>
+        type === 'number' ? (
+          <input id={id} type="number" value={value} style={style} onInput={onInput} />
+        ) : (
+          <input id={id} type="text" value={value} placeholder={placeholder} style={style} onInput={onInput} />
+        )
+      }
+    </Field>
+  );
 }
 
-function Select({ label, value, options, onChange }: { label: string; value: string; options: ReadonlyArray<string | [string, string]>; onChange: (v: string) => void }) {
+function Select({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  options: ReadonlyArray<string | [string, string]>;
+  onChange: (v: string) => void;
+}) {
   return (
     <Field label={label}>
       {(id) => (
@@ -77,9 +120,16 @@ function Checkbox({ label, checked, onChange }: { label: string; checked: boolea
 
 /** Text comparisons ignore case unless asked: the toggle shows only where case can matter. */
 const comparesText = (operator: string, value: unknown) =>
-  ['eq', 'neq', 'in', 'not_in', 'contains', 'starts_with', 'regex'].includes(operator) && (typeof value === 'string' || (Array.isArray(value) && value.some((v) => typeof v === 'string')));
+  ['eq', 'neq', 'in', 'not_in', 'contains', 'starts_with', 'regex'].includes(operator) &&
+  (typeof value === 'string' || (Array.isArray(value) && value.some((v) => typeof v === 'string')));
 
-function CaseToggle({ value, onChange }: { value: { operator: string; value?: unknown; caseSensitive?: boolean }; onChange: (caseSensitive: boolean) => void }) {
+function CaseToggle({
+  value,
+  onChange,
+}: {
+  value: { operator: string; value?: unknown; caseSensitive?: boolean };
+  onChange: (caseSensitive: boolean) => void;
+}) {
   if (!comparesText(value.operator, value.value)) return null;
   return <Checkbox label="Exact case" checked={value.caseSensitive === true} onChange={onChange} />;
 }
@@ -90,12 +140,27 @@ const without = <T extends object>(c: T, field: string): T => {
   return rest as T;
 };
 
-function Comparison({ operator, value, onChange, valueLabel = 'Value' }: { operator: string; value: unknown; onChange: (operator: string, value: unknown) => void; valueLabel?: string }) {
+function Comparison({
+  operator,
+  value,
+  onChange,
+  valueLabel = 'Value',
+}: {
+  operator: string;
+  value: unknown;
+  onChange: (operator: string, value: unknown) => void;
+  valueLabel?: string;
+}) {
   const [text, setText] = useState(showValue(value, operator));
   useEffect(() => setText(showValue(value, operator)), [JSON.stringify(value), operator]);
   return (
     <>
-      <Select label="Operator" value={operator} options={COMPARISON_OPERATORS.map((o) => [o, OPERATOR_LABELS[o] ?? o])} onChange={(o) => onChange(o, takesNoValue(o) ? undefined : parseValue(text, o))} />
+      <Select
+        label="Operator"
+        value={operator}
+        options={COMPARISON_OPERATORS.map((o) => [o, OPERATOR_LABELS[o] ?? o])}
+        onChange={(o) => onChange(o, takesNoValue(o) ? undefined : parseValue(text, o))}
+      />
       {!takesNoValue(operator) && (
         <TextInput
           label={valueLabel}
@@ -110,19 +175,60 @@ function Comparison({ operator, value, onChange, valueLabel = 'Value' }: { opera
   );
 }
 
-function Filters({ filters, onChange }: { filters: Array<{ property: string; operator: string; value?: unknown; caseSensitive?: boolean }>; onChange: (next: typeof filters) => void }) {
+function Filters({
+  filters,
+  onChange,
+}: {
+  filters: Array<{ property: string; operator: string; value?: unknown; caseSensitive?: boolean }>;
+  onChange: (next: typeof filters) => void;
+}) {
   return (
     <div class="filters">
       {filters.map((f, i) => (
         <div class="row">
           <span class="muted">where</span>
-          <TextInput label="Property" value={f.property} onChange={(property) => onChange(filters.map((g, j) => (j === i ? { ...g, property } : g)))} />
-          <Comparison operator={f.operator} value={f.value} onChange={(operator, value) => onChange(filters.map((g, j) => (j === i ? { property: g.property, operator, ...(value !== undefined && { value }), ...(g.caseSensitive && { caseSensitive: true }) } : g)))} />
-          <CaseToggle value={f} onChange={(exact) => onChange(filters.map((g, j) => (j === i ? (exact ? { ...g, caseSensitive: true } : without(g, 'caseSensitive')) : g)))} />
-          <button type="button" class="link" aria-label={`Remove filter on ${f.property || 'property'}`} onClick={() => onChange(filters.filter((_, j) => j !== i))}>Remove</button>
+          <TextInput
+            label="Property"
+            value={f.property}
+            onChange={(property) => onChange(filters.map((g, j) => (j === i ? { ...g, property } : g)))}
+          />
+          <Comparison
+            operator={f.operator}
+            value={f.value}
+            onChange={(operator, value) =>
+              onChange(
+                filters.map((g, j) =>
+                  j === i
+                    ? {
+                        property: g.property,
+                        operator,
+                        ...(value !== undefined && { value }),
+                        ...(g.caseSensitive && { caseSensitive: true }),
+                      }
+                    : g,
+                ),
+              )
+            }
+          />
+          <CaseToggle
+            value={f}
+            onChange={(exact) =>
+              onChange(filters.map((g, j) => (j === i ? (exact ? { ...g, caseSensitive: true } : without(g, 'caseSensitive')) : g)))
+            }
+          />
+          <button
+            type="button"
+            class="link"
+            aria-label={`Remove filter on ${f.property || 'property'}`}
+            onClick={() => onChange(filters.filter((_, j) => j !== i))}
+          >
+            Remove
+          </button>
         </div>
       ))}
-      <button type="button" class="link" onClick={() => onChange([...filters, { property: 'category', operator: 'eq', value: '' }])}>+ property filter</button>
+      <button type="button" class="link" onClick={() => onChange([...filters, { property: 'category', operator: 'eq', value: '' }])}>
+        + property filter
+      </button>
     </div>
   );
 }
@@ -132,43 +238,101 @@ function EventFields({ value, onChange }: { value: Condition; onChange: Change }
   return (
     <>
       <div class="row">
-        <TextInput label="Event" placeholder="any event" value={value.event ?? ''} onChange={(event) => onChange(event.trim() === '' ? without(value, 'event') : { ...value, event })} />
-        <Select label="Channel" value={channel ?? ''} options={[['', 'any channel'], ...CHANNELS.map((c) => [c, c] as [string, string])]} onChange={(c) => onChange(c ? { ...value, channel: c } : without(value, 'channel'))} />
+        <TextInput
+          label="Event"
+          placeholder="any event"
+          value={value.event ?? ''}
+          onChange={(event) => onChange(event.trim() === '' ? without(value, 'event') : { ...value, event })}
+        />
+        <Select
+          label="Channel"
+          value={channel ?? ''}
+          options={[['', 'any channel'], ...CHANNELS.map((c) => [c, c] as [string, string])]}
+          onChange={(c) => onChange(c ? { ...value, channel: c } : without(value, 'channel'))}
+        />
         <Select
           label="How often"
           value={value.count?.operator ?? ''}
           options={[['', 'at least once'], ...COUNT_OPERATORS.map((o) => [o, `${OPERATOR_LABELS[o]} n times`] as [string, string])]}
           onChange={(o) => onChange(o ? { ...value, count: { operator: o, value: value.count?.value ?? 1 } } : without(value, 'count'))}
         />
-        {value.count && <TextInput label="Times" type="number" width="5em" value={String(value.count.value)} onChange={(t) => onChange({ ...value, count: { ...value.count, value: numberOr(t, 1) } })} />}
+        {value.count && (
+          <TextInput
+            label="Times"
+            type="number"
+            width="5em"
+            value={String(value.count.value)}
+            onChange={(t) => onChange({ ...value, count: { ...value.count, value: numberOr(t, 1) } })}
+          />
+        )}
         <TextInput
           label="Within days"
           type="number"
           width="6em"
           value={value.within?.days === undefined ? '' : String(value.within.days)}
-          onChange={(t) => onChange(t.trim() === '' ? without(value, 'within') : { ...value, within: { days: numberOr(t, 30), ...(value.within?.calendar && { calendar: true }) } })}
+          onChange={(t) =>
+            onChange(
+              t.trim() === ''
+                ? without(value, 'within')
+                : { ...value, within: { days: numberOr(t, 30), ...(value.within?.calendar && { calendar: true }) } },
+            )
+          }
         />
         {value.within?.days !== undefined && (
           <Checkbox
             label="Calendar days (today and the days before)"
             checked={value.within.calendar === true}
-            onChange={(calendar) => onChange({ ...value, within: calendar ? { ...value.within, calendar: true } : without(value.within, 'calendar') })}
+            onChange={(calendar) =>
+              onChange({ ...value, within: calendar ? { ...value.within, calendar: true } : without(value.within, 'calendar') })
+            }
           />
         )}
       </div>
-      <Filters filters={value.where ?? []} onChange={(where) => onChange(where.length > 0 ? { ...value, where } : without(value, 'where'))} />
+      <Filters
+        filters={value.where ?? []}
+        onChange={(where) => onChange(where.length > 0 ? { ...value, where } : without(value, 'where'))}
+      />
       <div class="row">
         <Select
           label="Figure"
           value={value.aggregate?.fn ?? ''}
           options={[['', 'none'], ...AGGREGATE_FUNCTIONS.map((f) => [f, `${f} of a property`] as [string, string])]}
-          onChange={(fn) => onChange(fn ? { ...value, aggregate: { fn, property: value.aggregate?.property ?? 'revenue', operator: value.aggregate?.operator ?? 'gte', value: value.aggregate?.value ?? 100 } } : without(value, 'aggregate'))}
+          onChange={(fn) =>
+            onChange(
+              fn
+                ? {
+                    ...value,
+                    aggregate: {
+                      fn,
+                      property: value.aggregate?.property ?? 'revenue',
+                      operator: value.aggregate?.operator ?? 'gte',
+                      value: value.aggregate?.value ?? 100,
+                    },
+                  }
+                : without(value, 'aggregate'),
+            )
+          }
         />
         {value.aggregate && (
           <>
-            <TextInput label="Of property" value={value.aggregate.property} onChange={(property) => onChange({ ...value, aggregate: { ...value.aggregate, property } })} />
-            <Select label="Compared" value={value.aggregate.operator} options={COUNT_OPERATORS.map((o) => [o, OPERATOR_LABELS[o] ?? o] as [string, string])} onChange={(operator) => onChange({ ...value, aggregate: { ...value.aggregate, operator } })} />
-            <TextInput label="To" type="number" width="7em" value={String(value.aggregate.value)} onChange={(t) => onChange({ ...value, aggregate: { ...value.aggregate, value: numberOr(t, 0) } })} />
+            <TextInput
+              label="Of property"
+              value={value.aggregate.property}
+              onChange={(property) => onChange({ ...value, aggregate: { ...value.aggregate, property } })}
+            />
+            <Select
+              label="Compared"
+              value={value.aggregate.operator}
+              options={COUNT_OPERATORS.map((o) => [o, OPERATOR_LABELS[o] ?? o] as [string, string])}
+              onChange={(operator) => onChange({ ...value, aggregate: { ...value.aggregate, operator } })}
+            />
+            <TextInput
+              label="To"
+              type="number"
+              width="7em"
+              value={String(value.aggregate.value)}
+              onChange={(t) => onChange({ ...value, aggregate: { ...value.aggregate, value: numberOr(t, 0) } })}
+            />
           </>
         )}
       </div>
@@ -177,16 +341,49 @@ function EventFields({ value, onChange }: { value: Condition; onChange: Change }
 }
 
 /** `place` names the node for assistive technology: "Condition", "Condition 2", "Condition 2.1", ... */
-function ConditionEditor({ value, onChange, onRemove, segments, indicators, place = '' }: { value: Condition; onChange: Change; onRemove?: () => void; segments: string[]; indicators: string[]; place?: string }) {
+function ConditionEditor({
+  value,
+  onChange,
+  onRemove,
+  segments,
+  indicators,
+  place = '',
+}: {
+  value: Condition;
+  onChange: Change;
+  onRemove?: () => void;
+  segments: string[];
+  indicators: string[];
+  place?: string;
+}) {
   const known = value.type in STARTERS;
   const child = (c: Condition, change: Change, remove?: () => void, at = '') => (
-    <ConditionEditor value={c} onChange={change} onRemove={remove} segments={segments} indicators={indicators} place={place ? `${place}.${at || '1'}` : at || '1'} />
+    <ConditionEditor
+      value={c}
+      onChange={change}
+      onRemove={remove}
+      segments={segments}
+      indicators={indicators}
+      place={place ? `${place}.${at || '1'}` : at || '1'}
+    />
   );
   return (
     <fieldset class={`condition condition-${value.type}`}>
       <legend>
-        <Select label={place ? `Condition ${place} type` : 'Condition type'} value={known ? value.type : ''} options={[...(known ? [] : [['', value.type] as [string, string]]), ...Object.keys(STARTERS).map((t) => [t, TYPE_LABELS[t] ?? t] as [string, string])]} onChange={(t) => t && onChange(STARTERS[t]!())} />
-        {onRemove && <button type="button" class="link" aria-label={`Remove condition ${place}`} onClick={onRemove}>Remove</button>}
+        <Select
+          label={place ? `Condition ${place} type` : 'Condition type'}
+          value={known ? value.type : ''}
+          options={[
+            ...(known ? [] : [['', value.type] as [string, string]]),
+            ...Object.keys(STARTERS).map((t) => [t, TYPE_LABELS[t] ?? t] as [string, string]),
+          ]}
+          onChange={(t) => t && onChange(STARTERS[t]!())}
+        />
+        {onRemove && (
+          <button type="button" class="link" aria-label={`Remove condition ${place}`} onClick={onRemove}>
+            Remove
+          </button>
+        )}
       </legend>
       {(value.type === 'and' || value.type === 'or') && (
         <>
@@ -194,31 +391,68 @@ function ConditionEditor({ value, onChange, onRemove, segments, indicators, plac
             child(
               c,
               (next) => onChange({ ...value, conditions: value.conditions.map((d: Condition, j: number) => (j === i ? next : d)) }),
-              value.conditions.length > 1 ? () => onChange({ ...value, conditions: value.conditions.filter((_: Condition, j: number) => j !== i) }) : undefined,
+              value.conditions.length > 1
+                ? () => onChange({ ...value, conditions: value.conditions.filter((_: Condition, j: number) => j !== i) })
+                : undefined,
               String(i + 1),
             ),
           )}
-          <button type="button" class="link" onClick={() => onChange({ ...value, conditions: [...value.conditions, STARTERS.event!()] })}>+ condition</button>
+          <button type="button" class="link" onClick={() => onChange({ ...value, conditions: [...value.conditions, STARTERS.event!()] })}>
+            + condition
+          </button>
         </>
       )}
       {value.type === 'not' && child(value.condition, (condition) => onChange({ ...value, condition }))}
       {value.type === 'event' && <EventFields value={value} onChange={onChange} />}
       {(value.type === 'trait' || value.type === 'group') && (
         <div class="row">
-          <TextInput label={value.type === 'group' ? 'Group trait' : 'Trait'} value={value.trait ?? ''} onChange={(trait) => onChange({ ...value, trait })} />
-          <Comparison operator={value.operator} value={value.value} onChange={(operator, v) => onChange({ type: value.type, trait: value.trait, operator, ...(v !== undefined && { value: v }), ...(value.caseSensitive && { caseSensitive: true }) })} />
-          <CaseToggle value={{ operator: value.operator, value: value.value, caseSensitive: value.caseSensitive }} onChange={(exact) => onChange(exact ? { ...value, caseSensitive: true } : without(value, 'caseSensitive'))} />
+          <TextInput
+            label={value.type === 'group' ? 'Group trait' : 'Trait'}
+            value={value.trait ?? ''}
+            onChange={(trait) => onChange({ ...value, trait })}
+          />
+          <Comparison
+            operator={value.operator}
+            value={value.value}
+            onChange={(operator, v) =>
+              onChange({
+                type: value.type,
+                trait: value.trait,
+                operator,
+                ...(v !== undefined && { value: v }),
+                ...(value.caseSensitive && { caseSensitive: true }),
+              })
+            }
+          />
+          <CaseToggle
+            value={{ operator: value.operator, value: value.value, caseSensitive: value.caseSensitive }}
+            onChange={(exact) => onChange(exact ? { ...value, caseSensitive: true } : without(value, 'caseSensitive'))}
+          />
         </div>
       )}
       {value.type === 'segment' && (
         <div class="row">
-          <Select label="Segment" value={value.segment} options={[['', 'choose…'], ...segments.map((s) => [s, s] as [string, string])]} onChange={(segment) => onChange({ ...value, segment })} />
+          <Select
+            label="Segment"
+            value={value.segment}
+            options={[['', 'choose…'], ...segments.map((s) => [s, s] as [string, string])]}
+            onChange={(segment) => onChange({ ...value, segment })}
+          />
         </div>
       )}
       {value.type === 'indicator' && (
         <div class="row">
-          <Select label="Indicator" value={value.indicator} options={indicators.length > 0 ? indicators : [value.indicator]} onChange={(indicator) => onChange({ ...value, indicator })} />
-          <Comparison operator={value.operator} value={value.value} onChange={(operator, v) => onChange({ ...without(value, 'value'), operator, ...(v !== undefined && { value: v }) })} />
+          <Select
+            label="Indicator"
+            value={value.indicator}
+            options={indicators.length > 0 ? indicators : [value.indicator]}
+            onChange={(indicator) => onChange({ ...value, indicator })}
+          />
+          <Comparison
+            operator={value.operator}
+            value={value.value}
+            onChange={(operator, v) => onChange({ ...without(value, 'value'), operator, ...(v !== undefined && { value: v }) })}
+          />
         </div>
       )}
       {value.type === 'sequence' && (
@@ -226,13 +460,41 @@ function ConditionEditor({ value, onChange, onRemove, segments, indicators, plac
           {(value.steps as Array<{ event: string; channel?: string }>).map((step, i) => (
             <div class="row">
               <span class="muted">{i === 0 ? 'first' : 'then'}</span>
-              <TextInput label={`Step ${i + 1} event`} value={step.event} onChange={(event) => onChange({ ...value, steps: value.steps.map((s: object, j: number) => (j === i ? { ...s, event } : s)) })} />
-              {value.steps.length > 2 && <button type="button" class="link" onClick={() => onChange({ ...value, steps: value.steps.filter((_: object, j: number) => j !== i) })}>Remove</button>}
+              <TextInput
+                label={`Step ${i + 1} event`}
+                value={step.event}
+                onChange={(event) =>
+                  onChange({ ...value, steps: value.steps.map((s: object, j: number) => (j === i ? { ...s, event } : s)) })
+                }
+              />
+              {value.steps.length > 2 && (
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => onChange({ ...value, steps: value.steps.filter((_: object, j: number) => j !== i) })}
+                >
+                  Remove
+                </button>
+              )}
             </div>
           ))}
           <div class="row">
-            {value.steps.length < 5 && <button type="button" class="link" onClick={() => onChange({ ...value, steps: [...value.steps, { event: 'Order Completed' }] })}>+ step</button>}
-            <TextInput label="Each within hours" type="number" width="6em" value={String(value.within?.hours ?? '')} onChange={(t) => onChange({ ...value, within: { hours: numberOr(t, 24) } })} />
+            {value.steps.length < 5 && (
+              <button
+                type="button"
+                class="link"
+                onClick={() => onChange({ ...value, steps: [...value.steps, { event: 'Order Completed' }] })}
+              >
+                + step
+              </button>
+            )}
+            <TextInput
+              label="Each within hours"
+              type="number"
+              width="6em"
+              value={String(value.within?.hours ?? '')}
+              onChange={(t) => onChange({ ...value, within: { hours: numberOr(t, 24) } })}
+            />
           </div>
         </>
       )}
@@ -281,7 +543,10 @@ function usePreview(condition: Condition) {
 }
 
 export function SegmentEditor({ segmentId }: { segmentId?: string }) {
-  const existing = useLoad(() => (segmentId ? get(`/v1/segments/${encodeURIComponent(segmentId)}`) : Promise.resolve(undefined)), [segmentId]);
+  const existing = useLoad(
+    () => (segmentId ? get(`/v1/segments/${encodeURIComponent(segmentId)}`) : Promise.resolve(undefined)),
+    [segmentId],
+  );
   const catalog = useLoad(() => Promise.all([get('/v1/segments'), get('/v1/indicators')]), []);
   const [id, setId] = useState(segmentId ?? '');
   const [name, setName] = useState('');
@@ -306,7 +571,10 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
     setJsonError(undefined);
   };
   const preview = usePreview(condition);
-  const [segments, indicators] = (catalog.data ?? [{ segments: [] }, { indicators: [] }]) as [{ segments: Array<{ id: string }> }, { indicators: Array<{ id: string }> }];
+  const [segments, indicators] = (catalog.data ?? [{ segments: [] }, { indicators: [] }]) as [
+    { segments: Array<{ id: string }> },
+    { indicators: Array<{ id: string }> },
+  ];
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -332,7 +600,12 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
       </div>
       <div class="builder-grid">
         <section aria-label="Condition">
-          <ConditionEditor value={condition} onChange={update} segments={segments.segments.map((s) => s.id).filter((s) => s !== segmentId)} indicators={indicators.indicators.map((i) => i.id)} />
+          <ConditionEditor
+            value={condition}
+            onChange={update}
+            segments={segments.segments.map((s) => s.id).filter((s) => s !== segmentId)}
+            indicators={indicators.indicators.map((i) => i.id)}
+          />
           <Field label="Condition as JSON" block>
             {(fieldId) => (
               <textarea
@@ -356,7 +629,11 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
               />
             )}
           </Field>
-          {jsonError && <p class="error" role="alert">JSON: {jsonError}</p>}
+          {jsonError && (
+            <p class="error" role="alert">
+              JSON: {jsonError}
+            </p>
+          )}
         </section>
         <aside class="preview" aria-live="polite" aria-label="Preview">
           <h2>Preview</h2>
@@ -365,12 +642,17 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
             <>
               <p class="size" data-testid="preview-size">
                 {formatNumber(preview.preview.size)} {preview.preview.complete ? '' : '+'}
-                <span class="muted"> profiles{preview.preview.complete ? '' : ` in the first ${formatNumber(preview.preview.scanned)} scanned`}</span>
+                <span class="muted">
+                  {' '}
+                  profiles{preview.preview.complete ? '' : ` in the first ${formatNumber(preview.preview.scanned)} scanned`}
+                </span>
               </p>
               {preview.preview.warning && <p class="warning">{preview.preview.warning}</p>}
               <ul class="sample">
                 {preview.preview.sample.map((p) => (
-                  <li><a href={`#/profiles/${encodeURIComponent(p.profileId)}`}>{p.email ?? p.userId ?? p.profileId}</a></li>
+                  <li>
+                    <a href={`#/profiles/${encodeURIComponent(p.profileId)}`}>{p.email ?? p.userId ?? p.profileId}</a>
+                  </li>
                 ))}
               </ul>
             </>
@@ -379,7 +661,9 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
         </aside>
       </div>
       <ErrorBox error={saveError} />
-      <button type="submit" disabled={saving || !id || !name || jsonError !== undefined}>{saving ? 'Saving…' : 'Save segment'}</button>
+      <button type="submit" disabled={saving || !id || !name || jsonError !== undefined}>
+        {saving ? 'Saving…' : 'Save segment'}
+      </button>
     </form>
   );
 }

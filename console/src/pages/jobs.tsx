@@ -12,7 +12,8 @@ interface Run {
   progress?: Record<string, unknown>;
 }
 
-const duration = (run: Run) => (run.finishedAt ? `${((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)} s` : 'running');
+const duration = (run: Run) =>
+  run.finishedAt ? `${((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)} s` : 'running';
 
 function Runs({ job, describe }: { job: string; describe: (run: Run) => string }) {
   const runs = useLoad(() => get<{ runs: Run[] }>(`/v1/jobs/${job}/runs?limit=10`), [job]);
@@ -23,12 +24,25 @@ function Runs({ job, describe }: { job: string; describe: (run: Run) => string }
           <p class="muted">No run yet.</p>
         ) : (
           <table>
-            <thead><tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Took</th><th scope="col">What it did</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Run</th>
+                <th scope="col">Status</th>
+                <th scope="col">Started</th>
+                <th scope="col">Took</th>
+                <th scope="col">What it did</th>
+              </tr>
+            </thead>
             <tbody>
               {all.map((r) => (
                 <tr>
-                  <td><code>{r.runId}</code></td>
-                  <td><Status value={r.status} />{r.phase && r.status === 'running' && <span class="muted"> {r.phase}</span>}</td>
+                  <td>
+                    <code>{r.runId}</code>
+                  </td>
+                  <td>
+                    <Status value={r.status} />
+                    {r.phase && r.status === 'running' && <span class="muted"> {r.phase}</span>}
+                  </td>
                   <td>{formatDate(r.startedAt)}</td>
                   <td>{duration(r)}</td>
                   <td>{describe(r)}</td>
@@ -57,7 +71,14 @@ export function JobsPage() {
         <Loading loaded={dlq}>
           {(q) => (
             <p data-testid="dlq-size">
-              {q.messages === 0 ? 'Empty: every event was processed.' : <><strong>{formatNumber(q.messages)}</strong> message(s) parked. Inspect and redrive them with <code>npm run prisme -- dlq inspect</code> and <code>dlq redrive</code>.</>}
+              {q.messages === 0 ? (
+                'Empty: every event was processed.'
+              ) : (
+                <>
+                  <strong>{formatNumber(q.messages)}</strong> message(s) parked. Inspect and redrive them with{' '}
+                  <code>npm run prisme -- dlq inspect</code> and <code>dlq redrive</code>.
+                </>
+              )}
             </p>
           )}
         </Loading>
@@ -82,15 +103,31 @@ export function JobsPage() {
         </div>
         {note && <p role="status">{note}</p>}
         <ErrorBox error={error} />
-        <Runs key={`freeze-${tick}`} job="freeze" describe={(r) => `${n(r, 'profiles')} profiles scored, ${n(r, 'transitions')} membership changes, ${n(r, 'frozenWritten')} frozen values written`} />
+        <Runs
+          key={`freeze-${tick}`}
+          job="freeze"
+          describe={(r) =>
+            `${n(r, 'profiles')} profiles scored, ${n(r, 'transitions')} membership changes, ${n(r, 'frozenWritten')} frozen values written`
+          }
+        />
       </section>
       <section aria-labelledby="backfill">
         <h2 id="backfill">Backfills of new segments</h2>
-        <Runs job="backfill" describe={(r) => `${String(r.progress?.segmentId ?? '')}: ${n(r, 'events')} archived events added in ${n(r, 'profileWrites')} profile writes${r.progress?.reason ? ` (${String(r.progress.reason)})` : ''}`} />
+        <Runs
+          job="backfill"
+          describe={(r) =>
+            `${String(r.progress?.segmentId ?? '')}: ${n(r, 'events')} archived events added in ${n(r, 'profileWrites')} profile writes${r.progress?.reason ? ` (${String(r.progress.reason)})` : ''}`
+          }
+        />
       </section>
       <section aria-labelledby="replay">
         <h2 id="replay">Replays</h2>
-        <Runs job="replay" describe={(r) => `${String(r.progress?.from ?? '')} to ${String(r.progress?.to ?? '')}: ${n(r, 'events')} events sent again, ${n(r, 'unreadable')} unreadable`} />
+        <Runs
+          job="replay"
+          describe={(r) =>
+            `${String(r.progress?.from ?? '')} to ${String(r.progress?.to ?? '')}: ${n(r, 'events')} events sent again, ${n(r, 'unreadable')} unreadable`
+          }
+        />
       </section>
     </>
   );

@@ -20,7 +20,11 @@ export function ProfilesPage() {
         <span class="field">
           <label for="identifier-type">Identifier</label>
           <input id="identifier-type" list="identifier-types" value={type} onInput={(e) => setType(e.currentTarget.value)} required />
-          <datalist id="identifier-types">{IDENTIFIER_TYPES.map((t) => <option value={t} />)}</datalist>
+          <datalist id="identifier-types">
+            {IDENTIFIER_TYPES.map((t) => (
+              <option value={t} />
+            ))}
+          </datalist>
         </span>
         <span class="field">
           <label for="identifier-value">Value</label>
@@ -39,7 +43,8 @@ type Days = Array<{ day: string; count: number }>;
 function Timeline({ events }: { events: Record<string, Record<string, Days>> }) {
   const byDay = new Map<string, Array<{ event: string; channel: string; count: number }>>();
   for (const [event, channels] of Object.entries(events)) {
-    for (const [channel, days] of Object.entries(channels)) for (const { day, count } of days) byDay.get(day)?.push({ event, channel, count }) ?? byDay.set(day, [{ event, channel, count }]);
+    for (const [channel, days] of Object.entries(channels))
+      for (const { day, count } of days) byDay.get(day)?.push({ event, channel, count }) ?? byDay.set(day, [{ event, channel, count }]);
   }
   const days = [...byDay.keys()].sort().reverse().slice(0, 30);
   if (days.length === 0) return <p class="muted">No behaviour recorded.</p>;
@@ -49,11 +54,15 @@ function Timeline({ events }: { events: Record<string, Record<string, Days>> }) 
         <li>
           <time datetime={day}>{day}</time>
           <ul>
-            {byDay.get(day)!.sort((a, b) => b.count - a.count).map((e) => (
-              <li>
-                <span class={`channel channel-${e.channel}`}>{e.channel}</span> {e.event} {e.count > 1 && <span class="muted">×{e.count}</span>}
-              </li>
-            ))}
+            {byDay
+              .get(day)!
+              .sort((a, b) => b.count - a.count)
+              .map((e) => (
+                <li>
+                  <span class={`channel channel-${e.channel}`}>{e.channel}</span> {e.event}{' '}
+                  {e.count > 1 && <span class="muted">×{e.count}</span>}
+                </li>
+              ))}
           </ul>
         </li>
       ))}
@@ -64,23 +73,42 @@ function Timeline({ events }: { events: Record<string, Record<string, Days>> }) 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 /** The profiles of the same person this one absorbed (identity resolution), newest first. */
 function MergeHistory({ profileId }: { profileId: string }) {
-  const identity = useLoad(() => get<{ merged: Array<{ profileId: string; firstSeen: string; mergedAt?: string }> }>(`/v1/profiles/${encodeURIComponent(profileId)}/identity`), [profileId]);
+  const identity = useLoad(
+    () =>
+      get<{ merged: Array<{ profileId: string; firstSeen: string; mergedAt?: string }> }>(
+        `/v1/profiles/${encodeURIComponent(profileId)}/identity`,
+      ),
+    [profileId],
+  );
   const merged = identity.data?.merged ?? [];
   if (merged.length === 0) return null;
   return (
     <>
       <h3>Merged into this profile</h3>
       <ul>
-        {[...merged].sort((a, b) => (b.mergedAt ?? '').localeCompare(a.mergedAt ?? '')).map((m) => (
-          <li><code>{m.profileId}</code> <span class="muted">first seen {formatDate(m.firstSeen)}, merged {formatDate(m.mergedAt)}</span></li>
-        ))}
+        {[...merged]
+          .sort((a, b) => (b.mergedAt ?? '').localeCompare(a.mergedAt ?? ''))
+          .map((m) => (
+            <li>
+              <code>{m.profileId}</code>{' '}
+              <span class="muted">
+                first seen {formatDate(m.firstSeen)}, merged {formatDate(m.mergedAt)}
+              </span>
+            </li>
+          ))}
       </ul>
     </>
   );
 }
 
 const show = (value: unknown) =>
-  typeof value === 'number' ? formatNumber(Math.round(value * 100) / 100) : typeof value === 'string' ? (ISO_TIME.test(value) ? formatDate(value) : value) : JSON.stringify(value);
+  typeof value === 'number'
+    ? formatNumber(Math.round(value * 100) / 100)
+    : typeof value === 'string'
+      ? ISO_TIME.test(value)
+        ? formatDate(value)
+        : value
+      : JSON.stringify(value);
 
 export function ProfilePage({ profileId }: { profileId: string }) {
   const profile = useLoad(() => get(`/v1/profiles/${encodeURIComponent(profileId)}/export`), [profileId]);
@@ -97,20 +125,37 @@ export function ProfilePage({ profileId }: { profileId: string }) {
             <section aria-labelledby="ids">
               <h2 id="ids">Identifiers</h2>
               <table>
-                <thead><tr><th scope="col">Type</th><th scope="col">Value</th><th scope="col">Last seen</th><th scope="col">Source</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th scope="col">Type</th>
+                    <th scope="col">Value</th>
+                    <th scope="col">Last seen</th>
+                    <th scope="col">Source</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {p.identifierDetails.map((i: { type: string; value: string; lastSeen?: string; source?: string }) => (
-                    <tr><td>{i.type}</td><td>{i.value}</td><td>{formatDate(i.lastSeen)}</td><td>{i.source ?? '–'}</td></tr>
+                    <tr>
+                      <td>{i.type}</td>
+                      <td>{i.value}</td>
+                      <td>{formatDate(i.lastSeen)}</td>
+                      <td>{i.source ?? '–'}</td>
+                    </tr>
                   ))}
                 </tbody>
               </table>
             </section>
             <section aria-labelledby="segments">
               <h2 id="segments">Segments and identity</h2>
-              {p.segments.length === 0 ? <p class="muted">In no segment.</p> : (
+              {p.segments.length === 0 ? (
+                <p class="muted">In no segment.</p>
+              ) : (
                 <ul>
                   {p.segments.map((s: { id: string; name: string; enteredAt?: string }) => (
-                    <li><a href={`#/segments/${encodeURIComponent(s.id)}`}>{s.name}</a> <span class="muted">since {formatDate(s.enteredAt)}</span></li>
+                    <li>
+                      <a href={`#/segments/${encodeURIComponent(s.id)}`}>{s.name}</a>{' '}
+                      <span class="muted">since {formatDate(s.enteredAt)}</span>
+                    </li>
                   ))}
                 </ul>
               )}
@@ -118,12 +163,26 @@ export function ProfilePage({ profileId }: { profileId: string }) {
             </section>
             <section aria-labelledby="consents">
               <h2 id="consents">Consents</h2>
-              {Object.keys(p.consents ?? {}).length === 0 ? <p class="muted">No consent statement.</p> : (
+              {Object.keys(p.consents ?? {}).length === 0 ? (
+                <p class="muted">No consent statement.</p>
+              ) : (
                 <table>
-                  <thead><tr><th scope="col">Channel</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col">Source</th></tr></thead>
+                  <thead>
+                    <tr>
+                      <th scope="col">Channel</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Since</th>
+                      <th scope="col">Source</th>
+                    </tr>
+                  </thead>
                   <tbody>
                     {Object.entries(p.consents as Record<string, { status: string; at: string; source?: string }>).map(([channel, c]) => (
-                      <tr><td>{channel}</td><td>{c.status}</td><td>{formatDate(c.at)}</td><td>{c.source ?? '–'}</td></tr>
+                      <tr>
+                        <td>{channel}</td>
+                        <td>{c.status}</td>
+                        <td>{formatDate(c.at)}</td>
+                        <td>{c.source ?? '–'}</td>
+                      </tr>
                     ))}
                   </tbody>
                 </table>
@@ -133,11 +192,25 @@ export function ProfilePage({ profileId }: { profileId: string }) {
           <div class="cards">
             <section aria-labelledby="indicators">
               <h2 id="indicators">Indicators {p.frozenAt && <span class="muted">(frozen ones as of {formatDate(p.frozenAt)})</span>}</h2>
-              <dl class="pairs">{Object.entries(p.indicators as Record<string, unknown>).map(([k, v]) => <><dt>{k}</dt><dd>{show(v)}</dd></>)}</dl>
+              <dl class="pairs">
+                {Object.entries(p.indicators as Record<string, unknown>).map(([k, v]) => (
+                  <>
+                    <dt>{k}</dt>
+                    <dd>{show(v)}</dd>
+                  </>
+                ))}
+              </dl>
             </section>
             <section aria-labelledby="traits">
               <h2 id="traits">Traits</h2>
-              <dl class="pairs">{Object.entries(p.traits as Record<string, unknown>).map(([k, v]) => <><dt>{k}</dt><dd>{show(v)}</dd></>)}</dl>
+              <dl class="pairs">
+                {Object.entries(p.traits as Record<string, unknown>).map(([k, v]) => (
+                  <>
+                    <dt>{k}</dt>
+                    <dd>{show(v)}</dd>
+                  </>
+                ))}
+              </dl>
             </section>
             {(p.groups as unknown[] | undefined)?.length ? (
               <section aria-labelledby="groups">
@@ -146,7 +219,12 @@ export function ProfilePage({ profileId }: { profileId: string }) {
                   <dl class="pairs">
                     <dt>group</dt>
                     <dd>{g.groupId}</dd>
-                    {Object.entries(g.traits).map(([k, v]) => <><dt>{k}</dt><dd>{show(v)}</dd></>)}
+                    {Object.entries(g.traits).map(([k, v]) => (
+                      <>
+                        <dt>{k}</dt>
+                        <dd>{show(v)}</dd>
+                      </>
+                    ))}
                   </dl>
                 ))}
               </section>

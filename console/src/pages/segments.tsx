@@ -19,22 +19,40 @@ export function SegmentsPage() {
     <>
       <div class="title-row">
         <h1>Segments</h1>
-        <a class="button" href="#/segments/new">New segment</a>
+        <a class="button" href="#/segments/new">
+          New segment
+        </a>
       </div>
       <Loading loaded={list}>
         {({ segments }) => (
           <table>
             <caption class="visually-hidden">Segments and their sizes</caption>
             <thead>
-              <tr><th scope="col">Segment</th><th scope="col">Id</th><th scope="col" class="num">Size</th><th scope="col">Status</th><th scope="col">Updated</th></tr>
+              <tr>
+                <th scope="col">Segment</th>
+                <th scope="col">Id</th>
+                <th scope="col" class="num">
+                  Size
+                </th>
+                <th scope="col">Status</th>
+                <th scope="col">Updated</th>
+              </tr>
             </thead>
             <tbody>
               {segments.map((s) => (
                 <tr>
-                  <td><a href={`#/segments/${encodeURIComponent(s.id)}`}>{s.name}</a></td>
-                  <td><code>{s.id}</code></td>
-                  <td class="num" data-segment-size={s.id}>{formatNumber(s.size)}</td>
-                  <td><Status value={s.status} /></td>
+                  <td>
+                    <a href={`#/segments/${encodeURIComponent(s.id)}`}>{s.name}</a>
+                  </td>
+                  <td>
+                    <code>{s.id}</code>
+                  </td>
+                  <td class="num" data-segment-size={s.id}>
+                    {formatNumber(s.size)}
+                  </td>
+                  <td>
+                    <Status value={s.status} />
+                  </td>
                   <td>{formatDate(s.updatedAt)}</td>
                 </tr>
               ))}
@@ -61,7 +79,9 @@ function Explain({ segmentId }: { segmentId: string }) {
           setResult(undefined);
           const [type, ...rest] = query.includes('=') ? query.split('=') : [query.includes('@') ? 'email' : 'userId', query];
           const profile = await get(`/v1/profiles?${encodeURIComponent(type!.trim())}=${encodeURIComponent(rest.join('=').trim())}`);
-          const explained = await get(`/v1/profiles/${encodeURIComponent(profile.profileId)}/segments/${encodeURIComponent(segmentId)}/explain`);
+          const explained = await get(
+            `/v1/profiles/${encodeURIComponent(profile.profileId)}/segments/${encodeURIComponent(segmentId)}/explain`,
+          );
           setResult({ ...explained, profileId: profile.profileId });
         }}
       >
@@ -74,7 +94,8 @@ function Explain({ segmentId }: { segmentId: string }) {
       {result && (
         <>
           <p>
-            <a href={`#/profiles/${encodeURIComponent(result.profileId)}`}>{result.profileId}</a> is <strong>{result.member ? 'in' : 'not in'}</strong> this segment.
+            <a href={`#/profiles/${encodeURIComponent(result.profileId)}`}>{result.profileId}</a> is{' '}
+            <strong>{result.member ? 'in' : 'not in'}</strong> this segment.
           </p>
           <Json value={result.explanation} />
         </>
@@ -98,7 +119,8 @@ function MigrationMatrix({ involving }: { involving?: string }) {
       <Loading loaded={migrations}>
         {({ migrations: all }) => {
           const flows = involving ? all.filter((m) => m.from === involving || m.to === involving) : all;
-          if (flows.length === 0) return <p class="muted">No profile moved between {involving ? 'this segment and another' : 'segments'}.</p>;
+          if (flows.length === 0)
+            return <p class="muted">No profile moved between {involving ? 'this segment and another' : 'segments'}.</p>;
           const rows = [...new Set(flows.map((m) => m.from))].sort();
           const columns = [...new Set(flows.map((m) => m.to))].sort();
           const count = new Map(flows.map((m) => [`${m.from}>${m.to}`, m.profiles]));
@@ -108,7 +130,12 @@ function MigrationMatrix({ involving }: { involving?: string }) {
               <table class="matrix">
                 <caption class="visually-hidden">Profiles that left the segment of each row for the segment of each column</caption>
                 <thead>
-                  <tr><th scope="col">from \ to</th>{columns.map((c) => <th scope="col">{c}</th>)}</tr>
+                  <tr>
+                    <th scope="col">from \ to</th>
+                    {columns.map((c) => (
+                      <th scope="col">{c}</th>
+                    ))}
+                  </tr>
                 </thead>
                 <tbody>
                   {rows.map((r) => (
@@ -116,7 +143,14 @@ function MigrationMatrix({ involving }: { involving?: string }) {
                       <th scope="row">{r}</th>
                       {columns.map((c) => {
                         const n = count.get(`${r}>${c}`);
-                        return <td class="num" style={n ? { background: `rgba(37, 99, 235, ${(0.12 + (0.6 * n) / max).toFixed(2)})` } : undefined}>{n ? formatNumber(n) : ''}</td>;
+                        return (
+                          <td
+                            class="num"
+                            style={n ? { background: `rgba(37, 99, 235, ${(0.12 + (0.6 * n) / max).toFixed(2)})` } : undefined}
+                          >
+                            {n ? formatNumber(n) : ''}
+                          </td>
+                        );
                       })}
                     </tr>
                   ))}
@@ -132,18 +166,44 @@ function MigrationMatrix({ involving }: { involving?: string }) {
 
 /** What the segment did lately, and the audiences that export it. */
 function Kpis({ segmentId, days }: { segmentId: string; days: Array<{ entered: number; exited: number; size: number }> }) {
-  const audiences = useLoad(() => get<{ audiences: Array<{ id: string; name: string; segmentId: string; status: string; approval?: { size: number } }> }>('/v1/audiences'), [segmentId]);
+  const audiences = useLoad(
+    () =>
+      get<{ audiences: Array<{ id: string; name: string; segmentId: string; status: string; approval?: { size: number } }> }>(
+        '/v1/audiences',
+      ),
+    [segmentId],
+  );
   const entered = days.reduce((sum, d) => sum + d.entered, 0);
   const exited = days.reduce((sum, d) => sum + d.exited, 0);
   const using = (audiences.data?.audiences ?? []).filter((a) => a.segmentId === segmentId);
   return (
     <dl class="kpis">
-      <div><dt>Entered, 30 days</dt><dd>{formatNumber(entered)}</dd></div>
-      <div><dt>Exited, 30 days</dt><dd>{formatNumber(exited)}</dd></div>
-      <div><dt>Net change</dt><dd>{entered - exited >= 0 ? '+' : ''}{formatNumber(entered - exited)}</dd></div>
+      <div>
+        <dt>Entered, 30 days</dt>
+        <dd>{formatNumber(entered)}</dd>
+      </div>
+      <div>
+        <dt>Exited, 30 days</dt>
+        <dd>{formatNumber(exited)}</dd>
+      </div>
+      <div>
+        <dt>Net change</dt>
+        <dd>
+          {entered - exited >= 0 ? '+' : ''}
+          {formatNumber(entered - exited)}
+        </dd>
+      </div>
       <div>
         <dt>Audiences</dt>
-        <dd>{using.length === 0 ? 'none' : using.map((a) => <a href={`#/audiences/${encodeURIComponent(a.id)}`}>{a.name} <Status value={a.status} /></a>)}</dd>
+        <dd>
+          {using.length === 0
+            ? 'none'
+            : using.map((a) => (
+                <a href={`#/audiences/${encodeURIComponent(a.id)}`}>
+                  {a.name} <Status value={a.status} />
+                </a>
+              ))}
+        </dd>
       </div>
     </dl>
   );
@@ -152,7 +212,10 @@ function Kpis({ segmentId, days }: { segmentId: string; days: Array<{ entered: n
 export function SegmentPage({ segmentId }: { segmentId: string }) {
   const path = `/v1/segments/${encodeURIComponent(segmentId)}`;
   const segment = useLoad(() => get(path), [segmentId]);
-  const history = useLoad(() => get<{ days: Array<{ day: string; entered: number; exited: number; size: number }> }>(`${path}/history?days=30`), [segmentId]);
+  const history = useLoad(
+    () => get<{ days: Array<{ day: string; entered: number; exited: number; size: number }> }>(`${path}/history?days=30`),
+    [segmentId],
+  );
   return (
     <Loading loaded={segment}>
       {(s) => (
@@ -160,26 +223,33 @@ export function SegmentPage({ segmentId }: { segmentId: string }) {
           <div class="title-row">
             <h1>{s.name}</h1>
             {s.managedBy ? (
-              <a class="button secondary" href="#/jobs">Managed by Prisme from the indicator definitions</a>
+              <a class="button secondary" href="#/jobs">
+                Managed by Prisme from the indicator definitions
+              </a>
             ) : (
-              <a class="button" href={`#/segments/${encodeURIComponent(segmentId)}/edit`}>Edit</a>
+              <a class="button" href={`#/segments/${encodeURIComponent(segmentId)}/edit`}>
+                Edit
+              </a>
             )}
           </div>
           <p>
-            <code>{s.id}</code> revision {s.revision} · <Status value={s.status} /> · <strong data-testid="segment-size">{formatNumber(s.size)}</strong> members
+            <code>{s.id}</code> revision {s.revision} · <Status value={s.status} /> ·{' '}
+            <strong data-testid="segment-size">{formatNumber(s.size)}</strong> members
             {s.aggregatesSince && <> · aggregates from the archive being added (since {formatDate(s.aggregatesSince)})</>}
           </p>
           {s.description && <p>{s.description}</p>}
-          <Loading loaded={history}>
-            {({ days }) => <Kpis segmentId={segmentId} days={days} />}
-          </Loading>
+          <Loading loaded={history}>{({ days }) => <Kpis segmentId={segmentId} days={days} />}</Loading>
           <Loading loaded={history}>
             {({ days }) =>
               days.length === 0 ? (
                 <p class="muted">No history yet.</p>
               ) : (
                 <div class="charts">
-                  <DayChart title="Size over time" days={days.map((d) => d.day)} series={[{ label: 'members', values: days.map((d) => d.size), color: '#2563eb' }]} />
+                  <DayChart
+                    title="Size over time"
+                    days={days.map((d) => d.day)}
+                    series={[{ label: 'members', values: days.map((d) => d.size), color: '#2563eb' }]}
+                  />
                   <DayChart
                     title="Entries and exits per day"
                     days={days.map((d) => d.day)}

@@ -27,7 +27,8 @@ export const audienceRoutes = [
     path: '/v1/audiences/{audienceId}',
     body: audienceInputSchema,
     handle: async ({ params, body }, deps) => {
-      if (!AUDIENCE_ID_PATTERN.test(params.audienceId)) throw new InvalidInputError('audience id must be 1-64 of a-z, 0-9, _ and -', [{ path: 'audienceId', message: 'invalid id' }]);
+      if (!AUDIENCE_ID_PATTERN.test(params.audienceId))
+        throw new InvalidInputError('audience id must be 1-64 of a-z, 0-9, _ and -', [{ path: 'audienceId', message: 'invalid id' }]);
       const { audience, created } = await saveAudience(params.audienceId, body, deps);
       return json(created ? 201 : 200, audience);
     },
@@ -58,14 +59,20 @@ export const audienceRoutes = [
     method: 'POST',
     path: '/v1/audiences/{audienceId}/approve',
     body: approvalBody,
-    handle: async ({ event, params, body }, deps) => json(200, await approveAudience(params.audienceId, callerOf(event, body?.approvedBy), deps)),
+    handle: async ({ event, params, body }, deps) =>
+      json(200, await approveAudience(params.audienceId, callerOf(event, body?.approvedBy), deps)),
   }),
   route({
     method: 'POST',
     path: '/v1/audiences/{audienceId}/snapshots',
     handle: async ({ params }, deps) => {
       const runId = await requestSnapshot(params.audienceId, deps);
-      return json(202, { audienceId: params.audienceId, runId, status: 'requested', links: { run: `/v1/audiences/${params.audienceId}/snapshots/${runId}` } });
+      return json(202, {
+        audienceId: params.audienceId,
+        runId,
+        status: 'requested',
+        links: { run: `/v1/audiences/${params.audienceId}/snapshots/${runId}` },
+      });
     },
   }),
   route({

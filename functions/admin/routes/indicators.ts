@@ -2,7 +2,13 @@
 import { z } from 'zod';
 import { ALL_INDICATORS } from '../../../shared/domain/indicator-settings';
 import { json } from '../../../shared/http/api';
-import { definitionIdOf, definitionView, latestClusters, listDefinitions, saveDefinition } from '../../../shared/usecases/indicator-definitions';
+import {
+  definitionIdOf,
+  definitionView,
+  latestClusters,
+  listDefinitions,
+  saveDefinition,
+} from '../../../shared/usecases/indicator-definitions';
 import { route } from '../deps';
 
 /** Any JSON object: each definition's own schema checks it, once its id is known. */

@@ -58,10 +58,15 @@ export const segmentRoutes = [
     body: segmentInputSchema,
     handle: async ({ params, body }, deps) => {
       if (!SEGMENT_ID_PATTERN.test(params.segmentId)) {
-        throw new InvalidInputError('segment id must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit', [{ path: 'segmentId', message: 'invalid id' }]);
+        throw new InvalidInputError('segment id must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit', [
+          { path: 'segmentId', message: 'invalid id' },
+        ]);
       }
       const { segment, created, backfillRunId } = await saveSegment(params.segmentId, body, deps);
-      return json(created ? 201 : 200, backfillRunId ? { ...segment, links: { backfill: `/v1/jobs/backfill/runs/${backfillRunId}` } } : segment);
+      return json(
+        created ? 201 : 200,
+        backfillRunId ? { ...segment, links: { backfill: `/v1/jobs/backfill/runs/${backfillRunId}` } } : segment,
+      );
     },
   }),
   route({

@@ -8,7 +8,11 @@ import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClien
 export const storedForm = (value: string): string => Buffer.from(value).toString();
 
 const keyForm = (key: Record<string, unknown>): string =>
-  JSON.stringify(Object.entries(key).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, value]) => [name, typeof value === 'string' ? storedForm(value) : value]));
+  JSON.stringify(
+    Object.entries(key)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, value]) => [name, typeof value === 'string' ? storedForm(value) : value]),
+  );
 
 /**
  * Items by key, 100 per BatchGet, retrying the unprocessed keys with backoff. Missing items are left out.

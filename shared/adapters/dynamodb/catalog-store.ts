@@ -1,12 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Audience } from '../../domain/audiences';
 import type { IndicatorDefinition } from '../../domain/indicator-settings';
 import type { Segment } from '../../domain/segment-definition';
@@ -60,9 +53,7 @@ export class DynamoCatalogStore implements CatalogStore {
         }
       },
       async delete(id) {
-        const { Attributes } = await client.send(
-          new DeleteCommand({ TableName: tableName, Key: { pk, sk: id }, ReturnValues: 'ALL_OLD' }),
-        );
+        const { Attributes } = await client.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk: id }, ReturnValues: 'ALL_OLD' }));
         return Attributes !== undefined;
       },
     };
@@ -73,7 +64,13 @@ export class DynamoCatalogStore implements CatalogStore {
   }
 
   async markSegmentReady(id: string, revision: number): Promise<void> {
-    await this.updateSegment(id, revision, 'SET #status = :ready, readyAt = :at', { ':ready': 'ready', ':at': new Date().toISOString() }, { '#status': 'status' });
+    await this.updateSegment(
+      id,
+      revision,
+      'SET #status = :ready, readyAt = :at',
+      { ':ready': 'ready', ':at': new Date().toISOString() },
+      { '#status': 'status' },
+    );
   }
 
   async clearSpecsSince(specIds: readonly string[]): Promise<void> {
@@ -82,19 +79,24 @@ export class DynamoCatalogStore implements CatalogStore {
       const since = Object.entries(segment.specsSince ?? {});
       if (!since.some(([id]) => cleared.has(id))) continue;
       const left = since.filter(([id]) => !cleared.has(id));
-      const latest = left.map(([, at]) => at).sort().at(-1);
+      const latest = left
+        .map(([, at]) => at)
+        .sort()
+        .at(-1);
       // Not a new revision: the condition is unchanged, only what its aggregates hold.
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: 'SEGMENT', sk: segment.id },
-          UpdateExpression: latest ? 'SET specsSince = :left, aggregatesSince = :latest' : 'REMOVE specsSince, aggregatesSince',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: latest ? { ':left': Object.fromEntries(left), ':latest': latest } : undefined,
-        }),
-      ).catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error; // deleted meanwhile
-      });
+      await this.client
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: 'SEGMENT', sk: segment.id },
+            UpdateExpression: latest ? 'SET specsSince = :left, aggregatesSince = :latest' : 'REMOVE specsSince, aggregatesSince',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: latest ? { ':left': Object.fromEntries(left), ':latest': latest } : undefined,
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error; // deleted meanwhile
+        });
     }
   }
 
@@ -146,7 +148,12 @@ export class DynamoCatalogStore implements CatalogStore {
         ExpressionAttributeValues: { ':pk': `STATS#${segmentId}`, ':from': fromDay },
       }),
     );
-    return (Items ?? []).map((item) => ({ segmentId, day: item.sk as string, entered: Number(item.entered ?? 0), exited: Number(item.exited ?? 0) }));
+    return (Items ?? []).map((item) => ({
+      segmentId,
+      day: item.sk as string,
+      entered: Number(item.entered ?? 0),
+      exited: Number(item.exited ?? 0),
+    }));
   }
 
   async countMigrations(migrations: readonly Migration[]): Promise<void> {

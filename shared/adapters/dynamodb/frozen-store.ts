@@ -9,7 +9,11 @@ export class DynamoFrozenStore implements FrozenStore {
   ) {}
 
   getMany(profileIds: readonly string[]): Promise<FrozenRecord[]> {
-    return batchGet<FrozenRecord>(this.client, this.tableName, profileIds.map((profileId) => ({ profileId })));
+    return batchGet<FrozenRecord>(
+      this.client,
+      this.tableName,
+      profileIds.map((profileId) => ({ profileId })),
+    );
   }
 
   async delete(profileId: string): Promise<void> {

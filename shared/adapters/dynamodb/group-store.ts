@@ -45,7 +45,12 @@ export class DynamoGroupStore implements GroupStore {
 
   async getMany(groupIds: readonly string[]): Promise<Group[]> {
     // Consistent: a write that just changed a group's traits evaluates its members with them.
-    const items = await batchGet<StoredGroup>(this.client, this.tableName, groupIds.map((groupId) => ({ groupId, sk: GROUP_SK })), { consistentRead: true });
+    const items = await batchGet<StoredGroup>(
+      this.client,
+      this.tableName,
+      groupIds.map((groupId) => ({ groupId, sk: GROUP_SK })),
+      { consistentRead: true },
+    );
     return items.map(decode);
   }
 

@@ -17,7 +17,9 @@ const ARCHIVE_KEY_PREFIX = 'archivekey#';
  */
 const storedHeld = (item: Record<string, unknown>): Record<string, string[]> => {
   if (item.hashed) return item.hashed as Record<string, string[]>;
-  return Object.fromEntries(Object.entries((item.held ?? {}) as Record<string, string[]>).map(([type, values]) => [type, values.map((v) => heldForm(type, v))]));
+  return Object.fromEntries(
+    Object.entries((item.held ?? {}) as Record<string, string[]>).map(([type, values]) => [type, values.map((v) => heldForm(type, v))]),
+  );
 };
 /** `holds#<profileId>`: a profile's holdings (see `Holdings`); no `profileId` attribute, so no index by profile picks it up. */
 export const holdingsKey = (profileId: string): string => `holds#${profileId}`;
@@ -33,7 +35,12 @@ export class DynamoIdentityStore implements IdentityStore {
   ) {}
 
   async owners(keys: readonly string[]): Promise<Map<string, string>> {
-    const items = await batchGet<{ identifier: string; profileId: string }>(this.client, this.tableName, keys.map((identifier) => ({ identifier })), { consistentRead: true });
+    const items = await batchGet<{ identifier: string; profileId: string }>(
+      this.client,
+      this.tableName,
+      keys.map((identifier) => ({ identifier })),
+      { consistentRead: true },
+    );
     // Keys that differ only by lone surrogates are one item: each of them has its owner.
     const owners = new Map(items.map((item) => [storedForm(item.identifier), item.profileId]));
     return new Map(keys.filter((key) => owners.has(storedForm(key))).map((key) => [key, owners.get(storedForm(key))!]));
@@ -60,7 +67,12 @@ export class DynamoIdentityStore implements IdentityStore {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { identifier: tombstoneKey(key), erasedAt: at } }));
     try {
       await this.client.send(
-        new DeleteCommand({ TableName: this.tableName, Key: { identifier: key }, ConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }),
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { identifier: key },
+          ConditionExpression: 'profileId = :p',
+          ExpressionAttributeValues: { ':p': profileId },
+        }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error; // gone already, or someone else's now
@@ -81,7 +93,8 @@ export class DynamoIdentityStore implements IdentityStore {
             ExclusiveStartKey: start,
           }),
         );
-        for (const item of page.Items ?? []) if (isIdentifierKey(item.identifier as string)) keys.push({ identifier: item.identifier as string, profileId });
+        for (const item of page.Items ?? [])
+          if (isIdentifierKey(item.identifier as string)) keys.push({ identifier: item.identifier as string, profileId });
         start = page.LastEvaluatedKey;
       } while (start);
     }
@@ -89,25 +102,39 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async erasedAmong(keys: readonly string[]): Promise<Map<string, string>> {
-    const found = await batchGet<{ identifier: string; erasedAt: string }>(this.client, this.tableName, keys.map((key) => ({ identifier: tombstoneKey(key) })));
+    const found = await batchGet<{ identifier: string; erasedAt: string }>(
+      this.client,
+      this.tableName,
+      keys.map((key) => ({ identifier: tombstoneKey(key) })),
+    );
     const tombstones = new Map(found.map((item) => [item.identifier, item.erasedAt]));
     return new Map(keys.flatMap((key) => (tombstones.has(tombstoneKey(key)) ? [[key, tombstones.get(tombstoneKey(key))!]] : [])));
   }
 
   async archiveKeys(profileIds: readonly string[], create?: () => string): Promise<Map<string, string>> {
     const unique = [...new Set(profileIds)];
-    const found = await batchGet<{ identifier: string; key: string }>(this.client, this.tableName, unique.map((id) => ({ identifier: archiveKeyItem(id) })));
+    const found = await batchGet<{ identifier: string; key: string }>(
+      this.client,
+      this.tableName,
+      unique.map((id) => ({ identifier: archiveKeyItem(id) })),
+    );
     const keys = new Map(found.map((item) => [item.identifier.slice(ARCHIVE_KEY_PREFIX.length), item.key]));
     for (const profileId of create ? unique.filter((id) => !keys.has(id)) : []) {
       const key = create!();
       try {
         await this.client.send(
-          new PutCommand({ TableName: this.tableName, Item: { identifier: archiveKeyItem(profileId), key }, ConditionExpression: 'attribute_not_exists(identifier)' }),
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { identifier: archiveKeyItem(profileId), key },
+            ConditionExpression: 'attribute_not_exists(identifier)',
+          }),
         );
         keys.set(profileId, key);
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { identifier: archiveKeyItem(profileId) }, ConsistentRead: true }));
+        const { Item } = await this.client.send(
+          new GetCommand({ TableName: this.tableName, Key: { identifier: archiveKeyItem(profileId) }, ConsistentRead: true }),
+        );
         keys.set(profileId, Item!.key as string);
       }
     }
@@ -115,7 +142,8 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async dropArchiveKeys(profileIds: readonly string[]): Promise<void> {
-    for (const profileId of profileIds) await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: archiveKeyItem(profileId) } }));
+    for (const profileId of profileIds)
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: archiveKeyItem(profileId) } }));
   }
 
   async release(key: string): Promise<void> {
@@ -142,7 +170,9 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async holdings(profileId: string): Promise<Holdings | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) }, ConsistentRead: true }));
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) }, ConsistentRead: true }),
+    );
     if (!Item) return undefined;
     return {
       profileId,
@@ -159,7 +189,11 @@ export class DynamoIdentityStore implements IdentityStore {
         new PutCommand({
           TableName: this.tableName,
           // A redirect keeps only where its holdings went: they count there.
-          Item: { identifier: holdingsKey(next.profileId), version: next.version, ...(next.into ? { into: next.into } : { hashed: next.held, ...(next.joins ? { joins: next.joins } : {}) }) },
+          Item: {
+            identifier: holdingsKey(next.profileId),
+            version: next.version,
+            ...(next.into ? { into: next.into } : { hashed: next.held, ...(next.joins ? { joins: next.joins } : {}) }),
+          },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(identifier)' }
             : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
@@ -173,6 +207,7 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async dropHoldings(profileIds: readonly string[]): Promise<void> {
-    for (const profileId of profileIds) await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) } }));
+    for (const profileId of profileIds)
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { identifier: holdingsKey(profileId) } }));
   }
 }

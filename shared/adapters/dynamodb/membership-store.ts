@@ -12,7 +12,9 @@ export class DynamoMembershipStore implements MembershipStore {
 
   async enteredAt(profileId: string, segmentIds: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, string>> {
     const keys = [...new Set(segmentIds)].map((segmentId) => ({ segmentId, profileId }));
-    const items = await batchGet<{ segmentId: string; enteredAt: string }>(this.client, this.tableName, keys, { consistentRead: options.consistent });
+    const items = await batchGet<{ segmentId: string; enteredAt: string }>(this.client, this.tableName, keys, {
+      consistentRead: options.consistent,
+    });
     return new Map(items.map((item) => [item.segmentId, item.enteredAt]));
   }
 

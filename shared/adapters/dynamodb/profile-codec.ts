@@ -23,7 +23,9 @@ const QUALITY = 5;
 export function encodeProfile(profile: Profile): StoredProfile {
   const { profileId, version, due, ...rest } = profile;
   const json = Buffer.from(JSON.stringify(rest));
-  const body = brotliCompressSync(json, { params: { [constants.BROTLI_PARAM_QUALITY]: QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: json.length } });
+  const body = brotliCompressSync(json, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: json.length },
+  });
   return { profileId, version, ...(due === undefined ? {} : { due }), body };
 }
 
@@ -34,5 +36,8 @@ export function encodeProfile(profile: Profile): StoredProfile {
 export function decodeProfile(item: Record<string, unknown>): Profile {
   const { body, ...keys } = item as Partial<StoredProfile> & Record<string, unknown>;
   if (!(body instanceof Uint8Array)) return withoutPrototypes(item) as unknown as Profile;
-  return withoutPrototypes({ ...(JSON.parse(brotliDecompressSync(body).toString()) as Omit<Profile, 'profileId' | 'version'>), ...keys } as Profile);
+  return withoutPrototypes({
+    ...(JSON.parse(brotliDecompressSync(body).toString()) as Omit<Profile, 'profileId' | 'version'>),
+    ...keys,
+  } as Profile);
 }

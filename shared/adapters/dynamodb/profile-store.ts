@@ -1,10 +1,4 @@
-import {
-  DeleteCommand,
-  GetCommand,
-  QueryCommand,
-  ScanCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { versionedPut } from './versioned-put';
 import { batchGet } from './batch-get';
 import type { Profile } from '../../domain/profile';
@@ -23,9 +17,7 @@ export class DynamoProfileStore implements ProfileStore {
   ) {}
 
   async get(profileId: string): Promise<Profile | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { profileId }, ConsistentRead: true }),
-    );
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { profileId }, ConsistentRead: true }));
     return Item ? decodeProfile(Item) : undefined;
   }
 
@@ -34,11 +26,24 @@ export class DynamoProfileStore implements ProfileStore {
   }
 
   async getMany(profileIds: readonly string[]): Promise<Profile[]> {
-    return (await batchGet<Record<string, unknown>>(this.client, this.tableName, profileIds.map((profileId) => ({ profileId })))).map(decodeProfile);
+    return (
+      await batchGet<Record<string, unknown>>(
+        this.client,
+        this.tableName,
+        profileIds.map((profileId) => ({ profileId })),
+      )
+    ).map(decodeProfile);
   }
 
   async put(profile: Profile, expectedVersion: number): Promise<void> {
-    await versionedPut(this.client, this.tableName, { ...encodeProfile(profile) }, 'profileId', expectedVersion, `profile ${profile.profileId}`);
+    await versionedPut(
+      this.client,
+      this.tableName,
+      { ...encodeProfile(profile) },
+      'profileId',
+      expectedVersion,
+      `profile ${profile.profileId}`,
+    );
   }
 
   async due(dueKey: string, cursor: string | undefined, limit: number): Promise<Page<string>> {
@@ -69,4 +74,3 @@ export class DynamoProfileStore implements ProfileStore {
     return { items: (Items ?? []).map(decodeProfile), cursor: encodeCursor(LastEvaluatedKey) };
   }
 }
-

@@ -6,7 +6,14 @@ import { VersionConflictError } from '../../errors';
  * Optimistic locking: puts `item` only if the stored item's `version` is still `expectedVersion`
  * (0: only if there is none, told by its partition key `keyName`), else a VersionConflictError naming `what`.
  */
-export async function versionedPut(client: DynamoDBDocumentClient, tableName: string, item: Record<string, unknown>, keyName: string, expectedVersion: number, what: string): Promise<void> {
+export async function versionedPut(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  item: Record<string, unknown>,
+  keyName: string,
+  expectedVersion: number,
+  what: string,
+): Promise<void> {
   try {
     await client.send(
       new PutCommand({
@@ -17,7 +24,8 @@ export async function versionedPut(client: DynamoDBDocumentClient, tableName: st
       }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(`${what} changed since version ${expectedVersion}`);
+    if (error instanceof ConditionalCheckFailedException)
+      throw new VersionConflictError(`${what} changed since version ${expectedVersion}`);
     throw error;
   }
 }

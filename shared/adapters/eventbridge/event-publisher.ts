@@ -3,7 +3,6 @@ import { eventBus } from '../../resources';
 import { PrismeError } from '../../domain/errors';
 import type { DomainEvent, EventPublisher } from '../../ports/event-publisher';
 
-
 export class EventPublishError extends PrismeError {}
 
 export class EventBridgePublisher implements EventPublisher {

@@ -18,7 +18,12 @@ export class S3ObjectStore implements ObjectStore {
 
   async putStream(key: string, body: Readable, contentType: string): Promise<void> {
     // 8 MB parts, two in flight: at most about 16 MB buffered per upload.
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }, partSize: 8 * 1024 * 1024, queueSize: 2 });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
+    });
     await upload.done();
   }
 
@@ -33,15 +38,27 @@ export class S3ObjectStore implements ObjectStore {
   async list(prefix: string, startAfter: string | undefined, limit: number): Promise<{ keys: string[]; more: boolean }> {
     // ListObjects (v1) with a marker pages exactly like v2's StartAfter. s3rver signs v2's continuation
     // token with DES, which Node 17+ lacks, so every truncated v2 listing fails locally.
-    const page = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: startAfter, MaxKeys: limit }));
+    const page = await this.client.send(
+      new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: startAfter, MaxKeys: limit }),
+    );
     return { keys: (page.Contents ?? []).map((o) => o.Key!), more: page.IsTruncated === true };
   }
 
-  async listFolders(prefix: string, startAfter: string | undefined, limit: number): Promise<{ folders: string[]; more: boolean; next?: string }> {
-    const page = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', Marker: startAfter, MaxKeys: limit }));
+  async listFolders(
+    prefix: string,
+    startAfter: string | undefined,
+    limit: number,
+  ): Promise<{ folders: string[]; more: boolean; next?: string }> {
+    const page = await this.client.send(
+      new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', Marker: startAfter, MaxKeys: limit }),
+    );
     const folders = (page.CommonPrefixes ?? []).map((p) => p.Prefix!);
     const more = page.IsTruncated === true;
-    return { folders, more, ...(more && { next: page.NextMarker ?? [...folders, ...(page.Contents ?? []).map((o) => o.Key!)].sort().at(-1) }) };
+    return {
+      folders,
+      more,
+      ...(more && { next: page.NextMarker ?? [...folders, ...(page.Contents ?? []).map((o) => o.Key!)].sort().at(-1) }),
+    };
   }
 
   presignedGetUrl(key: string, expiresInSeconds: number): Promise<string> {

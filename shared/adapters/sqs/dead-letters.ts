@@ -38,7 +38,13 @@ export class DeadLetters {
   async peek(limit: number): Promise<DeadLetter[]> {
     const seen = await this.receive(limit, 30);
     for (const message of seen) {
-      await this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.deadLetterQueueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: 0 }));
+      await this.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.deadLetterQueueUrl,
+          ReceiptHandle: message.receiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
     }
     return seen;
   }
@@ -55,7 +61,13 @@ export class DeadLetters {
       const batch = await this.receive(Math.min(10, limit - moved), 60);
       const older = batch.filter((m) => m.sentAt === null || Date.parse(m.sentAt) <= startedAt);
       for (const message of batch.filter((m) => !older.includes(m))) {
-        await this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.deadLetterQueueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: 0 }));
+        await this.client.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: this.deadLetterQueueUrl,
+            ReceiptHandle: message.receiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        );
       }
       if (older.length === 0) break;
       for (const message of older) {
