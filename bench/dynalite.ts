@@ -2,11 +2,12 @@
  * A private dynalite for a benchmark, Prisme's tables created, and what the DynamoDB calls cost counted
  * on the SDK client by the local runtime's usage meter: calls by operation and request units.
  */
+
+import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { AddressInfo } from 'node:net';
 import { createTables } from '../local/bootstrap';
-import { UsageMeter, type Usage } from '../local/usage-meter';
+import { type Usage, UsageMeter } from '../local/usage-meter';
 import { documentClient } from '../shared/adapters/clients';
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);

@@ -14,17 +14,18 @@
  *
  * Run alone: npx tsx bench/end-to-end.ts [--seconds 15] [--rates 100,500,1000]
  */
-import { createServer } from 'node:http';
-import { open, rm } from 'node:fs/promises';
+
 import { readFileSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { costPerMillionEvents, type CostBreakdown } from './cost-model';
+import { gzipSync } from 'node:zlib';
+import { type CostBreakdown, costPerMillionEvents } from './cost-model';
 import type { BenchResult } from './harness';
-import { startLocalProcess, type LocalProcess } from './local-process';
-import { workload, type Workload } from './workload';
+import { type LocalProcess, startLocalProcess } from './local-process';
+import { type Workload, workload } from './workload';
 
 interface Mix {
   batchSize: number;

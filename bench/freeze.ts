@@ -7,28 +7,29 @@
  *
  * Run alone: npx tsx bench/freeze.ts [--sizes 10000,100000] [--dynalite 5000]
  */
+
+import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { kmeans } from 'ml-kmeans';
-import { parseArgs } from 'node:util';
 import { createFreezeHandler } from '../functions/freeze/freeze';
 import { lambdaContext } from '../local/lambda-context';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from '../shared/adapters/dynamodb/frozen-store';
 import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
-import type { DomainEvent } from '../shared/ports/event-publisher';
 import { silhouette } from '../shared/domain/clustering';
 import type { EnrichedEvent } from '../shared/domain/events';
-import { Measure, clusterInput, featuresOf, fitModel, scoreProfile, seededRandom as seeded } from '../shared/domain/frozen';
-import { compileIndicators } from '../shared/domain/indicators';
-import { newProfile, type Profile } from '../shared/domain/profile';
-import { DAY_MS } from '../shared/domain/time';
 import { foldEvents } from '../shared/domain/fold';
+import { clusterInput, featuresOf, fitModel, Measure, scoreProfile, seededRandom as seeded } from '../shared/domain/frozen';
+import { compileIndicators } from '../shared/domain/indicators';
 import { compileRules, evaluateMemberships } from '../shared/domain/memberships';
+import { newProfile, type Profile } from '../shared/domain/profile';
 import { stageSegments } from '../shared/domain/stages';
+import { DAY_MS } from '../shared/domain/time';
+import type { DomainEvent } from '../shared/ports/event-publisher';
 import { withManagedSegments } from '../shared/usecases/managed-segments';
-import { FREEZE_SCOPE } from '../shared/usecases/reevaluate';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
+import { FREEZE_SCOPE } from '../shared/usecases/reevaluate';
 import { benchDynamo } from './dynalite';
 import { type BenchResult, formatRate, seededRandom } from './harness';
 

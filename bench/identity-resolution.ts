@@ -5,18 +5,19 @@
  *
  * Run alone: npx tsx bench/identity-resolution.ts [--people 2000] [--merge-share 0.1]
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+
 import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
 import type { EnrichedEvent } from '../shared/domain/events';
-import { processEvents } from '../shared/usecases/process-events';
-import type { SourcedEvent } from '../shared/usecases/sourced-event';
-import { ProfileWriter } from '../shared/usecases/profile-writer';
 import { withManagedSegments } from '../shared/usecases/managed-segments';
+import { processEvents } from '../shared/usecases/process-events';
+import { ProfileWriter } from '../shared/usecases/profile-writer';
 import { RulesCache } from '../shared/usecases/rules-cache';
+import type { SourcedEvent } from '../shared/usecases/sourced-event';
 import { newProfileId } from '../shared/wiring';
 import { benchDynamo } from './dynalite';
 import { type BenchResult, formatRate, seededRandom } from './harness';

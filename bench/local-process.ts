@@ -2,7 +2,7 @@
  * `npm start` as a child process for the end-to-end benchmark: its own data folder, its usage meter
  * on, the bytes it logs counted, its peak memory read from the kernel (VmHWM).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

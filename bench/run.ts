@@ -6,9 +6,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { type BenchResult, printResult } from './harness';
 import * as endToEnd from './end-to-end';
 import * as freeze from './freeze';
+import { type BenchResult, printResult } from './harness';
 import * as identityResolution from './identity-resolution';
 import * as segmentEvaluation from './segment-evaluation';
 import * as snapshot from './snapshot';

@@ -7,14 +7,15 @@
  *
  * Run alone: npx tsx bench/segment-evaluation.ts [--profiles 20000]
  */
+
+import { parseArgs } from 'node:util';
 import { Engine, type RuleProperties, type TopLevelCondition } from 'json-rules-engine';
 import { Query } from 'mingo';
-import { parseArgs } from 'node:util';
-import { newProfile, type Profile } from '../shared/domain/profile';
-import { DAY_MS, dayIndex } from '../shared/domain/time';
 import { countSince } from '../shared/domain/buckets';
+import { newProfile, type Profile } from '../shared/domain/profile';
 import { compile } from '../shared/domain/segment-compiler';
 import type { Condition } from '../shared/domain/segment-definition';
+import { DAY_MS, dayIndex } from '../shared/domain/time';
 import { type BenchResult, formatRate, measure, seededRandom } from './harness';
 
 const NOW = Date.parse('2026-03-15T12:00:00.000Z');

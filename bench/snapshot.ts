@@ -8,22 +8,23 @@
  *
  * Run alone: npx tsx bench/snapshot.ts [--sizes 100000,1000000]
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { Logger } from '@aws-lambda-powertools/logger';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { S3ObjectStore } from '../shared/adapters/s3/object-store';
+import { type Audience, exportColumns } from '../shared/domain/audiences';
+import { newProfile, type Profile } from '../shared/domain/profile';
+import { csvRow, fieldValue } from '../shared/domain/snapshot-rows';
 import type { CatalogStore, RunRecord } from '../shared/ports/catalog';
 import type { MembershipStore } from '../shared/ports/memberships';
 import type { ProfileStore } from '../shared/ports/profiles';
-import { S3ObjectStore } from '../shared/adapters/s3/object-store';
-import { exportColumns, type Audience } from '../shared/domain/audiences';
-import { csvRow, fieldValue } from '../shared/domain/snapshot-rows';
-import { newProfile, type Profile } from '../shared/domain/profile';
 import { takeSnapshot } from '../shared/usecases/take-snapshot';
 import { type BenchResult, formatRate } from './harness';
 

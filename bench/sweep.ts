@@ -8,8 +8,9 @@
  *
  * Run alone: npx tsx bench/sweep.ts [--due 2000] [--minutes 120]
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+
 import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { createSweepHandler } from '../functions/sweep/sweep';
 import { lambdaContext } from '../local/lambda-context';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
@@ -17,8 +18,8 @@ import { DynamoFrozenStore } from '../shared/adapters/dynamodb/frozen-store';
 import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
-import type { DomainEvent } from '../shared/ports/event-publisher';
 import { DAY_MS } from '../shared/domain/time';
+import type { DomainEvent } from '../shared/ports/event-publisher';
 import { functionMemoryMb } from '../shared/resources';
 import { ProfileWriter } from '../shared/usecases/profile-writer';
 import { loadSegments } from '../shared/usecases/reevaluate';

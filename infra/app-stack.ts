@@ -4,8 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Annotations, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { type CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -17,14 +17,14 @@ import type { Construct } from 'constructs';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
 import { assertUnreachable } from '../shared/domain/assert-unreachable';
 import {
-  functionEntries,
   type FunctionName,
   type FunctionSpec,
+  functionEntries,
   type QueueAccess,
   type TableBinding,
   type Trigger,
 } from '../shared/functions';
-import { eventBus, queues, schedules, type QueueName, type TableName } from '../shared/resources';
+import { eventBus, type QueueName, queues, schedules, type TableName } from '../shared/resources';
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';
 import type { Schedules } from '../shared/schedule-settings';
 import { ConsoleHosting } from './console-hosting';

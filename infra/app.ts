@@ -1,13 +1,12 @@
 /** The CDK app: `npx cdk synth` offline, `npx cdk deploy --all` to AWS. */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { configuredSchedules } from '../shared/schedule-settings';
-import { IDENTITY_SETTINGS } from '../shared/settings';
-import { identityConfigFrom } from '../shared/settings';
-import { PrismeAppStack } from './app-stack';
 import { z } from 'zod';
 import { ESP_PRESETS } from '../shared/domain/audiences';
-import { PrismeStatefulStack, type EspAccess } from './stateful-stack';
+import { configuredSchedules } from '../shared/schedule-settings';
+import { IDENTITY_SETTINGS, identityConfigFrom } from '../shared/settings';
+import { PrismeAppStack } from './app-stack';
+import { type EspAccess, PrismeStatefulStack } from './stateful-stack';
 
 export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack; service: PrismeAppStack } {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };

@@ -1,17 +1,17 @@
-import { Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { BucketBinding, QueueAccess, TableBinding } from '../shared/functions';
-import { bucket, eventBus, tables, type TableName } from '../shared/resources';
+import { bucket, eventBus, type TableName, tables } from '../shared/resources';
 
 /** The data bucket's name, as a CloudFormation `Fn::Sub` template: one per account and region. */
 export const dataBucketName = 'prisme-data-${AWS::AccountId}-${AWS::Region}';

@@ -2,16 +2,16 @@
  * What holds data: tables, queues, the data bucket and the event bus. Kept apart
  * from the functions so that redeploying code can never replace a table.
  */
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { type Attribute, AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AccountPrincipal, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { EspPreset } from '../shared/domain/audiences';
+import { deadLetterQueue, eventQueue, type KeyDefinition, type TableDefinition, type TableName, tables } from '../shared/resources';
 import { dataBucketName } from './prisme-function';
-import { deadLetterQueue, eventQueue, tables, type KeyDefinition, type TableDefinition, type TableName } from '../shared/resources';
 
 const attribute = (key: KeyDefinition): Attribute => ({
   name: key.name,

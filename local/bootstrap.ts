@@ -1,18 +1,19 @@
 /** Creates Prisme's tables from `shared/resources.ts`: used by the local runtime and the integration tests. */
+
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  type AttributeValue,
   BatchWriteItemCommand,
   CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
+  type DynamoDBClient,
   ListTablesCommand,
   ResourceNotFoundException,
   ScanCommand,
-  type AttributeValue,
-  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { tables, type TableDefinition, type TableName } from '../shared/resources';
+import { type TableDefinition, type TableName, tables } from '../shared/resources';
 
 export interface BootstrapOptions {
   /**

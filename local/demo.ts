@@ -3,10 +3,11 @@
  * with the real Segment client to a running Prisme, then a few segments, an
  * audience and a snapshot, so there is something to look at.
  */
-import { Analytics } from '@segment/analytics-node';
+
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Analytics } from '@segment/analytics-node';
 
 const { values: args } = parseArgs({
   options: {

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 export interface MessageAttribute {
   DataType: string;

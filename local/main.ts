@@ -1,7 +1,8 @@
 /** `npm start`: Prisme on this machine, same handlers as on AWS. */
+
+import { originPatternSchema } from '../shared/domain/sources';
 import { startLocal } from './runtime';
 import { UsageMeter } from './usage-meter';
-import { originPatternSchema } from '../shared/domain/sources';
 
 /** `PRISME_ALLOWED_ORIGINS=http://localhost:8080,https://*.example.com`: the sites whose pages may send with the default write key. */
 function allowedOriginsFromEnv(): string[] | undefined {

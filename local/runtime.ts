@@ -4,38 +4,38 @@
  * emulator, a local EventBridge bus and croner schedules. Resources are made
  * from `shared/resources.ts`, the same definitions the CDK stack uses.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Cron } from 'croner';
-import { configuredSchedules } from '../shared/schedule-settings';
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Cron } from 'croner';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import type { ProcessorHandler } from '../functions/processor/processor';
 import { documentClient, resetAwsClients } from '../shared/adapters/clients';
 import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
 import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
-import { withoutErasedEvents } from '../shared/usecases/erased-events';
-import { PrismeError } from '../shared/domain/errors';
 import { DETAIL_TYPES } from '../shared/contracts/detail-types';
-import { identityConfigFrom } from '../shared/settings';
 import { assertUnreachable } from '../shared/domain/assert-unreachable';
-import { functionEntries, type ResourceRef } from '../shared/functions';
+import { PrismeError } from '../shared/domain/errors';
 import { hashWriteKey } from '../shared/domain/sources';
+import { functionEntries, type ResourceRef } from '../shared/functions';
 import type { HttpHandler } from '../shared/http/api';
-import type { ProcessorHandler } from '../functions/processor/processor';
 import { eventQueue, tables } from '../shared/resources';
+import { configuredSchedules } from '../shared/schedule-settings';
+import { identityConfigFrom } from '../shared/settings';
+import { withoutErasedEvents } from '../shared/usecases/erased-events';
 import { createTables } from './bootstrap';
 import { DurableQueue } from './durable-queue';
-import { LocalEventBus, type BusEvent } from './event-bus';
-import { LocalGateway } from './gateway';
+import { type BusEvent, LocalEventBus } from './event-bus';
 import { loadHandlers, localEnvironment } from './functions';
+import { LocalGateway } from './gateway';
 import { lambdaContext } from './lambda-context';
 import { QueuePoller } from './poller';
 import { SqsEmulator } from './sqs-emulator';
 import type { UsageMeter } from './usage-meter';
-
-import dynalite from 'dynalite';
-import S3rver from 's3rver';
 
 export interface LocalOptions {
   /** Where everything is kept between runs. */

@@ -4,8 +4,8 @@
  * missing or malformed variable stops the cold start with the variable's name, never a request.
  */
 import { z } from 'zod';
-import { functions, resourceVariables, type FunctionName, type FunctionSpec } from './functions';
-import { parse, pick, type Env, type SettingName, type Settings } from './settings';
+import { type FunctionName, type FunctionSpec, functions, resourceVariables } from './functions';
+import { type Env, parse, pick, type SettingName, type Settings } from './settings';
 
 const required = z.string({ error: 'not set' }).min(1, 'not set');
 

@@ -4,20 +4,21 @@
  * (`local/runtime.ts`) both loop over it, and `shared/config.ts` requires exactly the variables it
  * binds, so a function reaches on a laptop only what it may reach on AWS. Pure data: no CDK, no SDK.
  */
-import { IDENTITY_SETTINGS, type SettingName } from './settings';
+
 import type { DETAIL_TYPES } from './contracts/detail-types';
 import {
   bucket,
   eventBus,
   functionMemoryMb,
   processorSettings,
-  queues,
-  sweepSettings,
-  tables,
   type QueueName,
+  queues,
   type schedules,
+  sweepSettings,
   type TableName,
+  tables,
 } from './resources';
+import { IDENTITY_SETTINGS, type SettingName } from './settings';
 
 export interface TableBinding {
   /** Item-level actions: reads, reads and deletes, or reads and writes. */

@@ -5,8 +5,8 @@
  * runtime at start, so a bad pattern stops either with its reason.
  */
 import { Cron } from 'croner';
-import { ConfigError, readSettings } from './settings';
 import { schedules } from './resources';
+import { ConfigError, readSettings } from './settings';
 
 export type Schedules = Record<keyof typeof schedules, { cron: string; description: string }>;
 

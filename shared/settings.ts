@@ -3,10 +3,11 @@
  * the one place a variable is parsed. Functions read theirs through `loadConfig` (`shared/config.ts`);
  * the CDK app and the local runtime check what they forward or use with `readSettings`.
  */
-import { z } from 'zod';
+
 import type { CountryCode } from 'libphonenumber-js';
-import { DEFAULT_IDENTITY_CONFIG, type IdentityConfig } from './domain/identity';
+import { z } from 'zod';
 import { PrismeError } from './domain/errors';
+import { DEFAULT_IDENTITY_CONFIG, type IdentityConfig } from './domain/identity';
 import { freezeSettings, processorSettings, segmentEvaluationDelaySeconds } from './resources';
 
 /** The environment is missing a variable or holds one that does not parse. */

@@ -3,24 +3,25 @@
  * needs (and is only granted) the resources it actually touches; handlers touch theirs at module
  * scope, so one its entry in `shared/functions.ts` does not bind fails the cold start.
  */
-import type { CounterBuffer } from './usecases/counter-buffer';
+
 import { randomBytes } from 'node:crypto';
 import { awsClients } from './adapters/clients';
 import { DynamoCatalogStore } from './adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from './adapters/dynamodb/frozen-store';
 import { DynamoGroupStore } from './adapters/dynamodb/group-store';
-import { withManagedSegments } from './usecases/managed-segments';
 import { DynamoIdentityStore } from './adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from './adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from './adapters/dynamodb/profile-store';
 import { EventBridgePublisher } from './adapters/eventbridge/event-publisher';
 import { S3ObjectStore } from './adapters/s3/object-store';
 import { SqsEventQueue } from './adapters/sqs/event-queue';
-import { type FunctionConfig } from './config';
-import { ConfigError } from './settings';
+import type { FunctionConfig } from './config';
 import type { Logger } from './logger';
-import { ProfileWriter } from './usecases/profile-writer';
 import { bucket, deadLetterQueue, eventBus, eventQueue, tables } from './resources';
+import { ConfigError } from './settings';
+import type { CounterBuffer } from './usecases/counter-buffer';
+import { withManagedSegments } from './usecases/managed-segments';
+import { ProfileWriter } from './usecases/profile-writer';
 
 const once = <T>(make: () => T): (() => T) => {
   let value: T | undefined;

@@ -2,9 +2,9 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { adoptTokenFromAddress, setToken, signOut, token } from './api';
 import { AudiencePage, AudiencesPage } from './pages/audiences';
+import { SegmentEditor } from './pages/builder';
 import { JobsPage } from './pages/jobs';
 import { ProfilePage, ProfilesPage } from './pages/profiles';
-import { SegmentEditor } from './pages/builder';
 import { SegmentPage, SegmentsPage } from './pages/segments';
 import './styles.css';
 

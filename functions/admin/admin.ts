@@ -5,7 +5,7 @@
  */
 import type middy from '@middy/core';
 import { ApiError } from '../../shared/errors';
-import { header, httpHandler, secretsEqual, type HttpEvent, type HttpHandler, type HttpResult } from '../../shared/http/api';
+import { type HttpEvent, type HttpHandler, type HttpResult, header, httpHandler, secretsEqual } from '../../shared/http/api';
 import { Router, type RouteSpec } from '../../shared/http/router';
 import type { AdminDeps } from './deps';
 import { audienceRoutes } from './routes/audiences';

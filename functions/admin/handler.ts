@@ -1,6 +1,6 @@
 import { loadConfig } from '../../shared/config';
-import { identityConfigOf } from '../../shared/settings';
 import { createLogger } from '../../shared/logger';
+import { identityConfigOf } from '../../shared/settings';
 import { adaptersOf } from '../../shared/wiring';
 import { createAdminHandler } from './admin';
 

@@ -2,7 +2,7 @@
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
-import { freezeStep, type FreezeDeps, type FreezeDetail } from '../../shared/usecases/freeze';
+import { type FreezeDeps, type FreezeDetail, freezeStep } from '../../shared/usecases/freeze';
 
 export type FreezeEvent = EventBridgeEvent<string, FreezeDetail>;
 

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../shared/config';
-import { identityConfigOf } from '../../shared/settings';
 import { createLogger } from '../../shared/logger';
 import { eventQueue } from '../../shared/resources';
+import { identityConfigOf } from '../../shared/settings';
 import { CounterBuffer } from '../../shared/usecases/counter-buffer';
 import { RulesCache } from '../../shared/usecases/rules-cache';
 import { adaptersOf, newProfileId, profileWriter } from '../../shared/wiring';

@@ -7,11 +7,11 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { eachConcurrently } from '../../shared/concurrency';
+import { dueKeysAt, floorMinute, MINUTE_MS, minuteOf, nextPosition, parseMinute, type SweepPosition } from '../../shared/domain/due-index';
+import type { Logger } from '../../shared/logger';
 import type { CatalogStore, RunRecord } from '../../shared/ports/catalog';
 import type { ProfileStore } from '../../shared/ports/profiles';
-import { MINUTE_MS, dueKeysAt, floorMinute, minuteOf, nextPosition, parseMinute, type SweepPosition } from '../../shared/domain/due-index';
-import { eachConcurrently } from '../../shared/concurrency';
-import type { Logger } from '../../shared/logger';
 import { sweepSettings } from '../../shared/resources';
 import type { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { loadSegments } from '../../shared/usecases/reevaluate';

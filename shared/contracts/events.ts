@@ -4,8 +4,8 @@
  * (`npm run schemas`) and a test keeps the two identical.
  */
 import { z } from 'zod';
-import { DETAIL_TYPES, type DetailType } from './detail-types';
 import { changeId, type Transition } from '../domain/transitions';
+import { DETAIL_TYPES, type DetailType } from './detail-types';
 
 const isoTime = z.iso.datetime({ offset: true });
 const counts = z.strictObject({ members: z.number().int().min(0), added: z.number().int().min(0), removed: z.number().int().min(0) });
@@ -102,9 +102,7 @@ export function membershipChangedDetail(transitions: readonly Transition[], id =
 }
 
 /** One line per segment of a published change, for consumers that handle segments one at a time. */
-export function transitionsOf(
-  detail: MembershipChangedDetail,
-): Array<{
+export function transitionsOf(detail: MembershipChangedDetail): Array<{
   segmentId: string;
   segmentRevision: number;
   profileId: string;

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { COMPARISON_OPERATORS, compileComparison, valueProblem, type ComparisonOperator } from './comparisons';
+import { COMPARISON_OPERATORS, type ComparisonOperator, compileComparison, valueProblem } from './comparisons';
 import type { Channel, EnrichedEvent } from './events';
 import { hasKey, own } from './records';
 

@@ -3,11 +3,12 @@
  * schedule, approved before anything leaves; the governance that holds a snapshot (minimum size, size
  * change since the approval) and the holdout group. Pure: no I/O.
  */
-import { Cron } from 'croner';
+
 import { createHash } from 'node:crypto';
+import { Cron } from 'croner';
 import { z } from 'zod';
-import { CONSENT_CHANNELS } from './profile';
 import { INDICATOR_IDS } from './indicator-settings';
+import { CONSENT_CHANNELS } from './profile';
 
 export const AUDIENCE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 

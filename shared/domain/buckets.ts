@@ -2,13 +2,14 @@
  * Behaviour on the profile: counts per event and channel in day buckets (weeks beyond 35 days, 400
  * days in all), read over windows and pruned to the profile's limits. Pure: no I/O.
  */
+
+import { eventKey, isTimesKey, keyParts, timesStride, VALUE_STRIDE } from './aggregates';
 import type { Channel, EnrichedEvent } from './events';
-import { VALUE_STRIDE, eventKey, isTimesKey, keyParts, timesStride } from './aggregates';
-import { emptyRecord } from './records';
 import { holdsToken, messageToken } from './message-tokens';
+import { type Buckets, type LimitReached, PROFILE_LIMITS, type Profile } from './profile';
+import { emptyRecord } from './records';
 import { dayIndex } from './time';
 import { weekStart } from './windows';
-import { PROFILE_LIMITS, type Buckets, type LimitReached, type Profile } from './profile';
 
 /** A backfill runs at most this long: its markers on profiles are dropped after it. */
 export const BACKFILL_MAX_DAYS = 30;

@@ -19,8 +19,7 @@ export interface CategoryRule {
   maxPerProfile: number;
 }
 
-const decayed = ([score, day]: readonly [number, number], toDay: number, halfLife: number) =>
-  score * Math.pow(0.5, (toDay - day) / halfLife);
+const decayed = ([score, day]: readonly [number, number], toDay: number, halfLife: number) => score * 0.5 ** ((toDay - day) / halfLife);
 const round = (value: number) => Math.round(value * 1000) / 1000;
 
 /** Adds `weight` of interest on `day`; commutative, so out-of-order events end the same. */

@@ -5,8 +5,8 @@
  */
 import isSafeRegex from 'safe-regex2';
 import { z } from 'zod';
-import { DAY_MS } from './time';
 import { assertUnreachable } from './assert-unreachable';
+import { DAY_MS } from './time';
 
 export const COMPARISON_OPERATORS = [
   'eq',

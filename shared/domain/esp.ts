@@ -9,7 +9,7 @@
  * - brevo: the same for Brevo's import from a URL (a presigned link, `GET .../snapshots/{runId}/esp-url`).
  * Pure.
  */
-import { type EspPreset } from './audiences';
+import type { EspPreset } from './audiences';
 import { csvRow } from './snapshot-rows';
 
 const EXTERNAL_ID = new Set([0]);

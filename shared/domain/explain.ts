@@ -3,19 +3,19 @@
  * it held, and the value Prisme saw. For people to understand, and contest,
  * their categorisation (GDPR). Pure: no I/O.
  */
+
+import { ANY_EVENT, timesKey } from './aggregates';
+import { assertUnreachable } from './assert-unreachable';
+import { type DateValue, dateThreshold } from './comparisons';
 import type { Channel } from './events';
+import type { GroupTraits } from './groups';
+import { type IndicatorValues, indicatorKey } from './indicators';
 import type { Profile } from './profile';
 import { own } from './records';
-import { ANY_EVENT, timesKey } from './aggregates';
-import { dateThreshold } from './comparisons';
-import { indicatorKey, type IndicatorValues } from './indicators';
-import type { GroupTraits } from './groups';
-import { aggregateValue, bucketOf, eventWindowReader, findSequence, habitCounts, performedAt, sequenceStepSpec } from './segment-events';
-import { gapSeconds } from './segment-definition';
-import { type DateValue } from './comparisons';
-import { assertUnreachable } from './assert-unreachable';
 import { compile } from './segment-compiler';
 import type { Condition, EventCondition } from './segment-definition';
+import { gapSeconds } from './segment-definition';
+import { aggregateValue, bucketOf, eventWindowReader, findSequence, habitCounts, performedAt, sequenceStepSpec } from './segment-events';
 
 export interface Explanation {
   /** The part of the condition, in words. */

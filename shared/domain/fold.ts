@@ -3,18 +3,19 @@
  * traits, so out-of-order delivery ends in the same profile as in-order delivery; a message folded
  * twice is recognised by its token. Pure: no I/O.
  */
-import type { EnrichedEvent } from './events';
-import { addTime, addValue, specKey, takesEvent, timesKey, type CompiledSpec } from './aggregates';
-import type { Identifier } from './identity';
-import { foldCategory, type CategoryRule } from './categories';
+
+import { addTime, addValue, type CompiledSpec, specKey, takesEvent, timesKey } from './aggregates';
+import { addToBuckets, aggregateKey, BACKFILL_MAX_DAYS, behaviourName, hasSeen, pruneAggregates } from './buckets';
+import { type CategoryRule, foldCategory } from './categories';
 import { foldConsent } from './consent';
-import { emptyRecord, withoutPrototypes } from './records';
-import { foldTraits } from './traits';
-import { TOKEN_CHARS, messageToken } from './message-tokens';
+import type { EnrichedEvent } from './events';
+import type { Identifier } from './identity';
 import { forgetLateFolds, hasLateFold, isLate, noteLateFold } from './late-folds';
+import { messageToken, TOKEN_CHARS } from './message-tokens';
+import { type LimitReached, PROFILE_LIMITS, type Profile } from './profile';
+import { emptyRecord, withoutPrototypes } from './records';
 import { dayIndex } from './time';
-import { PROFILE_LIMITS, type Profile, type LimitReached } from './profile';
-import { BACKFILL_MAX_DAYS, behaviourName, aggregateKey, addToBuckets, hasSeen, pruneAggregates } from './buckets';
+import { foldTraits } from './traits';
 
 export interface FoldResult {
   profile: Profile;

@@ -7,19 +7,19 @@
  * clusters, `score` gives each profile its values. Pure: no I/O.
  */
 import { DDSketch } from '@datadog/sketches-js';
-import { VALUE_STRIDE, keyParts, specKey, timesKey } from './aggregates';
-import { CLUSTER_FEATURES, fitClusters, nearestCluster, type ClusterModel } from './clustering';
+import { keyParts, specKey, timesKey, VALUE_STRIDE } from './aggregates';
+import { CLUSTER_FEATURES, type ClusterModel, fitClusters, nearestCluster } from './clustering';
 
 export { CLUSTER_FEATURES };
-import { CHANNELS } from './events';
-import { interestsAt } from './categories';
-import { type IndicatorModel } from './indicators';
-import { RFM_LABELS } from './indicator-settings';
-import { type Profile } from './profile';
-import { DAY_MS } from './time';
+
 import { isSpecKey } from './buckets';
+import { interestsAt } from './categories';
+import { CHANNELS } from './events';
+import { RFM_LABELS } from './indicator-settings';
+import type { IndicatorModel } from './indicators';
+import type { Profile } from './profile';
 import { emptyRecord, own, recordFrom } from './records';
-import { dayIndex } from './time';
+import { DAY_MS, dayIndex } from './time';
 
 export { RFM_LABELS };
 export type RfmLabel = (typeof RFM_LABELS)[number];

@@ -2,8 +2,9 @@
  * Which identifiers an event carries, normalised, in the order they are trusted
  * when choosing the profile an event belongs to. Pure: no I/O.
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+
 import { createHash } from 'node:crypto';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { own } from './records';
 
 /** Built-in identifier types, most trusted first; custom ones (`context.externalIds`) rank before anonymousId. */

@@ -8,23 +8,22 @@
  * Their definitions are in `indicator-settings.ts`. Pure.
  */
 import {
-  VALUE_STRIDE,
+  type AggregateSpec,
   aggregateSpec,
   isTimesKey,
   keyParts,
   occurrenceSpec,
-  timesKey,
-  type AggregateSpec,
   type PropertyFilter,
+  timesKey,
+  VALUE_STRIDE,
 } from './aggregates';
-import { interestsAt, type CategoryRule } from './categories';
-import { CHANNELS, type Channel } from './events';
-import { type Profile } from './profile';
-import { DAY_MS } from './time';
 import { aggregateKey, isSpecKey } from './buckets';
+import { type CategoryRule, interestsAt } from './categories';
+import { CHANNELS, type Channel } from './events';
+import { type IndicatorDefinition, type IndicatorSettings, type IntentStage, type LifecycleStage, settingsOf } from './indicator-settings';
+import type { Profile } from './profile';
 import { emptyRecord, own } from './records';
-import { dayIndex } from './time';
-import { type IndicatorSettings, type IndicatorDefinition, type IntentStage, type LifecycleStage, settingsOf } from './indicator-settings';
+import { DAY_MS, dayIndex } from './time';
 
 /** Indicator values of one profile at one instant: `orders`, `orders|store`, `lifecycle_stage`, ... */
 export type IndicatorValues = Readonly<Record<string, number | string | undefined>>;
@@ -42,7 +41,7 @@ export interface IndicatorModel {
   valuesOf(profile: Profile, now: number): IndicatorValues;
 }
 
-const decay = (ageDays: number, halfLife: number) => Math.pow(0.5, Math.max(0, ageDays) / halfLife);
+const decay = (ageDays: number, halfLife: number) => 0.5 ** (Math.max(0, ageDays) / halfLife);
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 

@@ -14,7 +14,7 @@
  * Pure.
  */
 import type { CompiledSpec } from './aggregates';
-import { TOKEN_CHARS, holdsToken } from './message-tokens';
+import { holdsToken, TOKEN_CHARS } from './message-tokens';
 import { emptyRecord } from './records';
 
 /** Spec id -> [day index of the latest late fold, the tokens of the late events folded]. */

@@ -2,16 +2,15 @@
  * A profile's memberships re-evaluated against compiled segments in dependency order, only those its
  * changes can affect, with the transitions (entered, exited) they make. Pure: no I/O.
  */
-import { ANY_EVENT, compileSpec, type CompiledSpec } from './aggregates';
-import { compileIndicators, type IndicatorModel, type IndicatorValues } from './indicators';
-import { isFrozenIndicator } from './indicator-settings';
-import { type Profile } from './profile';
-import { type Transition, transitionId } from './transitions';
-import type { TransitionReason } from './profile';
+import { ANY_EVENT, type CompiledSpec, compileSpec } from './aggregates';
 import type { GroupTraits } from './groups';
-import { type Condition, type Segment } from './segment-definition';
-import { type Evaluator, compile } from './segment-compiler';
-import { type Dependencies, dependenciesOf, orderByDependencies, aggregateStarts } from './segment-dependencies';
+import { isFrozenIndicator } from './indicator-settings';
+import { compileIndicators, type IndicatorModel, type IndicatorValues } from './indicators';
+import type { Profile, TransitionReason } from './profile';
+import { compile, type Evaluator } from './segment-compiler';
+import type { Condition, Segment } from './segment-definition';
+import { aggregateStarts, type Dependencies, dependenciesOf, orderByDependencies } from './segment-dependencies';
+import { type Transition, transitionId } from './transitions';
 
 export interface CompiledSegment {
   id: string;

@@ -4,14 +4,14 @@
  * processor racing on the same pair agrees. Folding is the same algebra as for
  * events: counts add up, traits keep the latest value, identifiers unite. Pure.
  */
-import { VALUE_STRIDE, addTime, isTimesKey, timesStride } from './aggregates';
-import { mergeInterests, type CategoryRule } from './categories';
-import { mergeConsents } from './consent';
-import { TOKEN_CHARS } from './message-tokens';
-import { mergeLateFolds } from './late-folds';
-import { PROFILE_LIMITS, type LimitReached, type Profile } from './profile';
-import { addIdentifier, joinGroup, notePerformed } from './fold';
+import { addTime, isTimesKey, timesStride, VALUE_STRIDE } from './aggregates';
 import { addToBuckets, isSpecKey } from './buckets';
+import { type CategoryRule, mergeInterests } from './categories';
+import { mergeConsents } from './consent';
+import { addIdentifier, joinGroup, notePerformed } from './fold';
+import { mergeLateFolds } from './late-folds';
+import { TOKEN_CHARS } from './message-tokens';
+import { type LimitReached, PROFILE_LIMITS, type Profile } from './profile';
 import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
 /** Merges recorded on a survivor: bounded, so a profile that keeps absorbing others stays small. */

@@ -6,14 +6,13 @@
  * instant may come with no actual change, never the reverse. Pure.
  */
 import { timesKey, timesStride } from './aggregates';
-import { timeOf } from './comparisons';
+import { assertUnreachable } from './assert-unreachable';
+import { type DateValue, timeOf } from './comparisons';
+import type { CompiledRules } from './memberships';
 import type { Profile } from './profile';
 import { own } from './records';
-import { type DateValue } from './comparisons';
-import { assertUnreachable } from './assert-unreachable';
-import { eventSourcesOf, performedAt, rollingSeconds, sequenceStepSpec } from './segment-events';
-import type { CompiledRules } from './memberships';
 import type { Condition, EventCondition } from './segment-definition';
+import { eventSourcesOf, performedAt, rollingSeconds, sequenceStepSpec } from './segment-events';
 import { DAY_MS, dayIndex } from './time';
 import { oldestDayAfter, rollingExit } from './windows';
 

@@ -4,8 +4,8 @@
  */
 import type { Channel } from './events';
 import type { IdentifierType } from './identity';
+import type { LateFolded } from './late-folds';
 import { emptyRecord } from './records';
-import { type LateFolded } from './late-folds';
 import { DAILY_DAYS } from './windows';
 
 export const CONSENT_CHANNELS = ['email', 'sms', 'push'] as const;

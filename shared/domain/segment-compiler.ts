@@ -2,37 +2,38 @@
  * Compiles a condition tree once into plain closures, so evaluating a profile never walks the JSON.
  * Pure: no I/O.
  */
-import { compileComparison, dateThreshold, type CountOperator } from './comparisons';
-import { assertUnreachable } from './assert-unreachable';
+
 import { ANY_EVENT, timesKey } from './aggregates';
-import { indicatorKey, type IndicatorValues } from './indicators';
-import { type Profile } from './profile';
+import { assertUnreachable } from './assert-unreachable';
 import { aggregateKey, countSince } from './buckets';
-import { dayIndex } from './time';
-import { addEdgeOccurrences, hasBucket, windowEdge } from './windows';
-import { own } from './records';
+import { type CountOperator, compileComparison, dateThreshold } from './comparisons';
 import type { GroupTraits } from './groups';
+import { type IndicatorValues, indicatorKey } from './indicators';
+import type { Profile } from './profile';
+import { own } from './records';
 import {
-  type TraitCondition,
-  type GroupTraitCondition,
+  type Condition,
   type EventCondition,
+  type GroupTraitCondition,
+  gapSeconds,
   type PerformedDateCondition,
   type SequenceCondition,
-  type Condition,
+  type TraitCondition,
 } from './segment-definition';
 import {
-  channelList,
-  performedAt,
-  habitCounts,
-  sequenceStepSpec,
-  findSequence,
+  aggregateValue,
   bucketOf,
-  rollingSeconds,
+  channelList,
   edgeSpecOf,
   eventWindowReader,
-  aggregateValue,
+  findSequence,
+  habitCounts,
+  performedAt,
+  rollingSeconds,
+  sequenceStepSpec,
 } from './segment-events';
-import { gapSeconds } from './segment-definition';
+import { dayIndex } from './time';
+import { addEdgeOccurrences, hasBucket, windowEdge } from './windows';
 
 /**
  * A compiled condition. `memberOf` holds the segments the profile is in as evaluated so far

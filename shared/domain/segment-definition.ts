@@ -4,20 +4,20 @@
  * as the zod schemas that validate it at the edge. Pure: no I/O.
  */
 import { z } from 'zod';
-import { CHANNELS, type Channel } from './events';
+import { MAX_OCCURRENCES, type PropertyFilter, propertyFilterSchema } from './aggregates';
 import {
   COMPARISON_OPERATORS,
   COUNT_OPERATORS,
+  type ComparisonOperator,
+  type CountOperator,
   DATE_OPERATORS,
+  type DateOperator,
+  type DateValue,
   dateValueSchema,
   isoInstant,
   valueProblem,
-  type ComparisonOperator,
-  type CountOperator,
-  type DateOperator,
-  type DateValue,
 } from './comparisons';
-import { MAX_OCCURRENCES, propertyFilterSchema, type PropertyFilter } from './aggregates';
+import { CHANNELS, type Channel } from './events';
 import { INDICATOR_IDS, indicatorInfo } from './indicator-settings';
 
 export const CONDITION_LANGUAGE_VERSION = 1;

@@ -2,11 +2,12 @@
  * What a condition depends on (events, traits, indicators, other segments, time, aggregates), the
  * order segments are evaluated in, and the refusal of cycles and unknown references. Pure: no I/O.
  */
-import { PrismeError } from './errors';
+
+import type { AggregateSpec } from './aggregates';
 import { assertUnreachable } from './assert-unreachable';
-import { type AggregateSpec } from './aggregates';
-import { type Condition, type Segment } from './segment-definition';
-import { eventOf, sequenceStepSpec, bucketSpecOf, edgeSpecOf } from './segment-events';
+import { PrismeError } from './errors';
+import type { Condition, Segment } from './segment-definition';
+import { bucketSpecOf, edgeSpecOf, eventOf, sequenceStepSpec } from './segment-events';
 
 /** What can change a segment's result: so an event re-evaluates only the segments it can affect. */
 export interface Dependencies {

@@ -4,35 +4,29 @@
  * Shared by the compiler and by explanations, so both read a profile the same way. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
-import { CHANNELS, type Channel } from './events';
-import { assertUnreachable } from './assert-unreachable';
 import {
+  type AggregateSpec,
   ANY_EVENT,
-  VALUE_STRIDE,
   aggregateSpec,
   emptyWindow,
   isTimesKey,
   keyParts,
   occurrenceSpec,
-  timesKey,
-  timesStride,
   readValues,
   specKey,
-  type AggregateSpec,
+  timesKey,
+  timesStride,
+  VALUE_STRIDE,
   type WindowValues,
 } from './aggregates';
-import { type Profile } from './profile';
-import { DAY_MS, dayIndex } from './time';
+import { assertUnreachable } from './assert-unreachable';
 import { aggregateKey, countBetween, isSpecKey } from './buckets';
-import { addEdgeOccurrences, hasBucket, windowEdge } from './windows';
+import { CHANNELS, type Channel } from './events';
+import type { Profile } from './profile';
 import { own } from './records';
-import {
-  type EventCondition,
-  type AggregateFunction,
-  type PerformedDateCondition,
-  type HabitCondition,
-  type SequenceStep,
-} from './segment-definition';
+import type { AggregateFunction, EventCondition, HabitCondition, PerformedDateCondition, SequenceStep } from './segment-definition';
+import { DAY_MS, dayIndex } from './time';
+import { addEdgeOccurrences, hasBucket, windowEdge } from './windows';
 
 /** The event a condition names, ANY_EVENT when it names none. */
 export const eventOf = (condition: { event?: string }): string => condition.event ?? ANY_EVENT;

@@ -2,14 +2,15 @@
  * The files of a snapshot run in S3: where they live, how each format is written and read back, and
  * the manifest and latest pointer that make a run complete. Pure: no I/O.
  */
-import { parquetReadObjects } from 'hyparquet';
-import { parquetWriteBuffer } from 'hyparquet-writer';
-import { parse } from 'csv-parse';
+
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { assertUnreachable } from './assert-unreachable';
-import { type EspPreset, type SnapshotFormat } from './audiences';
-import { csvRow, csvRows, csvOptionsFor } from './snapshot-rows';
+import type { EspPreset, SnapshotFormat } from './audiences';
+import { csvOptionsFor, csvRow, csvRows } from './snapshot-rows';
 
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 

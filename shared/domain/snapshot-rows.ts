@@ -2,14 +2,15 @@
  * A member as a row of an export: each field's value (pseudonymised where asked), as CSV cells that a
  * spreadsheet will not run as a formula and whose keys keep their leading zeros. Pure: no I/O.
  */
-import { stringify, type Options } from 'csv-stringify/sync';
+
 import { createHash } from 'node:crypto';
-import { type IndicatorValues } from './indicators';
-import { primaryEmail, type Profile } from './profile';
+import { type Options, stringify } from 'csv-stringify/sync';
+import { isGroupTraitField } from './audiences';
 import { groupIdsOf } from './fold';
 import type { GroupTraits } from './groups';
+import type { IndicatorValues } from './indicators';
+import { type Profile, primaryEmail } from './profile';
 import { own } from './records';
-import { isGroupTraitField } from './audiences';
 
 const sha256Hex = (value: string | undefined) => (value === undefined ? undefined : createHash('sha256').update(value).digest('hex'));
 

@@ -6,8 +6,9 @@
  * have no segment: nearly every anonymous visitor is in them, and a membership costs writes (the
  * item, the day's counters, the outbox) for each; a segment on `lifecycle_stage` can still ask. Pure.
  */
-import { STAGE_INDICATORS, stageSegmentId, type IndicatorModel } from './indicators';
+
 import { INTENT_STAGES, LIFECYCLE_STAGES } from './indicator-settings';
+import { type IndicatorModel, type STAGE_INDICATORS, stageSegmentId } from './indicators';
 import { CONDITION_LANGUAGE_VERSION, type Segment } from './segment-definition';
 
 const label = (value: string) => value.replaceAll('_', ' ');

@@ -4,8 +4,8 @@
  * Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
-import { emptyRecord } from './records';
 import type { PendingChanges, Profile, TransitionReason } from './profile';
+import { emptyRecord } from './records';
 
 /** A membership change: published, written to the membership table, counted in the segment's history. */
 export interface Transition {

@@ -1,7 +1,8 @@
 /** The HTTP edge: API Gateway v2 events in, JSON responses out, errors mapped once. */
+
+import { timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { timingSafeEqual } from 'node:crypto';
 import { ZodError } from 'zod';
 import { ApiError, ConflictError, InvalidInputError, NotFoundError, VersionConflictError } from '../errors';
 import type { Logger } from '../logger';

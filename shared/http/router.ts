@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
 import { recordFrom } from '../domain/records';
 import { ApiError, badRequest } from '../errors';
-import type { z } from 'zod';
-import { jsonBody, type HttpEvent, type HttpResult } from './api';
+import { type HttpEvent, type HttpResult, jsonBody } from './api';
 
 type Method = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 

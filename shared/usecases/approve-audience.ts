@@ -2,12 +2,12 @@
  * Approving an audience: its export is counted as the snapshot's governance counts it, and that size
  * recorded, so later snapshots that move too far from it are held for a person to look at again.
  */
-import type { DefinitionStore } from '../ports/catalog';
+
 import type { Approval, Audience } from '../domain/audiences';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
-import { type ExportDeps } from './audience-export';
-import { exportSize } from './audience-export';
+import type { DefinitionStore } from '../ports/catalog';
+import { type ExportDeps, exportSize } from './audience-export';
 
 export interface ApproveAudienceDeps extends ExportDeps {
   catalog: Pick<DefinitionStore, 'audiences'>;

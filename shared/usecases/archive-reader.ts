@@ -2,10 +2,11 @@
  * Reading the raw event archive back, for replays and backfills: one object's records unsealed with
  * their people's keys. An erased person's records stay unreadable (the key is gone): counted, not returned.
  */
+
+import { type ArchivedEvent, archivedRecords, unseal } from '../domain/archive';
+import type { EnrichedEvent } from '../domain/events';
 import type { IdentityStore } from '../ports/identities';
 import type { ObjectStore } from '../ports/objects';
-import { archivedRecords, unseal, type ArchivedEvent } from '../domain/archive';
-import type { EnrichedEvent } from '../domain/events';
 
 /** Archive objects a replay or backfill step reads before handing on to the next step (a queue message). */
 export const OBJECTS_PER_STEP = 5;

@@ -2,17 +2,17 @@
  * Who an audience exports now: its segment's members, less the holdout group, by profile id, with
  * the profiles (and their frozen values and groups when columns ask for them), and how many.
  */
-import { isHeldOut, type Audience } from '../domain/audiences';
+import { type Audience, isHeldOut } from '../domain/audiences';
 import { reachable } from '../domain/consent';
-import type { FrozenStore } from '../ports/frozen';
-import type { MembershipStore } from '../ports/memberships';
-import type { ProfileStore } from '../ports/profiles';
 import type { FrozenValues } from '../domain/frozen';
-import type { GroupStore } from '../ports/groups';
 import type { GroupTraits } from '../domain/groups';
-import { GroupTraitsReader } from './group-traits';
 import { isFrozenIndicator } from '../domain/indicator-settings';
 import type { Profile } from '../domain/profile';
+import type { FrozenStore } from '../ports/frozen';
+import type { GroupStore } from '../ports/groups';
+import type { MembershipStore } from '../ports/memberships';
+import type { ProfileStore } from '../ports/profiles';
+import { GroupTraitsReader } from './group-traits';
 
 /** The stores an export reads: member ids, then the profiles behind them. */
 export interface ExportDeps {

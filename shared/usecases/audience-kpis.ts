@@ -2,15 +2,16 @@
  * Audience KPIs: size over time from its runs, and conversion of the exported members against the
  * holdout group of one run (an order after the export): the uplift the campaign can claim.
  */
-import type { DefinitionStore, RunStore } from '../ports/catalog';
-import type { ProfileStore } from '../ports/profiles';
-import type { ObjectStore } from '../ports/objects';
+
+import { orderedSince } from '../domain/indicators';
 import type { Manifest } from '../domain/snapshot-files';
 import { NotFoundError } from '../errors';
-import { orderedSince } from '../domain/indicators';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { ObjectStore } from '../ports/objects';
+import type { ProfileStore } from '../ports/profiles';
 import { indicatorModel } from './managed-segments';
-import { runScope } from './take-snapshot';
 import { idsInFiles } from './snapshot-reader';
+import { runScope } from './take-snapshot';
 
 export interface GroupConversion {
   members: number;

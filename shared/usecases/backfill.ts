@@ -13,19 +13,18 @@
  * redelivered step adds nothing twice. At the end the specs are marked whole in every segment, and
  * the segment's first evaluation over stored profiles starts.
  */
-import type { CatalogStore } from '../ports/catalog';
-import type { IdentityStore } from '../ports/identities';
-import type { ObjectStore } from '../ports/objects';
-import type { EventQueue } from '../ports/event-queue';
+
 import type { QueueMessage } from '../contracts/queue-messages';
 import { takesEvent } from '../domain/aggregates';
 import { ARCHIVE_PREFIX, archiveDayOf } from '../domain/archive';
+import { BACKFILL_MAX_DAYS, behaviourName } from '../domain/buckets';
 import type { EnrichedEvent } from '../domain/events';
 import { PROFILE_LIMITS } from '../domain/profile';
-import { BACKFILL_MAX_DAYS } from '../domain/buckets';
-import { behaviourName } from '../domain/buckets';
-import { dayIndex } from '../domain/time';
-import { DAY_MS } from '../domain/time';
+import { DAY_MS, dayIndex } from '../domain/time';
+import type { CatalogStore } from '../ports/catalog';
+import type { EventQueue } from '../ports/event-queue';
+import type { IdentityStore } from '../ports/identities';
+import type { ObjectStore } from '../ports/objects';
 import { OBJECTS_PER_STEP, openArchiveObject } from './archive-reader';
 import { loadRules } from './managed-segments';
 import type { ProfileWriter } from './profile-writer';

@@ -3,7 +3,7 @@
  * per segment and day (and per migration) instead of one per profile write, which made the counters
  * the catalog table's largest write bill. A flush that fails keeps its counts for the next one.
  */
-import type { StatsStore, DailyChanges, Migration } from '../ports/catalog';
+import type { DailyChanges, Migration, StatsStore } from '../ports/catalog';
 
 type Counters = Pick<StatsStore, 'countTransitions' | 'countMigrations'>;
 

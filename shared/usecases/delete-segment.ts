@@ -1,7 +1,8 @@
 /** Deleting a segment nothing depends on: no audience exports it and no segment refers to it. */
-import type { DefinitionStore } from '../ports/catalog';
+
 import { segmentReferences } from '../domain/segment-dependencies';
 import { ConflictError, NotFoundError } from '../errors';
+import type { DefinitionStore } from '../ports/catalog';
 
 export async function deleteSegment(segmentId: string, deps: { catalog: Pick<DefinitionStore, 'segments' | 'audiences'> }): Promise<void> {
   const dependants = (await deps.catalog.audiences.list()).filter((a) => a.segmentId === segmentId);

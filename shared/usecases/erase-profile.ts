@@ -6,19 +6,20 @@
  * repeated request still finds it and finishes). What is kept: a hash of each erased identifier (to
  * recognise later events, see process-events) and a log entry with counts, no personal data.
  */
-import type { RunStore, RunRecord } from '../ports/catalog';
+
+import { DETAIL_TYPES } from '../contracts/detail-types';
+import { newRunId } from '../domain/audiences';
+import { identifierKey } from '../domain/identity';
+import type { Logger } from '../logger';
+import type { RunRecord, RunStore } from '../ports/catalog';
+import type { EventPublisher } from '../ports/event-publisher';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
 import type { IdentityStore } from '../ports/identities';
 import type { MembershipStore } from '../ports/memberships';
 import type { ProfileStore } from '../ports/profiles';
 import { followMerges } from './follow-merges';
-import { DETAIL_TYPES } from '../contracts/detail-types';
-import type { EventPublisher } from '../ports/event-publisher';
-import { newRunId } from '../domain/audiences';
-import { identifierKey } from '../domain/identity';
-import type { Logger } from '../logger';
-import { ERASURES_SCOPE, hashUserId, SCRUB_PART, scrubPhase, type ErasedPerson, type SnapshotsProgress } from './scrub-snapshots';
+import { ERASURES_SCOPE, type ErasedPerson, hashUserId, SCRUB_PART, type SnapshotsProgress, scrubPhase } from './scrub-snapshots';
 
 export { ERASURES_SCOPE };
 

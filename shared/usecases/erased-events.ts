@@ -3,11 +3,12 @@
  * again are the ones the processor would drop (see process-events), so they can go before it sees them.
  * Used where queued messages sit on a disk Prisme owns (the local runtime's journals); SQS needs none.
  */
-import type { IdentityStore } from '../ports/identities';
+
 import type { QueueMessage } from '../contracts/queue-messages';
 import { consentStatements } from '../domain/consent';
 import type { EnrichedEvent } from '../domain/events';
-import { identifierKeysOf, type IdentityConfig } from '../domain/identity';
+import { type IdentityConfig, identifierKeysOf } from '../domain/identity';
+import type { IdentityStore } from '../ports/identities';
 
 export interface ErasedEventsDeps {
   identities: Pick<IdentityStore, 'erasedAmong'>;

@@ -1,8 +1,9 @@
 /** A time-limited link to a run's ESP file, for ESPs that import from a URL rather than from the bucket. */
-import type { RunStore } from '../ports/catalog';
-import type { ObjectStore } from '../ports/objects';
+
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
+import type { RunStore } from '../ports/catalog';
+import type { ObjectStore } from '../ports/objects';
 import { runScope } from './take-snapshot';
 
 export interface EspLinkDeps {

@@ -1,9 +1,9 @@
 /** The per-ESP rendering of a run (Braze CDI, Brevo, ...), written to its own prefix beside the run. */
-import { type EspPreset, type Audience } from '../domain/audiences';
-import { csvOptionsFor, csvRow, csvRows } from '../domain/snapshot-rows';
-import type { Encoding, Manifest } from '../domain/snapshot-files';
+import type { Audience, EspPreset } from '../domain/audiences';
 import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { Profile } from '../domain/profile';
+import type { Encoding, Manifest } from '../domain/snapshot-files';
+import { csvOptionsFor, csvRow, csvRows } from '../domain/snapshot-rows';
 import type { ObjectStore } from '../ports/objects';
 import type { ProfileStore } from '../ports/profiles';
 import { PartWriter } from './snapshot-parts';

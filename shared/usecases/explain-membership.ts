@@ -1,10 +1,11 @@
 /** Why a person is, or is not, in a segment as of now: each condition with what it found. */
-import type { DefinitionStore } from '../ports/catalog';
-import type { ProfileStore } from '../ports/profiles';
+
 import { explain } from '../domain/explain';
 import { NotFoundError } from '../errors';
-import { indicatorModel } from './managed-segments';
+import type { DefinitionStore } from '../ports/catalog';
+import type { ProfileStore } from '../ports/profiles';
 import { GroupTraitsReader } from './group-traits';
+import { indicatorModel } from './managed-segments';
 import { indicatorsOf, type ProfileViewDeps } from './profile-view';
 
 export interface ExplainDeps extends Pick<ProfileViewDeps, 'frozen' | 'groups' | 'now'> {

@@ -2,11 +2,12 @@
  * Finding the person a caller means: by profile id (a merged-away id leads to the profile that
  * absorbed it) or by exactly one identifier (`?email=...`, `?crm_id=...`).
  */
-import type { IdentityStore } from '../ports/identities';
-import type { ProfileStore } from '../ports/profiles';
-import { IDENTIFIER_TYPES, identifierKey, normaliseIdentifierType, normaliseLookup, type IdentityConfig } from '../domain/identity';
+
+import { IDENTIFIER_TYPES, type IdentityConfig, identifierKey, normaliseIdentifierType, normaliseLookup } from '../domain/identity';
 import type { Profile } from '../domain/profile';
 import { InvalidInputError, NotFoundError } from '../errors';
+import type { IdentityStore } from '../ports/identities';
+import type { ProfileStore } from '../ports/profiles';
 import { followMerges } from './follow-merges';
 
 export interface FindProfileDeps {

@@ -2,8 +2,9 @@
  * A merge leaves the loser's profile item as a redirect (`mergedInto`) to its survivor: reading a
  * person by an id they once had means following those redirects to the profile that holds the data now.
  */
-import type { ProfileStore } from '../ports/profiles';
+
 import type { Profile } from '../domain/profile';
+import type { ProfileStore } from '../ports/profiles';
 
 /** Longer chains than this are a loop, not a history of merges. */
 const MAX_HOPS = 20;

@@ -16,14 +16,14 @@
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import { newRunId } from '../domain/audiences';
 import {
-  Measure,
-  featuresOf,
-  fitModel,
-  scoreProfile,
-  seededRandom,
   type FreezeModel,
   type FrozenValues,
+  featuresOf,
+  fitModel,
+  Measure,
   type SerialisedMeasure,
+  scoreProfile,
+  seededRandom,
 } from '../domain/frozen';
 import type { Logger } from '../logger';
 import type { CatalogStore, RunRecord } from '../ports/catalog';

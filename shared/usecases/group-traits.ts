@@ -3,10 +3,11 @@
  * per profile for the groups not known yet, and kept for the rest of a batch or job step, where the
  * people of one account share its groups.
  */
-import type { GroupStore } from '../ports/groups';
-import type { Group, GroupTraits } from '../domain/groups';
-import { type Profile } from '../domain/profile';
+
 import { groupIdsOf } from '../domain/fold';
+import type { Group, GroupTraits } from '../domain/groups';
+import type { Profile } from '../domain/profile';
+import type { GroupStore } from '../ports/groups';
 
 export class GroupTraitsReader {
   private readonly known = new Map<string, Group | undefined>();

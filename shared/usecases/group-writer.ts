@@ -2,13 +2,14 @@
  * Writes the traits of a batch's group calls onto their groups, before the batch's profiles are
  * evaluated (so they see them), and starts the re-evaluation of a group's members when its traits change.
  */
-import type { GroupStore } from '../ports/groups';
-import type { EventQueue } from '../ports/event-queue';
-import type { EnrichedEvent } from '../domain/events';
-import { foldGroupCalls, newGroup, type Group } from '../domain/groups';
-import { VersionConflictError } from '../errors';
+
 import { backoff } from '../concurrency';
+import type { EnrichedEvent } from '../domain/events';
+import { foldGroupCalls, type Group, newGroup } from '../domain/groups';
+import { VersionConflictError } from '../errors';
 import type { Logger } from '../logger';
+import type { EventQueue } from '../ports/event-queue';
+import type { GroupStore } from '../ports/groups';
 
 export interface GroupWriterDeps {
   groups: Pick<GroupStore, 'getMany' | 'put'>;

@@ -5,11 +5,12 @@
  * there by a conditional write before an identifier is claimed and before two profiles merge: of two
  * racers, the second sees the first, and is refused if the limit is reached.
  */
-import type { Holdings, IdentityStore } from '../ports/identities';
-import type { ProfileStore } from '../ports/profiles';
-import { breaksLimits, heldForm, limitOf, type Identifier, type IdentityConfig } from '../domain/identity';
+
+import { breaksLimits, heldForm, type Identifier, type IdentityConfig, limitOf } from '../domain/identity';
 import { survivorOf } from '../domain/merge';
 import { VersionConflictError } from '../errors';
+import type { Holdings, IdentityStore } from '../ports/identities';
+import type { ProfileStore } from '../ports/profiles';
 
 export interface IdentityLimitsDeps {
   identities: Pick<IdentityStore, 'holdings' | 'putHoldings' | 'dropHoldings'>;

@@ -3,22 +3,23 @@
  * their defaults, and changed by a new revision that re-evaluates every stored profile, and runs the
  * freeze now when a frozen indicator depends on it.
  */
-import type { DefinitionStore, RunStore } from '../ports/catalog';
-import type { EventQueue } from '../ports/event-queue';
+
 import {
   ALL_INDICATORS,
   DEFAULT_INDICATOR_SETTINGS,
   DEFINITION_IDS,
-  FROZEN_INDICATORS,
-  definitionSchemas,
   type DefinitionId,
+  definitionSchemas,
+  FROZEN_INDICATORS,
   type IndicatorDefinition,
   type IndicatorSettings,
 } from '../domain/indicator-settings';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { EventQueue } from '../ports/event-queue';
 import { FREEZE_SCOPE, INDICATORS_SCOPE, indicatorRunId } from './reevaluate';
-import { requestFreeze, type RequestJobDeps } from './request-job';
+import { type RequestJobDeps, requestFreeze } from './request-job';
 
 export interface DefinitionDeps extends RequestJobDeps {
   catalog: Pick<DefinitionStore, 'indicators'> & Pick<RunStore, 'getRun' | 'putRun' | 'listRuns'>;

@@ -3,10 +3,10 @@
  * A source may have several keys (a rotation): changes and revocation apply to its active ones.
  */
 import { randomUUID } from 'node:crypto';
-import type { SourceStore, SourceRecord } from '../ports/catalog';
 import { hashWriteKey, newWriteKey, type SourceInput, type SourceUpdate } from '../domain/sources';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
+import type { SourceRecord, SourceStore } from '../ports/catalog';
 
 export interface SourceDeps {
   catalog: Pick<SourceStore, 'listSources' | 'putSource'>;

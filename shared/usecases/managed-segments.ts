@@ -3,13 +3,14 @@
  * the indicator definitions, which can be read, listed, evaluated and exported like any segment but
  * not replaced or deleted; and the rules compiled from them.
  */
-import type { DefinitionStore, Collection } from '../ports/catalog';
-import { compileIndicators, type IndicatorModel } from '../domain/indicators';
+
 import type { IndicatorDefinition } from '../domain/indicator-settings';
-import { compileRules, type CompiledRules } from '../domain/memberships';
+import { compileIndicators, type IndicatorModel } from '../domain/indicators';
+import { type CompiledRules, compileRules } from '../domain/memberships';
 import type { Segment } from '../domain/segment-definition';
 import { isStageSegmentId, stageSegments } from '../domain/stages';
 import { ConflictError } from '../errors';
+import type { Collection, DefinitionStore } from '../ports/catalog';
 
 export async function indicatorModel(store: Pick<DefinitionStore, 'indicators'>): Promise<IndicatorModel> {
   return compileIndicators(await store.indicators.list());

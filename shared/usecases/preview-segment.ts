@@ -3,17 +3,18 @@
  * within a time budget, so the answer is exact when `complete` and a lower bound over `scanned`
  * otherwise.
  */
+
+import { isFrozenIndicator } from '../domain/indicator-settings';
+import type { IndicatorModel } from '../domain/indicators';
+import { compile } from '../domain/segment-compiler';
+import type { Condition } from '../domain/segment-definition';
+import { aggregateSpecsOf, dependenciesOf } from '../domain/segment-dependencies';
 import type { DefinitionStore } from '../ports/catalog';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
 import type { ProfileStore } from '../ports/profiles';
-import { type IndicatorModel } from '../domain/indicators';
-import { isFrozenIndicator } from '../domain/indicator-settings';
-import { aggregateSpecsOf, dependenciesOf } from '../domain/segment-dependencies';
-import { compile } from '../domain/segment-compiler';
-import type { Condition } from '../domain/segment-definition';
-import { segmentsWithModel } from './managed-segments';
 import { GroupTraitsReader } from './group-traits';
+import { segmentsWithModel } from './managed-segments';
 import { checkReferences } from './save-segment';
 
 export interface PreviewDeps {

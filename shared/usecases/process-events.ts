@@ -3,22 +3,22 @@
  * events per profile into one write, and report which inputs failed.
  */
 import { eachConcurrently } from '../concurrency';
-import type { IdentityStore } from '../ports/identities';
-import type { ProfileStore } from '../ports/profiles';
+import { groupCallsById } from '../domain/groups';
 import { DEFAULT_IDENTITY_CONFIG, type Identifier, type IdentityConfig } from '../domain/identity';
-import type { ObjectStore } from '../ports/objects';
 import type { CompiledRules } from '../domain/memberships';
 import { PoisonMessageError } from '../errors';
 import type { Logger } from '../logger';
-import type { ProfileWriter } from './profile-writer';
-import { IdentityLimits } from './identity-limits';
-import { writeGroupCalls, type GroupWriterDeps } from './group-writer';
 import type { GroupStore } from '../ports/groups';
+import type { IdentityStore } from '../ports/identities';
+import type { ObjectStore } from '../ports/objects';
+import type { ProfileStore } from '../ports/profiles';
+import { type ArchiveDeps, archiveBatch } from './archive-batch';
 import { GroupTraitsReader } from './group-traits';
-import { groupCallsById } from '../domain/groups';
+import { type GroupWriterDeps, writeGroupCalls } from './group-writer';
+import { IdentityLimits } from './identity-limits';
+import type { ProfileWriter } from './profile-writer';
+import { lookUp, type ResolveDeps, resolve } from './resolve-identity';
 import type { RulesCache } from './rules-cache';
-import { lookUp, resolve, type ResolveDeps } from './resolve-identity';
-import { archiveBatch, type ArchiveDeps } from './archive-batch';
 import type { SourcedEvent } from './sourced-event';
 
 export interface ProcessEventsDeps extends ResolveDeps, ArchiveDeps {

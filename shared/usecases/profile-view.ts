@@ -2,18 +2,19 @@
  * A person as the admin API shows them: identifiers, traits, groups, behaviour, memberships and
  * indicators; the full access export (GDPR art. 15); how their identity was assembled by merges.
  */
+
+import { perEventAndChannel, totalCount } from '../domain/buckets';
+import { consentView } from '../domain/consent';
+import { type IndicatorModel, presentIndicators } from '../domain/indicators';
+import type { Profile } from '../domain/profile';
+import { DAY_MS } from '../domain/time';
 import type { DefinitionStore } from '../ports/catalog';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
 import type { MembershipStore } from '../ports/memberships';
 import type { ProfileStore } from '../ports/profiles';
-import { consentView } from '../domain/consent';
-import { presentIndicators, type IndicatorModel } from '../domain/indicators';
-import { type Profile } from '../domain/profile';
-import { perEventAndChannel, totalCount } from '../domain/buckets';
-import { DAY_MS } from '../domain/time';
-import { segmentsWithModel } from './managed-segments';
 import { GroupTraitsReader } from './group-traits';
+import { segmentsWithModel } from './managed-segments';
 
 export interface ProfileViewDeps {
   catalog: DefinitionStore;

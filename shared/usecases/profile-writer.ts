@@ -3,32 +3,33 @@
  * write, then apply the membership outbox. Used by the processor (events), the
  * segment evaluation job and the daily freeze (time passing).
  */
-import type { StatsStore, DailyChanges, Migration } from '../ports/catalog';
+
 import { createHash } from 'node:crypto';
+import { DETAIL_TYPES } from '../contracts/detail-types';
+import { membershipChangedDetail } from '../contracts/events';
+import { behaviourName } from '../domain/buckets';
+import { dueKey } from '../domain/due-index';
+import type { EnrichedEvent } from '../domain/events';
+import { type BackfillChange, foldBackfill, foldEvents } from '../domain/fold';
+import type { FrozenValues } from '../domain/frozen';
+import { type Identifier, identifierKey } from '../domain/identity';
+import { type CompiledRules, evaluateMemberships, type ProfileChanges } from '../domain/memberships';
+import { mergeProfiles } from '../domain/merge';
+import { nextCheckAt } from '../domain/next-change';
+import type { TransitionReason } from '../domain/profile';
+import { type LimitReached, newProfile, type Profile } from '../domain/profile';
+import { hasKey } from '../domain/records';
+import { changeId, packPending, pendingTransitions, type Transition } from '../domain/transitions';
+import { VersionConflictError } from '../errors';
+import type { Logger } from '../logger';
+import type { DailyChanges, Migration, StatsStore } from '../ports/catalog';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { FrozenStore } from '../ports/frozen';
+import type { GroupStore } from '../ports/groups';
 import type { IdentityStore } from '../ports/identities';
 import type { MembershipStore } from '../ports/memberships';
 import type { ProfileStore } from '../ports/profiles';
 import { followMerges } from './follow-merges';
-import { DETAIL_TYPES } from '../contracts/detail-types';
-import type { EventPublisher } from '../ports/event-publisher';
-import type { EnrichedEvent } from '../domain/events';
-import { identifierKey, type Identifier } from '../domain/identity';
-import { mergeProfiles } from '../domain/merge';
-import { dueKey } from '../domain/due-index';
-import { nextCheckAt } from '../domain/next-change';
-import { newProfile, type LimitReached, type Profile } from '../domain/profile';
-import { behaviourName } from '../domain/buckets';
-import { changeId, packPending, pendingTransitions, type Transition } from '../domain/transitions';
-import type { TransitionReason } from '../domain/profile';
-import { foldBackfill, foldEvents, type BackfillChange } from '../domain/fold';
-import { evaluateMemberships, type CompiledRules, type ProfileChanges } from '../domain/memberships';
-import { VersionConflictError } from '../errors';
-import type { Logger } from '../logger';
-import type { FrozenStore } from '../ports/frozen';
-import type { FrozenValues } from '../domain/frozen';
-import { membershipChangedDetail } from '../contracts/events';
-import type { GroupStore } from '../ports/groups';
-import { hasKey } from '../domain/records';
 import { GroupTraitsReader } from './group-traits';
 
 export interface ProfileWriterDeps {

@@ -2,17 +2,18 @@
  * Re-evaluation of stored profiles without new events: after a segment is
  * created or changed, and daily as time windows pass.
  */
-import type { CatalogStore } from '../ports/catalog';
-import type { ProfileStore } from '../ports/profiles';
-import type { EventQueue } from '../ports/event-queue';
+
 import type { QueueMessage } from '../contracts/queue-messages';
-import type { TransitionReason } from '../domain/profile';
-import type { CompiledRules } from '../domain/memberships';
-import { loadRules } from './managed-segments';
-import type { GroupStore } from '../ports/groups';
-import { hasKey } from '../domain/records';
 import { PrismeError } from '../domain/errors';
+import type { CompiledRules } from '../domain/memberships';
+import type { TransitionReason } from '../domain/profile';
+import { hasKey } from '../domain/records';
+import type { CatalogStore } from '../ports/catalog';
+import type { EventQueue } from '../ports/event-queue';
+import type { GroupStore } from '../ports/groups';
+import type { ProfileStore } from '../ports/profiles';
 import { GroupTraitsReader } from './group-traits';
+import { loadRules } from './managed-segments';
 import type { ProfileWriter } from './profile-writer';
 
 export interface ReevaluateDeps {

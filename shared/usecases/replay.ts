@@ -5,14 +5,15 @@
  * replaying into live profiles changes nothing they already hold, and replaying into emptied tables
  * rebuilds them. Erased people stay unreadable: their keys are gone.
  */
-import type { RunStore } from '../ports/catalog';
-import type { IdentityStore } from '../ports/identities';
-import type { ObjectStore } from '../ports/objects';
-import type { EventQueue } from '../ports/event-queue';
+
 import type { QueueMessage } from '../contracts/queue-messages';
 import { archiveDayPrefix } from '../domain/archive';
 import type { EnrichedEvent } from '../domain/events';
 import { DAY_MS } from '../domain/time';
+import type { RunStore } from '../ports/catalog';
+import type { EventQueue } from '../ports/event-queue';
+import type { IdentityStore } from '../ports/identities';
+import type { ObjectStore } from '../ports/objects';
 import { OBJECTS_PER_STEP, openArchiveObject } from './archive-reader';
 
 export const REPLAY_SCOPE = 'job#replay';

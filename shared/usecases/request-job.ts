@@ -2,13 +2,14 @@
  * Jobs the admin API starts and the workers finish: each is recorded as a run first (so it can be
  * followed at once), then handed over through the queue or the bus, where it is retried until done.
  */
-import type { DefinitionStore, RunStore } from '../ports/catalog';
+
 import { DETAIL_TYPES } from '../contracts/detail-types';
-import type { EventPublisher } from '../ports/event-publisher';
-import type { EventQueue } from '../ports/event-queue';
 import { newRunId } from '../domain/audiences';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Logger } from '../logger';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { EventQueue } from '../ports/event-queue';
 import { ERASURES_SCOPE, newErasureId } from './erase-profile';
 import { FREEZE_SCOPE } from './reevaluate';
 import { REPLAY_SCOPE } from './replay';

@@ -3,26 +3,27 @@
  * profile when nobody owns them, profiles joined when they turn out to be one person (within the
  * identity limits), and erased people kept out unless they come back with consent.
  */
+
+import { consentStatements } from '../domain/consent';
 import type { EnrichedEvent } from '../domain/events';
+import type { IdentityConfig } from '../domain/identity';
 import {
-  DEFAULT_IDENTITY_CONFIG,
   breaksLimits,
+  DEFAULT_IDENTITY_CONFIG,
   heldForm,
+  type Identifier,
   identifierKey,
   identifierKeysOf,
-  limitOf,
   identifiersOf,
+  limitOf,
   previousIdentifiersOf,
-  type Identifier,
 } from '../domain/identity';
-import { consentStatements } from '../domain/consent';
-import { survivorOf } from '../domain/merge';
 import type { CompiledRules } from '../domain/memberships';
+import { survivorOf } from '../domain/merge';
 import { PoisonMessageError, VersionConflictError } from '../errors';
-import { IdentityLimits, type Reservation } from './identity-limits';
-import type { IdentityConfig } from '../domain/identity';
 import type { Logger } from '../logger';
 import type { IdentityStore } from '../ports/identities';
+import type { IdentityLimits, Reservation } from './identity-limits';
 import type { ProfileWriter } from './profile-writer';
 import type { SourcedEvent } from './sourced-event';
 

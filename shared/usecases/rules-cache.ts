@@ -1,5 +1,5 @@
-import type { DefinitionStore } from '../ports/catalog';
 import type { CompiledRules } from '../domain/memberships';
+import type { DefinitionStore } from '../ports/catalog';
 import { loadRules } from './managed-segments';
 
 /**

@@ -1,8 +1,9 @@
 /** Saving an audience: a new one, or one whose export changes, waits as a draft for someone to approve it. */
-import type { DefinitionStore } from '../ports/catalog';
-import { audienceInputOf, changesExport, type Audience, type AudienceInput } from '../domain/audiences';
+
+import { type Audience, type AudienceInput, audienceInputOf, changesExport } from '../domain/audiences';
 import { InvalidInputError } from '../errors';
 import type { Logger } from '../logger';
+import type { DefinitionStore } from '../ports/catalog';
 
 export interface SaveAudienceDeps {
   catalog: Pick<DefinitionStore, 'audiences' | 'segments'>;

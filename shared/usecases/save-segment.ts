@@ -3,13 +3,14 @@
  * new revision, then evaluated over stored profiles by a job: directly, or after a backfill from the
  * event archive when it needs aggregates nobody kept yet.
  */
-import type { DefinitionStore, RunStore } from '../ports/catalog';
-import type { EventQueue } from '../ports/event-queue';
+
 import type { AggregateSpec } from '../domain/aggregates';
-import { CONDITION_LANGUAGE_VERSION, MAX_SEGMENTS, type Condition, type Segment, type SegmentInput } from '../domain/segment-definition';
-import { SegmentGraphError, aggregateSpecsOf, aggregateStarts, orderByDependencies } from '../domain/segment-dependencies';
+import { CONDITION_LANGUAGE_VERSION, type Condition, MAX_SEGMENTS, type Segment, type SegmentInput } from '../domain/segment-definition';
+import { aggregateSpecsOf, aggregateStarts, orderByDependencies, SegmentGraphError } from '../domain/segment-dependencies';
 import { ConflictError, InvalidInputError } from '../errors';
 import type { Logger } from '../logger';
+import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { EventQueue } from '../ports/event-queue';
 import { BACKFILL_SCOPE, backfillRunId } from './backfill';
 import { segmentsWithModel } from './managed-segments';
 

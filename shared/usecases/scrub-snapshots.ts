@@ -14,18 +14,19 @@
  * off or finishes (the other's rewrites are the same bytes: files are recomputed, not patched), and a
  * late duplicate does nothing. The last step closes the erasure and deletes the part.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
-import type { RunStore } from '../ports/catalog';
 import { DETAIL_TYPES } from '../contracts/detail-types';
+import { newRunId } from '../domain/audiences';
+import { identifierKey } from '../domain/identity';
+import { arrayBufferOf, encodingFor, type LatestPointer, latestKey, type Manifest } from '../domain/snapshot-files';
+import type { Logger } from '../logger';
+import type { RunStore } from '../ports/catalog';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ObjectStore } from '../ports/objects';
-import { newRunId } from '../domain/audiences';
-import { arrayBufferOf, encodingFor, latestKey, type LatestPointer, type Manifest } from '../domain/snapshot-files';
-import { identifierKey } from '../domain/identity';
-import type { Logger } from '../logger';
 import { sha256 } from './snapshot-parts';
 
 export const ERASURES_SCOPE = 'erasures';

@@ -1,7 +1,8 @@
 /** Who moved from which segment to which over a period: the migration matrix, largest flows first. */
-import type { StatsStore } from '../ports/catalog';
+
 import { DAY_MS } from '../domain/time';
 import { InvalidInputError } from '../errors';
+import type { StatsStore } from '../ports/catalog';
 
 /** The longest period a matrix sums: the daily records are kept about as long. */
 const MAX_PERIOD_DAYS = 400;

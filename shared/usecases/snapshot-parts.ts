@@ -3,8 +3,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { type Encoding, type ManifestFile, ROWS_PER_PART, type SnapshotFileKind } from '../domain/snapshot-files';
 import type { ObjectStore } from '../ports/objects';
-import { ROWS_PER_PART, type Encoding, type ManifestFile, type SnapshotFileKind } from '../domain/snapshot-files';
 
 /**
  * Rows into parts of at most ROWS_PER_PART rows, each with its byte count and SHA-256. Text formats are

@@ -1,7 +1,7 @@
 /** Reading published runs back: the audience's latest run, and the profile ids its files hold. */
 import { createGunzip } from 'node:zlib';
+import { type LatestPointer, latestKey, type Manifest, parquetProfileIds, profileIdsOfText } from '../domain/snapshot-files';
 import type { ObjectStore } from '../ports/objects';
-import { parquetProfileIds, profileIdsOfText, latestKey, type LatestPointer, type Manifest } from '../domain/snapshot-files';
 
 export async function readLatest(
   audienceId: string,

@@ -3,36 +3,37 @@
  * the previous run, then `manifest.json`, then `latest.json` last, so a reader
  * that follows `latest.json` only ever sees a complete run.
  */
-import type { CatalogStore, RunRecord } from '../ports/catalog';
-import type { MembershipStore } from '../ports/memberships';
-import type { ProfileStore } from '../ports/profiles';
+
 import { DETAIL_TYPES } from '../contracts/detail-types';
-import type { EventPublisher } from '../ports/event-publisher';
-import type { ObjectStore } from '../ports/objects';
 import { exportColumns, holdReason, isGroupTraitField } from '../domain/audiences';
 import {
-  FORMAT_EXTENSIONS,
-  SNAPSHOT_SCHEMA_VERSION,
-  encodingFor,
   type Encoding,
+  encodingFor,
+  FORMAT_EXTENSIONS,
   holdoutFileKey,
+  type LatestPointer,
   latestKey,
+  type Manifest,
   partFileName,
   runPrefix,
-  type LatestPointer,
-  type Manifest,
+  SNAPSHOT_SCHEMA_VERSION,
   type SnapshotFileKind,
 } from '../domain/snapshot-files';
 import { fieldValue } from '../domain/snapshot-rows';
 import { NotFoundError } from '../errors';
+import type { Logger } from '../logger';
+import type { CatalogStore, RunRecord } from '../ports/catalog';
+import type { EventPublisher } from '../ports/event-publisher';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
-import { indicatorModel } from './managed-segments';
-import type { Logger } from '../logger';
-import { isFrozenColumn, exportedMembers, exportSize } from './audience-export';
-import { PartWriter } from './snapshot-parts';
-import { readLatest, memberIds } from './snapshot-reader';
+import type { MembershipStore } from '../ports/memberships';
+import type { ObjectStore } from '../ports/objects';
+import type { ProfileStore } from '../ports/profiles';
+import { exportedMembers, exportSize, isFrozenColumn } from './audience-export';
 import { EspWriter } from './esp-writer';
+import { indicatorModel } from './managed-segments';
+import { PartWriter } from './snapshot-parts';
+import { memberIds, readLatest } from './snapshot-reader';
 
 export interface SnapshotDeps {
   catalog: CatalogStore;

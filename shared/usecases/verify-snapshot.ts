@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { parquetMetadata, parquetSchema } from 'hyparquet';
 import { parse } from 'csv-parse/sync';
-import { arrayBufferOf, parquetProfileIds, type Manifest } from '../domain/snapshot-files';
+import { parquetMetadata, parquetSchema } from 'hyparquet';
+import { arrayBufferOf, type Manifest, parquetProfileIds } from '../domain/snapshot-files';
 
 export interface FileCheck {
   key: string;

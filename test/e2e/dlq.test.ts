@@ -1,8 +1,9 @@
 /** The dead-letter queue from the operator's side: `npm run prisme -- dlq inspect | redrive` against a running Prisme. */
-import { GetQueueUrlCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import { adminClient, startTestRuntime } from '../helpers/local';

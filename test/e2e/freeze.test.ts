@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts } from '../../shared/contracts/events';
-import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 import { membershipChanges } from '../helpers/events';
+import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;
 let admin: ReturnType<typeof adminClient>;

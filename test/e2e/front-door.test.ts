@@ -3,10 +3,11 @@
  * deflate and text/plain bodies on the one-letter paths, a gzip bomb, and CORS per source, with the
  * settings analytics.js loads. Browsers themselves are in test/browser/analytics-next.test.ts.
  */
-import RudderAnalytics from '@rudderstack/rudder-sdk-node';
+
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
+import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LIBRARY_PACKAGE_DIR } from '../../functions/ingest/browser-library';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';

@@ -1,18 +1,19 @@
 /** GDPR rights end to end: access (export) and erasure, and what happens when an erased person writes again. */
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_NAMES, type LocalRuntime } from '../../local/runtime';
-import type { DetailType } from '../../shared/contracts/detail-types';
 import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
+import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts } from '../../shared/contracts/events';
 import type { Manifest } from '../../shared/domain/snapshot-files';
-import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
 import { tables } from '../../shared/resources';
+import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;

@@ -3,9 +3,10 @@
  * the B2B segment "people whose company has more than 50 employees visited the pricing page" (and its
  * members moved when a colleague changes the company's traits), and the audience export.
  */
+
+import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Analytics } from '@segment/analytics-node';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../shared/domain/snapshot-files';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';

@@ -3,10 +3,11 @@
  * 400 naming the parameter on every admin route and on the console's paths, never a 5xx; a 413
  * leaves the keep-alive connection usable; the console comes with the headers a browser expects.
  */
-import fc from 'fast-check';
+
 import { Agent, request } from 'node:http';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createAdminHandler, type AdminDeps } from '../../functions/admin/admin';
+import { type AdminDeps, createAdminHandler } from '../../functions/admin/admin';
 import { CONSOLE_CSP } from '../../shared/http/security-headers';
 import { useTestRuntime } from '../helpers/local';
 

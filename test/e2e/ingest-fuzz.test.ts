@@ -3,11 +3,12 @@
  * unicode, wrong auth. Always a clear 4xx (or 200 for what is valid), never a 5xx, never a crash; and
  * whatever was accepted is processed or parked with a reason a person can act on.
  */
+
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
-import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { INGEST_ENDPOINTS, ingestPaths, ingestRouteOf, type IngestEndpoint } from '../../shared/routes';
+import { INGEST_ENDPOINTS, type IngestEndpoint, ingestPaths, ingestRouteOf } from '../../shared/routes';
 import { adminClient, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;

@@ -3,7 +3,7 @@
  * keys, honours PORT / PRISME_WRITE_KEY / PRISME_ADMIN_TOKEN, and loses no
  * acknowledged event when it is killed with SIGKILL and started again.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -6,8 +6,8 @@
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
-import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 import { membershipChanges } from '../helpers/events';
+import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;
 let admin: ReturnType<typeof adminClient>;

@@ -1,8 +1,9 @@
 /** `npm run prisme -- replay`: archived events through the processor again, harmless on live profiles, erased people unreadable. */
-import { Analytics } from '@segment/analytics-node';
+
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Analytics } from '@segment/analytics-node';
 import { describe, expect, it } from 'vitest';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';
 

@@ -9,7 +9,7 @@ import { Analytics } from '@segment/analytics-node';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/harness';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';
-import { referenceMembers, type RawEvent, type Person } from '../helpers/reference-segments';
+import { type Person, type RawEvent, referenceMembers } from '../helpers/reference-segments';
 
 // The tests' 1 s visibility timeout: batches still being processed are delivered again, as SQS may.
 const local = useTestRuntime();

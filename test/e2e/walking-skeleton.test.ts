@@ -2,24 +2,25 @@
  * End to end on the local runtime: a hybrid stream posted over HTTP by the real
  * Segment client, read back through the public admin API, the event bus and S3.
  */
-import { isStageSegmentId } from '../../shared/domain/stages';
+
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { Analytics } from '@segment/analytics-node';
-import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import type { DetailType } from '../../shared/contracts/detail-types';
 import { eventContracts } from '../../shared/contracts/events';
 import type { LatestPointer, Manifest } from '../../shared/domain/snapshot-files';
-import { adminClient, eventually, startTestRuntime } from '../helpers/local';
+import { isStageSegmentId } from '../../shared/domain/stages';
 import { membershipChanges } from '../helpers/events';
+import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;
 let admin: ReturnType<typeof adminClient>;

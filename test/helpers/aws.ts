@@ -2,23 +2,24 @@
  * Real AWS SDK clients and adapters against the emulators started by the
  * global setup, with tables and a bucket private to the calling test file.
  */
+
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createTables } from '../../local/bootstrap';
 import { documentClient } from '../../shared/adapters/clients';
 import { DynamoCatalogStore } from '../../shared/adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from '../../shared/adapters/dynamodb/frozen-store';
 import { DynamoGroupStore } from '../../shared/adapters/dynamodb/group-store';
-import { withManagedSegments } from '../../shared/usecases/managed-segments';
 import { DynamoIdentityStore } from '../../shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '../../shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '../../shared/adapters/dynamodb/profile-store';
-import type { DomainEvent, EventPublisher } from '../../shared/ports/event-publisher';
 import { S3ObjectStore } from '../../shared/adapters/s3/object-store';
+import type { DomainEvent, EventPublisher } from '../../shared/ports/event-publisher';
 import type { TableName } from '../../shared/resources';
+import { withManagedSegments } from '../../shared/usecases/managed-segments';
 import type { ProcessEventsDeps } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { RulesCache } from '../../shared/usecases/rules-cache';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { startLocal, type LocalOptions, type LocalRuntime } from '../../local/runtime';
+import { type LocalOptions, type LocalRuntime, startLocal } from '../../local/runtime';
 
 /** A local runtime in a fresh data folder, quiet, with fast retries. */
 export async function startTestRuntime(options: Partial<LocalOptions> = {}): Promise<LocalRuntime> {

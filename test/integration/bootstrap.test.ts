@@ -3,6 +3,11 @@
  * add an index to a table that exists, so the table is rebuilt from an fsync'd dump of its items, and
  * a crash at any point of the rebuild loses none of them.
  */
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateTableCommand,
   DeleteTableCommand,
@@ -11,10 +16,6 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { createTables } from '../../local/bootstrap';
 import type { TableName } from '../../shared/resources';

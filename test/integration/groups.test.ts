@@ -2,10 +2,11 @@
  * Groups against dynalite, through the processor and the local queue: traits kept on the group under
  * concurrent writers, the B2B segment, and the re-evaluation of every member when a group changes.
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessorHandler } from '../../functions/processor/processor';
 import { DurableQueue } from '../../local/durable-queue';
@@ -15,9 +16,9 @@ import { SqsEventQueue } from '../../shared/adapters/sqs/event-queue';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { identifierKey } from '../../shared/domain/identity';
 import type { Condition, Segment } from '../../shared/domain/segment-definition';
-import { writeGroupCalls } from '../../shared/usecases/group-writer';
 import { eraseProfile } from '../../shared/usecases/erase-profile';
-import { RecordingPublisher, emulatedStores, processEventsDeps, silentLogger } from '../helpers/aws';
+import { writeGroupCalls } from '../../shared/usecases/group-writer';
+import { emulatedStores, processEventsDeps, RecordingPublisher, silentLogger } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;

@@ -5,15 +5,15 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ProfileStore } from '../../shared/ports/profiles';
-import { identifierKey } from '../../shared/domain/identity';
 import type { EnrichedEvent } from '../../shared/domain/events';
-import { processEvents, type ProcessEventsDeps } from '../../shared/usecases/process-events';
-import type { SourcedEvent } from '../../shared/usecases/sourced-event';
+import { identifierKey } from '../../shared/domain/identity';
+import type { ProfileStore } from '../../shared/ports/profiles';
+import { type ProcessEventsDeps, processEvents } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { RulesCache } from '../../shared/usecases/rules-cache';
+import type { SourcedEvent } from '../../shared/usecases/sourced-event';
 import { newProfileId } from '../../shared/wiring';
-import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
+import { emulatedStores, RecordingPublisher, silentLogger } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;

@@ -6,14 +6,14 @@ import { createSweepHandler } from '../../functions/sweep/sweep';
 import { lambdaContext } from '../../local/lambda-context';
 import type { Audience } from '../../shared/domain/audiences';
 import { newProfile } from '../../shared/domain/profile';
-import { DAY_MS } from '../../shared/domain/time';
 import type { Segment } from '../../shared/domain/segment-definition';
+import { DAY_MS } from '../../shared/domain/time';
 import { processEvents } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
 import { FREEZE_SCOPE } from '../../shared/usecases/reevaluate';
 import { RulesCache } from '../../shared/usecases/rules-cache';
 import { newProfileId } from '../../shared/wiring';
-import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
+import { emulatedStores, RecordingPublisher, silentLogger } from '../helpers/aws';
 import { anEvent, membershipChanges } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;

@@ -1,26 +1,27 @@
 /** The processor's use case against real DynamoDB semantics (dynalite), driven through the real SDK. */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+
 import { gunzipSync } from 'node:zlib';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { unseal, type ArchivedEvent } from '../../shared/domain/archive';
-import { eraseProfile } from '../../shared/usecases/erase-profile';
-import { REPLAY_SCOPE, replayStep } from '../../shared/usecases/replay';
-import { BACKFILL_SCOPE, backfillStep, type BackfillMessage } from '../../shared/usecases/backfill';
+import type { QueueMessage } from '../../shared/contracts/queue-messages';
 import { aggregateSpec, emptyWindow, readValues, specKey } from '../../shared/domain/aggregates';
+import { type ArchivedEvent, unseal } from '../../shared/domain/archive';
+import type { EnrichedEvent } from '../../shared/domain/events';
+import { DEFAULT_IDENTITY_CONFIG, heldForm, identifierKey } from '../../shared/domain/identity';
+import type { Condition, Segment } from '../../shared/domain/segment-definition';
+import { isStageSegmentId } from '../../shared/domain/stages';
 import { dayIndex } from '../../shared/domain/time';
 import { pendingTransitions } from '../../shared/domain/transitions';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import type { QueueMessage } from '../../shared/contracts/queue-messages';
-import type { Condition, Segment } from '../../shared/domain/segment-definition';
-import { DEFAULT_IDENTITY_CONFIG, identifierKey, heldForm } from '../../shared/domain/identity';
-import { isStageSegmentId } from '../../shared/domain/stages';
-import { processEvents, type ProcessEventsDeps } from '../../shared/usecases/process-events';
-import type { SourcedEvent } from '../../shared/usecases/sourced-event';
+import { BACKFILL_SCOPE, type BackfillMessage, backfillStep } from '../../shared/usecases/backfill';
+import { eraseProfile } from '../../shared/usecases/erase-profile';
+import { type ProcessEventsDeps, processEvents } from '../../shared/usecases/process-events';
 import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { RecordingPublisher, emulatedStores, processEventsDeps, silentLogger } from '../helpers/aws';
-import { anEvent, membershipChanges } from '../helpers/events';
+import { REPLAY_SCOPE, replayStep } from '../../shared/usecases/replay';
+import type { SourcedEvent } from '../../shared/usecases/sourced-event';
+import { emulatedStores, processEventsDeps, RecordingPublisher, silentLogger } from '../helpers/aws';
 import { backfillRunner } from '../helpers/backfill';
+import { anEvent, membershipChanges } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;
 let publisher: RecordingPublisher;

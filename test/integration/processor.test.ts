@@ -2,14 +2,15 @@
  * The processor handler over a batch that mixes several people's events with culprits: failures are
  * isolated per event and per person. Real SDK against dynalite, s3rver and the local durable queue.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessorHandler, type ProcessorHandler } from '../../functions/processor/processor';
 import { DurableQueue } from '../../local/durable-queue';
@@ -20,7 +21,7 @@ import type { QueueMessage } from '../../shared/contracts/queue-messages';
 import type { ArchivedEvent } from '../../shared/domain/archive';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import { identifierKey } from '../../shared/domain/identity';
-import { RecordingPublisher, emulatedStores, processEventsDeps } from '../helpers/aws';
+import { emulatedStores, processEventsDeps, RecordingPublisher } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;

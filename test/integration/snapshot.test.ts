@@ -1,26 +1,27 @@
 /** Audience snapshots written through the real S3 SDK to s3rver, then read back and verified. */
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snapshot/snapshot';
-import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
-import { isHeldOut, newRunId, type Audience } from '../../shared/domain/audiences';
-import { csvRow } from '../../shared/domain/snapshot-rows';
-import type { LatestPointer, Manifest } from '../../shared/domain/snapshot-files';
-import { ERASURES_SCOPE, eraseProfile } from '../../shared/usecases/erase-profile';
-import { SCRUB_PART, SCRUB_SAFETY_MS } from '../../shared/usecases/scrub-snapshots';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import type { Segment } from '../../shared/domain/segment-definition';
-import { takeSnapshot, type SnapshotDeps } from '../../shared/usecases/take-snapshot';
-import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
-import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { parquetReadObjects } from 'hyparquet';
-import { RecordingPublisher, emulatedStores, silentLogger } from '../helpers/aws';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snapshot/snapshot';
+import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
+import { type Audience, isHeldOut, newRunId } from '../../shared/domain/audiences';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import type { Segment } from '../../shared/domain/segment-definition';
+import type { LatestPointer, Manifest } from '../../shared/domain/snapshot-files';
+import { csvRow } from '../../shared/domain/snapshot-rows';
+import { audienceSizes, conversion } from '../../shared/usecases/audience-kpis';
+import { ERASURES_SCOPE, eraseProfile } from '../../shared/usecases/erase-profile';
+import { SCRUB_PART, SCRUB_SAFETY_MS } from '../../shared/usecases/scrub-snapshots';
+import { type SnapshotDeps, takeSnapshot } from '../../shared/usecases/take-snapshot';
+import { verifySnapshot } from '../../shared/usecases/verify-snapshot';
+import { emulatedStores, RecordingPublisher, silentLogger } from '../helpers/aws';
 
 let stores: Awaited<ReturnType<typeof emulatedStores>>;
 let deps: SnapshotDeps;

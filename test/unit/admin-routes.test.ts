@@ -3,12 +3,13 @@
  * are checked by their schemas before any store is read, defaults apply, the project's errors get
  * their status codes at the edge, and the approver is whoever the gateway says called.
  */
+
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_ROUTES, createAdminHandler, type AdminDeps } from '../../functions/admin/admin';
+import { ADMIN_ROUTES, type AdminDeps, createAdminHandler } from '../../functions/admin/admin';
 import { ConflictError, InvalidInputError, NotFoundError, VersionConflictError } from '../../shared/errors';
 import type { HttpEvent } from '../../shared/http/api';
-import { Logger } from '@aws-lambda-powertools/logger';
 
 const NOW = Date.parse('2026-12-07T10:00:00.000Z');
 

@@ -1,6 +1,7 @@
 /** The CSV writer's fast path for plain rows gives exactly what csv-stringify gives, for any row. */
-import fc from 'fast-check';
+
 import { stringify } from 'csv-stringify/sync';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvOptionsFor, csvRows } from '../../shared/domain/snapshot-rows';
 

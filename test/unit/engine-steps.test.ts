@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROFILE_LIMITS } from '../../shared/domain/profile';
 import type { Condition } from '../../shared/domain/segment-definition';
-import { DAY, HOUR, MINUTE, expectThat, plus, runTableTest, sleep, submit, sweep, tableTests, until } from '../helpers/engine-timeline';
+import { DAY, expectThat, HOUR, MINUTE, plus, runTableTest, sleep, submit, sweep, tableTests, until } from '../helpers/engine-timeline';
 
 describe('first and last performed, across the coarsening of old days into weeks', () => {
   // A Wednesday afternoon: its week bucket is keyed by another day, which once read as the order's day.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../shared/domain/explain';
-import { newProfile } from '../../shared/domain/profile';
 import { foldEvents } from '../../shared/domain/fold';
+import { newProfile } from '../../shared/domain/profile';
 import { bucketOf } from '../../shared/domain/segment-events';
 import { anEvent } from '../helpers/events';
 

@@ -1,6 +1,7 @@
 /** The front door's pure parts: paths, body decoding, origin patterns, the settings analytics.js reads. */
-import fc from 'fast-check';
+
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBody } from '../../functions/ingest/body';
 import { apiLocation, browserSettings } from '../../functions/ingest/browser-settings';

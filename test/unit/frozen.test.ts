@@ -1,23 +1,23 @@
 import { describe, expect, it } from 'vitest';
+import { interestsAt } from '../../shared/domain/categories';
 import { silhouette } from '../../shared/domain/clustering';
 import type { EnrichedEvent } from '../../shared/domain/events';
-import { interestsAt } from '../../shared/domain/categories';
+import { foldEvents } from '../../shared/domain/fold';
 import {
-  Measure,
   churnRisk,
   favouriteCategory,
   featuresOf,
   fitModel,
+  Measure,
+  type ProfileFeatures,
   rfmLabel,
   scoreProfile,
   seededRandom,
-  type ProfileFeatures,
 } from '../../shared/domain/frozen';
 import { compileIndicators } from '../../shared/domain/indicators';
+import { compileRules } from '../../shared/domain/memberships';
 import { newProfile, type Profile } from '../../shared/domain/profile';
 import { DAY_MS } from '../../shared/domain/time';
-import { foldEvents } from '../../shared/domain/fold';
-import { compileRules } from '../../shared/domain/memberships';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');

@@ -2,16 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { decodeProfile, encodeProfile } from '../../shared/adapters/dynamodb/profile-codec';
 import { audienceInputSchema } from '../../shared/domain/audiences';
-import { fieldValue } from '../../shared/domain/snapshot-rows';
 import { explain } from '../../shared/domain/explain';
-import { GROUP_LIMITS, foldGroupCalls, newGroup } from '../../shared/domain/groups';
-import { mergeProfiles } from '../../shared/domain/merge';
-import { PROFILE_LIMITS, newProfile } from '../../shared/domain/profile';
 import { foldEvents, groupIdsOf } from '../../shared/domain/fold';
-import { compile } from '../../shared/domain/segment-compiler';
+import { foldGroupCalls, GROUP_LIMITS, newGroup } from '../../shared/domain/groups';
 import { compileRules, evaluateMemberships } from '../../shared/domain/memberships';
-import { conditionSchema, type Condition, type Segment } from '../../shared/domain/segment-definition';
+import { mergeProfiles } from '../../shared/domain/merge';
+import { newProfile, PROFILE_LIMITS } from '../../shared/domain/profile';
+import { compile } from '../../shared/domain/segment-compiler';
+import { type Condition, conditionSchema, type Segment } from '../../shared/domain/segment-definition';
 import { dependenciesOf } from '../../shared/domain/segment-dependencies';
+import { fieldValue } from '../../shared/domain/snapshot-rows';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type BlockedIdentifier,
   DEFAULT_IDENTITY_CONFIG,
   identifiersOf,
   normaliseLookup,
   normalisePhone,
   previousIdentifiersOf,
-  type BlockedIdentifier,
 } from '../../shared/domain/identity';
 import { anEvent } from '../helpers/events';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { nextChange, nextCheckAt } from '../../shared/domain/next-change';
-import { newProfile, type Profile } from '../../shared/domain/profile';
 import { foldEvents } from '../../shared/domain/fold';
 import { compileRules } from '../../shared/domain/memberships';
+import { nextChange, nextCheckAt } from '../../shared/domain/next-change';
+import { newProfile, type Profile } from '../../shared/domain/profile';
 import { compile } from '../../shared/domain/segment-compiler';
 import type { Condition, Segment } from '../../shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { SourceRateLimiter, createIngestHandler, type IngestDeps, type ResolvedSource } from '../../functions/ingest/ingest';
+import { createIngestHandler, type IngestDeps, type ResolvedSource, SourceRateLimiter } from '../../functions/ingest/ingest';
 import type { EnrichedEvent } from '../../shared/domain/events';
 import type { HttpEvent } from '../../shared/http/api';
 

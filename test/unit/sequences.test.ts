@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_OCCURRENCES } from '../../shared/domain/aggregates';
 import { explain } from '../../shared/domain/explain';
-import { newProfile, type Profile } from '../../shared/domain/profile';
 import { foldEvents } from '../../shared/domain/fold';
-import { compile } from '../../shared/domain/segment-compiler';
 import { compileRules } from '../../shared/domain/memberships';
-import { conditionSchema, type Condition } from '../../shared/domain/segment-definition';
+import { newProfile, type Profile } from '../../shared/domain/profile';
+import { compile } from '../../shared/domain/segment-compiler';
+import { type Condition, conditionSchema } from '../../shared/domain/segment-definition';
 import { findSequence } from '../../shared/domain/segment-events';
 import { anEvent } from '../helpers/events';
 

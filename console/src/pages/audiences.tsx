@@ -1,7 +1,7 @@
 /** Audiences: the list; an audience's page with its preview against the last approval, approval, snapshot runs (held ones to review) and KPIs. */
 import { useState } from 'preact/hooks';
 import { get, post, put } from '../api';
-import { ActionForm, ErrorBox, Loading, Status, formatDate, formatNumber, useLoad } from '../components';
+import { ActionForm, ErrorBox, formatDate, formatNumber, Loading, Status, useLoad } from '../components';
 
 interface AudienceRow {
   id: string;

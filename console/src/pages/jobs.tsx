@@ -1,7 +1,7 @@
 /** Jobs: the daily freeze (run it now, its history), backfills of new segments, replays, and what waits in the DLQ. */
 import { useState } from 'preact/hooks';
 import { get, post } from '../api';
-import { ErrorBox, Loading, Status, formatDate, formatNumber, useLoad } from '../components';
+import { ErrorBox, formatDate, formatNumber, Loading, Status, useLoad } from '../components';
 
 interface Run {
   runId: string;

@@ -1,7 +1,7 @@
 /** Profiles: find one by any identifier; its page shows identifiers, traits, groups, indicators, consents, memberships and a timeline. */
 import { useState } from 'preact/hooks';
 import { get } from '../api';
-import { ActionForm, Json, Loading, formatDate, formatNumber, useLoad } from '../components';
+import { ActionForm, formatDate, formatNumber, Json, Loading, useLoad } from '../components';
 
 const IDENTIFIER_TYPES = ['email', 'userId', 'phone', 'loyaltyCard', 'anonymousId'];
 

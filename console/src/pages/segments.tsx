@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { DayChart } from '../chart';
-import { ActionForm, Json, Loading, Status, formatDate, formatNumber, useLoad } from '../components';
+import { ActionForm, formatDate, formatNumber, Json, Loading, Status, useLoad } from '../components';
 
 interface SegmentRow {
   id: string;

@@ -1,6 +1,6 @@
 /** Segments: save (then evaluated by a job), preview before saving, sizes, members, history, migrations. */
 import { z } from 'zod';
-import { SEGMENT_ID_PATTERN, conditionSchema, segmentInputSchema, segmentJsonSchema } from '../../../shared/domain/segment-definition';
+import { conditionSchema, SEGMENT_ID_PATTERN, segmentInputSchema, segmentJsonSchema } from '../../../shared/domain/segment-definition';
 import { dependenciesOf } from '../../../shared/domain/segment-dependencies';
 import { segmentHistory } from '../../../shared/domain/segment-history';
 import { DAY_MS } from '../../../shared/domain/time';
@@ -10,7 +10,7 @@ import { deleteSegment } from '../../../shared/usecases/delete-segment';
 import { previewSegment } from '../../../shared/usecases/preview-segment';
 import { saveSegment } from '../../../shared/usecases/save-segment';
 import { segmentMigrations } from '../../../shared/usecases/segment-migrations';
-import { route, type AdminDeps } from '../deps';
+import { type AdminDeps, route } from '../deps';
 import { historyQuery, pageQuery, periodQuery } from '../queries';
 
 const previewBody = z.strictObject({

@@ -1,5 +1,5 @@
-import { backoff } from '../../concurrency';
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { backoff } from '../../concurrency';
 
 /**
  * A string as DynamoDB stores it: UTF-8, where lone surrogates become U+FFFD. Two keys that differ only

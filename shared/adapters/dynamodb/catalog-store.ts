@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Audience } from '../../domain/audiences';
 import type { IndicatorDefinition } from '../../domain/indicator-settings';
 import type { Segment } from '../../domain/segment-definition';
 import { VersionConflictError } from '../../errors';
-import type { SourceRecord, RunRecord, DailyChanges, Migration, Collection, CatalogStore } from '../../ports/catalog';
+import type { CatalogStore, Collection, DailyChanges, Migration, RunRecord, SourceRecord } from '../../ports/catalog';
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;

@@ -1,6 +1,6 @@
-import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGet } from './batch-get';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { FrozenRecord, FrozenStore } from '../../ports/frozen';
+import { batchGet } from './batch-get';
 
 export class DynamoFrozenStore implements FrozenStore {
   constructor(

@@ -1,11 +1,11 @@
-import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { versionedPut } from './versioned-put';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Group } from '../../domain/groups';
 import { withoutPrototypes } from '../../domain/records';
+import type { GroupStore } from '../../ports/groups';
+import type { Page } from '../../ports/profiles';
 import { batchGet } from './batch-get';
 import { decodeCursor, encodeCursor } from './profile-store';
-import type { Page } from '../../ports/profiles';
-import type { GroupStore } from '../../ports/groups';
+import { versionedPut } from './versioned-put';
 
 const GROUP_SK = 'group';
 const MEMBER_PREFIX = 'member#';

@@ -1,9 +1,9 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
-import { batchGet, storedForm } from './batch-get';
-import type { IdentityStore, Holdings } from '../../ports/identities';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { heldForm } from '../../domain/identity';
+import type { Holdings, IdentityStore } from '../../ports/identities';
+import { batchGet, storedForm } from './batch-get';
 
 /**
  * Tombstones are keyed by a hash: an erased identifier is never stored again in clear. `#` cannot

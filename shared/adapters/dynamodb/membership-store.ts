@@ -1,8 +1,8 @@
-import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Member, MembershipStore } from '../../ports/memberships';
+import type { Page } from '../../ports/profiles';
 import { batchGet } from './batch-get';
 import { decodeCursor, encodeCursor } from './profile-store';
-import type { Page } from '../../ports/profiles';
-import type { Member, MembershipStore } from '../../ports/memberships';
 
 export class DynamoMembershipStore implements MembershipStore {
   constructor(

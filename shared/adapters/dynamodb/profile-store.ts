@@ -1,9 +1,9 @@
-import { DeleteCommand, GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { versionedPut } from './versioned-put';
-import { batchGet } from './batch-get';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Profile } from '../../domain/profile';
-import { decodeProfile, encodeProfile } from './profile-codec';
 import type { Page, ProfileStore } from '../../ports/profiles';
+import { batchGet } from './batch-get';
+import { decodeProfile, encodeProfile } from './profile-codec';
+import { versionedPut } from './versioned-put';
 
 export const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
   key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;

@@ -1,7 +1,7 @@
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { eventBus } from '../../resources';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PrismeError } from '../../domain/errors';
 import type { DomainEvent, EventPublisher } from '../../ports/event-publisher';
+import { eventBus } from '../../resources';
 
 export class EventPublishError extends PrismeError {}
 

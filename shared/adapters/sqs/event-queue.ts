@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { EnrichedEvent } from '../../domain/events';
-import { PrismeError } from '../../domain/errors';
 import type { QueueMessage } from '../../contracts/queue-messages';
+import { PrismeError } from '../../domain/errors';
+import type { EnrichedEvent } from '../../domain/events';
 import type { EventQueue } from '../../ports/event-queue';
 
 export class QueueSendError extends PrismeError {}
