@@ -309,15 +309,15 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
     let shop: PricedRun | undefined;
     for (const rate of rates) {
       progress(`${rate} events/s for ${seconds} s (shop mix)`);
-      const run = await pricedRun(local, `r${rate}`, { rate, seconds, ...SHOP });
-      const latencies = await entryLatencies(local, run.load);
-      figures[`accepted events/s @${rate}`] = run.load.accepted / run.load.seconds;
+      const priced = await pricedRun(local, `r${rate}`, { rate, seconds, ...SHOP });
+      const latencies = await entryLatencies(local, priced.load);
+      figures[`accepted events/s @${rate}`] = priced.load.accepted / priced.load.seconds;
       for (const p of [50, 95, 99]) {
         figures[`p${p} to membership @${rate}`] = percentile(latencies, p);
         units[`p${p} to membership @${rate}`] = 'ms';
       }
-      if (run.load.rejected > 0) figures[`rejected events @${rate}`] = run.load.rejected;
-      if (rate === 500 || !shop) shop = run;
+      if (priced.load.rejected > 0) figures[`rejected events @${rate}`] = priced.load.rejected;
+      if (rate === 500 || !shop) shop = priced;
     }
     figures['peak memory of the local process'] = local.peakMemoryMb();
     units['peak memory of the local process'] = 'MB';
@@ -327,15 +327,15 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
     progress(`cost reference: 500 events/s for ${seconds} s`);
     const ref = await pricedRun(local, 'reference', { rate: 500, seconds, ...REFERENCE });
     const bytesPerEvent = Math.round(JSON.stringify(workloadSample()).length / 20);
-    const lines = (run: PricedRun, title: string) => {
+    const lines = (priced: PricedRun, title: string) => {
       table.push(title);
-      for (const line of run.lines)
+      for (const line of priced.lines)
         table.push(
           `  ${line.item.padEnd(36)} ${line.perEvent.toPrecision(3).padStart(10)} ${line.unit.padEnd(9)} per event  $${line.dollarsPerMillion.toFixed(4)}`,
         );
-      table.push(`  ${'total'.padEnd(36)} ${''.padStart(30)} $${run.dollarsPerMillion.toFixed(4)}`);
+      table.push(`  ${'total'.padEnd(36)} ${''.padStart(30)} $${priced.dollarsPerMillion.toFixed(4)}`);
       table.push(
-        `  ${'of which membership changes'.padEnd(36)} ${(run.changes / run.load.accepted).toPrecision(3).padStart(10)} ${'changes'.padEnd(9)} per event  $${run.membershipChanges.toFixed(4)}`,
+        `  ${'of which membership changes'.padEnd(36)} ${(priced.changes / priced.load.accepted).toPrecision(3).padStart(10)} ${'changes'.padEnd(9)} per event  $${priced.membershipChanges.toFixed(4)}`,
       );
     };
     lines(
@@ -355,28 +355,28 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
       units[name] = '$';
 
     table.push(`cost per million events as one parameter of the reference moves (200 events/s, ${sweepSeconds} s each):`);
-    const sweep = async (label: string, change: Partial<Mix>, describe: (run: PricedRun) => Promise<string> | string) => {
+    const sweep = async (label: string, change: Partial<Mix>, describe: (priced: PricedRun) => Promise<string> | string) => {
       progress(`cost with ${label}`);
-      const run = await pricedRun(local, label.replace(/\W+/g, '-'), { rate: 200, seconds: sweepSeconds, ...REFERENCE, ...change });
-      const eventsPart = run.dollarsPerMillion - run.membershipChanges;
+      const priced = await pricedRun(local, label.replace(/\W+/g, '-'), { rate: 200, seconds: sweepSeconds, ...REFERENCE, ...change });
+      const eventsPart = priced.dollarsPerMillion - priced.membershipChanges;
       table.push(
-        `  ${label.padEnd(28)} $${run.dollarsPerMillion.toFixed(3)} = $${eventsPart.toFixed(3)} events + $${run.membershipChanges.toFixed(3)} changes   (${await describe(run)})`,
+        `  ${label.padEnd(28)} $${priced.dollarsPerMillion.toFixed(3)} = $${eventsPart.toFixed(3)} events + $${priced.membershipChanges.toFixed(3)} changes   (${await describe(priced)})`,
       );
-      return run;
+      return priced;
     };
     const atReference: Record<number, PricedRun> = {};
     for (const batchSize of [1, 5, 20, 100]) {
       atReference[batchSize] = await sweep(
         `batches of ${batchSize}`,
         { batchSize },
-        (run) =>
-          `${lineOf(run, 'API Gateway')} API, ${lineOf(run, 'Lambda requests')} Lambda requests, ${lineOf(run, 'DynamoDB write')} DynamoDB writes`,
+        (priced) =>
+          `${lineOf(priced, 'API Gateway')} API, ${lineOf(priced, 'Lambda requests')} Lambda requests, ${lineOf(priced, 'DynamoDB write')} DynamoDB writes`,
       );
     }
     for (const traits of [0, 20, 60]) {
-      await sweep(`people with ${traits} traits`, { traits }, async (run) => {
-        const profile = await local.admin.get(`/v1/profiles?userId=${encodeURIComponent(run.firstPerson!)}`);
-        return `~${(JSON.stringify(profile.body?.traits ?? {}).length / 1024).toFixed(1)} KB of traits, ${lineOf(run, 'DynamoDB write')} DynamoDB writes, ${lineOf(run, 'DynamoDB read')} reads`;
+      await sweep(`people with ${traits} traits`, { traits }, async (priced) => {
+        const profile = await local.admin.get(`/v1/profiles?userId=${encodeURIComponent(priced.firstPerson!)}`);
+        return `~${(JSON.stringify(profile.body?.traits ?? {}).length / 1024).toFixed(1)} KB of traits, ${lineOf(priced, 'DynamoDB write')} DynamoDB writes, ${lineOf(priced, 'DynamoDB read')} reads`;
       });
     }
     for (const [cartRate, orderRate] of [
@@ -386,18 +386,18 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
       await sweep(
         `${Math.round(cartRate * 100)} % carts, ${Math.round(orderRate * 100)} % ordered`,
         { cartRate, orderRate },
-        (run) => `${(run.changes / run.load.accepted).toFixed(3)} changes per event`,
+        (priced) => `${(priced.changes / priced.load.accepted).toFixed(3)} changes per event`,
       );
     }
     let everyoneNew: PricedRun | undefined;
     for (const returning of [0.95, 0.8, 0.5, 0]) {
-      const run = await sweep(
+      const priced = await sweep(
         `${Math.round(returning * 100)} % returning people`,
         { returning },
-        (run) =>
-          `${run.newPeople} new people in ${run.load.accepted} events, ${(run.changes / run.load.accepted).toFixed(3)} changes per event`,
+        (swept) =>
+          `${swept.newPeople} new people in ${swept.load.accepted} events, ${(swept.changes / swept.load.accepted).toFixed(3)} changes per event`,
       );
-      if (returning === 0) everyoneNew = run;
+      if (returning === 0) everyoneNew = priced;
     }
     // What a new person adds beyond its events and its membership changes (identifiers claimed, its
     // archive key, a first write): the all-new run's remainder above the events' cost at the same rate.
@@ -449,8 +449,8 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
   };
 }
 
-const lineOf = (run: CostBreakdown, prefix: string) =>
-  `$${(run.lines.find((l) => l.item.startsWith(prefix))?.dollarsPerMillion ?? 0).toFixed(3)}`;
+const lineOf = (priced: CostBreakdown, prefix: string) =>
+  `$${(priced.lines.find((l) => l.item.startsWith(prefix))?.dollarsPerMillion ?? 0).toFixed(3)}`;
 const workloadSample = () => {
   const stream = workload({ label: 'size', ...SHOP });
   return Array.from({ length: 20 }, () => stream.next());

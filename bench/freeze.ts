@@ -156,7 +156,7 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
     now: () => NOW,
     scanSegments: 4,
   });
-  const run = async () => {
+  const freezeOnce = async () => {
     reset();
     const start = process.hrtime.bigint();
     let seen = published.length;
@@ -181,8 +181,8 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
       written: Number(record.progress?.frozenWritten),
     };
   };
-  const first = await run();
-  const quiet = await run(); // the next day, nothing changed
+  const first = await freezeOnce();
+  const quiet = await freezeOnce(); // the next day, nothing changed
   await stop();
   return { first, quiet };
 }

@@ -146,7 +146,7 @@ export async function run(options: { profiles?: number } = {}): Promise<BenchRes
   const compiled = cases.map((c) => compile(c.prisme));
   const queries = cases.map((c) => new Query(c.mongo));
   const engine = new Engine([], { allowUndefinedFacts: true });
-  cases.forEach((c, i) => engine.addRule({ conditions: c.rules, event: { type: String(i) }, name: c.name } as RuleProperties));
+  for (const [i, c] of cases.entries()) engine.addRule({ conditions: c.rules, event: { type: String(i) }, name: c.name } as RuleProperties);
   engine.addFact('ordersWebStore90', async (_params, almanac) => {
     const profile = (await almanac.factValue('profile')) as { c: Record<string, Record<string, number>> };
     return profile.c['Order Completed|web']!.d90! + profile.c['Order Completed|store']!.d90!;

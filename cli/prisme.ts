@@ -228,13 +228,19 @@ async function replayCommand(args: string[]): Promise<number> {
       process.env.PRISME_ADMIN_TOKEN ??
       (JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminToken: string }).adminToken;
   }
-  const call = async (method: string, path: string, body?: unknown) => {
+  interface RunAnswer {
+    runId: string;
+    status?: string;
+    progress?: { day?: string; events?: number; objects?: number; unreadable?: number };
+    error?: { message?: string };
+  }
+  const call = async (method: string, path: string, body?: unknown): Promise<RunAnswer> => {
     const response = await fetch(`${url}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const answer = (await response.json()) as Record<string, any>;
+    const answer = (await response.json()) as RunAnswer;
     if (!response.ok) throw new Error(`${response.status} ${answer.error?.message ?? JSON.stringify(answer)}`);
     return answer;
   };
@@ -254,17 +260,17 @@ async function replayCommand(args: string[]): Promise<number> {
   }
 }
 
-const [command, ...args] = process.argv.slice(2);
+const [command, ...commandArgs] = process.argv.slice(2);
 try {
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(HELP);
     process.exit(command ? 0 : 2);
   } else if (command === 'verify-snapshot') {
-    process.exit(await verifyCommand(args[0]));
+    process.exit(await verifyCommand(commandArgs[0]));
   } else if (command === 'dlq') {
-    process.exit(await dlqCommand(args));
+    process.exit(await dlqCommand(commandArgs));
   } else if (command === 'replay') {
-    process.exit(await replayCommand(args));
+    process.exit(await replayCommand(commandArgs));
   } else {
     console.error(`Unknown command "${command}".\n\n${HELP}`);
     process.exit(2);

@@ -136,12 +136,18 @@ export class PrismeAppStack extends Stack {
   private addTrigger(
     fn: PrismeFunction,
     trigger: Trigger,
-    { data, schedules, adminJwt }: { data: PrismeStatefulStack; schedules: Schedules; adminJwt?: PrismeAppStackProps['adminJwt'] },
+    {
+      data,
+      schedules: configured,
+      adminJwt,
+    }: { data: PrismeStatefulStack; schedules: Schedules; adminJwt?: PrismeAppStackProps['adminJwt'] },
   ): void {
     const targets = [new LambdaFunction(fn.fn, { retryAttempts: 2 })];
     switch (trigger.kind) {
       case 'http':
-        return trigger.api === 'ingest' ? this.addIngestRoutes(fn) : this.addAdminRoutes(fn, adminJwt);
+        if (trigger.api === 'ingest') this.addIngestRoutes(fn);
+        else this.addAdminRoutes(fn, adminJwt);
+        return;
       case 'queue': {
         fn.fn.addEventSource(
           new SqsEventSource(queueOf(data, trigger.queue), {
@@ -154,7 +160,7 @@ export class PrismeAppStack extends Stack {
       }
       case 'schedule': {
         // One schedule a function: its rule is named after the function.
-        const { cron, description } = schedules[trigger.schedule];
+        const { cron, description } = configured[trigger.schedule];
         new Rule(this, `${fn.node.id}Schedule`, { description, schedule: eventBridgeSchedule(cron), targets });
         return;
       }
@@ -166,7 +172,7 @@ export class PrismeAppStack extends Stack {
         });
         return;
       default:
-        return assertUnreachable(trigger);
+        assertUnreachable(trigger);
     }
   }
 

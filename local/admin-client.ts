@@ -1,6 +1,7 @@
 /** A tiny client of the admin API for the tools around the runtime (tests, benchmarks, screenshots): bearer token, JSON in and out. */
 export interface AdminAnswer {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the admin API's JSON, whose shape each caller asserts or prints
   body: any;
 }
 

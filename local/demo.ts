@@ -38,6 +38,7 @@ if (!writeKey || !adminToken) {
 const url = args.url!;
 const people = Number(args.people);
 
+// biome-ignore lint/suspicious/noExplicitAny: the admin API's JSON, read for a few fields the demo prints
 async function admin(method: string, path: string, body?: unknown): Promise<any> {
   const response = await fetch(`${url}${path}`, {
     method,

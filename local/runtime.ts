@@ -260,7 +260,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     const http: Partial<Record<'ingest' | 'admin', HttpHandler>> = {};
     const pollers: QueuePoller[] = [];
     const crons: Cron[] = [];
-    stops.push(async () => crons.forEach((cron) => cron.stop()));
+    stops.push(async () => {
+      for (const cron of crons) cron.stop();
+    });
     const scheduleTimes = options.schedules === false ? undefined : configuredSchedules();
     for (const [name, spec] of functionEntries()) {
       const handler = handlers[name];

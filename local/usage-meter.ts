@@ -103,6 +103,7 @@ export class UsageMeter {
   }
 
   /** Adds the counting middleware to an SDK client of `service` (DynamoDB, S3, SQS, EventBridge). */
+  // biome-ignore lint/suspicious/noExplicitAny: any SDK client's stack: each service has its own input and output types
   instrument(client: { middlewareStack: MiddlewareStack<any, any> }, service: string): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {

@@ -31,6 +31,7 @@ export class ApiError extends Error {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: pages type the answers they read; untyped ones until the API's schemas are shared
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {
     method,
@@ -46,6 +47,9 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   return parsed as T;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: as api()
 export const get = <T = any>(path: string) => api<T>('GET', path);
+// biome-ignore lint/suspicious/noExplicitAny: as api()
 export const post = <T = any>(path: string, body?: unknown) => api<T>('POST', path, body);
+// biome-ignore lint/suspicious/noExplicitAny: as api()
 export const put = <T = any>(path: string, body: unknown) => api<T>('PUT', path, body);

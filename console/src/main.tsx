@@ -92,6 +92,7 @@ function App() {
           ))}
         </nav>
         <button
+          type="button"
           class="link"
           onClick={() => {
             signOut();

@@ -53,7 +53,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     const failures: SQSBatchItemFailure[] = [];
     const receivesOf = (record: SQSRecord) => Number(record.attributes.ApproximateReceiveCount ?? '1');
     /** Parks a body with its reason; false when the DLQ cannot take it (the message is then retried). */
-    const park = async (record: SQSRecord, body: string, error: Error, events?: number): Promise<boolean> => {
+    const park = async (record: SQSRecord, body: string, error: Error, eventCount?: number): Promise<boolean> => {
       const reason = `${error.name}: ${error.message}`;
       const receiveCount = receivesOf(record);
       try {
@@ -62,7 +62,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
           messageId: record.messageId,
           reason,
           receiveCount,
-          ...(events === undefined ? {} : { events }),
+          ...(eventCount === undefined ? {} : { events: eventCount }),
         });
         return true;
       } catch (dlqError) {

@@ -145,8 +145,8 @@ export function fitClusters(
     .sort((a, b) => b.size - a.size || a.centroid.join().localeCompare(b.centroid.join()));
   const renumber = new Map(order.map((c, index) => [c.id, index]));
   const result = { centroids: order.map((c) => c.centroid), clusters: best.result.clusters.map((c) => renumber.get(c)!) };
-  const clusters = result.centroids.map((_, id) => {
-    const members = z.filter((_, i) => result.clusters[i] === id);
+  const clusters = result.centroids.map((_centroid, id) => {
+    const members = z.filter((_, row) => result.clusters[row] === id);
     const profile = Object.fromEntries(
       CLUSTER_FEATURES.map((feature, f) => [
         feature,

@@ -113,13 +113,13 @@ export function compileComparison(operator: ComparisonOperator, value: unknown, 
     case 'neq':
       return (a) => a !== undefined && !same(a, value);
     case 'lt':
-      return (a) => compare(a, value, (a, b) => a < b);
+      return (a) => compare(a, value, (x, y) => x < y);
     case 'lte':
-      return (a) => compare(a, value, (a, b) => a <= b);
+      return (a) => compare(a, value, (x, y) => x <= y);
     case 'gt':
-      return (a) => compare(a, value, (a, b) => a > b);
+      return (a) => compare(a, value, (x, y) => x > y);
     case 'gte':
-      return (a) => compare(a, value, (a, b) => a >= b);
+      return (a) => compare(a, value, (x, y) => x >= y);
     case 'between': {
       const [low, high] = value as [number, number] | [string, string];
       if (typeof low === 'string') {
@@ -129,7 +129,7 @@ export function compileComparison(operator: ComparisonOperator, value: unknown, 
           return at !== undefined && at >= from && at <= to;
         };
       }
-      return (a) => compare(a, low, (a, b) => a >= b) && compare(a, high, (a, b) => a <= b);
+      return (a) => compare(a, low, (x, y) => x >= y) && compare(a, high, (x, y) => x <= y);
     }
     case 'in': {
       const set = new Set((value as unknown[]).map(key));

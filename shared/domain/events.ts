@@ -190,30 +190,42 @@ export function parseEvents(endpoint: EventType | 'batch', body: Record<string, 
   const rejected: Rejection[] = [];
   let queuedBytes = 0;
 
-  items.forEach((item, index) => {
+  for (const [index, item] of items.entries()) {
     const reject = (field: string, reason: string) => rejected.push({ index, field, reason });
-    if (!isPlainObject(item)) return reject('', 'must be a JSON object');
+    if (!isPlainObject(item)) {
+      reject('', 'must be a JSON object');
+      continue;
+    }
     const eventBytes = Buffer.byteLength(JSON.stringify(item));
     if (eventBytes > LIMITS.eventBytes) {
-      return reject('', `event is larger than ${LIMITS.eventBytes / 1024} KB`);
+      reject('', `event is larger than ${LIMITS.eventBytes / 1024} KB`);
+      continue;
     }
     if (eventBytes + sharedContextBytes > LIMITS.eventBytes) {
-      return reject('context', `event is larger than ${LIMITS.eventBytes / 1024} KB with the batch's context merged into it`);
+      reject('context', `event is larger than ${LIMITS.eventBytes / 1024} KB with the batch's context merged into it`);
+      continue;
     }
     const type = item.type;
     if (!(EVENT_TYPES as readonly unknown[]).includes(type)) {
-      return reject('type', `must be one of ${EVENT_TYPES.join(', ')}`);
+      reject('type', `must be one of ${EVENT_TYPES.join(', ')}`);
+      continue;
     }
     const result = eventSchemas[type as EventType].safeParse(item);
     if (!result.success) {
       for (const issue of result.error.issues) reject(issue.path.join('.'), issue.message);
-      return;
+      continue;
     }
     const event = result.data as z.infer<typeof baseEvent> & Record<string, unknown>;
-    if (!event.userId && !event.anonymousId) return reject('userId', 'userId or anonymousId is required');
-    for (const field of ['properties', 'traits', 'context'] as const) {
-      if (valueDepth(event[field], LIMITS.objectDepth) > LIMITS.objectDepth)
-        return reject(field, `is nested more than ${LIMITS.objectDepth} levels deep`);
+    if (!event.userId && !event.anonymousId) {
+      reject('userId', 'userId or anonymousId is required');
+      continue;
+    }
+    const tooDeep = (['properties', 'traits', 'context'] as const).find(
+      (field) => valueDepth(event[field], LIMITS.objectDepth) > LIMITS.objectDepth,
+    );
+    if (tooDeep) {
+      reject(tooDeep, `is nested more than ${LIMITS.objectDepth} levels deep`);
+      continue;
     }
 
     const context = { ...(shared.context ?? {}), ...(event.context ?? {}) };
@@ -245,11 +257,12 @@ export function parseEvents(endpoint: EventType | 'batch', body: Record<string, 
     }
     if (!hasUsableIdentifier(enriched, options.identity)) {
       // Accepted means processable: the processor would have no one to fold this event into.
-      return reject(event.userId !== undefined || event.anonymousId === undefined ? 'userId' : 'anonymousId', UNUSABLE_IDENTIFIERS);
+      reject(event.userId !== undefined || event.anonymousId === undefined ? 'userId' : 'anonymousId', UNUSABLE_IDENTIFIERS);
+      continue;
     }
     queuedBytes += eventBytes + sharedContextBytes;
     accepted.push(enriched);
-  });
+  }
   return { accepted, rejected, queuedBytes };
 }
 

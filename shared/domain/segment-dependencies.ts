@@ -30,9 +30,11 @@ export function dependenciesOf(condition: Condition): Dependencies {
     switch (c.type) {
       case 'and':
       case 'or':
-        return c.conditions.forEach(visit);
+        for (const inner of c.conditions) visit(inner);
+        return;
       case 'not':
-        return visit(c.condition);
+        visit(c.condition);
+        return;
       case 'trait':
         deps.traits.push(c.trait);
         deps.time ||= (c.operator === 'date_before' || c.operator === 'date_after') && relative(c.value);
@@ -69,7 +71,7 @@ export function dependenciesOf(condition: Condition): Dependencies {
         deps.time = true;
         return;
       default:
-        return assertUnreachable(c);
+        assertUnreachable(c);
     }
   };
   visit(condition);
@@ -166,7 +168,7 @@ export function aggregateStarts(
     for (const spec of aggregateSpecsOf(segment.condition)) {
       const mine = segment.specsSince?.[spec.id];
       const known = starts.get(spec.id);
-      const since = !known ? mine : known.since === undefined || mine === undefined ? undefined : mine < known.since ? mine : known.since;
+      const since = !known ? mine : known.since === undefined || mine === undefined ? undefined : [mine, known.since].sort()[0];
       starts.set(spec.id, { spec, ...(since !== undefined && { since }) });
     }
   }

@@ -190,7 +190,10 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
   const merged = parts
     .sort((a, b) => a.part.localeCompare(b.part))
     .map((p) => Measure.fromJSON(p.data.measure, sampleSize, seededRandom(`freeze#merge#${p.part}`)))
-    .reduce((into, part) => (into.merge(part), into));
+    .reduce((into, part) => {
+      into.merge(part);
+      return into;
+    });
   const fitted = fitModel(merged, model, seededRandom('freeze#fit'));
   await deps.catalog.putRunPart(FREEZE_SCOPE, runId, 'model', fitted);
   await deps.catalog.advanceRun(FREEZE_SCOPE, runId, 'model', 'score', {

@@ -69,7 +69,10 @@ export class IdentityLimits {
         const hash = heldForm(id.type, id.value);
         if (values.includes(hash)) continue; // held already (a profile merged into this one has it): not taken here
         if (values.length >= limitOf(id.type, this.deps.config)!) refused.push(id);
-        else values.push(hash), taken.push(id);
+        else {
+          values.push(hash);
+          taken.push(id);
+        }
       }
       if (refused.some((id) => required.includes(id))) return { refused, taken: [] };
       if (taken.length === 0) return { refused, taken };

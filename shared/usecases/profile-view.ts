@@ -53,8 +53,8 @@ export async function profileView(profile: Profile, deps: ProfileViewDeps) {
     firstSeen: profile.firstSeen,
     lastSeen: profile.lastSeen,
     identifiers: profile.identifiers,
-    identifierDetails: Object.entries(profile.identifiers).flatMap(([type, values]) =>
-      (values ?? []).map((value) => {
+    identifierDetails: Object.entries(profile.identifiers).flatMap(([type, ids]) =>
+      (ids ?? []).map((value) => {
         const seen = profile.identifierSeen?.[`${type}:${value}`];
         return {
           type,

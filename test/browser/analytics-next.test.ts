@@ -93,19 +93,19 @@ interface Visit {
 
 async function visit(site: string, path = '/'): Promise<Visit> {
   const page = await browser.newPage();
-  const visit: Visit = { page, toPrisme: [], failed: [], errors: [] };
+  const seen: Visit = { page, toPrisme: [], failed: [], errors: [] };
   const prisme = new URL(local().url).origin;
   page.on('request', (request) => {
     const url = new URL(request.url());
-    if (url.origin === prisme) visit.toPrisme.push(`${request.method()} ${url.pathname} ${request.headers()['content-type'] ?? ''}`.trim());
+    if (url.origin === prisme) seen.toPrisme.push(`${request.method()} ${url.pathname} ${request.headers()['content-type'] ?? ''}`.trim());
   });
-  page.on('requestfailed', (request) => visit.failed.push(`${request.method()} ${request.url()}`));
+  page.on('requestfailed', (request) => seen.failed.push(`${request.method()} ${request.url()}`));
   page.on('console', (message) => {
-    if (message.type() === 'error') visit.errors.push(message.text());
+    if (message.type() === 'error') seen.errors.push(message.text());
   });
   await page.goto(`${site}${path}`);
   if (path === '/') await page.waitForFunction(() => 'AnalyticsNext' in globalThis);
-  return visit;
+  return seen;
 }
 
 /** Loads the library in the page (inline settings, or from Prisme as its CDN) and sends one of each call. */

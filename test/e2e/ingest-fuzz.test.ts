@@ -227,8 +227,11 @@ describe('the ingest API, fuzzed', () => {
       for (let tag = queue.shift(); tag !== undefined; tag = queue.shift()) await lookUp(tag);
     };
     await Promise.all(Array.from({ length: 8 }, lookUps));
-    const outcomes = (tags: string[]) =>
-      tags.reduce<Record<string, number>>((counts, tag) => ({ ...counts, [outcome.get(tag)!]: (counts[outcome.get(tag)!] ?? 0) + 1 }), {});
+    const outcomes = (tagged: string[]) =>
+      tagged.reduce<Record<string, number>>((counts, tag) => {
+        counts[outcome.get(tag)!] = (counts[outcome.get(tag)!] ?? 0) + 1;
+        return counts;
+      }, {});
     const unaccounted = accepted.filter((tag) => outcome.get(tag) !== 'folded 1' && outcome.get(tag) !== 'parked');
     expect(
       unaccounted.map((tag) => `${tag}: ${outcome.get(tag)}`),

@@ -63,8 +63,8 @@ describe('npm start', () => {
     expect(output()).toContain(`Console      ${url}/console/#token=adm_test_token`);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     // The console: / leads to it, the page and its files are served, a path out of its folder is not.
-    const root = await fetch(`${url}/`, { redirect: 'manual' });
-    expect([root.status, root.headers.get('location')]).toEqual([302, '/console/']);
+    const home = await fetch(`${url}/`, { redirect: 'manual' });
+    expect([home.status, home.headers.get('location')]).toEqual([302, '/console/']);
     const page = await fetch(`${url}/console/`);
     expect(page.headers.get('content-type')).toContain('text/html');
     const script = /src="\/console\/(assets\/[^"]+\.js)"/.exec(await page.text())![1]!;

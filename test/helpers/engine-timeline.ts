@@ -83,7 +83,7 @@ export interface TableTest {
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
 export const MINUTE = 60_000;
-export const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+export const plus = (instant: string, ms: number) => new Date(Date.parse(instant) + ms).toISOString();
 
 /** The events' effect on what the segments depend on, as the profile writer computes it. */
 function changesOf(events: readonly EnrichedEvent[]): ProfileChanges {

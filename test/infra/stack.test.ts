@@ -47,9 +47,9 @@ describe('stateful stack', () => {
   });
 
   it('has the six tables, on demand, with point-in-time recovery and encryption', () => {
-    const tables = resources(data, 'AWS::DynamoDB::GlobalTable');
-    expect(tables).toHaveLength(6);
-    for (const table of tables) {
+    const globalTables = resources(data, 'AWS::DynamoDB::GlobalTable');
+    expect(globalTables).toHaveLength(6);
+    for (const table of globalTables) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
       expect(table.Properties.SSESpecification.SSEEnabled).toBe(true);
@@ -87,9 +87,9 @@ describe('service stack', () => {
   it("runs six arm64 Node.js 22 functions (and CDK's console deployer)", () => {
     const all = Object.entries(service.findResources('AWS::Lambda::Function')) as Array<[string, Resource]>;
     expect(all.map(([id]) => id).filter((id) => id.startsWith('CustomCDKBucketDeployment'))).toHaveLength(1);
-    const functions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
-    expect(functions).toHaveLength(6);
-    for (const fn of functions) {
+    const prismeFunctions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
+    expect(prismeFunctions).toHaveLength(6);
+    for (const fn of prismeFunctions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
     }
@@ -330,8 +330,8 @@ describe('console hosting', () => {
     expect(distribution.DefaultCacheBehavior.FunctionAssociations).toHaveLength(1);
     expect(distribution.Origins.find((o: { S3OriginConfig?: unknown }) => o.S3OriginConfig).OriginAccessControlId).toBeDefined();
     expect(distribution.Logging.Prefix).toBe('console-distribution/');
-    const bucket = Object.entries(service.findResources('AWS::S3::Bucket')).find(([id]) => id.startsWith('ConsoleAssets'))![1] as Resource;
-    expect(bucket.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+    const assets = Object.entries(service.findResources('AWS::S3::Bucket')).find(([id]) => id.startsWith('ConsoleAssets'))![1] as Resource;
+    expect(assets.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
     expect(resources(service, 'Custom::CDKBucketDeployment').map((d) => d.Properties.DestinationBucketKeyPrefix)).toEqual([
       'console/',
       'console/',

@@ -130,7 +130,9 @@ describe('identity limits under concurrency', () => {
           events
             .map((event, i) => ({ event, key: assignment[i % assignment.length]! + i }))
             .sort((a, b) => (a.key % 7) - (b.key % 7))
-            .forEach(({ event, key }) => batches[key % batchCount]!.push({ event, origin: `r${run}-m${key % batchCount}` }));
+            .forEach(({ event, key }) => {
+              batches[key % batchCount]!.push({ event, origin: `r${run}-m${key % batchCount}` });
+            });
 
           let pending = batches.filter((b) => b.length > 0);
           for (let round = 0; pending.length > 0; round++) {

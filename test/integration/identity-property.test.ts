@@ -38,7 +38,10 @@ function crashingStore(inner: ProfileStore, crashAt: number): ProfileStore {
   return {
     get: (id) => inner.get(id),
     getMany: (ids) => inner.getMany(ids),
-    put: async (profile, expected) => (crash(), inner.put(profile, expected)),
+    put: async (profile, expected) => {
+      crash();
+      return inner.put(profile, expected);
+    },
     scan: (cursor, limit, segment) => inner.scan(cursor, limit, segment),
     due: (key, cursor, limit) => inner.due(key, cursor, limit),
     delete: (id) => inner.delete(id),

@@ -281,7 +281,7 @@ describe('processEvents', () => {
   it('loses no update when batches for one new person are processed concurrently', async () => {
     const batches = Array.from({ length: 8 }, (_, i) =>
       sourced(
-        Array.from({ length: 5 }, (_, j) => anEvent({ userId: 'u-busy', anonymousId: `device-${i % 2}`, messageId: `m-${i}-${j}` })),
+        Array.from({ length: 5 }, (_event, j) => anEvent({ userId: 'u-busy', anonymousId: `device-${i % 2}`, messageId: `m-${i}-${j}` })),
         `msg-${i}`,
       ),
     );

@@ -497,17 +497,17 @@ describe('erasure scrub', () => {
 
 describe('S3ObjectStore against s3rver', () => {
   it('streams a large object through a multipart upload, and back', async () => {
-    const stores = await emulatedStores();
+    const emulated = await emulatedStores();
     const body = randomBytes(20 * 1024 * 1024); // three 8 MB parts
-    await stores.objects.putStream(
+    await emulated.objects.putStream(
       'big/object.bin',
       Readable.from([body.subarray(0, 7_000_000), body.subarray(7_000_000)]),
       'application/octet-stream',
     );
-    const back = await stores.objects.get('big/object.bin');
+    const back = await emulated.objects.get('big/object.bin');
     expect(back!.length).toBe(body.length);
     expect(createHash('sha256').update(back!).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
-    expect(await stores.objects.getStream('big/missing.bin')).toBeUndefined();
+    expect(await emulated.objects.getStream('big/missing.bin')).toBeUndefined();
   });
 });
 

@@ -72,7 +72,10 @@ describe('measures', () => {
       whole.add(f);
       parts[i % 3]!.add(f);
     });
-    const merged = parts.reduce((into, part) => (into.merge(Measure.fromJSON(part.toJSON(), 200, seededRandom('e'))), into));
+    const merged = parts.reduce((into, part) => {
+      into.merge(Measure.fromJSON(part.toJSON(), 200, seededRandom('e')));
+      return into;
+    });
     expect(merged.profiles).toBe(400);
     expect(merged.sample).toHaveLength(200);
     for (let i = 0; i < whole.mean.length; i++) {

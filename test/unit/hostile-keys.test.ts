@@ -122,7 +122,7 @@ describe('names a client chose', () => {
 
           // Each trait holds the value of the latest event that set it; absent ones read as absent.
           const latest = new Map<string, string>();
-          raws.forEach((raw, i) => latest.set(raw.traitName, `v${i}`));
+          for (const [i, raw] of raws.entries()) latest.set(raw.traitName, `v${i}`);
           expect(new Map(Object.entries(profile.traits))).toEqual(latest);
 
           // Custom identifier types are kept under their name.

@@ -20,8 +20,8 @@ import { anEvent } from '../helpers/events';
 const now = Date.parse('2026-03-15T12:00:00.000Z');
 /** The spec's start: the save plus the processors' cache delay. */
 const since = Date.parse('2026-03-15T10:00:00.000Z');
-const before = (minutes: number) => new Date(since - minutes * 60_000).toISOString();
-const after = (minutes: number) => new Date(since + minutes * 60_000).toISOString();
+const minutesBefore = (minutes: number) => new Date(since - minutes * 60_000).toISOString();
+const minutesAfter = (minutes: number) => new Date(since + minutes * 60_000).toISOString();
 
 const spec = aggregateSpec('Order Completed', [{ property: 'category', operator: 'eq', value: 'shoes' }], 'revenue');
 /** A processor that knows the new spec, while its backfill runs. */
@@ -44,11 +44,11 @@ const inSpec = (profile: Profile) => {
   const { count, sum } = readValues(profile.aggregates[specKey(spec, 'web')] ?? [], 0, emptyWindow());
   return { count, sum };
 };
-const fresh = () => newProfile('p1', before(60));
+const fresh = () => newProfile('p1', minutesBefore(60));
 
 describe('late events of a spec being backfilled', () => {
   it('are folded live into it and noted; the backfill skips them and adds the others', () => {
-    const late = shoes('late', before(1), 15);
+    const late = shoes('late', minutesBefore(1), 15);
     const profile = live(fresh(), [late], backfilling);
     expect(inSpec(profile)).toEqual({ count: 1, sum: 15 });
     expect(profile.lateFolded).toEqual({ [spec.id]: [dayIndex(now), messageToken('late')] });
@@ -56,12 +56,12 @@ describe('late events of a spec being backfilled', () => {
     const [skipped, changed] = backfill(profile, [late], 'a');
     expect(changed).toBe(false);
     expect(inSpec(skipped)).toEqual({ count: 1, sum: 15 });
-    const [filled] = backfill(profile, [late, shoes('older', before(600), 40)], 'a');
+    const [filled] = backfill(profile, [late, shoes('older', minutesBefore(600), 40)], 'a');
     expect(inSpec(filled)).toEqual({ count: 2, sum: 55 });
   });
 
   it('count once when delivered again, before or after the backfill, even past the ring of recent ids', () => {
-    const late = shoes('late', before(1));
+    const late = shoes('late', minutesBefore(1));
     let profile = live(fresh(), [late], backfilling);
     profile = live(profile, [late], backfilling);
     [profile] = backfill(profile, [late], 'a');
@@ -71,7 +71,7 @@ describe('late events of a spec being backfilled', () => {
     profile = live(
       profile,
       Array.from({ length: PROFILE_LIMITS.recentMessages }, (_, i) =>
-        anEvent({ type: 'page', event: undefined, messageId: `page-${i}`, at: after(1) }),
+        anEvent({ type: 'page', event: undefined, messageId: `page-${i}`, at: minutesAfter(1) }),
       ),
       backfilling,
     );
@@ -80,7 +80,7 @@ describe('late events of a spec being backfilled', () => {
   });
 
   it('that the backfill took are not folded again by a late delivery: they were folded live, before the spec, and archived after', () => {
-    const event = shoes('early', before(30));
+    const event = shoes('early', minutesBefore(30));
     let profile = live(fresh(), [event], stale);
     [profile] = backfill(profile, [event], 'a');
     expect(inSpec(profile).count).toBe(1);
@@ -91,16 +91,16 @@ describe('late events of a spec being backfilled', () => {
   });
 
   it('are noted only when the spec takes them; on-time and replayed events are folded without a note', () => {
-    const hats = anEvent({ messageId: 'hats', at: before(1), properties: { category: 'hats', revenue: 99 } });
-    const onTime = shoes('on-time', after(1));
-    const replayed = { ...shoes('replayed', before(5)), replayed: true as const };
+    const hats = anEvent({ messageId: 'hats', at: minutesBefore(1), properties: { category: 'hats', revenue: 99 } });
+    const onTime = shoes('on-time', minutesAfter(1));
+    const replayed = { ...shoes('replayed', minutesBefore(5)), replayed: true as const };
     const profile = live(fresh(), [replayed, hats, onTime], backfilling); // the replay first: a live event received later would make it a duplicate
     expect(inSpec(profile).count).toBe(2);
     expect(profile.lateFolded).toBeUndefined();
   });
 
   it('are noted up to a bound, all specs together; beyond it the backfill takes them', () => {
-    const events = Array.from({ length: PROFILE_LIMITS.lateFolded + 1 }, (_, i) => shoes(`late-${i}`, before(1 + i)));
+    const events = Array.from({ length: PROFILE_LIMITS.lateFolded + 1 }, (_, i) => shoes(`late-${i}`, minutesBefore(1 + i)));
     const folded = foldEvents(fresh(), events, [], now, backfilling);
     expect(inSpec(folded.profile).count).toBe(PROFILE_LIMITS.lateFolded);
     expect(folded.profile.lateFolded![spec.id]![1]).toHaveLength(PROFILE_LIMITS.lateFolded * 8);
@@ -110,7 +110,7 @@ describe('late events of a spec being backfilled', () => {
   });
 
   it('are forgotten once the spec is whole, or when no backfill can still be running, not when a stale catalog lacks the spec', () => {
-    const profile = live(fresh(), [shoes('late', before(1))], backfilling);
+    const profile = live(fresh(), [shoes('late', minutesBefore(1))], backfilling);
     expect(live(profile, [], stale).lateFolded).toEqual(profile.lateFolded);
     expect(live(profile, [], backfilling, now + BACKFILL_MAX_DAYS * DAY_MS).lateFolded).toEqual(profile.lateFolded);
     expect(live(profile, [], backfilling, now + (BACKFILL_MAX_DAYS + 1) * DAY_MS).lateFolded).toBeUndefined();
@@ -118,10 +118,10 @@ describe('late events of a spec being backfilled', () => {
   });
 
   it('of two merged profiles stay noted on the survivor: the backfill skips both', () => {
-    const mine = shoes('mine', before(1), 10);
-    const theirs = { ...shoes('theirs', before(2), 20), userId: 'u2' };
-    const survivor = live(newProfile('p1', before(60)), [mine], backfilling);
-    const loser = live(newProfile('p2', before(60)), [theirs], backfilling);
+    const mine = shoes('mine', minutesBefore(1), 10);
+    const theirs = { ...shoes('theirs', minutesBefore(2), 20), userId: 'u2' };
+    const survivor = live(newProfile('p1', minutesBefore(60)), [mine], backfilling);
+    const loser = live(newProfile('p2', minutesBefore(60)), [theirs], backfilling);
     const merged = mergeProfiles(survivor, loser, now);
     expect(inSpec(merged)).toEqual({ count: 2, sum: 30 });
     const [afterBackfill, changed] = backfill(merged, [mine, theirs], 'a');
@@ -153,7 +153,7 @@ describe('late events of a spec being backfilled', () => {
         const made = events.map((e, i) =>
           anEvent({
             messageId: `e${i}`,
-            at: e.receivedBefore ? before(1 + i) : after(1 + i),
+            at: e.receivedBefore ? minutesBefore(1 + i) : minutesAfter(1 + i),
             properties: { category: e.shoes ? 'shoes' : 'hats', revenue: 1 },
           }),
         );

@@ -419,7 +419,13 @@ describe('evaluateMemberships', () => {
     const calls: string[] = [];
     const spy = (seg: Segment) => {
       const compiled = compileSegment(seg);
-      return { ...compiled, matches: (...args: Parameters<typeof compiled.matches>) => (calls.push(seg.id), compiled.matches(...args)) };
+      return {
+        ...compiled,
+        matches: (...args: Parameters<typeof compiled.matches>) => {
+          calls.push(seg.id);
+          return compiled.matches(...args);
+        },
+      };
     };
     const segments = orderByDependencies([
       segment('vip', { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' }),

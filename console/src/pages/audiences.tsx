@@ -182,6 +182,7 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
             </Loading>
             <div class="row">
               <button
+                type="button"
                 onClick={act(async () => {
                   const approved = await post(`${path}/approve`, {});
                   return `Approved at ${formatNumber(approved.previewedSize)} members${approved.previousApprovedSize === null ? '' : ` (was ${formatNumber(approved.previousApprovedSize)})`}.${approved.warning ? ` ${approved.warning}` : ''}`;
@@ -190,6 +191,7 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
                 Approve this size
               </button>
               <button
+                type="button"
                 class="secondary"
                 disabled={a.status !== 'approved'}
                 onClick={act(async () => {
@@ -316,6 +318,7 @@ function EspLink({ path }: { path: string }) {
   return (
     <>
       <button
+        type="button"
         class="link"
         onClick={async () => {
           try {

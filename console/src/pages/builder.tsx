@@ -17,6 +17,7 @@ import {
   takesNoValue,
 } from '../language';
 
+// biome-ignore lint/suspicious/noExplicitAny: the builder edits any condition's fields alike; the server's schema validates them
 type Condition = { type: string; [field: string]: any };
 type Change = (next: Condition) => void;
 

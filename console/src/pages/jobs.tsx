@@ -87,6 +87,7 @@ export function JobsPage() {
         <div class="title-row">
           <h2 id="freeze">Daily freeze</h2>
           <button
+            type="button"
             onClick={async () => {
               setError(undefined);
               try {
