@@ -1,6 +1,8 @@
 /**
  * End to end on the local runtime: a hybrid stream posted over HTTP by the real
  * Segment client, read back through the public admin API, the event bus and S3.
+ * Long on purpose: the product's main journey in one place, its steps sharing one runtime (starting
+ * one costs seconds), each test setting up the people it checks.
  */
 
 import { execFile } from 'node:child_process';

@@ -1,3 +1,7 @@
+/**
+ * CDK assertions on the synthesised stacks: resources, least privilege, console hosting, the JWT
+ * authorizer, ESP access and cdk-nag. Long because the app is synthesised once (seconds) for them all.
+ */
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';

@@ -5,7 +5,8 @@
  * profile that holds its userId, never into a stranger's (some people visited first without logging
  * in: their profiles are what the logins race for). Against dynalite, with generated delays before and
  * after each store call, so the batches interleave as on a loaded machine and a failing case is one a
- * quiet machine runs again.
+ * quiet machine runs again. Long because each race (a shared device, a lost claim, joins) needs its own
+ * staging, and they share one emulator.
  */
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';

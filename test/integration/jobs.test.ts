@@ -1,4 +1,7 @@
-/** The scheduled jobs with a fake clock: the daily freeze ends expired memberships, the sweep takes due snapshots. */
+/**
+ * The scheduled jobs with a fake clock: the daily freeze ends expired memberships, the sweep takes due
+ * snapshots. Long because the three jobs share the same clock, stores and writer set-up, kept in one place.
+ */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createFreezeHandler } from '../../functions/freeze/freeze';
 import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snapshot/snapshot';

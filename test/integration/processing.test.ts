@@ -1,4 +1,8 @@
-/** The processor's use case against real DynamoDB semantics (dynalite), driven through the real SDK. */
+/**
+ * The processor's use case against real DynamoDB semantics (dynalite), driven through the real SDK.
+ * Long because the use case is the product's core: folding, identity, merges, limits, the archive and
+ * failure isolation each get their cases here, on one emulator started once for them all.
+ */
 
 import { gunzipSync } from 'node:zlib';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';

@@ -1,4 +1,8 @@
-/** Audience snapshots written through the real S3 SDK to s3rver, then read back and verified. */
+/**
+ * Audience snapshots written through the real S3 SDK to s3rver, then read back and verified. Long
+ * because every reader of a run is here (formats, consent, KPIs, ESP presets, the erasure's rewrite,
+ * CSV injection), on one s3rver and one dynalite started once for them all.
+ */
 
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';

@@ -3,7 +3,8 @@
  * events are sent, the clock moves, the sweep re-evaluates a profile only once it is due (as the time
  * sweep does), and assertions say who is in. A membership that changes at the right instant proves both
  * the evaluation and the due time; the cases sit on the edges: the 35-day coarsening of daily counts,
- * window ends to the millisecond, midnight UTC, any event, case, and steps in the same second.
+ * window ends to the millisecond, midnight UTC, any event, case, and steps in the same second. Long
+ * as a table is: each case is data, one row of the timeline each.
  */
 import { describe, expect, it } from 'vitest';
 import { PROFILE_LIMITS } from '../../shared/domain/profile';

@@ -1,3 +1,7 @@
+/**
+ * Segment conditions, one operator and edge at a time, then memberships and history. Long because the
+ * language has many forms and each has its edges; the timeline cases are in engine-steps.test.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { foldEvents } from '../../shared/domain/fold';
 import { itemSize } from '../../shared/domain/item-size';
