@@ -7,8 +7,8 @@
  * Left out: the admin API and the daily jobs (per day, not per event), storage of the tables
  * (per profile), and the pollers' idle receives (a fixed ~$0.26 a month).
  */
-import type { Usage } from '../local/usage-meter';
-import { functionMemoryMb } from '../shared/resources';
+import type { Usage } from '#local/usage-meter';
+import { functionMemoryMb } from '#shared/resources';
 import { AWS_PRICES, type AwsPrices } from './aws-prices';
 
 export interface CostLine {

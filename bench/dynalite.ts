@@ -6,9 +6,9 @@
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { createTables } from '../local/bootstrap';
-import { type Usage, UsageMeter } from '../local/usage-meter';
-import { documentClient } from '../shared/adapters/clients';
+import { createTables } from '#local/bootstrap';
+import { type Usage, UsageMeter } from '#local/usage-meter';
+import { documentClient } from '#shared/adapters/clients';
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);

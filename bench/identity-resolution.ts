@@ -8,17 +8,17 @@
 
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoCatalogStore } from '../shared/adapters/dynamodb/catalog-store';
-import { DynamoIdentityStore } from '../shared/adapters/dynamodb/identity-store';
-import { DynamoMembershipStore } from '../shared/adapters/dynamodb/membership-store';
-import { DynamoProfileStore } from '../shared/adapters/dynamodb/profile-store';
-import type { EnrichedEvent } from '../shared/domain/events';
-import { withManagedSegments } from '../shared/usecases/managed-segments';
-import { processEvents } from '../shared/usecases/process-events';
-import { ProfileWriter } from '../shared/usecases/profile-writer';
-import { RulesCache } from '../shared/usecases/rules-cache';
-import type { SourcedEvent } from '../shared/usecases/sourced-event';
-import { newProfileId } from '../shared/wiring';
+import { DynamoCatalogStore } from '#shared/adapters/dynamodb/catalog-store';
+import { DynamoIdentityStore } from '#shared/adapters/dynamodb/identity-store';
+import { DynamoMembershipStore } from '#shared/adapters/dynamodb/membership-store';
+import { DynamoProfileStore } from '#shared/adapters/dynamodb/profile-store';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { withManagedSegments } from '#shared/usecases/managed-segments';
+import { processEvents } from '#shared/usecases/process-events';
+import { ProfileWriter } from '#shared/usecases/profile-writer';
+import { RulesCache } from '#shared/usecases/rules-cache';
+import type { SourcedEvent } from '#shared/usecases/sourced-event';
+import { newProfileId } from '#shared/wiring';
 import { benchDynamo } from './dynalite';
 import { type BenchResult, formatRate, seededRandom } from './harness';
 

@@ -6,8 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { adminClient } from '../local/admin-client';
-import type { Usage } from '../local/usage-meter';
+import { adminClient } from '#local/admin-client';
+import type { Usage } from '#local/usage-meter';
 
 export interface LocalProcess {
   url: string;

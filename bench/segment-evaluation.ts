@@ -11,11 +11,11 @@
 import { parseArgs } from 'node:util';
 import { Engine, type RuleProperties, type TopLevelCondition } from 'json-rules-engine';
 import { Query } from 'mingo';
-import { countSince } from '../shared/domain/buckets';
-import { newProfile, type Profile } from '../shared/domain/profile';
-import { compile } from '../shared/domain/segment-compiler';
-import type { Condition } from '../shared/domain/segment-definition';
-import { DAY_MS, dayIndex } from '../shared/domain/time';
+import { countSince } from '#shared/domain/buckets';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { compile } from '#shared/domain/segment-compiler';
+import type { Condition } from '#shared/domain/segment-definition';
+import { DAY_MS, dayIndex } from '#shared/domain/time';
 import { type BenchResult, formatRate, measure, seededRandom } from './harness';
 
 const NOW = Date.parse('2026-03-15T12:00:00.000Z');

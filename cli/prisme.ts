@@ -11,10 +11,10 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { S3ObjectStore } from '../shared/adapters/s3/object-store';
-import { DeadLetters, describeBody } from '../shared/adapters/sqs/dead-letters';
-import type { LatestPointer, Manifest } from '../shared/domain/snapshot-files';
-import { verifySnapshot } from '../shared/usecases/verify-snapshot';
+import { S3ObjectStore } from '#shared/adapters/s3/object-store';
+import { DeadLetters, describeBody } from '#shared/adapters/sqs/dead-letters';
+import type { LatestPointer, Manifest } from '#shared/domain/snapshot-files';
+import { verifySnapshot } from '#shared/usecases/verify-snapshot';
 
 const HELP = `Usage: npm run prisme -- <command>
 

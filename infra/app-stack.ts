@@ -14,8 +14,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DETAIL_TYPES } from '../shared/contracts/detail-types';
-import { assertUnreachable } from '../shared/domain/assert-unreachable';
+import { DETAIL_TYPES } from '#shared/contracts/detail-types';
+import { assertUnreachable } from '#shared/domain/assert-unreachable';
 import {
   type FunctionName,
   type FunctionSpec,
@@ -23,10 +23,10 @@ import {
   type QueueAccess,
   type TableBinding,
   type Trigger,
-} from '../shared/functions';
-import { eventBus, type QueueName, queues, schedules, type TableName } from '../shared/resources';
-import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../shared/routes';
-import type { Schedules } from '../shared/schedule-settings';
+} from '#shared/functions';
+import { eventBus, type QueueName, queues, schedules, type TableName } from '#shared/resources';
+import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '#shared/routes';
+import type { Schedules } from '#shared/schedule-settings';
 import { ConsoleHosting } from './console-hosting';
 import { PrismeFunction } from './prisme-function';
 import type { PrismeStatefulStack } from './stateful-stack';

@@ -2,9 +2,9 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { z } from 'zod';
-import { ESP_PRESETS } from '../shared/domain/audiences';
-import { configuredSchedules } from '../shared/schedule-settings';
-import { IDENTITY_SETTINGS, identityConfigFrom } from '../shared/settings';
+import { ESP_PRESETS } from '#shared/domain/audiences';
+import { configuredSchedules } from '#shared/schedule-settings';
+import { IDENTITY_SETTINGS, identityConfigFrom } from '#shared/settings';
 import { PrismeAppStack } from './app-stack';
 import { type EspAccess, PrismeStatefulStack } from './stateful-stack';
 

@@ -10,8 +10,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { BucketBinding, QueueAccess, TableBinding } from '../shared/functions';
-import { bucket, eventBus, type TableName, tables } from '../shared/resources';
+import type { BucketBinding, QueueAccess, TableBinding } from '#shared/functions';
+import { bucket, eventBus, type TableName, tables } from '#shared/resources';
 
 /** The data bucket's name, as a CloudFormation `Fn::Sub` template: one per account and region. */
 export const dataBucketName = 'prisme-data-${AWS::AccountId}-${AWS::Region}';

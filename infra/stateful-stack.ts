@@ -9,8 +9,8 @@ import { AccountPrincipal, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { EspPreset } from '../shared/domain/audiences';
-import { deadLetterQueue, eventQueue, type KeyDefinition, type TableDefinition, type TableName, tables } from '../shared/resources';
+import type { EspPreset } from '#shared/domain/audiences';
+import { deadLetterQueue, eventQueue, type KeyDefinition, type TableDefinition, type TableName, tables } from '#shared/resources';
 import { dataBucketName } from './prisme-function';
 
 const attribute = (key: KeyDefinition): Attribute => ({

@@ -13,7 +13,7 @@ import {
   ResourceNotFoundException,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type TableDefinition, type TableName, tables } from '../shared/resources';
+import { type TableDefinition, type TableName, tables } from '#shared/resources';
 
 export interface BootstrapOptions {
   /**

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
-import { type FunctionName, type FunctionSpec, functionEntries, type ResourceRef, resourceVariables } from '../shared/functions';
+import { type FunctionName, type FunctionSpec, functionEntries, type ResourceRef, resourceVariables } from '#shared/functions';
 
 export type LocalHandler = (event: never, context: Context) => Promise<unknown>;
 

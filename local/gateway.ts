@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { emptyRecord, hasKey } from '../shared/domain/records';
-import type { HttpEvent, HttpHandler } from '../shared/http/api';
-import { CONSOLE_SECURITY_HEADERS, NO_SNIFF } from '../shared/http/security-headers';
-import { ADMIN_ROUTE_PREFIX, HEALTH_PATH, ingestRouteOf } from '../shared/routes';
+import { emptyRecord, hasKey } from '#shared/domain/records';
+import type { HttpEvent, HttpHandler } from '#shared/http/api';
+import { CONSOLE_SECURITY_HEADERS, NO_SNIFF } from '#shared/http/security-headers';
+import { ADMIN_ROUTE_PREFIX, HEALTH_PATH, ingestRouteOf } from '#shared/routes';
 import { lambdaContext } from './lambda-context';
 
 /** API Gateway's own payload limit; the ingest handler enforces the tighter Segment limits. */

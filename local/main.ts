@@ -1,6 +1,6 @@
 /** `npm start`: Prisme on this machine, same handlers as on AWS. */
 
-import { originPatternSchema } from '../shared/domain/sources';
+import { originPatternSchema } from '#shared/domain/sources';
 import { startLocal } from './runtime';
 import { UsageMeter } from './usage-meter';
 

@@ -7,7 +7,7 @@
  * a short local timeout (fast retries in tests) then never turns a slow batch into duplicates.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ProcessorHandler } from '../functions/processor/processor';
+import type { ProcessorHandler } from '#functions/processor/processor';
 import type { DurableQueue, ReceivedMessage } from './durable-queue';
 import { lambdaContext } from './lambda-context';
 

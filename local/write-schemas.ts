@@ -1,9 +1,9 @@
 /** `npm run schemas`: writes the JSON Schemas of Prisme's contracts (events, segment definitions) from their zod definitions. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DetailType } from '../shared/contracts/detail-types';
-import { eventContracts, jsonSchemaOf, schemaFileName } from '../shared/contracts/events';
-import { CONDITION_LANGUAGE_VERSION, segmentJsonSchema } from '../shared/domain/segment-definition';
+import type { DetailType } from '#shared/contracts/detail-types';
+import { eventContracts, jsonSchemaOf, schemaFileName } from '#shared/contracts/events';
+import { CONDITION_LANGUAGE_VERSION, segmentJsonSchema } from '#shared/domain/segment-definition';
 
 for (const detailType of Object.keys(eventContracts) as DetailType[]) {
   const file = join('schemas', 'events', schemaFileName(detailType));

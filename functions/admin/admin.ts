@@ -4,9 +4,9 @@
  * `routes/`; the use cases they call live in `shared/usecases`.
  */
 import type middy from '@middy/core';
-import { ApiError } from '../../shared/errors';
-import { type HttpEvent, type HttpHandler, type HttpResult, header, httpHandler, secretsEqual } from '../../shared/http/api';
-import { Router, type RouteSpec } from '../../shared/http/router';
+import { ApiError } from '#shared/errors';
+import { type HttpEvent, type HttpHandler, type HttpResult, header, httpHandler, secretsEqual } from '#shared/http/api';
+import { Router, type RouteSpec } from '#shared/http/router';
 import type { AdminDeps } from './deps';
 import { audienceRoutes } from './routes/audiences';
 import { indicatorRoutes } from './routes/indicators';

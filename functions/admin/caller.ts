@@ -1,5 +1,5 @@
 /** Who is calling the admin API, for the records that name a person (approvals). */
-import type { HttpEvent } from '../../shared/http/api';
+import type { HttpEvent } from '#shared/http/api';
 
 interface Authorizer {
   iam?: { userArn?: string };

@@ -1,17 +1,17 @@
 /** What the admin API works with: the stores, the queue and bus, and its settings. */
 
-import type { IdentityConfig } from '../../shared/domain/identity';
-import { routeFor } from '../../shared/http/router';
-import type { Logger } from '../../shared/logger';
-import type { CatalogStore } from '../../shared/ports/catalog';
-import type { EventPublisher } from '../../shared/ports/event-publisher';
-import type { EventQueue } from '../../shared/ports/event-queue';
-import type { FrozenStore } from '../../shared/ports/frozen';
-import type { GroupStore } from '../../shared/ports/groups';
-import type { IdentityStore } from '../../shared/ports/identities';
-import type { MembershipStore } from '../../shared/ports/memberships';
-import type { ObjectStore } from '../../shared/ports/objects';
-import type { ProfileStore } from '../../shared/ports/profiles';
+import type { IdentityConfig } from '#shared/domain/identity';
+import { routeFor } from '#shared/http/router';
+import type { Logger } from '#shared/logger';
+import type { CatalogStore } from '#shared/ports/catalog';
+import type { EventPublisher } from '#shared/ports/event-publisher';
+import type { EventQueue } from '#shared/ports/event-queue';
+import type { FrozenStore } from '#shared/ports/frozen';
+import type { GroupStore } from '#shared/ports/groups';
+import type { IdentityStore } from '#shared/ports/identities';
+import type { MembershipStore } from '#shared/ports/memberships';
+import type { ObjectStore } from '#shared/ports/objects';
+import type { ProfileStore } from '#shared/ports/profiles';
 
 export interface AdminDeps {
   catalog: CatalogStore;

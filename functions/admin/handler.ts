@@ -1,7 +1,7 @@
-import { loadConfig } from '../../shared/config';
-import { createLogger } from '../../shared/logger';
-import { identityConfigOf } from '../../shared/settings';
-import { adaptersOf } from '../../shared/wiring';
+import { loadConfig } from '#shared/config';
+import { createLogger } from '#shared/logger';
+import { identityConfigOf } from '#shared/settings';
+import { adaptersOf } from '#shared/wiring';
 import { createAdminHandler } from './admin';
 
 const config = loadConfig('admin');

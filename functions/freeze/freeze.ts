@@ -1,8 +1,8 @@
 /** The freeze function: each `Freeze Requested` event (or the daily schedule) is one step of a run. */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
-import { type FreezeDeps, type FreezeDetail, freezeStep } from '../../shared/usecases/freeze';
+import { DETAIL_TYPES } from '#shared/contracts/detail-types';
+import { type FreezeDeps, type FreezeDetail, freezeStep } from '#shared/usecases/freeze';
 
 export type FreezeEvent = EventBridgeEvent<string, FreezeDetail>;
 

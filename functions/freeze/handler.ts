@@ -1,6 +1,6 @@
-import { loadConfig } from '../../shared/config';
-import { createLogger } from '../../shared/logger';
-import { adaptersOf, profileWriter } from '../../shared/wiring';
+import { loadConfig } from '#shared/config';
+import { createLogger } from '#shared/logger';
+import { adaptersOf, profileWriter } from '#shared/wiring';
 import { createFreezeHandler } from './freeze';
 
 const config = loadConfig('freeze');

@@ -5,7 +5,7 @@
  * no more memory than an honest request.
  */
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync, type ZlibOptions } from 'node:zlib';
-import { ApiError } from '../../shared/errors';
+import { ApiError } from '#shared/errors';
 
 type Decoder = (bytes: Buffer, options: ZlibOptions) => Buffer;
 

@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError } from '../../shared/errors';
-import { functions } from '../../shared/functions';
-import type { HttpResult } from '../../shared/http/api';
-import { NO_SNIFF } from '../../shared/http/security-headers';
+import { ApiError } from '#shared/errors';
+import { functions } from '#shared/functions';
+import type { HttpResult } from '#shared/http/api';
+import { NO_SNIFF } from '#shared/http/security-headers';
 
 /** The package's UMD build, relative to the project: the stack copies it into the bundle (`shared/functions.ts`). */
 export const LIBRARY_PACKAGE_DIR = functions.ingest.bundleFiles.from;

@@ -3,9 +3,9 @@
  * from the origins the source allows. analytics.js adds an Authorization header, so browsers ask
  * first (preflight); a refused origin gets no Access-Control-Allow-Origin and the browser stops.
  */
-import { ApiError } from '../../shared/errors';
-import type { HttpResult } from '../../shared/http/api';
-import { NO_SNIFF } from '../../shared/http/security-headers';
+import { ApiError } from '#shared/errors';
+import type { HttpResult } from '#shared/http/api';
+import { NO_SNIFF } from '#shared/http/security-headers';
 
 /** Chromium caps the cache of a preflight at two hours. */
 const PREFLIGHT_MAX_AGE_SECONDS = 7200;

@@ -5,16 +5,16 @@
  * every accepted event is durable in the queue.
  */
 import { createHash } from 'node:crypto';
-import { jsonDepth, LIMITS, parseEvents, queuedBytesAllowed, type Source } from '../../shared/domain/events';
-import type { IdentityConfig } from '../../shared/domain/identity';
-import { hashWriteKey, originAllowed } from '../../shared/domain/sources';
-import { ApiError } from '../../shared/errors';
-import { type HttpEvent, type HttpHandler, type HttpResult, header, httpHandler, json, rawBody } from '../../shared/http/api';
-import { NO_SNIFF } from '../../shared/http/security-headers';
-import type { Logger } from '../../shared/logger';
-import type { SourceStore } from '../../shared/ports/catalog';
-import type { EventQueue } from '../../shared/ports/event-queue';
-import { type IngestEndpoint, type IngestRoute, ingestRouteOf } from '../../shared/routes';
+import { jsonDepth, LIMITS, parseEvents, queuedBytesAllowed, type Source } from '#shared/domain/events';
+import type { IdentityConfig } from '#shared/domain/identity';
+import { hashWriteKey, originAllowed } from '#shared/domain/sources';
+import { ApiError } from '#shared/errors';
+import { type HttpEvent, type HttpHandler, type HttpResult, header, httpHandler, json, rawBody } from '#shared/http/api';
+import { NO_SNIFF } from '#shared/http/security-headers';
+import type { Logger } from '#shared/logger';
+import type { SourceStore } from '#shared/ports/catalog';
+import type { EventQueue } from '#shared/ports/event-queue';
+import { type IngestEndpoint, type IngestRoute, ingestRouteOf } from '#shared/routes';
 import { decodeBody } from './body';
 import { browserLibrary } from './browser-library';
 import { apiLocation, browserSettings } from './browser-settings';

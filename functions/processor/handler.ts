@@ -1,10 +1,10 @@
-import { loadConfig } from '../../shared/config';
-import { createLogger } from '../../shared/logger';
-import { eventQueue } from '../../shared/resources';
-import { identityConfigOf } from '../../shared/settings';
-import { CounterBuffer } from '../../shared/usecases/counter-buffer';
-import { RulesCache } from '../../shared/usecases/rules-cache';
-import { adaptersOf, newProfileId, profileWriter } from '../../shared/wiring';
+import { loadConfig } from '#shared/config';
+import { createLogger } from '#shared/logger';
+import { eventQueue } from '#shared/resources';
+import { identityConfigOf } from '#shared/settings';
+import { CounterBuffer } from '#shared/usecases/counter-buffer';
+import { RulesCache } from '#shared/usecases/rules-cache';
+import { adaptersOf, newProfileId, profileWriter } from '#shared/wiring';
 import { createProcessorHandler } from './processor';
 
 const config = loadConfig('processor');

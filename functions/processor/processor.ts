@@ -5,19 +5,19 @@
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type QueueMessage, queueMessageSchema } from '../../shared/contracts/queue-messages';
-import { assertUnreachable } from '../../shared/domain/assert-unreachable';
-import { PoisonMessageError } from '../../shared/errors';
-import type { Logger } from '../../shared/logger';
-import type { EventQueue } from '../../shared/ports/event-queue';
-import type { GroupStore } from '../../shared/ports/groups';
-import { backfillStep } from '../../shared/usecases/backfill';
-import type { CounterBuffer } from '../../shared/usecases/counter-buffer';
-import { type ErasureDeps, eraseProfile } from '../../shared/usecases/erase-profile';
-import { type ProcessEventsDeps, processEvents } from '../../shared/usecases/process-events';
-import { evaluateGroupStep, evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '../../shared/usecases/reevaluate';
-import { replayStep } from '../../shared/usecases/replay';
-import type { SourcedEvent } from '../../shared/usecases/sourced-event';
+import { type QueueMessage, queueMessageSchema } from '#shared/contracts/queue-messages';
+import { assertUnreachable } from '#shared/domain/assert-unreachable';
+import { PoisonMessageError } from '#shared/errors';
+import type { Logger } from '#shared/logger';
+import type { EventQueue } from '#shared/ports/event-queue';
+import type { GroupStore } from '#shared/ports/groups';
+import { backfillStep } from '#shared/usecases/backfill';
+import type { CounterBuffer } from '#shared/usecases/counter-buffer';
+import { type ErasureDeps, eraseProfile } from '#shared/usecases/erase-profile';
+import { type ProcessEventsDeps, processEvents } from '#shared/usecases/process-events';
+import { evaluateGroupStep, evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '#shared/usecases/reevaluate';
+import { replayStep } from '#shared/usecases/replay';
+import type { SourcedEvent } from '#shared/usecases/sourced-event';
 
 export interface ProcessorDeps
   extends ProcessEventsDeps,

@@ -1,6 +1,6 @@
-import { loadConfig } from '../../shared/config';
-import { createLogger } from '../../shared/logger';
-import { adaptersOf } from '../../shared/wiring';
+import { loadConfig } from '#shared/config';
+import { createLogger } from '#shared/logger';
+import { adaptersOf } from '#shared/wiring';
 import { createSnapshotHandler } from './snapshot';
 
 const adapters = adaptersOf(loadConfig('snapshot'));

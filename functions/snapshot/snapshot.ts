@@ -6,10 +6,10 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
-import { isSnapshotDue, newRunId } from '../../shared/domain/audiences';
-import { scrubSnapshotsStep } from '../../shared/usecases/scrub-snapshots';
-import { runScope, type SnapshotDeps, takeSnapshot } from '../../shared/usecases/take-snapshot';
+import { DETAIL_TYPES } from '#shared/contracts/detail-types';
+import { isSnapshotDue, newRunId } from '#shared/domain/audiences';
+import { scrubSnapshotsStep } from '#shared/usecases/scrub-snapshots';
+import { runScope, type SnapshotDeps, takeSnapshot } from '#shared/usecases/take-snapshot';
 
 export type SnapshotEvent = EventBridgeEvent<string, { audienceId?: string; runId?: string; erasureId?: string; step?: number }>;
 export type SnapshotHandler = (event: SnapshotEvent, context: Context) => Promise<{ runs: string[] }>;

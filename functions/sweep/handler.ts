@@ -1,6 +1,6 @@
-import { loadConfig } from '../../shared/config';
-import { createLogger } from '../../shared/logger';
-import { adaptersOf, profileWriter } from '../../shared/wiring';
+import { loadConfig } from '#shared/config';
+import { createLogger } from '#shared/logger';
+import { adaptersOf, profileWriter } from '#shared/wiring';
 import { createSweepHandler } from './sweep';
 
 const adapters = adaptersOf(loadConfig('sweep'));

@@ -7,14 +7,14 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { eachConcurrently } from '../../shared/concurrency';
-import { dueKeysAt, floorMinute, MINUTE_MS, minuteOf, nextPosition, parseMinute, type SweepPosition } from '../../shared/domain/due-index';
-import type { Logger } from '../../shared/logger';
-import type { CatalogStore, RunRecord } from '../../shared/ports/catalog';
-import type { ProfileStore } from '../../shared/ports/profiles';
-import { sweepSettings } from '../../shared/resources';
-import type { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { loadSegments } from '../../shared/usecases/reevaluate';
+import { eachConcurrently } from '#shared/concurrency';
+import { dueKeysAt, floorMinute, MINUTE_MS, minuteOf, nextPosition, parseMinute, type SweepPosition } from '#shared/domain/due-index';
+import type { Logger } from '#shared/logger';
+import type { CatalogStore, RunRecord } from '#shared/ports/catalog';
+import type { ProfileStore } from '#shared/ports/profiles';
+import { sweepSettings } from '#shared/resources';
+import type { ProfileWriter } from '#shared/usecases/profile-writer';
+import { loadSegments } from '#shared/usecases/reevaluate';
 
 export const SWEEP_SCOPE = 'job#sweep';
 /** The run id of the sweep's state record (earlier versions kept one record per hour, `2026-03-18T09`). */

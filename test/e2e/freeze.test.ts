@@ -4,9 +4,9 @@
  */
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
-import type { DetailType } from '../../shared/contracts/detail-types';
-import { eventContracts } from '../../shared/contracts/events';
+import type { LocalRuntime } from '#local/runtime';
+import type { DetailType } from '#shared/contracts/detail-types';
+import { eventContracts } from '#shared/contracts/events';
 import { membershipChanges } from '../helpers/events';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LIBRARY_PACKAGE_DIR } from '../../functions/ingest/browser-library';
+import { LIBRARY_PACKAGE_DIR } from '#functions/ingest/browser-library';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';
 
 const local = useTestRuntime();

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Analytics } from '@segment/analytics-node';
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../../shared/domain/snapshot-files';
+import type { Manifest } from '#shared/domain/snapshot-files';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';
 
 const local = useTestRuntime();

@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
-import { parseEvents } from '../../shared/domain/events';
-import { identifiersOf } from '../../shared/domain/identity';
+import type { LocalRuntime } from '#local/runtime';
+import { parseEvents } from '#shared/domain/events';
+import { identifiersOf } from '#shared/domain/identity';
 import { adminClient, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;

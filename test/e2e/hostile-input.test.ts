@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '#local/runtime';
 import { adminClient, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;

@@ -7,8 +7,8 @@
 import { Agent, request } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AdminDeps, createAdminHandler } from '../../functions/admin/admin';
-import { CONSOLE_CSP } from '../../shared/http/security-headers';
+import { type AdminDeps, createAdminHandler } from '#functions/admin/admin';
+import { CONSOLE_CSP } from '#shared/http/security-headers';
 import { useTestRuntime } from '../helpers/local';
 
 const local = useTestRuntime();

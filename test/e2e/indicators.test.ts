@@ -5,7 +5,7 @@
  */
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '#local/runtime';
 import { membershipChanges } from '../helpers/events';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 

@@ -7,8 +7,8 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
-import { INGEST_ENDPOINTS, type IngestEndpoint, ingestPaths, ingestRouteOf } from '../../shared/routes';
+import type { LocalRuntime } from '#local/runtime';
+import { INGEST_ENDPOINTS, type IngestEndpoint, ingestPaths, ingestRouteOf } from '#shared/routes';
 import { adminClient, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Analytics } from '@segment/analytics-node';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../bench/harness';
+import { seededRandom } from '#bench/harness';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';
 import { type Person, type RawEvent, referenceMembers } from '../helpers/reference-segments';
 

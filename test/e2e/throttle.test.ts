@@ -5,7 +5,7 @@
  * injected, in test/unit/rate-limiter.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '#local/runtime';
 import { adminClient, startTestRuntime } from '../helpers/local';
 
 let runtime: LocalRuntime;

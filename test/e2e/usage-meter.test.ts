@@ -1,9 +1,9 @@
 /** The local runtime's usage meter: what the handlers asked of AWS, as the cost bench prices it. */
 import { Analytics } from '@segment/analytics-node';
 import { describe, expect, it } from 'vitest';
-import { costPerMillionEvents } from '../../bench/cost-model';
-import type { Usage } from '../../local/usage-meter';
-import { UsageMeter } from '../../local/usage-meter';
+import { costPerMillionEvents } from '#bench/cost-model';
+import type { Usage } from '#local/usage-meter';
+import { UsageMeter } from '#local/usage-meter';
 import { adminClient, eventually, useTestRuntime } from '../helpers/local';
 
 // The local default visibility timeout, not the helper's 1 s: a processor invocation slowed past a second on a

@@ -16,11 +16,11 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
-import type { DetailType } from '../../shared/contracts/detail-types';
-import { eventContracts } from '../../shared/contracts/events';
-import type { LatestPointer, Manifest } from '../../shared/domain/snapshot-files';
-import { isStageSegmentId } from '../../shared/domain/stages';
+import type { LocalRuntime } from '#local/runtime';
+import type { DetailType } from '#shared/contracts/detail-types';
+import { eventContracts } from '#shared/contracts/events';
+import type { LatestPointer, Manifest } from '#shared/domain/snapshot-files';
+import { isStageSegmentId } from '#shared/domain/stages';
 import { membershipChanges } from '../helpers/events';
 import { adminClient, eventually, startTestRuntime } from '../helpers/local';
 

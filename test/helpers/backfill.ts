@@ -1,6 +1,6 @@
 /** Drives a backfill run step by step, as the queue hands each step to the next, with a hook between steps. */
-import type { QueueMessage } from '../../shared/contracts/queue-messages';
-import { type BackfillDeps, type BackfillMessage, backfillStep } from '../../shared/usecases/backfill';
+import type { QueueMessage } from '#shared/contracts/queue-messages';
+import { type BackfillDeps, type BackfillMessage, backfillStep } from '#shared/usecases/backfill';
 
 export function backfillRunner(deps: Omit<BackfillDeps, 'queue'>) {
   const sent: QueueMessage[] = [];

@@ -15,13 +15,13 @@
  *   due time later than the real change fails the case, wherever it is asserted).
  */
 import { expect, it } from 'vitest';
-import { behaviourName } from '../../shared/domain/buckets';
-import type { Channel, EnrichedEvent } from '../../shared/domain/events';
-import { foldEvents } from '../../shared/domain/fold';
-import { type CompiledRules, compileRules, evaluateMemberships, type ProfileChanges } from '../../shared/domain/memberships';
-import { nextCheckAt } from '../../shared/domain/next-change';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { type Condition, conditionSchema, type Segment } from '../../shared/domain/segment-definition';
+import { behaviourName } from '#shared/domain/buckets';
+import type { Channel, EnrichedEvent } from '#shared/domain/events';
+import { foldEvents } from '#shared/domain/fold';
+import { type CompiledRules, compileRules, evaluateMemberships, type ProfileChanges } from '#shared/domain/memberships';
+import { nextCheckAt } from '#shared/domain/next-change';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { type Condition, conditionSchema, type Segment } from '#shared/domain/segment-definition';
 import { anEvent } from './events';
 
 /** An event as a source sends it; received at the clock's instant, which is also its time unless `at` or `offsetMs` says otherwise. */

@@ -1,6 +1,6 @@
-import { DETAIL_TYPES } from '../../shared/contracts/detail-types';
-import { type MembershipChangedDetail, transitionsOf } from '../../shared/contracts/events';
-import type { Channel, EnrichedEvent } from '../../shared/domain/events';
+import { DETAIL_TYPES } from '#shared/contracts/detail-types';
+import { type MembershipChangedDetail, transitionsOf } from '#shared/contracts/events';
+import type { Channel, EnrichedEvent } from '#shared/domain/events';
 
 let counter = 0;
 

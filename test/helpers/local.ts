@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { type LocalOptions, type LocalRuntime, startLocal } from '../../local/runtime';
+import { type LocalOptions, type LocalRuntime, startLocal } from '#local/runtime';
 
 /** A local runtime in a fresh data folder, quiet, with fast retries. */
 export async function startTestRuntime(options: Partial<LocalOptions> = {}): Promise<LocalRuntime> {
@@ -32,7 +32,7 @@ export function useTestRuntime(options: Partial<LocalOptions> = {}): () => Local
   return () => runtime!;
 }
 
-export { adminClient } from '../../local/admin-client';
+export { adminClient } from '#local/admin-client';
 
 export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

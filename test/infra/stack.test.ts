@@ -6,10 +6,10 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app';
-import { functions, resourceVariables } from '../../shared/functions';
-import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, tables } from '../../shared/resources';
-import { INGEST_ENDPOINTS, LIBRARY_ROUTES } from '../../shared/routes';
+import { buildApp } from '#infra/app';
+import { functions, resourceVariables } from '#shared/functions';
+import { bucket, deadLetterQueue, eventBus, eventQueue, processorSettings, tables } from '#shared/resources';
+import { INGEST_ENDPOINTS, LIBRARY_ROUTES } from '#shared/routes';
 
 let data: Template;
 let service: Template;

@@ -6,17 +6,17 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { aggregateSpec, emptyWindow, type PropertyFilter, readValues, specKey } from '../../shared/domain/aggregates';
-import { archiveDayPrefix } from '../../shared/domain/archive';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import { identifierKey } from '../../shared/domain/identity';
-import { messageToken } from '../../shared/domain/message-tokens';
-import type { Condition } from '../../shared/domain/segment-definition';
-import { dayIndex } from '../../shared/domain/time';
-import { BACKFILL_SCOPE, type BackfillMessage } from '../../shared/usecases/backfill';
-import { type ProcessEventsDeps, processEvents } from '../../shared/usecases/process-events';
-import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { RulesCache } from '../../shared/usecases/rules-cache';
+import { aggregateSpec, emptyWindow, type PropertyFilter, readValues, specKey } from '#shared/domain/aggregates';
+import { archiveDayPrefix } from '#shared/domain/archive';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { identifierKey } from '#shared/domain/identity';
+import { messageToken } from '#shared/domain/message-tokens';
+import type { Condition } from '#shared/domain/segment-definition';
+import { dayIndex } from '#shared/domain/time';
+import { BACKFILL_SCOPE, type BackfillMessage } from '#shared/usecases/backfill';
+import { type ProcessEventsDeps, processEvents } from '#shared/usecases/process-events';
+import { ProfileWriter } from '#shared/usecases/profile-writer';
+import { RulesCache } from '#shared/usecases/rules-cache';
 import { emulatedStores, processEventsDeps, RecordingPublisher, silentLogger } from '../helpers/aws';
 import { backfillRunner } from '../helpers/backfill';
 import { anEvent } from '../helpers/events';

@@ -17,8 +17,8 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
-import { createTables } from '../../local/bootstrap';
-import type { TableName } from '../../shared/resources';
+import { createTables } from '#local/bootstrap';
+import type { TableName } from '#shared/resources';
 
 const client = new DynamoDBClient({
   endpoint: inject('dynamoEndpoint'),

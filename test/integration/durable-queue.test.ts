@@ -3,8 +3,8 @@ import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DurableQueue } from '../../local/durable-queue';
-import { QueuePoller } from '../../local/poller';
+import { DurableQueue } from '#local/durable-queue';
+import { QueuePoller } from '#local/poller';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'prisme-queue-'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

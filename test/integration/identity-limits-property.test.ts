@@ -11,12 +11,12 @@
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hasSeen } from '../../shared/domain/buckets';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import { DEFAULT_IDENTITY_CONFIG, heldForm, identifierKey } from '../../shared/domain/identity';
-import { IdentityLimits } from '../../shared/usecases/identity-limits';
-import { type ProcessEventsDeps, processEvents } from '../../shared/usecases/process-events';
-import type { SourcedEvent } from '../../shared/usecases/sourced-event';
+import { hasSeen } from '#shared/domain/buckets';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { DEFAULT_IDENTITY_CONFIG, heldForm, identifierKey } from '#shared/domain/identity';
+import { IdentityLimits } from '#shared/usecases/identity-limits';
+import { type ProcessEventsDeps, processEvents } from '#shared/usecases/process-events';
+import type { SourcedEvent } from '#shared/usecases/sourced-event';
 import { emulatedStores, processEventsDeps, RecordingPublisher } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
 

@@ -5,14 +5,14 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import { identifierKey } from '../../shared/domain/identity';
-import type { ProfileStore } from '../../shared/ports/profiles';
-import { type ProcessEventsDeps, processEvents } from '../../shared/usecases/process-events';
-import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { RulesCache } from '../../shared/usecases/rules-cache';
-import type { SourcedEvent } from '../../shared/usecases/sourced-event';
-import { newProfileId } from '../../shared/wiring';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { identifierKey } from '#shared/domain/identity';
+import type { ProfileStore } from '#shared/ports/profiles';
+import { type ProcessEventsDeps, processEvents } from '#shared/usecases/process-events';
+import { ProfileWriter } from '#shared/usecases/profile-writer';
+import { RulesCache } from '#shared/usecases/rules-cache';
+import type { SourcedEvent } from '#shared/usecases/sourced-event';
+import { newProfileId } from '#shared/wiring';
 import { emulatedStores, RecordingPublisher, silentLogger } from '../helpers/aws';
 import { anEvent } from '../helpers/events';
 

@@ -3,19 +3,19 @@
  * snapshots. Long because the three jobs share the same clock, stores and writer set-up, kept in one place.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createFreezeHandler } from '../../functions/freeze/freeze';
-import { createSnapshotHandler, type SnapshotEvent } from '../../functions/snapshot/snapshot';
-import { createSweepHandler } from '../../functions/sweep/sweep';
-import { lambdaContext } from '../../local/lambda-context';
-import type { Audience } from '../../shared/domain/audiences';
-import { newProfile } from '../../shared/domain/profile';
-import type { Segment } from '../../shared/domain/segment-definition';
-import { DAY_MS } from '../../shared/domain/time';
-import { processEvents } from '../../shared/usecases/process-events';
-import { ProfileWriter } from '../../shared/usecases/profile-writer';
-import { FREEZE_SCOPE } from '../../shared/usecases/reevaluate';
-import { RulesCache } from '../../shared/usecases/rules-cache';
-import { newProfileId } from '../../shared/wiring';
+import { createFreezeHandler } from '#functions/freeze/freeze';
+import { createSnapshotHandler, type SnapshotEvent } from '#functions/snapshot/snapshot';
+import { createSweepHandler } from '#functions/sweep/sweep';
+import { lambdaContext } from '#local/lambda-context';
+import type { Audience } from '#shared/domain/audiences';
+import { newProfile } from '#shared/domain/profile';
+import type { Segment } from '#shared/domain/segment-definition';
+import { DAY_MS } from '#shared/domain/time';
+import { processEvents } from '#shared/usecases/process-events';
+import { ProfileWriter } from '#shared/usecases/profile-writer';
+import { FREEZE_SCOPE } from '#shared/usecases/reevaluate';
+import { RulesCache } from '#shared/usecases/rules-cache';
+import { newProfileId } from '#shared/wiring';
 import { emulatedStores, RecordingPublisher, silentLogger } from '../helpers/aws';
 import { anEvent, membershipChanges } from '../helpers/events';
 

@@ -7,9 +7,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_ROUTES, type AdminDeps, createAdminHandler } from '../../functions/admin/admin';
-import { ConflictError, InvalidInputError, NotFoundError, VersionConflictError } from '../../shared/errors';
-import type { HttpEvent } from '../../shared/http/api';
+import { ADMIN_ROUTES, type AdminDeps, createAdminHandler } from '#functions/admin/admin';
+import { ConflictError, InvalidInputError, NotFoundError, VersionConflictError } from '#shared/errors';
+import type { HttpEvent } from '#shared/http/api';
 
 const NOW = Date.parse('2026-12-07T10:00:00.000Z');
 

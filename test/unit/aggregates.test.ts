@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateSpec, compileSpec, emptyWindow, readValues, specKey, VALUE_STRIDE } from '../../shared/domain/aggregates';
-import { explain } from '../../shared/domain/explain';
-import { foldEvents } from '../../shared/domain/fold';
-import { compileRules } from '../../shared/domain/memberships';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { compile } from '../../shared/domain/segment-compiler';
-import { type Condition, conditionSchema, type Segment } from '../../shared/domain/segment-definition';
-import { DAY_MS } from '../../shared/domain/time';
+import { aggregateSpec, compileSpec, emptyWindow, readValues, specKey, VALUE_STRIDE } from '#shared/domain/aggregates';
+import { explain } from '#shared/domain/explain';
+import { foldEvents } from '#shared/domain/fold';
+import { compileRules } from '#shared/domain/memberships';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { compile } from '#shared/domain/segment-compiler';
+import { type Condition, conditionSchema, type Segment } from '#shared/domain/segment-definition';
+import { DAY_MS } from '#shared/domain/time';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

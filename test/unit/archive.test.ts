@@ -1,7 +1,7 @@
 /** Archived events are sealed per person; compressed before sealing, and records sealed before that still read. */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type ArchivedEvent, newArchiveKey, seal, unseal } from '../../shared/domain/archive';
+import { type ArchivedEvent, newArchiveKey, seal, unseal } from '#shared/domain/archive';
 import { anEvent } from '../helpers/events';
 
 const event = anEvent({

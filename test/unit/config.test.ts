@@ -1,8 +1,8 @@
 /** The config module: every variable a function needs is checked at load, and an error names the variable. */
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config';
-import { freezeSettings } from '../../shared/resources';
-import { ConfigError, identityConfigFrom, readSettings } from '../../shared/settings';
+import { loadConfig } from '#shared/config';
+import { freezeSettings } from '#shared/resources';
+import { ConfigError, identityConfigFrom, readSettings } from '#shared/settings';
 
 /** What the stack gives the freeze: its five tables and the bus. */
 const freezeEnv = {

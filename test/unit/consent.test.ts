@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { consentStatements, reachable } from '../../shared/domain/consent';
-import { foldEvents } from '../../shared/domain/fold';
-import { mergeProfiles } from '../../shared/domain/merge';
-import { newProfile } from '../../shared/domain/profile';
+import { consentStatements, reachable } from '#shared/domain/consent';
+import { foldEvents } from '#shared/domain/fold';
+import { mergeProfiles } from '#shared/domain/merge';
+import { newProfile } from '#shared/domain/profile';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');

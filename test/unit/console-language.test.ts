@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { COMPARISON_OPERATORS, COUNT_OPERATORS } from '#shared/domain/comparisons';
+import { CHANNELS } from '#shared/domain/events';
 import * as console from '../../console/src/language';
-import { COMPARISON_OPERATORS, COUNT_OPERATORS } from '../../shared/domain/comparisons';
-import { CHANNELS } from '../../shared/domain/events';
 
 describe("the console builder's lists", () => {
   it('offer exactly the channels and operators the API accepts', () => {

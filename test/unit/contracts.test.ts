@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DetailType } from '../../shared/contracts/detail-types';
-import { eventContracts, jsonSchemaOf, membershipChangedDetail, schemaFileName, transitionsOf } from '../../shared/contracts/events';
-import { segmentJsonSchema } from '../../shared/domain/segment-definition';
+import type { DetailType } from '#shared/contracts/detail-types';
+import { eventContracts, jsonSchemaOf, membershipChangedDetail, schemaFileName, transitionsOf } from '#shared/contracts/events';
+import { segmentJsonSchema } from '#shared/domain/segment-definition';
 
 describe('EventBridge contracts', () => {
   it.each(Object.keys(eventContracts) as DetailType[])(

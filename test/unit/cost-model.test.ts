@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AWS_PRICES } from '../../bench/aws-prices';
-import { costPerMillionEvents } from '../../bench/cost-model';
-import { emptyUsage, type Usage } from '../../local/usage-meter';
+import { AWS_PRICES } from '#bench/aws-prices';
+import { costPerMillionEvents } from '#bench/cost-model';
+import { emptyUsage, type Usage } from '#local/usage-meter';
 
 const usage = (overrides: Partial<Usage> = {}): Usage => ({ ...emptyUsage(), ...overrides });
 const line = (breakdown: ReturnType<typeof costPerMillionEvents>, prefix: string) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DailyChanges, Migration } from '../../shared/ports/catalog';
-import { CounterBuffer } from '../../shared/usecases/counter-buffer';
+import type { DailyChanges, Migration } from '#shared/ports/catalog';
+import { CounterBuffer } from '#shared/usecases/counter-buffer';
 
 describe('CounterBuffer', () => {
   it("adds up a batch of profiles' changes into one update per segment and day, written on flush", async () => {

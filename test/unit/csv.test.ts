@@ -3,7 +3,7 @@
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvOptionsFor, csvRows } from '../../shared/domain/snapshot-rows';
+import { csvOptionsFor, csvRows } from '#shared/domain/snapshot-rows';
 
 const cell = fc.oneof(
   fc.string(),
@@ -37,7 +37,7 @@ describe('firstCells', () => {
   it('reads the first cell of every record as csv-parse does, whatever the chunks and wherever the first quote', async () => {
     const { parse } = await import('csv-parse/sync');
     const { Readable } = await import('node:stream');
-    const { firstCells } = await import('../../shared/domain/snapshot-files');
+    const { firstCells } = await import('#shared/domain/snapshot-files');
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(cell, { minLength: 2, maxLength: 3 }), { maxLength: 30 }),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DUE_SHARDS, dueKey, dueKeysAt, MINUTE_MS, parseMinute } from '../../shared/domain/due-index';
+import { DUE_SHARDS, dueKey, dueKeysAt, MINUTE_MS, parseMinute } from '#shared/domain/due-index';
 
 const at = (iso: string) => Date.parse(iso);
 const minutePart = (key: string) => key.split('#')[0]!;

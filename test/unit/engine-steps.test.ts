@@ -7,8 +7,8 @@
  * as a table is: each case is data, one row of the timeline each.
  */
 import { describe, expect, it } from 'vitest';
-import { PROFILE_LIMITS } from '../../shared/domain/profile';
-import type { Condition } from '../../shared/domain/segment-definition';
+import { PROFILE_LIMITS } from '#shared/domain/profile';
+import type { Condition } from '#shared/domain/segment-definition';
 import { DAY, expectThat, HOUR, MINUTE, plus, runTableTest, sleep, submit, sweep, tableTests, until } from '../helpers/engine-timeline';
 
 describe('first and last performed, across the coarsening of old days into weeks', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { correctedTimestamp, jsonDepth, LIMITS, type ParseOptions, parseEvents } from '../../shared/domain/events';
+import { correctedTimestamp, jsonDepth, LIMITS, type ParseOptions, parseEvents } from '#shared/domain/events';
 
 const receivedAt = Date.parse('2026-03-15T10:00:00.000Z');
 const options: ParseOptions = {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { explain } from '../../shared/domain/explain';
-import { foldEvents } from '../../shared/domain/fold';
-import { newProfile } from '../../shared/domain/profile';
-import { bucketOf } from '../../shared/domain/segment-events';
+import { explain } from '#shared/domain/explain';
+import { foldEvents } from '#shared/domain/fold';
+import { newProfile } from '#shared/domain/profile';
+import { bucketOf } from '#shared/domain/segment-events';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

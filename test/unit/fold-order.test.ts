@@ -5,11 +5,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import { foldEvents } from '../../shared/domain/fold';
-import { compileIndicators } from '../../shared/domain/indicators';
-import { compileRules } from '../../shared/domain/memberships';
-import { newProfile, type Profile } from '../../shared/domain/profile';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { foldEvents } from '#shared/domain/fold';
+import { compileIndicators } from '#shared/domain/indicators';
+import { compileRules } from '#shared/domain/memberships';
+import { newProfile, type Profile } from '#shared/domain/profile';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');
 const { specs, indicators } = compileRules([], compileIndicators());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { followMerges } from '../../shared/usecases/follow-merges';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { followMerges } from '#shared/usecases/follow-merges';
 
 const at = '2026-03-01T00:00:00.000Z';
 const storeOf = (profiles: Profile[]) => {

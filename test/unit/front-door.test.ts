@@ -3,11 +3,11 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBody } from '../../functions/ingest/body';
-import { apiLocation, browserSettings } from '../../functions/ingest/browser-settings';
-import { originAllowed, originPatternSchema, sourceInputSchema } from '../../shared/domain/sources';
-import { ApiError } from '../../shared/errors';
-import { ingestRouteOf } from '../../shared/routes';
+import { decodeBody } from '#functions/ingest/body';
+import { apiLocation, browserSettings } from '#functions/ingest/browser-settings';
+import { originAllowed, originPatternSchema, sourceInputSchema } from '#shared/domain/sources';
+import { ApiError } from '#shared/errors';
+import { ingestRouteOf } from '#shared/routes';
 
 const LIMIT = 500 * 1024;
 const statusOf = (run: () => unknown): number | undefined => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { interestsAt } from '../../shared/domain/categories';
-import { silhouette } from '../../shared/domain/clustering';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import { foldEvents } from '../../shared/domain/fold';
+import { interestsAt } from '#shared/domain/categories';
+import { silhouette } from '#shared/domain/clustering';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { foldEvents } from '#shared/domain/fold';
 import {
   churnRisk,
   favouriteCategory,
@@ -13,11 +13,11 @@ import {
   rfmLabel,
   scoreProfile,
   seededRandom,
-} from '../../shared/domain/frozen';
-import { compileIndicators } from '../../shared/domain/indicators';
-import { compileRules } from '../../shared/domain/memberships';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { DAY_MS } from '../../shared/domain/time';
+} from '#shared/domain/frozen';
+import { compileIndicators } from '#shared/domain/indicators';
+import { compileRules } from '#shared/domain/memberships';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { DAY_MS } from '#shared/domain/time';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');

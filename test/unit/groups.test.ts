@@ -1,17 +1,17 @@
 /** Groups (accounts): their traits, a profile's list of them, and segment conditions and exports on them. */
 import { describe, expect, it } from 'vitest';
-import { decodeProfile, encodeProfile } from '../../shared/adapters/dynamodb/profile-codec';
-import { audienceInputSchema } from '../../shared/domain/audiences';
-import { explain } from '../../shared/domain/explain';
-import { foldEvents, groupIdsOf } from '../../shared/domain/fold';
-import { foldGroupCalls, GROUP_LIMITS, newGroup } from '../../shared/domain/groups';
-import { compileRules, evaluateMemberships } from '../../shared/domain/memberships';
-import { mergeProfiles } from '../../shared/domain/merge';
-import { newProfile, PROFILE_LIMITS } from '../../shared/domain/profile';
-import { compile } from '../../shared/domain/segment-compiler';
-import { type Condition, conditionSchema, type Segment } from '../../shared/domain/segment-definition';
-import { dependenciesOf } from '../../shared/domain/segment-dependencies';
-import { fieldValue } from '../../shared/domain/snapshot-rows';
+import { decodeProfile, encodeProfile } from '#shared/adapters/dynamodb/profile-codec';
+import { audienceInputSchema } from '#shared/domain/audiences';
+import { explain } from '#shared/domain/explain';
+import { foldEvents, groupIdsOf } from '#shared/domain/fold';
+import { foldGroupCalls, GROUP_LIMITS, newGroup } from '#shared/domain/groups';
+import { compileRules, evaluateMemberships } from '#shared/domain/memberships';
+import { mergeProfiles } from '#shared/domain/merge';
+import { newProfile, PROFILE_LIMITS } from '#shared/domain/profile';
+import { compile } from '#shared/domain/segment-compiler';
+import { type Condition, conditionSchema, type Segment } from '#shared/domain/segment-definition';
+import { dependenciesOf } from '#shared/domain/segment-dependencies';
+import { fieldValue } from '#shared/domain/snapshot-rows';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EARLIEST_EVENT_TIME, LIMITS, type ParseOptions, parseEvents, queuedBytesAllowed } from '../../shared/domain/events';
-import { cleanIdentifierText, DEFAULT_IDENTITY_CONFIG, identifiersOf } from '../../shared/domain/identity';
+import { EARLIEST_EVENT_TIME, LIMITS, type ParseOptions, parseEvents, queuedBytesAllowed } from '#shared/domain/events';
+import { cleanIdentifierText, DEFAULT_IDENTITY_CONFIG, identifiersOf } from '#shared/domain/identity';
 
 const receivedAt = Date.parse('2026-12-03T10:00:00.000Z');
 const options: ParseOptions = { source: { sourceId: 'web', defaultChannel: 'web' }, receivedAt, newMessageId: (i) => `gen-${i}` };

@@ -6,19 +6,19 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeProfile, encodeProfile } from '../../shared/adapters/dynamodb/profile-codec';
-import { type CompiledSpec, compileSpec } from '../../shared/domain/aggregates';
-import { perEventAndChannel, totalCount } from '../../shared/domain/buckets';
-import { interestsAt } from '../../shared/domain/categories';
-import { type EnrichedEvent, parseEvents } from '../../shared/domain/events';
-import { explain } from '../../shared/domain/explain';
-import { foldEvents } from '../../shared/domain/fold';
-import { identifiersOf, normaliseIdentifierType } from '../../shared/domain/identity';
-import { compileIndicators } from '../../shared/domain/indicators';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { compile } from '../../shared/domain/segment-compiler';
-import type { Condition } from '../../shared/domain/segment-definition';
-import { aggregateSpecsOf } from '../../shared/domain/segment-dependencies';
+import { decodeProfile, encodeProfile } from '#shared/adapters/dynamodb/profile-codec';
+import { type CompiledSpec, compileSpec } from '#shared/domain/aggregates';
+import { perEventAndChannel, totalCount } from '#shared/domain/buckets';
+import { interestsAt } from '#shared/domain/categories';
+import { type EnrichedEvent, parseEvents } from '#shared/domain/events';
+import { explain } from '#shared/domain/explain';
+import { foldEvents } from '#shared/domain/fold';
+import { identifiersOf, normaliseIdentifierType } from '#shared/domain/identity';
+import { compileIndicators } from '#shared/domain/indicators';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { compile } from '#shared/domain/segment-compiler';
+import type { Condition } from '#shared/domain/segment-definition';
+import { aggregateSpecsOf } from '#shared/domain/segment-dependencies';
 
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
 // `|` separates the parts of aggregate keys: names holding it must stay names. (`email` is an identifier, not a trait.)

@@ -6,7 +6,7 @@ import {
   normaliseLookup,
   normalisePhone,
   previousIdentifiersOf,
-} from '../../shared/domain/identity';
+} from '#shared/domain/identity';
 import { anEvent } from '../helpers/events';
 
 describe('identifiersOf', () => {

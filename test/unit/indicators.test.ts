@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import { foldEvents } from '../../shared/domain/fold';
-import { DEFAULT_INDICATOR_SETTINGS, definitionSchemas, type IndicatorDefinition } from '../../shared/domain/indicator-settings';
-import { compileIndicators, presentIndicators } from '../../shared/domain/indicators';
-import { compileRules, evaluateMemberships } from '../../shared/domain/memberships';
-import { newProfile } from '../../shared/domain/profile';
-import { conditionSchema, type Segment } from '../../shared/domain/segment-definition';
-import { stageSegments } from '../../shared/domain/stages';
-import { DAY_MS } from '../../shared/domain/time';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { foldEvents } from '#shared/domain/fold';
+import { DEFAULT_INDICATOR_SETTINGS, definitionSchemas, type IndicatorDefinition } from '#shared/domain/indicator-settings';
+import { compileIndicators, presentIndicators } from '#shared/domain/indicators';
+import { compileRules, evaluateMemberships } from '#shared/domain/memberships';
+import { newProfile } from '#shared/domain/profile';
+import { conditionSchema, type Segment } from '#shared/domain/segment-definition';
+import { stageSegments } from '#shared/domain/stages';
+import { DAY_MS } from '#shared/domain/time';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-06-15T12:00:00.000Z');

@@ -1,14 +1,14 @@
 /** The profile item stays far under DynamoDB's 400 KB limit even at every bound at once, and small in the common case. */
 import { describe, expect, it } from 'vitest';
-import { decodeProfile, encodeProfile } from '../../shared/adapters/dynamodb/profile-codec';
-import { coarsen } from '../../shared/domain/buckets';
-import { foldEvents } from '../../shared/domain/fold';
-import { compileIndicators } from '../../shared/domain/indicators';
-import { itemSize, MAX_ITEM_BYTES } from '../../shared/domain/item-size';
-import { compileRules } from '../../shared/domain/memberships';
-import { newProfile, PROFILE_LIMITS, type Profile } from '../../shared/domain/profile';
-import { MAX_SEGMENTS } from '../../shared/domain/segment-definition';
-import { DAY_MS, dayIndex } from '../../shared/domain/time';
+import { decodeProfile, encodeProfile } from '#shared/adapters/dynamodb/profile-codec';
+import { coarsen } from '#shared/domain/buckets';
+import { foldEvents } from '#shared/domain/fold';
+import { compileIndicators } from '#shared/domain/indicators';
+import { itemSize, MAX_ITEM_BYTES } from '#shared/domain/item-size';
+import { compileRules } from '#shared/domain/memberships';
+import { newProfile, PROFILE_LIMITS, type Profile } from '#shared/domain/profile';
+import { MAX_SEGMENTS } from '#shared/domain/segment-definition';
+import { DAY_MS, dayIndex } from '#shared/domain/time';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

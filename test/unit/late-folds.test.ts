@@ -6,15 +6,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateSpec, type CompiledSpec, compileSpec, emptyWindow, readValues, specKey } from '../../shared/domain/aggregates';
-import { BACKFILL_MAX_DAYS } from '../../shared/domain/buckets';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import { foldBackfill, foldEvents } from '../../shared/domain/fold';
-import { mergeLateFolds } from '../../shared/domain/late-folds';
-import { mergeProfiles } from '../../shared/domain/merge';
-import { messageToken } from '../../shared/domain/message-tokens';
-import { type LimitReached, newProfile, PROFILE_LIMITS, type Profile } from '../../shared/domain/profile';
-import { DAY_MS, dayIndex } from '../../shared/domain/time';
+import { aggregateSpec, type CompiledSpec, compileSpec, emptyWindow, readValues, specKey } from '#shared/domain/aggregates';
+import { BACKFILL_MAX_DAYS } from '#shared/domain/buckets';
+import type { EnrichedEvent } from '#shared/domain/events';
+import { foldBackfill, foldEvents } from '#shared/domain/fold';
+import { mergeLateFolds } from '#shared/domain/late-folds';
+import { mergeProfiles } from '#shared/domain/merge';
+import { messageToken } from '#shared/domain/message-tokens';
+import { type LimitReached, newProfile, PROFILE_LIMITS, type Profile } from '#shared/domain/profile';
+import { DAY_MS, dayIndex } from '#shared/domain/time';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

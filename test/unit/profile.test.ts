@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { addToBuckets, countSince, hasSeen } from '../../shared/domain/buckets';
-import { foldEvents } from '../../shared/domain/fold';
-import { MAX_MERGES, mergeProfiles } from '../../shared/domain/merge';
-import { type LimitReached, newProfile, PROFILE_LIMITS } from '../../shared/domain/profile';
-import { DAY_MS } from '../../shared/domain/time';
+import { addToBuckets, countSince, hasSeen } from '#shared/domain/buckets';
+import { foldEvents } from '#shared/domain/fold';
+import { MAX_MERGES, mergeProfiles } from '#shared/domain/merge';
+import { type LimitReached, newProfile, PROFILE_LIMITS } from '#shared/domain/profile';
+import { DAY_MS } from '#shared/domain/time';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -6,9 +6,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { createIngestHandler, type IngestDeps, type ResolvedSource, SourceRateLimiter } from '../../functions/ingest/ingest';
-import type { EnrichedEvent } from '../../shared/domain/events';
-import type { HttpEvent } from '../../shared/http/api';
+import { createIngestHandler, type IngestDeps, type ResolvedSource, SourceRateLimiter } from '#functions/ingest/ingest';
+import type { EnrichedEvent } from '#shared/domain/events';
+import type { HttpEvent } from '#shared/http/api';
 
 describe('SourceRateLimiter', () => {
   it('refills continuously, and says how long to wait', () => {

@@ -3,17 +3,17 @@
  * language has many forms and each has its edges; the timeline cases are in engine-steps.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { foldEvents } from '../../shared/domain/fold';
-import { itemSize } from '../../shared/domain/item-size';
-import { compileSegment, evaluateMemberships } from '../../shared/domain/memberships';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { compile } from '../../shared/domain/segment-compiler';
-import { type Condition, conditionSchema, type Segment } from '../../shared/domain/segment-definition';
-import { dependenciesOf, orderByDependencies, SegmentGraphError, segmentReferences } from '../../shared/domain/segment-dependencies';
-import { bucketOf } from '../../shared/domain/segment-events';
-import { segmentHistory } from '../../shared/domain/segment-history';
-import { DAY_MS } from '../../shared/domain/time';
-import { packPending, pendingTransitions } from '../../shared/domain/transitions';
+import { foldEvents } from '#shared/domain/fold';
+import { itemSize } from '#shared/domain/item-size';
+import { compileSegment, evaluateMemberships } from '#shared/domain/memberships';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { compile } from '#shared/domain/segment-compiler';
+import { type Condition, conditionSchema, type Segment } from '#shared/domain/segment-definition';
+import { dependenciesOf, orderByDependencies, SegmentGraphError, segmentReferences } from '#shared/domain/segment-dependencies';
+import { bucketOf } from '#shared/domain/segment-events';
+import { segmentHistory } from '#shared/domain/segment-history';
+import { DAY_MS } from '#shared/domain/time';
+import { packPending, pendingTransitions } from '#shared/domain/transitions';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

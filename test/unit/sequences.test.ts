@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_OCCURRENCES } from '../../shared/domain/aggregates';
-import { explain } from '../../shared/domain/explain';
-import { foldEvents } from '../../shared/domain/fold';
-import { compileRules } from '../../shared/domain/memberships';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { compile } from '../../shared/domain/segment-compiler';
-import { type Condition, conditionSchema } from '../../shared/domain/segment-definition';
-import { findSequence } from '../../shared/domain/segment-events';
+import { MAX_OCCURRENCES } from '#shared/domain/aggregates';
+import { explain } from '#shared/domain/explain';
+import { foldEvents } from '#shared/domain/fold';
+import { compileRules } from '#shared/domain/memberships';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { compile } from '#shared/domain/segment-compiler';
+import { type Condition, conditionSchema } from '#shared/domain/segment-definition';
+import { findSequence } from '#shared/domain/segment-events';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-20T12:00:00.000Z');

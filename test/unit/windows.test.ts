@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { explain } from '../../shared/domain/explain';
-import { foldEvents } from '../../shared/domain/fold';
-import { compileRules } from '../../shared/domain/memberships';
-import { nextChange } from '../../shared/domain/next-change';
-import { newProfile, type Profile } from '../../shared/domain/profile';
-import { compile } from '../../shared/domain/segment-compiler';
-import { type Condition, conditionSchema } from '../../shared/domain/segment-definition';
+import { explain } from '#shared/domain/explain';
+import { foldEvents } from '#shared/domain/fold';
+import { compileRules } from '#shared/domain/memberships';
+import { nextChange } from '#shared/domain/next-change';
+import { newProfile, type Profile } from '#shared/domain/profile';
+import { compile } from '#shared/domain/segment-compiler';
+import { type Condition, conditionSchema } from '#shared/domain/segment-definition';
 import { anEvent } from '../helpers/events';
 
 const now = Date.parse('2026-03-15T12:00:00.000Z');

@@ -1,14 +1,14 @@
 /** Audiences: drafts until approved, snapshots on demand or by schedule, their runs, KPIs and ESP links. */
 import { z } from 'zod';
-import { AUDIENCE_ID_PATTERN, audienceInputSchema } from '../../../shared/domain/audiences';
-import { InvalidInputError, NotFoundError } from '../../../shared/errors';
-import { json } from '../../../shared/http/api';
-import { approvalPreview, approveAudience } from '../../../shared/usecases/approve-audience';
-import { audienceKpis } from '../../../shared/usecases/audience-kpis';
-import { espFileLink } from '../../../shared/usecases/esp-link';
-import { requestSnapshot } from '../../../shared/usecases/request-job';
-import { saveAudience } from '../../../shared/usecases/save-audience';
-import { runScope } from '../../../shared/usecases/take-snapshot';
+import { AUDIENCE_ID_PATTERN, audienceInputSchema } from '#shared/domain/audiences';
+import { InvalidInputError, NotFoundError } from '#shared/errors';
+import { json } from '#shared/http/api';
+import { approvalPreview, approveAudience } from '#shared/usecases/approve-audience';
+import { audienceKpis } from '#shared/usecases/audience-kpis';
+import { espFileLink } from '#shared/usecases/esp-link';
+import { requestSnapshot } from '#shared/usecases/request-job';
+import { saveAudience } from '#shared/usecases/save-audience';
+import { runScope } from '#shared/usecases/take-snapshot';
 import { callerOf } from '../caller';
 import { route } from '../deps';
 import { kpiQuery, limitQuery, linkQuery } from '../queries';

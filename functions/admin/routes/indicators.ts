@@ -1,14 +1,8 @@
 /** Indicators: what exists, their definitions (changed by revision), and the clusters of the last freeze. */
 import { z } from 'zod';
-import { ALL_INDICATORS } from '../../../shared/domain/indicator-settings';
-import { json } from '../../../shared/http/api';
-import {
-  definitionIdOf,
-  definitionView,
-  latestClusters,
-  listDefinitions,
-  saveDefinition,
-} from '../../../shared/usecases/indicator-definitions';
+import { ALL_INDICATORS } from '#shared/domain/indicator-settings';
+import { json } from '#shared/http/api';
+import { definitionIdOf, definitionView, latestClusters, listDefinitions, saveDefinition } from '#shared/usecases/indicator-definitions';
 import { route } from '../deps';
 
 /** Any JSON object: each definition's own schema checks it, once its id is known. */

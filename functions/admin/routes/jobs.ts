@@ -1,12 +1,12 @@
 /** Jobs: replay and the freeze on demand, the runs of every job, and what waits in the DLQ. */
 import { z } from 'zod';
-import { DAY_MS } from '../../../shared/domain/time';
-import { NotFoundError } from '../../../shared/errors';
-import { json } from '../../../shared/http/api';
-import { BACKFILL_SCOPE } from '../../../shared/usecases/backfill';
-import { FREEZE_SCOPE } from '../../../shared/usecases/reevaluate';
-import { REPLAY_SCOPE } from '../../../shared/usecases/replay';
-import { requestFreeze, requestReplay } from '../../../shared/usecases/request-job';
+import { DAY_MS } from '#shared/domain/time';
+import { NotFoundError } from '#shared/errors';
+import { json } from '#shared/http/api';
+import { BACKFILL_SCOPE } from '#shared/usecases/backfill';
+import { FREEZE_SCOPE } from '#shared/usecases/reevaluate';
+import { REPLAY_SCOPE } from '#shared/usecases/replay';
+import { requestFreeze, requestReplay } from '#shared/usecases/request-job';
 import { route } from '../deps';
 import { day, limitQuery } from '../queries';
 

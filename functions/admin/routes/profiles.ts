@@ -1,12 +1,12 @@
 /** Profiles: the unified view by id or identifier, the access export, identity, explain, erasure. */
 
-import { NotFoundError } from '../../../shared/errors';
-import { type HttpResult, json } from '../../../shared/http/api';
-import { ERASURES_SCOPE } from '../../../shared/usecases/erase-profile';
-import { explainMembership } from '../../../shared/usecases/explain-membership';
-import { profileById, profileByIdentifier } from '../../../shared/usecases/find-profile';
-import { accessExport, identityView, profileView } from '../../../shared/usecases/profile-view';
-import { requestErasure } from '../../../shared/usecases/request-job';
+import { NotFoundError } from '#shared/errors';
+import { type HttpResult, json } from '#shared/http/api';
+import { ERASURES_SCOPE } from '#shared/usecases/erase-profile';
+import { explainMembership } from '#shared/usecases/explain-membership';
+import { profileById, profileByIdentifier } from '#shared/usecases/find-profile';
+import { accessExport, identityView, profileView } from '#shared/usecases/profile-view';
+import { requestErasure } from '#shared/usecases/request-job';
 import { type AdminDeps, route } from '../deps';
 import { limitQuery } from '../queries';
 

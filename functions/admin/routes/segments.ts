@@ -1,15 +1,15 @@
 /** Segments: save (then evaluated by a job), preview before saving, sizes, members, history, migrations. */
 import { z } from 'zod';
-import { conditionSchema, SEGMENT_ID_PATTERN, segmentInputSchema, segmentJsonSchema } from '../../../shared/domain/segment-definition';
-import { dependenciesOf } from '../../../shared/domain/segment-dependencies';
-import { segmentHistory } from '../../../shared/domain/segment-history';
-import { DAY_MS } from '../../../shared/domain/time';
-import { InvalidInputError, NotFoundError } from '../../../shared/errors';
-import { json } from '../../../shared/http/api';
-import { deleteSegment } from '../../../shared/usecases/delete-segment';
-import { previewSegment } from '../../../shared/usecases/preview-segment';
-import { saveSegment } from '../../../shared/usecases/save-segment';
-import { segmentMigrations } from '../../../shared/usecases/segment-migrations';
+import { conditionSchema, SEGMENT_ID_PATTERN, segmentInputSchema, segmentJsonSchema } from '#shared/domain/segment-definition';
+import { dependenciesOf } from '#shared/domain/segment-dependencies';
+import { segmentHistory } from '#shared/domain/segment-history';
+import { DAY_MS } from '#shared/domain/time';
+import { InvalidInputError, NotFoundError } from '#shared/errors';
+import { json } from '#shared/http/api';
+import { deleteSegment } from '#shared/usecases/delete-segment';
+import { previewSegment } from '#shared/usecases/preview-segment';
+import { saveSegment } from '#shared/usecases/save-segment';
+import { segmentMigrations } from '#shared/usecases/segment-migrations';
 import { type AdminDeps, route } from '../deps';
 import { historyQuery, pageQuery, periodQuery } from '../queries';
 

@@ -1,7 +1,7 @@
 /** Sources: write keys (shown once), their default channel and the browser origins they allow. */
-import { sourceInputSchema, sourceUpdateSchema } from '../../../shared/domain/sources';
-import { json } from '../../../shared/http/api';
-import { createSource, listSources, revokeSource, updateSource } from '../../../shared/usecases/manage-sources';
+import { sourceInputSchema, sourceUpdateSchema } from '#shared/domain/sources';
+import { json } from '#shared/http/api';
+import { createSource, listSources, revokeSource, updateSource } from '#shared/usecases/manage-sources';
 import { route } from '../deps';
 
 export const sourceRoutes = [
