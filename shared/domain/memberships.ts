@@ -3,6 +3,8 @@
  * changes can affect, with the transitions (entered, exited) they make. Pure: no I/O.
  */
 import { ANY_EVENT, type CompiledSpec, compileSpec } from './aggregates';
+import { behaviourName } from './buckets';
+import type { EnrichedEvent } from './events';
 import type { GroupTraits } from './groups';
 import { isFrozenIndicator } from './indicator-settings';
 import { compileIndicators, type IndicatorModel, type IndicatorValues } from './indicators';
@@ -34,6 +36,21 @@ export interface ProfileChanges {
   traits: ReadonlySet<string>;
   /** A group call was folded: the profile's groups, or their traits, may have changed. */
   groups?: boolean;
+}
+
+/** What the events just folded change, for `evaluateMemberships` to evaluate only the segments they can affect. */
+export function changesOf(events: readonly EnrichedEvent[]): ProfileChanges {
+  const names = new Set<string>();
+  const traits = new Set<string>();
+  let groups = false;
+  for (const event of events) {
+    const name = behaviourName(event);
+    if (name !== undefined) names.add(name);
+    // A group call's traits are the group's: they change the person's groups, not their traits.
+    if (event.type === 'group') groups = true;
+    else for (const trait of Object.keys(event.traits)) traits.add(trait);
+  }
+  return { events: names, traits, groups };
 }
 
 export interface MembershipResult {

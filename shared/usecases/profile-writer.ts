@@ -7,13 +7,12 @@
 import { createHash } from 'node:crypto';
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import { membershipChangedDetail } from '../contracts/events';
-import { behaviourName } from '../domain/buckets';
 import { dueKey } from '../domain/due-index';
 import type { EnrichedEvent } from '../domain/events';
 import { type BackfillChange, foldBackfill, foldEvents } from '../domain/fold';
 import type { FrozenValues } from '../domain/frozen';
 import { type Identifier, identifierKey } from '../domain/identity';
-import { type CompiledRules, evaluateMemberships, type ProfileChanges } from '../domain/memberships';
+import { type CompiledRules, changesOf, evaluateMemberships } from '../domain/memberships';
 import { mergeProfiles } from '../domain/merge';
 import { nextCheckAt } from '../domain/next-change';
 import type { TransitionReason } from '../domain/profile';
@@ -329,20 +328,6 @@ export function dailyChanges(transitions: readonly Transition[]): DailyChanges[]
     groups.set(key, group);
   }
   return [...groups.values()];
-}
-
-function changesOf(events: readonly EnrichedEvent[]): ProfileChanges {
-  const names = new Set<string>();
-  const traits = new Set<string>();
-  let groups = false;
-  for (const event of events) {
-    const name = behaviourName(event);
-    if (name !== undefined) names.add(name);
-    // A group call's traits are the group's: they change the person's groups, not their traits.
-    if (event.type === 'group') groups = true;
-    else for (const trait of Object.keys(event.traits)) traits.add(trait);
-  }
-  return { events: names, traits, groups };
 }
 
 /**

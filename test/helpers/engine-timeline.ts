@@ -15,10 +15,9 @@
  *   due time later than the real change fails the case, wherever it is asserted).
  */
 import { expect, it } from 'vitest';
-import { behaviourName } from '#shared/domain/buckets';
 import type { Channel, EnrichedEvent } from '#shared/domain/events';
 import { foldEvents } from '#shared/domain/fold';
-import { type CompiledRules, compileRules, evaluateMemberships, type ProfileChanges } from '#shared/domain/memberships';
+import { type CompiledRules, changesOf, compileRules, evaluateMemberships, type ProfileChanges } from '#shared/domain/memberships';
 import { nextCheckAt } from '#shared/domain/next-change';
 import { newProfile, type Profile } from '#shared/domain/profile';
 import { type Condition, conditionSchema, type Segment } from '#shared/domain/segment-definition';
@@ -84,20 +83,6 @@ export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
 export const MINUTE = 60_000;
 export const plus = (instant: string, ms: number) => new Date(Date.parse(instant) + ms).toISOString();
-
-/** The events' effect on what the segments depend on, as the profile writer computes it. */
-function changesOf(events: readonly EnrichedEvent[]): ProfileChanges {
-  const names = new Set<string>();
-  const traits = new Set<string>();
-  let groups = false;
-  for (const event of events) {
-    const name = behaviourName(event);
-    if (name !== undefined) names.add(name);
-    if (event.type === 'group') groups = true;
-    else for (const trait of Object.keys(event.traits)) traits.add(trait);
-  }
-  return { events: names, traits, groups };
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
