@@ -56,8 +56,10 @@ export class QueuePoller {
 
   /** What is visible now, topped up until the batch is full or the batching window has passed. */
   private async receiveBatch(): Promise<ReceivedMessage[]> {
-    const messages = this.queue.receive(this.options.batchSize);
     const window = this.options.batchingWindowMs ?? 0;
+    // Hidden for the window too: the first messages wait in the batch while it fills.
+    const hidden = window + this.queue.visibilityTimeoutMs;
+    const messages = this.queue.receive(this.options.batchSize, hidden);
     if (messages.length === 0 || window === 0) return messages;
     const end = Date.now() + window;
     while (this.running && messages.length < this.options.batchSize && Date.now() < end) {
@@ -70,19 +72,29 @@ export class QueuePoller {
         const timer = setTimeout(wake, Math.max(0, end - Date.now()));
         this.sleepers.add(wake);
       });
-      messages.push(...this.queue.receive(this.options.batchSize - messages.length));
+      messages.push(...this.queue.receive(this.options.batchSize - messages.length, hidden));
     }
     return messages;
   }
 
-  /** Keeps the batch invisible until the invocation ends or could no longer be running (its timeout). */
+  /**
+   * Keeps the batch invisible until the invocation ends or its timeout has passed, when Lambda would
+   * have stopped it (locally nothing stops it: a batch past its timeout may come back while it runs).
+   * Renewed at once and every third of the visibility timeout: the handler shares this event loop,
+   * and a busy stretch of it may delay a renewal.
+   */
   private hideWhileRunning(messages: readonly ReceivedMessage[]): () => void {
     const visibility = this.queue.visibilityTimeoutMs;
     const deadline = Date.now() + this.options.timeoutMs;
     const renew = () => {
-      if (Date.now() < deadline) for (const message of messages) this.queue.changeVisibility(message.receiptHandle, visibility);
+      if (Date.now() >= deadline) {
+        clearInterval(timer);
+        return;
+      }
+      for (const message of messages) this.queue.changeVisibility(message.receiptHandle, visibility);
     };
-    const timer = setInterval(renew, Math.max(50, visibility / 2));
+    const timer = setInterval(renew, Math.max(20, visibility / 3));
+    renew();
     return () => clearInterval(timer);
   }
 

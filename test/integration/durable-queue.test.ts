@@ -126,6 +126,40 @@ describe('DurableQueue', () => {
     await queue.close();
   });
 
+  it('keeps the first messages of a batch hidden while its batching window fills, longer than the visibility timeout', async () => {
+    const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
+    const deliveries: Array<[string, number]> = [];
+    const poller = new QueuePoller(
+      queue,
+      async (event) => {
+        for (const r of event.Records) deliveries.push([r.body, Number(r.attributes.ApproximateReceiveCount)]);
+        await sleep(150);
+        return { batchItemFailures: [] };
+      },
+      {
+        batchSize: 10,
+        concurrency: 2,
+        timeoutMs: 5000,
+        batchingWindowMs: 400,
+        onError: (error) => {
+          throw error;
+        },
+      },
+    );
+    poller.start();
+    await queue.send([{ body: 'early' }]);
+    await sleep(250); // past the visibility timeout, inside the window
+    await queue.send([{ body: 'late' }]);
+    await sleep(900);
+    await poller.stop();
+    expect(deliveries).toEqual([
+      ['early', 1],
+      ['late', 1],
+    ]);
+    expect(queue.stats()).toEqual({ messages: 0, inFlight: 0 });
+    await queue.close();
+  });
+
   it('lets a batch whose invocation outlived its timeout be delivered again, as Lambda does after a timeout', async () => {
     const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
     const deliveries: number[] = [];
