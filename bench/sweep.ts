@@ -21,8 +21,8 @@ import { DETAIL_TYPES } from '#shared/contracts/detail-types';
 import { DAY_MS } from '#shared/domain/time';
 import type { DomainEvent } from '#shared/ports/event-publisher';
 import { functionMemoryMb } from '#shared/resources';
+import { loadRules } from '#shared/usecases/managed-segments';
 import { ProfileWriter } from '#shared/usecases/profile-writer';
-import { loadSegments } from '#shared/usecases/reevaluate';
 import { AWS_PRICES } from './aws-prices';
 import { PLATFORM_LOG_BYTES } from './cost-model';
 import { benchDynamo } from './dynalite';
@@ -66,7 +66,7 @@ export async function run(options: { due?: number; minutes?: number } = {}): Pro
   };
 
   // The crowd: one visit each, at the same minute, so all leave the window 72 hours later.
-  const catalog = await loadSegments(stores.catalog);
+  const rules = await loadRules(stores.catalog);
   for (let i = 0; i < dueCount; i += 50) {
     await Promise.all(
       Array.from({ length: Math.min(50, dueCount - i) }, (_, k) => {
@@ -82,7 +82,7 @@ export async function run(options: { due?: number; minutes?: number } = {}): Pro
           channel: 'web' as const,
           sourceId: 'bench',
         };
-        return writer.apply({ profileId, events: [event], identifiers: [], reason: 'events' }, catalog);
+        return writer.apply({ profileId, events: [event], identifiers: [], reason: 'events' }, rules);
       }),
     );
   }

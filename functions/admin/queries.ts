@@ -6,7 +6,8 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (va
 
 export const MAX_PAGE = 1000;
 
-export const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD');
+/** A calendar day that exists: `2026-13-01` and `2026-02-30` are refused, not read as some other day. */
+export const day = z.iso.date({ error: 'must be a day, YYYY-MM-DD' });
 
 export const limitQuery = z.object({
   limit: optional(z.coerce.number().int().min(1).max(MAX_PAGE)).transform((limit) => limit ?? 100),

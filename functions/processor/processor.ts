@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type QueueMessage, queueMessageSchema } from '#shared/contracts/queue-messages';
 import { assertUnreachable } from '#shared/domain/assert-unreachable';
+import { isPlainObject } from '#shared/domain/events';
 import { PoisonMessageError } from '#shared/errors';
 import type { Logger } from '#shared/logger';
 import type { EventQueue } from '#shared/ports/event-queue';
@@ -81,6 +82,13 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     };
 
     const byId = new Map(event.Records.map((record) => [record.messageId, record]));
+    /** Something in an events message that is no event at all: parked alone at once, the others go on. */
+    const parkStray = async (record: SQSRecord, stray: unknown) => {
+      const body = JSON.stringify({ v: 1, kind: 'events', events: [stray] });
+      const parked = await park(record, body, new PoisonMessageError('an event of the message is not a JSON object'), 1);
+      // Not parked: the whole message is retried, so the stray is not lost.
+      if (!parked && !failures.some((f) => f.itemIdentifier === record.messageId)) failures.push({ itemIdentifier: record.messageId });
+    };
     const events: SourcedEvent[] = [];
     for (const record of event.Records) {
       try {
@@ -89,8 +97,10 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
           case 'events': {
             const lastAttempt = receivesOf(record) >= deps.maxReceiveCount;
             const unarchived = message.unarchived === true;
-            for (const e of message.events)
-              events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
+            for (const e of message.events) {
+              if (isPlainObject(e)) events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
+              else await parkStray(record, e);
+            }
             break;
           }
           case 'evaluate-segment': {

@@ -13,8 +13,8 @@ import type { Logger } from '#shared/logger';
 import type { CatalogStore, RunRecord } from '#shared/ports/catalog';
 import type { ProfileStore } from '#shared/ports/profiles';
 import { sweepSettings } from '#shared/resources';
+import { loadRules } from '#shared/usecases/managed-segments';
 import type { ProfileWriter } from '#shared/usecases/profile-writer';
-import { loadSegments } from '#shared/usecases/reevaluate';
 
 export const SWEEP_SCOPE = 'job#sweep';
 /** The run id of the sweep's state record (earlier versions kept one record per hour, `2026-03-18T09`). */
@@ -66,7 +66,7 @@ export function createSweepHandler(deps: SweepDeps) {
     let transitions = 0;
     let failed = 0;
     if (position.minute <= until) {
-      const catalog = await loadSegments(deps.catalog);
+      const rules = await loadRules(deps.catalog);
       // At least one page per run, so a budget too small for more still moves on.
       do {
         const page = await deps.profiles.due(dueKeysAt(position.minute)[position.key]!, position.cursor, deps.pageSize ?? PAGE);
@@ -76,7 +76,7 @@ export function createSweepHandler(deps: SweepDeps) {
           try {
             const outcome = await deps.writer.apply(
               { profileId: profile.profileId, events: [], identifiers: [], reason: 'time' },
-              catalog,
+              rules,
               profile,
             );
             transitions += outcome.transitions.length;

@@ -30,9 +30,6 @@ export const FREEZE_SCOPE = 'job#freeze';
 export const INDICATORS_SCOPE = 'job#indicators';
 export const indicatorRunId = (definition: string, revision: number): string => `${definition}-r${revision}`;
 
-/** Fresh, uncached: a job must not act on a catalog older than the change that started it. */
-export const loadSegments = loadRules;
-
 export interface PageResult {
   profiles: number;
   transitions: number;
@@ -41,7 +38,7 @@ export interface PageResult {
 
 export async function reevaluatePage(
   cursor: string | undefined,
-  segments: CompiledRules,
+  rules: CompiledRules,
   deps: ReevaluateDeps,
   reason: TransitionReason,
 ): Promise<PageResult> {
@@ -49,7 +46,7 @@ export async function reevaluatePage(
   let transitions = 0;
   for (const profile of page.items) {
     if (profile.mergedInto) continue; // a redirect left by a merge: the survivor is evaluated on its own
-    const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason }, segments, profile);
+    const outcome = await deps.writer.apply({ profileId: profile.profileId, events: [], identifiers: [], reason }, rules, profile);
     transitions += outcome.transitions.length;
   }
   return { profiles: page.items.length, transitions, cursor: page.cursor };
@@ -69,7 +66,7 @@ async function walkStep(
     done: (page: PageResult) => Promise<void>;
   },
 ): Promise<'continued' | 'done'> {
-  const page = await reevaluatePage(cursor, await loadSegments(deps.catalog), deps, 'definition');
+  const page = await reevaluatePage(cursor, await loadRules(deps.catalog), deps, 'definition');
   await step.page(page);
   if (page.cursor) {
     await deps.queue.send(step.next(page.cursor, page));
@@ -153,8 +150,9 @@ export async function evaluateGroupStep(
   const [group] = await deps.groups.getMany([message.groupId]);
   if (!group || group.version < message.version)
     throw new GroupNotWrittenError(`group ${message.groupId} is not at version ${message.version} yet`);
-  const segments = await loadSegments(deps.catalog);
-  if (!segments.needsGroups) return 'done'; // the segments comparing group traits were deleted meanwhile
+  // Fresh, uncached: a job must not act on rules older than the change that started it.
+  const rules = await loadRules(deps.catalog);
+  if (!rules.needsGroups) return 'done'; // the segments comparing group traits were deleted meanwhile
   const page = await deps.groups.members(message.groupId, message.cursor, PROFILES_PER_PAGE);
   const profiles = await deps.profiles.getMany(page.items);
   const reader = new GroupTraitsReader(deps.groups, [group]);
@@ -164,7 +162,7 @@ export async function evaluateGroupStep(
     if (!profile.mergedInto && !hasKey(profile.groups ?? {}, message.groupId)) continue;
     await deps.writer.apply(
       { profileId: profile.profileId, events: [], identifiers: [], reason: 'events', groups: reader },
-      segments,
+      rules,
       profile,
     );
   }

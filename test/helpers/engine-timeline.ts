@@ -86,10 +86,10 @@ export const plus = (instant: string, ms: number) => new Date(Date.parse(instant
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** One profile under a catalog, on a fake clock. */
+/** One profile under a set of compiled rules, on a fake clock. */
 export class EngineTimeline {
   private profile: Profile;
-  private readonly catalog: CompiledRules;
+  private readonly rules: CompiledRules;
   private written = false;
   private dueAt = Infinity;
   private transitions: string[] = [];
@@ -100,7 +100,7 @@ export class EngineTimeline {
       conditionSchema.parse(condition); // the conditions are the language's
       return { id, name: id, condition, revision: 1, languageVersion: 1, status: 'ready', createdAt: '', updatedAt: '' };
     });
-    this.catalog = compileRules(defined);
+    this.rules = compileRules(defined);
     this.now = Date.parse(start);
     this.profile = newProfile('p-timeline', start);
   }
@@ -118,14 +118,7 @@ export class EngineTimeline {
   }
 
   private evaluate(profile: Profile, changes: ProfileChanges | undefined, reason: 'events' | 'time') {
-    return evaluateMemberships(
-      profile,
-      this.catalog.segments,
-      this.now,
-      changes,
-      reason,
-      this.catalog.indicators.valuesOf(profile, this.now),
-    );
+    return evaluateMemberships(profile, this.rules.segments, this.now, changes, reason, this.rules.indicators.valuesOf(profile, this.now));
   }
 
   /** What a fresh evaluation of every segment says now. */
@@ -137,7 +130,7 @@ export class EngineTimeline {
     const events = sent.map(({ at, offsetMs, ...rest }) =>
       anEvent({ userId: 'timeline', ...rest, at: at ?? iso(this.now + (offsetMs ?? 0)), receivedAt: iso(this.now) }),
     );
-    const folded = foldEvents(this.profile, events, [], this.now, this.catalog.specs);
+    const folded = foldEvents(this.profile, events, [], this.now, this.rules.specs);
     // A known profile changed by events: only the segments they can affect, as the writer does; and that must be enough.
     const changes = this.written && folded.applied.length > 0 ? changesOf(folded.applied) : undefined;
     const result = this.evaluate(folded.profile, changes, 'events');
@@ -158,7 +151,7 @@ export class EngineTimeline {
   private settle(profile: Profile, result: ReturnType<EngineTimeline['evaluate']>): void {
     this.profile = { ...profile, segments: result.segments };
     this.transitions.push(...result.transitions.map((t) => `${t.change} ${t.segmentId} (${t.reason})`));
-    this.dueAt = nextCheckAt(this.catalog, this.profile, this.now);
+    this.dueAt = nextCheckAt(this.rules, this.profile, this.now);
   }
 
   sleep(step: Sleep): void {

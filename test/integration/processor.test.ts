@@ -160,6 +160,21 @@ describe('processor: messages it cannot act on', () => {
     expect(reasonOf.get('events')).toMatch(/events: /);
     expect((await stores.profiles.get((await ownerOf('userId', 'frank'))!))!.channels.web).toBe(1);
   });
+
+  it('parks alone, at once, what in an events message is not an event, and folds the events beside it', async () => {
+    const before = new Set((await deadLetters.peek(10)).map((m) => m.body));
+    const body = { v: 1, kind: 'events', events: [anEvent({ userId: 'gina', messageId: 'gina-1' }), 'gina', null, [1]] };
+    const result = await invoke({
+      messageId: 'strays',
+      body: JSON.stringify(body),
+      attributes: { ApproximateReceiveCount: '1' },
+    } as unknown as SQSRecord);
+    expect(result.batchItemFailures).toEqual([]);
+    const parked = (await deadLetters.peek(10)).filter((m) => !before.has(m.body));
+    expect(parked.map((m) => (JSON.parse(m.body) as { events: unknown[] }).events).sort()).toEqual([['gina'], [null], [[1]]].sort());
+    for (const m of parked) expect(m.reason).toBe('PoisonMessageError: an event of the message is not a JSON object');
+    expect((await stores.profiles.get((await ownerOf('userId', 'gina'))!))!.channels.web).toBe(1);
+  });
 });
 
 describe('identity store', () => {
