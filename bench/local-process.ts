@@ -3,7 +3,7 @@
  * on, the bytes it logs counted, its peak memory read from the kernel (VmHWM).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { adminClient } from '#local/admin-client';
@@ -14,7 +14,10 @@ export interface LocalProcess {
   writeKey: string;
   adminToken: string;
   dataDir: string;
-  /** Bytes written to stdout and stderr so far (the handlers' JSON logs). */
+  /**
+   * Bytes the handlers logged so far: their JSON logs on stdout and stderr, and the metrics (EMF
+   * documents, which on AWS are log lines too) the runtime writes to its data folder.
+   */
   logBytes(): number;
   /** Peak resident memory of the process so far, MB. */
   peakMemoryMb(): number;
@@ -62,7 +65,7 @@ export async function startLocalProcess(env: Record<string, string> = {}): Promi
     writeKey,
     adminToken,
     dataDir,
-    logBytes: () => logBytes,
+    logBytes: () => logBytes + (existsSync(join(dataDir, 'metrics.jsonl')) ? statSync(join(dataDir, 'metrics.jsonl')).size : 0),
     peakMemoryMb: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;

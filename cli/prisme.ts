@@ -4,6 +4,7 @@
  *   verify-snapshot <s3://bucket/key | path>   check a snapshot run against its manifest
  *   dlq inspect | dlq redrive                   the dead-letter queue
  *   replay --from <day> --to <day>              archived events through the processor again
+ *   stats [--minutes N] [--json]                what the local runtime's metrics say
  */
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { formatSummary, summariseMetrics } from '#local/metrics-summary';
 import { S3ObjectStore } from '#shared/adapters/s3/object-store';
 import { DeadLetters, describeBody } from '#shared/adapters/sqs/dead-letters';
 import type { LatestPointer, Manifest } from '#shared/domain/snapshot-files';
@@ -43,6 +45,13 @@ Commands:
                              received) through the processor again. Profiles fold only what they have
                              not seen, so replaying is harmless on live data and rebuilds emptied
                              tables; erased people stay unreadable. Follows the run to its end.
+
+  stats [--minutes 60] [--json] [--data-dir <dir>]
+                             Sum the metrics a running (or stopped) "npm start" wrote to
+                             <data-dir>/metrics.jsonl, the same EMF documents CloudWatch reads on AWS:
+                             events accepted and rejected, processed, their lag, membership changes,
+                             merges, erasures, DLQ parks, snapshot and freeze runs, the time sweep.
+                             --minutes keeps the last N minutes only.
 
 The dlq and replay commands reach a running "npm start" through <data-dir>/runtime.json (--data-dir, default
 PRISME_DATA_DIR or .prisme-local); on AWS set EVENTS_QUEUE_URL and DEAD_LETTER_QUEUE_URL (outputs of
@@ -159,6 +168,21 @@ function deadLetters(options: { 'data-dir'?: string }): DeadLetters {
   return new DeadLetters(new SQSClient({}), deadLetter, events);
 }
 
+async function statsCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { minutes: { type: 'string' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+  });
+  const dataDir = values['data-dir'] ?? process.env.PRISME_DATA_DIR ?? '.prisme-local';
+  const file = join(dataDir, 'metrics.jsonl');
+  if (!existsSync(file)) throw new Error(`no metrics in ${dataDir} yet (${file} is written by npm start as it works)`);
+  const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+  if (minutes !== undefined && !(minutes > 0)) throw new Error('--minutes is a number of minutes, above 0');
+  const lines = await summariseMetrics(file, minutes === undefined ? 0 : Date.now() - minutes * 60_000);
+  console.log(values.json ? JSON.stringify(lines, null, 2) : formatSummary(lines));
+  return 0;
+}
+
 async function dlqCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -271,6 +295,8 @@ try {
     process.exit(await dlqCommand(commandArgs));
   } else if (command === 'replay') {
     process.exit(await replayCommand(commandArgs));
+  } else if (command === 'stats') {
+    process.exit(await statsCommand(commandArgs));
   } else {
     console.error(`Unknown command "${command}".\n\n${HELP}`);
     process.exit(2);

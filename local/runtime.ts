@@ -205,6 +205,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       S3_FORCE_PATH_STYLE: 'true',
+      PRISME_METRICS_FILE: join(dataDir, 'metrics.jsonl'),
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'INFO',
     });
     const meter = options.usageMeter;

@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { awsClients } from './adapters/clients';
 import { DynamoCatalogStore } from './adapters/dynamodb/catalog-store';
 import { DynamoFrozenStore } from './adapters/dynamodb/frozen-store';
@@ -13,10 +14,12 @@ import { DynamoIdentityStore } from './adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from './adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from './adapters/dynamodb/profile-store';
 import { EventBridgePublisher } from './adapters/eventbridge/event-publisher';
+import { EmfRecorder } from './adapters/metrics/emf-recorder';
 import { S3ObjectStore } from './adapters/s3/object-store';
 import { SqsEventQueue } from './adapters/sqs/event-queue';
 import type { FunctionConfig } from './config';
 import type { Logger } from './logger';
+import type { MetricsRecorder } from './ports/metrics';
 import { bucket, deadLetterQueue, eventBus, eventQueue, tables } from './resources';
 import { ConfigError } from './settings';
 import type { CounterBuffer } from './usecases/counter-buffer';
@@ -57,6 +60,14 @@ export function adaptersOf(config: WiringConfig) {
 }
 export type Adapters = ReturnType<typeof adaptersOf>;
 
+/** The function's metrics: EMF on stdout for CloudWatch, or JSON lines in `PRISME_METRICS_FILE` (locally). */
+export function metricsOf(
+  config: Pick<FunctionConfig, 'function'> & { settings: Pick<FunctionConfig['settings'], 'PRISME_METRICS_FILE'> },
+) {
+  const file = config.settings.PRISME_METRICS_FILE;
+  return new EmfRecorder(config.function, file ? (line) => appendFileSync(file, `${line}\n`) : undefined);
+}
+
 /** Time-sortable profile ids: `p_` + milliseconds in base 36 + 80 random bits in hex. */
 export function newProfileId(now = Date.now()): string {
   const time = now.toString(36).padStart(9, '0');
@@ -66,7 +77,7 @@ export function newProfileId(now = Date.now()): string {
 export const profileWriter = (
   adapters: Adapters,
   logger: Logger,
-  options: { merges?: boolean; counters?: CounterBuffer } = {},
+  options: { merges?: boolean; counters?: CounterBuffer; metrics?: MetricsRecorder } = {},
 ): ProfileWriter =>
   new ProfileWriter({
     profiles: adapters.profiles(),
@@ -79,4 +90,5 @@ export const profileWriter = (
     publisher: adapters.publisher(),
     logger,
     now: Date.now,
+    ...(options.metrics && { metrics: options.metrics }),
   });

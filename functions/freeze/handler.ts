@@ -1,10 +1,11 @@
 import { loadConfig } from '#shared/config';
 import { createLogger } from '#shared/logger';
-import { adaptersOf, profileWriter } from '#shared/wiring';
+import { adaptersOf, metricsOf, profileWriter } from '#shared/wiring';
 import { createFreezeHandler } from './freeze';
 
 const config = loadConfig('freeze');
 const adapters = adaptersOf(config);
+const metrics = metricsOf(config);
 const logger = createLogger('freeze');
 
 export const handler = createFreezeHandler({
@@ -13,7 +14,8 @@ export const handler = createFreezeHandler({
   frozen: adapters.frozen(),
   scanSegments: config.settings.FREEZE_SEGMENTS,
   publisher: adapters.publisher(),
-  writer: profileWriter(adapters, logger),
+  writer: profileWriter(adapters, logger, { metrics }),
   logger,
   now: Date.now,
+  metrics,
 });

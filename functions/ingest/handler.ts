@@ -1,7 +1,7 @@
 import { loadConfig } from '#shared/config';
 import { createLogger } from '#shared/logger';
 import { identityConfigOf } from '#shared/settings';
-import { adaptersOf } from '#shared/wiring';
+import { adaptersOf, metricsOf } from '#shared/wiring';
 import { cachedSourceResolver, createIngestHandler } from './ingest';
 
 const config = loadConfig('ingest');
@@ -12,6 +12,7 @@ export const handler = createIngestHandler({
   queue: adapters.queue(),
   sources: cachedSourceResolver(adapters.catalog(), settings.SOURCE_CACHE_TTL_MS),
   logger: createLogger('ingest'),
+  metrics: metricsOf(config),
   now: Date.now,
   eventsPerSecondPerSource: settings.INGEST_EVENTS_PER_SECOND_PER_SOURCE || undefined,
   identity: identityConfigOf(settings),

@@ -5,6 +5,7 @@
  * every accepted event is durable in the queue.
  */
 import { createHash } from 'node:crypto';
+import { flushMetrics } from '#shared/adapters/metrics/flush-metrics';
 import { jsonDepth, LIMITS, parseEvents, queuedBytesAllowed, type Source } from '#shared/domain/events';
 import type { IdentityConfig } from '#shared/domain/identity';
 import { hashWriteKey, originAllowed } from '#shared/domain/sources';
@@ -14,6 +15,7 @@ import { NO_SNIFF } from '#shared/http/security-headers';
 import type { Logger } from '#shared/logger';
 import type { SourceStore } from '#shared/ports/catalog';
 import type { EventQueue } from '#shared/ports/event-queue';
+import { type MetricsRecorder, NO_METRICS } from '#shared/ports/metrics';
 import { type IngestEndpoint, type IngestRoute, ingestRouteOf } from '#shared/routes';
 import { decodeBody } from './body';
 import { browserLibrary } from './browser-library';
@@ -24,6 +26,8 @@ export interface IngestDeps {
   queue: EventQueue;
   sources: SourceResolver;
   logger: Logger;
+  /** Events accepted and rejected, requests refused: written at the end of each invocation. */
+  metrics?: MetricsRecorder;
   now: () => number;
   /** Events per second one source may send to this instance (a burst of one second is allowed); unlimited when absent. */
   eventsPerSecondPerSource?: number;
@@ -164,6 +168,7 @@ class CorsReply {
 
 export function createIngestHandler(deps: IngestDeps): HttpHandler {
   const limiter = deps.eventsPerSecondPerSource ? new SourceRateLimiter(deps.eventsPerSecondPerSource, deps.now) : undefined;
+  const metrics = deps.metrics ?? NO_METRICS;
   const libraryFile = browserLibrary(deps.browserLibraryDir);
 
   const receiveEvents = async (event: HttpEvent, endpoint: IngestEndpoint, cors: CorsReply) => {
@@ -201,6 +206,7 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
     }
     const wait = limiter?.take(source.sourceId, accepted.length) ?? 0;
     if (wait > 0) {
+      metrics.add('eventsRejected', accepted.length, { reason: 'rate_limited' });
       deps.logger.warn('source over its rate, asked to retry', { sourceId: source.sourceId, events: accepted.length, retryAfter: wait });
       throw new ApiError(
         429,
@@ -212,7 +218,10 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
     }
     if (accepted.length > 0) await deps.queue.sendEvents(accepted);
 
-    deps.logger.info('events accepted', { sourceId: source.sourceId, endpoint, accepted: accepted.length, rejected: rejected.length });
+    // The metrics say it at INFO (one EMF line a request, with the source): the log line would repeat it.
+    if (accepted.length > 0) metrics.add('eventsAccepted', accepted.length, { source: source.sourceId });
+    if (rejected.length > 0) metrics.add('eventsRejected', rejected.length, { reason: 'invalid' });
+    deps.logger.debug('events accepted', { sourceId: source.sourceId, endpoint, accepted: accepted.length, rejected: rejected.length });
     if (rejected.length > 0) return json(400, { success: false, accepted: accepted.length, rejected });
     return json(200, { success: true });
   };
@@ -271,11 +280,14 @@ export function createIngestHandler(deps: IngestDeps): HttpHandler {
       const result = await answer(event, route, cors);
       return { ...result, headers: { ...result.headers, ...cors.headers } };
     } catch (error) {
-      if (error instanceof ApiError) Object.assign(error.headers, cors.headers);
+      if (error instanceof ApiError) {
+        Object.assign(error.headers, cors.headers);
+        metrics.add('requestsRefused', 1, { code: error.code });
+      }
       if (error instanceof ApiError && error.code === 'origin_not_allowed')
         deps.logger.info('browser origin refused', { origin: origin?.slice(0, 200), path: event.rawPath });
       throw error;
     }
   };
-  return httpHandler(ingest, deps.logger);
+  return httpHandler(ingest, deps.logger, flushMetrics(metrics, deps.logger));
 }

@@ -4,7 +4,7 @@ import { eventQueue } from '#shared/resources';
 import { identityConfigOf } from '#shared/settings';
 import { CounterBuffer } from '#shared/usecases/counter-buffer';
 import { RulesCache } from '#shared/usecases/rules-cache';
-import { adaptersOf, newProfileId, profileWriter } from '#shared/wiring';
+import { adaptersOf, metricsOf, newProfileId, profileWriter } from '#shared/wiring';
 import { createProcessorHandler } from './processor';
 
 const config = loadConfig('processor');
@@ -12,6 +12,7 @@ const adapters = adaptersOf(config);
 const { settings } = config;
 const logger = createLogger('processor');
 const counters = new CounterBuffer(adapters.catalog());
+const metrics = metricsOf(config);
 
 export const handler = createProcessorHandler({
   identities: adapters.identities(),
@@ -24,7 +25,8 @@ export const handler = createProcessorHandler({
   now: Date.now,
   queue: adapters.queue(),
   archive: adapters.objects(),
-  writer: profileWriter(adapters, logger, { merges: true, counters }),
+  writer: profileWriter(adapters, logger, { merges: true, counters, metrics }),
+  metrics,
   counters,
   rules: new RulesCache(adapters.catalog(), settings.SEGMENT_CACHE_TTL_MS),
   logger,

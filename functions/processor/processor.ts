@@ -5,6 +5,7 @@
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { flushMetrics } from '#shared/adapters/metrics/flush-metrics';
 import { type QueueMessage, queueMessageSchema } from '#shared/contracts/queue-messages';
 import { assertUnreachable } from '#shared/domain/assert-unreachable';
 import { isPlainObject } from '#shared/domain/events';
@@ -12,6 +13,7 @@ import { PoisonMessageError } from '#shared/errors';
 import type { Logger } from '#shared/logger';
 import type { EventQueue } from '#shared/ports/event-queue';
 import type { GroupStore } from '#shared/ports/groups';
+import { type MetricsRecorder, NO_METRICS } from '#shared/ports/metrics';
 import { backfillStep } from '#shared/usecases/backfill';
 import type { CounterBuffer } from '#shared/usecases/counter-buffer';
 import { type ErasureDeps, eraseProfile } from '#shared/usecases/erase-profile';
@@ -30,6 +32,8 @@ export interface ProcessorDeps
   maxReceiveCount: number;
   /** Segment history counters the writer adds up; written once at the end of each invocation. */
   counters?: Pick<CounterBuffer, 'flush'>;
+  /** Events processed, their lag, parks and erasures (the writer records changes and merges): written at the end of each invocation. */
+  metrics?: MetricsRecorder;
 }
 
 export type ProcessorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -49,6 +53,7 @@ function parseMessage(record: SQSRecord): QueueMessage {
 
 export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
   const { logger } = deps;
+  const metrics = deps.metrics ?? NO_METRICS;
 
   const process = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchItemFailure[] = [];
@@ -59,6 +64,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
       const receiveCount = receivesOf(record);
       try {
         await deps.queue.deadLetter(body, reason, receiveCount);
+        metrics.add('parked', 1, { reason: error.name });
         logger.error('moved to the dead-letter queue', {
           messageId: record.messageId,
           reason,
@@ -97,10 +103,17 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
           case 'events': {
             const lastAttempt = receivesOf(record) >= deps.maxReceiveCount;
             const unarchived = message.unarchived === true;
+            let oldest = Number.POSITIVE_INFINITY;
             for (const e of message.events) {
-              if (isPlainObject(e)) events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
-              else await parkStray(record, e);
+              if (!isPlainObject(e)) {
+                await parkStray(record, e);
+                continue;
+              }
+              events.push({ event: e, origin: record.messageId, lastAttempt, ...(unarchived && { unarchived }) });
+              oldest = Math.min(oldest, Date.parse(e.receivedAt));
             }
+            // One value a message: its events were received together, so the oldest stands for them.
+            if (Number.isFinite(oldest)) metrics.add('processingLag', Math.max(0, deps.now() - oldest), {});
             break;
           }
           case 'evaluate-segment': {
@@ -120,7 +133,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
           }
           case 'erase-profile':
             // Erased already (a redelivery) when the profile is gone: nothing left to do.
-            await eraseProfile(message.profileId, message.erasureId, deps);
+            if (await eraseProfile(message.profileId, message.erasureId, deps)) metrics.add('profilesErased', 1, {});
             break;
           case 'backfill': {
             const outcome = await backfillStep(message, deps);
@@ -155,6 +168,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
         const retried = failures.some((f) => f.itemIdentifier === origin);
         if (!(await park(byId.get(origin)!, JSON.stringify(message), error, 1)) && !retried) failures.push({ itemIdentifier: origin });
       }
+      if (result && result.applied > 0) metrics.add('eventsProcessed', result.applied, {});
       logger.info('batch processed', {
         messages: event.Records.length,
         events: events.length,
@@ -170,5 +184,5 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     return { batchItemFailures: failures };
   };
 
-  return middy<SQSEvent, SQSBatchResponse>().handler(process);
+  return middy<SQSEvent, SQSBatchResponse>().use(flushMetrics(metrics, logger)).handler(process);
 }

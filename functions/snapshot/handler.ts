@@ -1,9 +1,11 @@
 import { loadConfig } from '#shared/config';
 import { createLogger } from '#shared/logger';
-import { adaptersOf } from '#shared/wiring';
+import { adaptersOf, metricsOf } from '#shared/wiring';
 import { createSnapshotHandler } from './snapshot';
 
-const adapters = adaptersOf(loadConfig('snapshot'));
+const config = loadConfig('snapshot');
+const adapters = adaptersOf(config);
+const metrics = metricsOf(config);
 
 export const handler = createSnapshotHandler({
   catalog: adapters.catalog(),
@@ -15,4 +17,5 @@ export const handler = createSnapshotHandler({
   publisher: adapters.publisher(),
   logger: createLogger('snapshot'),
   now: Date.now,
+  metrics,
 });

@@ -6,8 +6,10 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { flushMetrics } from '#shared/adapters/metrics/flush-metrics';
 import { DETAIL_TYPES } from '#shared/contracts/detail-types';
 import { isSnapshotDue, newRunId } from '#shared/domain/audiences';
+import { NO_METRICS } from '#shared/ports/metrics';
 import { scrubSnapshotsStep } from '#shared/usecases/scrub-snapshots';
 import { runScope, type SnapshotDeps, takeSnapshot } from '#shared/usecases/take-snapshot';
 
@@ -50,5 +52,7 @@ export function createSnapshotHandler(deps: SnapshotDeps & { scrubSafetyMs?: num
     if (failed.length > 0) throw new Error(`scheduled snapshots failed for ${failed.join(', ')}`);
     return { runs };
   };
-  return middy<SnapshotEvent, { runs: string[] }>().handler(handle);
+  return middy<SnapshotEvent, { runs: string[] }>()
+    .use(flushMetrics(deps.metrics ?? NO_METRICS, deps.logger))
+    .handler(handle);
 }

@@ -1,15 +1,18 @@
 import { loadConfig } from '#shared/config';
 import { createLogger } from '#shared/logger';
-import { adaptersOf, profileWriter } from '#shared/wiring';
+import { adaptersOf, metricsOf, profileWriter } from '#shared/wiring';
 import { createSweepHandler } from './sweep';
 
-const adapters = adaptersOf(loadConfig('sweep'));
+const config = loadConfig('sweep');
+const adapters = adaptersOf(config);
+const metrics = metricsOf(config);
 const logger = createLogger('sweep');
 
 export const handler = createSweepHandler({
   catalog: adapters.catalog(),
   profiles: adapters.profiles(),
-  writer: profileWriter(adapters, logger),
+  writer: profileWriter(adapters, logger, { metrics }),
   logger,
   now: Date.now,
+  metrics,
 });

@@ -7,10 +7,12 @@
  */
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { flushMetrics } from '#shared/adapters/metrics/flush-metrics';
 import { eachConcurrently } from '#shared/concurrency';
 import { dueKeysAt, floorMinute, MINUTE_MS, minuteOf, nextPosition, parseMinute, type SweepPosition } from '#shared/domain/due-index';
 import type { Logger } from '#shared/logger';
 import type { CatalogStore, RunRecord } from '#shared/ports/catalog';
+import { type MetricsRecorder, NO_METRICS } from '#shared/ports/metrics';
 import type { ProfileStore } from '#shared/ports/profiles';
 import { sweepSettings } from '#shared/resources';
 import { loadRules } from '#shared/usecases/managed-segments';
@@ -34,6 +36,8 @@ export interface SweepDeps {
   budgetMs?: number;
   /** Profiles per page of the due index (default 100). */
   pageSize?: number;
+  /** Profiles re-evaluated, and how far behind now a run ends: written at the end of each run. */
+  metrics?: MetricsRecorder;
 }
 
 /** Where this run starts: where the last one left off, not before the catch-up horizon. */
@@ -105,6 +109,10 @@ export function createSweepHandler(deps: SweepDeps) {
       },
     };
     await deps.catalog.putRun(SWEEP_SCOPE, run);
+    const metrics = deps.metrics ?? NO_METRICS;
+    if (profiles > 0) metrics.add('sweepDueProfiles', profiles, {});
+    // Every run says how far behind it ends (0 when caught up), so a sweep that stops running shows too.
+    metrics.add('sweepLag', caughtUp ? 0 : (until - position.minute) / 1000 + 60, {});
     const summary = { from: run.progress!.from, sweptTo: run.progress!.sweptTo, profiles, transitions, failed, ms: Date.now() - started };
     // A line a minute when there was nothing to do would drown the log.
     if (caughtUp && profiles === 0) deps.logger.debug('time sweep done', summary);
@@ -113,5 +121,7 @@ export function createSweepHandler(deps: SweepDeps) {
     else deps.logger.warn('time sweep continues at the next run', { ...summary, behindMinutes: (until - position.minute) / MINUTE_MS + 1 });
     return run;
   };
-  return middy<EventBridgeEvent<string, unknown>, RunRecord, Error, Context>().handler(handle);
+  return middy<EventBridgeEvent<string, unknown>, RunRecord, Error, Context>()
+    .use(flushMetrics(deps.metrics ?? NO_METRICS, deps.logger))
+    .handler(handle);
 }

@@ -29,6 +29,7 @@ import type { Logger } from '../logger';
 import type { CatalogStore, RunRecord } from '../ports/catalog';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { FrozenStore } from '../ports/frozen';
+import type { MetricsRecorder } from '../ports/metrics';
 import { freezeSettings } from '../resources';
 import { loadRules } from './managed-segments';
 import { FREEZE_SCOPE, PROFILES_PER_PAGE, type ReevaluateDeps } from './reevaluate';
@@ -41,6 +42,8 @@ export interface FreezeDeps extends ReevaluateDeps {
   now: () => number;
   /** Parallel scan segments of the profiles table, one worker each (default `freezeSettings.scanSegments`). */
   scanSegments?: number;
+  /** Runs by how they ended, with the duration and profiles of those that succeeded. */
+  metrics?: MetricsRecorder;
 }
 
 type Phase = 'measure' | 'score';
@@ -104,6 +107,7 @@ export async function freezeStep(detail: FreezeDetail, remainingMs: () => number
         finishedAt: iso(deps),
         error: `${detail.phase} segment ${segment}: ${(error as Error).message}`,
       });
+    deps.metrics?.add('freezeRuns', 1, { status: 'failed' });
     throw error;
   }
 }
@@ -271,6 +275,9 @@ async function score(detail: Worker, remainingMs: () => number, deps: FreezeDeps
   if (closed) {
     // The sketches and samples were only for this run: its record keeps the figures and the clusters.
     await deps.catalog.deleteRunParts(FREEZE_SCOPE, runId);
+    deps.metrics?.add('freezeRuns', 1, { status: 'succeeded' });
+    deps.metrics?.add('freezeDuration', durationMs, {});
+    deps.metrics?.add('freezeProfiles', total.profiles, {});
     deps.logger.info('freeze finished', { runId, ...total, durationMs });
   }
 }

@@ -27,6 +27,7 @@ import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
 import type { IdentityStore } from '../ports/identities';
 import type { MembershipStore } from '../ports/memberships';
+import type { MetricsRecorder } from '../ports/metrics';
 import type { ProfileStore } from '../ports/profiles';
 import { followMerges } from './follow-merges';
 import { GroupTraitsReader } from './group-traits';
@@ -45,6 +46,8 @@ export interface ProfileWriterDeps {
   frozen?: Pick<FrozenStore, 'getMany'>;
   /** Read when a segment compares the traits of a profile's groups; lists a profile among a group's members when it joins one. */
   groups?: Pick<GroupStore, 'getMany' | 'addMember'>;
+  /** Membership changes and merges, as they are written. */
+  metrics?: MetricsRecorder;
 }
 
 export interface ProfileChange {
@@ -161,7 +164,10 @@ export class ProfileWriter {
       }
       // Left in the item: the next write checks them against the membership table (`settle`) and replaces
       // them, which saves clearing them here with an update billed at the whole item's size.
-      if (transitions.length > 0) await this.applyTransitions(transitions);
+      if (transitions.length > 0) {
+        this.deps.metrics?.add('membershipChanges', transitions.length, {});
+        await this.applyTransitions(transitions);
+      }
       return { ...outcome, written: true };
     }
   }
@@ -241,6 +247,7 @@ export class ProfileWriter {
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error; // another worker finished it
     }
+    this.deps.metrics?.add('profilesMerged', 1, {});
     this.deps.logger.info('profiles merged', { survivorId, mergedId: loserId });
     return survivorId;
   }

@@ -27,6 +27,7 @@ import type { EventPublisher } from '../ports/event-publisher';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
 import type { MembershipStore } from '../ports/memberships';
+import type { MetricsRecorder } from '../ports/metrics';
 import type { ObjectStore } from '../ports/objects';
 import type { ProfileStore } from '../ports/profiles';
 import { exportedMembers, exportSize, isFrozenColumn } from './audience-export';
@@ -47,6 +48,8 @@ export interface SnapshotDeps {
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;
+  /** Runs by how they ended, and the rows published. */
+  metrics?: MetricsRecorder;
 }
 
 export const runScope = (audienceId: string): string => `audience#${audienceId}`;
@@ -87,6 +90,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
           detail: { version: 1, audienceId, runId, reason: held, members: size.members, approvedSize: audience.approval?.size ?? null },
         },
       ]);
+      deps.metrics?.add('snapshotRuns', 1, { status: 'held' });
       deps.logger.warn('snapshot held, not published', { audienceId, runId, reason: held, members: size.members });
       return undefined;
     }
@@ -180,6 +184,8 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     await deps.publisher.publish([
       { detailType: DETAIL_TYPES.snapshotPublished, detail: { version: 1, audienceId, runId, manifestKey, counts: manifest.counts } },
     ]);
+    deps.metrics?.add('snapshotRuns', 1, { status: 'published' });
+    deps.metrics?.add('snapshotRows', manifest.counts.members, {});
     deps.logger.info('snapshot published', { audienceId, runId, ...manifest.counts, holdout: counts.holdout });
     return manifest;
   } catch (error) {
@@ -189,6 +195,7 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       finishedAt: new Date(deps.now()).toISOString(),
       error: (error as Error).message,
     });
+    deps.metrics?.add('snapshotRuns', 1, { status: 'failed' });
     throw error;
   }
 }

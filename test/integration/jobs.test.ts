@@ -11,6 +11,7 @@ import type { Audience } from '#shared/domain/audiences';
 import { newProfile } from '#shared/domain/profile';
 import type { Segment } from '#shared/domain/segment-definition';
 import { DAY_MS } from '#shared/domain/time';
+import type { MetricsRecorder } from '#shared/ports/metrics';
 import { processEvents } from '#shared/usecases/process-events';
 import { ProfileWriter } from '#shared/usecases/profile-writer';
 import { FREEZE_SCOPE } from '#shared/usecases/reevaluate';
@@ -68,16 +69,25 @@ const scheduled = (): SnapshotEvent => ({
  * Runs the freeze as EventBridge would: the scheduled start, then every `Freeze Requested` event it
  * publishes (its workers and their hand-offs), each in its own invocation, until it is quiet.
  */
-async function runFreeze(options: { remainingMs?: number; scanSegments?: number; deliveries?: number } = {}) {
+async function runFreeze(
+  options: {
+    remainingMs?: number;
+    scanSegments?: number;
+    deliveries?: number;
+    profiles?: typeof stores.profiles;
+    metrics?: MetricsRecorder;
+  } = {},
+) {
   const handler = createFreezeHandler({
     catalog: stores.catalog,
-    profiles: stores.profiles,
+    profiles: options.profiles ?? stores.profiles,
     frozen: stores.frozen,
     writer: writer(),
     publisher,
     logger: silentLogger(),
     now: clock,
     scanSegments: options.scanSegments ?? 3,
+    ...(options.metrics && { metrics: options.metrics }),
   });
   const context = () => ({ ...lambdaContext('freeze', 900_000), getRemainingTimeInMillis: () => options.remainingMs ?? 900_000 });
   let seen = publisher.events.length;
@@ -243,6 +253,27 @@ describe('daily freeze', () => {
     expect(byProfile(await stores.frozen.getMany(frozenOnce.map((r) => r.profileId)))).toEqual(byProfile(frozenOnce));
   });
 
+  it('records a failed run, and what the alarms read of a run that succeeds', async () => {
+    const recorded: Array<[string, number, unknown]> = [];
+    const metrics: MetricsRecorder = {
+      add: (metric, value, dimensions) => void recorded.push([metric, value, dimensions]),
+      flush: () => undefined,
+    };
+    const failing: typeof stores.profiles = Object.assign(Object.create(stores.profiles), {
+      scan: async () => Promise.reject(new Error('DynamoDB is unwell')),
+    });
+    await expect(runFreeze({ scanSegments: 1, profiles: failing, metrics })).rejects.toThrow('DynamoDB is unwell');
+    expect(recorded).toEqual([['freezeRuns', 1, { status: 'failed' }]]);
+    recorded.length = 0;
+    const { run } = await runFreeze({ scanSegments: 2, metrics });
+    expect(run.status).toBe('succeeded');
+    expect(recorded).toEqual([
+      ['freezeRuns', 1, { status: 'succeeded' }],
+      ['freezeDuration', run.progress!.durationMs, {}],
+      ['freezeProfiles', run.progress!.profiles, {}],
+    ]);
+  });
+
   it('hands its work to fresh invocations near the time limit, and ends the same', async () => {
     const deps = {
       identities: stores.identities,
@@ -287,7 +318,7 @@ describe('time sweep', () => {
     now: clock,
     concurrency: 4,
   });
-  const sweeper = (options: { budgetMs?: number; pageSize?: number; writer?: ProfileWriter } = {}) =>
+  const sweeper = (options: { budgetMs?: number; pageSize?: number; writer?: ProfileWriter; metrics?: MetricsRecorder } = {}) =>
     createSweepHandler({
       catalog: stores.catalog,
       profiles: stores.profiles,
@@ -391,7 +422,9 @@ describe('time sweep', () => {
     await sweepAt('2026-03-18T08:59:10.000Z');
 
     // No time to spare: one page a run, pages of 10 (about 32 profiles in each of the 8 shards).
-    const tight = sweeper({ budgetMs: 0, pageSize: 10 });
+    const recorded: Array<[string, number]> = [];
+    const metrics: MetricsRecorder = { add: (metric, value) => void recorded.push([metric, value]), flush: () => undefined };
+    const tight = sweeper({ budgetMs: 0, pageSize: 10, metrics });
     const runs = [];
     while (runs.at(-1)?.status !== 'succeeded') {
       if (runs.length > 100) throw new Error('the sweep does not catch up');
@@ -404,6 +437,12 @@ describe('time sweep', () => {
     expect(runs.reduce((sum, r) => sum + (r.progress!.profiles as number), 0)).toBe(250);
     expect(await stores.memberships.count('recent-visitors')).toBe(0);
     expect(runs.at(-1)!.progress).toMatchObject({ sweptTo: '2026-03-18T09:00' });
+    // What the alarm on a sweep falling behind reads: each run behind says by how much, the last says 0.
+    const lags = recorded.filter(([metric]) => metric === 'sweepLag').map(([, value]) => value);
+    expect(lags).toHaveLength(runs.length);
+    expect(lags.slice(0, -1).every((lag) => lag > 0)).toBe(true);
+    expect(lags.at(-1)).toBe(0);
+    expect(recorded.filter(([metric]) => metric === 'sweepDueProfiles').reduce((sum, [, value]) => sum + value, 0)).toBe(250);
   });
 
   it("leaves a profile it cannot re-evaluate to the freeze, and ends everyone else's membership", async () => {
