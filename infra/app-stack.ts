@@ -28,6 +28,7 @@ import { eventBus, type QueueName, queues, schedules, type TableName } from '#sh
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '#shared/routes';
 import type { Schedules } from '#shared/schedule-settings';
 import { ConsoleHosting } from './console-hosting';
+import { PrismeMonitoring } from './monitoring';
 import { PrismeFunction } from './prisme-function';
 import type { PrismeStatefulStack } from './stateful-stack';
 
@@ -43,6 +44,8 @@ export interface PrismeAppStackProps extends StackProps {
   adminJwt?: { issuer: string; audience: string[] };
   /** Where browsers reach the ingest API when it is behind a custom domain (the settings analytics.js loads name it). */
   publicUrl?: string;
+  /** Subscribed to the alarm topic (`-c prisme:alarmEmail=ops@example.com`). */
+  alarmEmail?: string;
 }
 
 /** `ingest` -> `Ingest`, `snapshotRequested` -> `SnapshotRequested`: the construct ids deployed stacks know, so a deploy updates, never replaces. */
@@ -69,6 +72,7 @@ export class PrismeAppStack extends Stack {
   /** Absent when the console was not built before the synth. */
   readonly console?: ConsoleHosting;
   readonly functions: Record<FunctionName, PrismeFunction>;
+  readonly monitoring: PrismeMonitoring;
 
   constructor(scope: Construct, id: string, props: PrismeAppStackProps) {
     super(scope, id, props);
@@ -88,6 +92,12 @@ export class PrismeAppStack extends Stack {
       for (const trigger of spec.triggers) this.addTrigger(this.functions[name], trigger, triggers);
     }
     this.configureStage(props.throttleRateLimit ?? 1000);
+    this.monitoring = new PrismeMonitoring(this, 'Monitoring', {
+      functions: this.functions,
+      queues: { events: data.eventsQueue, deadLetter: data.deadLetterQueue },
+      api: this.api,
+      ...(props.alarmEmail && { alarmEmail: props.alarmEmail }),
+    });
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.apiEndpoint,
       description: 'Where the libraries send events (their host, apiHost or dataPlaneUrl); the admin API too',

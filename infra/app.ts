@@ -24,6 +24,7 @@ export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack
     schedules: configuredSchedules(),
     adminJwt: fromContext(app, 'prisme:adminJwt', adminJwtSchema),
     publicUrl: fromContext(app, 'prisme:publicUrl', publicUrlSchema),
+    alarmEmail: fromContext(app, 'prisme:alarmEmail', alarmEmailSchema),
     description: 'Prisme: HTTP API, functions, schedules',
   });
   Tags.of(app).add('application', 'prisme');
@@ -69,6 +70,9 @@ const adminJwtSchema = z.strictObject({
 
 /** The ingest API's address behind a custom domain: context `prisme:publicUrl`, e.g. `-c prisme:publicUrl=https://events.example.com`. */
 const publicUrlSchema = z.string().url().startsWith('https://', 'must be an https URL');
+
+/** Who hears the alarms: context `prisme:alarmEmail`, e.g. `-c prisme:alarmEmail=ops@example.com`. */
+const alarmEmailSchema = z.email();
 
 const espAccessSchema = z.array(
   z.strictObject({

@@ -8,7 +8,7 @@ import { METRICS, METRICS_NAMESPACE } from '../../contracts/metrics';
 import type { MetricsRecorder } from '../../ports/metrics';
 
 export class EmfRecorder implements MetricsRecorder {
-  /** One Powertools instance per dimension set: an EMF document holds one. */
+  /** One Powertools instance per dimension set (an EMF document holds one), kept across invocations: the sets are few. */
   private readonly bySet = new Map<string, Metrics>();
 
   constructor(
@@ -29,6 +29,7 @@ export class EmfRecorder implements MetricsRecorder {
 
   flush(): void {
     for (const metrics of this.bySet.values()) {
+      if (!metrics.hasStoredMetrics()) continue;
       if (this.write) {
         this.write(JSON.stringify(metrics.serializeMetrics()));
         metrics.clearMetrics();
@@ -36,6 +37,5 @@ export class EmfRecorder implements MetricsRecorder {
         metrics.publishStoredMetrics();
       }
     }
-    this.bySet.clear();
   }
 }
