@@ -46,6 +46,8 @@ export interface PrismeAppStackProps extends StackProps {
   publicUrl?: string;
   /** Subscribed to the alarm topic (`-c prisme:alarmEmail=ops@example.com`). */
   alarmEmail?: string;
+  /** X-Ray tracing of every function (`-c prisme:tracing=true`). */
+  tracing?: boolean;
 }
 
 /** `ingest` -> `Ingest`, `snapshotRequested` -> `SnapshotRequested`: the construct ids deployed stacks know, so a deploy updates, never replaces. */
@@ -80,7 +82,7 @@ export class PrismeAppStack extends Stack {
     // Settings given at deploy, each to the functions whose entry reads it.
     const settings: Record<string, string> = { ...props.settings, ...(props.publicUrl && { PRISME_PUBLIC_URL: props.publicUrl }) };
     this.functions = Object.fromEntries(
-      functionEntries().map(([name, spec]) => [name, this.createFunction(name, spec, data, settings)]),
+      functionEntries().map(([name, spec]) => [name, this.createFunction(name, spec, data, settings, props.tracing ?? false)]),
     ) as Record<FunctionName, PrismeFunction>;
 
     this.api = new HttpApi(this, 'Api', {
@@ -119,6 +121,7 @@ export class PrismeAppStack extends Stack {
     spec: FunctionSpec,
     data: PrismeStatefulStack,
     settings: Readonly<Record<string, string>>,
+    tracing: boolean,
   ): PrismeFunction {
     const { bundleFiles } = spec;
     const fn = new PrismeFunction(this, pascalCase(name), {
@@ -127,6 +130,7 @@ export class PrismeAppStack extends Stack {
       description: spec.description,
       timeout: Duration.seconds(spec.timeoutSeconds),
       memorySize: spec.memoryMb,
+      tracing,
       ...(bundleFiles && { bundleFiles, environment: { [bundleFiles.setting]: `/var/task/${bundleFiles.into}` } }),
     });
     for (const [table, { access, indexes }] of Object.entries(spec.tables) as Array<[TableName, TableBinding]>)

@@ -25,6 +25,7 @@ export function buildApp(app = new App()): { app: App; data: PrismeStatefulStack
     adminJwt: fromContext(app, 'prisme:adminJwt', adminJwtSchema),
     publicUrl: fromContext(app, 'prisme:publicUrl', publicUrlSchema),
     alarmEmail: fromContext(app, 'prisme:alarmEmail', alarmEmailSchema),
+    tracing: fromContext(app, 'prisme:tracing', z.boolean()) ?? false,
     description: 'Prisme: HTTP API, functions, schedules',
   });
   Tags.of(app).add('application', 'prisme');

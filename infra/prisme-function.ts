@@ -4,7 +4,7 @@ import { type Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -29,6 +29,8 @@ export interface PrismeFunctionProps {
   environment?: Record<string, string>;
   /** Files shipped beside the code: `from` (a folder, relative to the project) is copied to `into` in the bundle. */
   bundleFiles?: { from: string; into: string };
+  /** X-Ray active tracing, and the handler's Powertools tracer (`PRISME_TRACING`). */
+  tracing?: boolean;
 }
 
 function copyAfterBundling(from: string, into: string): ICommandHooks {
@@ -69,10 +71,12 @@ export class PrismeFunction extends Construct {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
       logGroup,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: `prisme-${props.name}`,
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(props.tracing && { PRISME_TRACING: 'true' }),
         ...props.environment,
       },
       bundling: {
@@ -89,6 +93,12 @@ export class PrismeFunction extends Construct {
         ...(props.bundleFiles && { commandHooks: copyAfterBundling(resolve(root, props.bundleFiles.from), props.bundleFiles.into) }),
       },
     });
+    if (props.tracing) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: "Active tracing's xray:PutTraceSegments and xray:PutTelemetryRecords take no resource: '*' is the only one X-Ray accepts.",
+      });
+    }
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'Prisme targets the Node.js 22 Lambda runtime on purpose: it is the line the local runtime and tests are verified against.',

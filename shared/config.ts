@@ -9,8 +9,8 @@ import { type Env, parse, pick, type SettingName, type Settings } from './settin
 
 const required = z.string({ error: 'not set' }).min(1, 'not set');
 
-/** Read by every function: the AWS clients' and where metrics go. */
-const COMMON_SETTINGS = ['S3_FORCE_PATH_STYLE', 'PRISME_METRICS_FILE'] as const satisfies readonly SettingName[];
+/** Read by every function: the AWS clients', where metrics go, and whether to trace. */
+const COMMON_SETTINGS = ['S3_FORCE_PATH_STYLE', 'PRISME_METRICS_FILE', 'PRISME_TRACING'] as const satisfies readonly SettingName[];
 
 type SettingsOf<N extends FunctionName> = (typeof functions)[N] extends { readonly settings: readonly (infer S extends SettingName)[] }
   ? S

@@ -49,6 +49,8 @@ function number(fallback: number, { min = 0, integer = false }: { min?: number; 
 const settingsShape = {
   /** Path-style S3 addressing: s3rver, locally, knows no virtual-hosted buckets. */
   S3_FORCE_PATH_STYLE: flag,
+  /** X-Ray tracing of the handlers and their AWS calls (`-c prisme:tracing=true` at deploy). */
+  PRISME_TRACING: flag,
   /** Where metrics go as JSON lines (the local runtime's data folder); unset, to stdout as EMF for CloudWatch. */
   PRISME_METRICS_FILE: text,
   /** How long ingest trusts a write key lookup: a revoked key stops working after this. */

@@ -33,7 +33,7 @@ const once = <T>(make: () => T): (() => T) => {
 
 /** What the adapters need of a function's configuration. */
 export type WiringConfig = Pick<FunctionConfig, 'function' | 'resources'> & {
-  settings: Pick<FunctionConfig['settings'], 'S3_FORCE_PATH_STYLE'>;
+  settings: Pick<FunctionConfig['settings'], 'S3_FORCE_PATH_STYLE' | 'PRISME_TRACING'>;
 };
 
 export function adaptersOf(config: WiringConfig) {
@@ -43,7 +43,7 @@ export function adaptersOf(config: WiringConfig) {
       throw new ConfigError(`${variable}: the ${config.function} function is not bound to it; bind it in shared/functions.ts`);
     return value;
   };
-  const clients = () => awsClients({ s3ForcePathStyle: config.settings.S3_FORCE_PATH_STYLE });
+  const clients = () => awsClients({ s3ForcePathStyle: config.settings.S3_FORCE_PATH_STYLE, tracing: config.settings.PRISME_TRACING });
   return {
     profiles: once(() => new DynamoProfileStore(clients().dynamo, named(tables.profiles.envVar))),
     identities: once(() => new DynamoIdentityStore(clients().dynamo, named(tables.identities.envVar))),

@@ -1,3 +1,4 @@
+import { traced } from '#shared/adapters/tracing';
 import { loadConfig } from '#shared/config';
 import { createLogger } from '#shared/logger';
 import { eventQueue } from '#shared/resources';
@@ -14,24 +15,27 @@ const logger = createLogger('processor');
 const counters = new CounterBuffer(adapters.catalog());
 const metrics = metricsOf(config);
 
-export const handler = createProcessorHandler({
-  identities: adapters.identities(),
-  profiles: adapters.profiles(),
-  catalog: adapters.catalog(),
-  memberships: adapters.memberships(),
-  frozen: adapters.frozen(),
-  groups: adapters.groups(),
-  publisher: adapters.publisher(),
-  now: Date.now,
-  queue: adapters.queue(),
-  archive: adapters.objects(),
-  writer: profileWriter(adapters, logger, { merges: true, counters, metrics }),
-  metrics,
-  counters,
-  rules: new RulesCache(adapters.catalog(), settings.SEGMENT_CACHE_TTL_MS),
-  logger,
-  newProfileId: () => newProfileId(),
-  concurrency: settings.PROFILE_WRITE_CONCURRENCY,
-  identity: identityConfigOf(settings),
-  maxReceiveCount: eventQueue.maxReceiveCount,
-});
+export const handler = traced(
+  createProcessorHandler({
+    identities: adapters.identities(),
+    profiles: adapters.profiles(),
+    catalog: adapters.catalog(),
+    memberships: adapters.memberships(),
+    frozen: adapters.frozen(),
+    groups: adapters.groups(),
+    publisher: adapters.publisher(),
+    now: Date.now,
+    queue: adapters.queue(),
+    archive: adapters.objects(),
+    writer: profileWriter(adapters, logger, { merges: true, counters, metrics }),
+    metrics,
+    counters,
+    rules: new RulesCache(adapters.catalog(), settings.SEGMENT_CACHE_TTL_MS),
+    logger,
+    newProfileId: () => newProfileId(),
+    concurrency: settings.PROFILE_WRITE_CONCURRENCY,
+    identity: identityConfigOf(settings),
+    maxReceiveCount: eventQueue.maxReceiveCount,
+  }),
+  config.settings.PRISME_TRACING,
+);

@@ -1,3 +1,4 @@
+import { traced } from '#shared/adapters/tracing';
 import { loadConfig } from '#shared/config';
 import { createLogger } from '#shared/logger';
 import { adaptersOf, metricsOf } from '#shared/wiring';
@@ -7,15 +8,18 @@ const config = loadConfig('snapshot');
 const adapters = adaptersOf(config);
 const metrics = metricsOf(config);
 
-export const handler = createSnapshotHandler({
-  catalog: adapters.catalog(),
-  memberships: adapters.memberships(),
-  profiles: adapters.profiles(),
-  frozen: adapters.frozen(),
-  groups: adapters.groups(),
-  objects: adapters.objects(),
-  publisher: adapters.publisher(),
-  logger: createLogger('snapshot'),
-  now: Date.now,
-  metrics,
-});
+export const handler = traced(
+  createSnapshotHandler({
+    catalog: adapters.catalog(),
+    memberships: adapters.memberships(),
+    profiles: adapters.profiles(),
+    frozen: adapters.frozen(),
+    groups: adapters.groups(),
+    objects: adapters.objects(),
+    publisher: adapters.publisher(),
+    logger: createLogger('snapshot'),
+    now: Date.now,
+    metrics,
+  }),
+  config.settings.PRISME_TRACING,
+);

@@ -1,3 +1,4 @@
+import { traced } from '#shared/adapters/tracing';
 import { loadConfig } from '#shared/config';
 import { createLogger } from '#shared/logger';
 import { adaptersOf, metricsOf, profileWriter } from '#shared/wiring';
@@ -8,11 +9,14 @@ const adapters = adaptersOf(config);
 const metrics = metricsOf(config);
 const logger = createLogger('sweep');
 
-export const handler = createSweepHandler({
-  catalog: adapters.catalog(),
-  profiles: adapters.profiles(),
-  writer: profileWriter(adapters, logger, { metrics }),
-  logger,
-  now: Date.now,
-  metrics,
-});
+export const handler = traced(
+  createSweepHandler({
+    catalog: adapters.catalog(),
+    profiles: adapters.profiles(),
+    writer: profileWriter(adapters, logger, { metrics }),
+    logger,
+    now: Date.now,
+    metrics,
+  }),
+  config.settings.PRISME_TRACING,
+);

@@ -9,6 +9,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracerOf } from './tracing';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -26,8 +27,11 @@ export type ClientHook = (
 ) => void;
 let hook: ClientHook | undefined;
 
-/** The container's clients, made by the first call (with its options: S3_FORCE_PATH_STYLE is one per process). */
-export function awsClients(options: { s3ForcePathStyle?: boolean } = {}): AwsClients {
+/**
+ * The container's clients, made by the first call (with its options: S3_FORCE_PATH_STYLE and tracing
+ * are one per process). Traced, each call is a subsegment, and SQS messages carry the trace header.
+ */
+export function awsClients(options: { s3ForcePathStyle?: boolean; tracing?: boolean } = {}): AwsClients {
   if (!shared) {
     const made = {
       dynamo: new DynamoDBClient({}),
@@ -35,6 +39,7 @@ export function awsClients(options: { s3ForcePathStyle?: boolean } = {}): AwsCli
       sqs: new SQSClient({}),
       events: new EventBridgeClient({}),
     };
+    if (options.tracing) for (const client of Object.values(made)) tracerOf(true).captureAWSv3Client(client);
     if (hook) {
       hook(made.dynamo, 'DynamoDB');
       hook(made.s3, 'S3');

@@ -123,6 +123,31 @@ describe('the dashboard', () => {
   });
 });
 
+describe('tracing', () => {
+  const functionsOf = (template: Template) => Object.values(template.findResources('AWS::Lambda::Function')) as Resource[];
+  const prismeFunctions = (template: Template) =>
+    functionsOf(template).filter((fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+
+  it('is off by default', () => {
+    for (const fn of prismeFunctions(service)) {
+      expect(fn.Properties.TracingConfig?.Mode ?? 'PassThrough').toBe('PassThrough');
+      expect(fn.Properties.Environment.Variables.PRISME_TRACING).toBeUndefined();
+    }
+  });
+
+  it('traces every function with one context flag, and stays clean under cdk-nag', () => {
+    const built = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], 'prisme:tracing': 'true' } }));
+    const template = Template.fromStack(built.service);
+    const traced = prismeFunctions(template);
+    expect(traced).toHaveLength(6);
+    for (const fn of traced) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.Environment.Variables.PRISME_TRACING).toBe('true');
+    }
+    expect(() => built.app.synth()).not.toThrow();
+  });
+});
+
 describe('runbooks', () => {
   it('docs/operations.md has one for each alarm, under its id', () => {
     const doc = readFileSync(resolve(import.meta.dirname, '../../docs/operations.md'), 'utf8');
