@@ -24,6 +24,11 @@ export const AWS_PRICES = {
   eventBridgeEvent: 1.0 / 1e6,
   /** CloudWatch Logs: ingestion per GB (Standard class). https://aws.amazon.com/cloudwatch/pricing/ */
   logsIngestGb: 0.5,
+  /** CloudWatch: a standard-resolution metric alarm, and a dashboard (beyond an account's first three), a month. https://aws.amazon.com/cloudwatch/pricing/ */
+  alarmMonth: 0.1,
+  dashboardMonth: 3.0,
+  /** CloudWatch: a custom metric (one name and set of dimension values) a month, the first 10,000. */
+  customMetricMonth: 0.3,
 } as const;
 
 export type AwsPrices = typeof AWS_PRICES;

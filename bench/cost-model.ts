@@ -8,6 +8,7 @@
  * (per profile), and the pollers' idle receives (a fixed ~$0.26 a month).
  */
 import type { Usage } from '#local/usage-meter';
+import { ALARMS } from '#shared/alarms';
 import { functionMemoryMb } from '#shared/resources';
 import { AWS_PRICES, type AwsPrices } from './aws-prices';
 
@@ -90,4 +91,18 @@ export function costPerMillionEvents(usage: Usage, events: number, logBytes: num
     dollarsPerMillion: lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0),
     membershipChanges: (changeDollars * 1e6) / events,
   };
+}
+
+/**
+ * What watching Prisme costs a month, whatever the traffic: its alarms, its dashboard, and the custom
+ * metrics CloudWatch extracts from the EMF lines (one per name and set of dimension values: `series`).
+ * The EMF lines themselves are log bytes, in the CloudWatch Logs line of each event's cost.
+ */
+export function monitoringPerMonth(series: number, prices: AwsPrices = AWS_PRICES, alarms = Object.keys(ALARMS).length, dashboards = 1) {
+  const lines = {
+    alarms: alarms * prices.alarmMonth,
+    dashboard: dashboards * prices.dashboardMonth,
+    metrics: series * prices.customMetricMonth,
+  };
+  return { ...lines, total: lines.alarms + lines.dashboard + lines.metrics };
 }

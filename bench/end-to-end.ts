@@ -17,7 +17,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type CostBreakdown, costPerMillionEvents } from './cost-model';
+import { summariseMetrics } from '#local/metrics-summary';
+import { ALARMS } from '#shared/alarms';
+import { type CostBreakdown, costPerMillionEvents, monitoringPerMonth } from './cost-model';
 import type { BenchResult } from './harness';
 import { bareCollector, entryLatencies, type LoadResult, percentile, postAtRate, postFlatOut, sleep } from './load';
 import { type LocalProcess, startLocalProcess } from './local-process';
@@ -41,6 +43,9 @@ interface Mix {
  * 1 KB events, 7 % of sessions adding to cart and 30 % of those ordering. Each new person adds a cost
  * of its own (identifiers claimed, first memberships), priced apart per person, and in the shop's mix.
  */
+/** Metric series only the daily and scheduled jobs write, which the load runs do not: see `monitoringPerMonth`. */
+const JOB_SERIES = 10;
+
 const REFERENCE: Mix = { batchSize: 20, traits: 5, returning: 1, knownPeople: 1000, cartRate: 0.07, orderRate: 0.3 };
 
 /** A shop's traffic: one session in five by a new person, whose first page view is the latency probe. */
@@ -275,6 +280,15 @@ export async function run(options: { seconds?: number; rates?: number[]; sweepSe
     units['$ per million new people'] = '$';
     table.push(
       `a bill, per million events: $${eventsAlone.toFixed(2)} + $${(perChange * 1e6).toFixed(2)} per million membership changes + $${(perNewPerson * 1e6).toFixed(2)} per million new people`,
+    );
+    // Metric series the run wrote (ingest, processor), and those only the jobs write (freeze: runs,
+    // duration, profiles, changes; snapshots: published and held runs, rows; sweep: lag, due, changes).
+    const series = (await summariseMetrics(join(local.dataDir, 'metrics.jsonl'))).length + JOB_SERIES;
+    const month = monitoringPerMonth(series);
+    figures['$ per month, monitoring'] = month.total;
+    units['$ per month, monitoring'] = '$';
+    table.push(
+      `monitoring, a month whatever the traffic: ${Object.keys(ALARMS).length} alarms $${month.alarms.toFixed(2)}, the dashboard $${month.dashboard.toFixed(2)}, ${series} metric series $${month.metrics.toFixed(2)}: $${month.total.toFixed(2)}`,
     );
     if (shop) {
       const predicted =

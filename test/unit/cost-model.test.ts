@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AWS_PRICES } from '#bench/aws-prices';
-import { costPerMillionEvents } from '#bench/cost-model';
+import { costPerMillionEvents, monitoringPerMonth } from '#bench/cost-model';
 import { emptyUsage, type Usage } from '#local/usage-meter';
+import { ALARMS } from '#shared/alarms';
 
 const usage = (overrides: Partial<Usage> = {}): Usage => ({ ...emptyUsage(), ...overrides });
 const line = (breakdown: ReturnType<typeof costPerMillionEvents>, prefix: string) =>
@@ -59,6 +60,14 @@ describe('cost model', () => {
     );
     expect(breakdown.membershipChanges).toBeCloseTo(100_000 * 0.625e-6 + 40_000 * 0.125e-6 + 50_000 * 1e-6);
     expect(breakdown.dollarsPerMillion - breakdown.membershipChanges).toBeCloseTo(300_000 * 0.625e-6 + 200_010 * 0.125e-6);
+  });
+
+  it('prices watching Prisme by the month: each alarm, the dashboard, each metric series', () => {
+    const month = monitoringPerMonth(30);
+    expect(month.alarms).toBeCloseTo(Object.keys(ALARMS).length * 0.1);
+    expect(month.dashboard).toBe(3);
+    expect(month.metrics).toBeCloseTo(9);
+    expect(month.total).toBeCloseTo(month.alarms + 3 + 9);
   });
 
   it('scales with the events the usage was measured over', () => {
