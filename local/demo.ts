@@ -4,38 +4,37 @@
  * audience and a snapshot, so there is something to look at.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Analytics } from '@segment/analytics-node';
+import { DEFAULT_DATA_DIR, findRuntime, localCredentials } from './runtime-file';
 
 const { values: args } = parseArgs({
   options: {
-    url: { type: 'string', default: process.env.PRISME_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}` },
+    url: { type: 'string', default: process.env.PRISME_URL },
     people: { type: 'string', default: '200' },
-    'data-dir': { type: 'string', default: process.env.PRISME_DATA_DIR ?? '.prisme-local' },
+    'data-dir': { type: 'string', default: process.env.PRISME_DATA_DIR ?? DEFAULT_DATA_DIR },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (args.help) {
-  console.log(`Usage: npm run demo -- [--url http://127.0.0.1:3000] [--people 200] [--data-dir .prisme-local]
+  console.log(`Usage: npm run demo -- [--people 200] [--data-dir .prisme-local] [--url http://127.0.0.1:3000]
 
 Sends a hybrid customer stream to a running Prisme (start it with "npm start"), then creates
-segments and an audience, approves it, takes a snapshot and runs the daily freeze. Keys come from PRISME_WRITE_KEY / PRISME_ADMIN_TOKEN
-or from <data-dir>/credentials.json written by "npm start".`);
+segments and an audience, approves it, takes a snapshot and runs the daily freeze. It finds the
+npm start of its data folder (its address and keys) through <data-dir>/runtime.json and
+credentials.json; --url (or PRISME_URL) names another, with PRISME_WRITE_KEY and PRISME_ADMIN_TOKEN.`);
   process.exit(0);
 }
 
-const saved = join(args['data-dir']!, 'credentials.json');
-const credentials = existsSync(saved) ? (JSON.parse(readFileSync(saved, 'utf8')) as { writeKey: string; adminToken: string }) : undefined;
-const writeKey = process.env.PRISME_WRITE_KEY ?? credentials?.writeKey;
-const adminToken = process.env.PRISME_ADMIN_TOKEN ?? credentials?.adminToken;
+const dataDir = args['data-dir']!;
+const { writeKey, adminToken } = localCredentials(dataDir);
 if (!writeKey || !adminToken) {
   console.error(`No keys: start Prisme with "npm start" first, or set PRISME_WRITE_KEY and PRISME_ADMIN_TOKEN.`);
   process.exit(1);
 }
-const url = args.url!;
+const url = args.url ?? findRuntime(dataDir)?.url ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
 const people = Number(args.people);
 
 // biome-ignore lint/suspicious/noExplicitAny: the admin API's JSON, read for a few fields the demo prints
@@ -190,5 +189,5 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 500));
 }
 console.log(
-  `\nLook around:\n  curl -s '${url}/v1/profiles?userId=customer-1' -H 'authorization: Bearer ${adminToken}'\n  ls ${join(args['data-dir']!, 's3', 'prisme-local', 'audiences', 'recent-visitors-email')}`,
+  `\nLook around:\n  curl -s '${url}/v1/profiles?userId=customer-1' -H 'authorization: Bearer ${adminToken}'\n  ls ${join(dataDir, 's3', 'prisme-local', 'audiences', 'recent-visitors-email')}`,
 );

@@ -118,6 +118,11 @@ export class LocalEventBus extends EventEmitter<{ event: [BusEvent] }> {
     void run.finally(() => this.running.delete(run));
   }
 
+  /** Target invocations running now (a snapshot being taken, a freeze). */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   /** Resolves when every target invocation started so far has finished. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);

@@ -34,6 +34,7 @@ import { loadHandlers, localEnvironment } from './functions';
 import { LocalGateway } from './gateway';
 import { lambdaContext } from './lambda-context';
 import { QueuePoller } from './poller';
+import { type Credentials, saveCredentials, savedCredentials, writeRuntimeFile } from './runtime-file';
 import { SqsEmulator } from './sqs-emulator';
 import type { UsageMeter } from './usage-meter';
 
@@ -86,20 +87,14 @@ export const LOCAL_NAMES = {
   deadLetterQueue: 'prisme-events-dlq',
 } as const;
 
-interface Credentials {
-  writeKey: string;
-  adminToken: string;
-}
-
 /** Keys made on first start are kept, so the printed key keeps working across restarts. */
 function loadCredentials(dataDir: string, options: LocalOptions): Credentials {
-  const file = join(dataDir, 'credentials.json');
-  const saved: Partial<Credentials> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Credentials) : {};
+  const saved = savedCredentials(dataDir);
   const credentials = {
     writeKey: options.writeKey || saved.writeKey || `wk_${randomBytes(16).toString('hex')}`,
     adminToken: options.adminToken || saved.adminToken || `adm_${randomBytes(24).toString('hex')}`,
   };
-  writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  saveCredentials(dataDir, credentials);
   return credentials;
 }
 
@@ -317,30 +312,28 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     const gateway = new LocalGateway({
       ingest: http.ingest,
       admin: http.admin,
-      health: () => ({ status: 'ok', queue: events.stats(), deadLetter: deadLetter.stats() }),
+      health: () => ({
+        status: 'ok',
+        queue: events.stats(),
+        deadLetter: deadLetter.stats(),
+        // Handler invocations under way: pollers' batches, and what the bus started (a snapshot, the freeze).
+        running: pollers.filter((poller) => poller.active).length + bus.runningCount,
+      }),
       usage: meter,
       consoleDir: join(import.meta.dirname, '..', 'console', 'dist'),
     });
     const url = await gateway.start(options.port, options.host);
     stops.push(() => gateway.stop());
 
-    // Where the command line (npm run prisme -- dlq ...) finds this runtime; removed on stop.
-    const runtimeFile = join(dataDir, 'runtime.json');
-    writeFileSync(
-      runtimeFile,
-      JSON.stringify(
-        {
-          pid: process.pid,
-          url,
-          endpoints,
-          bucket: LOCAL_NAMES.bucket,
-          queues: { events: sqs.queueUrl(events.name), deadLetter: sqs.queueUrl(deadLetter.name) },
-        },
-        null,
-        2,
-      ),
-    );
-    stops.push(async () => rmSync(runtimeFile, { force: true }));
+    // Where the command line and the demo find this runtime; removed on stop.
+    const removeRuntimeFile = writeRuntimeFile(dataDir, {
+      pid: process.pid,
+      url,
+      endpoints,
+      bucket: LOCAL_NAMES.bucket,
+      queues: { events: sqs.queueUrl(events.name), deadLetter: sqs.queueUrl(deadLetter.name) },
+    });
+    stops.push(async () => removeRuntimeFile());
 
     return {
       url,

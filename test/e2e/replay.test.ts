@@ -34,7 +34,7 @@ describe('prisme replay', () => {
       },
     );
     expect(stdout).toMatch(/^Replay \d+T\d+Z: /);
-    expect(stdout).toMatch(/succeeded: 3 events from \d+ archive objects sent again, 1 unreadable \(erased people\)\./);
+    expect(stdout).toMatch(/Succeeded: 3 events from \d+ archive objects sent again, 1 unreadable \(erased people\)\./);
     await runtime.drain();
     expect((await admin.get('/v1/profiles?userId=rita')).body.channels).toEqual({ store: 3 });
     expect((await admin.get('/v1/profiles?userId=erwin')).status).toBe(404);
