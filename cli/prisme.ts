@@ -1,9 +1,11 @@
 /** `npm run prisme -- <command>`: Prisme's command line (`--help` lists the commands; cli/commands/ holds them). */
 
 import { CommanderError } from 'commander';
+import { sdkNodeNotice } from '#local/node-version';
 import { EXIT, UsageError } from './exit-codes';
 import { buildProgram } from './program';
 
+sdkNodeNotice();
 let exitCode: number = EXIT.ok;
 const program = buildProgram((code) => {
   exitCode = code;

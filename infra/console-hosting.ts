@@ -142,7 +142,7 @@ export class ConsoleHosting extends Construct {
     if (deployer) {
       const stack = Stack.of(this);
       const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
-      const assetBucket = `arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-${shown(stack.account, 'AWS::AccountId')}-${shown(stack.region, 'AWS::Region')}/*`;
+      const assetBucket = `arn:${shown(stack.partition, 'AWS::Partition')}:s3:::cdk-hnb659fds-assets-${shown(stack.account, 'AWS::AccountId')}-${shown(stack.region, 'AWS::Region')}/*`;
       const consoleBucket = `<${stack.resolve(stack.getLogicalId(bucket.node.defaultChild as CfnBucket)) as string}.Arn>/*`;
       Validations.of(deployer).acknowledge(
         {

@@ -7,7 +7,10 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Analytics } from '@segment/analytics-node';
+import { sdkNodeNotice } from './node-version';
 import { DEFAULT_DATA_DIR, findRuntime, localCredentials } from './runtime-file';
+
+sdkNodeNotice();
 
 const { values: args } = parseArgs({
   options: {

@@ -1,6 +1,7 @@
 /** `npm start`: Prisme on this machine, same handlers as on AWS. */
 
 import { originPatternSchema } from '#shared/domain/sources';
+import { sdkNodeNotice } from './node-version';
 import { startLocal } from './runtime';
 import { UsageMeter } from './usage-meter';
 
@@ -16,6 +17,7 @@ function allowedOriginsFromEnv(): string[] | undefined {
   return parsed.data;
 }
 
+const nodeNotice = sdkNodeNotice();
 const port = Number(process.env.PORT ?? 3000);
 const runtime = await startLocal({
   dataDir: process.env.PRISME_DATA_DIR ?? '.prisme-local',
@@ -53,7 +55,7 @@ Read the profile:
 
 A realistic demo stream, segments and a snapshot: npm run demo (in another terminal)
 Logs follow as JSON lines. Ctrl-C stops; every acknowledged event is kept on disk.
-
+${nodeNotice ? `(${nodeNotice}.)\n` : ''}
 `);
 
 let stopping = false;
