@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { dlqCommand } from './commands/dlq';
+import { openapiCommand } from './commands/openapi';
 import { replayCommand } from './commands/replay';
 import { statsCommand } from './commands/stats';
 import { verifySnapshotCommand } from './commands/verify-snapshot';
 import { waitCommand } from './commands/wait';
 import { EXIT_CODES_HELP } from './exit-codes';
 
-const COMMANDS = [verifySnapshotCommand, waitCommand, dlqCommand, replayCommand, statsCommand];
+const COMMANDS = [verifySnapshotCommand, waitCommand, dlqCommand, replayCommand, statsCommand, openapiCommand];
 
 const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -21,7 +22,9 @@ const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'pac
 export function buildProgram(done: (code: number) => void, output?: { out: (s: string) => void; err: (s: string) => void }): Command {
   const program = new Command('prisme')
     .usage('<command> [options]   (npm run prisme -- <command> [options])')
-    .description("Prisme's command line: audience snapshots, the dead-letter queue, replays, metrics and the queue's depth.")
+    .description(
+      "Prisme's command line: audience snapshots, the dead-letter queue, replays, metrics, the queue's depth and the API's document.",
+    )
     .version(version, '-v, --version', "print Prisme's version")
     .helpCommand('help [command]', 'help for a command')
     .showHelpAfterError('(add --help for usage)')

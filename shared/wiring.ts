@@ -13,6 +13,7 @@ import { DynamoGroupStore } from './adapters/dynamodb/group-store';
 import { DynamoIdentityStore } from './adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from './adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from './adapters/dynamodb/profile-store';
+import { DynamoSeenStore } from './adapters/dynamodb/seen-store';
 import { EventBridgePublisher } from './adapters/eventbridge/event-publisher';
 import { EmfRecorder } from './adapters/metrics/emf-recorder';
 import { S3ObjectStore } from './adapters/s3/object-store';
@@ -51,6 +52,7 @@ export function adaptersOf(config: WiringConfig) {
     frozen: once(() => new DynamoFrozenStore(clients().dynamo, named(tables.frozen.envVar))),
     groups: once(() => new DynamoGroupStore(clients().dynamo, named(tables.groups.envVar))),
     catalog: once(() => withManagedSegments(new DynamoCatalogStore(clients().dynamo, named(tables.catalog.envVar)))),
+    seen: once(() => new DynamoSeenStore(clients().dynamo, named(tables.catalog.envVar))),
     queue: once(
       () => new SqsEventQueue(clients().sqs, named(eventQueue.envVar), named(deadLetterQueue.envVar), eventQueue.maxMessageBytes),
     ),

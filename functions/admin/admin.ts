@@ -6,9 +6,12 @@
 import type middy from '@middy/core';
 import { ApiError } from '#shared/errors';
 import { type HttpEvent, type HttpHandler, type HttpResult, header, httpHandler, secretsEqual } from '#shared/http/api';
-import { Router, type RouteSpec } from '#shared/http/router';
+import { type Route, Router, type RouteSpec } from '#shared/http/router';
+import { type ApiDocument, apiDocument } from './api-document';
 import type { AdminDeps } from './deps';
 import { audienceRoutes } from './routes/audiences';
+import { catalogRoutes } from './routes/catalog';
+import { docsRoutes } from './routes/docs';
 import { indicatorRoutes } from './routes/indicators';
 import { jobRoutes } from './routes/jobs';
 import { profileRoutes } from './routes/profiles';
@@ -17,7 +20,24 @@ import { sourceRoutes } from './routes/sources';
 
 export type { AdminDeps } from './deps';
 
-export const ADMIN_ROUTES = [...profileRoutes, ...segmentRoutes, ...audienceRoutes, ...sourceRoutes, ...jobRoutes, ...indicatorRoutes];
+let document: ApiDocument | undefined;
+
+/** Prisme's OpenAPI document (built once): the ingest API and the tables below. */
+export const prismeApiDocument = (): ApiDocument => (document ??= apiDocument(ADMIN_ROUTE_TABLES));
+
+/** Each resource's routes, a tag of the API's document. */
+export const ADMIN_ROUTE_TABLES: Record<string, readonly Route<AdminDeps>[]> = {
+  profiles: profileRoutes,
+  segments: segmentRoutes,
+  audiences: audienceRoutes,
+  sources: sourceRoutes,
+  jobs: jobRoutes,
+  indicators: indicatorRoutes,
+  catalog: catalogRoutes,
+  docs: docsRoutes(() => prismeApiDocument()),
+};
+
+export const ADMIN_ROUTES = Object.values(ADMIN_ROUTE_TABLES).flat();
 
 /** Middleware: rejects calls without the admin bearer token, before any route runs. */
 function bearerToken(token: string): middy.MiddlewareObj<HttpEvent, HttpResult> {

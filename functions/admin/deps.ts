@@ -12,6 +12,7 @@ import type { IdentityStore } from '#shared/ports/identities';
 import type { MembershipStore } from '#shared/ports/memberships';
 import type { ObjectStore } from '#shared/ports/objects';
 import type { ProfileStore } from '#shared/ports/profiles';
+import type { SeenStore } from '#shared/ports/seen';
 
 export interface AdminDeps {
   catalog: CatalogStore;
@@ -25,6 +26,8 @@ export interface AdminDeps {
   objects: Pick<ObjectStore, 'presignedGetUrl' | 'get' | 'getStream'>;
   queue: EventQueue;
   publisher: EventPublisher;
+  /** What was seen (event names, property keys, traits), for the console's autocomplete. */
+  seen: Pick<SeenStore, 'list'>;
   logger: Logger;
   now: () => number;
   /** Wait before a segment's first evaluation over stored profiles (see `segmentEvaluationDelaySeconds`). */

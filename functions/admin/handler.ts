@@ -20,6 +20,7 @@ export const handler = traced(
     objects: adapters.objects(),
     queue: adapters.queue(),
     publisher: adapters.publisher(),
+    seen: adapters.seen(),
     logger: createLogger('admin'),
     now: Date.now,
     identity: identityConfigOf(settings),

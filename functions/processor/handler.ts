@@ -5,6 +5,7 @@ import { eventQueue } from '#shared/resources';
 import { identityConfigOf } from '#shared/settings';
 import { CounterBuffer } from '#shared/usecases/counter-buffer';
 import { RulesCache } from '#shared/usecases/rules-cache';
+import { SeenBuffer } from '#shared/usecases/seen-buffer';
 import { adaptersOf, metricsOf, newProfileId, profileWriter } from '#shared/wiring';
 import { createProcessorHandler } from './processor';
 
@@ -13,6 +14,7 @@ const adapters = adaptersOf(config);
 const { settings } = config;
 const logger = createLogger('processor');
 const counters = new CounterBuffer(adapters.catalog());
+const seen = new SeenBuffer(adapters.seen(), Date.now);
 const metrics = metricsOf(config);
 
 export const handler = traced(
@@ -30,6 +32,7 @@ export const handler = traced(
     writer: profileWriter(adapters, logger, { merges: true, counters, metrics }),
     metrics,
     counters,
+    seen,
     rules: new RulesCache(adapters.catalog(), settings.SEGMENT_CACHE_TTL_MS),
     logger,
     newProfileId: () => newProfileId(),

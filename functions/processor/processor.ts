@@ -20,6 +20,7 @@ import { type ErasureDeps, eraseProfile } from '#shared/usecases/erase-profile';
 import { type ProcessEventsDeps, processEvents } from '#shared/usecases/process-events';
 import { evaluateGroupStep, evaluateIndicatorsStep, evaluateSegmentStep, type ReevaluateDeps } from '#shared/usecases/reevaluate';
 import { replayStep } from '#shared/usecases/replay';
+import type { SeenBuffer } from '#shared/usecases/seen-buffer';
 import type { SourcedEvent } from '#shared/usecases/sourced-event';
 
 export interface ProcessorDeps
@@ -32,6 +33,8 @@ export interface ProcessorDeps
   maxReceiveCount: number;
   /** Segment history counters the writer adds up; written once at the end of each invocation. */
   counters?: Pick<CounterBuffer, 'flush'>;
+  /** What was seen (event names, property keys, traits), for autocomplete; written now and then. */
+  seen?: Pick<SeenBuffer, 'add' | 'flush'>;
   /** Events processed, their lag, parks and erasures (the writer records changes and merges): written at the end of each invocation. */
   metrics?: MetricsRecorder;
 }
@@ -155,6 +158,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     }
 
     if (events.length > 0) {
+      deps.seen?.add(events.map(({ event }) => event));
       const result = await processEvents(events, deps).catch(async (error: Error) => {
         // A step no event caused (the segment catalog unreadable): every events message is retried.
         for (const origin of new Set(events.map((e) => e.origin))) await fail(byId.get(origin)!, error);
@@ -181,6 +185,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     }
     // Counters are history, not state: a failed write is kept for the next invocation, never a retry of the batch.
     await deps.counters?.flush().catch((error: Error) => logger.warn('segment history counters not written yet', { error: error.message }));
+    await deps.seen?.flush().catch((error: Error) => logger.warn('seen event names and traits not written yet', { error: error.message }));
     return { batchItemFailures: failures };
   };
 

@@ -77,7 +77,7 @@ const messages = (expected: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}`),
 });
 // Not z.record: it drops a `__proto__` key, and a client's keys are data to keep as sent.
-const jsonObject = z.custom<Record<string, unknown>>((value) => isPlainObject(value), messages('a JSON object'));
+const jsonObject = z.custom<Record<string, unknown>>((value) => isPlainObject(value), messages('a JSON object')).meta({ type: 'object' });
 const identifier = z
   .union([z.string(), z.number()], messages('a string'))
   .transform((v) => cleanIdentifierText(String(v)))
@@ -112,7 +112,8 @@ const baseEvent = z.looseObject({
   sentAt: isoDate.optional(),
 });
 
-const eventSchemas = {
+/** Each event type's schema, as sent (the API's document reads them too). */
+export const EVENT_SCHEMAS = {
   identify: baseEvent,
   // Control characters are removed: event names join aggregate keys, where U+001F stands for a name's own `|`.
   track: baseEvent.extend({
@@ -210,7 +211,7 @@ export function parseEvents(endpoint: EventType | 'batch', body: Record<string, 
       reject('type', `must be one of ${EVENT_TYPES.join(', ')}`);
       continue;
     }
-    const result = eventSchemas[type as EventType].safeParse(item);
+    const result = EVENT_SCHEMAS[type as EventType].safeParse(item);
     if (!result.success) {
       for (const issue of result.error.issues) reject(issue.path.join('.'), issue.message);
       continue;

@@ -356,6 +356,9 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   ]),
 );
 
+// Named where JSON Schemas refer to it (the published segment schema, the API's document), not `__schema0`.
+z.globalRegistry.add(conditionSchema, { id: 'SegmentCondition' });
+
 export const segmentInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).optional(),

@@ -5,6 +5,7 @@ import { ApiError, badRequest } from '../errors';
 import { type HttpEvent, type HttpResult, jsonBody } from './api';
 
 type Method = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+type SuccessStatus = 200 | 201 | 202 | 204;
 
 /** `{segmentId}` names in a path pattern, as the keys of its decoded parameters. */
 type ParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | ParamNames<Rest> : never;
@@ -35,6 +36,10 @@ export interface Route<
   method: Method;
   /** `/v1/segments/{segmentId}` */
   path: P;
+  /** One line for the API's document (OpenAPI). */
+  summary: string;
+  /** Its success statuses, for the document; 200 when not given. */
+  status?: readonly SuccessStatus[];
   query?: Q;
   /** A body schema that accepts `undefined` makes the body optional. */
   body?: B;

@@ -7,7 +7,7 @@
 import { Agent, request } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AdminDeps, createAdminHandler } from '#functions/admin/admin';
+import { type AdminDeps, createAdminHandler, prismeApiDocument } from '#functions/admin/admin';
 import { CONSOLE_CSP } from '#shared/http/security-headers';
 import { useTestRuntime } from '../helpers/local';
 
@@ -149,4 +149,12 @@ describe('the HTTP edge', () => {
     expect((await fetch(`${local().url}/health`)).status).toBe(200);
     expect(statuses.get(400)).toBeGreaterThan(0);
   }, 300_000);
+
+  it('serves the OpenAPI document at /v1/openapi.json, behind the admin token like the rest of the admin API', async () => {
+    const response = await admin('/v1/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual(prismeApiDocument());
+    expect((await fetch(`${local().url}/v1/openapi.json`)).status).toBe(401);
+  });
 });

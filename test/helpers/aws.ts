@@ -16,6 +16,7 @@ import { DynamoGroupStore } from '#shared/adapters/dynamodb/group-store';
 import { DynamoIdentityStore } from '#shared/adapters/dynamodb/identity-store';
 import { DynamoMembershipStore } from '#shared/adapters/dynamodb/membership-store';
 import { DynamoProfileStore } from '#shared/adapters/dynamodb/profile-store';
+import { DynamoSeenStore } from '#shared/adapters/dynamodb/seen-store';
 import { S3ObjectStore } from '#shared/adapters/s3/object-store';
 import type { DomainEvent, EventPublisher } from '#shared/ports/event-publisher';
 import type { TableName } from '#shared/resources';
@@ -69,6 +70,7 @@ export async function emulatedStores() {
     frozen: new DynamoFrozenStore(dynamo, nameOf('frozen')),
     groups: new DynamoGroupStore(dynamo, nameOf('groups')),
     catalog: withManagedSegments(new DynamoCatalogStore(dynamo, nameOf('catalog'))),
+    seenStore: new DynamoSeenStore(dynamo, nameOf('catalog')),
     objects: new S3ObjectStore(s3, prefix),
   };
 }

@@ -38,6 +38,7 @@ function standIns(stores: Record<string, Record<string, unknown>> = {}) {
     objects: store('objects'),
     queue: store('queue'),
     publisher: store('publisher'),
+    seen: store('seen'),
     logger: new Logger({ serviceName: 'admin-test', logLevel: 'SILENT' }),
     now: () => NOW,
     segmentEvaluationDelaySeconds: 0,
@@ -66,7 +67,7 @@ describe('the admin route tables', () => {
   it('route each method and path once, every path under /v1/ with its parameters named', () => {
     const keys = ADMIN_ROUTES.map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    for (const r of ADMIN_ROUTES) expect(r.path).toMatch(/^\/v1\/[a-z]+(\/([a-z-]+|\{[A-Za-z]+\}))*$/);
+    for (const r of ADMIN_ROUTES) expect(r.path).toMatch(/^\/v1\/[a-z]+(\.json)?(\/([a-z-]+|\{[A-Za-z]+\}))*$/);
     expect(keys).toContain('PUT /v1/segments/{segmentId}');
     expect(keys).toContain('GET /v1/jobs/backfill/runs/{runId}');
   });

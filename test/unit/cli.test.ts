@@ -39,7 +39,16 @@ describe('the command line', () => {
   const paths = commandPaths(buildProgram(() => {}));
 
   it('has the commands the README names', () => {
-    expect(paths.map((p) => p.join(' '))).toEqual(['verify-snapshot', 'wait', 'dlq', 'dlq inspect', 'dlq redrive', 'replay', 'stats']);
+    expect(paths.map((p) => p.join(' '))).toEqual([
+      'verify-snapshot',
+      'wait',
+      'dlq',
+      'dlq inspect',
+      'dlq redrive',
+      'replay',
+      'stats',
+      'openapi',
+    ]);
   });
 
   it.each(paths.map((p) => [p.join(' '), p]))(

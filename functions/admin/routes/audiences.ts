@@ -20,11 +20,14 @@ export const audienceRoutes = [
   route({
     method: 'GET',
     path: '/v1/audiences',
+    summary: 'Audiences',
     handle: async (_, deps) => json(200, { audiences: await deps.catalog.audiences.list() }),
   }),
   route({
     method: 'PUT',
     path: '/v1/audiences/{audienceId}',
+    summary: 'Create or change an audience (a draft until approved)',
+    status: [200, 201],
     body: audienceInputSchema,
     handle: async ({ params, body }, deps) => {
       if (!AUDIENCE_ID_PATTERN.test(params.audienceId))
@@ -36,6 +39,7 @@ export const audienceRoutes = [
   route({
     method: 'GET',
     path: '/v1/audiences/{audienceId}',
+    summary: 'An audience',
     handle: async ({ params }, deps) => {
       const audience = await deps.catalog.audiences.get(params.audienceId);
       if (!audience) throw new NotFoundError(`audience ${params.audienceId}`);
@@ -45,6 +49,8 @@ export const audienceRoutes = [
   route({
     method: 'DELETE',
     path: '/v1/audiences/{audienceId}',
+    summary: 'Delete an audience',
+    status: [204],
     handle: async ({ params }, deps) => {
       if (!(await deps.catalog.audiences.delete(params.audienceId))) throw new NotFoundError(`audience ${params.audienceId}`);
       return { statusCode: 204 };
@@ -53,11 +59,13 @@ export const audienceRoutes = [
   route({
     method: 'GET',
     path: '/v1/audiences/{audienceId}/preview',
+    summary: 'What approving would publish: size against the last approval, and the guard',
     handle: async ({ params }, deps) => json(200, await approvalPreview(params.audienceId, deps)),
   }),
   route({
     method: 'POST',
     path: '/v1/audiences/{audienceId}/approve',
+    summary: 'Approve an audience as it is now',
     body: approvalBody,
     handle: async ({ event, params, body }, deps) =>
       json(200, await approveAudience(params.audienceId, callerOf(event, body?.approvedBy), deps)),
@@ -65,6 +73,8 @@ export const audienceRoutes = [
   route({
     method: 'POST',
     path: '/v1/audiences/{audienceId}/snapshots',
+    summary: 'Take a snapshot now, as a job',
+    status: [202],
     handle: async ({ params }, deps) => {
       const runId = await requestSnapshot(params.audienceId, deps);
       return json(202, {
@@ -78,12 +88,14 @@ export const audienceRoutes = [
   route({
     method: 'GET',
     path: '/v1/audiences/{audienceId}/snapshots',
+    summary: 'Snapshot runs, newest first',
     query: limitQuery,
     handle: async ({ params, query }, deps) => json(200, { runs: await deps.catalog.listRuns(runScope(params.audienceId), query.limit) }),
   }),
   route({
     method: 'GET',
     path: '/v1/audiences/{audienceId}/snapshots/{runId}',
+    summary: 'One snapshot run: status, counts, files',
     handle: async ({ params }, deps) => {
       const run = await deps.catalog.getRun(runScope(params.audienceId), params.runId);
       if (!run) throw new NotFoundError(`snapshot run ${params.runId}`);
@@ -93,12 +105,14 @@ export const audienceRoutes = [
   route({
     method: 'GET',
     path: '/v1/audiences/{audienceId}/kpis',
+    summary: 'Audience KPIs over its runs',
     query: kpiQuery,
     handle: async ({ params, query }, deps) => json(200, await audienceKpis(params.audienceId, query, deps)),
   }),
   route({
     method: 'GET',
     path: '/v1/audiences/{audienceId}/snapshots/{runId}/esp-url',
+    summary: "A presigned link to a run's ESP file",
     query: linkQuery,
     handle: async ({ params, query }, deps) => json(200, await espFileLink(params.audienceId, params.runId, query.expiresIn, deps)),
   }),

@@ -12,16 +12,19 @@ export const indicatorRoutes = [
   route({
     method: 'GET',
     path: '/v1/indicators',
+    summary: 'Indicators and their definitions',
     handle: async (_, deps) => json(200, { indicators: ALL_INDICATORS, definitions: await listDefinitions(deps) }),
   }),
   route({
     method: 'GET',
     path: '/v1/indicators/clusters',
+    summary: 'The clusters of the last freeze, described',
     handle: async (_, deps) => json(200, await latestClusters(deps)),
   }),
   route({
     method: 'GET',
     path: '/v1/indicators/definitions/{definitionId}',
+    summary: "An indicator definition's settings and revisions",
     handle: async ({ params }, deps) => {
       const id = definitionIdOf(params.definitionId);
       return json(200, await definitionView(id, await deps.catalog.indicators.get(id), deps));
@@ -30,6 +33,8 @@ export const indicatorRoutes = [
   route({
     method: 'PUT',
     path: '/v1/indicators/definitions/{definitionId}',
+    summary: "Change an indicator definition's settings (a new revision)",
+    status: [200, 201],
     body: settingsBody,
     handle: async ({ params, body }, deps) => {
       const { definition, created } = await saveDefinition(definitionIdOf(params.definitionId), body, deps);

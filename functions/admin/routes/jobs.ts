@@ -20,12 +20,14 @@ const runRoutes = (job: string, scope: string) => [
   route({
     method: 'GET',
     path: `/v1/jobs/${job}/runs`,
+    summary: `Runs of the ${job} job, newest first`,
     query: limitQuery,
     handle: async ({ query }, deps) => json(200, { runs: await deps.catalog.listRuns(scope, query.limit) }),
   }),
   route({
     method: 'GET',
     path: `/v1/jobs/${job}/runs/{runId}`,
+    summary: `One run of the ${job} job and its progress`,
     handle: async ({ params }, deps) => {
       const run = await deps.catalog.getRun(scope, params.runId);
       if (!run) throw new NotFoundError(`${job} run ${params.runId}`);
@@ -38,6 +40,8 @@ export const jobRoutes = [
   route({
     method: 'POST',
     path: '/v1/jobs/replay',
+    summary: 'Send archived events of some days through the processor again, as a job',
+    status: [202],
     body: replayBody,
     handle: async ({ body }, deps) => {
       const runId = await requestReplay(body.from, body.to, deps);
@@ -47,6 +51,8 @@ export const jobRoutes = [
   route({
     method: 'POST',
     path: '/v1/jobs/freeze',
+    summary: 'Run the daily freeze now, as a job',
+    status: [202],
     handle: async (_, deps) => {
       const runId = await requestFreeze(deps);
       return json(202, { runId, status: 'requested', links: { run: `/v1/jobs/freeze/runs/${runId}` } });
@@ -56,6 +62,7 @@ export const jobRoutes = [
   route({
     method: 'GET',
     path: '/v1/jobs/dlq',
+    summary: 'About how many messages wait in the dead-letter queue',
     handle: async (_, deps) => json(200, { messages: await deps.queue.parked() }),
   }),
   ...runRoutes('replay', REPLAY_SCOPE),

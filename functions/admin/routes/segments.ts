@@ -30,23 +30,27 @@ export const segmentRoutes = [
   route({
     method: 'POST',
     path: '/v1/segments/preview',
+    summary: 'The size and a sample of a condition before saving it',
     body: previewBody,
     handle: async ({ body }, deps) => json(200, await previewSegment(body, deps)),
   }),
   route({
     method: 'GET',
     path: '/v1/migrations',
+    summary: 'Moves between segments over a period',
     query: periodQuery,
     handle: async ({ query }, deps) => json(200, await segmentMigrations(query, deps)),
   }),
   route({
     method: 'GET',
     path: '/v1/schemas/segment',
+    summary: "The segment condition's JSON Schema",
     handle: async () => json(200, segmentJsonSchema()),
   }),
   route({
     method: 'GET',
     path: '/v1/segments',
+    summary: 'Segments with their sizes',
     handle: async (_, deps) => {
       const segments = await deps.catalog.segments.list();
       return json(200, { segments: await Promise.all(segments.map(async (s) => ({ ...s, size: await deps.memberships.count(s.id) }))) });
@@ -55,6 +59,8 @@ export const segmentRoutes = [
   route({
     method: 'PUT',
     path: '/v1/segments/{segmentId}',
+    summary: 'Create or change a segment; stored profiles are evaluated by a backfill job',
+    status: [200, 201],
     body: segmentInputSchema,
     handle: async ({ params, body }, deps) => {
       if (!SEGMENT_ID_PATTERN.test(params.segmentId)) {
@@ -72,6 +78,7 @@ export const segmentRoutes = [
   route({
     method: 'GET',
     path: '/v1/segments/{segmentId}',
+    summary: 'A segment, its size and what it depends on',
     handle: async ({ params }, deps) => {
       const segment = await segmentOf(params.segmentId, deps);
       return json(200, { ...segment, size: await deps.memberships.count(segment.id), dependsOn: dependenciesOf(segment.condition) });
@@ -80,6 +87,8 @@ export const segmentRoutes = [
   route({
     method: 'DELETE',
     path: '/v1/segments/{segmentId}',
+    summary: 'Delete a segment no audience or segment depends on',
+    status: [204],
     handle: async ({ params }, deps) => {
       await deleteSegment(params.segmentId, deps);
       return { statusCode: 204 };
@@ -88,6 +97,7 @@ export const segmentRoutes = [
   route({
     method: 'GET',
     path: '/v1/segments/{segmentId}/history',
+    summary: 'Size, entries and exits per day',
     query: historyQuery,
     handle: async ({ params, query }, deps) => {
       const segment = await segmentOf(params.segmentId, deps);
@@ -100,6 +110,7 @@ export const segmentRoutes = [
   route({
     method: 'GET',
     path: '/v1/segments/{segmentId}/members',
+    summary: 'Members, a page at a time',
     query: pageQuery,
     handle: async ({ params, query }, deps) => {
       await segmentOf(params.segmentId, deps);

@@ -5,6 +5,7 @@ import type { IndicatorDefinition } from '../../domain/indicator-settings';
 import type { Segment } from '../../domain/segment-definition';
 import { VersionConflictError } from '../../errors';
 import type { CatalogStore, Collection, DailyChanges, Migration, RunRecord, SourceRecord } from '../../ports/catalog';
+import { queryPartition } from './query-partition';
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;
@@ -201,23 +202,8 @@ export class DynamoCatalogStore implements CatalogStore {
   }
 
   /** Every item of one partition, all pages, strongly consistent. */
-  private async queryPartition(pk: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryPartition(pk: string): Promise<Record<string, unknown>[]> {
+    return queryPartition(this.client, this.tableName, pk, { consistent: true });
   }
 
   async putRun(scope: string, run: RunRecord): Promise<void> {
