@@ -158,7 +158,7 @@ export function createProcessorHandler(deps: ProcessorDeps): ProcessorHandler {
     }
 
     if (events.length > 0) {
-      deps.seen?.add(events.map(({ event }) => event));
+      deps.seen?.add(events.map((pending) => pending.event));
       const result = await processEvents(events, deps).catch(async (error: Error) => {
         // A step no event caused (the segment catalog unreadable): every events message is retried.
         for (const origin of new Set(events.map((e) => e.origin))) await fail(byId.get(origin)!, error);
