@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_ROUTES, prismeApiDocument } from '#functions/admin/admin';
 import { documentText } from '#functions/admin/api-document';
@@ -22,6 +23,7 @@ const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
 /** Ajv over the whole document, so a schema's $refs resolve against its components. */
 function schemaValidator() {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
   ajv.addSchema({ ...document, $id: 'prisme' }, 'prisme');
   return (pointer: string, value: unknown) => {
     const validate = ajv.getSchema(`prisme#${pointer}`);
@@ -78,6 +80,7 @@ describe('the OpenAPI document', () => {
     expect(check(bodyPointer('put', '/v1/segments/{segmentId}'), { ...segment, condition: { type: 'sometimes' } })).not.toEqual([]);
     expect(check(bodyPointer('post', '/v1/jobs/replay'), { from: '2026-11-01', to: '2026-11-02' })).toEqual([]);
     expect(check(bodyPointer('post', '/v1/jobs/replay'), { from: '2026-11-01' })).not.toEqual([]);
+    expect(check(bodyPointer('post', '/v1/jobs/replay'), { from: '2026-11-01', to: 'tomorrow' })).not.toEqual([]);
     // A batch as analytics-node sends it, and a track as the HTTP API takes it.
     const batch = {
       batch: [
