@@ -28,6 +28,18 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
   return { ...state, reload: useCallback(() => setTick((t) => t + 1), []) };
 }
 
+/** Loads again every `ms` while `running(data)` says something is under way (a job's run, a snapshot being taken). */
+export function useRefreshWhile<T>(loaded: Loaded<T>, running: (data: T) => boolean, ms = 1500): void {
+  useEffect(() => {
+    if (loaded.loading || loaded.data === undefined || !running(loaded.data)) return;
+    const timer = setTimeout(loaded.reload, ms);
+    return () => clearTimeout(timer);
+  }, [loaded.data, loaded.loading]);
+}
+
+/** Whether a run is still going: requested, or running. */
+export const underWay = (runs: ReadonlyArray<{ status: string }>) => runs.some((r) => r.status === 'requested' || r.status === 'running');
+
 /** A form whose submit runs `action`; what it throws is shown under it, with the fields at fault. */
 export function ActionForm({ action, children }: { action: () => Promise<void>; children: ComponentChildren }) {
   const [error, setError] = useState<Error>();
@@ -84,9 +96,10 @@ export function Loading<T>({ loaded, children }: { loaded: Loaded<T>; children: 
   return <>{children(loaded.data)}</>;
 }
 
-export const formatNumber = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleString('en'));
+/** Numbers and dates as the browser's language writes them. */
+export const formatNumber = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleString());
 export const formatDate = (iso: string | undefined) =>
-  iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '–';
+  iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '–';
 
 export function Status({ value }: { value: string }) {
   return <span class={`status status-${value}`}>{value}</span>;

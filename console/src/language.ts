@@ -71,3 +71,37 @@ export function showValue(value: unknown, operator: string): string {
 }
 
 export const takesNoValue = (operator: string) => operator === 'exists' || operator === 'not_exists';
+
+/**
+ * What was probably meant by a name nothing was seen under: the seen name it starts, contains, or is
+ * within a typo or two of, ignoring case; undefined when nothing is close.
+ */
+export function closestName(typed: string, seen: readonly string[]): string | undefined {
+  const wanted = typed.trim().toLowerCase();
+  if (wanted === '' || seen.some((name) => name === typed.trim())) return undefined;
+  const lower = seen.map((name) => [name, name.toLowerCase()] as const);
+  const found =
+    lower.find(([, name]) => name === wanted) ??
+    lower.find(([, name]) => name.startsWith(wanted)) ??
+    lower.find(([, name]) => name.includes(wanted)) ??
+    lower
+      .map(([name, low]) => [name, editDistance(wanted, low)] as const)
+      .filter(([, distance]) => distance <= Math.max(1, Math.floor(wanted.length / 5)))
+      .sort((a, b) => a[1] - b[1])[0];
+  return found?.[0];
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/** A day as the browser's locale writes it (12 Nov 2026 in en-GB, 12/11/2026 in fr-FR). */
+export const shortDate = (iso: string, locale?: string): string =>
+  new Date(iso).toLocaleDateString(locale, { day: 'numeric', month: 'short', year: 'numeric' });

@@ -16,7 +16,8 @@ const cspHeaders: string[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  // A British browser: dates and numbers follow its language (a French one is tried below).
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-GB' });
   // Every Content-Security-Policy violation of every page visited, as the browser reports it.
   page.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
@@ -168,6 +169,45 @@ describe('console', () => {
     await expect.poll(text('preview-size')).toMatch(/^1\b/);
   });
 
+  it('suggests the events, properties, values and traits Prisme has seen, and what a name never seen probably meant', async () => {
+    const options = async (label: string) => {
+      const list = await page.getByLabel(label, { exact: true }).getAttribute('list');
+      return list
+        ? page.locator(`datalist[id="${list}"] option`).evaluateAll((all) => all.map((o) => (o as unknown as { value: string }).value))
+        : [];
+    };
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('link', { name: 'New segment' }).click();
+    await expect.poll(() => options('Event')).toEqual(['Order Completed', 'Page Viewed']); // most seen first
+    expect(
+      await page
+        .getByLabel('Event', { exact: true })
+        .evaluate((input) => (input as unknown as { list: { options: ArrayLike<{ label: string }> } | null }).list?.options[0]?.label),
+    ).toMatch(/^9 seen, last \d{1,2} [A-Z][a-z]{2,3} \d{4}$/); // the day, as an English (GB) browser writes it
+
+    // A marketer types part of a name: no silent 0, a hint with the name meant, one click to take it.
+    await page.getByLabel('Event', { exact: true }).fill('Order Comp');
+    await expect.poll(text('event-hint')).toBe('No event named “Order Comp” has been seen yet. Did you mean Order Completed?');
+    await page.getByTestId('event-hint').getByRole('button', { name: 'Order Completed' }).click();
+    expect(await page.getByLabel('Event', { exact: true }).inputValue()).toBe('Order Completed');
+    await expect.poll(() => page.getByTestId('event-hint').count()).toBe(0);
+    await expect.poll(text('preview-size')).toMatch(/^4\b/);
+    await page.getByLabel('Event', { exact: true }).fill('Refund Issued');
+    await expect.poll(text('event-hint')).toBe('No event named “Refund Issued” has been seen yet: the segment counts it once it comes.');
+
+    await page.getByLabel('Event', { exact: true }).fill('Order Completed');
+    await page.getByRole('button', { name: '+ property filter' }).click();
+    expect(await options('Property')).toEqual(['revenue']);
+    await page.getByLabel('Property', { exact: true }).fill('revenue');
+    const values = await options('Value');
+    expect(values.length).toBeGreaterThan(0);
+    for (const value of values) expect(['25', '40', '41', '42']).toContain(value);
+
+    await page.getByLabel('Condition type', { exact: true }).selectOption('trait');
+    await expect.poll(() => options('Trait')).toContain('firstName');
+    expect(await options('Trait')).not.toContain('email'); // an identifier, not a trait
+  });
+
   it('creates an audience, shows its size against the last approval, and approves it', async () => {
     await page.getByRole('link', { name: 'Audiences' }).click();
     await page.getByText('New audience').click();
@@ -212,6 +252,25 @@ describe('console', () => {
       .getByRole('status')
       .filter({ hasText: /Freeze .* requested/ })
       .waitFor();
+    // The run moves on the page by itself, without a reload, until it ends.
+    const latest = page.getByRole('region', { name: 'Daily freeze' }).getByRole('row').nth(1);
+    await expect.poll(() => latest.textContent(), { timeout: 30_000 }).toMatch(/succeeded/);
+  });
+
+  it("writes dates and numbers as the browser's language does, and has an icon", async () => {
+    const runtime = local();
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    const french = await context.newPage();
+    await french.goto(`${runtime.url}/console/#token=${runtime.adminToken}`);
+    await french.getByRole('link', { name: 'Jobs' }).click();
+    const started = french.getByRole('region', { name: 'Daily freeze' }).getByRole('row').nth(1).getByRole('cell').nth(2);
+    const month = new Date().toLocaleString('fr-FR', { month: 'short' });
+    await expect.poll(() => started.textContent()).toContain(` ${month} ${new Date().getFullYear()}`);
+    const icon = await french.locator('link[rel="icon"]').getAttribute('href');
+    const answer = await french.request.get(new URL(icon!, runtime.url).toString());
+    expect(answer.status()).toBe(200);
+    expect(answer.headers()['content-type']).toBe('image/svg+xml');
+    await context.close();
   });
 
   it('runs every page above under its Content-Security-Policy without a single violation', () => {

@@ -19,3 +19,27 @@ describe("the console builder's lists", () => {
     expect(console.showValue({ daysAgo: 30 }, 'date_after')).toBe('30');
   });
 });
+
+describe('what a name never seen probably meant', () => {
+  const seen = ['Order Completed', 'Page Viewed', 'Product Added', 'Email Opened'];
+
+  it('is the seen name it starts, contains, or is a typo or two from, ignoring case', () => {
+    expect(console.closestName('Order Comp', seen)).toBe('Order Completed');
+    expect(console.closestName('order completed', seen)).toBe('Order Completed');
+    expect(console.closestName('Opened', seen)).toBe('Email Opened');
+    expect(console.closestName('Prodcut Added', seen)).toBe('Product Added');
+    expect(console.closestName('Ordr Completd', seen)).toBe('Order Completed');
+  });
+
+  it('is nothing when the name was seen, or when nothing is close', () => {
+    expect(console.closestName('Order Completed', seen)).toBeUndefined();
+    expect(console.closestName('Refund Issued', seen)).toBeUndefined();
+    expect(console.closestName('  ', seen)).toBeUndefined();
+    expect(console.closestName('x', [])).toBeUndefined();
+  });
+
+  it("writes days as the browser's locale does", () => {
+    expect(console.shortDate('2026-11-12T10:00:00Z', 'en-GB')).toBe('12 Nov 2026');
+    expect(console.shortDate('2026-11-12T10:00:00Z', 'en-US')).toBe('Nov 12, 2026');
+  });
+});

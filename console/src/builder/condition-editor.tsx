@@ -1,4 +1,5 @@
 /** One condition of the tree with its controls, by type; groups (all, any, not) nest editors of their own. */
+import { useSeen } from '../seen';
 import { CaseToggle, type Change, type Condition, numberOr, Select, TextInput, without } from './controls';
 import { Comparison, EventFields } from './event-fields';
 
@@ -43,6 +44,7 @@ export function ConditionEditor({
   place?: string;
 }) {
   const known = value.type in STARTERS;
+  const seen = useSeen();
   const child = (c: Condition, change: Change, remove?: () => void, at = '') => (
     <ConditionEditor
       value={c}
@@ -95,11 +97,15 @@ export function ConditionEditor({
           <TextInput
             label={value.type === 'group' ? 'Group trait' : 'Trait'}
             value={value.trait ?? ''}
+            suggestions={
+              value.type === 'trait' ? seen.traits.map((t) => ({ value: t.name, note: `${t.count.toLocaleString()} seen` })) : undefined
+            }
             onChange={(trait) => onChange({ ...value, trait })}
           />
           <Comparison
             operator={value.operator}
             value={value.value}
+            samples={value.type === 'trait' ? seen.traits.find((t) => t.name === value.trait)?.samples : undefined}
             onChange={(operator, v) =>
               onChange({
                 type: value.type,

@@ -27,6 +27,7 @@ export function TextInput({
   width,
   placeholder,
   type = 'text',
+  suggestions,
 }: {
   label: string;
   value: string;
@@ -34,6 +35,8 @@ export function TextInput({
   width?: string;
   placeholder?: string;
   type?: 'text' | 'number';
+  /** Values to offer as the user types (the browser's own list), each with an optional note. */
+  suggestions?: ReadonlyArray<{ value: string; note?: string }>;
 }) {
   const style = width ? { width } : undefined;
   const onInput = (e: { currentTarget: HTMLInputElement }) => onChange(e.currentTarget.value);
@@ -43,7 +46,24 @@ export function TextInput({
         type === 'number' ? (
           <input id={id} type="number" value={value} style={style} onInput={onInput} />
         ) : (
-          <input id={id} type="text" value={value} placeholder={placeholder} style={style} onInput={onInput} />
+          <>
+            <input
+              id={id}
+              type="text"
+              value={value}
+              placeholder={placeholder}
+              style={style}
+              onInput={onInput}
+              list={suggestions?.length ? `${id}-suggestions` : undefined}
+            />
+            {suggestions && suggestions.length > 0 && (
+              <datalist id={`${id}-suggestions`}>
+                {suggestions.map((s) => (
+                  <option value={s.value} label={s.note} />
+                ))}
+              </datalist>
+            )}
+          </>
         )
       }
     </Field>

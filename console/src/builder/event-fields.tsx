@@ -5,11 +5,14 @@ import {
   CHANNELS,
   COMPARISON_OPERATORS,
   COUNT_OPERATORS,
+  closestName,
   OPERATOR_LABELS,
   parseValue,
+  shortDate,
   showValue,
   takesNoValue,
 } from '../language';
+import { type SeenEvent, useSeen } from '../seen';
 import { CaseToggle, type Change, Checkbox, type Condition, numberOr, Select, TextInput, without } from './controls';
 
 export function Comparison({
@@ -17,11 +20,14 @@ export function Comparison({
   value,
   onChange,
   valueLabel = 'Value',
+  samples,
 }: {
   operator: string;
   value: unknown;
   onChange: (operator: string, value: unknown) => void;
   valueLabel?: string;
+  /** Values seen, offered as the user types. */
+  samples?: readonly string[];
 }) {
   const [text, setText] = useState(showValue(value, operator));
   useEffect(() => setText(showValue(value, operator)), [JSON.stringify(value), operator]);
@@ -37,6 +43,7 @@ export function Comparison({
         <TextInput
           label={valueLabel}
           value={text}
+          suggestions={samples?.map((sample) => ({ value: sample }))}
           onChange={(t) => {
             setText(t);
             onChange(operator, parseValue(t, operator));
@@ -50,9 +57,12 @@ export function Comparison({
 function Filters({
   filters,
   onChange,
+  seen,
 }: {
   filters: Array<{ property: string; operator: string; value?: unknown; caseSensitive?: boolean }>;
   onChange: (next: typeof filters) => void;
+  /** The event as seen: its property keys and a few of their values. */
+  seen: SeenEvent | undefined;
 }) {
   return (
     <div class="filters">
@@ -62,11 +72,13 @@ function Filters({
           <TextInput
             label="Property"
             value={f.property}
+            suggestions={seen?.properties.map(({ key }) => ({ value: key }))}
             onChange={(property) => onChange(filters.map((g, j) => (j === i ? { ...g, property } : g)))}
           />
           <Comparison
             operator={f.operator}
             value={f.value}
+            samples={seen?.properties.find((p) => p.key === f.property)?.samples}
             onChange={(operator, value) =>
               onChange(
                 filters.map((g, j) =>
@@ -105,8 +117,35 @@ function Filters({
   );
 }
 
+/** Under an event name nothing was seen under: what was probably meant, or that it will count once it comes. */
+function UnseenEventHint({ name, seen, onPick }: { name: string; seen: readonly SeenEvent[]; onPick: (name: string) => void }) {
+  if (seen.length === 0 || seen.some((e) => e.name === name)) return null;
+  const meant = closestName(
+    name,
+    seen.map((e) => e.name),
+  );
+  return (
+    <p class="hint" data-testid="event-hint">
+      No event named “{name}” has been seen yet
+      {meant ? (
+        <>
+          . Did you mean{' '}
+          <button type="button" class="link" onClick={() => onPick(meant)}>
+            {meant}
+          </button>
+          ?
+        </>
+      ) : (
+        ': the segment counts it once it comes.'
+      )}
+    </p>
+  );
+}
+
 export function EventFields({ value, onChange }: { value: Condition; onChange: Change }) {
   const channel = Array.isArray(value.channel) ? value.channel[0] : value.channel;
+  const seen = useSeen();
+  const seenEvent = seen.events.find((e) => e.name === value.event);
   return (
     <>
       <div class="row">
@@ -114,6 +153,7 @@ export function EventFields({ value, onChange }: { value: Condition; onChange: C
           label="Event"
           placeholder="any event"
           value={value.event ?? ''}
+          suggestions={seen.events.map((e) => ({ value: e.name, note: `${e.count.toLocaleString()} seen, last ${shortDate(e.lastSeen)}` }))}
           onChange={(event) => onChange(event.trim() === '' ? without(value, 'event') : { ...value, event })}
         />
         <Select
@@ -160,8 +200,10 @@ export function EventFields({ value, onChange }: { value: Condition; onChange: C
           />
         )}
       </div>
+      {value.event && <UnseenEventHint name={value.event} seen={seen.events} onPick={(event) => onChange({ ...value, event })} />}
       <Filters
         filters={value.where ?? []}
+        seen={seenEvent}
         onChange={(where) => onChange(where.length > 0 ? { ...value, where } : without(value, 'where'))}
       />
       <div class="row">

@@ -1,7 +1,7 @@
 /** Audiences: the list; an audience's page with its preview against the last approval, approval, snapshot runs (held ones to review) and KPIs. */
 import { useState } from 'preact/hooks';
 import { get, post, put } from '../api';
-import { ActionForm, ErrorBox, formatDate, formatNumber, Loading, Status, useLoad } from '../components';
+import { ActionForm, ErrorBox, formatDate, formatNumber, Loading, Status, underWay, useLoad, useRefreshWhile } from '../components';
 
 interface AudienceRow {
   id: string;
@@ -133,6 +133,7 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
     [audienceId],
   );
   const runs = useLoad(() => get<{ runs: Run[] }>(`${path}/snapshots`), [audienceId]);
+  useRefreshWhile(runs, (data) => underWay(data.runs));
   const [error, setError] = useState<Error>();
   const [note, setNote] = useState<string>();
   const act = (action: () => Promise<string>) => async () => {

@@ -1,7 +1,7 @@
 /** Jobs: the daily freeze (run it now, its history), backfills of new segments, replays, and what waits in the DLQ. */
 import { useState } from 'preact/hooks';
 import { get, post } from '../api';
-import { ErrorBox, formatDate, formatNumber, Loading, Status, useLoad } from '../components';
+import { ErrorBox, formatDate, formatNumber, Loading, Status, underWay, useLoad, useRefreshWhile } from '../components';
 
 interface Run {
   runId: string;
@@ -17,6 +17,7 @@ const duration = (run: Run) =>
 
 function Runs({ job, describe }: { job: string; describe: (run: Run) => string }) {
   const runs = useLoad(() => get<{ runs: Run[] }>(`/v1/jobs/${job}/runs?limit=10`), [job]);
+  useRefreshWhile(runs, (data) => underWay(data.runs));
   return (
     <Loading loaded={runs}>
       {({ runs: all }) =>
