@@ -6,7 +6,7 @@ import { Analytics } from '@segment/analytics-node';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser';
-import { useTestRuntime } from '../helpers/local';
+import { adminClient, useTestRuntime } from '../helpers/local';
 
 const local = useTestRuntime();
 let browser: Browser;
@@ -208,20 +208,61 @@ describe('console', () => {
     expect(await options('Trait')).not.toContain('email'); // an identifier, not a trait
   });
 
-  it('creates an audience, shows its size against the last approval, and approves it', async () => {
+  it('creates an audience with every setting, and approves a size only once the change and the guard are confirmed', async () => {
+    const runtime = local();
     await page.getByRole('link', { name: 'Audiences' }).click();
     await page.getByText('New audience').click();
     await page.getByLabel('Id', { exact: true }).fill('regulars');
     await page.getByLabel('Name', { exact: true }).fill('Store regulars, by email');
     await page.getByLabel('Segment').selectOption('store-regulars');
+    await page.getByLabel('Fields (comma-separated)').fill('email, traits.firstName');
+    await page.getByLabel('Format').selectOption('jsonl');
+    await page.getByLabel('ESP preset').selectOption('braze');
+    await page.getByLabel('Schedule (cron, UTC)').fill('0 6 * * 1');
+    await page.getByLabel('Minimum size').fill('1');
+    await page.getByLabel('Holdout %').fill('0');
     await page.getByRole('button', { name: 'Create draft' }).click();
     await page.getByRole('link', { name: 'Store regulars, by email' }).click();
+    expect((await adminClient(runtime).get('/v1/audiences/regulars')).body).toMatchObject({
+      segmentId: 'store-regulars',
+      fields: ['email', 'traits.firstName'],
+      format: 'jsonl',
+      preset: 'braze',
+      schedule: '0 6 * * 1',
+      minSize: 1,
+      holdoutPercent: 0,
+      status: 'draft',
+    });
 
     await expect.poll(text('audience-preview')).toContain('Exports 2 members now, never approved.');
     await page.getByRole('button', { name: 'Approve this size' }).click();
+    await expect.poll(text('approval-confirmation')).toBe('It was never approved: from now on, snapshots export about this many people.');
+    await page.getByRole('button', { name: 'Confirm approval' }).click();
     await page.getByRole('status').filter({ hasText: 'Approved at 2 members' }).waitFor();
     await expect.poll(text('audience-preview')).toContain('against 2 approved (+0 %');
     expect(await page.getByText('approved by local admin').count()).toBe(1);
+
+    // Two more regulars: the size doubles, past the ±50 % guard. Approving says so, and can be called off.
+    const shop = new Analytics({ writeKey: runtime.writeKey, host: runtime.url, flushAt: 20 });
+    for (const userId of ['yan', 'zoe'])
+      for (let i = 0; i < 2; i++)
+        shop.track({ userId, event: 'Order Completed', properties: { revenue: 30 }, context: { channel: 'store' } });
+    await shop.closeAndFlush();
+    await runtime.drain();
+    await page.reload();
+    await expect.poll(text('audience-preview')).toContain('Exports 4 members now, against 2 approved (+100 %');
+    await page.getByRole('button', { name: 'Approve this size' }).click();
+    await expect
+      .poll(text('approval-confirmation'))
+      .toBe(
+        'The last approval was 2 members: this is +100 %, more than the ±50 % guard, which holds snapshots until someone approves the new size. Approving accepts it.',
+      );
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(await page.getByRole('alertdialog').count()).toBe(0);
+    expect((await adminClient(runtime).get('/v1/audiences/regulars')).body.approval.size).toBe(2);
+    await page.getByRole('button', { name: 'Approve this size' }).click();
+    await page.getByRole('button', { name: 'Confirm approval' }).click();
+    await page.getByRole('status').filter({ hasText: 'Approved at 4 members (was 2)' }).waitFor();
   });
 
   it('finds a profile by email and shows its identifiers, memberships and behaviour', async () => {
@@ -242,6 +283,19 @@ describe('console', () => {
     await page.getByLabel('Value').fill('nobody@example.com');
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByRole('alert').filter({ hasText: '404' }).waitFor();
+  });
+
+  it("explains a person's membership as a checklist in words", async () => {
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('link', { name: 'Store regulars (twice or more)' }).click();
+    await page.getByLabel('Email, user id, or type=value').fill('ada@example.com');
+    await page.getByRole('button', { name: 'Explain' }).click();
+    const checklist = page.getByTestId('explain-checklist');
+    await expect.poll(() => checklist.textContent()).toBe('✓ Order Completed in store at least 2 times in the last 30 days: yes, 2 times');
+    expect(await checklist.getByRole('img', { name: 'holds' }).count()).toBe(1);
+    await page.getByLabel('Email, user id, or type=value').fill('bob');
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await expect.poll(() => checklist.textContent()).toBe('✗ Order Completed in store at least 2 times in the last 30 days: no, 1 time');
   });
 
   it('shows the jobs: an empty dead-letter queue, and a freeze run started from the page', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COMPARISON_OPERATORS, COUNT_OPERATORS } from '#shared/domain/comparisons';
 import { CHANNELS } from '#shared/domain/events';
+import { checklistOf } from '../../console/src/explain-words';
 import * as console from '../../console/src/language';
 
 describe("the console builder's lists", () => {
@@ -41,5 +42,42 @@ describe('what a name never seen probably meant', () => {
   it("writes days as the browser's locale does", () => {
     expect(console.shortDate('2026-11-12T10:00:00Z', 'en-GB')).toBe('12 Nov 2026');
     expect(console.shortDate('2026-11-12T10:00:00Z', 'en-US')).toBe('Nov 12, 2026');
+  });
+});
+
+describe('an explanation as a checklist in words', () => {
+  it('says each part and what was found, as a marketer reads it', () => {
+    const condition = {
+      type: 'and',
+      conditions: [
+        { type: 'trait', trait: 'tier', operator: 'eq', value: 'vip' },
+        { type: 'event', event: 'Order Completed', channel: 'store', count: { operator: 'gte', value: 2 }, within: { days: 183 } },
+        { type: 'not', condition: { type: 'segment', segment: 'churned' } },
+        { type: 'indicator', indicator: 'rfm_label', operator: 'eq', value: 'champions' },
+      ],
+    };
+    const explanation = {
+      condition: 'all of',
+      held: false,
+      parts: [
+        { condition: 'trait tier eq "vip"', held: true, seen: 'VIP' },
+        { condition: 'Order Completed on store, count gte 2 in the last 183 days', held: true, seen: { count: 3 } },
+        { condition: 'not', held: true, parts: [{ condition: 'in segment churned', held: false, seen: { member: false } }] },
+        { condition: 'indicator rfm_label eq "champions"', held: false, seen: { rfm_label: null } },
+      ],
+    };
+    const list = checklistOf(condition, explanation);
+    const lines = (item: typeof list, depth = 0): string[] => [
+      `${'  '.repeat(depth)}${item.held ? '✓' : '✗'} ${item.words}: ${item.found}`,
+      ...item.parts.flatMap((part) => lines(part, depth + 1)),
+    ];
+    expect(lines(list)).toEqual([
+      '✗ All of these: no',
+      '  ✓ Trait tier is “vip”: yes: “VIP”',
+      '  ✓ Order Completed in store at least 2 times in the last 183 days: yes, 3 times',
+      '  ✓ None of this: yes',
+      '    ✗ In the segment churned: no: not in it',
+      '  ✗ rfm label is “champions”: no: no value yet',
+    ]);
   });
 });

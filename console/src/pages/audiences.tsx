@@ -14,10 +14,51 @@ interface AudienceRow {
   approval?: { by: string; at: string; size: number };
 }
 
+const FORMATS = [
+  ['csv', 'CSV (gzip)'],
+  ['jsonl', 'JSON Lines (gzip)'],
+  ['parquet', 'Parquet'],
+] as const;
+const PRESETS = [
+  ['', 'none'],
+  ['braze', 'Braze'],
+  ['sfmc', 'Salesforce Marketing Cloud'],
+  ['iterable', 'Iterable'],
+  ['brevo', 'Brevo'],
+] as const;
+
+/** Every setting an audience has, with the API's defaults filled in. */
 function NewAudience({ onCreated }: { onCreated: () => void }) {
   const segments = useLoad(() => get<{ segments: Array<{ id: string; name: string }> }>('/v1/segments'));
-  const [form, setForm] = useState({ id: '', name: '', segmentId: '', consentChannel: '' });
+  const [form, setForm] = useState({
+    id: '',
+    name: '',
+    segmentId: '',
+    consentChannel: '',
+    fields: 'userId, email',
+    format: 'csv',
+    preset: '',
+    schedule: '',
+    minSize: '50',
+    holdoutPercent: '0',
+  });
   const set = (field: keyof typeof form) => (e: Event) => setForm({ ...form, [field]: (e.currentTarget as HTMLInputElement).value });
+  const input = (field: keyof typeof form, label: string, extra: Record<string, unknown> = {}) => (
+    <span class="field">
+      <label for={`aud-${field}`}>{label}</label>
+      <input id={`aud-${field}`} value={form[field]} onInput={set(field)} {...extra} />
+    </span>
+  );
+  const select = (field: keyof typeof form, label: string, options: ReadonlyArray<readonly [string, string]>, required = false) => (
+    <span class="field">
+      <label for={`aud-${field}`}>{label}</label>
+      <select id={`aud-${field}`} value={form[field]} onChange={set(field)} required={required}>
+        {options.map(([value, text]) => (
+          <option value={value}>{text}</option>
+        ))}
+      </select>
+    </span>
+  );
   return (
     <details>
       <summary>New audience</summary>
@@ -26,37 +67,35 @@ function NewAudience({ onCreated }: { onCreated: () => void }) {
           await put(`/v1/audiences/${encodeURIComponent(form.id)}`, {
             name: form.name,
             segmentId: form.segmentId,
+            fields: form.fields
+              .split(',')
+              .map((f) => f.trim())
+              .filter(Boolean),
+            format: form.format,
+            minSize: Number(form.minSize),
+            holdoutPercent: Number(form.holdoutPercent),
+            ...(form.preset && { preset: form.preset }),
+            ...(form.schedule.trim() && { schedule: form.schedule.trim() }),
             ...(form.consentChannel && { consentChannel: form.consentChannel }),
           });
           onCreated();
         }}
       >
-        <span class="field">
-          <label for="aud-id">Id</label>
-          <input id="aud-id" value={form.id} onInput={set('id')} required />
-        </span>
-        <span class="field">
-          <label for="aud-name">Name</label>
-          <input id="aud-name" value={form.name} onInput={set('name')} required />
-        </span>
-        <span class="field">
-          <label for="aud-segment">Segment</label>
-          <select id="aud-segment" value={form.segmentId} onChange={set('segmentId')} required>
-            <option value="">choose…</option>
-            {(segments.data?.segments ?? []).map((s) => (
-              <option value={s.id}>{s.name}</option>
-            ))}
-          </select>
-        </span>
-        <span class="field">
-          <label for="aud-consent">Consent channel</label>
-          <select id="aud-consent" value={form.consentChannel} onChange={set('consentChannel')}>
-            <option value="">none</option>
-            <option value="email">email</option>
-            <option value="sms">sms</option>
-            <option value="push">push</option>
-          </select>
-        </span>
+        {input('id', 'Id', { required: true })}
+        {input('name', 'Name', { required: true })}
+        {select('segmentId', 'Segment', [['', 'choose…'], ...(segments.data?.segments ?? []).map((s) => [s.id, s.name] as const)], true)}
+        {select('consentChannel', 'Consent channel', [
+          ['', 'none'],
+          ['email', 'email'],
+          ['sms', 'sms'],
+          ['push', 'push'],
+        ])}
+        {input('fields', 'Fields (comma-separated)', { placeholder: 'userId, email, traits.firstName', size: 30 })}
+        {select('format', 'Format', FORMATS)}
+        {select('preset', 'ESP preset', PRESETS)}
+        {input('schedule', 'Schedule (cron, UTC)', { placeholder: '0 6 * * * (manual when empty)' })}
+        {input('minSize', 'Minimum size', { type: 'number', min: 1, style: { width: '6em' } })}
+        {input('holdoutPercent', 'Holdout %', { type: 'number', min: 0, max: 50, style: { width: '5em' } })}
         <button type="submit">Create draft</button>
       </ActionForm>
     </details>
@@ -125,17 +164,65 @@ interface Run {
 
 const percent = (change: number | null) => (change === null ? '' : `${change >= 0 ? '+' : ''}${Math.round(change * 100)} %`);
 
+interface Preview {
+  members: number;
+  holdout: number;
+  approvedSize: number | null;
+  change: number | null;
+}
+
+/** Approving is a decision: what it approves, against the last approval, and what the guard will do. */
+function ApprovalConfirmation({
+  preview,
+  maxSizeChange,
+  minSize,
+  onConfirm,
+  onCancel,
+}: {
+  preview: Preview;
+  maxSizeChange: number;
+  minSize: number;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const beyond = preview.change !== null && Math.abs(preview.change) > maxSizeChange;
+  return (
+    <div class={beyond ? 'confirm warning' : 'confirm'} role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
+      <h3 id="confirm-title">Approve {formatNumber(preview.members)} members?</h3>
+      <p id="confirm-text" data-testid="approval-confirmation">
+        {preview.approvedSize === null ? (
+          'It was never approved: from now on, snapshots export about this many people.'
+        ) : (
+          <>
+            The last approval was {formatNumber(preview.approvedSize)} members: this is {percent(preview.change)}
+            {beyond
+              ? `, more than the ±${Math.round(maxSizeChange * 100)} % guard, which holds snapshots until someone approves the new size. Approving accepts it.`
+              : `, within the ±${Math.round(maxSizeChange * 100)} % guard.`}
+          </>
+        )}
+        {preview.members < minSize && ` Under the minimum of ${formatNumber(minSize)}, snapshots stay held whatever the approval.`}
+      </p>
+      <div class="row">
+        <button type="button" onClick={onConfirm}>
+          Confirm approval
+        </button>
+        <button type="button" class="secondary" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}
+
 export function AudiencePage({ audienceId }: { audienceId: string }) {
   const path = `/v1/audiences/${encodeURIComponent(audienceId)}`;
   const audience = useLoad(() => get<AudienceRow & { minSize: number; maxSizeChange: number; holdoutPercent: number }>(path), [audienceId]);
-  const preview = useLoad(
-    () => get<{ members: number; holdout: number; approvedSize: number | null; change: number | null }>(`${path}/preview`),
-    [audienceId],
-  );
+  const preview = useLoad(() => get<Preview>(`${path}/preview`), [audienceId]);
   const runs = useLoad(() => get<{ runs: Run[] }>(`${path}/snapshots`), [audienceId]);
   useRefreshWhile(runs, (data) => underWay(data.runs));
   const [error, setError] = useState<Error>();
   const [note, setNote] = useState<string>();
+  const [confirming, setConfirming] = useState(false);
   const act = (action: () => Promise<string>) => async () => {
     setError(undefined);
     try {
@@ -181,14 +268,21 @@ export function AudiencePage({ audienceId }: { audienceId: string }) {
                 </p>
               )}
             </Loading>
-            <div class="row">
-              <button
-                type="button"
-                onClick={act(async () => {
+            {confirming && preview.data && (
+              <ApprovalConfirmation
+                preview={preview.data}
+                maxSizeChange={a.maxSizeChange}
+                minSize={a.minSize}
+                onCancel={() => setConfirming(false)}
+                onConfirm={act(async () => {
+                  setConfirming(false);
                   const approved = await post(`${path}/approve`, {});
                   return `Approved at ${formatNumber(approved.previewedSize)} members${approved.previousApprovedSize === null ? '' : ` (was ${formatNumber(approved.previousApprovedSize)})`}.${approved.warning ? ` ${approved.warning}` : ''}`;
                 })}
-              >
+              />
+            )}
+            <div class="row">
+              <button type="button" disabled={confirming} onClick={() => setConfirming(true)}>
                 Approve this size
               </button>
               <button

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { DayChart } from '../chart';
 import { ActionForm, formatDate, formatNumber, Json, Loading, Status, useLoad } from '../components';
+import { type ChecklistItem, checklistOf, type Explanation } from '../explain-words';
 
 interface SegmentRow {
   id: string;
@@ -68,9 +69,28 @@ export function SegmentsPage() {
 const today = () => new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
-function Explain({ segmentId }: { segmentId: string }) {
+function Check({ item }: { item: ChecklistItem }) {
+  return (
+    <li class={item.held ? 'held' : 'not-held'}>
+      <span class="mark" role="img" aria-label={item.held ? 'holds' : 'does not hold'}>
+        {item.held ? '✓' : '✗'}
+      </span>{' '}
+      {item.words}: <strong>{item.found}</strong>
+      {item.parts.length > 0 && (
+        <ul>
+          {item.parts.map((part) => (
+            <Check item={part} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the segment's condition as the API returns it
+function Explain({ segmentId, condition }: { segmentId: string; condition: any }) {
   const [query, setQuery] = useState('');
-  const [result, setResult] = useState<{ member: boolean; explanation: unknown; profileId: string }>();
+  const [result, setResult] = useState<{ member: boolean; explanation: Explanation; profileId: string }>();
   return (
     <section aria-labelledby="explain">
       <h2 id="explain">Why is a profile in it, or not?</h2>
@@ -97,7 +117,13 @@ function Explain({ segmentId }: { segmentId: string }) {
             <a href={`#/profiles/${encodeURIComponent(result.profileId)}`}>{result.profileId}</a> is{' '}
             <strong>{result.member ? 'in' : 'not in'}</strong> this segment.
           </p>
-          <Json value={result.explanation} />
+          <ul class="checklist" data-testid="explain-checklist">
+            <Check item={checklistOf(condition, result.explanation)} />
+          </ul>
+          <details>
+            <summary>As JSON</summary>
+            <Json value={result.explanation} />
+          </details>
         </>
       )}
     </section>
@@ -263,7 +289,7 @@ export function SegmentPage({ segmentId }: { segmentId: string }) {
             }
           </Loading>
           <MigrationMatrix involving={segmentId} />
-          <Explain segmentId={segmentId} />
+          <Explain segmentId={segmentId} condition={s.condition} />
           <details>
             <summary>Condition</summary>
             <Json value={s.condition} />
