@@ -138,6 +138,27 @@ describe('console', () => {
     await expect.poll(text('preview-size')).toMatch(/^1\b/); // ada only
   });
 
+  it('marks an invalid field where it is, and will not save until it is fixed', async () => {
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('link', { name: 'New segment' }).click();
+    await page.getByLabel('Id', { exact: true }).fill('ages');
+    await page.getByLabel('Name', { exact: true }).fill('Ages');
+    await page.getByLabel('Condition type', { exact: true }).selectOption('or');
+    await page.getByRole('button', { name: '+ condition' }).click();
+    await page.getByLabel('Condition 2 type', { exact: true }).selectOption('trait');
+    await page.getByLabel('Trait').fill('age');
+    await page.getByLabel('Operator').selectOption('between');
+    await page.getByLabel('Value').fill('x');
+    const problems = page.getByRole('alert', { name: 'Problems of condition 2' });
+    await expect.poll(() => problems.textContent()).toBe('value must be [low, high]: two numbers or two ISO-8601 dates');
+    expect(await page.getByRole('alert', { name: 'Problems of condition 1' }).count()).toBe(0);
+    expect(await page.locator('fieldset[aria-invalid="true"]').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Save segment' }).isDisabled()).toBe(true);
+    await page.getByLabel('Value').fill('[18, 30]');
+    await expect.poll(() => problems.count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Save segment' }).isEnabled()).toBe(true);
+  });
+
   it('writes any event on a channel, calendar days and exact case with the controls', async () => {
     await page.getByRole('link', { name: 'Segments' }).click();
     await page.getByRole('link', { name: 'New segment' }).click();

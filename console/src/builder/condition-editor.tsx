@@ -2,6 +2,7 @@
 import { useSeen } from '../seen';
 import { CaseToggle, type Change, type Condition, numberOr, Select, TextInput, without } from './controls';
 import { Comparison, EventFields } from './event-fields';
+import { useProblemsAt } from './problems';
 
 export const STARTERS: Record<string, () => Condition> = {
   event: () => ({ type: 'event', event: 'Order Completed', within: { days: 30 } }),
@@ -35,6 +36,7 @@ export function ConditionEditor({
   segments,
   indicators,
   place = '',
+  path = 'condition',
 }: {
   value: Condition;
   onChange: Change;
@@ -42,10 +44,13 @@ export function ConditionEditor({
   segments: string[];
   indicators: string[];
   place?: string;
+  /** Where this condition is in the body the server checks, to show its problems here. */
+  path?: string;
 }) {
   const known = value.type in STARTERS;
   const seen = useSeen();
-  const child = (c: Condition, change: Change, remove?: () => void, at = '') => (
+  const problems = useProblemsAt(path);
+  const child = (c: Condition, change: Change, remove?: () => void, at = '', childPath = '') => (
     <ConditionEditor
       value={c}
       onChange={change}
@@ -53,10 +58,11 @@ export function ConditionEditor({
       segments={segments}
       indicators={indicators}
       place={place ? `${place}.${at || '1'}` : at || '1'}
+      path={`${path}.${childPath}`}
     />
   );
   return (
-    <fieldset class={`condition condition-${value.type}`}>
+    <fieldset class={`condition condition-${value.type}${problems.length > 0 ? ' invalid' : ''}`} aria-invalid={problems.length > 0}>
       <legend>
         <Select
           label={place ? `Condition ${place} type` : 'Condition type'}
@@ -83,6 +89,7 @@ export function ConditionEditor({
                 ? () => onChange({ ...value, conditions: value.conditions.filter((_: Condition, j: number) => j !== i) })
                 : undefined,
               String(i + 1),
+              `conditions.${i}`,
             ),
           )}
           <button type="button" class="link" onClick={() => onChange({ ...value, conditions: [...value.conditions, STARTERS.event!()] })}>
@@ -90,7 +97,16 @@ export function ConditionEditor({
           </button>
         </>
       )}
-      {value.type === 'not' && child(value.condition, (condition) => onChange({ ...value, condition }))}
+      {problems.length > 0 && (
+        <ul class="field-problems" role="alert" aria-label={place ? `Problems of condition ${place}` : 'Problems of the condition'}>
+          {problems.map((p) => (
+            <li>
+              {p.field ? <code>{p.field}</code> : null} {p.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {value.type === 'not' && child(value.condition, (condition) => onChange({ ...value, condition }), undefined, '', 'condition')}
       {value.type === 'event' && <EventFields value={value} onChange={onChange} />}
       {(value.type === 'trait' || value.type === 'group') && (
         <div class="row">

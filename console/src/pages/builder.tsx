@@ -4,9 +4,10 @@
  * (preview answers 400 with the field at fault), so the builder never disagrees with the server.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { get, post, put } from '../api';
+import { ApiError, get, post, put } from '../api';
 import { ConditionEditor, STARTERS } from '../builder/condition-editor';
 import { type Condition, Field, TextInput } from '../builder/controls';
+import { ProblemsContext } from '../builder/problems';
 import { ErrorBox, formatNumber, useLoad } from '../components';
 
 interface Preview {
@@ -77,6 +78,8 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
     setJsonError(undefined);
   };
   const preview = usePreview(condition);
+  // The server's verdict on the condition: each problem is shown where it is, and the segment cannot be saved.
+  const problems = preview.error instanceof ApiError && preview.error.status === 400 ? preview.error.details : [];
   const [segments, indicators] = (catalog.data ?? [{ segments: [] }, { indicators: [] }]) as [
     { segments: Array<{ id: string }> },
     { indicators: Array<{ id: string }> },
@@ -106,12 +109,14 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
       </div>
       <div class="builder-grid">
         <section aria-label="Condition">
-          <ConditionEditor
-            value={condition}
-            onChange={update}
-            segments={segments.segments.map((s) => s.id).filter((s) => s !== segmentId)}
-            indicators={indicators.indicators.map((i) => i.id)}
-          />
+          <ProblemsContext.Provider value={problems}>
+            <ConditionEditor
+              value={condition}
+              onChange={update}
+              segments={segments.segments.map((s) => s.id).filter((s) => s !== segmentId)}
+              indicators={indicators.indicators.map((i) => i.id)}
+            />
+          </ProblemsContext.Provider>
           <Field label="Condition as JSON" block>
             {(fieldId) => (
               <textarea
@@ -167,7 +172,8 @@ export function SegmentEditor({ segmentId }: { segmentId?: string }) {
         </aside>
       </div>
       <ErrorBox error={saveError} />
-      <button type="submit" disabled={saving || !id || !name || jsonError !== undefined}>
+      {problems.length > 0 && <p class="muted">Fix the fields marked in the condition to save it.</p>}
+      <button type="submit" disabled={saving || !id || !name || jsonError !== undefined || problems.length > 0}>
         {saving ? 'Saving…' : 'Save segment'}
       </button>
     </form>
