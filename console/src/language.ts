@@ -105,3 +105,19 @@ function editDistance(a: string, b: string): number {
 /** A day as the browser's locale writes it (12 Nov 2026 in en-GB, 12/11/2026 in fr-FR). */
 export const shortDate = (iso: string, locale?: string): string =>
   new Date(iso).toLocaleDateString(locale, { day: 'numeric', month: 'short', year: 'numeric' });
+
+/** An indicator's key in words: `average_order_value` "Average order value", `orders|store` "Orders (store)". */
+export function indicatorLabel(key: string): string {
+  const [id = key, channel] = key.split('|');
+  const words = id.replaceAll('_', ' ').replace(/\brfm\b/, 'RFM');
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}${channel ? ` (${channel})` : ''}`;
+}
+
+/** A cluster's number as the last freeze described it ("2: frequent store buyers, 31 % of people"), or the number alone. */
+export function clusterWords(
+  value: unknown,
+  clusters: ReadonlyArray<{ id: number; share: number; description: string }> | undefined,
+): string | undefined {
+  const cluster = clusters?.find((c) => c.id === value);
+  return cluster ? `${cluster.description} (cluster ${cluster.id}, ${Math.round(cluster.share * 100)} % of people)` : undefined;
+}

@@ -298,6 +298,13 @@ describe('console', () => {
     const timeline = page.getByRole('region', { name: 'Recent behaviour' });
     expect(await timeline.textContent()).toMatch(/store Order Completed\s*×2/);
     expect(await page.getByRole('region', { name: 'Consents' }).textContent()).toContain('granted');
+    // Indicators in words, each with its description at hand.
+    const indicators = page.getByRole('region', { name: 'Indicators' });
+    const aov = indicators.locator('dt', { hasText: /^Average order value$/ });
+    await aov.waitFor();
+    expect(await aov.getAttribute('title')).toBe('Revenue divided by the orders that carried one.');
+    expect(await indicators.locator('dt', { hasText: /^Orders \(store\)$/ }).count()).toBe(1);
+    expect(await indicators.locator('dt', { hasText: /_/ }).count()).toBe(0);
 
     // Not found: the API's 404, said plainly.
     await page.getByRole('link', { name: 'Profiles' }).click();

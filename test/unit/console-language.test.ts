@@ -81,3 +81,18 @@ describe('an explanation as a checklist in words', () => {
     ]);
   });
 });
+
+describe('indicators in words', () => {
+  it('names an indicator and its channel as a person would', () => {
+    expect(console.indicatorLabel('average_order_value')).toBe('Average order value');
+    expect(console.indicatorLabel('orders|store')).toBe('Orders (store)');
+    expect(console.indicatorLabel('rfm_label')).toBe('RFM label');
+  });
+
+  it("says a cluster's description rather than its number, when the last freeze described it", () => {
+    const clusters = [{ id: 2, share: 0.314, description: 'frequent store buyers' }];
+    expect(console.clusterWords(2, clusters)).toBe('frequent store buyers (cluster 2, 31 % of people)');
+    expect(console.clusterWords(3, clusters)).toBeUndefined();
+    expect(console.clusterWords(2, undefined)).toBeUndefined();
+  });
+});

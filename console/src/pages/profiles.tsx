@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { ActionForm, formatDate, formatNumber, Json, Loading, useLoad } from '../components';
+import { clusterWords, indicatorLabel } from '../language';
 
 const IDENTIFIER_TYPES = ['email', 'userId', 'phone', 'loyaltyCard', 'anonymousId'];
 
@@ -112,6 +113,14 @@ const show = (value: unknown) =>
 
 export function ProfilePage({ profileId }: { profileId: string }) {
   const profile = useLoad(() => get(`/v1/profiles/${encodeURIComponent(profileId)}/export`), [profileId]);
+  // Indicators in words: each one's description, and the clusters of the last freeze (none before the first).
+  const indicators = useLoad(() => get<{ indicators: Array<{ id: string; description: string }> }>('/v1/indicators'));
+  const clusters = useLoad(() =>
+    get<{ descriptions: Array<{ id: number; share: number; description: string }> }>('/v1/indicators/clusters').catch(() => ({
+      descriptions: [],
+    })),
+  );
+  const descriptions = new Map((indicators.data?.indicators ?? []).map((i) => [i.id, i.description]));
   return (
     <Loading loaded={profile}>
       {(p) => (
@@ -195,8 +204,8 @@ export function ProfilePage({ profileId }: { profileId: string }) {
               <dl class="pairs">
                 {Object.entries(p.indicators as Record<string, unknown>).map(([k, v]) => (
                   <>
-                    <dt>{k}</dt>
-                    <dd>{show(v)}</dd>
+                    <dt title={descriptions.get(k.split('|')[0]!)}>{indicatorLabel(k)}</dt>
+                    <dd>{(k === 'cluster' && clusterWords(v, clusters.data?.descriptions)) || show(v)}</dd>
                   </>
                 ))}
               </dl>
