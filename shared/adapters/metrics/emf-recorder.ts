@@ -7,6 +7,25 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS, METRICS_NAMESPACE } from '../../contracts/metrics';
 import type { MetricsRecorder } from '../../ports/metrics';
 
+/**
+ * Powertools publishes by itself when a metric reaches 100 values (an EMF document's limit), to stdout:
+ * locally those documents must go where the others go, or `prisme stats` would miss them.
+ */
+class WrittenMetrics extends Metrics {
+  constructor(
+    options: ConstructorParameters<typeof Metrics>[0],
+    private readonly write: (line: string) => void,
+  ) {
+    super(options);
+  }
+
+  override publishStoredMetrics(): this {
+    if (this.hasStoredMetrics()) this.write(JSON.stringify(this.serializeMetrics()));
+    this.clearMetrics();
+    return this;
+  }
+}
+
 export class EmfRecorder implements MetricsRecorder {
   /** One Powertools instance per dimension set (an EMF document holds one), kept across invocations: the sets are few. */
   private readonly bySet = new Map<string, Metrics>();
@@ -20,7 +39,8 @@ export class EmfRecorder implements MetricsRecorder {
     const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b)));
     let metrics = this.bySet.get(key);
     if (!metrics) {
-      metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: this.service, defaultDimensions: { ...dimensions } });
+      const options = { namespace: METRICS_NAMESPACE, serviceName: this.service, defaultDimensions: { ...dimensions } };
+      metrics = this.write ? new WrittenMetrics(options, this.write) : new Metrics(options);
       this.bySet.set(key, metrics);
     }
     const { name, unit } = METRICS[metric];
@@ -28,14 +48,6 @@ export class EmfRecorder implements MetricsRecorder {
   }
 
   flush(): void {
-    for (const metrics of this.bySet.values()) {
-      if (!metrics.hasStoredMetrics()) continue;
-      if (this.write) {
-        this.write(JSON.stringify(metrics.serializeMetrics()));
-        metrics.clearMetrics();
-      } else {
-        metrics.publishStoredMetrics();
-      }
-    }
+    for (const metrics of this.bySet.values()) if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }
