@@ -7,9 +7,12 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { sdkNodeNotice } from '#local/node-version';
 import { adminClient } from '../local/admin-client';
 import { startLocal } from '../local/runtime';
 import { launchChromium } from '../test/helpers/browser';
+
+sdkNodeNotice();
 
 const root = resolve(import.meta.dirname, '..');
 const out = resolve(root, 'docs', 'img');
@@ -35,10 +38,11 @@ try {
   await runtime.drain(120_000);
   const admin = async (path: string) => (await adminClient(runtime).get(path)).body;
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const shot = async (name: string, hash: string, ready: string) => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
+  const shot = async (name: string, hash: string, ready: string, before?: () => Promise<void>) => {
     await page.goto(`${runtime.url}/console/${hash}`);
     await page.getByText(ready).first().waitFor();
+    await before?.();
     await page.waitForTimeout(600); // previews and charts settle
     await page.screenshot({ path: join(out, `console-${name}.png`), fullPage: true });
     progress(`console-${name}.png`);
@@ -50,7 +54,14 @@ try {
   const member = ((await admin(`/v1/segments/${biggest.id}/members?limit=1`)) as { members: Array<{ profileId: string }> }).members[0]!;
 
   await shot('segments', '#/segments', 'Migrations, last 30 days');
-  await shot('segment', `#/segments/${biggest.id}`, 'Size over time');
+  await shot('segment', `#/segments/${biggest.id}`, 'Size over time', async () => {
+    // Why the member is in it, as a checklist in words.
+    const { identifiers } = (await admin(`/v1/profiles/${member.profileId}`)) as { identifiers: Record<string, string[]> };
+    const [type, values] = Object.entries(identifiers).find(([t]) => t !== 'anonymousId')!;
+    await page.getByLabel('Email, user id, or type=value').fill(`${type}=${values[0]}`);
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await page.getByTestId('explain-checklist').waitFor();
+  });
   await page.goto(`${runtime.url}/console/#/segments/new`);
   await page.getByLabel('Id', { exact: true }).fill('store-regulars');
   await page.getByLabel('Name', { exact: true }).fill('Store regulars');
@@ -62,7 +73,11 @@ try {
   await page.screenshot({ path: join(out, 'console-segment-builder.png'), fullPage: true });
   progress('console-segment-builder.png');
   await shot('profile', `#/profiles/${member.profileId}`, 'Recent behaviour');
-  await shot('audience', '#/audiences/recent-visitors-email', 'Snapshot runs');
+  await shot('audience', '#/audiences/recent-visitors-email', 'Snapshot runs', async () => {
+    // Approving asks first, with the size against the last approval and the guard.
+    await page.getByRole('button', { name: 'Approve this size' }).click();
+    await page.getByTestId('approval-confirmation').waitFor();
+  });
   await shot('jobs', '#/jobs', 'Daily freeze');
 } finally {
   await browser.close();

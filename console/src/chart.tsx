@@ -11,6 +11,9 @@ export interface Series {
   bars?: boolean;
 }
 
+/** A day (seconds since the epoch, UTC midnight) as the browser's language writes it: 12 Nov, Nov 12, 12 nov. */
+const dayLabel = (t: number) => new Date(t * 1000).toLocaleDateString(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+
 export function DayChart({ title, days, series, height = 220 }: { title: string; days: string[]; series: Series[]; height?: number }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -21,7 +24,8 @@ export function DayChart({ title, days, series, height = 220 }: { title: string;
         width: Math.max(320, host.current.clientWidth),
         height,
         series: [
-          {},
+          // The legend's day, as the browser's language writes it.
+          { label: 'Day', value: (_: uPlot, t: number | null) => (t === null ? '–' : dayLabel(t)) },
           ...series.map((s) => ({
             label: s.label,
             stroke: s.color,
@@ -31,7 +35,7 @@ export function DayChart({ title, days, series, height = 220 }: { title: string;
             paths: s.bars ? uPlot.paths.bars!({ size: [0.6, 40] }) : undefined,
           })),
         ],
-        axes: [{}, { size: 60 }],
+        axes: [{ values: (_: uPlot, ticks: number[]) => ticks.map(dayLabel) }, { size: 60 }],
         scales: { x: { time: true } },
       },
       [x, ...series.map((s) => s.values)],
