@@ -121,3 +121,7 @@ export function clusterWords(
   const cluster = clusters?.find((c) => c.id === value);
   return cluster ? `${cluster.description} (cluster ${cluster.id}, ${Math.round(cluster.share * 100)} % of people)` : undefined;
 }
+
+/** While a replay or backfill walks the archive, the day it has reached (", now reading 2026-11-03"); nothing once it ended. */
+export const atDay = (run: { status: string; progress?: Record<string, unknown> }): string =>
+  run.status === 'running' && typeof run.progress?.day === 'string' ? `, now reading ${run.progress.day}` : '';

@@ -96,3 +96,11 @@ describe('indicators in words', () => {
     expect(console.clusterWords(2, undefined)).toBeUndefined();
   });
 });
+
+describe('a run walking the archive', () => {
+  it('says the day it has reached while it runs, and nothing once it ended', () => {
+    expect(console.atDay({ status: 'running', progress: { day: '2026-11-03' } })).toBe(', now reading 2026-11-03');
+    expect(console.atDay({ status: 'succeeded', progress: { day: '2026-11-23' } })).toBe('');
+    expect(console.atDay({ status: 'running' })).toBe('');
+  });
+});

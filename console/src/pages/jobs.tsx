@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { get, post } from '../api';
 import { ErrorBox, formatDate, formatNumber, Loading, Status, underWay, useLoad, useRefreshWhile } from '../components';
+import { atDay } from '../language';
 
 interface Run {
   runId: string;
@@ -118,7 +119,7 @@ export function JobsPage() {
         <Runs
           job="backfill"
           describe={(r) =>
-            `${String(r.progress?.segmentId ?? '')}: ${n(r, 'events')} archived events added in ${n(r, 'profileWrites')} profile writes${r.progress?.reason ? ` (${String(r.progress.reason)})` : ''}`
+            `${String(r.progress?.segmentId ?? '')}: ${n(r, 'events')} archived events added in ${n(r, 'profileWrites')} profile writes${r.progress?.reason ? ` (${String(r.progress.reason)})` : ''}${atDay(r)}`
           }
         />
       </section>
@@ -127,7 +128,7 @@ export function JobsPage() {
         <Runs
           job="replay"
           describe={(r) =>
-            `${String(r.progress?.from ?? '')} to ${String(r.progress?.to ?? '')}: ${n(r, 'events')} events sent again, ${n(r, 'unreadable')} unreadable`
+            `${String(r.progress?.from ?? '')} to ${String(r.progress?.to ?? '')}: ${n(r, 'events')} events sent again, ${n(r, 'unreadable')} unreadable${atDay(r)}`
           }
         />
       </section>
