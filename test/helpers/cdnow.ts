@@ -1,0 +1,49 @@
+/**
+ * The CDNOW sample (`../shared/data/cdnow/`, see its README): 2,357 customers' purchases from 1997-01 to
+ * 1998-06, as the papers read them: several purchases on one day are one transaction, time in weeks.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CustomerRow } from '#shared/domain/bgnbd';
+
+export const CDNOW_FILE = resolve(import.meta.dirname, '../../../shared/data/cdnow/CDNOW_sample.txt');
+const DAY_MS = 86_400_000;
+/** The calibration period's last day: 39 weeks from 1997-01-01. */
+export const CALIBRATION_END = Date.UTC(1997, 8, 30);
+
+export interface Purchase {
+  customer: string;
+  day: number;
+  dollars: number;
+}
+
+export function cdnowPurchases(): Purchase[] {
+  return readFileSync(CDNOW_FILE, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [, customer, date, , dollars] = line.trim().split(/\s+/);
+      return {
+        customer: customer!,
+        day: Date.UTC(Number(date!.slice(0, 4)), Number(date!.slice(4, 6)) - 1, Number(date!.slice(6, 8))),
+        dollars: Number(dollars),
+      };
+    });
+}
+
+/** Each customer's (x, tx, T) at the end of calibration, in weeks, as weighted rows. */
+export function calibrationRows(purchases: readonly Purchase[], end = CALIBRATION_END): CustomerRow[] {
+  const days = new Map<string, Set<number>>();
+  for (const p of purchases) if (p.day <= end) (days.get(p.customer) ?? days.set(p.customer, new Set()).get(p.customer)!).add(p.day);
+  const rows = new Map<string, CustomerRow>();
+  for (const set of days.values()) {
+    const sorted = [...set].sort((a, b) => a - b);
+    const first = sorted[0]!;
+    const row = { x: sorted.length - 1, tx: (sorted.at(-1)! - first) / DAY_MS / 7, T: (end - first) / DAY_MS / 7, count: 1 };
+    const key = `${row.x}|${row.tx}|${row.T}`;
+    const held = rows.get(key);
+    if (held) held.count++;
+    else rows.set(key, row);
+  }
+  return [...rows.values()];
+}
