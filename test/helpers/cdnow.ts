@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CustomerRow } from '#shared/domain/bgnbd';
+import type { SpendRow } from '#shared/domain/gamma-gamma';
 
 export const CDNOW_FILE = resolve(import.meta.dirname, '../../../shared/data/cdnow/CDNOW_sample.txt');
 const DAY_MS = 86_400_000;
@@ -41,6 +42,31 @@ export function calibrationRows(purchases: readonly Purchase[], end = CALIBRATIO
     const first = sorted[0]!;
     const row = { x: sorted.length - 1, tx: (sorted.at(-1)! - first) / DAY_MS / 7, T: (end - first) / DAY_MS / 7, count: 1 };
     const key = `${row.x}|${row.tx}|${row.T}`;
+    const held = rows.get(key);
+    if (held) held.count++;
+    else rows.set(key, row);
+  }
+  return [...rows.values()];
+}
+
+/** Repeat customers' repeat transactions in calibration and their average value (dollars), as weighted rows. */
+export function calibrationSpend(purchases: readonly Purchase[], end = CALIBRATION_END): SpendRow[] {
+  const byCustomer = new Map<string, Map<number, number>>();
+  for (const p of purchases) {
+    if (p.day > end) continue;
+    const days = byCustomer.get(p.customer) ?? byCustomer.set(p.customer, new Map()).get(p.customer)!;
+    days.set(p.day, (days.get(p.day) ?? 0) + p.dollars);
+  }
+  const rows = new Map<string, SpendRow>();
+  for (const days of byCustomer.values()) {
+    // The first transaction starts the customer; the model reads the repeat ones.
+    const repeat = [...days]
+      .sort(([a], [b]) => a - b)
+      .slice(1)
+      .map(([, dollars]) => dollars);
+    if (repeat.length === 0) continue;
+    const row = { x: repeat.length, m: repeat.reduce((a, b) => a + b, 0) / repeat.length, count: 1 };
+    const key = `${row.x}|${row.m}`;
     const held = rows.get(key);
     if (held) held.count++;
     else rows.set(key, row);

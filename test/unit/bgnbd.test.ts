@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bgNbdLogLikelihood, fitBgNbd, logGamma } from '#shared/domain/bgnbd';
+import { expectedSpend, fitGammaGamma } from '#shared/domain/gamma-gamma';
 import { nelderMead } from '#shared/domain/nelder-mead';
-import { calibrationRows, cdnowPurchases } from '../helpers/cdnow';
+import { calibrationRows, calibrationSpend, cdnowPurchases } from '../helpers/cdnow';
 
 describe('nelderMead', () => {
   it("finds Rosenbrock's minimum at (1, 1) and a quadratic's in four dimensions", () => {
@@ -52,5 +53,26 @@ describe('BG/NBD on the CDNOW sample', () => {
     // FHL 2005 report LL = -9582.4 at their estimates.
     expect(fit.logLikelihood).toBeCloseTo(-9582.4, 0);
     expect(bgNbdLogLikelihood({ r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }, rows)).toBeCloseTo(-9582.4, 0);
+  });
+});
+
+describe('Gamma-Gamma on the CDNOW sample', () => {
+  const rows = calibrationSpend(cdnowPurchases());
+
+  it('fits the published estimates within 2 % (p 6.25, q 3.74, v 15.45) on the 946 repeat customers', () => {
+    expect(rows.reduce((n, r) => n + r.count, 0)).toBe(946);
+    const fit = fitGammaGamma(rows);
+    expect(fit.converged).toBe(true);
+    for (const [name, published] of [
+      ['p', 6.25],
+      ['q', 3.74],
+      ['v', 15.45],
+    ] as const)
+      expect(Math.abs(fit[name] / published - 1), `${name} = ${fit[name]}`).toBeLessThan(0.02);
+    // A customer's own average pulls their expected spend away from the population's, more with more transactions.
+    const population = (fit.p * fit.v) / (fit.q - 1);
+    expect(expectedSpend(fit, 1, 100)).toBeGreaterThan(population);
+    expect(expectedSpend(fit, 10, 100)).toBeGreaterThan(expectedSpend(fit, 1, 100));
+    expect(expectedSpend(fit, 10, 100)).toBeLessThan(100);
   });
 });
