@@ -63,3 +63,33 @@ export function fitBgNbd(rows: readonly CustomerRow[]): BgNbdParams & { logLikel
   const fit = nelderMead((p) => -bgNbdLogLikelihood(params(p), rows), [0, 0, 0, 0], { tolerance: 1e-12, maxIterations: 20_000 });
   return { ...params(fit.x), logLikelihood: -fit.value, converged: fit.converged };
 }
+
+/** The Gaussian hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z < 1, by its power series. */
+export function hyp2f1(a: number, b: number, c: number, z: number): number {
+  let term = 1;
+  let sum = 1;
+  for (let n = 0; n < 100_000; n++) {
+    term *= (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
+    sum += term;
+    if (Math.abs(term) < 1e-15 * Math.abs(sum)) return sum;
+  }
+  return sum;
+}
+
+/** Expected repeat purchases of a customer new at 0, by time t (FHL 2005, equation 9). */
+export function expectedPurchases({ r, alpha, a, b }: BgNbdParams, t: number): number {
+  return ((a + b - 1) / (a - 1)) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)));
+}
+
+/** The chance a customer with x repeat purchases, the last at tx, aged T, is still alive (FHL 2005, appendix). */
+export function probabilityAlive({ r, alpha, a, b }: BgNbdParams, x: number, tx: number, T: number): number {
+  if (x === 0) return 1;
+  return 1 / (1 + (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x));
+}
+
+/** Expected purchases in the next t weeks of a customer with x repeat purchases, the last at tx, aged T (FHL 2005, equation 10). */
+export function conditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+  const { r, alpha, a, b } = params;
+  const later = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t));
+  return ((a + b + x - 1) / (a - 1)) * later * probabilityAlive(params, x, tx, T);
+}

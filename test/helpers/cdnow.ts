@@ -73,3 +73,23 @@ export function calibrationSpend(purchases: readonly Purchase[], end = CALIBRATI
   }
   return [...rows.values()];
 }
+
+/** Each customer's calibration (x, tx, T) and the transactions (distinct days) they made in the 39-week holdout. */
+export function calibrationAndHoldout(
+  purchases: readonly Purchase[],
+  end = CALIBRATION_END,
+): Array<{ x: number; tx: number; T: number; holdout: number }> {
+  const days = new Map<string, Set<number>>();
+  for (const p of purchases) (days.get(p.customer) ?? days.set(p.customer, new Set()).get(p.customer)!).add(p.day);
+  return [...days.values()].map((set) => {
+    const sorted = [...set].sort((a, b) => a - b);
+    const calibration = sorted.filter((d) => d <= end);
+    const first = calibration[0]!;
+    return {
+      x: calibration.length - 1,
+      tx: (calibration.at(-1)! - first) / DAY_MS / 7,
+      T: (end - first) / DAY_MS / 7,
+      holdout: sorted.length - calibration.length,
+    };
+  });
+}

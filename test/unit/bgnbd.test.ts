@@ -3,10 +3,17 @@
  * and the fit on the CDNOW sample's calibration period against the published estimates.
  */
 import { describe, expect, it } from 'vitest';
-import { bgNbdLogLikelihood, fitBgNbd, logGamma } from '#shared/domain/bgnbd';
+import {
+  bgNbdLogLikelihood,
+  conditionalExpectedPurchases,
+  expectedPurchases,
+  fitBgNbd,
+  logGamma,
+  probabilityAlive,
+} from '#shared/domain/bgnbd';
 import { expectedSpend, fitGammaGamma } from '#shared/domain/gamma-gamma';
 import { nelderMead } from '#shared/domain/nelder-mead';
-import { calibrationRows, calibrationSpend, cdnowPurchases } from '../helpers/cdnow';
+import { calibrationAndHoldout, calibrationRows, calibrationSpend, cdnowPurchases } from '../helpers/cdnow';
 
 describe('nelderMead', () => {
   it("finds Rosenbrock's minimum at (1, 1) and a quadratic's in four dimensions", () => {
@@ -74,5 +81,36 @@ describe('Gamma-Gamma on the CDNOW sample', () => {
     expect(expectedSpend(fit, 1, 100)).toBeGreaterThan(population);
     expect(expectedSpend(fit, 10, 100)).toBeGreaterThan(expectedSpend(fit, 1, 100));
     expect(expectedSpend(fit, 10, 100)).toBeLessThan(100);
+  });
+});
+
+describe('BG/NBD predictions', () => {
+  const published = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+
+  it("match Hardie's spreadsheet at the fitted parameters: expected purchases over time, and a customer's next 39 weeks", () => {
+    const fit = fitBgNbd(calibrationRows(cdnowPurchases()));
+    const times = [0.1429, 1, 3, 31.8571, 32, 78];
+    const expected = [0.0078, 0.0532, 0.1506, 1.0405, 1.0437, 1.8576];
+    for (const [i, t] of times.entries()) expect(Math.abs(expectedPurchases(fit, t) - expected[i]!), `t = ${t}`).toBeLessThan(1.5e-3);
+    expect(Math.abs(conditionalExpectedPurchases(fit, 39, 2, 30.43, 38.86) - 1.226)).toBeLessThan(1e-3);
+    expect(probabilityAlive(published, 0, 0, 38.86)).toBe(1);
+    expect(probabilityAlive(published, 2, 30.43, 38.86)).toBeGreaterThan(probabilityAlive(published, 2, 5, 38.86));
+  });
+
+  it('predict the holdout better than each customer repeating their calibration rate', () => {
+    const customers = calibrationAndHoldout(cdnowPurchases());
+    const fit = fitBgNbd(calibrationRows(cdnowPurchases()));
+    let model = 0;
+    let naive = 0;
+    for (const c of customers) {
+      model += Math.abs(conditionalExpectedPurchases(fit, 39, c.x, c.tx, c.T) - c.holdout);
+      naive += Math.abs((c.T > 0 ? c.x / c.T : 0) * 39 - c.holdout);
+    }
+    expect(customers.reduce((n, c) => n + c.holdout, 0)).toBeGreaterThan(0);
+    expect(model / customers.length).toBeLessThan(naive / customers.length);
+    // Over the whole base, the predicted total is within 15 % of what happened.
+    const predicted = customers.reduce((n, c) => n + conditionalExpectedPurchases(fit, 39, c.x, c.tx, c.T), 0);
+    const actual = customers.reduce((n, c) => n + c.holdout, 0);
+    expect(Math.abs(predicted / actual - 1)).toBeLessThan(0.15);
   });
 });
