@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import * as customerBase from './customer-base';
 import * as endToEnd from './end-to-end';
 import * as freeze from './freeze';
 import { type BenchResult, printResult } from './harness';
@@ -20,6 +21,7 @@ const all = {
   freeze,
   snapshot,
   sweep,
+  'customer-base': customerBase,
   'end-to-end': endToEnd,
 } as const;
 // `npm run bench -- end-to-end freeze` runs those only; no names, all of them.

@@ -3,6 +3,7 @@
  * and the fit on the CDNOW sample's calibration period against the published estimates.
  */
 import { describe, expect, it } from 'vitest';
+import { calibrationAndHoldout, calibrationRows, calibrationSpend, cdnowPurchases } from '#bench/cdnow-data';
 import {
   bgNbdLogLikelihood,
   conditionalExpectedPurchases,
@@ -13,7 +14,6 @@ import {
 } from '#shared/domain/bgnbd';
 import { expectedSpend, fitGammaGamma } from '#shared/domain/gamma-gamma';
 import { nelderMead } from '#shared/domain/nelder-mead';
-import { calibrationAndHoldout, calibrationRows, calibrationSpend, cdnowPurchases } from '../helpers/cdnow';
 
 describe('nelderMead', () => {
   it("finds Rosenbrock's minimum at (1, 1) and a quadratic's in four dimensions", () => {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { CustomerRow } from '#shared/domain/bgnbd';
 import type { SpendRow } from '#shared/domain/gamma-gamma';
 
-export const CDNOW_FILE = resolve(import.meta.dirname, '../../../shared/data/cdnow/CDNOW_sample.txt');
+export const CDNOW_FILE = resolve(import.meta.dirname, '../../shared/data/cdnow/CDNOW_sample.txt');
 const DAY_MS = 86_400_000;
 /** The calibration period's last day: 39 weeks from 1997-01-01. */
 export const CALIBRATION_END = Date.UTC(1997, 8, 30);
