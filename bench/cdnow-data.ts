@@ -2,12 +2,16 @@
  * The CDNOW sample (`../shared/data/cdnow/`, see its README): 2,357 customers' purchases from 1997-01 to
  * 1998-06, as the papers read them: several purchases on one day are one transaction, time in weeks.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CustomerRow } from '#shared/domain/bgnbd';
 import type { SpendRow } from '#shared/domain/gamma-gamma';
 
-export const CDNOW_FILE = resolve(import.meta.dirname, '../../shared/data/cdnow/CDNOW_sample.txt');
+/** The public data sets sit beside the repository (`../shared/data`), or where PRISME_DATA_SETS says. */
+export const CDNOW_FILE = resolve(
+  process.env.PRISME_DATA_SETS ?? resolve(import.meta.dirname, '../../shared/data'),
+  'cdnow/CDNOW_sample.txt',
+);
 const DAY_MS = 86_400_000;
 /** The calibration period's last day: 39 weeks from 1997-01-01. */
 export const CALIBRATION_END = Date.UTC(1997, 8, 30);
@@ -19,6 +23,10 @@ export interface Purchase {
 }
 
 export function cdnowPurchases(): Purchase[] {
+  if (!existsSync(CDNOW_FILE))
+    throw new Error(
+      `the CDNOW sample is not at ${CDNOW_FILE}: it comes with ../shared/data beside the repository, or set PRISME_DATA_SETS`,
+    );
   return readFileSync(CDNOW_FILE, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
