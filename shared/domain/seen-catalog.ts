@@ -9,6 +9,7 @@
 
 import { behaviourName } from './buckets';
 import { type EnrichedEvent, isPlainObject } from './events';
+import { isWellFormedText } from './identity';
 
 export const SEEN_LIMITS = {
   /** Property keys kept per behaviour, and traits per kind: a client sending random keys cannot grow the catalog without end. */
@@ -47,10 +48,6 @@ export interface SeenEntry {
   properties?: Array<{ key: string; samples: string[] }>;
 }
 
-/** Lone surrogates would not survive DynamoDB's UTF-8 (Node 20's TypeScript lib lacks isWellFormed). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const wellFormed = (text: string) => !LONE_SURROGATE.test(text);
-
 const PERSONAL_KEY = /e-?mail|phone|mobile|name|address|street|zip|postal|birth|ssn|passport|iban|card|user_?id|anonymous_?id|ip$/i;
 const PERSONAL_VALUE = /@|\d[\d\s().+-]{6,}\d/;
 
@@ -62,7 +59,7 @@ export function sampleOf(key: string, value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (text === '' || text.length > SEEN_LIMITS.sampleChars || PERSONAL_VALUE.test(text)) return undefined;
-  return wellFormed(text) ? text : undefined;
+  return isWellFormedText(text) ? text : undefined;
 }
 
 const tallyKey = (kind: SeenKind, name: string) => `${kind}\u0000${name}`;
@@ -75,7 +72,7 @@ function addSample(samples: string[], key: string, value: unknown): void {
 /** Adds what `events` show to `tallies` (kind and name -> tally); returns it. */
 export function tallySeen(events: Iterable<EnrichedEvent>, tallies = new Map<string, SeenTally>()): Map<string, SeenTally> {
   const tallyOf = (kind: SeenKind, name: string, at: number): SeenTally | undefined => {
-    if (name.length > SEEN_LIMITS.nameChars || !wellFormed(name)) return undefined;
+    if (name.length > SEEN_LIMITS.nameChars || !isWellFormedText(name)) return undefined;
     const key = tallyKey(kind, name);
     let tally = tallies.get(key);
     if (!tally) {
@@ -98,7 +95,7 @@ export function tallySeen(events: Iterable<EnrichedEvent>, tallies = new Map<str
     if (typeof behaviour === 'string') {
       const tally = tallyOf('events', behaviour, at);
       for (const [key, value] of Object.entries(event.properties)) {
-        if (!tally || key.length > SEEN_LIMITS.nameChars || !wellFormed(key)) continue;
+        if (!tally || key.length > SEEN_LIMITS.nameChars || !isWellFormedText(key)) continue;
         let samples = tally.keys.get(key);
         if (!samples) {
           if (tally.keys.size >= SEEN_LIMITS.keysPerName) continue;
