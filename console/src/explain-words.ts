@@ -3,7 +3,7 @@
  * words, and what Prisme found in the profile, in words ("Order Completed in store at least 2 times in
  * the last 183 days: yes, 3 times"). The explanation follows the condition's shape, part for part.
  */
-import { OPERATOR_LABELS } from './language';
+import { OPERATOR_LABELS, shortDate } from './language';
 
 // biome-ignore lint/suspicious/noExplicitAny: conditions of any type, as the server's schema takes them
 type Condition = { type: string; [field: string]: any };
@@ -85,8 +85,6 @@ function wordsOf(c: Condition, e: Explanation): string {
   }
 }
 
-const dayWords = (iso: string) => new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
-
 /** What was found, in words: "yes, 3 times", "no: not set". */
 function foundOf(c: Condition, e: Explanation): string {
   const answer = e.held ? 'yes' : 'no';
@@ -110,7 +108,7 @@ function foundOf(c: Condition, e: Explanation): string {
       return `${answer}: ${seen.member ? 'in it' : 'not in it'}`;
     case 'performed_date': {
       const at = Object.values(seen)[0];
-      return typeof at === 'string' ? `${answer}: on ${dayWords(at)}` : `${answer}: never`;
+      return typeof at === 'string' ? `${answer}: on ${shortDate(at)}` : `${answer}: never`;
     }
     default:
       return answer;
