@@ -6,7 +6,7 @@
 
 import { EVENT_SCHEMAS, EVENT_TYPES, type EventType, LIMITS } from '../domain/events';
 import { INGEST_ENDPOINTS, ingestPaths, LIBRARY_ROUTES, SETTINGS_ROUTE } from '../routes';
-import { type Components, errorResponse, jsonSchemaOf, type Operation, type Paths } from './openapi';
+import { type Components, errorResponse, jsonSchemaOf, type Operation, type Paths, pathParametersOf } from './openapi';
 
 const WRITE_KEY_AUTH = [{ writeKey: [] }];
 
@@ -102,7 +102,7 @@ export function ingestPathsOf(components: Components): Paths {
       tags: ['ingest'],
       summary: "The settings analytics.js loads before sending: Prisme's address as its API host",
       operationId: 'getProjectSettings',
-      parameters: [{ name: 'writeKey', in: 'path', required: true, schema: { type: 'string' } }],
+      parameters: pathParametersOf(SETTINGS_ROUTE),
       responses: {
         '200': { description: 'the settings', content: { 'application/json': { schema: { type: 'object' } } } },
         '4XX': errorResponse('no active source has this write key'),
@@ -118,12 +118,7 @@ export function ingestPathsOf(components: Components): Paths {
         tags: ['ingest'],
         summary,
         operationId,
-        parameters: [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-          name: name!,
-          in: 'path' as const,
-          required: true,
-          schema: { type: 'string' },
-        })),
+        parameters: pathParametersOf(path),
         responses: {
           '200': { description: 'the script', content: { 'application/javascript': { schema: { type: 'string' } } } },
           '4XX': errorResponse('no such file'),

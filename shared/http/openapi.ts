@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 import { API_ERROR_CODES } from '../errors';
-import type { Route } from './router';
+import { MAX_PARAMETER_BYTES, type Route } from './router';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -112,18 +112,22 @@ const operationIdOf = (method: string, path: string) =>
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
 
+/** The `{name}` parameters of a path pattern, as the routers decode and bound them. */
+export const pathParametersOf = (path: string): NonNullable<Operation['parameters']> =>
+  [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name: name!,
+    in: 'path' as const,
+    required: true,
+    schema: { type: 'string', maxLength: MAX_PARAMETER_BYTES },
+  }));
+
 /** The operations of route tables, each table a tag. */
 export function routeOperations(tables: Record<string, readonly Route<never>[]>, components: Components): Paths {
   const paths: Paths = {};
   for (const [tag, routes] of Object.entries(tables)) {
     for (const route of routes) {
       const operationId = operationIdOf(route.method, route.path);
-      const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-        name: name!,
-        in: 'path' as const,
-        required: true,
-        schema: { type: 'string', maxLength: 1024 },
-      }));
+      const pathParameters = pathParametersOf(route.path);
       const query = route.query ? jsonSchemaOf(route.query, `${operationId}.query`, components) : undefined;
       const required = new Set((query?.required as string[] | undefined) ?? []);
       const queryParameters = Object.entries((query?.properties as Record<string, JsonSchema> | undefined) ?? {}).map(([name, schema]) => ({
