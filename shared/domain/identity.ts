@@ -88,7 +88,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const A_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 /** Whether text would survive DynamoDB's UTF-8 as it is: no lone surrogate (Node 20's TypeScript lib lacks isWellFormed). */
-export const isWellFormedText = (text: string): boolean => !A_LONE_SURROGATE.test(text);
+export const isWellFormedText = (value: string): boolean => !A_LONE_SURROGATE.test(value);
 export const CONTROL_CHARACTERS = /\p{Cc}/gu;
 
 /** Longest identifier value kept, in UTF-8 bytes: its key (`type:value`) stays far inside DynamoDB's 2,048. */
