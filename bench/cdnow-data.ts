@@ -40,64 +40,66 @@ export function cdnowPurchases(): Purchase[] {
     });
 }
 
-/** Each customer's (x, tx, T) at the end of calibration, in weeks, as weighted rows. */
-export function calibrationRows(purchases: readonly Purchase[], end = CALIBRATION_END): CustomerRow[] {
-  const days = new Map<string, Set<number>>();
-  for (const p of purchases) if (p.day <= end) (days.get(p.customer) ?? days.set(p.customer, new Set()).get(p.customer)!).add(p.day);
-  const rows = new Map<string, CustomerRow>();
-  for (const set of days.values()) {
-    const sorted = [...set].sort((a, b) => a - b);
-    const first = sorted[0]!;
-    const row = { x: sorted.length - 1, tx: (sorted.at(-1)! - first) / DAY_MS / 7, T: (end - first) / DAY_MS / 7, count: 1 };
-    const key = `${row.x}|${row.tx}|${row.T}`;
-    const held = rows.get(key);
-    if (held) held.count++;
-    else rows.set(key, row);
-  }
-  return [...rows.values()];
+export interface Transaction {
+  day: number;
+  dollars: number;
 }
 
-/** Repeat customers' repeat transactions in calibration and their average value (dollars), as weighted rows. */
-export function calibrationSpend(purchases: readonly Purchase[], end = CALIBRATION_END): SpendRow[] {
+/** Each customer's transactions, oldest first: the purchases of one day are one transaction, their dollars summed. */
+export function transactionsByCustomer(purchases: readonly Purchase[]): Transaction[][] {
   const byCustomer = new Map<string, Map<number, number>>();
   for (const p of purchases) {
-    if (p.day > end) continue;
     const days = byCustomer.get(p.customer) ?? byCustomer.set(p.customer, new Map()).get(p.customer)!;
     days.set(p.day, (days.get(p.day) ?? 0) + p.dollars);
   }
-  const rows = new Map<string, SpendRow>();
-  for (const days of byCustomer.values()) {
-    // The first transaction starts the customer; the model reads the repeat ones.
-    const repeat = [...days]
-      .sort(([a], [b]) => a - b)
-      .slice(1)
-      .map(([, dollars]) => dollars);
-    if (repeat.length === 0) continue;
-    const row = { x: repeat.length, m: repeat.reduce((a, b) => a + b, 0) / repeat.length, count: 1 };
-    const key = `${row.x}|${row.m}`;
-    const held = rows.get(key);
-    if (held) held.count++;
-    else rows.set(key, row);
-  }
-  return [...rows.values()];
+  return [...byCustomer.values()].map((days) => [...days].sort(([a], [b]) => a - b).map(([day, dollars]) => ({ day, dollars })));
 }
 
-/** Each customer's calibration (x, tx, T) and the transactions (distinct days) they made in the 39-week holdout. */
+/** Rows of equal values counted once, with how many there were. */
+function weighted<R extends { count: number }>(rows: Iterable<Omit<R, 'count'>>, keyOf: (row: Omit<R, 'count'>) => string): R[] {
+  const counted = new Map<string, R>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const held = counted.get(key);
+    if (held) held.count++;
+    else counted.set(key, { ...row, count: 1 } as R);
+  }
+  return [...counted.values()];
+}
+
+/** Each customer's calibration (x, tx, T), in weeks, and the transactions they made after it (the 39-week holdout). */
 export function calibrationAndHoldout(
   purchases: readonly Purchase[],
   end = CALIBRATION_END,
 ): Array<{ x: number; tx: number; T: number; holdout: number }> {
-  const days = new Map<string, Set<number>>();
-  for (const p of purchases) (days.get(p.customer) ?? days.set(p.customer, new Set()).get(p.customer)!).add(p.day);
-  return [...days.values()].map((set) => {
-    const sorted = [...set].sort((a, b) => a - b);
-    const calibration = sorted.filter((d) => d <= end);
-    const first = calibration[0]!;
+  return transactionsByCustomer(purchases).map((transactions) => {
+    const calibration = transactions.filter((t) => t.day <= end);
+    const first = calibration[0]!.day;
     return {
       x: calibration.length - 1,
-      tx: (calibration.at(-1)! - first) / DAY_MS / 7,
+      tx: (calibration.at(-1)!.day - first) / DAY_MS / 7,
       T: (end - first) / DAY_MS / 7,
-      holdout: sorted.length - calibration.length,
+      holdout: transactions.length - calibration.length,
     };
   });
+}
+
+/** Each customer's (x, tx, T) at the end of calibration, in weeks, as weighted rows. */
+export function calibrationRows(purchases: readonly Purchase[], end = CALIBRATION_END): CustomerRow[] {
+  return weighted<CustomerRow>(
+    calibrationAndHoldout(purchases, end).map(({ x, tx, T }) => ({ x, tx, T })),
+    (row) => `${row.x}|${row.tx}|${row.T}`,
+  );
+}
+
+/** Repeat customers' repeat transactions in calibration and their average value (dollars), as weighted rows. */
+export function calibrationSpend(purchases: readonly Purchase[], end = CALIBRATION_END): SpendRow[] {
+  // The first transaction starts the customer; the model reads the repeat ones.
+  const repeats = transactionsByCustomer(purchases)
+    .map((transactions) => transactions.filter((t) => t.day <= end).slice(1))
+    .filter((repeat) => repeat.length > 0);
+  return weighted<SpendRow>(
+    repeats.map((repeat) => ({ x: repeat.length, m: repeat.reduce((sum, t) => sum + t.dollars, 0) / repeat.length })),
+    (row) => `${row.x}|${row.m}`,
+  );
 }

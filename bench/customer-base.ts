@@ -10,7 +10,14 @@
 
 import { conditionalExpectedPurchases, expectedPurchases, fitBgNbd } from '#shared/domain/bgnbd';
 import { fitGammaGamma } from '#shared/domain/gamma-gamma';
-import { CALIBRATION_END, calibrationAndHoldout, calibrationRows, calibrationSpend, cdnowPurchases } from './cdnow-data';
+import {
+  CALIBRATION_END,
+  calibrationAndHoldout,
+  calibrationRows,
+  calibrationSpend,
+  cdnowPurchases,
+  transactionsByCustomer,
+} from './cdnow-data';
 import { type BenchResult, printResult } from './harness';
 
 const WEEK_MS = 7 * 86_400_000;
@@ -42,19 +49,16 @@ export async function run(): Promise<BenchResult> {
   }
 
   // Cumulative repeat transactions by week since 1997-01-01: each customer's expected purchases since their first.
-  const firsts = new Map<string, number>();
-  const days = new Map<string, Set<number>>();
-  for (const p of purchases) {
-    firsts.set(p.customer, Math.min(firsts.get(p.customer) ?? Number.POSITIVE_INFINITY, p.day));
-    (days.get(p.customer) ?? days.set(p.customer, new Set()).get(p.customer)!).add(p.day);
-  }
+  const customerDays = transactionsByCustomer(purchases).map((transactions) => transactions.map((t) => t.day));
   const start = Date.UTC(1997, 0, 1);
   const curve = [13, 26, 39, 52, 65, 78].map((week) => {
     const at = start + week * WEEK_MS;
     let predicted = 0;
-    for (const first of firsts.values()) if (at > first) predicted += expectedPurchases(bgnbd, (at - first) / WEEK_MS);
     let actual = 0;
-    for (const [customer, set] of days) for (const day of set) if (day > firsts.get(customer)! && day < at) actual++;
+    for (const [first = 0, ...repeats] of customerDays) {
+      if (at > first) predicted += expectedPurchases(bgnbd, (at - first) / WEEK_MS);
+      actual += repeats.filter((day) => day < at).length;
+    }
     return { week, predicted, actual };
   });
 
