@@ -4,6 +4,7 @@
  */
 
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { strictAdminClient } from '#local/admin-client';
 import { dataDirOf, findRuntime, localCredentials } from '#local/runtime-file';
 import { HEALTH_PATH } from '#shared/routes';
 
@@ -48,17 +49,5 @@ export function adminApiOf(options: { url?: string; token?: string; dataDir?: st
     url = runtime.url;
     token ??= localCredentials(dataDir).adminToken;
   }
-  return {
-    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const response = await fetch(`${url}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      const answer = text ? (JSON.parse(text) as T & { error?: { message?: string } }) : ({} as T & { error?: { message?: string } });
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${answer.error?.message ?? text}`);
-      return answer;
-    },
-  };
+  return { call: strictAdminClient({ url, adminToken: token }) };
 }

@@ -23,3 +23,21 @@ export function adminClient({ url, adminToken }: { url: string; adminToken: stri
     delete: (path: string) => call('DELETE', path),
   };
 }
+
+/**
+ * The admin API for tools that stop at the first refusal (the command line, the demo): the answer's JSON,
+ * or an error naming the call, its status and the API's message. No token, no Authorization header.
+ */
+export function strictAdminClient({ url, adminToken }: { url: string; adminToken?: string }) {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(adminToken && { authorization: `Bearer ${adminToken}` }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const answer = (text ? JSON.parse(text) : {}) as T & { error?: { message?: string } };
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${answer.error?.message ?? text}`);
+    return answer;
+  };
+}

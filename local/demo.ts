@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Analytics } from '@segment/analytics-node';
+import { strictAdminClient } from './admin-client';
 import { sdkNodeNotice } from './node-version';
 import { DEFAULT_DATA_DIR, findRuntime, localCredentials } from './runtime-file';
 
@@ -40,17 +41,9 @@ if (!writeKey || !adminToken) {
 const url = args.url ?? findRuntime(dataDir)?.url ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
 const people = Number(args.people);
 
+const call = strictAdminClient({ url, adminToken });
 // biome-ignore lint/suspicious/noExplicitAny: the admin API's JSON, read for a few fields the demo prints
-async function admin(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} -> ${response.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const admin = (method: string, path: string, body?: unknown) => call<any>(method, path, body);
 
 // A small deterministic generator, so two demo runs tell the same story.
 let seed = 42;
