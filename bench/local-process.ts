@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { adminClient } from '#local/admin-client';
+import { type Credentials, findRuntime, savedCredentials } from '#local/runtime-file';
 import type { Usage } from '#local/usage-meter';
 
 export interface LocalProcess {
@@ -47,17 +48,15 @@ export async function startLocalProcess(env: Record<string, string> = {}): Promi
   }
   const exited = new Promise<number | null>((done) => child.once('exit', done));
 
-  const runtimeFile = join(dataDir, 'runtime.json');
   const deadline = Date.now() + 60_000;
-  while (!existsSync(runtimeFile)) {
+  let runtime = findRuntime(dataDir);
+  while (!runtime) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local runtime did not start: ${lastOutput}`);
     await new Promise((done) => setTimeout(done, 100));
+    runtime = findRuntime(dataDir);
   }
-  const { url } = JSON.parse(readFileSync(runtimeFile, 'utf8')) as { url: string };
-  const { writeKey, adminToken } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as {
-    writeKey: string;
-    adminToken: string;
-  };
+  const { url } = runtime;
+  const { writeKey, adminToken } = savedCredentials(dataDir) as Credentials;
 
   const getJson = async (path: string, method = 'GET') => (await fetch(`${url}${path}`, { method })).json();
   return {

@@ -3,6 +3,7 @@
 import { originPatternSchema } from '#shared/domain/sources';
 import { sdkNodeNotice } from './node-version';
 import { startLocal } from './runtime';
+import { dataDirOf } from './runtime-file';
 import { UsageMeter } from './usage-meter';
 
 /** `PRISME_ALLOWED_ORIGINS=http://localhost:8080,https://*.example.com`: the sites whose pages may send with the default write key. */
@@ -20,7 +21,7 @@ function allowedOriginsFromEnv(): string[] | undefined {
 const nodeNotice = sdkNodeNotice();
 const port = Number(process.env.PORT ?? 3000);
 const runtime = await startLocal({
-  dataDir: process.env.PRISME_DATA_DIR ?? '.prisme-local',
+  dataDir: dataDirOf(undefined),
   port,
   host: process.env.HOST ?? '127.0.0.1',
   writeKey: process.env.PRISME_WRITE_KEY,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Credentials, savedCredentials } from '#local/runtime-file';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -150,7 +151,7 @@ describe("the README's Try it block", () => {
   });
 
   it('runs as written, each step answering what it says', { timeout: 300_000 }, async () => {
-    const keys = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { writeKey: string; adminToken: string };
+    const keys = savedCredentials(dataDir) as Credentials;
     // The two keys npm start printed, as the reader pastes them.
     expect(output).toContain(keys.writeKey);
     expect(output).toContain(keys.adminToken);
