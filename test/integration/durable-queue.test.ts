@@ -4,10 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DurableQueue } from '#local/durable-queue';
-import { QueuePoller } from '#local/poller';
+import { type PollerOptions, QueuePoller } from '#local/poller';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'prisme-queue-'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A poller as the tests drive it: batches of 10, two at once, a failure of the poller itself fails the test. */
+const pollerOf = (queue: DurableQueue, handler: ConstructorParameters<typeof QueuePoller>[1], options: Partial<PollerOptions> = {}) =>
+  new QueuePoller(queue, handler, {
+    batchSize: 10,
+    concurrency: 2,
+    timeoutMs: 5000,
+    onError: (error) => {
+      throw error;
+    },
+    ...options,
+  });
 
 describe('DurableQueue', () => {
   it('delivers each message, hides it while in flight, and redelivers it after the visibility timeout', async () => {
@@ -92,27 +104,16 @@ describe('DurableQueue', () => {
   it('never delivers a batch again while its invocation may still run, and retries a failure after the visibility timeout', async () => {
     const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
     const deliveries: Array<[string, number]> = [];
-    const poller = new QueuePoller(
-      queue,
-      async (event) => {
-        for (const r of event.Records) deliveries.push([r.body, Number(r.attributes.ApproximateReceiveCount)]);
-        // Slower than three visibility timeouts: on AWS the timeout outlasts the function's, so no one else gets the batch.
-        if (event.Records.some((r) => r.body === 'slow')) await sleep(350);
-        return {
-          batchItemFailures: event.Records.filter((r) => r.body === 'fails once' && r.attributes.ApproximateReceiveCount === '1').map(
-            (r) => ({ itemIdentifier: r.messageId }),
-          ),
-        };
-      },
-      {
-        batchSize: 10,
-        concurrency: 2,
-        timeoutMs: 5000,
-        onError: (error) => {
-          throw error;
-        },
-      },
-    );
+    const poller = pollerOf(queue, async (event) => {
+      for (const r of event.Records) deliveries.push([r.body, Number(r.attributes.ApproximateReceiveCount)]);
+      // Slower than three visibility timeouts: on AWS the timeout outlasts the function's, so no one else gets the batch.
+      if (event.Records.some((r) => r.body === 'slow')) await sleep(350);
+      return {
+        batchItemFailures: event.Records.filter((r) => r.body === 'fails once' && r.attributes.ApproximateReceiveCount === '1').map(
+          (r) => ({ itemIdentifier: r.messageId }),
+        ),
+      };
+    });
     poller.start();
     await queue.send([{ body: 'slow' }, { body: 'fails once' }]);
     await sleep(900);
@@ -129,22 +130,14 @@ describe('DurableQueue', () => {
   it('keeps the first messages of a batch hidden while its batching window fills, longer than the visibility timeout', async () => {
     const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
     const deliveries: Array<[string, number]> = [];
-    const poller = new QueuePoller(
+    const poller = pollerOf(
       queue,
       async (event) => {
         for (const r of event.Records) deliveries.push([r.body, Number(r.attributes.ApproximateReceiveCount)]);
         await sleep(150);
         return { batchItemFailures: [] };
       },
-      {
-        batchSize: 10,
-        concurrency: 2,
-        timeoutMs: 5000,
-        batchingWindowMs: 400,
-        onError: (error) => {
-          throw error;
-        },
-      },
+      { batchingWindowMs: 400 },
     );
     poller.start();
     await queue.send([{ body: 'early' }]);
@@ -163,21 +156,14 @@ describe('DurableQueue', () => {
   it('lets a batch whose invocation outlived its timeout be delivered again, as Lambda does after a timeout', async () => {
     const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 100 });
     const deliveries: number[] = [];
-    const poller = new QueuePoller(
+    const poller = pollerOf(
       queue,
       async (event) => {
         deliveries.push(Number(event.Records[0]!.attributes.ApproximateReceiveCount));
         if (deliveries.length === 1) await sleep(600); // hangs past its 200 ms timeout
         return { batchItemFailures: [] };
       },
-      {
-        batchSize: 10,
-        concurrency: 2,
-        timeoutMs: 200,
-        onError: (error) => {
-          throw error;
-        },
-      },
+      { timeoutMs: 200 },
     );
     poller.start();
     await queue.send([{ body: 'hangs' }]);
@@ -191,21 +177,13 @@ describe('DurableQueue', () => {
     const run = async (batchingWindowMs: number) => {
       const queue = await DurableQueue.open('q', join(dir(), 'q.journal'), { visibilityTimeoutMs: 5000 });
       const batches: string[][] = [];
-      const poller = new QueuePoller(
+      const poller = pollerOf(
         queue,
         async (event) => {
           batches.push(event.Records.map((r) => r.body));
           return { batchItemFailures: [] };
         },
-        {
-          batchSize: 3,
-          concurrency: 1,
-          timeoutMs: 1000,
-          batchingWindowMs,
-          onError: (error) => {
-            throw error;
-          },
-        },
+        { batchSize: 3, concurrency: 1, timeoutMs: 1000, batchingWindowMs },
       );
       poller.start();
       await queue.send([{ body: 'a' }]);
