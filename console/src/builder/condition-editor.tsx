@@ -1,4 +1,6 @@
 /** One condition of the tree with its controls, by type; groups (all, any, not) nest editors of their own. */
+
+import { formatNumber } from '../components';
 import { useSeen } from '../seen';
 import { CaseToggle, type Change, type Condition, numberOr, Select, TextInput, without } from './controls';
 import { Comparison, EventFields } from './event-fields';
@@ -114,7 +116,7 @@ export function ConditionEditor({
             label={value.type === 'group' ? 'Group trait' : 'Trait'}
             value={value.trait ?? ''}
             suggestions={
-              value.type === 'trait' ? seen.traits.map((t) => ({ value: t.name, note: `${t.count.toLocaleString()} seen` })) : undefined
+              value.type === 'trait' ? seen.traits.map((t) => ({ value: t.name, note: `${formatNumber(t.count)} seen` })) : undefined
             }
             onChange={(trait) => onChange({ ...value, trait })}
           />

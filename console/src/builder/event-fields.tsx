@@ -1,5 +1,6 @@
 /** The fields of an event condition: event and channel, how often, the window, property filters and figures. */
 import { useEffect, useState } from 'preact/hooks';
+import { formatNumber } from '../components';
 import {
   AGGREGATE_FUNCTIONS,
   CHANNELS,
@@ -153,7 +154,7 @@ export function EventFields({ value, onChange }: { value: Condition; onChange: C
           label="Event"
           placeholder="any event"
           value={value.event ?? ''}
-          suggestions={seen.events.map((e) => ({ value: e.name, note: `${e.count.toLocaleString()} seen, last ${shortDate(e.lastSeen)}` }))}
+          suggestions={seen.events.map((e) => ({ value: e.name, note: `${formatNumber(e.count)} seen, last ${shortDate(e.lastSeen)}` }))}
           onChange={(event) => onChange(event.trim() === '' ? without(value, 'event') : { ...value, event })}
         />
         <Select
