@@ -64,9 +64,14 @@ export function sampleOf(key: string, value: unknown): string | undefined {
 
 const tallyKey = (kind: SeenKind, name: string) => `${kind}\u0000${name}`;
 
+/** A sample kept unless it is there already or there are enough. */
+function keepSample(samples: string[], sample: string): void {
+  if (samples.length < SEEN_LIMITS.samplesPerKey && !samples.includes(sample)) samples.push(sample);
+}
+
 function addSample(samples: string[], key: string, value: unknown): void {
   const sample = sampleOf(key, value);
-  if (sample !== undefined && samples.length < SEEN_LIMITS.samplesPerKey && !samples.includes(sample)) samples.push(sample);
+  if (sample !== undefined) keepSample(samples, sample);
 }
 
 /** Adds what `events` show to `tallies` (kind and name -> tally); returns it. */
@@ -128,8 +133,7 @@ export function mergeTallies(into: Map<string, SeenTally>, from: Iterable<SeenTa
     held.count += tally.count;
     held.firstSeen = Math.min(held.firstSeen, tally.firstSeen);
     held.lastSeen = Math.max(held.lastSeen, tally.lastSeen);
-    for (const sample of tally.samples)
-      if (held.samples.length < SEEN_LIMITS.samplesPerKey && !held.samples.includes(sample)) held.samples.push(sample);
+    for (const sample of tally.samples) keepSample(held.samples, sample);
     for (const [property, samples] of tally.keys)
       if (!held.keys.has(property) && held.keys.size < SEEN_LIMITS.keysPerName) held.keys.set(property, samples);
   }
