@@ -109,7 +109,12 @@ export const shortDate = (iso: string, locale?: string): string =>
 /** An indicator's key in words: `average_order_value` "Average order value", `orders|store` "Orders (store)". */
 export function indicatorLabel(key: string): string {
   const [id = key, channel] = key.split('|');
-  const words = id.replaceAll('_', ' ').replace(/\brfm\b/, 'RFM');
+  const words = id
+    .replace(/^p_alive$/, 'probability_alive')
+    .replaceAll('_', ' ')
+    .replace(/\b(rfm|clv)\b/, (initials) => initials.toUpperCase())
+    .replace(/\b(\d+)d\b/, '$1 days')
+    .replace(/\b(\d+)m\b/, '$1 months');
   return `${words.charAt(0).toUpperCase()}${words.slice(1)}${channel ? ` (${channel})` : ''}`;
 }
 

@@ -49,6 +49,7 @@ export const eventContracts = {
     .strictObject({
       version: z.literal(1),
       runId: z.string(),
+      asOf: z.number().int().optional().describe('Epoch ms the indicators are computed as of, when not now.'),
       phase: z.enum(['measure', 'score']).optional().describe('Absent: start a run. Otherwise one worker of a pass.'),
       segment: z.number().int().min(0).optional().describe("The worker's parallel scan segment."),
       segments: z.number().int().min(1).optional(),

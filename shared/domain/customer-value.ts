@@ -34,24 +34,37 @@ export interface CustomerValue {
 export const DEFAULT_ANNUAL_DISCOUNT = 0.1;
 const WEEKS_A_YEAR = 52;
 
-export function customerValue(models: CustomerModels, history: PurchaseHistory, annualDiscount = DEFAULT_ANNUAL_DISCOUNT): CustomerValue {
+/** Orders (distinct order days) to expect in the next 30 and 90 days. */
+export function expectedOrders(bgnbd: BgNbdParams, { x, tx, T }: PurchaseHistory): { in30Days: number; in90Days: number } {
+  return {
+    in30Days: conditionalExpectedPurchases(bgnbd, 30 / 7, x, tx, T),
+    in90Days: conditionalExpectedPurchases(bgnbd, 90 / 7, x, tx, T),
+  };
+}
+
+/** Revenue to expect over the next 52 weeks, each week's discounted to today. */
+export function predictedValue(models: CustomerModels, history: PurchaseHistory, annualDiscount = DEFAULT_ANNUAL_DISCOUNT): number {
   const { x, tx, T, averageValue } = history;
-  const expected = (weeks: number) => conditionalExpectedPurchases(models.bgnbd, weeks, x, tx, T);
   const { p, q, v } = models.spend;
   const spend = x > 0 && averageValue !== undefined && averageValue > 0 ? expectedSpend(models.spend, x, averageValue) : (p * v) / (q - 1);
   let clv = 0;
   let before = 0;
   for (let week = 1; week <= WEEKS_A_YEAR; week++) {
-    const by = expected(week);
+    const by = conditionalExpectedPurchases(models.bgnbd, week, x, tx, T);
     clv += ((by - before) * spend) / (1 + annualDiscount) ** (week / WEEKS_A_YEAR);
     before = by;
   }
-  const pAlive = probabilityAlive(models.bgnbd, x, tx, T);
+  return clv;
+}
+
+export function customerValue(models: CustomerModels, history: PurchaseHistory, annualDiscount = DEFAULT_ANNUAL_DISCOUNT): CustomerValue {
+  const pAlive = probabilityAlive(models.bgnbd, history.x, history.tx, history.T);
+  const expected = expectedOrders(models.bgnbd, history);
   return {
     pAlive,
     churnRisk: 1 - pAlive,
-    expectedOrders30d: expected(30 / 7),
-    expectedOrders90d: expected(90 / 7),
-    predictedClv12m: clv,
+    expectedOrders30d: expected.in30Days,
+    expectedOrders90d: expected.in90Days,
+    predictedClv12m: predictedValue(models, history, annualDiscount),
   };
 }

@@ -12,6 +12,7 @@ import type { EnrichedEvent } from './events';
 import type { Identifier } from './identity';
 import { forgetLateFolds, hasLateFold, isLate, noteLateFold } from './late-folds';
 import { messageToken, TOKEN_CHARS } from './message-tokens';
+import { noteOrder } from './order-tally';
 import { type LimitReached, PROFILE_LIMITS, type Profile } from './profile';
 import { emptyRecord, withoutPrototypes } from './records';
 import { dayIndex } from './time';
@@ -25,6 +26,9 @@ export interface FoldResult {
   limits: LimitReached[];
 }
 
+/** The order event and its revenue, for the lifetime order tally (see order-tally.ts). */
+export type OrderRule = Pick<CompiledSpec, 'event' | 'valueOf'>;
+
 /**
  * Folds events into a copy of the profile, skipping those it has already folded.
  * `specs` are the filtered and valued aggregates the current segments need.
@@ -36,6 +40,7 @@ export function foldEvents(
   now: number,
   specs: readonly CompiledSpec[] = [],
   categories?: CategoryRule,
+  orders?: OrderRule,
 ): FoldResult {
   const profile = withoutPrototypes(original);
   const applied: EnrichedEvent[] = [];
@@ -55,7 +60,10 @@ export function foldEvents(
     seenInBatch.add(event.messageId);
     applied.push(event);
     foldOne(profile, event, specs, now, limits);
-    if (categories) foldCategory(profile, event, behaviourName(event), categories);
+    const name = behaviourName(event);
+    if (categories) foldCategory(profile, event, name, categories);
+    if (orders && name === orders.event)
+      profile.orders = noteOrder(profile.orders, dayIndex(Date.parse(event.timestamp)), orders.valueOf(event, now) ?? 0);
   }
   for (const id of identifiers) addIdentifier(profile, id, limits);
   forgetLateFolds(profile, specs, dayIndex(now) - BACKFILL_MAX_DAYS);

@@ -12,11 +12,15 @@ import { CLUSTER_FEATURES, type ClusterModel, fitClusters, nearestCluster } from
 
 export { CLUSTER_FEATURES };
 
+import { probabilityAlive } from './bgnbd';
 import { isSpecKey } from './buckets';
 import { interestsAt } from './categories';
+import { CustomerBaseMeasure, type CustomerBaseModel, fitCustomerBase, type SerialisedCustomerBase } from './customer-base';
+import { expectedOrders, predictedValue } from './customer-value';
 import { CHANNELS } from './events';
 import { RFM_LABELS } from './indicator-settings';
 import type { IndicatorModel } from './indicators';
+import { type CustomerHistory, historyOf } from './order-tally';
 import type { Profile } from './profile';
 import { emptyRecord, own, recordFrom } from './records';
 import { DAY_MS, dayIndex } from './time';
@@ -40,6 +44,8 @@ export interface ProfileFeatures {
   vector: number[];
   /** Interest per category now, strongest first. */
   categories: Array<[string, number]>;
+  /** The customer's whole order history as the customer-base models read it; absent for prospects. */
+  customer?: CustomerHistory;
 }
 
 /** Features of a profile as of `now`; undefined for a profile with no significant interaction. */
@@ -77,7 +83,12 @@ export function featuresOf(profile: Profile, now: number, model: IndicatorModel)
     }
     if (significant && buckets.length > 0) lastSignificant = Math.max(lastSignificant, buckets[0]!);
   }
-  if (lastSignificant === -Infinity) return undefined;
+  // Instants outlive the buckets' horizon: a customer silent for longer is still measured, as lost.
+  for (const [key, [, last]] of Object.entries(profile.performed ?? {}))
+    if (!insignificant.has(keyParts(key).event)) lastSignificant = Math.max(lastSignificant, Math.min(today, dayIndex(last * 1000)));
+  const customer = historyOf(profile.orders, today);
+  if (lastSignificant === -Infinity && !customer) return undefined;
+  if (lastSignificant === -Infinity) lastSignificant = today - customer!.TDays + customer!.txDays;
 
   const sumOf = (specId: string, event: string) => {
     let sum = 0;
@@ -103,6 +114,7 @@ export function featuresOf(profile: Profile, now: number, model: IndicatorModel)
     orderSpanDays: orders > 1 ? lastOrderDay - firstOrderDay : 0,
     daysSinceLastOrder: lastOrder === undefined ? undefined : Math.max(0, (now - lastOrder) / DAY_MS),
     categories: interestsAt(profile, now, settings.categories.halfLifeDays),
+    ...(customer && { customer }),
     vector: [
       recencyDays,
       frequency,
@@ -140,6 +152,8 @@ export class Measure {
   sample: number[][] = [];
   /** Interest per category summed over the population, for each person's lift. */
   categories = emptyRecord<number>();
+  /** Every customer's order history, for the customer-base models. */
+  customerBase = new CustomerBaseMeasure();
 
   constructor(
     readonly sampleSize: number,
@@ -153,6 +167,7 @@ export class Measure {
     this.monetary.accept(features.monetary);
     if (features.orders > 1 && features.orderSpanDays > 0) this.rate.accept((features.orders - 1) / features.orderSpanDays);
     for (const [name, interest] of features.categories) this.categories[name] = (own(this.categories, name) ?? 0) + interest;
+    if (features.customer) this.customerBase.add(features.customer);
     const input = clusterInput(features.vector);
     this.count++;
     input.forEach((x, i) => {
@@ -175,6 +190,7 @@ export class Measure {
     this.monetary.merge(other.monetary);
     this.rate.merge(other.rate);
     for (const [name, interest] of Object.entries(other.categories)) this.categories[name] = (own(this.categories, name) ?? 0) + interest;
+    this.customerBase.merge(other.customerBase);
     // Chan et al.'s parallel update of mean and M2.
     const n = this.count + other.count;
     if (other.count > 0) {
@@ -216,7 +232,8 @@ export class Measure {
     };
   }
 
-  static fromJSON(json: SerialisedMeasure, sampleSize: number, random: () => number): Measure {
+  /** `customers`: the customer base's rows, stored apart (they can take most of an item's 400 KB). */
+  static fromJSON(json: SerialisedMeasure, sampleSize: number, random: () => number, customers?: SerialisedCustomerBase): Measure {
     const measure = new Measure(sampleSize, random);
     const sketch = (b64: string) => DDSketch.fromProto(Buffer.from(b64, 'base64'));
     Object.assign(measure, {
@@ -231,6 +248,7 @@ export class Measure {
       seen: json.seen,
       sample: json.sample,
       categories: recordFrom(Object.entries(json.categories)),
+      customerBase: customers ? CustomerBaseMeasure.fromJSON(customers) : new CustomerBaseMeasure(),
     });
     return measure;
   }
@@ -283,6 +301,8 @@ export interface FreezeModel {
   clusters?: ClusterModel;
   /** Each category's share of everyone's interest. */
   categoryShares: Record<string, number>;
+  /** BG/NBD and Gamma-Gamma fitted on every customer; absent with too few customers (the prior churn risk stands). */
+  customerBase?: CustomerBaseModel;
 }
 
 const QUINTILES = [0.2, 0.4, 0.6, 0.8];
@@ -297,6 +317,7 @@ export function fitModel(measure: Measure, model: IndicatorModel, random: () => 
     populationRate: measure.rate.count > 0 ? measure.rate.getValueAtQuantile(0.5) : 1 / 90,
     clusters: fitClusters(measure.sample, { mean: measure.mean, std }, model.settings.clusters, random),
     categoryShares: shares(measure.categories),
+    customerBase: fitCustomerBase(measure.customerBase, model.settings.customer_value),
   };
 }
 
@@ -312,6 +333,11 @@ export interface FrozenValues {
   monetary: number;
   /** Probability (0-1) that a customer will not buy again; absent for prospects. */
   churn_risk?: number;
+  /** From the fitted customer-base models, for customers once there are enough of them. */
+  p_alive?: number;
+  expected_orders_30d?: number;
+  expected_orders_90d?: number;
+  predicted_clv_12m?: number;
   cluster?: number;
   favourite_category?: string;
   favourite_category_lift?: number;
@@ -380,13 +406,43 @@ export function churnRisk(
   return Math.round((1 - stillBuying / (stillBuying + p)) * 100) / 100;
 }
 
+/**
+ * What the fitted models say of a customer. Two decimals (cents for the value): finer would rewrite
+ * every customer's frozen item every day for nothing.
+ */
+function predictions(
+  features: ProfileFeatures,
+  freeze: FreezeModel,
+  model: IndicatorModel,
+): Pick<FrozenValues, 'p_alive' | 'churn_risk' | 'expected_orders_30d' | 'expected_orders_90d' | 'predicted_clv_12m'> | undefined {
+  const fitted = freeze.customerBase;
+  if (!fitted || !features.customer) return undefined;
+  const { x, txDays, TDays, averageValue } = features.customer;
+  const history = { x, tx: txDays / 7, T: TDays / 7, ...(averageValue !== undefined && { averageValue }) };
+  const round = (value: number) => Math.round(value * 100) / 100;
+  const expected = expectedOrders(fitted.bgnbd, history);
+  const pAlive = round(probabilityAlive(fitted.bgnbd, x, history.tx, history.T));
+  return {
+    p_alive: pAlive,
+    churn_risk: round(1 - pAlive),
+    expected_orders_30d: round(expected.in30Days),
+    expected_orders_90d: round(expected.in90Days),
+    ...(fitted.spend && {
+      predicted_clv_12m: round(
+        predictedValue({ bgnbd: fitted.bgnbd, spend: fitted.spend }, history, model.settings.customer_value.annualDiscountRate),
+      ),
+    }),
+  };
+}
+
 export function scoreProfile(features: ProfileFeatures, freeze: FreezeModel, model: IndicatorModel): FrozenValues {
   const { boundaries } = freeze;
   // Recency: fewer days is better, so the score is reversed.
   const r = 6 - quintileScore(features.recencyDays, boundaries.recency);
   const f = quintileScore(features.frequency, boundaries.frequency);
   const m = quintileScore(features.monetary, boundaries.monetary);
-  const churn = churnRisk(features, freeze.populationRate, model.settings.churn);
+  const predicted = predictions(features, freeze, model);
+  const churn = predicted?.churn_risk ?? churnRisk(features, freeze.populationRate, model.settings.churn);
   const cluster = freeze.clusters ? nearestCluster(freeze.clusters, clusterInput(features.vector)) : undefined;
   const favourite = favouriteCategory(features.categories, freeze.categoryShares ?? {});
   return {
@@ -397,6 +453,7 @@ export function scoreProfile(features: ProfileFeatures, freeze: FreezeModel, mod
     rfm_label: rfmLabel(r, Math.round((f + m) / 2)),
     frequency: features.frequency,
     monetary: features.monetary,
+    ...predicted,
     ...(churn !== undefined && { churn_risk: churn }),
     ...(cluster !== undefined && { cluster }),
     ...(favourite && { favourite_category: favourite.category, favourite_category_lift: favourite.lift }),

@@ -79,11 +79,19 @@ export const definitionSchemas = {
       .array(z.strictObject({ event: eventName, property: z.string().min(1).max(200), weight: z.number().min(0).max(1) }))
       .max(10),
   }),
+  /** The prior churn risk, used until there are enough customers to fit the customer-base models (see customer_value). */
   churn: z.strictObject({
     /** Chance that a customer never comes back after a purchase (BG/NBD's p). */
     dropoutProbability: z.number().gt(0).lt(1),
     /** Weight of the population's purchase rate in each customer's (pseudo-orders of a Gamma prior). */
     priorOrders: z.number().min(0).max(100),
+  }),
+  customer_value: z.strictObject({
+    /** Future revenue is discounted at this annual rate in the 12-month customer value. */
+    annualDiscountRate: z.number().min(0).max(1),
+    /** The models are fitted once there are this many customers, this many of them repeat customers; until then churn risk uses the prior above. */
+    minCustomers: z.number().int().min(10).max(1_000_000),
+    minRepeatCustomers: z.number().int().min(5).max(1_000_000),
   }),
   clusters: z
     .strictObject({
@@ -156,6 +164,7 @@ export const DEFAULT_INDICATOR_SETTINGS: IndicatorSettings = {
     ],
   },
   churn: { dropoutProbability: 0.2, priorOrders: 1 },
+  customer_value: { annualDiscountRate: 0.1, minCustomers: 100, minRepeatCustomers: 20 },
   clusters: { minK: 2, maxK: 6, pca: true, sampleSize: 2000 },
 };
 
@@ -333,8 +342,39 @@ export const FROZEN_INDICATORS: readonly IndicatorInfo[] = [
     id: 'churn_risk',
     kind: 'frozen',
     type: 'number',
-    definitions: ['churn', 'purchases'],
-    description: 'Probability (0 to 1) that a customer will not buy again (BG/NBD with individual rates); absent for prospects.',
+    definitions: ['customer_value', 'churn', 'purchases'],
+    description:
+      'Probability (0 to 1) that a customer will not buy again: 1 - p_alive from the fitted BG/NBD model (a prior with fixed parameters while there are too few customers to fit it); absent for prospects.',
+  },
+  {
+    id: 'p_alive',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['customer_value', 'purchases'],
+    description:
+      'Probability (0 to 1) that a customer is still a customer, from the BG/NBD model fitted on everyone; absent for prospects.',
+  },
+  {
+    id: 'expected_orders_30d',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['customer_value', 'purchases'],
+    description: 'Orders (distinct order days) to expect from the customer in the next 30 days (BG/NBD).',
+  },
+  {
+    id: 'expected_orders_90d',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['customer_value', 'purchases'],
+    description: 'Orders (distinct order days) to expect from the customer in the next 90 days (BG/NBD).',
+  },
+  {
+    id: 'predicted_clv_12m',
+    kind: 'frozen',
+    type: 'number',
+    definitions: ['customer_value', 'purchases'],
+    description:
+      "Revenue to expect from the customer in the next 12 months (BG/NBD orders times Gamma-Gamma order value), discounted at customer_value's annual rate.",
   },
   {
     id: 'cluster',

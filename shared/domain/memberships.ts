@@ -5,6 +5,7 @@
 import { ANY_EVENT, type CompiledSpec, compileSpec } from './aggregates';
 import { behaviourName } from './buckets';
 import type { EnrichedEvent } from './events';
+import type { OrderRule } from './fold';
 import type { GroupTraits } from './groups';
 import { isFrozenIndicator } from './indicator-settings';
 import { compileIndicators, type IndicatorModel, type IndicatorValues } from './indicators';
@@ -135,6 +136,8 @@ export interface CompiledRules {
   needsFrozen: boolean;
   /** A segment compares the traits of a profile's groups: writers must read them. */
   needsGroups: boolean;
+  /** The order event and its revenue, tallied on every profile for the customer-base models. */
+  orders: OrderRule;
 }
 
 export function compileRules(segments: readonly Segment[], indicators: IndicatorModel = compileIndicators()): CompiledRules {
@@ -144,5 +147,12 @@ export function compileRules(segments: readonly Segment[], indicators: Indicator
     compileSpec(spec, since === undefined ? undefined : Date.parse(since)),
   );
   const needsGroups = compiled.some((s) => s.dependsOn.groupTraits.length > 0);
-  return { segments: compiled, specs: compiledSpecs, indicators, needsFrozen, needsGroups };
+  return {
+    segments: compiled,
+    specs: compiledSpecs,
+    indicators,
+    needsFrozen,
+    needsGroups,
+    orders: compileSpec(indicators.aggregates.revenue),
+  };
 }

@@ -11,6 +11,7 @@ import { mergeConsents } from './consent';
 import { addIdentifier, joinGroup, notePerformed } from './fold';
 import { mergeLateFolds } from './late-folds';
 import { TOKEN_CHARS } from './message-tokens';
+import { mergeOrderTallies } from './order-tally';
 import { type LimitReached, PROFILE_LIMITS, type Profile } from './profile';
 import { emptyRecord, hasKey, own, withoutPrototypes } from './records';
 
@@ -70,6 +71,8 @@ export function mergeProfiles(
   // The person belongs to the groups of both, the most recently joined kept.
   for (const [groupId, at] of Object.entries(loser.groups ?? {})) joinGroup(merged, groupId, at);
   if (categories) mergeInterests(merged, loser, categories);
+  const orders = mergeOrderTallies(merged.orders, loser.orders);
+  if (orders) merged.orders = orders;
   mergeConsents(merged, loser);
   if ((loser.liveWatermark ?? -Infinity) > (merged.liveWatermark ?? -Infinity)) merged.liveWatermark = loser.liveWatermark;
   // A backfill has added every position up to the later of the two markers to one profile or the other.

@@ -5,6 +5,7 @@
 import type { Channel } from './events';
 import type { IdentifierType } from './identity';
 import type { LateFolded } from './late-folds';
+import type { OrderTally } from './order-tally';
 import { emptyRecord } from './records';
 import { DAILY_DAYS } from './windows';
 
@@ -107,6 +108,8 @@ export interface Profile {
   mergedAt?: Record<string, number>;
   /** On a merged-away profile: every step of the merge is done; only the redirect is left. */
   mergeCompleted?: boolean;
+  /** Every order day of the person's life, for the customer-base models (see order-tally.ts). */
+  orders?: OrderTally;
   /** Interest per product category: `[decayed score, day index]`, the strongest few (see categories.ts). */
   categories?: Record<string, [number, number]>;
   /** Consent per channel, latest statement wins (see consent.ts). */

@@ -4,8 +4,9 @@
  * invocation per segment, so 10 million profiles spread over as many workers as segments):
  *
  * 1. `measure`: each worker feeds mergeable accumulators (quantile sketches, moments, a reservoir
- *    sample) and stores them as a run part. The last to finish merges them and fits the model
- *    (quintile boundaries, population purchase rate, clusters), once, guarded by the run's phase.
+ *    sample, the customers' weighted rows) and stores them as run parts. The last to finish merges
+ *    them and fits the model (quintile boundaries, population purchase rate, clusters, the BG/NBD and
+ *    Gamma-Gamma customer-base models), once, guarded by the run's phase.
  * 2. `score`: each worker scores its profiles, writes the frozen values that changed to the frozen
  *    table (outside the hot item), and re-evaluates memberships with them. The last to finish
  *    closes the run with its figures and the clusters' descriptions.
@@ -15,6 +16,7 @@
  */
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import { newRunId } from '../domain/audiences';
+import type { SerialisedCustomerBase } from '../domain/customer-base';
 import {
   type FreezeModel,
   type FrozenValues,
@@ -50,6 +52,8 @@ type Phase = 'measure' | 'score';
 /** A `Freeze Requested` event's detail: a start without `phase`, else one worker of a pass. */
 export interface FreezeDetail {
   runId?: string;
+  /** Epoch ms the indicators are computed as of, when not now: for histories imported up to that day. */
+  asOf?: number;
   phase?: Phase;
   /** The worker's parallel scan segment, of `segments`. */
   segment?: number;
@@ -89,7 +93,7 @@ const publish = (detail: FreezeDetail & { runId: string }, deps: Pick<FreezeDeps
 export async function freezeStep(detail: FreezeDetail, remainingMs: () => number, deps: FreezeDeps): Promise<void> {
   const runId = detail.runId || newRunId(deps.now());
   if (!detail.phase) {
-    await start(runId, deps);
+    await start(runId, detail.asOf, deps);
     return;
   }
   const segment = detail.segment ?? 0;
@@ -112,11 +116,18 @@ export async function freezeStep(detail: FreezeDetail, remainingMs: () => number
   }
 }
 
-async function start(runId: string, deps: FreezeDeps): Promise<RunRecord> {
+async function start(runId: string, asOf: number | undefined, deps: FreezeDeps): Promise<RunRecord> {
   const segments = deps.scanSegments ?? freezeSettings.scanSegments;
-  const run: RunRecord = { runId, status: 'running', phase: 'measure', startedAt: iso(deps), progress: { segments } };
+  const run: RunRecord = {
+    runId,
+    status: 'running',
+    phase: 'measure',
+    startedAt: iso(deps),
+    progress: { segments, ...(asOf !== undefined && { asOf: new Date(asOf).toISOString() }) },
+  };
   await deps.catalog.putRun(FREEZE_SCOPE, run);
-  for (let segment = 0; segment < segments; segment++) await publish({ runId, phase: 'measure', segment, segments }, deps);
+  for (let segment = 0; segment < segments; segment++)
+    await publish({ runId, phase: 'measure', segment, segments, ...(asOf !== undefined && { asOf }) }, deps);
   deps.logger.info('freeze started', { runId, segments });
   return run;
 }
@@ -156,10 +167,17 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
   // Seeded by segment, not run: the same profiles give the same model, so clusters keep their numbers.
   const random = seededRandom(`freeze#${segment}`);
   const partName = `measure#${segment}`;
+  const customersPart = `customers#${segment}`;
   const saved = detail.cursor ? await deps.catalog.getRunPart<MeasurePart>(FREEZE_SCOPE, runId, partName) : undefined;
-  const accumulator = saved ? Measure.fromJSON(saved.measure, sampleSize, random) : new Measure(sampleSize, random);
+  const savedCustomers = saved && (await deps.catalog.getRunPart<SerialisedCustomerBase>(FREEZE_SCOPE, runId, customersPart));
+  const accumulator = saved ? Measure.fromJSON(saved.measure, sampleSize, random, savedCustomers) : new Measure(sampleSize, random);
+  const store = async (done: boolean) => {
+    // The customers first: a part marked done has its customers stored.
+    await deps.catalog.putRunPart(FREEZE_SCOPE, runId, customersPart, accumulator.customerBase.toJSON());
+    await deps.catalog.putRunPart(FREEZE_SCOPE, runId, partName, { done, profiles, measure: accumulator.toJSON() } satisfies MeasurePart);
+  };
   let profiles = saved?.profiles ?? 0;
-  const now = deps.now();
+  const now = detail.asOf ?? deps.now();
   const outcome = await walk(
     { ...detail, phase: 'measure' },
     remainingMs,
@@ -171,29 +189,29 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
       profiles += page.length;
     },
     async (cursor) => {
-      await deps.catalog.putRunPart(FREEZE_SCOPE, runId, partName, {
-        done: false,
-        profiles,
-        measure: accumulator.toJSON(),
-      } satisfies MeasurePart);
+      await store(false);
       await publish({ ...detail, cursor }, deps);
     },
     deps,
   );
   if (outcome === 'handed-off') return;
-  await deps.catalog.putRunPart(FREEZE_SCOPE, runId, partName, {
-    done: true,
-    profiles,
-    measure: accumulator.toJSON(),
-  } satisfies MeasurePart);
-  deps.logger.info('freeze segment measured', { runId, segment, profiles });
+  await store(true);
+  deps.logger.info('freeze segment measured', { runId, segment, profiles, customers: accumulator.customerBase.customers });
 
   const parts = (await deps.catalog.listRunParts<MeasurePart>(FREEZE_SCOPE, runId, 'measure#')).filter((p) => p.data.done);
   if (parts.length < segments || !(await deps.catalog.advanceRun(FREEZE_SCOPE, runId, 'measure', 'model'))) return;
   // This worker finished last: merge everyone's accumulators and fit the day's model, once.
+  const customers = new Map(
+    (await deps.catalog.listRunParts<SerialisedCustomerBase>(FREEZE_SCOPE, runId, 'customers#')).map((p) => [
+      p.part.slice('customers#'.length),
+      p.data,
+    ]),
+  );
   const merged = parts
     .sort((a, b) => a.part.localeCompare(b.part))
-    .map((p) => Measure.fromJSON(p.data.measure, sampleSize, seededRandom(`freeze#merge#${p.part}`)))
+    .map((p) =>
+      Measure.fromJSON(p.data.measure, sampleSize, seededRandom(`freeze#merge#${p.part}`), customers.get(p.part.slice('measure#'.length))),
+    )
     .reduce((into, part) => {
       into.merge(part);
       return into;
@@ -208,8 +226,11 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
     profiles: merged.profiles,
     clusters: fitted.clusters?.k,
     silhouette: fitted.clusters?.silhouette,
+    customers: merged.customerBase.customers,
+    customerModels: fitted.customerBase ? { bgnbd: fitted.customerBase.bgnbd, spend: fitted.customerBase.spend } : 'too few customers',
   });
-  for (let next = 0; next < segments; next++) await publish({ runId, phase: 'score', segment: next, segments }, deps);
+  for (let next = 0; next < segments; next++)
+    await publish({ runId, phase: 'score', segment: next, segments, ...(detail.asOf !== undefined && { asOf: detail.asOf }) }, deps);
 }
 
 async function score(detail: Worker, remainingMs: () => number, deps: FreezeDeps): Promise<void> {
@@ -223,7 +244,7 @@ async function score(detail: Worker, remainingMs: () => number, deps: FreezeDeps
   const compiled = await loadRules(deps.catalog);
   const model = compiled.indicators;
   const counts = { profiles: detail.profiles ?? 0, transitions: detail.transitions ?? 0, written: detail.written ?? 0 };
-  const now = deps.now();
+  const now = detail.asOf ?? deps.now();
   const frozenAt = new Date(now).toISOString();
   const outcome = await walk(
     { ...detail, phase: 'score' },
@@ -290,6 +311,7 @@ const canonical = (values: object | undefined) =>
 const modelSummary = (model: FreezeModel) => ({
   boundaries: model.boundaries,
   populationRate: model.populationRate,
+  ...(model.customerBase && { customerBase: model.customerBase }),
   ...(model.clusters && {
     clusters: {
       k: model.clusters.k,

@@ -4,6 +4,7 @@
  * freeze now when a frozen indicator depends on it.
  */
 
+import type { CustomerBaseModel } from '../domain/customer-base';
 import {
   ALL_INDICATORS,
   DEFAULT_INDICATOR_SETTINGS,
@@ -83,14 +84,41 @@ export async function saveDefinition(id: DefinitionId, input: unknown, deps: Def
   return { definition: { ...(await definitionView(id, definition, deps)), ...(freezeRunId && { freezeRunId }) }, created: !existing };
 }
 
+/** The latest succeeded freeze whose run record holds `key` (what it fitted), or a 404 that says why there is none. */
+async function latestFitted(deps: Pick<DefinitionDeps, 'catalog'>, key: 'clusters' | 'customerBase', missing: NotFoundError) {
+  const run = (await deps.catalog.listRuns(FREEZE_SCOPE, 30)).find((r) => r.status === 'succeeded' && r.progress?.[key]);
+  if (!run) throw missing;
+  return { run, fitted: run.progress![key] as object };
+}
+
 /** The clusters of the latest freeze that fitted some, with their descriptions. */
 export async function latestClusters(deps: Pick<DefinitionDeps, 'catalog'>) {
-  const run = (await deps.catalog.listRuns(FREEZE_SCOPE, 30)).find((r) => r.status === 'succeeded' && r.progress?.clusters);
-  if (!run) {
-    throw new NotFoundError(
+  const { run, fitted } = await latestFitted(
+    deps,
+    'clusters',
+    new NotFoundError(
       'clusters',
       'no clusters yet: a freeze fits them once enough people have interactions (at least 10 in its sample); POST /v1/jobs/freeze runs one now',
-    );
-  }
-  return { runId: run.runId, frozenAt: run.finishedAt, ...(run.progress!.clusters as object) };
+    ),
+  );
+  return { runId: run.runId, frozenAt: run.finishedAt, ...fitted };
+}
+
+/** The customer-base models of the last freeze that could fit them: parameters, fit and the customers behind them. */
+export async function latestCustomerModels(deps: Pick<DefinitionDeps, 'catalog'>) {
+  const { run, fitted } = await latestFitted(
+    deps,
+    'customerBase',
+    new NotFoundError(
+      'customer models',
+      "no customer-base models yet: a freeze fits them once there are enough customers (customer_value's minCustomers and minRepeatCustomers); POST /v1/jobs/freeze runs one now",
+    ),
+  );
+  return {
+    runId: run.runId,
+    frozenAt: run.finishedAt,
+    asOf: (run.progress!.asOf as string | undefined) ?? run.startedAt,
+    timeUnit: 'weeks',
+    ...(fitted as CustomerBaseModel),
+  };
 }

@@ -6,6 +6,7 @@
 import { perEventAndChannel, totalCount } from '../domain/buckets';
 import { consentView } from '../domain/consent';
 import { type IndicatorModel, presentIndicators } from '../domain/indicators';
+import { ordersView } from '../domain/order-tally';
 import type { Profile } from '../domain/profile';
 import { DAY_MS } from '../domain/time';
 import type { DefinitionStore } from '../ports/catalog';
@@ -90,6 +91,7 @@ export async function accessExport(profile: Profile, deps: ProfileViewDeps) {
     ...view,
     traitsUpdatedAt: Object.fromEntries(Object.entries(profile.traitsAt).map(([trait, at]) => [trait, new Date(at).toISOString()])),
     categories: profile.categories ?? {},
+    ...(profile.orders && { orders: ordersView(profile.orders) }),
     events,
     mergedProfiles: profile.mergedFrom ?? [],
     note: 'Behaviour is kept on the profile as counts per event, channel and day (weeks beyond 35 days, 400 days in all). Raw events are kept only in the sealed event archive for replays, which has no index by person; they become unreadable when the person is erased.',

@@ -104,7 +104,7 @@ export class ProfileWriter {
       const mergeLimits: LimitReached[] = [];
       const base = change.absorb ? mergeProfiles(fresh, change.absorb, now, mergeLimits, rules.indicators.categoryRule) : fresh;
       const absorbed = base !== fresh;
-      const folded = foldEvents(base, change.events, change.identifiers, now, rules.specs, rules.indicators.categoryRule);
+      const folded = foldEvents(base, change.events, change.identifiers, now, rules.specs, rules.indicators.categoryRule, rules.orders);
       const backfilled = change.backfill ? foldBackfill(folded.profile, change.backfill, now, folded.limits) : false;
       const limits = [...mergeLimits, ...folded.limits];
       // A profile seen before, changed by events: only the segments those events can affect. New profiles,

@@ -34,11 +34,17 @@ export async function requestErasure(profileId: string, deps: RequestJobDeps): P
   return erasureId;
 }
 
-/** The daily freeze, now: its workers fan out from the `Freeze Requested` event. */
-export async function requestFreeze(deps: RequestJobDeps): Promise<string> {
+/**
+ * The daily freeze, now: its workers fan out from the `Freeze Requested` event. `asOf` (epoch ms, in
+ * the past) computes the indicators as of then, for a history imported up to that day.
+ */
+export async function requestFreeze(deps: RequestJobDeps, asOf?: number): Promise<string> {
   const runId = newRunId(deps.now());
-  await deps.catalog.putRun(FREEZE_SCOPE, { runId, ...startedNow(deps) });
-  await deps.publisher.publish([{ detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, runId } }]);
+  const progress = asOf === undefined ? {} : { progress: { asOf: new Date(asOf).toISOString() } };
+  await deps.catalog.putRun(FREEZE_SCOPE, { runId, ...startedNow(deps), ...progress });
+  await deps.publisher.publish([
+    { detailType: DETAIL_TYPES.freezeRequested, detail: { version: 1, runId, ...(asOf !== undefined && { asOf }) } },
+  ]);
   return runId;
 }
 

@@ -87,6 +87,9 @@ describe('indicators in words', () => {
     expect(console.indicatorLabel('average_order_value')).toBe('Average order value');
     expect(console.indicatorLabel('orders|store')).toBe('Orders (store)');
     expect(console.indicatorLabel('rfm_label')).toBe('RFM label');
+    expect(console.indicatorLabel('p_alive')).toBe('Probability alive');
+    expect(console.indicatorLabel('expected_orders_30d')).toBe('Expected orders 30 days');
+    expect(console.indicatorLabel('predicted_clv_12m')).toBe('Predicted CLV 12 months');
   });
 
   it("says a cluster's description rather than its number, when the last freeze described it", () => {

@@ -1,8 +1,15 @@
-/** Indicators: what exists, their definitions (changed by revision), and the clusters of the last freeze. */
+/** Indicators: what exists, their definitions (changed by revision), and the clusters and customer-base models of the last freeze. */
 import { z } from 'zod';
 import { ALL_INDICATORS } from '#shared/domain/indicator-settings';
 import { json } from '#shared/http/api';
-import { definitionIdOf, definitionView, latestClusters, listDefinitions, saveDefinition } from '#shared/usecases/indicator-definitions';
+import {
+  definitionIdOf,
+  definitionView,
+  latestClusters,
+  latestCustomerModels,
+  listDefinitions,
+  saveDefinition,
+} from '#shared/usecases/indicator-definitions';
 import { route } from '../deps';
 
 /** Any JSON object: each definition's own schema checks it, once its id is known. */
@@ -20,6 +27,12 @@ export const indicatorRoutes = [
     path: '/v1/indicators/clusters',
     summary: 'The clusters of the last freeze, described',
     handle: async (_, deps) => json(200, await latestClusters(deps)),
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/indicators/models',
+    summary: 'The customer-base models (BG/NBD, Gamma-Gamma) of the last freeze that fitted them',
+    handle: async (_, deps) => json(200, await latestCustomerModels(deps)),
   }),
   route({
     method: 'GET',

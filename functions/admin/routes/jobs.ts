@@ -1,7 +1,7 @@
 /** Jobs: replay and the freeze on demand, the runs of every job, and what waits in the DLQ. */
 import { z } from 'zod';
 import { DAY_MS } from '#shared/domain/time';
-import { NotFoundError } from '#shared/errors';
+import { badRequest, NotFoundError } from '#shared/errors';
 import { json } from '#shared/http/api';
 import { BACKFILL_SCOPE } from '#shared/usecases/backfill';
 import { FREEZE_SCOPE } from '#shared/usecases/reevaluate';
@@ -14,6 +14,9 @@ const replayBody = z
   .strictObject({ from: day, to: day })
   .refine((r) => r.from <= r.to, { path: ['to'], message: 'must not be before from' })
   .refine((r) => Date.parse(r.to) - Date.parse(r.from) <= 400 * DAY_MS, { path: ['to'], message: 'at most 400 days after from' });
+
+/** No body, or an instant in the past the indicators are computed as of (a history imported up to then). */
+const freezeBody = z.strictObject({ asOf: z.iso.datetime({ offset: true }).optional() }).optional();
 
 /** The runs of each job: newest first, and one by id. */
 const runRoutes = (job: string, scope: string) => [
@@ -51,10 +54,14 @@ export const jobRoutes = [
   route({
     method: 'POST',
     path: '/v1/jobs/freeze',
-    summary: 'Run the daily freeze now, as a job',
+    summary: 'Run the daily freeze now (or as of an earlier instant), as a job',
     status: [202],
-    handle: async (_, deps) => {
-      const runId = await requestFreeze(deps);
+    body: freezeBody,
+    handle: async ({ body }, deps) => {
+      const asOf = body?.asOf === undefined ? undefined : Date.parse(body.asOf);
+      if (asOf !== undefined && asOf > deps.now())
+        throw badRequest('asOf is in the future', [{ path: 'asOf', message: 'must not be in the future' }]);
+      const runId = await requestFreeze(deps, asOf);
       return json(202, { runId, status: 'requested', links: { run: `/v1/jobs/freeze/runs/${runId}` } });
     },
   }),
