@@ -65,7 +65,15 @@ function generate(count: number, seed: number): Profile[] {
       else if (habit === 2) events.push(event('Email Opened', 'email'), event('Email Link Clicked', 'email'));
       else events.push(event('Product Viewed', 'web'), event('Product Added', 'web', { price: 30 }));
     }
-    const { profile } = foldEvents(newProfile(`p_${String(i).padStart(8, '0')}`, events[0]!.timestamp), events, [], NOW, catalog.specs);
+    const { profile } = foldEvents(
+      newProfile(`p_${String(i).padStart(8, '0')}`, events[0]!.timestamp),
+      events,
+      [],
+      NOW,
+      catalog.specs,
+      model.categoryRule,
+      catalog.orders,
+    );
     const { segments } = evaluateMemberships(profile, catalog.segments, NOW, undefined, 'events', model.valuesOf(profile, NOW));
     profiles.push({ ...profile, segments });
   }
@@ -92,8 +100,9 @@ function freezeInProcess(profiles: readonly Profile[]): { passes: number; fit: n
       if (features) scoreProfile(features, fitted!, model);
     }
   });
-  // What a worker holds between the passes, whatever the number of profiles: sketches, moments, sample.
-  return { passes: measuring + scoring, fit, heldBytes: Buffer.byteLength(JSON.stringify(measure.toJSON())) };
+  // What a worker holds between the passes, whatever the number of profiles: sketches, moments, sample, customer rows.
+  const held = Buffer.byteLength(JSON.stringify(measure.toJSON())) + Buffer.byteLength(JSON.stringify(measure.customerBase.toJSON()));
+  return { passes: measuring + scoring, fit, heldBytes: held };
 }
 
 /** The naive freeze: every value sorted for exact quintiles, K-means and its silhouette over everyone. */

@@ -1,7 +1,7 @@
 /**
  * What the fitted customer-base models say of one person: the chance they are still a customer, the
  * orders to expect from them in the next 30 and 90 days, and their value over the next 12 months,
- * discounted week by week at an annual rate (10 % by default, a usual cost of capital). Purchases are
+ * discounted month by month at an annual rate (10 % by default, a usual cost of capital). Purchases are
  * counted as the models count them: repeat purchases after the first, times in weeks. Pure.
  */
 import { type BgNbdParams, conditionalExpectedPurchases, probabilityAlive } from './bgnbd';
@@ -42,16 +42,17 @@ export function expectedOrders(bgnbd: BgNbdParams, { x, tx, T }: PurchaseHistory
   };
 }
 
-/** Revenue to expect over the next 52 weeks, each week's discounted to today. */
+/** Revenue to expect over the next 52 weeks, each month's discounted to today. */
 export function predictedValue(models: CustomerModels, history: PurchaseHistory, annualDiscount = DEFAULT_ANNUAL_DISCOUNT): number {
   const { x, tx, T, averageValue } = history;
   const { p, q, v } = models.spend;
   const spend = x > 0 && averageValue !== undefined && averageValue > 0 ? expectedSpend(models.spend, x, averageValue) : (p * v) / (q - 1);
+  // Month by month: weekly steps change the value by under 0.5 %, at four times the cost (a ₂F₁ each step).
   let clv = 0;
   let before = 0;
-  for (let week = 1; week <= WEEKS_A_YEAR; week++) {
-    const by = conditionalExpectedPurchases(models.bgnbd, week, x, tx, T);
-    clv += ((by - before) * spend) / (1 + annualDiscount) ** (week / WEEKS_A_YEAR);
+  for (let month = 1; month <= 12; month++) {
+    const by = conditionalExpectedPurchases(models.bgnbd, (month * WEEKS_A_YEAR) / 12, x, tx, T);
+    clv += ((by - before) * spend) / (1 + annualDiscount) ** (month / 12);
     before = by;
   }
   return clv;

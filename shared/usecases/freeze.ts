@@ -219,7 +219,12 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
   const fitted = fitModel(merged, model, seededRandom('freeze#fit'));
   await deps.catalog.putRunPart(FREEZE_SCOPE, runId, 'model', fitted);
   await deps.catalog.advanceRun(FREEZE_SCOPE, runId, 'model', 'score', {
-    progress: { segments, measured: merged.profiles, ...modelSummary(fitted) },
+    progress: {
+      segments,
+      ...(detail.asOf !== undefined && { asOf: new Date(detail.asOf).toISOString() }),
+      measured: merged.profiles,
+      ...modelSummary(fitted),
+    },
   });
   deps.logger.info('freeze model fitted', {
     runId,
