@@ -11,6 +11,7 @@ import * as endToEnd from './end-to-end';
 import * as freeze from './freeze';
 import { type BenchResult, printResult } from './harness';
 import * as identityResolution from './identity-resolution';
+import * as migrationForecast from './migration-forecast';
 import * as segmentEvaluation from './segment-evaluation';
 import * as snapshot from './snapshot';
 import * as sweep from './sweep';
@@ -22,6 +23,7 @@ const all = {
   snapshot,
   sweep,
   'customer-base': customerBase,
+  'migration-forecast': migrationForecast,
   'end-to-end': endToEnd,
 } as const;
 // `npm run bench -- end-to-end freeze` runs those only; no names, all of them.

@@ -21,6 +21,14 @@ export const historyQuery = z.object({
   days: optional(z.coerce.number().int().min(1).max(400)).transform((days) => days ?? 30),
 });
 
+/** A family (named, or segment ids separated by commas), the horizon, the days observed, and perhaps a person. */
+export const forecastQuery = z.object({
+  family: z.string().min(1).max(1000),
+  days: optional(z.coerce.number().int().min(1).max(365)).transform((days) => days ?? 30),
+  observe: optional(z.coerce.number().int().min(7).max(400)).transform((days) => days ?? 30),
+  profileId: optional(z.string().min(1)),
+});
+
 export const kpiQuery = limitQuery.extend({ runId: optional(z.string()) });
 
 /** Seconds an ESP link stays valid: a minute to a week (S3's longest presigned link). */

@@ -1,4 +1,4 @@
-/** Segments: save (then evaluated by a job), preview before saving, sizes, members, history, migrations. */
+/** Segments: save (then evaluated by a job), preview before saving, sizes, members, history, migrations and their forecast. */
 import { z } from 'zod';
 import { conditionSchema, SEGMENT_ID_PATTERN, segmentInputSchema, segmentJsonSchema } from '#shared/domain/segment-definition';
 import { dependenciesOf } from '#shared/domain/segment-dependencies';
@@ -7,11 +7,12 @@ import { DAY_MS } from '#shared/domain/time';
 import { InvalidInputError, NotFoundError } from '#shared/errors';
 import { json } from '#shared/http/api';
 import { deleteSegment } from '#shared/usecases/delete-segment';
+import { migrationForecast } from '#shared/usecases/migration-forecast';
 import { previewSegment } from '#shared/usecases/preview-segment';
 import { saveSegment } from '#shared/usecases/save-segment';
 import { segmentMigrations } from '#shared/usecases/segment-migrations';
 import { type AdminDeps, route } from '../deps';
-import { historyQuery, pageQuery, periodQuery } from '../queries';
+import { forecastQuery, historyQuery, pageQuery, periodQuery } from '../queries';
 
 const previewBody = z.strictObject({
   condition: conditionSchema,
@@ -40,6 +41,13 @@ export const segmentRoutes = [
     summary: 'Moves between segments over a period',
     query: periodQuery,
     handle: async ({ query }, deps) => json(200, await segmentMigrations(query, deps)),
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/segments/migrations/forecast',
+    summary: "The odds of moving between a family's segments within some days, per state and per person",
+    query: forecastQuery,
+    handle: async ({ query }, deps) => json(200, await migrationForecast(query, deps)),
   }),
   route({
     method: 'GET',
