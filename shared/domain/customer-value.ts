@@ -9,7 +9,8 @@ import { expectedSpend, type GammaGammaParams } from './gamma-gamma';
 
 export interface CustomerModels {
   bgnbd: BgNbdParams;
-  spend: GammaGammaParams;
+  /** Without it (too few repeat customers to fit spend), no value is predicted. */
+  spend?: GammaGammaParams;
 }
 
 export interface PurchaseHistory {
@@ -28,7 +29,8 @@ export interface CustomerValue {
   churnRisk: number;
   expectedOrders30d: number;
   expectedOrders90d: number;
-  predictedClv12m: number;
+  /** Absent without a spend model. */
+  predictedClv12m?: number;
 }
 
 export const DEFAULT_ANNUAL_DISCOUNT = 0.1;
@@ -43,7 +45,11 @@ export function expectedOrders(bgnbd: BgNbdParams, { x, tx, T }: PurchaseHistory
 }
 
 /** Revenue to expect over the next 52 weeks, each month's discounted to today. */
-export function predictedValue(models: CustomerModels, history: PurchaseHistory, annualDiscount = DEFAULT_ANNUAL_DISCOUNT): number {
+export function predictedValue(
+  models: Required<CustomerModels>,
+  history: PurchaseHistory,
+  annualDiscount = DEFAULT_ANNUAL_DISCOUNT,
+): number {
   const { x, tx, T, averageValue } = history;
   const { p, q, v } = models.spend;
   const spend = x > 0 && averageValue !== undefined && averageValue > 0 ? expectedSpend(models.spend, x, averageValue) : (p * v) / (q - 1);
@@ -66,6 +72,6 @@ export function customerValue(models: CustomerModels, history: PurchaseHistory, 
     churnRisk: 1 - pAlive,
     expectedOrders30d: expected.in30Days,
     expectedOrders90d: expected.in90Days,
-    predictedClv12m: predictedValue(models, history, annualDiscount),
+    ...(models.spend && { predictedClv12m: predictedValue({ bgnbd: models.bgnbd, spend: models.spend }, history, annualDiscount) }),
   };
 }

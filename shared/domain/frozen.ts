@@ -12,11 +12,10 @@ import { CLUSTER_FEATURES, type ClusterModel, fitClusters, nearestCluster } from
 
 export { CLUSTER_FEATURES };
 
-import { probabilityAlive } from './bgnbd';
 import { isSpecKey } from './buckets';
 import { interestsAt } from './categories';
 import { CustomerBaseMeasure, type CustomerBaseModel, fitCustomerBase, type SerialisedCustomerBase } from './customer-base';
-import { expectedOrders, predictedValue } from './customer-value';
+import { customerValue } from './customer-value';
 import { CHANNELS } from './events';
 import { RFM_LABELS } from './indicator-settings';
 import type { IndicatorModel } from './indicators';
@@ -419,19 +418,15 @@ function predictions(
   if (!fitted || !features.customer) return undefined;
   const { x, txDays, TDays, averageValue } = features.customer;
   const history = { x, tx: txDays / 7, T: TDays / 7, ...(averageValue !== undefined && { averageValue }) };
-  const round = (value: number) => Math.round(value * 100) / 100;
-  const expected = expectedOrders(fitted.bgnbd, history);
-  const pAlive = round(probabilityAlive(fitted.bgnbd, x, history.tx, history.T));
+  const value = customerValue(fitted, history, model.settings.customer_value.annualDiscountRate);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  const pAlive = round(value.pAlive);
   return {
     p_alive: pAlive,
     churn_risk: round(1 - pAlive),
-    expected_orders_30d: round(expected.in30Days),
-    expected_orders_90d: round(expected.in90Days),
-    ...(fitted.spend && {
-      predicted_clv_12m: round(
-        predictedValue({ bgnbd: fitted.bgnbd, spend: fitted.spend }, history, model.settings.customer_value.annualDiscountRate),
-      ),
-    }),
+    expected_orders_30d: round(value.expectedOrders30d),
+    expected_orders_90d: round(value.expectedOrders90d),
+    ...(value.predictedClv12m !== undefined && { predicted_clv_12m: round(value.predictedClv12m) }),
   };
 }
 

@@ -161,7 +161,8 @@ async function walk(
 async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDeps): Promise<void> {
   const { runId, segment, segments } = detail;
   // A late duplicate of a worker (EventBridge delivers at least once) once the pass is over.
-  if ((await deps.catalog.getRun(FREEZE_SCOPE, runId))?.phase !== 'measure') return;
+  const run = await deps.catalog.getRun(FREEZE_SCOPE, runId);
+  if (run?.phase !== 'measure') return;
   const model = (await loadRules(deps.catalog)).indicators;
   const { sampleSize } = model.settings.clusters;
   // Seeded by segment, not run: the same profiles give the same model, so clusters keep their numbers.
@@ -219,12 +220,8 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
   const fitted = fitModel(merged, model, seededRandom('freeze#fit'));
   await deps.catalog.putRunPart(FREEZE_SCOPE, runId, 'model', fitted);
   await deps.catalog.advanceRun(FREEZE_SCOPE, runId, 'model', 'score', {
-    progress: {
-      segments,
-      ...(detail.asOf !== undefined && { asOf: new Date(detail.asOf).toISOString() }),
-      measured: merged.profiles,
-      ...modelSummary(fitted),
-    },
+    // What the start recorded (the scan segments, an `asOf`) stays, with the model's figures.
+    progress: { ...run.progress, segments, measured: merged.profiles, ...modelSummary(fitted) },
   });
   deps.logger.info('freeze model fitted', {
     runId,

@@ -69,6 +69,15 @@ export async function migrationForecast(query: ForecastQuery, deps: ForecastDeps
   ]);
   const index = new Map(family.map((id, i) => [id, i]));
   const changesOn = changes.map((list) => new Map(list.map((c) => [c.day, c])));
+  const noMoves = () => family.map(() => new Array<number>(family.length).fill(0));
+  const movesOn = new Map<string, number[][]>();
+  for (const m of migrations) {
+    const [from, to] = [index.get(m.from), index.get(m.to)];
+    if (from === undefined || to === undefined) continue;
+    if (!movesOn.has(m.day)) movesOn.set(m.day, noMoves());
+    const moves = movesOn.get(m.day)!;
+    moves[from]![to]! += m.profiles;
+  }
 
   // Walk back from today's sizes: a day's start is its end less what entered, plus what left.
   const days: FamilyDay[] = [];
@@ -79,11 +88,7 @@ export async function migrationForecast(query: ForecastQuery, deps: ForecastDeps
     const exited = family.map((_, i) => changesOn[i]!.get(day)?.exited ?? 0);
     const start = end.map((size, i) => Math.max(0, size - entered[i]! + exited[i]!));
     if (day !== today) {
-      const moves = family.map(() => new Array<number>(family.length).fill(0));
-      for (const m of migrations) {
-        const [from, to] = [index.get(m.from), index.get(m.to)];
-        if (m.day === day && from !== undefined && to !== undefined) moves[from]![to]! += m.profiles;
-      }
+      const moves = movesOn.get(day) ?? noMoves();
       days.push({ sizes: start, moves, exited, entered });
     }
     end.splice(0, end.length, ...start);

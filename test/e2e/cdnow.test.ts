@@ -84,11 +84,12 @@ describe('the customer-base models on the CDNOW sample, through the public API',
       const repeat = customers[i]!.slice(1);
       const history = { x, tx, T, ...(x > 0 && { averageValue: repeat.reduce((sum, t) => sum + t.dollars, 0) / x }) };
       const pAlive = round(probabilityAlive(models.bgnbd, x, tx, T));
+      const expected = expectedOrders(models.bgnbd, history);
       return {
         p_alive: pAlive,
         churn_risk: round(1 - pAlive),
-        expected_orders_30d: round(expectedOrders(models.bgnbd, history).in30Days),
-        expected_orders_90d: round(expectedOrders(models.bgnbd, history).in90Days),
+        expected_orders_30d: round(expected.in30Days),
+        expected_orders_90d: round(expected.in90Days),
         predicted_clv_12m: round(predictedValue({ bgnbd: models.bgnbd, spend: models.spend }, history)),
       };
     };

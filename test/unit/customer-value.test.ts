@@ -14,8 +14,8 @@ describe('customerValue', () => {
       conditionalExpectedPurchases(models.bgnbd, 52, 2, 30.43, 38.86) * expectedSpend(models.spend, 2, 40),
       8,
     );
-    expect(customerValue(models, history).predictedClv12m).toBeLessThan(value.predictedClv12m);
-    expect(customerValue(models, history).predictedClv12m).toBeGreaterThan(value.predictedClv12m / 1.1);
+    expect(customerValue(models, history).predictedClv12m).toBeLessThan(value.predictedClv12m!);
+    expect(customerValue(models, history).predictedClv12m).toBeGreaterThan(value.predictedClv12m! / 1.1);
     expect(value.expectedOrders90d).toBeGreaterThan(value.expectedOrders30d);
     expect(value.pAlive + value.churnRisk).toBeCloseTo(1, 12);
   });
@@ -24,7 +24,7 @@ describe('customerValue', () => {
     const recent = customerValue(models, { x: 6, tx: 38, T: 39, averageValue: 60 });
     const lapsed = customerValue(models, { x: 6, tx: 5, T: 39, averageValue: 60 });
     expect(recent.pAlive).toBeGreaterThan(lapsed.pAlive);
-    expect(recent.predictedClv12m).toBeGreaterThan(lapsed.predictedClv12m);
+    expect(recent.predictedClv12m).toBeGreaterThan(lapsed.predictedClv12m!);
     expect(lapsed.churnRisk).toBeGreaterThan(0.5);
     const once = customerValue(models, { x: 0, tx: 0, T: 20 }, 0);
     expect(once.pAlive).toBe(1);
