@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { S3ObjectStore } from '#shared/adapters/s3/object-store';
-import type { LatestPointer, Manifest } from '#shared/domain/snapshot-files';
+import { type LatestPointer, type Manifest, runPrefix } from '#shared/domain/snapshot-files';
 import { verifySnapshot } from '#shared/usecases/verify-snapshot';
 import { EXIT } from '../exit-codes';
 
@@ -19,6 +19,12 @@ function s3Reader(bucket: string): Reader {
 /** A file on disk by name, as downloaded, or as s3rver stores objects (`<name>._S3rver_object`). */
 const readLocal = (path: string): Buffer | undefined =>
   [path, `${path}._S3rver_object`].filter((p) => existsSync(p) && statSync(p).isFile()).map((p) => readFileSync(p))[0];
+
+/** A file's key within its run's folder: an experiment's variants each have files of the same names in folders of their own. */
+function runRelative(manifest: Manifest, key: string): string {
+  const prefix = runPrefix(manifest.audienceId, manifest.runId);
+  return key.startsWith(prefix) ? key.slice(prefix.length) : basename(key);
+}
 
 async function locate(target: string): Promise<{ manifest: Manifest; read: Reader; where: string }> {
   const json = <T>(body: Buffer | undefined, what: string): T => {
@@ -54,7 +60,7 @@ async function locate(target: string): Promise<{ manifest: Manifest; read: Reade
   }
   const manifest = json<Manifest>(readLocal(manifestPath.replace(/\._S3rver_object$/, '')), 'manifest.json');
   const folder = dirname(manifestPath);
-  return { manifest, read: async (key) => readLocal(join(folder, basename(key))), where: manifestPath };
+  return { manifest, read: async (key) => readLocal(join(folder, runRelative(manifest, key))), where: manifestPath };
 }
 
 async function verify(target: string): Promise<number> {
@@ -64,7 +70,7 @@ async function verify(target: string): Promise<number> {
   for (const file of result.files) {
     const rows = manifest.files.find((f) => f.key === file.key)!.rows;
     console.log(
-      `  ${file.ok ? 'ok  ' : 'FAIL'}  ${basename(file.key).padEnd(24)} ${String(rows).padStart(9)} rows${file.ok ? '' : `  ${file.problems.join('; ')}`}`,
+      `  ${file.ok ? 'ok  ' : 'FAIL'}  ${runRelative(manifest, file.key).padEnd(24)} ${String(rows).padStart(9)} rows${file.ok ? '' : `  ${file.problems.join('; ')}`}`,
     );
   }
   for (const problem of result.problems) console.log(`  FAIL  ${problem}`);

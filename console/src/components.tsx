@@ -97,7 +97,8 @@ export function Loading<T>({ loaded, children }: { loaded: Loaded<T>; children: 
 }
 
 /** Numbers and dates as the browser's language writes them. */
-export const formatNumber = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleString());
+export const formatNumber = (n: number | undefined, options?: Intl.NumberFormatOptions) =>
+  n === undefined ? '–' : n.toLocaleString(undefined, options);
 export const formatDate = (iso: string | undefined) =>
   iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '–';
 

@@ -31,7 +31,8 @@ export const forecastQuery = z.object({
 
 export const kpiQuery = limitQuery.extend({ runId: optional(z.string()) });
 
-/** Seconds an ESP link stays valid: a minute to a week (S3's longest presigned link). */
+/** Seconds an ESP link stays valid: a minute to a week (S3's longest presigned link); the variant's file in an experiment. */
 export const linkQuery = z.object({
   expiresIn: optional(z.coerce.number().int().min(60).max(604_800)).transform((seconds) => seconds ?? 86_400),
+  variant: optional(z.string().min(1).max(64)),
 });

@@ -4,9 +4,9 @@
  * change since the approval) and the holdout group. Pure: no I/O.
  */
 
-import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { bucketOf, type Experiment, experimentSchema, type Variant, variantOf } from './experiments';
 import { INDICATOR_IDS } from './indicator-settings';
 import { CONSENT_CHANNELS } from './profile';
 
@@ -56,29 +56,40 @@ export const SNAPSHOT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
 
 export type SnapshotFormat = (typeof SNAPSHOT_FORMATS)[number];
 
-export const audienceInputSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  segmentId: z.string().min(1).max(64),
-  /** Exported columns; `profileId` always comes first, as the key ESPs and deltas rely on. */
-  fields: z.array(fieldSchema).max(50).default(['userId', 'email']),
-  /** gzip CSV (default), gzip JSON Lines, or Parquet. */
-  format: z.enum(SNAPSHOT_FORMATS).default('csv'),
-  /** Also write the file this ESP imports, in a folder of its own. */
-  preset: z.enum(ESP_PRESETS).optional(),
-  /** Export only people who consented on this channel and have an address for it (email, phone, push token). */
-  consentChannel: z.enum(CONSENT_CHANNELS).optional(),
-  /** Cron (minute hour day month weekday, UTC) at which snapshots are due; manual only when absent. */
-  schedule: z
-    .string()
-    .refine((expr) => isValidCron(expr), { message: 'must be a 5-field cron expression, e.g. "0 6 * * *"' })
-    .optional(),
-  /** Privacy: a snapshot with fewer members is held, whatever the approval. */
-  minSize: z.number().int().min(1).max(1_000_000).default(DEFAULT_MIN_SIZE),
-  /** A snapshot whose size moves more than this share from the approved size is held until approved again. */
-  maxSizeChange: z.number().gt(0).max(100).default(DEFAULT_MAX_SIZE_CHANGE),
-  /** A deterministic control group of this many percent is kept out of every export, and recorded. */
-  holdoutPercent: z.number().int().min(0).max(50).default(0),
-});
+export const audienceInputSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    segmentId: z.string().min(1).max(64),
+    /** Exported columns; `profileId` always comes first, as the key ESPs and deltas rely on. */
+    fields: z.array(fieldSchema).max(50).default(['userId', 'email']),
+    /** gzip CSV (default), gzip JSON Lines, or Parquet. */
+    format: z.enum(SNAPSHOT_FORMATS).default('csv'),
+    /** Also write the file this ESP imports, in a folder of its own. */
+    preset: z.enum(ESP_PRESETS).optional(),
+    /** Export only people who consented on this channel and have an address for it (email, phone, push token). */
+    consentChannel: z.enum(CONSENT_CHANNELS).optional(),
+    /** Cron (minute hour day month weekday, UTC) at which snapshots are due; manual only when absent. */
+    schedule: z
+      .string()
+      .refine((expr) => isValidCron(expr), { message: 'must be a 5-field cron expression, e.g. "0 6 * * *"' })
+      .optional(),
+    /** Privacy: a snapshot with fewer members is held, whatever the approval. */
+    minSize: z.number().int().min(1).max(1_000_000).default(DEFAULT_MIN_SIZE),
+    /** A snapshot whose size moves more than this share from the approved size is held until approved again. */
+    maxSizeChange: z.number().gt(0).max(100).default(DEFAULT_MAX_SIZE_CHANGE),
+    /** A deterministic control group of this many percent is kept out of every export, and recorded. */
+    holdoutPercent: z.number().int().min(0).max(50).default(0),
+    /** A/B/n: members split into named variants, each exported to files of its own; a holdout variant replaces holdoutPercent. */
+    experiment: experimentSchema.optional(),
+  })
+  .superRefine(({ experiment, holdoutPercent }, context) => {
+    if (experiment && holdoutPercent > 0)
+      context.addIssue({
+        code: 'custom',
+        path: ['holdoutPercent'],
+        message: 'must be 0 with an experiment: make the control group a holdout variant',
+      });
+  });
 
 export type AudienceInput = z.infer<typeof audienceInputSchema>;
 
@@ -112,6 +123,7 @@ export const audienceInputOf = ({
   minSize,
   maxSizeChange,
   holdoutPercent,
+  experiment,
 }: Audience): AudienceInput => ({
   name,
   segmentId,
@@ -123,25 +135,52 @@ export const audienceInputOf = ({
   minSize,
   maxSizeChange,
   holdoutPercent,
+  ...(experiment !== undefined && { experiment }),
 });
 
-/** True when an input changes what the audience exports (so it needs approval again). */
+/**
+ * True when an input changes what the audience exports (so it needs approval again). Keys sorted at every
+ * depth: DynamoDB gives a map's keys back in any order.
+ */
 export function changesExport(existing: AudienceInput, input: AudienceInput): boolean {
-  const canonical = (a: AudienceInput) => JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y)));
-  return canonical(existing) !== canonical(input);
+  const sorted = (_: string, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => x.localeCompare(y)))
+      : value;
+  return JSON.stringify(existing, sorted) !== JSON.stringify(input, sorted);
 }
 
-/** In the control group: a stable hash of profile and audience, so the same people stay out run after run. */
-export const isHeldOut = (profileId: string, audience: Pick<Audience, 'id' | 'holdoutPercent'>): boolean =>
-  audience.holdoutPercent > 0 && holdoutBucket(profileId, audience.id) < audience.holdoutPercent;
+/** Where a member goes: held out (the control group, or a holdout variant), and the variant when there is an experiment. */
+export interface Assignment {
+  heldOut: boolean;
+  variant?: Variant;
+}
 
-const holdoutBucket = (profileId: string, audienceId: string): number =>
-  createHash('sha256').update(`${profileId}\u0000holdout:${audienceId}`).digest().readUInt32BE(0) % 100;
+/** A stable hash of profile and audience, so the same people stay in the same group run after run. */
+export function assignmentOf(profileId: string, audience: Pick<Audience, 'id' | 'holdoutPercent' | 'experiment'>): Assignment {
+  if (audience.experiment) {
+    const variant = variantOf(profileId, audience.id, audience.experiment);
+    return { heldOut: variant.holdout, variant };
+  }
+  return { heldOut: audience.holdoutPercent > 0 && bucketOf(profileId, `holdout:${audience.id}`) < audience.holdoutPercent };
+}
+
+export const isHeldOut = (profileId: string, audience: Pick<Audience, 'id' | 'holdoutPercent' | 'experiment'>): boolean =>
+  assignmentOf(profileId, audience).heldOut;
+
+export type { Experiment };
 
 /** Why a snapshot of this many members must not be published, or undefined when it may. */
-export function holdReason(audience: Audience, members: number): string | undefined {
+export function holdReason(
+  audience: Audience,
+  members: number,
+  variants: ReadonlyArray<{ name: string; members: number }> = [],
+): string | undefined {
   if (audience.status !== 'approved' || !audience.approval) return 'the audience is a draft: approve it first';
   if (members < audience.minSize) return `${members} members is under the minimum size of ${audience.minSize} (privacy)`;
+  // Each variant is a list of its own in the ESP: each must be large enough.
+  const small = variants.find((v) => v.members < audience.minSize);
+  if (small) return `variant ${small.name} has ${small.members} members, under the minimum size of ${audience.minSize} (privacy)`;
   const approved = audience.approval.size;
   const change = approved === 0 ? (members === 0 ? 0 : Infinity) : Math.abs(members - approved) / approved;
   if (change > audience.maxSizeChange) {

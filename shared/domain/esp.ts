@@ -16,14 +16,17 @@ const EXTERNAL_ID = new Set([0]);
 
 export { ESP_PRESETS, type EspPreset } from './audiences';
 
-export const espFileKey = (preset: EspPreset, audienceId: string, runId: string): string => `esp/${preset}/${audienceId}/${runId}.csv`;
+/** An experiment's variants each get a folder of their own: one ESP import, one list, per variant. */
+export const espFileKey = (preset: EspPreset, audienceId: string, runId: string, variant?: string): string =>
+  `esp/${preset}/${audienceId}/${variant === undefined ? '' : `${variant}/`}${runId}.csv`;
 
-/** The Braze custom attribute that says a user is in the audience. */
-export const brazeAttribute = (audienceId: string): string => `prisme_${audienceId.replaceAll('-', '_')}`;
+/** The Braze custom attribute that says a user is in the audience (or in one of its variants). */
+export const brazeAttribute = (audienceId: string, variant?: string): string =>
+  `prisme_${audienceId.replaceAll('-', '_')}${variant === undefined ? '' : `__${variant.replaceAll('-', '_')}`}`;
 
 /** Braze identifies users by their external id: Prisme's userId. Members without one cannot be sent. */
 export function brazeRow(
-  audienceId: string,
+  attribute: string,
   userId: string | undefined,
   member: boolean,
   attributes: Record<string, unknown> = {},
@@ -31,7 +34,7 @@ export function brazeRow(
   if (!userId) return undefined;
   const payload = {
     ...Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)),
-    [brazeAttribute(audienceId)]: member,
+    [attribute]: member,
   };
   return csvRow([userId, JSON.stringify(payload)], EXTERNAL_ID);
 }

@@ -136,6 +136,8 @@ export function encodingFor(format: SnapshotFormat, columns: readonly string[]):
 export interface ManifestFile {
   key: string;
   kind: SnapshotFileKind;
+  /** With an experiment: the variant whose list the file belongs to. */
+  variant?: string;
   rows: number;
   bytes: number;
   sha256: string;
@@ -154,11 +156,34 @@ export interface Manifest {
   columns: string[];
   counts: { members: number; added: number; removed: number };
   files: ManifestFile[];
-  /** The control group kept out of this run, when the audience has one. */
-  holdout?: { percent: number; members: number; key: string };
+  /** The control group kept out of this run, when the audience has one (`variant`: the experiment's holdout variant). */
+  holdout?: { percent: number; members: number; key: string; variant?: string };
   /** The ESP file of the audience's preset; `skipped`: rows the ESP could not take (no userId for Braze). */
-  esp?: { preset: EspPreset; key: string; rows: number; bytes: number; sha256: string; skipped: number };
+  esp?: EspFile;
+  /** With an experiment: each exported variant's list (its files carry its name), counts and ESP file. */
+  variants?: ManifestVariant[];
+  /** With an experiment: the variant the others are compared with (perhaps the holdout). */
+  control?: string;
 }
+
+export interface EspFile {
+  preset: EspPreset;
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  skipped: number;
+}
+
+export interface ManifestVariant {
+  name: string;
+  percent: number;
+  counts: { members: number; added: number; removed: number };
+  esp?: EspFile;
+}
+
+/** Where an exported variant's files live in its run's folder. */
+export const variantFolder = (variant: string): string => `variants/${variant}/`;
 
 export interface LatestPointer {
   schemaVersion: number;

@@ -24,18 +24,25 @@ async function audienceOf(audienceId: string, deps: Pick<ApproveAudienceDeps, 'c
 /** What an approval now would record, next to what was approved: the size change a reviewer weighs. */
 export async function approvalPreview(audienceId: string, deps: ApproveAudienceDeps) {
   const audience = await audienceOf(audienceId, deps);
-  const { members, holdout } = await exportSize(audience, deps);
+  const { members, holdout, variants } = await exportSize(audience, deps);
   const approvedSize = audience.approval?.size ?? null;
   const change = approvedSize === null || approvedSize === 0 ? null : (members - approvedSize) / approvedSize;
-  return { audienceId: audience.id, status: audience.status, members, holdout, approvedSize, change };
+  return { audienceId: audience.id, status: audience.status, members, holdout, ...(variants && { variants }), approvedSize, change };
 }
 
 /** `by`: who approves, as the edge knows them (an IAM or JWT identity on AWS, a given name locally). */
 export async function approveAudience(audienceId: string, by: string, deps: ApproveAudienceDeps) {
   const audience = await audienceOf(audienceId, deps);
-  const { members: size, holdout } = await exportSize(audience, deps);
+  const { members: size, holdout, variants } = await exportSize(audience, deps);
   const at = new Date(deps.now()).toISOString();
   const approval: Approval = { by, at, size, audienceRevision: audience.revision };
+  const small =
+    size < audience.minSize
+      ? `${size} members is under the minimum size of ${audience.minSize}`
+      : variants
+          ?.filter((v) => v.members < audience.minSize)
+          .map((v) => `variant ${v.name} has ${v.members} members, under the minimum size of ${audience.minSize}`)
+          .join('; ');
   const approved: Audience = { ...audience, revision: audience.revision + 1, status: 'approved', approval, updatedAt: at };
   await deps.catalog.audiences.put(approved);
   deps.logger.info('audience approved', { audienceId: audience.id, by, size, previousSize: audience.approval?.size ?? null });
@@ -43,9 +50,8 @@ export async function approveAudience(audienceId: string, by: string, deps: Appr
     ...approved,
     previewedSize: size,
     holdout,
+    ...(variants && { variants }),
     previousApprovedSize: audience.approval?.size ?? null,
-    ...(size < audience.minSize && {
-      warning: `${size} members is under the minimum size of ${audience.minSize}: snapshots stay held until the audience grows`,
-    }),
+    ...(small && { warning: `${small}: snapshots stay held until the audience grows` }),
   };
 }

@@ -2,8 +2,9 @@
  * Who an audience exports now: its segment's members, less the holdout group, by profile id, with
  * the profiles (and their frozen values and groups when columns ask for them), and how many.
  */
-import { type Audience, isHeldOut } from '../domain/audiences';
+import { type Assignment, type Audience, assignmentOf } from '../domain/audiences';
 import { reachable } from '../domain/consent';
+import { exportedVariants } from '../domain/experiments';
 import type { FrozenValues } from '../domain/frozen';
 import type { GroupTraits } from '../domain/groups';
 import { isFrozenIndicator } from '../domain/indicator-settings';
@@ -34,7 +35,7 @@ export async function* exportedMembers(
     groups?: Pick<GroupStore, 'getMany'>;
     withGroups?: boolean;
   },
-): AsyncGenerator<{ profile: Profile; heldOut: boolean; frozen?: FrozenValues; groups?: GroupTraits[] }> {
+): AsyncGenerator<Assignment & { profile: Profile; frozen?: FrozenValues; groups?: GroupTraits[] }> {
   let cursor: string | undefined;
   do {
     const page = await deps.memberships.members(audience.segmentId, cursor, MEMBERS_PER_PAGE);
@@ -52,25 +53,42 @@ export async function* exportedMembers(
       // Only people who may be contacted on the audience's channel; the control group is drawn from them.
       if (audience.consentChannel && !reachable(profile, audience.consentChannel)) continue;
       const groupTraits = await groups?.traitsOf(profile);
-      yield { profile, heldOut: isHeldOut(profile.profileId, audience), frozen: frozen?.get(profile.profileId), groups: groupTraits };
+      yield { ...assignmentOf(profile.profileId, audience), profile, frozen: frozen?.get(profile.profileId), groups: groupTraits };
     }
     cursor = page.cursor;
   } while (cursor);
 }
 
+export interface ExportSize {
+  /** Exported, across variants. */
+  members: number;
+  /** The control group, or the holdout variant. */
+  holdout: number;
+  /** With an experiment: the members of each exported variant. */
+  variants?: Array<{ name: string; members: number }>;
+}
+
 /** Members the export would have now, and the control group: from membership ids alone, unless consent must be read. */
-export async function exportSize(audience: Audience, deps: ExportDeps): Promise<{ members: number; holdout: number }> {
+export async function exportSize(audience: Audience, deps: ExportDeps): Promise<ExportSize> {
+  const variants = audience.experiment && new Map(exportedVariants(audience.experiment).map((v) => [v.name, 0]));
   const size = { members: 0, holdout: 0 };
+  const count = ({ heldOut, variant }: Assignment) => {
+    if (heldOut) size.holdout++;
+    else {
+      size.members++;
+      if (variant) variants!.set(variant.name, variants!.get(variant.name)! + 1);
+    }
+  };
   if (audience.consentChannel) {
     // Consent lives on the profiles: read them.
-    for await (const { heldOut } of exportedMembers(audience, deps)) heldOut ? size.holdout++ : size.members++;
-    return size;
+    for await (const member of exportedMembers(audience, deps)) count(member);
+  } else {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.memberships.members(audience.segmentId, cursor, 1000);
+      for (const { profileId } of page.items) count(assignmentOf(profileId, audience));
+      cursor = page.cursor;
+    } while (cursor);
   }
-  let cursor: string | undefined;
-  do {
-    const page = await deps.memberships.members(audience.segmentId, cursor, 1000);
-    for (const { profileId } of page.items) isHeldOut(profileId, audience) ? size.holdout++ : size.members++;
-    cursor = page.cursor;
-  } while (cursor);
-  return size;
+  return { ...size, ...(variants && { variants: [...variants].map(([name, members]) => ({ name, members })) }) };
 }

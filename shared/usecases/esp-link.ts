@@ -1,6 +1,6 @@
 /** A time-limited link to a run's ESP file, for ESPs that import from a URL rather than from the bucket. */
 
-import { NotFoundError } from '../errors';
+import { InvalidInputError, NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import type { RunStore } from '../ports/catalog';
 import type { ObjectStore } from '../ports/objects';
@@ -13,13 +13,26 @@ export interface EspLinkDeps {
   now: () => number;
 }
 
-export async function espFileLink(audienceId: string, runId: string, expiresIn: number, deps: EspLinkDeps) {
+/** `variant`: in an experiment, each exported variant has its own file; without one, the audience's file. */
+export async function espFileLink(
+  audienceId: string,
+  runId: string,
+  { expiresIn, variant }: { expiresIn: number; variant?: string },
+  deps: EspLinkDeps,
+) {
   const run = await deps.catalog.getRun(runScope(audienceId), runId);
   if (!run) throw new NotFoundError(`snapshot run ${runId}`);
-  const key = run.progress?.espKey;
+  const variants = run.progress?.variants as Array<{ name: string; espKey?: string }> | undefined;
+  if (variants && variant === undefined)
+    throw new InvalidInputError('this run is an experiment: name the variant', [
+      { path: 'variant', message: `one of ${variants.map((v) => v.name).join(', ')}` },
+    ]);
+  if (variant !== undefined && !variants?.some((v) => v.name === variant))
+    throw new NotFoundError(`variant ${variant} of run ${runId}${variants ? ` (one of ${variants.map((v) => v.name).join(', ')})` : ''}`);
+  const key = variant === undefined ? run.progress?.espKey : variants!.find((v) => v.name === variant)!.espKey;
   if (typeof key !== 'string')
     throw new NotFoundError(`ESP file of run ${runId} (the audience has no preset, or the run published nothing)`);
   const url = await deps.objects.presignedGetUrl(key, expiresIn);
-  deps.logger.info('ESP file link issued', { audienceId, runId, expiresIn });
+  deps.logger.info('ESP file link issued', { audienceId, runId, variant, expiresIn });
   return { url, key, expiresAt: new Date(deps.now() + expiresIn * 1000).toISOString() };
 }

@@ -1,6 +1,6 @@
 /** The per-ESP rendering of a run (Braze CDI, Brevo, ...), written to its own prefix beside the run. */
 import type { Audience, EspPreset } from '../domain/audiences';
-import { BRAZE_HEADER, brazeRow, espFileKey, presetColumns } from '../domain/esp';
+import { BRAZE_HEADER, brazeAttribute, brazeRow, espFileKey, presetColumns } from '../domain/esp';
 import type { Profile } from '../domain/profile';
 import type { Encoding, Manifest } from '../domain/snapshot-files';
 import { csvOptionsFor, csvRow, csvRows } from '../domain/snapshot-rows';
@@ -16,19 +16,22 @@ export class EspWriter {
   private readonly preset: EspPreset;
   private readonly writer: PartWriter;
   private readonly key: string;
+  private readonly attribute: string;
   private rows = 0;
   private skipped = 0;
   /** Braze needs the userId of members who left: read in batches, as they come. */
   private leaving: string[] = [];
 
   constructor(
-    private readonly audience: Audience,
+    audience: Audience,
     runId: string,
     private readonly columns: readonly string[],
     private readonly deps: { objects: ObjectStore; profiles: Pick<ProfileStore, 'getMany'> },
+    variant?: string,
   ) {
     this.preset = audience.preset!;
-    this.key = espFileKey(this.preset, audience.id, runId);
+    this.key = espFileKey(this.preset, audience.id, runId, variant);
+    this.attribute = brazeAttribute(audience.id, variant);
     const options = csvOptionsFor(columns);
     const encoding: Encoding =
       this.preset === 'braze'
@@ -52,7 +55,7 @@ export class EspWriter {
     const attributes = Object.fromEntries(
       this.columns.map((c, i) => [c.replace(/^(traits|indicators)\./, ''), row[i]]).filter(([c]) => c !== 'profileId' && c !== 'userId'),
     );
-    await this.brazeRow(brazeRow(this.audience.id, profile.identifiers.userId?.at(-1), true, attributes));
+    await this.brazeRow(brazeRow(this.attribute, profile.identifiers.userId?.at(-1), true, attributes));
   }
 
   async removed(profileId: string): Promise<void> {
@@ -71,7 +74,7 @@ export class EspWriter {
     const ids = this.leaving;
     this.leaving = [];
     const userIds = new Map((await this.deps.profiles.getMany(ids)).map((p) => [p.profileId, p.identifiers.userId?.at(-1)]));
-    for (const id of ids) await this.brazeRow(brazeRow(this.audience.id, userIds.get(id), false));
+    for (const id of ids) await this.brazeRow(brazeRow(this.attribute, userIds.get(id), false));
   }
 
   private async brazeRow(line: string | undefined): Promise<void> {

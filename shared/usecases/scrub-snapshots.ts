@@ -205,18 +205,22 @@ async function scrubRunFolder(
 async function scrubRun(manifest: Manifest, { ids, userIdHashes }: Matches, objects: Pick<ObjectStore, 'get' | 'put'>): Promise<string[]> {
   const changed: string[] = [];
   const counts = { members: 0, added: 0, removed: 0 };
+  const variantCounts = new Map(manifest.variants?.map((v) => [v.name, { members: 0, added: 0, removed: 0 }]));
   for (const file of manifest.files) {
     const columns = file.kind === 'removed' ? ['profileId'] : manifest.columns;
     const scrubbed = await withoutRows(manifest.format, columns, (await objects.get(file.key))!, ids);
     if (scrubbed.dropped > 0)
       await objects.put(file.key, scrubbed.body, manifest.format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/gzip');
     counts[file.kind] += scrubbed.rows;
+    const variant = file.variant === undefined ? undefined : variantCounts.get(file.variant);
+    if (variant) variant[file.kind] += scrubbed.rows;
     const hash = sha256(scrubbed.body);
     if (hash === file.sha256) continue;
     Object.assign(file, { rows: scrubbed.rows, bytes: scrubbed.body.length, sha256: hash });
     changed.push(file.key);
   }
   manifest.counts = counts;
+  for (const variant of manifest.variants ?? []) variant.counts = variantCounts.get(variant.name)!;
   const holdout = manifest.holdout;
   const holdoutBody = holdout && (await objects.get(holdout.key));
   if (holdout && holdoutBody) {
@@ -225,9 +229,9 @@ async function scrubRun(manifest: Manifest, { ids, userIdHashes }: Matches, obje
     if (scrubbed.rows !== holdout.members) changed.push(holdout.key);
     holdout.members = scrubbed.rows;
   }
-  const esp = manifest.esp;
-  const espBody = esp && (await objects.get(esp.key));
-  if (esp && espBody) {
+  for (const esp of [manifest.esp, ...(manifest.variants ?? []).map((v) => v.esp)]) {
+    const espBody = esp && (await objects.get(esp.key));
+    if (!esp || !espBody) continue;
     // Braze's rows are keyed by userId; the full-list presets' first column is the profile id.
     const records = csvRecords(espBody.toString());
     const erased = esp.preset === 'braze' ? (cell: string) => userIdHashes.has(hashUserId(cell)) : (cell: string) => ids.has(cell);

@@ -34,5 +34,9 @@ export async function* idsInFiles(
   }
 }
 
-export const memberIds = (manifest: Manifest | undefined, objects: ObjectStore): AsyncGenerator<string> =>
-  idsInFiles(manifest?.files.filter((f) => f.kind === 'members').map((f) => f.key) ?? [], manifest?.format ?? 'csv.gz', objects);
+/** The member ids of a run's list: the audience's, or one variant's. */
+export const memberIds = (manifest: Manifest | undefined, objects: ObjectStore, variant?: string): AsyncGenerator<string> =>
+  idsInFiles(memberFileKeys(manifest, variant), manifest?.format ?? 'csv.gz', objects);
+
+export const memberFileKeys = (manifest: Manifest | undefined, variant?: string): string[] =>
+  manifest?.files.filter((f) => f.kind === 'members' && f.variant === variant).map((f) => f.key) ?? [];

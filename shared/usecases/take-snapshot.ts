@@ -6,8 +6,8 @@
 
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import { exportColumns, holdReason, isGroupTraitField } from '../domain/audiences';
+import { controlOf, exportedVariants } from '../domain/experiments';
 import {
-  type Encoding,
   encodingFor,
   FORMAT_EXTENSIONS,
   holdoutFileKey,
@@ -17,7 +17,7 @@ import {
   partFileName,
   runPrefix,
   SNAPSHOT_SCHEMA_VERSION,
-  type SnapshotFileKind,
+  variantFolder,
 } from '../domain/snapshot-files';
 import { fieldValue } from '../domain/snapshot-rows';
 import { NotFoundError } from '../errors';
@@ -33,6 +33,7 @@ import type { ProfileStore } from '../ports/profiles';
 import { exportedMembers, exportSize, isFrozenColumn } from './audience-export';
 import { EspWriter } from './esp-writer';
 import { indicatorModel } from './managed-segments';
+import { type ListFiles, ListWriter } from './snapshot-list';
 import { PartWriter } from './snapshot-parts';
 import { memberIds, readLatest } from './snapshot-reader';
 
@@ -62,6 +63,7 @@ export const runScope = (audienceId: string): string => `audience#${audienceId}`
  * Streams: members are read a page at a time, compared with the previous run's member files as they
  * are read back (both are sorted by profile id, so the deltas are a merge, not a set in memory), and
  * written through gzip into multipart uploads. Memory stays bounded whatever the audience's size.
+ * With an experiment, each exported variant is a list of its own, compared with its previous list.
  */
 export async function takeSnapshot(audienceId: string, runId: string, deps: SnapshotDeps): Promise<Manifest | undefined> {
   const audience = await deps.catalog.audiences.get(audienceId);
@@ -75,84 +77,88 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
   try {
     // Governance first, from the membership ids alone: a held run writes nothing.
     const size = await exportSize(audience, deps);
-    const held = holdReason(audience, size.members);
-    if (held) {
+    const holdBack = holdReason(audience, size.members, size.variants);
+    if (holdBack) {
       await deps.catalog.putRun(runScope(audienceId), {
         ...run,
         status: 'held',
         finishedAt: new Date(deps.now()).toISOString(),
-        progress: { members: size.members, holdout: size.holdout, approvedSize: audience.approval?.size ?? null },
-        error: held,
+        progress: {
+          members: size.members,
+          holdout: size.holdout,
+          ...(size.variants && { variants: size.variants }),
+          approvedSize: audience.approval?.size ?? null,
+        },
+        error: holdBack,
       });
       await deps.publisher.publish([
         {
           detailType: DETAIL_TYPES.snapshotHeld,
-          detail: { version: 1, audienceId, runId, reason: held, members: size.members, approvedSize: audience.approval?.size ?? null },
+          detail: { version: 1, audienceId, runId, reason: holdBack, members: size.members, approvedSize: audience.approval?.size ?? null },
         },
       ]);
       deps.metrics?.add('snapshotRuns', 1, { status: 'held' });
-      deps.logger.warn('snapshot held, not published', { audienceId, runId, reason: held, members: size.members });
+      deps.logger.warn('snapshot held, not published', { audienceId, runId, reason: holdBack, members: size.members });
       return undefined;
     }
 
     const previous = await readLatest(audienceId, deps.objects);
-    const previousIds = memberIds(previous?.manifest, deps.objects)[Symbol.asyncIterator]();
     const columns = exportColumns(audience);
     const prefix = runPrefix(audienceId, runId);
-    const rows = encodingFor(audience.format, columns);
-    const ids = encodingFor(audience.format, ['profileId']);
-    const writer = (kind: SnapshotFileKind, encoding: Encoding) =>
-      new PartWriter(kind, encoding, deps.objects, (part) => `${prefix}${partFileName(kind, part, audience.format)}`);
-    const writers = { members: writer('members', rows), added: writer('added', rows), removed: writer('removed', ids) };
+    const encodings = { rows: encodingFor(audience.format, columns), ids: encodingFor(audience.format, ['profileId']) };
+    // One list for the audience, or one per exported variant, each with its deltas and its ESP file.
+    const variants = audience.experiment ? exportedVariants(audience.experiment) : undefined;
+    const lists = new Map<string | undefined, ListWriter>();
+    for (const variant of variants?.map((v) => v.name) ?? [undefined]) {
+      const folder = variant === undefined ? prefix : `${prefix}${variantFolder(variant)}`;
+      lists.set(
+        variant,
+        await ListWriter.open({
+          previous: memberIds(previous?.manifest, deps.objects, variant),
+          keyOf: (kind, part) => `${folder}${partFileName(kind, part, audience.format)}`,
+          encodings,
+          objects: deps.objects,
+          esp: audience.preset ? new EspWriter(audience, runId, columns, deps, variant) : undefined,
+          variant,
+        }),
+      );
+    }
     // The control group, recorded outside the audience's folder (ESPs read that one), for uplift later.
-    const holdoutKey = audience.holdoutPercent > 0 ? holdoutFileKey(audienceId, runId) : undefined;
+    const holdoutVariant = audience.experiment?.variants.find((v) => v.holdout);
+    const holdoutKey = audience.holdoutPercent > 0 || holdoutVariant ? holdoutFileKey(audienceId, runId) : undefined;
     const holdout = holdoutKey ? new PartWriter('holdout', encodingFor('csv', ['profileId']), deps.objects, () => holdoutKey) : undefined;
-    const esp = audience.preset ? new EspWriter(audience, runId, columns, deps) : undefined;
     const needsIndicators = columns.some((c) => c.startsWith('indicators.'));
     const model = needsIndicators ? await indicatorModel(deps.catalog) : undefined;
     const now = deps.now();
-    const counts = { members: 0, added: 0, removed: 0, holdout: 0 };
+    let held = 0;
+    let members = 0;
 
-    let previousId = (await previousIds.next()).value as string | undefined;
-    for await (const { profile, heldOut, frozen, groups } of exportedMembers(audience, {
+    for await (const { profile, heldOut, variant, frozen, groups } of exportedMembers(audience, {
       ...deps,
       withFrozen: columns.some(isFrozenColumn),
       withGroups: columns.some(isGroupTraitField),
     })) {
-      const id = profile.profileId;
       if (heldOut) {
-        await holdout?.write([id]);
-        counts.holdout++;
+        await holdout?.write([profile.profileId]);
+        held++;
         continue;
       }
       const indicators = model && { ...model.valuesOf(profile, now), ...frozen };
-      const row = columns.map((field) => fieldValue(profile, field, indicators, groups));
-      await writers.members.write(row);
-      await esp?.member(row);
-      counts.members++;
-      // Previous members before this id are gone; this id is new unless it was there before.
-      while (previousId !== undefined && previousId < id) {
-        await writers.removed.write([previousId]);
-        await esp?.removed(previousId);
-        counts.removed++;
-        previousId = (await previousIds.next()).value as string | undefined;
-      }
-      if (previousId === id) previousId = (await previousIds.next()).value as string | undefined;
-      else {
-        await writers.added.write(row);
-        await esp?.added(profile, row);
-        counts.added++;
-      }
-      if (counts.members % 100_000 === 0) deps.logger.info('snapshot progress', { audienceId, runId, members: counts.members });
+      await lists.get(variant?.name)!.member(
+        profile,
+        columns.map((field) => fieldValue(profile, field, indicators, groups)),
+      );
+      if (++members % 100_000 === 0) deps.logger.info('snapshot progress', { audienceId, runId, members });
     }
-    for (; previousId !== undefined; previousId = (await previousIds.next()).value as string | undefined) {
-      await writers.removed.write([previousId]);
-      await esp?.removed(previousId);
-      counts.removed++;
-    }
-    const files = [...(await writers.members.finish()), ...(await writers.added.finish()), ...(await writers.removed.finish())];
+    const written = new Map<string | undefined, ListFiles>();
+    for (const [variant, list] of lists) written.set(variant, await list.finish());
     if (holdout) await holdout.finish();
-    const espFile = await esp?.finish();
+    const all = [...written.values()];
+    const files = (['members', 'added', 'removed'] as const).flatMap((kind) =>
+      all.flatMap((list) => list.files.filter((f) => f.kind === kind)),
+    );
+    const sum = (kind: 'members' | 'added' | 'removed') => all.reduce((total, list) => total + list.counts[kind], 0);
+    const espFile = written.get(undefined)?.esp;
 
     const manifest: Manifest = {
       schemaVersion: SNAPSHOT_SCHEMA_VERSION,
@@ -165,10 +171,24 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       asOf: startedAt,
       format: FORMAT_EXTENSIONS[audience.format],
       columns,
-      counts: { members: counts.members, added: counts.added, removed: counts.removed },
+      counts: { members: sum('members'), added: sum('added'), removed: sum('removed') },
       files,
-      ...(holdoutKey && { holdout: { percent: audience.holdoutPercent, members: counts.holdout, key: holdoutKey } }),
+      ...(holdoutKey && {
+        holdout: {
+          percent: holdoutVariant?.percent ?? audience.holdoutPercent,
+          members: held,
+          key: holdoutKey,
+          ...(holdoutVariant && { variant: holdoutVariant.name }),
+        },
+      }),
       ...(espFile && { esp: espFile }),
+      ...(variants && {
+        variants: variants.map(({ name, percent }) => {
+          const list = written.get(name)!;
+          return { name, percent, counts: list.counts, ...(list.esp && { esp: list.esp }) };
+        }),
+        control: controlOf(audience.experiment!),
+      }),
     };
     const manifestKey = `${prefix}manifest.json`;
     await deps.objects.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
@@ -179,14 +199,22 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
       ...run,
       status: 'succeeded',
       finishedAt: new Date(deps.now()).toISOString(),
-      progress: { ...manifest.counts, holdout: counts.holdout, manifestKey, ...(espFile && { espKey: espFile.key }) },
+      progress: {
+        ...manifest.counts,
+        holdout: held,
+        manifestKey,
+        ...(espFile && { espKey: espFile.key }),
+        ...(manifest.variants && {
+          variants: manifest.variants.map(({ name, counts, esp }) => ({ name, ...counts, ...(esp && { espKey: esp.key }) })),
+        }),
+      },
     });
     await deps.publisher.publish([
       { detailType: DETAIL_TYPES.snapshotPublished, detail: { version: 1, audienceId, runId, manifestKey, counts: manifest.counts } },
     ]);
     deps.metrics?.add('snapshotRuns', 1, { status: 'published' });
     deps.metrics?.add('snapshotRows', manifest.counts.members, {});
-    deps.logger.info('snapshot published', { audienceId, runId, ...manifest.counts, holdout: counts.holdout });
+    deps.logger.info('snapshot published', { audienceId, runId, ...manifest.counts, holdout: held });
     return manifest;
   } catch (error) {
     await deps.catalog.putRun(runScope(audienceId), {

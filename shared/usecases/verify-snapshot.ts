@@ -27,7 +27,8 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
   const files: FileCheck[] = [];
   const rowsByKind: Record<string, number> = {};
   const problems: string[] = [];
-  let lastMember: string | undefined;
+  /** Each list (the audience's, or a variant's) is sorted on its own. */
+  const lastMember = new Map<string | undefined, string>();
   for (const file of manifest.files) {
     const found: string[] = [];
     const body = await read(file.key);
@@ -52,11 +53,12 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
       rowsByKind[file.kind] = (rowsByKind[file.kind] ?? 0) + decoded.ids.length;
       if (file.kind === 'members') {
         for (const id of decoded.ids) {
-          if (lastMember !== undefined && id <= lastMember) {
-            found.push(`member ${id} out of order or repeated (after ${lastMember})`);
+          const last = lastMember.get(file.variant);
+          if (last !== undefined && id <= last) {
+            found.push(`member ${id} out of order or repeated (after ${last})`);
             break;
           }
-          lastMember = id;
+          lastMember.set(file.variant, id);
         }
       }
     }
@@ -65,6 +67,11 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
   for (const kind of ['members', 'added', 'removed'] as const) {
     if ((rowsByKind[kind] ?? 0) !== manifest.counts[kind])
       problems.push(`${rowsByKind[kind] ?? 0} ${kind} rows in the files, the manifest counts ${manifest.counts[kind]}`);
+    for (const variant of manifest.variants ?? []) {
+      const rows = manifest.files.filter((f) => f.variant === variant.name && f.kind === kind).reduce((sum, f) => sum + f.rows, 0);
+      if (rows !== variant.counts[kind])
+        problems.push(`variant ${variant.name}: ${rows} ${kind} rows in the files, the manifest counts ${variant.counts[kind]}`);
+    }
   }
   return { ok: problems.length === 0 && files.every((f) => f.ok), runId: manifest.runId, files, problems };
 }

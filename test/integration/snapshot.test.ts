@@ -16,12 +16,15 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createSnapshotHandler, type SnapshotEvent } from '#functions/snapshot/snapshot';
 import { DETAIL_TYPES } from '#shared/contracts/detail-types';
 import { type Audience, isHeldOut, newRunId } from '#shared/domain/audiences';
+import { variantOf } from '#shared/domain/experiments';
 import { newProfile, type Profile } from '#shared/domain/profile';
+import { twoProportionTest } from '#shared/domain/proportion-tests';
 import type { Segment } from '#shared/domain/segment-definition';
 import type { LatestPointer, Manifest } from '#shared/domain/snapshot-files';
 import { csvRow } from '#shared/domain/snapshot-rows';
 import { audienceSizes, conversion } from '#shared/usecases/audience-kpis';
 import { ERASURES_SCOPE, eraseProfile } from '#shared/usecases/erase-profile';
+import { espFileLink } from '#shared/usecases/esp-link';
 import { SCRUB_PART, SCRUB_SAFETY_MS } from '#shared/usecases/scrub-snapshots';
 import { type SnapshotDeps, takeSnapshot } from '#shared/usecases/take-snapshot';
 import { verifySnapshot } from '#shared/usecases/verify-snapshot';
@@ -324,20 +327,254 @@ describe('audience KPIs', () => {
     const rate = (n: number, d: number) => Math.round((n / d) * 10_000) / 10_000;
     const exportedBuyers = Math.ceil(exported.length / 2);
     const heldBuyers = Math.ceil(held.length / 4);
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       runId: 'run-1',
       exportedAt: manifest.asOf,
       complete: true,
       exported: { members: exported.length, converted: exportedBuyers, rate: rate(exportedBuyers, exported.length) },
       holdout: { members: held.length, converted: heldBuyers, rate: rate(heldBuyers, held.length) },
       uplift: Math.round((rate(exportedBuyers, exported.length) - rate(heldBuyers, held.length)) * 10_000) / 100,
+      control: 'holdout',
     });
+    // The same two groups compared: the holdout is the control, and its few buyers are too few to conclude.
+    expect(result.variants.map((v) => [v.name, v.members, v.converted, v.control, v.verdict])).toEqual([
+      ['exported', exported.length, exportedBuyers, false, 'too small'],
+      ['holdout', held.length, heldBuyers, true, undefined],
+    ]);
     expect((await audienceSizes('buyers-email', { ...stores }, 10))[0]).toMatchObject({
       runId: 'run-1',
       status: 'succeeded',
       members: exported.length,
       holdout: held.length,
     });
+  });
+});
+
+describe('A/B/n experiments', () => {
+  const ids = Array.from({ length: 120 }, (_, i) => `p_${String(i).padStart(3, '0')}`);
+  const buyer = async (profileId: string) => {
+    const profile = {
+      ...newProfile(profileId, '2026-01-01T00:00:00.000Z'),
+      version: 1,
+      identifiers: { userId: [`u${profileId}`], email: [`${profileId}@example.com`] },
+      traits: { firstName: profileId },
+      segments: ['buyers'],
+    };
+    await stores.profiles.put(profile, 0);
+    await stores.memberships.enter('buyers', profileId, '2026-01-01T00:00:00.000Z');
+  };
+  const experiment: Audience = {
+    ...audience,
+    revision: 2,
+    preset: 'braze',
+    maxSizeChange: 100,
+    experiment: {
+      variants: [
+        { name: 'a', percent: 40, holdout: false },
+        { name: 'b', percent: 40, holdout: false },
+        { name: 'control', percent: 20, holdout: true },
+      ],
+    },
+  };
+  const inVariant = (list: readonly string[], name: string) =>
+    list.filter((id) => variantOf(id, 'buyers-email', experiment.experiment!).name === name).sort();
+  const idsOf = async (manifest: Manifest, variant: string, kind: 'members' | 'added' | 'removed') => {
+    const found: string[] = [];
+    for (const file of manifest.files.filter((f) => f.variant === variant && f.kind === kind)) {
+      expect(file.key.startsWith(`audiences/buyers-email/runs/${manifest.runId}/variants/${variant}/`)).toBe(true);
+      found.push(
+        ...gunzipSync(await read(file.key))
+          .toString()
+          .split('\n')
+          .slice(1, -1)
+          .map((line) => line.split(',')[0]!),
+      );
+    }
+    return found;
+  };
+  const brazeRows = async (key: string) =>
+    (await stores.objects.get(key))!
+      .toString()
+      .split('\n')
+      .slice(1, -1)
+      .map((line) => [line.split(',')[0]!, JSON.parse((parse(line) as string[][])[0]![1]!)] as const)
+      .sort(([x], [y]) => x.localeCompare(y));
+
+  it('splits the members into variants, each a list with its own deltas and Braze file; the holdout variant is recorded apart', async () => {
+    for (const id of ids) await buyer(id);
+    await stores.catalog.audiences.put(experiment);
+    const first = (await takeSnapshot('buyers-email', 'run-1', deps))!;
+    expect(first.variants!.map((v) => v.name)).toEqual(['a', 'b']);
+    expect(first.control).toBe('control');
+    for (const name of ['a', 'b']) {
+      expect(await idsOf(first, name, 'members')).toEqual(inVariant(ids, name));
+      expect(first.variants!.find((v) => v.name === name)).toMatchObject({
+        percent: 40,
+        counts: { members: inVariant(ids, name).length, added: inVariant(ids, name).length, removed: 0 },
+        esp: { preset: 'braze', key: `esp/braze/buyers-email/${name}/run-1.csv`, rows: inVariant(ids, name).length, skipped: 0 },
+      });
+      // Each variant's own Braze attribute: a campaign per variant.
+      expect(await brazeRows(`esp/braze/buyers-email/${name}/run-1.csv`)).toEqual(
+        inVariant(ids, name).map((id) => [`u${id}`, { email: `${id}@example.com`, firstName: id, [`prisme_buyers_email__${name}`]: true }]),
+      );
+    }
+    expect(first.counts.members).toBe(inVariant(ids, 'a').length + inVariant(ids, 'b').length);
+    expect(first.holdout).toEqual({
+      percent: 20,
+      members: inVariant(ids, 'control').length,
+      key: 'holdouts/buyers-email/run-1.csv.gz',
+      variant: 'control',
+    });
+    expect(gunzipSync(await read(first.holdout!.key)).toString()).toBe(`profileId\n${inVariant(ids, 'control').join('\n')}\n`);
+    expect(await verifySnapshot(first, (key) => stores.objects.get(key))).toMatchObject({ ok: true, problems: [] });
+
+    // Ten leave, ten arrive: each variant's deltas are against its own previous list.
+    const leaving = ids.filter((_, i) => i % 12 === 0);
+    for (const id of leaving) await stores.memberships.exit('buyers', id);
+    const arriving = Array.from({ length: 10 }, (_, i) => `p_new${i}`);
+    for (const id of arriving) await buyer(id);
+    const second = (await takeSnapshot('buyers-email', 'run-2', deps))!;
+    for (const name of ['a', 'b']) {
+      expect(await idsOf(second, name, 'added')).toEqual(inVariant(arriving, name));
+      expect(await idsOf(second, name, 'removed')).toEqual(inVariant(leaving, name));
+      expect(
+        (await brazeRows(`esp/braze/buyers-email/${name}/run-2.csv`)).map(([userId, payload]) => [
+          userId,
+          payload[`prisme_buyers_email__${name}`],
+        ]),
+      ).toEqual(
+        [...inVariant(arriving, name).map((id) => [`u${id}`, true]), ...inVariant(leaving, name).map((id) => [`u${id}`, false])].sort(
+          ([x], [y]) => String(x).localeCompare(String(y)),
+        ),
+      );
+    }
+    expect(await verifySnapshot(second, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
+    expect((await stores.catalog.getRun('audience#buyers-email', 'run-2'))!.progress!.variants).toEqual(
+      second.variants!.map((v) => ({ name: v.name, ...v.counts, espKey: v.esp!.key })),
+    );
+
+    // Each variant's file has its own link; an experiment's run needs the variant named.
+    const linkDeps = { ...stores, logger: silentLogger(), now: deps.now };
+    expect((await espFileLink('buyers-email', 'run-2', { expiresIn: 60, variant: 'b' }, linkDeps)).key).toBe(
+      'esp/braze/buyers-email/b/run-2.csv',
+    );
+    await expect(espFileLink('buyers-email', 'run-2', { expiresIn: 60 }, linkDeps)).rejects.toMatchObject({
+      details: [{ path: 'variant', message: 'one of a, b' }],
+    });
+    await expect(espFileLink('buyers-email', 'run-2', { expiresIn: 60, variant: 'control' }, linkDeps)).rejects.toThrow(/variant control/);
+  });
+
+  it('holds a run when one variant is under the minimum size, naming it', async () => {
+    for (const id of ids.slice(0, 60)) await buyer(id);
+    const lopsided: Audience = {
+      ...experiment,
+      minSize: 10,
+      preset: undefined,
+      experiment: {
+        variants: [
+          { name: 'big', percent: 90, holdout: false },
+          { name: 'small', percent: 10, holdout: false },
+        ],
+      },
+    };
+    await stores.catalog.audiences.put(lopsided);
+    const small = ids.slice(0, 60).filter((id) => variantOf(id, 'buyers-email', lopsided.experiment!).name === 'small').length;
+    expect(small).toBeLessThan(10);
+    expect(await takeSnapshot('buyers-email', 'run-1', deps)).toBeUndefined();
+    expect(await stores.catalog.getRun('audience#buyers-email', 'run-1')).toMatchObject({
+      status: 'held',
+      error: `variant small has ${small} members, under the minimum size of 10 (privacy)`,
+      progress: {
+        variants: [
+          { name: 'big', members: 60 - small },
+          { name: 'small', members: small },
+        ],
+      },
+    });
+  });
+
+  it('measures conversion per variant against the control, with intervals and a test', async () => {
+    const many = Array.from({ length: 400 }, (_, i) => `p_${String(i).padStart(3, '0')}`);
+    await Promise.all(
+      many.map(async (id) => {
+        await stores.memberships.enter('buyers', id, '2026-01-01T00:00:00.000Z');
+        await stores.profiles.put(
+          { ...newProfile(id, '2026-01-01T00:00:00.000Z'), version: 1, identifiers: { email: [`${id}@example.com`] } },
+          0,
+        );
+      }),
+    );
+    await stores.catalog.audiences.put({ ...experiment, preset: undefined, maxSizeChange: 1000 });
+    const manifest = (await takeSnapshot('buyers-email', 'run-1', deps))!;
+    // After the export: half of a orders, a fifth of b, a fifth of the control.
+    const nextDay = Math.floor(Date.parse(manifest.asOf) / 86_400_000) + 1;
+    const groups = new Map(['a', 'b', 'control'].map((name) => [name, inVariant(many, name)]));
+    const share = new Map([
+      ['a', 2],
+      ['b', 5],
+      ['control', 5],
+    ]);
+    const buyers = [...groups].flatMap(([name, members]) => members.filter((_, i) => i % share.get(name)! === 0));
+    await Promise.all(
+      buyers.map(async (id) => {
+        const profile = (await stores.profiles.get(id))!;
+        await stores.profiles.put({ ...profile, version: 2, aggregates: { 'Order Completed|web': [nextDay, 1] } }, 1);
+      }),
+    );
+    const result = await conversion(manifest, { ...stores }, 60_000);
+    const expected = (name: string) => ({
+      members: groups.get(name)!.length,
+      converted: Math.ceil(groups.get(name)!.length / share.get(name)!),
+    });
+    expect(result).toMatchObject({
+      complete: true,
+      control: 'control',
+      exported: { members: expected('a').members + expected('b').members, converted: expected('a').converted + expected('b').converted },
+      holdout: expected('control'),
+    });
+    const [a, b, control] = result.variants;
+    expect(control).toMatchObject({ name: 'control', holdout: true, control: true, ...expected('control') });
+    const test = twoProportionTest(expected('a'), expected('control'))!;
+    expect(a).toMatchObject({
+      name: 'a',
+      control: false,
+      ...expected('a'),
+      verdict: 'better',
+      uplift: Math.round(test.difference * 10_000) / 100,
+    });
+    expect(a!.adjustedPValue).toBeLessThan(0.05);
+    expect(b).toMatchObject({ name: 'b', ...expected('b'), verdict: 'no difference' });
+    expect(b!.note).toMatch(/^no significant difference at 95 %/);
+  });
+
+  it("an erasure removes the person from their variant's files and ESP file, and the run still verifies", async () => {
+    for (const id of ids.slice(0, 40)) await buyer(id);
+    await stores.catalog.audiences.put(experiment);
+    const gone = inVariant(ids.slice(0, 40), 'a')[0]!;
+    const before = (await takeSnapshot('buyers-email', newRunId(deps.now()), deps))!;
+    const from = publisher.events.length;
+    await stores.catalog.putRun(ERASURES_SCOPE, {
+      runId: 'er_variant',
+      status: 'requested',
+      startedAt: new Date(deps.now()).toISOString(),
+    });
+    await eraseProfile(gone, 'er_variant', { ...stores, publisher, logger: silentLogger(), now: deps.now });
+    const handler = createSnapshotHandler(deps);
+    for (const event of publisher.events.slice(from).filter((e) => e.detailType === DETAIL_TYPES.profileErased))
+      await handler(
+        { 'detail-type': event.detailType, detail: event.detail } as unknown as SnapshotEvent,
+        {
+          getRemainingTimeInMillis: () => 600_000,
+        } as unknown as Context,
+      );
+    const after = JSON.parse(
+      (await stores.objects.get(`audiences/buyers-email/runs/${before.runId}/manifest.json`))!.toString(),
+    ) as Manifest;
+    expect(after.variants!.find((v) => v.name === 'a')!.counts.members).toBe(inVariant(ids.slice(0, 40), 'a').length - 1);
+    expect(after.variants!.find((v) => v.name === 'a')!.esp!.rows).toBe(inVariant(ids.slice(0, 40), 'a').length - 1);
+    expect(await idsOf(after, 'a', 'members')).not.toContain(gone);
+    expect((await stores.objects.get(after.variants!.find((v) => v.name === 'a')!.esp!.key))!.toString()).not.toContain(`u${gone}`);
+    expect(await verifySnapshot(after, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
   });
 });
 

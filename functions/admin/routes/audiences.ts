@@ -114,6 +114,6 @@ export const audienceRoutes = [
     path: '/v1/audiences/{audienceId}/snapshots/{runId}/esp-url',
     summary: "A presigned link to a run's ESP file",
     query: linkQuery,
-    handle: async ({ params, query }, deps) => json(200, await espFileLink(params.audienceId, params.runId, query.expiresIn, deps)),
+    handle: async ({ params, query }, deps) => json(200, await espFileLink(params.audienceId, params.runId, query, deps)),
   }),
 ];
