@@ -74,8 +74,18 @@ async function measureMemory<T>(work: () => Promise<T>): Promise<{ result: T; se
   }
 }
 
-export async function run(options: { sizes?: number[] } = {}): Promise<BenchResult> {
+/** An experiment of `count` variants of about equal shares, none held out: every list open at once. */
+const experimentOf = (count: number): Audience['experiment'] => ({
+  variants: Array.from({ length: count }, (_, i) => ({
+    name: `v${i}`,
+    percent: Math.floor(100 / count) + (i === 0 ? 100 % count : 0),
+    holdout: false,
+  })),
+});
+
+export async function run(options: { sizes?: number[]; variants?: number } = {}): Promise<BenchResult> {
   const sizes = options.sizes ?? [100_000, 1_000_000];
+  const variants = options.variants ?? 0;
   const directory = mkdtempSync(join(tmpdir(), 'prisme-bench-s3-'));
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: 'bench' }] });
   const { port } = (await server.run()) as AddressInfo;
@@ -103,6 +113,7 @@ export async function run(options: { sizes?: number[] } = {}): Promise<BenchResu
         minSize: 1,
         maxSizeChange: 1,
         holdoutPercent: 0,
+        ...(variants > 0 && { experiment: experimentOf(variants) }),
         revision: 1,
         status: 'approved',
         approval: { by: 'bench', at: '2026-01-01T00:00:00.000Z', size, audienceRevision: 1 },
@@ -130,7 +141,7 @@ export async function run(options: { sizes?: number[] } = {}): Promise<BenchResu
       if (second.result?.counts.added !== size / 10 || second.result.counts.removed !== size / 10) {
         throw new Error(`unexpected deltas: ${JSON.stringify(second.result?.counts)}`);
       }
-      const label = formatRate(size);
+      const label = `${formatRate(size)}${variants > 0 ? ` in ${variants} variants` : ''}`;
       figures[`rows/s at ${label}, first run`] = size / first.seconds;
       figures[`rows/s at ${label}, with deltas`] = size / second.seconds;
       figures[`peak memory MB at ${label}`] = Math.max(first.peakMb, second.peakMb);
@@ -152,7 +163,7 @@ export async function run(options: { sizes?: number[] } = {}): Promise<BenchResu
   }
   return {
     name: 'snapshot',
-    description: `audience snapshots of ${sizes.map(formatRate).join(' and ')} members (3 columns), streamed to s3rver through multipart uploads; a second run merges deltas against the first; memory is the process's RSS growth, s3rver included`,
+    description: `audience snapshots of ${sizes.map(formatRate).join(' and ')} members (3 columns${variants > 0 ? `, an experiment of ${variants} variants` : ''}), streamed to s3rver through multipart uploads; a second run merges deltas against the first; memory is the process's RSS growth, s3rver included`,
     unit: 'rows/s',
     figures,
     ratios,
@@ -160,8 +171,11 @@ export async function run(options: { sizes?: number[] } = {}): Promise<BenchResu
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { sizes: { type: 'string' } } });
-  const result = await run({ sizes: values.sizes?.split(',').map(Number) });
+  const { values } = parseArgs({ options: { sizes: { type: 'string' }, variants: { type: 'string' } } });
+  const result = await run({
+    sizes: values.sizes?.split(',').map(Number),
+    variants: values.variants ? Number(values.variants) : undefined,
+  });
   console.log(result.description);
   for (const [name, value] of Object.entries(result.figures))
     console.log(`${name.padEnd(44)} ${value >= 100 ? formatRate(value) : value.toFixed(1)}`);

@@ -160,7 +160,7 @@ export interface Manifest {
   holdout?: { percent: number; members: number; key: string; variant?: string };
   /** The ESP file of the audience's preset; `skipped`: rows the ESP could not take (no userId for Braze). */
   esp?: EspFile;
-  /** With an experiment: each exported variant's list (its files carry its name), counts and ESP file. */
+  /** With an experiment: each exported variant's list (its files carry its name), counts and ESP file; and closed ones. */
   variants?: ManifestVariant[];
   /** With an experiment: the variant the others are compared with (perhaps the holdout). */
   control?: string;
@@ -180,6 +180,8 @@ export interface ManifestVariant {
   percent: number;
   counts: { members: number; added: number; removed: number };
   esp?: EspFile;
+  /** A variant the previous run exported and this one does not: its list written empty, everyone removed. */
+  closed?: boolean;
 }
 
 /** Where an exported variant's files live in its run's folder. */

@@ -62,11 +62,11 @@ export async function audienceSizes(audienceId: string, deps: Pick<KpiDeps, 'cat
 function groupsOf(manifest: Manifest): { control: string | null; groups: Group[] } {
   const holdout = manifest.holdout;
   const heldOut = (name: string): Group => ({ name, holdout: true, keys: [holdout!.key], format: 'csv.gz' });
-  if (manifest.variants) {
-    const exported = manifest.variants.map(
-      (v): Group => ({ name: v.name, holdout: false, keys: memberFileKeys(manifest, v.name), format: manifest.format }),
-    );
-    return { control: manifest.control ?? null, groups: holdout?.variant ? [...exported, heldOut(holdout.variant)] : exported };
+  if (manifest.control !== undefined) {
+    const exported = (manifest.variants ?? [])
+      .filter((v) => !v.closed)
+      .map((v): Group => ({ name: v.name, holdout: false, keys: memberFileKeys(manifest, v.name), format: manifest.format }));
+    return { control: manifest.control, groups: holdout?.variant ? [...exported, heldOut(holdout.variant)] : exported };
   }
   const exported: Group = { name: 'exported', holdout: false, keys: memberFileKeys(manifest), format: manifest.format };
   return holdout ? { control: 'holdout', groups: [exported, heldOut('holdout')] } : { control: null, groups: [exported] };

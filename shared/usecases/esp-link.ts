@@ -22,10 +22,11 @@ export async function espFileLink(
 ) {
   const run = await deps.catalog.getRun(runScope(audienceId), runId);
   if (!run) throw new NotFoundError(`snapshot run ${runId}`);
-  const variants = run.progress?.variants as Array<{ name: string; espKey?: string }> | undefined;
-  if (variants && variant === undefined)
+  const variants = run.progress?.variants as Array<{ name: string; espKey?: string; closed?: boolean }> | undefined;
+  const exported = variants?.filter((v) => !v.closed) ?? [];
+  if (exported.length > 0 && variant === undefined)
     throw new InvalidInputError('this run is an experiment: name the variant', [
-      { path: 'variant', message: `one of ${variants.map((v) => v.name).join(', ')}` },
+      { path: 'variant', message: `one of ${exported.map((v) => v.name).join(', ')}` },
     ]);
   if (variant !== undefined && !variants?.some((v) => v.name === variant))
     throw new NotFoundError(`variant ${variant} of run ${runId}${variants ? ` (one of ${variants.map((v) => v.name).join(', ')})` : ''}`);

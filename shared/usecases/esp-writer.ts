@@ -43,7 +43,7 @@ export class EspWriter {
             contentType: 'text/csv',
             text: { header: csvRow(presetColumns(this.preset, columns)), lines: (rows) => csvRows(rows, options), plain: true },
           };
-    this.writer = new PartWriter('members', encoding, deps.objects, () => this.key);
+    this.writer = new PartWriter('members', encoding, deps.objects, () => this.key, Infinity);
   }
 
   async member(row: readonly unknown[]): Promise<void> {

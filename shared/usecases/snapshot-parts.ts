@@ -31,10 +31,12 @@ export class PartWriter {
     private readonly encoding: Encoding,
     private readonly objects: ObjectStore,
     private readonly keyOf: (part: number) => string,
+    /** Infinity for a file that must stay one object (an ESP file, the holdout): a second part would overwrite the first. */
+    private readonly rowsPerPart = ROWS_PER_PART,
   ) {}
 
   async write(values: readonly unknown[]): Promise<void> {
-    if (!this.current || this.current.rows >= ROWS_PER_PART) {
+    if (!this.current || this.current.rows >= this.rowsPerPart) {
       await this.close();
       this.open();
     }

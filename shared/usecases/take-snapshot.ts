@@ -108,8 +108,12 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     const encodings = { rows: encodingFor(audience.format, columns), ids: encodingFor(audience.format, ['profileId']) };
     // One list for the audience, or one per exported variant, each with its deltas and its ESP file.
     const variants = audience.experiment ? exportedVariants(audience.experiment) : undefined;
+    const names: Array<string | undefined> = variants?.map((v) => v.name) ?? [undefined];
+    // A list the previous run had and this one does not (an experiment started or stopped, a variant renamed,
+    // dropped or made the holdout) is closed: written empty, so its members are removed and its ESP told so.
+    const closing = previousLists(previous?.manifest).filter((name) => !names.includes(name));
     const lists = new Map<string | undefined, ListWriter>();
-    for (const variant of variants?.map((v) => v.name) ?? [undefined]) {
+    for (const variant of [...names, ...closing]) {
       const folder = variant === undefined ? prefix : `${prefix}${variantFolder(variant)}`;
       lists.set(
         variant,
@@ -126,7 +130,9 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     // The control group, recorded outside the audience's folder (ESPs read that one), for uplift later.
     const holdoutVariant = audience.experiment?.variants.find((v) => v.holdout);
     const holdoutKey = audience.holdoutPercent > 0 || holdoutVariant ? holdoutFileKey(audienceId, runId) : undefined;
-    const holdout = holdoutKey ? new PartWriter('holdout', encodingFor('csv', ['profileId']), deps.objects, () => holdoutKey) : undefined;
+    const holdout = holdoutKey
+      ? new PartWriter('holdout', encodingFor('csv', ['profileId']), deps.objects, () => holdoutKey, Infinity)
+      : undefined;
     const needsIndicators = columns.some((c) => c.startsWith('indicators.'));
     const model = needsIndicators ? await indicatorModel(deps.catalog) : undefined;
     const now = deps.now();
@@ -182,13 +188,15 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
         },
       }),
       ...(espFile && { esp: espFile }),
-      ...(variants && {
-        variants: variants.map(({ name, percent }) => {
-          const list = written.get(name)!;
-          return { name, percent, counts: list.counts, ...(list.esp && { esp: list.esp }) };
-        }),
-        control: controlOf(audience.experiment!),
+      ...((variants || closing.some((name) => name !== undefined)) && {
+        variants: [
+          ...(variants ?? []).map(({ name, percent }) => ({ name, percent, ...variantFiles(written.get(name)!) })),
+          ...closing.flatMap((name) =>
+            name === undefined ? [] : [{ name, percent: 0, closed: true, ...variantFiles(written.get(name)!) }],
+          ),
+        ],
       }),
+      ...(audience.experiment && { control: controlOf(audience.experiment) }),
     };
     const manifestKey = `${prefix}manifest.json`;
     await deps.objects.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
@@ -205,7 +213,12 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
         manifestKey,
         ...(espFile && { espKey: espFile.key }),
         ...(manifest.variants && {
-          variants: manifest.variants.map(({ name, counts, esp }) => ({ name, ...counts, ...(esp && { espKey: esp.key }) })),
+          variants: manifest.variants.map(({ name, counts, esp, closed }) => ({
+            name,
+            ...counts,
+            ...(esp && { espKey: esp.key }),
+            ...(closed && { closed }),
+          })),
         }),
       },
     });
@@ -227,3 +240,10 @@ export async function takeSnapshot(audienceId: string, runId: string, deps: Snap
     throw error;
   }
 }
+
+/** The lists a run wrote members to: the audience's (undefined), or its variants'. */
+const previousLists = (manifest: Manifest | undefined): Array<string | undefined> => [
+  ...new Set(manifest?.files.filter((f) => f.kind === 'members' && f.rows > 0).map((f) => f.variant)),
+];
+
+const variantFiles = (list: ListFiles) => ({ counts: list.counts, ...(list.esp && { esp: list.esp }) });

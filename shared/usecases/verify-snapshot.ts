@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { parquetMetadata, parquetSchema } from 'hyparquet';
-import { arrayBufferOf, type Manifest, parquetProfileIds } from '../domain/snapshot-files';
+import { arrayBufferOf, type Manifest, parquetProfileIds, variantFolder } from '../domain/snapshot-files';
 
 export interface FileCheck {
   key: string;
@@ -39,6 +39,10 @@ export async function verifySnapshot(manifest: Manifest, read: (key: string) => 
     if (body.length !== file.bytes) found.push(`${body.length} bytes, the manifest says ${file.bytes}`);
     const sha256 = createHash('sha256').update(body).digest('hex');
     if (sha256 !== file.sha256) found.push(`SHA-256 ${sha256}, the manifest says ${file.sha256}`);
+    if (file.variant !== undefined && !manifest.variants?.some((v) => v.name === file.variant))
+      found.push(`variant ${file.variant} is not among the manifest's variants`);
+    if (file.variant !== undefined && !file.key.includes(`/${variantFolder(file.variant)}`))
+      found.push(`a file of variant ${file.variant} outside its folder ${variantFolder(file.variant)}`);
     const expectedColumns = file.kind === 'removed' ? ['profileId'] : manifest.columns;
     let decoded: { columns?: string[]; ids: string[] } | undefined;
     try {

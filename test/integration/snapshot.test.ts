@@ -20,11 +20,12 @@ import { variantOf } from '#shared/domain/experiments';
 import { newProfile, type Profile } from '#shared/domain/profile';
 import { twoProportionTest } from '#shared/domain/proportion-tests';
 import type { Segment } from '#shared/domain/segment-definition';
-import type { LatestPointer, Manifest } from '#shared/domain/snapshot-files';
+import { type LatestPointer, type Manifest, ROWS_PER_PART } from '#shared/domain/snapshot-files';
 import { csvRow } from '#shared/domain/snapshot-rows';
 import { audienceSizes, conversion } from '#shared/usecases/audience-kpis';
 import { ERASURES_SCOPE, eraseProfile } from '#shared/usecases/erase-profile';
 import { espFileLink } from '#shared/usecases/esp-link';
+import { EspWriter } from '#shared/usecases/esp-writer';
 import { SCRUB_PART, SCRUB_SAFETY_MS } from '#shared/usecases/scrub-snapshots';
 import { type SnapshotDeps, takeSnapshot } from '#shared/usecases/take-snapshot';
 import { verifySnapshot } from '#shared/usecases/verify-snapshot';
@@ -462,6 +463,73 @@ describe('A/B/n experiments', () => {
       details: [{ path: 'variant', message: 'one of a, b' }],
     });
     await expect(espFileLink('buyers-email', 'run-2', { expiresIn: 60, variant: 'control' }, linkDeps)).rejects.toThrow(/variant control/);
+  });
+
+  it('closes the lists a run no longer writes: an experiment started, a variant renamed, the experiment stopped', async () => {
+    const people = ids.slice(0, 30);
+    for (const id of people) await buyer(id);
+    const plain: Audience = { ...experiment, experiment: undefined };
+    const attribute = async (key: string, name: string) =>
+      new Map((await brazeRows(key)).map(([userId, payload]) => [userId, payload[name]]));
+    const everyone = (value: boolean, list: readonly string[]) => new Map(list.map((id) => [`u${id}`, value]));
+
+    await stores.catalog.audiences.put(plain);
+    await takeSnapshot('buyers-email', 'run-1', deps);
+    // The experiment starts: everyone leaves the audience's own list, and enters their variant's.
+    await stores.catalog.audiences.put({ ...experiment, revision: 3 });
+    const started = (await takeSnapshot('buyers-email', 'run-2', deps))!;
+    expect(started.esp!.key).toBe('esp/braze/buyers-email/run-2.csv');
+    expect(await attribute(started.esp!.key, 'prisme_buyers_email')).toEqual(everyone(false, people));
+    expect(started.counts.removed).toBe(people.length);
+    expect(await idsOf(started, 'a', 'added')).toEqual(inVariant(people, 'a'));
+
+    // Variant b renamed c: b is closed (its members removed, its ESP told), c starts.
+    const renamed: Audience = {
+      ...experiment,
+      revision: 4,
+      experiment: {
+        variants: experiment.experiment!.variants.map((v) => (v.name === 'b' ? { ...v, name: 'c' } : v)),
+      },
+    };
+    await stores.catalog.audiences.put(renamed);
+    const third = (await takeSnapshot('buyers-email', 'run-3', deps))!;
+    expect(third.variants!.map((v) => [v.name, v.percent, v.closed, v.counts])).toEqual([
+      ['a', 40, undefined, { members: inVariant(people, 'a').length, added: 0, removed: 0 }],
+      ['c', 40, undefined, { members: inVariant(people, 'b').length, added: inVariant(people, 'b').length, removed: 0 }],
+      ['b', 0, true, { members: 0, added: 0, removed: inVariant(people, 'b').length }],
+    ]);
+    const closedB = third.variants!.find((v) => v.name === 'b')!;
+    expect(await attribute(closedB.esp!.key, 'prisme_buyers_email__b')).toEqual(everyone(false, inVariant(people, 'b')));
+    expect(await verifySnapshot(third, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
+    // The KPIs compare the variants exported, not the closed one.
+    expect((await conversion(third, { ...stores }, 60_000)).variants.map((v) => v.name)).toEqual(['a', 'c', 'control']);
+    // A closed list is closed once.
+    const fourth = (await takeSnapshot('buyers-email', 'run-4', deps))!;
+    expect(fourth.variants!.map((v) => v.name)).toEqual(['a', 'c']);
+
+    // The experiment stops: a and c close, the audience's own list takes everyone back, control included.
+    await stores.catalog.audiences.put({ ...plain, revision: 5 });
+    const stopped = (await takeSnapshot('buyers-email', 'run-5', deps))!;
+    expect(stopped.control).toBeUndefined();
+    expect(stopped.variants!.map((v) => [v.name, v.closed])).toEqual([
+      ['a', true],
+      ['c', true],
+    ]);
+    expect(await attribute(stopped.esp!.key, 'prisme_buyers_email')).toEqual(everyone(true, people));
+    expect((await espFileLink('buyers-email', 'run-5', { expiresIn: 60 }, { ...stores, logger: silentLogger(), now: deps.now })).key).toBe(
+      'esp/braze/buyers-email/run-5.csv',
+    );
+    expect(await verifySnapshot(stopped, (key) => stores.objects.get(key))).toMatchObject({ ok: true });
+  });
+
+  it('writes an ESP file of more rows than a part as one whole file', async () => {
+    const rows = ROWS_PER_PART + 1;
+    const writer = new EspWriter({ ...audience, preset: 'sfmc' }, 'run-big', ['profileId', 'email'], stores);
+    for (let i = 0; i < rows; i++) await writer.member([`p_${i}`, `${i}@example.com`]);
+    const file = await writer.finish();
+    const body = (await stores.objects.get(file.key))!;
+    expect(body.toString().split('\n').length - 2).toBe(rows);
+    expect(file).toMatchObject({ rows, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
   });
 
   it('holds a run when one variant is under the minimum size, naming it', async () => {

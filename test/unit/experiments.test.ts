@@ -3,10 +3,11 @@
  * experiment's validation, and the statistics against published values and SciPy's
  * (scipy.stats.binomtest(...).proportion_ci(method='wilson'), chi2_contingency(correction=False)).
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { audienceInputSchema, changesExport } from '#shared/domain/audiences';
-import { compareVariants, type Experiment, experimentSchema, variantOf } from '#shared/domain/experiments';
+import { bucketOf, compareVariants, type Experiment, experimentSchema, variantAt, variantOf } from '#shared/domain/experiments';
 import { holmAdjusted, membersToDetect, twoProportionTest, wilsonInterval } from '#shared/domain/proportion-tests';
 
 const experiment = (variants: Array<[string, number, boolean?]>): Experiment =>
@@ -37,23 +38,25 @@ describe('the split into variants', () => {
     expect(Math.abs(alsoInA - inA.length * p)).toBeLessThan(3 * Math.sqrt(inA.length * p * (1 - p)));
   });
 
-  it('puts everyone in exactly one of any valid set of variants (fast-check)', () => {
-    const variants = fc
-      .array(fc.integer({ min: 1, max: 30 }), { minLength: 2, maxLength: 10 })
-      .filter((weights) => weights.reduce((a, b) => a + b, 0) <= 100)
-      .map((weights) => {
-        const rest = 100 - weights.reduce((a, b) => a + b, 0);
-        const percents = rest > 0 ? [...weights, rest].slice(0, 10) : weights;
-        if (percents.reduce((a, b) => a + b, 0) !== 100) percents[0]! += 100 - percents.reduce((a, b) => a + b, 0);
-        return percents.map((percent, i) => ({ name: `v${i}`, percent }));
-      })
-      .filter((v) => v.every((x) => x.percent >= 1 && x.percent <= 99));
+  it('keeps every bucket the SHA-256 of profile and salt gave: control groups drawn before stay the same people', () => {
+    for (const id of ids.slice(0, 2_000))
+      expect(bucketOf(id, 'holdout:spring')).toBe(createHash('sha256').update(`${id}\u0000holdout:spring`).digest().readUInt32BE(0) % 100);
+  });
+
+  it('gives each variant exactly its percent of the 100 buckets, for any valid set of variants (fast-check)', () => {
+    const percents = fc
+      .array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 9 })
+      .filter((weights) => weights.reduce((a, b) => a + b, 0) < 100)
+      .map((weights) => [...weights, 100 - weights.reduce((a, b) => a + b, 0)]);
     fc.assert(
-      fc.property(variants, fc.string(), fc.string(), (list, profileId, audienceId) => {
-        const parsed = experimentSchema.parse({ variants: list });
-        const variant = variantOf(profileId, audienceId, parsed);
-        expect(parsed.variants).toContain(variant);
-        expect(variantOf(profileId, audienceId, parsed)).toBe(variant);
+      fc.property(percents, (list) => {
+        const parsed = experimentSchema.parse({ variants: list.map((percent, i) => ({ name: `v${i}`, percent })) });
+        const buckets = new Map<string, number>();
+        for (let bucket = 0; bucket < 100; bucket++) {
+          const { name } = variantAt(bucket, parsed);
+          buckets.set(name, (buckets.get(name) ?? 0) + 1);
+        }
+        expect(parsed.variants.map((v) => buckets.get(v.name))).toEqual(list);
       }),
     );
   });
@@ -65,7 +68,7 @@ describe('an experiment as a client sends it', () => {
     return result.success ? [] : result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   };
 
-  it('refuses shares that do not add up to 100, a name twice, two holdouts, only holdouts, an unknown control', () => {
+  it('refuses shares that do not add up to 100, a name twice, names one Braze attribute, two holdouts, only holdouts, a holdout over half, an unknown control', () => {
     expect(
       issues({
         variants: [
@@ -90,6 +93,22 @@ describe('an experiment as a client sends it', () => {
         ],
       }).map((i) => i.message),
     ).toEqual(['at most one variant is a holdout', 'some variant must be exported']);
+    expect(
+      issues({
+        variants: [
+          { name: 'a-b', percent: 50 },
+          { name: 'a_b', percent: 50 },
+        ],
+      }),
+    ).toEqual([{ path: 'variants.1.name', message: 'variant a_b differs from another only by - and _' }]);
+    expect(
+      issues({
+        variants: [
+          { name: 'a', percent: 40 },
+          { name: 'rest', percent: 60, holdout: true },
+        ],
+      }),
+    ).toEqual([{ path: 'variants.1.percent', message: 'a holdout is at most 50 %' }]);
     expect(
       issues({
         variants: [
