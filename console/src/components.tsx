@@ -101,6 +101,9 @@ export const formatNumber = (n: number | undefined, options?: Intl.NumberFormatO
   n === undefined ? '–' : n.toLocaleString(undefined, options);
 export const formatDate = (iso: string | undefined) =>
   iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '–';
+/** A UTC day (`2026-11-08`) as the browser's language writes it, whatever its time zone. */
+export const formatDay = (day: string | undefined) =>
+  day ? new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { dateStyle: 'medium', timeZone: 'UTC' }) : '–';
 
 export function Status({ value }: { value: string }) {
   return <span class={`status status-${value}`}>{value}</span>;

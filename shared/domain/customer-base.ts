@@ -193,19 +193,27 @@ export interface FitThresholds {
   minRepeatCustomers: number;
 }
 
-/** The models fitted on the merged rows; undefined with too few customers to say anything. */
+/** The models fitted on the merged rows, or why there are none (the prior churn risk then stands). */
 export function fitCustomerBase(
   measure: CustomerBaseMeasure,
   thresholds: FitThresholds,
   clock = () => performance.now(),
-): CustomerBaseModel | undefined {
+): CustomerBaseModel | { unfitted: string } {
   const purchases = measure.purchaseRows();
   const spend = measure.spendRows();
   const repeatCustomers = purchases.reduce((sum, row) => sum + (row.x > 0 ? row.count : 0), 0);
-  if (measure.customers < thresholds.minCustomers || repeatCustomers < thresholds.minRepeatCustomers) return undefined;
+  if (measure.customers < thresholds.minCustomers)
+    return { unfitted: `${measure.customers} customers, under customer_value's minCustomers of ${thresholds.minCustomers}` };
+  if (repeatCustomers < thresholds.minRepeatCustomers)
+    return {
+      unfitted: `${repeatCustomers} repeat customers, under customer_value's minRepeatCustomers of ${thresholds.minRepeatCustomers}`,
+    };
   const started = clock();
   const bgnbd = fitBgNbd(purchases);
-  if (!bgnbd.converged || ![bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b].every(Number.isFinite)) return undefined;
+  if (!bgnbd.converged || ![bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b].every(Number.isFinite))
+    return {
+      unfitted: `the BG/NBD fit did not converge on ${measure.customers} customers (${repeatCustomers} repeat customers): their purchases do not yet show repeat rates and dropouts it can tell apart`,
+    };
   const spendFit = spend.length > 0 ? fitGammaGamma(spend) : undefined;
   // Gamma-Gamma's expected spend of a new customer is p·v/(q-1): a fit with q ≤ 1 has no finite mean.
   const spendUsable = spendFit?.converged && spendFit.q > 1 && [spendFit.p, spendFit.q, spendFit.v].every(Number.isFinite);

@@ -302,6 +302,8 @@ export interface FreezeModel {
   categoryShares: Record<string, number>;
   /** BG/NBD and Gamma-Gamma fitted on every customer; absent with too few customers (the prior churn risk stands). */
   customerBase?: CustomerBaseModel;
+  /** Why there is no customerBase. */
+  customerBaseUnfitted?: string;
 }
 
 const QUINTILES = [0.2, 0.4, 0.6, 0.8];
@@ -316,9 +318,12 @@ export function fitModel(measure: Measure, model: IndicatorModel, random: () => 
     populationRate: measure.rate.count > 0 ? measure.rate.getValueAtQuantile(0.5) : 1 / 90,
     clusters: fitClusters(measure.sample, { mean: measure.mean, std }, model.settings.clusters, random),
     categoryShares: shares(measure.categories),
-    customerBase: fitCustomerBase(measure.customerBase, model.settings.customer_value),
+    ...customerBaseOf(fitCustomerBase(measure.customerBase, model.settings.customer_value)),
   };
 }
+
+const customerBaseOf = (fit: ReturnType<typeof fitCustomerBase>): Pick<FreezeModel, 'customerBase' | 'customerBaseUnfitted'> =>
+  'unfitted' in fit ? { customerBaseUnfitted: fit.unfitted } : { customerBase: fit };
 
 /** The frozen values of one profile, stored outside the hot item. */
 export interface FrozenValues {

@@ -229,7 +229,9 @@ async function measure(detail: Worker, remainingMs: () => number, deps: FreezeDe
     clusters: fitted.clusters?.k,
     silhouette: fitted.clusters?.silhouette,
     customers: merged.customerBase.customers,
-    customerModels: fitted.customerBase ? { bgnbd: fitted.customerBase.bgnbd, spend: fitted.customerBase.spend } : 'too few customers',
+    customerModels: fitted.customerBase
+      ? { bgnbd: fitted.customerBase.bgnbd, spend: fitted.customerBase.spend }
+      : fitted.customerBaseUnfitted,
   });
   for (let next = 0; next < segments; next++)
     await publish({ runId, phase: 'score', segment: next, segments, ...(detail.asOf !== undefined && { asOf: detail.asOf }) }, deps);
@@ -314,6 +316,7 @@ const modelSummary = (model: FreezeModel) => ({
   boundaries: model.boundaries,
   populationRate: model.populationRate,
   ...(model.customerBase && { customerBase: model.customerBase }),
+  ...(model.customerBaseUnfitted && { customerBaseUnfitted: model.customerBaseUnfitted }),
   ...(model.clusters && {
     clusters: {
       k: model.clusters.k,

@@ -106,12 +106,15 @@ export async function latestClusters(deps: Pick<DefinitionDeps, 'catalog'>) {
 
 /** The customer-base models of the last freeze that could fit them: parameters, fit and the customers behind them. */
 export async function latestCustomerModels(deps: Pick<DefinitionDeps, 'catalog'>) {
+  // Why the latest freeze fitted none, when it says: more use than the general rule.
+  const latest = (await deps.catalog.listRuns(FREEZE_SCOPE, 30)).find((r) => r.status === 'succeeded');
+  const why = latest?.progress?.customerBaseUnfitted;
   const { run, fitted } = await latestFitted(
     deps,
     'customerBase',
     new NotFoundError(
       'customer models',
-      "no customer-base models yet: a freeze fits them once there are enough customers (customer_value's minCustomers and minRepeatCustomers); POST /v1/jobs/freeze runs one now",
+      `no customer-base models yet: ${typeof why === 'string' ? `the last freeze fitted none (${why})` : "a freeze fits them once there are enough customers (customer_value's minCustomers and minRepeatCustomers)"}; POST /v1/jobs/freeze runs one now`,
     ),
   );
   return {

@@ -1,7 +1,7 @@
 /**
  * The console in a real browser (Debian's Chromium through playwright-core) against the local runtime:
  * build a segment with the controls and in JSON, watch its size, approve an audience, run an A/B/n
- * experiment on one, find a profile.
+ * experiment on one, find a profile, read the migration forecast and why no customer-base models are fitted yet.
  */
 import { Analytics } from '@segment/analytics-node';
 import type { Browser, Page } from 'playwright-core';
@@ -490,6 +490,60 @@ describe('console', () => {
     // The run moves on the page by itself, without a reload, until it ends.
     const latest = page.getByRole('region', { name: 'Daily freeze' }).getByRole('row').nth(1);
     await expect.poll(() => latest.textContent(), { timeout: 30_000 }).toMatch(/succeeded/);
+  });
+
+  it('says why the freeze fitted no customer-base models yet, and forecasts where the stages’ members will be', async () => {
+    const admin = adminClient(local());
+    // Six customers: too few for the models (the freeze above fitted none), so the API's 404 is a sentence.
+    const missing = await admin.get('/v1/indicators/models');
+    expect(missing.status).toBe(404);
+    // The freeze above said why: its customers, under the threshold.
+    expect(missing.body.error.message).toMatch(/the last freeze fitted none \(\d+ customers, under customer_value's minCustomers of \d+\)/);
+    const { settings } = (await admin.get('/v1/indicators/definitions/customer_value')).body;
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await expect
+      .poll(text('models-missing'))
+      .toContain(
+        `the freeze fits them once there are enough customers, at least ${settings.minCustomers} customers of whom ${settings.minRepeatCustomers} ordered again`,
+      );
+    await expect.poll(text('models-reason')).toBe(missing.body.error.message);
+
+    // The forecast, as the API gives it: the family's states by name, each row's odds, the sizes, the note.
+    const names = new Map<string, string>(
+      (await admin.get('/v1/segments')).body.segments.map((s: { id: string; name: string }) => [s.id, s.name]),
+    );
+    const label = (state: string) => names.get(state) ?? state;
+    const percent = (p: number) => p.toLocaleString('en-GB', { style: 'percent', maximumFractionDigits: 1 });
+    const forecast = page.getByRole('region', { name: 'Migration forecast' });
+    const check = async (family: string, days: number) => {
+      const answer = (await admin.get(`/v1/segments/migrations/forecast?family=${family}&days=${days}`)).body;
+      expect(answer.states).toEqual([...answer.family, 'outside']);
+      const odds = forecast.getByRole('table', { name: `Where today's members of each state will be in ${days} days` });
+      await odds.waitFor();
+      expect(await odds.getByRole('columnheader').allTextContents()).toEqual([`today \\ in ${days} days`, ...answer.states.map(label)]);
+      expect(await odds.getByRole('rowheader').allTextContents()).toEqual(answer.family.map(label));
+      for (const from of answer.family as string[]) {
+        const row = odds.getByRole('row').filter({ has: page.getByRole('rowheader', { name: label(from), exact: true }) });
+        expect(await row.getByRole('cell').allTextContents()).toEqual(answer.states.map((to: string) => percent(answer.inDays[from][to])));
+      }
+      const sizes = forecast.getByRole('table', { name: `Sizes now and in ${days} days` });
+      for (const state of answer.family as string[]) {
+        const row = sizes.getByRole('row').filter({ has: page.getByRole('rowheader', { name: label(state), exact: true }) });
+        expect((await row.getByRole('cell').allTextContents()).slice(0, 2)).toEqual([
+          answer.sizes.now[state].toLocaleString('en-GB'),
+          answer.sizes.expected[state].toLocaleString('en-GB', { maximumFractionDigits: 1 }),
+        ]);
+      }
+      // Little history yet: the API says the odds rest on little, and so does the page.
+      expect(answer.note).toMatch(/few observations/);
+      expect(await forecast.getByTestId('forecast-note').textContent()).toBe(answer.note);
+    };
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await check('lifecycle', 30);
+    await forecast.getByLabel('Family').selectOption('intent');
+    await forecast.getByLabel('In how many days').fill('7');
+    await forecast.getByRole('button', { name: 'Forecast' }).click();
+    await check('intent', 7);
   });
 
   it("writes dates and numbers as the browser's language does, and has an icon", async () => {

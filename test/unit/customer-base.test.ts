@@ -6,7 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { CALIBRATION_END, cdnowPurchases } from '#bench/cdnow-data';
 import { fitBgNbd } from '#shared/domain/bgnbd';
-import { CustomerBaseMeasure, fitCustomerBase, MAX_PURCHASE_ROWS, MAX_SPEND_ROWS } from '#shared/domain/customer-base';
+import {
+  CustomerBaseMeasure,
+  type CustomerBaseModel,
+  fitCustomerBase,
+  MAX_PURCHASE_ROWS,
+  MAX_SPEND_ROWS,
+} from '#shared/domain/customer-base';
 import { seededRandom } from '#shared/domain/frozen';
 import { historyOf, noteOrder, type OrderTally } from '#shared/domain/order-tally';
 import { DAY_MS } from '#shared/domain/time';
@@ -37,7 +43,7 @@ describe('the customer-base models on the CDNOW sample, tallied as profiles tall
   );
 
   it('fits BG/NBD and Gamma-Gamma within 2 % of the published estimates', () => {
-    const model = fitCustomerBase(measure, THRESHOLDS)!;
+    const model = fitCustomerBase(measure, THRESHOLDS) as CustomerBaseModel;
     expect(model).toMatchObject({
       customers: 2357,
       repeatCustomers: 946,
@@ -56,8 +62,12 @@ describe('the customer-base models on the CDNOW sample, tallied as profiles tall
   });
 
   it('fits nothing below the thresholds', () => {
-    expect(fitCustomerBase(measure, { minCustomers: 3000, minRepeatCustomers: 20 })).toBeUndefined();
-    expect(fitCustomerBase(measure, { minCustomers: 100, minRepeatCustomers: 1000 })).toBeUndefined();
+    expect(fitCustomerBase(measure, { minCustomers: 3000, minRepeatCustomers: 20 })).toEqual({
+      unfitted: "2357 customers, under customer_value's minCustomers of 3000",
+    });
+    expect(fitCustomerBase(measure, { minCustomers: 100, minRepeatCustomers: 1000 })).toEqual({
+      unfitted: "946 repeat customers, under customer_value's minRepeatCustomers of 1000",
+    });
   });
 });
 
@@ -103,7 +113,7 @@ describe('a large customer base', () => {
     expect(rows.reduce((n, r) => n + r.count, 0)).toBe(60_000);
 
     const exact = fitBgNbd(histories.map(({ x, txDays, TDays }) => ({ x, tx: txDays / 7, T: TDays / 7, count: 1 })));
-    const model = fitCustomerBase(bounded, THRESHOLDS)!;
+    const model = fitCustomerBase(bounded, THRESHOLDS) as CustomerBaseModel;
     for (const name of ['r', 'alpha', 'a', 'b'] as const) within(model.bgnbd[name], exact[name], 0.03);
   }, 60_000);
 });

@@ -1,9 +1,10 @@
-/** Segments: the list with live sizes, and a segment's page: size over time, entries and exits, migrations, why a profile is in it. */
+/** Segments: the list with live sizes and the migration forecast of the stage families, and a segment's page: size over time, entries and exits, migrations, why a profile is in it. */
 import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { DayChart } from '../chart';
 import { ActionForm, formatDate, formatNumber, Json, Loading, Status, useLoad } from '../components';
 import { type ChecklistItem, checklistOf, type Explanation } from '../explain-words';
+import { MigrationForecast } from './forecast';
 
 interface SegmentRow {
   id: string;
@@ -62,6 +63,7 @@ export function SegmentsPage() {
         )}
       </Loading>
       <MigrationMatrix />
+      <MigrationForecast names={list.data && new Map(list.data.segments.map((s) => [s.id, s.name]))} />
     </>
   );
 }
