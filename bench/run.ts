@@ -12,6 +12,7 @@ import * as freeze from './freeze';
 import { type BenchResult, printResult } from './harness';
 import * as identityResolution from './identity-resolution';
 import * as migrationForecast from './migration-forecast';
+import * as scale from './scale';
 import * as segmentEvaluation from './segment-evaluation';
 import * as snapshot from './snapshot';
 import * as sweep from './sweep';
@@ -24,13 +25,14 @@ const all = {
   sweep,
   'customer-base': customerBase,
   'migration-forecast': migrationForecast,
+  scale,
   'end-to-end': endToEnd,
 } as const;
 // `npm run bench -- end-to-end freeze` runs those only; no names, all of them.
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`Usage: npm run bench [-- <name> ...]
 
-Runs the benchmarks (all of them, about 12 minutes, when no name is given), prints each one's figures,
+Runs the benchmarks (all of them, about 20 minutes, when no name is given), prints each one's figures,
 ratios against peers run in the same process and targets met or missed, and writes bench/results.json
 (a partial run replaces only its own results). Names: ${Object.keys(all).join(', ')}.
 Each also runs alone with its own options: npx tsx bench/<name>.ts (see the top of each file).`);
