@@ -159,7 +159,7 @@ async function freezeOnDynalite(profiles: readonly Profile[]) {
   const publisher = { publish: async (events: readonly DomainEvent[]) => void published.push(...events) };
   const handler = createFreezeHandler({
     ...stores,
-    writer: new ProfileWriter({ ...stores, stats: stores.catalog, publisher, logger, now: () => NOW }),
+    writer: new ProfileWriter({ ...stores, stats: stores.catalog, sizes: stores.catalog, publisher, logger, now: () => NOW }),
     publisher,
     logger,
     now: () => NOW,

@@ -37,6 +37,7 @@ export async function run(options: { people?: number; mergeShare?: number } = {}
     identities,
     memberships: new DynamoMembershipStore(dynamo, 'bench-memberships'),
     stats: catalog,
+    sizes: catalog,
     publisher: { publish: async () => undefined },
     logger,
     now: Date.now,

@@ -55,7 +55,7 @@ export async function run(options: { due?: number; minutes?: number } = {}): Pro
   const published: DomainEvent[] = [];
   const logger = new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
   const publisher = { publish: async (events: readonly DomainEvent[]) => void published.push(...events) };
-  const writer = new ProfileWriter({ ...stores, stats: stores.catalog, publisher, logger, now: () => now });
+  const writer = new ProfileWriter({ ...stores, stats: stores.catalog, sizes: stores.catalog, publisher, logger, now: () => now });
   const sweep = createSweepHandler({ ...stores, writer, logger, now: () => now });
   const sweepAt = async (at: number) => {
     now = at;

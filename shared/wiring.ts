@@ -87,6 +87,8 @@ export const profileWriter = (
     identities: options.merges ? adapters.identities() : undefined,
     memberships: adapters.memberships(),
     stats: options.counters ?? adapters.catalog(),
+    // Unbuffered: a size counter lands milliseconds after its membership write, so a reconciliation's count rarely falls between.
+    sizes: adapters.catalog(),
     frozen: adapters.frozen(),
     groups: adapters.groups(),
     publisher: adapters.publisher(),

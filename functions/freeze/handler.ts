@@ -13,6 +13,7 @@ export const handler = traced(
   createFreezeHandler({
     catalog: adapters.catalog(),
     profiles: adapters.profiles(),
+    memberships: adapters.memberships(),
     frozen: adapters.frozen(),
     scanSegments: config.settings.FREEZE_SEGMENTS,
     publisher: adapters.publisher(),

@@ -97,6 +97,20 @@ export interface StatsStore {
   countMigrations(migrations: readonly Migration[]): Promise<void>;
   /** Migrations of the days from `fromDay` to `toDay` (YYYY-MM-DD, both included). */
   migrations(fromDay: string, toDay: string): Promise<Migration[]>;
+  /** Adds to segments' size counters (entries +1, exits -1, as the membership writes reported). */
+  addToSizes(deltas: readonly SizeDelta[]): Promise<void>;
+  /** The counted sizes of these segments; absent for one whose counter was never set (counted before counters). */
+  sizes(segmentIds: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Sets a segment's counter to `size` (a new segment: 0; a reconciliation: the members counted), unless
+   * it moved from `expected` meanwhile; false then.
+   */
+  setSize(segmentId: string, size: number, expected?: number): Promise<boolean>;
+}
+
+export interface SizeDelta {
+  segmentId: string;
+  delta: number;
 }
 
 /** Port: sources, by the hash of their write keys. */

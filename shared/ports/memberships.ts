@@ -7,8 +7,10 @@ export interface Member {
 
 /** Port: the current members of each segment, in profile id order. */
 export interface MembershipStore {
-  enter(segmentId: string, profileId: string, at: string): Promise<void>;
-  exit(segmentId: string, profileId: string): Promise<void>;
+  /** True when the profile was not a member before: the segment's size grows by one. */
+  enter(segmentId: string, profileId: string, at: string): Promise<boolean>;
+  /** True when the profile was a member: the segment's size shrinks by one. */
+  exit(segmentId: string, profileId: string): Promise<boolean>;
   members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>>;
   count(segmentId: string): Promise<number>;
   /** When the profile entered each of these segments (those it is in); `consistent` sees every write made before. */

@@ -11,7 +11,7 @@ import { DETAIL_TYPES } from '../contracts/detail-types';
 import { newRunId } from '../domain/audiences';
 import { identifierKey } from '../domain/identity';
 import type { Logger } from '../logger';
-import type { RunRecord, RunStore } from '../ports/catalog';
+import type { RunRecord, RunStore, StatsStore } from '../ports/catalog';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { FrozenStore } from '../ports/frozen';
 import type { GroupStore } from '../ports/groups';
@@ -30,7 +30,7 @@ export interface ErasureDeps {
   frozen: Pick<FrozenStore, 'delete'>;
   /** The person leaves the member lists of their groups (the groups' traits describe accounts, and stay). */
   groups?: Pick<GroupStore, 'removeMember'>;
-  catalog: Pick<RunStore, 'putRun' | 'putRunPart'>;
+  catalog: Pick<RunStore, 'putRun' | 'putRunPart'> & Pick<StatsStore, 'addToSizes'>;
   publisher: EventPublisher;
   logger: Logger;
   now: () => number;
@@ -72,7 +72,8 @@ export async function eraseProfile(profileId: string, erasureId: string, deps: E
   await deps.identities.dropArchiveKeys(owners);
   // The holdings keep only hashes of the person's userId, emails and phones, but one who knows an email can still test for it: they go too.
   await deps.identities.dropHoldings(owners);
-  for (const segmentId of profile.segments) await deps.memberships.exit(segmentId, profile.profileId);
+  for (const segmentId of profile.segments)
+    if (await deps.memberships.exit(segmentId, profile.profileId)) await deps.catalog.addToSizes([{ segmentId, delta: -1 }]);
   await deps.frozen.delete(profile.profileId);
   for (const groupId of Object.keys(profile.groups ?? {})) for (const owner of owners) await deps.groups?.removeMember(groupId, owner);
   const since = Math.min(Date.parse(profile.firstSeen), ...owners.map(createdAt).filter(Number.isFinite));

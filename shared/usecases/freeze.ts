@@ -14,6 +14,7 @@
  * A worker near its time limit stores its state and hands its cursor to a fresh invocation.
  * Memory per worker is bounded by one page of profiles and its accumulators.
  */
+
 import { DETAIL_TYPES } from '../contracts/detail-types';
 import { newRunId } from '../domain/audiences';
 import type { SerialisedCustomerBase } from '../domain/customer-base';
@@ -31,13 +32,17 @@ import type { Logger } from '../logger';
 import type { CatalogStore, RunRecord } from '../ports/catalog';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { FrozenStore } from '../ports/frozen';
+import type { MembershipStore } from '../ports/memberships';
 import type { MetricsRecorder } from '../ports/metrics';
 import { freezeSettings } from '../resources';
 import { loadRules } from './managed-segments';
 import { FREEZE_SCOPE, PROFILES_PER_PAGE, type ReevaluateDeps } from './reevaluate';
+import { reconcileSizes } from './segment-sizes';
 
 export interface FreezeDeps extends ReevaluateDeps {
   catalog: CatalogStore;
+  /** Counted by the last worker, to set the segments' size counters right. */
+  memberships: Pick<MembershipStore, 'count'>;
   frozen: FrozenStore;
   publisher: EventPublisher;
   logger: Logger;
@@ -290,12 +295,21 @@ async function score(detail: Worker, remainingMs: () => number, deps: FreezeDeps
     { profiles: 0, transitions: 0, written: 0 },
   );
   const run = await deps.catalog.getRun(FREEZE_SCOPE, runId);
+  // The last worker sets the segments' size counters right; a drift is a crash between a membership write and its count.
+  const { drifts, busy } = await reconcileSizes(deps);
   const finishedAt = iso(deps);
   const durationMs = Date.parse(finishedAt) - Date.parse(run?.startedAt ?? finishedAt);
   const closed = await deps.catalog.advanceRun(FREEZE_SCOPE, runId, 'score', 'done', {
     status: 'succeeded',
     finishedAt,
-    progress: { ...run?.progress, profiles: total.profiles, transitions: total.transitions, frozenWritten: total.written, durationMs },
+    progress: {
+      ...run?.progress,
+      profiles: total.profiles,
+      transitions: total.transitions,
+      frozenWritten: total.written,
+      durationMs,
+      sizes: { drifts, ...(busy.length > 0 && { busy }) },
+    },
   });
   if (closed) {
     // The sketches and samples were only for this run: its record keeps the figures and the clusters.

@@ -3,6 +3,7 @@
  * estimated from the flows recorded over the last days (sizes, entries, exits and migrations, all
  * already counted per day), raised to the horizon; per state, per person, and as expected sizes.
  */
+
 import { INTENT_STAGES, LIFECYCLE_STAGES } from '../domain/indicator-settings';
 import { stageSegmentId } from '../domain/indicators';
 import { estimateTransitions, expectedSizes, type FamilyDay, matrixPower, OUTSIDE } from '../domain/migration-forecast';
@@ -12,6 +13,7 @@ import type { DefinitionStore, StatsStore } from '../ports/catalog';
 import type { MembershipStore } from '../ports/memberships';
 import type { ProfileStore } from '../ports/profiles';
 import { profileById } from './find-profile';
+import { segmentSizes } from './segment-sizes';
 
 /** Families by name: the managed stage segments (the floor stages have none: they are `outside`). */
 export const NAMED_FAMILIES: Readonly<Record<string, readonly string[]>> = Object.freeze(
@@ -34,7 +36,7 @@ export interface ForecastQuery {
 }
 
 export interface ForecastDeps {
-  catalog: Pick<StatsStore, 'dailyChanges' | 'migrations'> & { segments: Pick<DefinitionStore['segments'], 'get'> };
+  catalog: Pick<StatsStore, 'dailyChanges' | 'migrations' | 'sizes'> & { segments: Pick<DefinitionStore['segments'], 'get'> };
   memberships: Pick<MembershipStore, 'count'>;
   profiles: Pick<ProfileStore, 'get'>;
   now: () => number;
@@ -63,7 +65,7 @@ export async function migrationForecast(query: ForecastQuery, deps: ForecastDeps
   const firstDay = dayOf(now - query.observe * DAY_MS);
   const lastDay = dayOf(now - DAY_MS);
   const [sizes, changes, migrations] = await Promise.all([
-    Promise.all(family.map((id) => deps.memberships.count(id))),
+    segmentSizes(family, deps).then((counted) => family.map((id) => counted.get(id)!)),
     Promise.all(family.map((id) => deps.catalog.dailyChanges(id, firstDay))),
     deps.catalog.migrations(firstDay, lastDay),
   ]);

@@ -38,6 +38,8 @@ export interface ProfileWriterDeps {
   identities?: Pick<IdentityStore, 'repoint'>;
   /** Per-day entry and exit counters (segment history). */
   stats: Pick<StatsStore, 'countTransitions' | 'countMigrations'>;
+  /** Segment size counters, written as the memberships change. */
+  sizes: Pick<StatsStore, 'addToSizes'>;
   memberships: MembershipStore;
   publisher: EventPublisher;
   logger: Logger;
@@ -308,12 +310,16 @@ export class ProfileWriter {
    */
   private async applyTransitions(transitions: readonly Transition[], id?: string): Promise<void> {
     await this.deps.publisher.publish([{ detailType: DETAIL_TYPES.membershipChanged, detail: membershipChangedDetail(transitions, id) }]);
-    await Promise.all(
+    // Each write says whether it changed membership: sizes count those only, so a repeat counts nothing.
+    const changed = await Promise.all(
       transitions.map((t) =>
         t.change === 'entered'
           ? this.deps.memberships.enter(t.segmentId, t.profileId, t.at)
           : this.deps.memberships.exit(t.segmentId, t.profileId),
       ),
+    );
+    await this.deps.sizes.addToSizes(
+      transitions.flatMap((t, i) => (changed[i] ? [{ segmentId: t.segmentId, delta: t.change === 'entered' ? 1 : -1 }] : [])),
     );
     await this.deps.stats.countTransitions(dailyChanges(transitions));
     const moves = migrationsOf(transitions);

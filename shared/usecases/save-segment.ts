@@ -9,13 +9,13 @@ import { CONDITION_LANGUAGE_VERSION, type Condition, MAX_SEGMENTS, type Segment,
 import { aggregateSpecsOf, aggregateStarts, orderByDependencies, SegmentGraphError } from '../domain/segment-dependencies';
 import { ConflictError, InvalidInputError } from '../errors';
 import type { Logger } from '../logger';
-import type { DefinitionStore, RunStore } from '../ports/catalog';
+import type { DefinitionStore, RunStore, StatsStore } from '../ports/catalog';
 import type { EventQueue } from '../ports/event-queue';
 import { BACKFILL_SCOPE, backfillRunId } from './backfill';
 import { segmentsWithModel } from './managed-segments';
 
 export interface SaveSegmentDeps {
-  catalog: DefinitionStore & Pick<RunStore, 'putRun'>;
+  catalog: DefinitionStore & Pick<RunStore, 'putRun'> & Pick<StatsStore, 'setSize'>;
   queue: Pick<EventQueue, 'send'>;
   logger: Logger;
   now: () => number;
@@ -69,6 +69,8 @@ export async function saveSegment(id: string, input: SegmentInput, deps: SaveSeg
     }),
   };
   await deps.catalog.segments.put(segment);
+  // A new segment has no members yet: its size counter starts at 0, and the membership writes keep it.
+  if (!existing) await deps.catalog.setSize(segment.id, 0);
   if (starts.newSpecs.length > 0) {
     // Older events come from the archive once every processor folds the new aggregates (twice the
     // delay: the last invocation started before `since` has ended); the first evaluation follows it.

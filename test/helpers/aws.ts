@@ -90,6 +90,7 @@ export function processEventsDeps(
       memberships: stores.memberships,
       groups: stores.groups,
       stats: stores.catalog,
+      sizes: stores.catalog,
       publisher,
       logger,
       now: Date.now,

@@ -49,6 +49,7 @@ beforeEach(async () => {
     identities: stores.identities,
     memberships: stores.memberships,
     stats: stores.catalog,
+    sizes: stores.catalog,
     publisher,
     logger: silentLogger(),
     now: clock,

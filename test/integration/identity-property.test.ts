@@ -101,6 +101,7 @@ describe('identity resolution under concurrency and crashes', () => {
               identities: stores.identities,
               memberships: stores.memberships,
               stats: stores.catalog,
+              sizes: stores.catalog,
               publisher,
               logger,
               now: Date.now,

@@ -49,6 +49,7 @@ const writer = () =>
     memberships: stores.memberships,
     frozen: stores.frozen,
     stats: stores.catalog,
+    sizes: stores.catalog,
     publisher,
     logger: silentLogger(),
     now: clock,
@@ -80,6 +81,7 @@ async function runFreeze(
 ) {
   const handler = createFreezeHandler({
     catalog: stores.catalog,
+    memberships: stores.memberships,
     profiles: options.profiles ?? stores.profiles,
     frozen: stores.frozen,
     writer: writer(),

@@ -1,4 +1,5 @@
 /** Segments: save (then evaluated by a job), preview before saving, sizes, members, history, migrations and their forecast. */
+
 import { z } from 'zod';
 import { conditionSchema, SEGMENT_ID_PATTERN, segmentInputSchema, segmentJsonSchema } from '#shared/domain/segment-definition';
 import { dependenciesOf } from '#shared/domain/segment-dependencies';
@@ -11,6 +12,7 @@ import { migrationForecast } from '#shared/usecases/migration-forecast';
 import { previewSegment } from '#shared/usecases/preview-segment';
 import { saveSegment } from '#shared/usecases/save-segment';
 import { segmentMigrations } from '#shared/usecases/segment-migrations';
+import { segmentSizes } from '#shared/usecases/segment-sizes';
 import { type AdminDeps, route } from '../deps';
 import { forecastQuery, historyQuery, pageQuery, periodQuery } from '../queries';
 
@@ -61,7 +63,11 @@ export const segmentRoutes = [
     summary: 'Segments with their sizes',
     handle: async (_, deps) => {
       const segments = await deps.catalog.segments.list();
-      return json(200, { segments: await Promise.all(segments.map(async (s) => ({ ...s, size: await deps.memberships.count(s.id) }))) });
+      const sizes = await segmentSizes(
+        segments.map((s) => s.id),
+        deps,
+      );
+      return json(200, { segments: segments.map((s) => ({ ...s, size: sizes.get(s.id)! })) });
     },
   }),
   route({
@@ -89,7 +95,8 @@ export const segmentRoutes = [
     summary: 'A segment, its size and what it depends on',
     handle: async ({ params }, deps) => {
       const segment = await segmentOf(params.segmentId, deps);
-      return json(200, { ...segment, size: await deps.memberships.count(segment.id), dependsOn: dependenciesOf(segment.condition) });
+      const size = (await segmentSizes([segment.id], deps)).get(segment.id)!;
+      return json(200, { ...segment, size, dependsOn: dependenciesOf(segment.condition) });
     },
   }),
   route({
@@ -111,7 +118,8 @@ export const segmentRoutes = [
       const segment = await segmentOf(params.segmentId, deps);
       const now = deps.now();
       const fromDay = new Date(now - (query.days - 1) * DAY_MS).toISOString().slice(0, 10);
-      const [size, changes] = await Promise.all([deps.memberships.count(segment.id), deps.catalog.dailyChanges(segment.id, fromDay)]);
+      const [sizes, changes] = await Promise.all([segmentSizes([segment.id], deps), deps.catalog.dailyChanges(segment.id, fromDay)]);
+      const size = sizes.get(segment.id)!;
       return json(200, { segmentId: segment.id, days: segmentHistory(size, changes, query.days, now) });
     },
   }),

@@ -4,7 +4,10 @@ import type { Audience } from '../../domain/audiences';
 import type { IndicatorDefinition } from '../../domain/indicator-settings';
 import type { Segment } from '../../domain/segment-definition';
 import { VersionConflictError } from '../../errors';
-import type { CatalogStore, Collection, DailyChanges, Migration, RunRecord, SourceRecord } from '../../ports/catalog';
+import type { CatalogStore, Collection, DailyChanges, Migration, RunRecord, SizeDelta, SourceRecord } from '../../ports/catalog';
+
+const SIZE_SHARDS = 8;
+
 import { queryPartition } from './query-partition';
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
@@ -155,6 +158,75 @@ export class DynamoCatalogStore implements CatalogStore {
       entered: Number(item.entered ?? 0),
       exited: Number(item.exited ?? 0),
     }));
+  }
+
+  /**
+   * A segment's size is the sum of a few shards, each added to at random: one item would cap a segment's
+   * entries at one item's write throughput (1,000 writes a second on DynamoDB).
+   */
+  async addToSizes(deltas: readonly SizeDelta[]): Promise<void> {
+    await Promise.all(
+      deltas
+        .filter((d) => d.delta !== 0)
+        .map((d) =>
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: `SIZE#${d.segmentId}`, sk: `shard#${Math.floor(Math.random() * SIZE_SHARDS)}` },
+              UpdateExpression: 'ADD #size :delta',
+              ExpressionAttributeNames: { '#size': 'size' },
+              ExpressionAttributeValues: { ':delta': d.delta },
+            }),
+          ),
+        ),
+    );
+  }
+
+  async sizes(segmentIds: readonly string[]): Promise<Map<string, number>> {
+    const counted = await Promise.all(
+      [...new Set(segmentIds)].map(async (segmentId) => [segmentId, await this.sizeOf(segmentId)] as const),
+    );
+    return new Map(counted.flatMap(([segmentId, size]) => (size === undefined ? [] : [[segmentId, size.total] as const])));
+  }
+
+  /** The shards and the base, which `setSize` writes: no base, no counter yet. */
+  private async sizeOf(segmentId: string): Promise<{ total: number; base: number } | undefined> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `SIZE#${segmentId}` },
+        ConsistentRead: true,
+      }),
+    );
+    const base = Items.find((item) => item.sk === 'base');
+    if (!base) return undefined;
+    return { total: Items.reduce((sum, item) => sum + Number(item.size ?? 0), 0), base: Number(base.size ?? 0) };
+  }
+
+  async setSize(segmentId: string, size: number, expected?: number): Promise<boolean> {
+    const current = await this.sizeOf(segmentId);
+    if (expected !== undefined && (current?.total ?? 0) !== expected) return false;
+    // The base takes what the shards do not hold; conditional on the base read, so two setters do not both apply.
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `SIZE#${segmentId}`, sk: 'base', size: size - ((current?.total ?? 0) - (current?.base ?? 0)) },
+          ...(current
+            ? {
+                ConditionExpression: '#size = :base',
+                ExpressionAttributeNames: { '#size': 'size' },
+                ExpressionAttributeValues: { ':base': current.base },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async countMigrations(migrations: readonly Migration[]): Promise<void> {

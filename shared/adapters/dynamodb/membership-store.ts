@@ -18,12 +18,19 @@ export class DynamoMembershipStore implements MembershipStore {
     return new Map(items.map((item) => [item.segmentId, item.enteredAt]));
   }
 
-  async enter(segmentId: string, profileId: string, at: string): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { segmentId, profileId, enteredAt: at } }));
+  // The old item says whether the write changed membership: of two racing writes, one sees the other's.
+  async enter(segmentId: string, profileId: string, at: string): Promise<boolean> {
+    const { Attributes } = await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { segmentId, profileId, enteredAt: at }, ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes === undefined;
   }
 
-  async exit(segmentId: string, profileId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { segmentId, profileId } }));
+  async exit(segmentId: string, profileId: string): Promise<boolean> {
+    const { Attributes } = await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { segmentId, profileId }, ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes !== undefined;
   }
 
   async members(segmentId: string, cursor: string | undefined, limit: number): Promise<Page<Member>> {
