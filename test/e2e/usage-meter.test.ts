@@ -52,9 +52,10 @@ describe('usage meter', () => {
     // Items are under 1 KB: a write is one unit, a strongly consistent read one, an eventual read a half.
     expect(usage.dynamodb).toEqual({
       // Reads: the write key at ingest (one eventual GetItem) and the processor's catalog (two consistent
-      // Queries, one of them empty); writes: the day's entry counters of the two segments, and "Order
-      // Completed" seen for the first time (what the processor has seen, for autocomplete).
-      'prisme-catalog': { readUnits: 1.5, writeUnits: 3, indexWrites: 0 },
+      // Queries, one of them empty); writes: the day's entry counters of the two segments, "Order
+      // Completed" seen for the first time (what the processor has seen, for autocomplete), and a size
+      // counter update per membership entered (8), written as the membership is, not buffered.
+      'prisme-catalog': { readUnits: 1.5, writeUnits: 11, indexWrites: 0 },
       // Reads, one BatchGetItem each: the owners of the 4 userIds (consistent), their erasure tombstones and
       // the profiles' archive keys (eventual); writes, per person: the profile's holdings, the userId claimed
       // and the archive key made.
@@ -69,7 +70,7 @@ describe('usage meter', () => {
       'DynamoDB.BatchGetItem': 3, // owners, tombstones, archive keys
       'DynamoDB.Query': 2, // the catalog
       'DynamoDB.PutItem': 24, // 12 identities + 4 profiles + 8 memberships
-      'DynamoDB.UpdateItem': 3, // the daily entry counters of the two segments, coalesced over the batch, and the name seen
+      'DynamoDB.UpdateItem': 11, // the daily entry counters of the two segments, coalesced over the batch, the name seen, and 8 size counter updates
       'SQS.SendMessageBatch': 1,
       'EventBridge.PutEvents': 4,
       'S3.PutObject': 1, // the raw event archive, one object for the batch
