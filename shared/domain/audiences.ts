@@ -170,6 +170,21 @@ export const isHeldOut = (profileId: string, audience: Pick<Audience, 'id' | 'ho
 
 export type { Experiment };
 
+/**
+ * What is under the audience's minimum size: the export, or else each variant (each is a list of its own in
+ * the ESP, so each must be large enough).
+ */
+export function underMinimum(
+  audience: Pick<Audience, 'minSize'>,
+  members: number,
+  variants: ReadonlyArray<{ name: string; members: number }> = [],
+): string[] {
+  if (members < audience.minSize) return [`${members} members is under the minimum size of ${audience.minSize}`];
+  return variants
+    .filter((v) => v.members < audience.minSize)
+    .map((v) => `variant ${v.name} has ${v.members} members, under the minimum size of ${audience.minSize}`);
+}
+
 /** Why a snapshot of this many members must not be published, or undefined when it may. */
 export function holdReason(
   audience: Audience,
@@ -177,10 +192,8 @@ export function holdReason(
   variants: ReadonlyArray<{ name: string; members: number }> = [],
 ): string | undefined {
   if (audience.status !== 'approved' || !audience.approval) return 'the audience is a draft: approve it first';
-  if (members < audience.minSize) return `${members} members is under the minimum size of ${audience.minSize} (privacy)`;
-  // Each variant is a list of its own in the ESP: each must be large enough.
-  const small = variants.find((v) => v.members < audience.minSize);
-  if (small) return `variant ${small.name} has ${small.members} members, under the minimum size of ${audience.minSize} (privacy)`;
+  const [small] = underMinimum(audience, members, variants);
+  if (small) return `${small} (privacy)`;
   const approved = audience.approval.size;
   const change = approved === 0 ? (members === 0 ? 0 : Infinity) : Math.abs(members - approved) / approved;
   if (change > audience.maxSizeChange) {

@@ -3,7 +3,7 @@
  * recorded, so later snapshots that move too far from it are held for a person to look at again.
  */
 
-import type { Approval, Audience } from '../domain/audiences';
+import { type Approval, type Audience, underMinimum } from '../domain/audiences';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import type { DefinitionStore } from '../ports/catalog';
@@ -36,13 +36,7 @@ export async function approveAudience(audienceId: string, by: string, deps: Appr
   const { members: size, holdout, variants } = await exportSize(audience, deps);
   const at = new Date(deps.now()).toISOString();
   const approval: Approval = { by, at, size, audienceRevision: audience.revision };
-  const small =
-    size < audience.minSize
-      ? `${size} members is under the minimum size of ${audience.minSize}`
-      : variants
-          ?.filter((v) => v.members < audience.minSize)
-          .map((v) => `variant ${v.name} has ${v.members} members, under the minimum size of ${audience.minSize}`)
-          .join('; ');
+  const small = underMinimum(audience, size, variants).join('; ');
   const approved: Audience = { ...audience, revision: audience.revision + 1, status: 'approved', approval, updatedAt: at };
   await deps.catalog.audiences.put(approved);
   deps.logger.info('audience approved', { audienceId: audience.id, by, size, previousSize: audience.approval?.size ?? null });

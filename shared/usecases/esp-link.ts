@@ -28,9 +28,10 @@ export async function espFileLink(
     throw new InvalidInputError('this run is an experiment: name the variant', [
       { path: 'variant', message: `one of ${exported.map((v) => v.name).join(', ')}` },
     ]);
-  if (variant !== undefined && !variants?.some((v) => v.name === variant))
+  const chosen = variant === undefined ? undefined : variants?.find((v) => v.name === variant);
+  if (variant !== undefined && !chosen)
     throw new NotFoundError(`variant ${variant} of run ${runId}${variants ? ` (one of ${variants.map((v) => v.name).join(', ')})` : ''}`);
-  const key = variant === undefined ? run.progress?.espKey : variants!.find((v) => v.name === variant)!.espKey;
+  const key = chosen ? chosen.espKey : run.progress?.espKey;
   if (typeof key !== 'string')
     throw new NotFoundError(`ESP file of run ${runId} (the audience has no preset, or the run published nothing)`);
   const url = await deps.objects.presignedGetUrl(key, expiresIn);

@@ -5,10 +5,10 @@ import type { IndicatorDefinition } from '../../domain/indicator-settings';
 import type { Segment } from '../../domain/segment-definition';
 import { VersionConflictError } from '../../errors';
 import type { CatalogStore, Collection, DailyChanges, Migration, RunRecord, SizeDelta, SourceRecord } from '../../ports/catalog';
-
-const SIZE_SHARDS = 8;
-
 import { queryPartition } from './query-partition';
+
+/** Shards of a segment's size counter: see addToSizes. */
+const SIZE_SHARDS = 8;
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;
